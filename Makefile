@@ -1,0 +1,46 @@
+# The single source of truth for set-up, lint, test, benchmarks and the demo.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= ../shared/data
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast lint bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e ".[test,dev,mesa,igraph]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: the main job on the embedded SQLite registry; prints where the results are.
+demo: venv
+	$(BIN)/python examples/demo.py --data $(DATA) --out results
+
+## system-deps: Debian packages the tests need (PostgreSQL server).
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+## test: installs what the tests need, system packages included, and runs the whole suite.
+test: system-deps venv
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+test-fast: venv
+	$(BIN)/python -m pytest -q -x -m "not slow and not postgres"
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks examples
+
+bench: venv
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) innoweave.db results

@@ -1,0 +1,5 @@
+"""``python -m innoweave`` runs the command line."""
+
+from innoweave.cli import main
+
+main()

@@ -1,0 +1,222 @@
+"""Registry commands: ``db``, ``import``, ``export``, ``template``, ``synth``, ``orgs``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from innoweave.cli.common import err, fail, print_json, progress_bar
+from innoweave.registry.db import is_initialised, make_engine, stats, upgrade
+from innoweave.registry.models import Organisation
+
+db_app = typer.Typer(help="Create, migrate and inspect the registry database.", no_args_is_help=True)
+import_app = typer.Typer(help="Import organisations and collaborations.", no_args_is_help=True)
+orgs_app = typer.Typer(help="List, show and search organisations.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
+UrlOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides INNOWEAVE_DATABASE_URL.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(import_app, name="import")
+    app.add_typer(orgs_app, name="orgs")
+
+
+def open_registry(url: str | None, *, create: bool = False):
+    """The registry engine; with ``create`` the schema is brought to the newest revision."""
+    engine = make_engine(url)
+    if create:
+        upgrade(engine)
+    elif not is_initialised(engine):
+        raise fail(f"the registry at {engine.url!r} is not initialised: run `innoweave db init`")
+    return engine
+
+
+@db_app.command("init")
+def db_init(database_url: UrlOpt = None) -> None:
+    """Create the registry schema (idempotent)."""
+    engine = open_registry(database_url, create=True)
+    err.print(f"registry ready at {engine.url.render_as_string(hide_password=True)}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument()] = "head", database_url: UrlOpt = None
+) -> None:
+    """Migrate the schema to REVISION (default: the newest)."""
+    engine = make_engine(database_url)
+    upgrade(engine, revision)
+    err.print(f"schema at revision {revision}")
+
+
+@db_app.command("stats")
+def db_stats(json_out: JsonOpt = False, database_url: UrlOpt = None) -> None:
+    """Counts of organisations, projects, participations, by kind and stage."""
+    result = stats(open_registry(database_url))
+    if json_out:
+        print_json(result)
+        return
+    table = Table(title="Registry")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key in ("organisations", "projects", "participations", "clusters", "programmes"):
+        table.add_row(key, f"{result[key]:,}")
+    for kind, n in result["by_kind"].items():
+        table.add_row(f"  kind: {kind}", f"{n:,}")
+    for stage, n in result["by_stage"].items():
+        table.add_row(f"  stage: {stage}", f"{n:,}")
+    err.print(table)
+
+
+@import_app.command("cordis")
+def import_cordis(
+    folder: Annotated[Path, typer.Argument(help="CORDIS folder (gzip or bulk CSV layout).")],
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """Import a CORDIS export; importing twice changes nothing (upsert by PIC)."""
+    from innoweave.registry.cordis import CordisFormatError, read_cordis
+    from innoweave.registry.writer import write_frames
+
+    start = time.perf_counter()
+    try:
+        frames = read_cordis(folder)
+    except CordisFormatError as exc:
+        raise fail(str(exc)) from None
+    engine = open_registry(database_url, create=True)
+    totals = frames.counts()
+    with progress_bar(quiet=json_out) as progress:
+        tasks = {name: progress.add_task(f"writing {name}", total=n) for name, n in totals.items()}
+        tasks["organisation"] = tasks.pop("organisations")
+        tasks["project"] = tasks.pop("projects")
+        tasks["participation"] = tasks.pop("participations")
+
+        def advance(table: str, n: int) -> None:
+            if table in tasks:
+                progress.advance(tasks[table], n)
+
+        written = write_frames(engine, frames, progress=advance)
+    result = {"source": str(folder), "written": written, "seconds": round(time.perf_counter() - start, 2)}
+    if json_out:
+        print_json(result)
+    else:
+        err.print(f"imported {written['organisations']:,} organisations, {written['projects']:,} "
+                  f"projects, {written['participations']:,} participations in {result['seconds']} s")
+
+
+def _org_dict(org: Organisation) -> dict:
+    return {c.name: getattr(org, c.name) for c in Organisation.__table__.columns}
+
+
+@orgs_app.command("list")
+def orgs_list(
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    region: Annotated[str | None, typer.Option(help="Region code prefix, e.g. DE21.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """List organisations, optionally by kind and region."""
+    from innoweave.registry.kinds import parse_kind
+
+    query = select(Organisation).order_by(Organisation.id).limit(limit)
+    if kind:
+        try:
+            query = query.where(Organisation.kind == parse_kind(kind).value)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    if region:
+        query = query.where(Organisation.region_code.startswith(region))
+    _show_orgs(open_registry(database_url), query, json_out)
+
+
+@orgs_app.command("search")
+def orgs_search(
+    text: Annotated[str, typer.Argument(help="Part of a name, short name, city or keyword.")],
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """Search organisations by name, short name or city (case-insensitive)."""
+    pattern = f"%{text}%"
+    query = (
+        select(Organisation)
+        .where(
+            or_(
+                Organisation.name.ilike(pattern),
+                Organisation.short_name.ilike(pattern),
+                Organisation.city.ilike(pattern),
+                Organisation.capabilities.ilike(pattern),
+            )
+        )
+        .order_by(Organisation.name)
+        .limit(limit)
+    )
+    _show_orgs(open_registry(database_url), query, json_out)
+
+
+def _show_orgs(engine, query, json_out: bool) -> None:
+    with Session(engine) as s:
+        orgs = s.scalars(query).all()
+        rows = [_org_dict(o) for o in orgs]
+    if json_out:
+        print_json({"data": rows, "count": len(rows)})
+        return
+    table = Table()
+    for col in ("id", "external_id", "name", "kind", "region_code", "city"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r[c] or "") for c in ("id", "external_id", "name", "kind", "region_code", "city")))
+    err.print(table)
+
+
+def find_org(session: Session, ref: str) -> Organisation:
+    """An organisation by database id, external id (``cordis:…``) or bare CORDIS PIC."""
+    org = None
+    if ref.isdigit():
+        org = session.get(Organisation, int(ref))
+    if org is None:
+        org = session.scalar(select(Organisation).where(Organisation.external_id == ref))
+    if org is None:
+        org = session.scalar(select(Organisation).where(Organisation.external_id == f"cordis:{ref}"))
+    if org is None:
+        raise fail(f"unknown organisation {ref!r} (give an id, an external id or a CORDIS PIC)")
+    return org
+
+
+@orgs_app.command("show")
+def orgs_show(
+    ref: Annotated[str, typer.Argument(help="Id, external id or CORDIS PIC.")],
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """Show one organisation with its projects."""
+    engine = open_registry(database_url)
+    with Session(engine) as s:
+        org = find_org(s, ref)
+        data = _org_dict(org)
+        data["projects"] = [
+            {"external_id": p.project.external_id, "acronym": p.project.acronym,
+             "title": p.project.title, "role": p.role,
+             "start_date": p.project.start_date}  # fmt: skip
+            for p in org.participations
+        ]
+    if json_out:
+        print_json(data)
+        return
+    table = Table(show_header=False, title=data["name"])
+    for key, value in data.items():
+        if key != "projects" and value not in (None, [], {}):
+            synthetic = " (synthetic)" if key in (data.get("synthetic_fields") or []) else ""
+            table.add_row(key, f"{value}{synthetic}")
+    table.add_row("projects", str(len(data["projects"])))
+    err.print(table)

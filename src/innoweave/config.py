@@ -1,0 +1,55 @@
+"""Settings for every part of InnoWeave, read once from the environment.
+
+The registry, the analyses and the interfaces all take their database location and data
+folder from :class:`Settings`, so one environment variable moves the whole system from the
+embedded SQLite file to a PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///innoweave.db"
+
+
+def default_data_dir() -> Path:
+    """The shared data folder beside the checkout (``../shared/data``), where it exists."""
+    here = Path(__file__).resolve()
+    for parent in [Path.cwd(), *here.parents]:
+        candidate = parent.parent / "shared" / "data"
+        if candidate.is_dir():
+            return candidate
+    return Path.cwd().parent / "shared" / "data"
+
+
+class Settings(BaseSettings):
+    """Environment settings (prefix ``INNOWEAVE_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="INNOWEAVE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        allowed = ("sqlite", "postgresql")
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in allowed:
+            raise ValueError(
+                f"INNOWEAVE_DATABASE_URL must be an sqlite:/// or postgresql:// URL, got {value!r}"
+            )
+        if scheme == "postgresql" and "+" not in value.split(":", 1)[0]:
+            value = "postgresql+psycopg" + value[len("postgresql") :]
+        return value
+
+    @property
+    def shared_data(self) -> Path:
+        return self.data_dir or default_data_dir()
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,101 @@
+"""The registry as three pandas tables: organisations, projects, participations.
+
+Every importer produces a :class:`RegistryFrames` and every analysis reads one, so the
+CORDIS reader, the generic file importer, the synthetic generator and the database all
+speak one layout. Column lists here are the single definition of that layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+ORG_COLUMNS = [
+    "external_id", "name", "short_name", "kind", "sme_flag", "country", "region_code",
+    "region_level", "city", "postcode", "latitude", "longitude", "sector_codes",
+    "founding_year", "employees", "revenue", "rd_spending", "rd_staff", "patents",
+    "trademarks", "capabilities", "offers", "needs", "keywords", "stage", "cluster",
+    "attributes", "external_ids", "source", "source_row", "synthetic_fields",
+]  # fmt: skip
+PROJECT_COLUMNS = [
+    "external_id", "acronym", "title", "description", "programme", "funding_scheme",
+    "status", "start_date", "end_date", "budget", "public_funding", "source", "source_row",
+    "synthetic_fields",
+]  # fmt: skip
+PARTICIPATION_COLUMNS = [
+    "external_id", "project_external_id", "org_external_id", "role",
+    "public_contribution", "net_public_contribution", "source", "source_row",
+    "synthetic_fields",
+]  # fmt: skip
+CLUSTER_COLUMNS = [
+    "external_id", "name", "region_code", "sector", "description", "source", "source_row",
+    "synthetic_fields",
+]  # fmt: skip
+LIST_COLUMNS = ("sector_codes", "keywords", "synthetic_fields")
+DICT_COLUMNS = ("attributes", "external_ids")
+
+
+def _conform(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    df = df.copy()
+    for col in columns:
+        if col not in df.columns:
+            if col in LIST_COLUMNS:
+                df[col] = [[] for _ in range(len(df))]
+            elif col in DICT_COLUMNS:
+                df[col] = [{} for _ in range(len(df))]
+            else:
+                df[col] = None
+    return df[columns + [c for c in df.columns if c not in columns and c == "id"]]
+
+
+@dataclass
+class RegistryFrames:
+    """Organisations, projects and participations in the canonical layout."""
+
+    organisations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORG_COLUMNS))
+    projects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROJECT_COLUMNS))
+    participations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=PARTICIPATION_COLUMNS)
+    )
+
+    clusters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLUSTER_COLUMNS))
+
+    def __post_init__(self) -> None:
+        self.clusters = _conform(self.clusters, CLUSTER_COLUMNS)
+        self.organisations = _conform(self.organisations, ORG_COLUMNS)
+        self.projects = _conform(self.projects, PROJECT_COLUMNS)
+        self.participations = _conform(self.participations, PARTICIPATION_COLUMNS)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "organisations": len(self.organisations),
+            "projects": len(self.projects),
+            "participations": len(self.participations),
+        }
+
+
+def load_frames(engine: Engine) -> RegistryFrames:
+    """Read the whole registry into frames (``id`` columns kept beside ``external_id``)."""
+    from innoweave.registry.models import Cluster, Organisation, Participation, Project
+
+    with engine.connect() as conn:
+        orgs = pd.DataFrame(conn.execute(select(Organisation.__table__)).mappings().all())
+        clusters = pd.DataFrame(conn.execute(select(Cluster.__table__)).mappings().all())
+        projects = pd.DataFrame(conn.execute(select(Project.__table__)).mappings().all())
+        parts = pd.DataFrame(conn.execute(select(Participation.__table__)).mappings().all())
+    if orgs.empty:
+        return RegistryFrames()
+    cluster_names = (
+        dict(zip(clusters["id"], clusters["external_id"], strict=True)) if len(clusters) else {}
+    )
+    orgs["cluster"] = orgs["cluster_id"].map(cluster_names) if len(orgs) else None
+    org_ext = dict(zip(orgs["id"], orgs["external_id"], strict=True))
+    proj_ext = dict(zip(projects["id"], projects["external_id"], strict=True)) if len(projects) else {}
+    if len(parts):
+        parts["org_external_id"] = parts["organisation_id"].map(org_ext)
+        parts["project_external_id"] = parts["project_id"].map(proj_ext)
+    frames = RegistryFrames(orgs, projects, parts, clusters)
+    frames.organisations["id"] = orgs["id"].to_numpy()
+    return frames

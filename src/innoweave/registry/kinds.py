@@ -1,0 +1,78 @@
+"""The vocabulary of the registry: kinds of organisation, collaboration modes, resources.
+
+These enumerations are the shared language of every later analysis: the diagnosis reads
+``OrgKind`` to find SMEs, matchmaking and the simulation derive a pair's
+:class:`CollaborationMode` with :func:`collaboration_mode`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrgKind(StrEnum):
+    SME = "sme"
+    LARGE_FIRM = "large_firm"
+    COMPANY = "company"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    GOVERNMENT = "government"
+    INTERMEDIARY = "intermediary"
+    OTHER = "other"
+
+
+FIRM_KINDS = frozenset({OrgKind.SME, OrgKind.LARGE_FIRM, OrgKind.COMPANY})
+RESEARCH_KINDS = frozenset({OrgKind.UNIVERSITY, OrgKind.RESEARCH_INSTITUTE})
+
+
+class CollaborationMode(StrEnum):
+    ALLIANCE = "inter_enterprise_alliance"
+    INDUSTRY_UNIVERSITY_RESEARCH = "industry_university_research"
+    INTERMEDIATED = "intermediated"
+    CLUSTER = "cluster_cooperation"
+    OTHER = "other"
+
+
+class Resource(StrEnum):
+    CAPITAL = "capital"
+    TALENT = "talent"
+    TECHNOLOGY = "technology"
+    POLICY = "policy"
+
+
+class GrowthStage(StrEnum):
+    START_UP = "start-up"
+    GROWTH = "growth"
+    MATURITY = "maturity"
+    TRANSFORMATION = "transformation"
+
+
+def parse_kind(value: str) -> OrgKind:
+    """Parse a kind name, raising ``ValueError`` that lists the allowed names."""
+    try:
+        return OrgKind(str(value).strip().lower())
+    except ValueError:
+        allowed = ", ".join(k.value for k in OrgKind)
+        raise ValueError(f"unknown kind {value!r}; allowed: {allowed}") from None
+
+
+def collaboration_mode(
+    kind_a: str, kind_b: str, *, cluster_a: object = None, cluster_b: object = None
+) -> set[CollaborationMode]:
+    """Modes of the collaboration between two organisations.
+
+    A pair can be several things at once: two firms in the same cluster are both an
+    inter-enterprise alliance and cluster cooperation. An empty result never occurs: a
+    pair that fits no rule is ``OTHER``.
+    """
+    a, b = OrgKind(kind_a), OrgKind(kind_b)
+    modes: set[CollaborationMode] = set()
+    if a in FIRM_KINDS and b in FIRM_KINDS:
+        modes.add(CollaborationMode.ALLIANCE)
+    if (a in FIRM_KINDS and b in RESEARCH_KINDS) or (b in FIRM_KINDS and a in RESEARCH_KINDS):
+        modes.add(CollaborationMode.INDUSTRY_UNIVERSITY_RESEARCH)
+    if OrgKind.INTERMEDIARY in (a, b):
+        modes.add(CollaborationMode.INTERMEDIATED)
+    if cluster_a is not None and cluster_a == cluster_b:
+        modes.add(CollaborationMode.CLUSTER)
+    return modes or {CollaborationMode.OTHER}
