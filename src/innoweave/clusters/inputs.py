@@ -1,0 +1,137 @@
+"""Input checks shared by the cluster analyses: what was wrong with the data, and how much.
+
+Regional statistics arrive with gaps and repeats: regions with no employment, missing
+establishment counts, industry codes a crosswalk does not know, the same region × cluster
+row twice. The cluster analyses never drop such rows silently: each problem is counted in an
+:class:`InputReport` that travels with the results (and is printed by the CLI), and problems
+that make a result meaningless raise :class:`ClusterInputError` naming what and where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+EXAMPLES = 5
+
+
+class ClusterInputError(ValueError):
+    """The input cannot be analysed as given (the message names the column and rows)."""
+
+
+@dataclass
+class InputReport:
+    """Counts of input problems found, with a few examples each and free-text notes."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, problem: str, count: int, examples=(), note: str | None = None) -> None:
+        """Record ``count`` occurrences of ``problem`` (nothing is recorded for zero)."""
+        if count <= 0:
+            return
+        self.counts[problem] = self.counts.get(problem, 0) + int(count)
+        found = self.examples.setdefault(problem, [])
+        found.extend(_plain(e) for e in list(examples)[: EXAMPLES - len(found)])
+        if note:
+            self.notes.append(note)
+
+    def merge(self, other: InputReport) -> InputReport:
+        for problem, count in other.counts.items():
+            self.add(problem, count, other.examples.get(problem, ()))
+        self.notes.extend(other.notes)
+        return self
+
+    def __bool__(self) -> bool:
+        return bool(self.counts or self.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts), "examples": dict(self.examples), "notes": list(self.notes)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ClusterInputError(
+            f"{what}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}"
+        )
+
+
+def numeric_column(df: pd.DataFrame, column: str, what: str, *, allow_missing: bool) -> pd.Series:
+    """``df[column]`` as floats; text, negative values (and missing ones unless allowed) raise.
+
+    Row numbers in messages count the header as line 1, as in the source file.
+    """
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad_text = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+    problems = {
+        "not a number": bad_text,
+        "negative": values < 0,
+    }
+    if not allow_missing:
+        problems["missing"] = values.isna() & ~bad_text
+    for label, mask in problems.items():
+        if mask.any():
+            lines = [int(i) + 2 for i in mask.to_numpy().nonzero()[0][:EXAMPLES]]
+            raise ClusterInputError(
+                f"{what}: column {column!r} has {int(mask.sum())} {label} value(s) "
+                f"(file lines {', '.join(map(str, lines))}{', ...' if mask.sum() > EXAMPLES else ''})"
+            )
+    return values
+
+
+def deduplicate(table: pd.DataFrame, keys: list[str], duplicates: str, report: InputReport, *, what: str) -> pd.DataFrame:
+    """Count identical repeated rows once; resolve keys repeated with different values.
+
+    ``duplicates`` decides the latter: ``"error"`` raises naming the keys and file lines,
+    ``"sum"`` adds up ``employment`` and ``establishments`` (undecided if any is missing),
+    ``"first"`` keeps the first row. Every case is counted in ``report``. A ``line`` column,
+    where present, holds file line numbers and is not compared.
+    """
+    if duplicates not in ("error", "sum", "first"):
+        raise ValueError(f"duplicates must be 'error', 'sum' or 'first', not {duplicates!r}")
+    content = [c for c in table.columns if c != "line"]
+    identical = table.duplicated(subset=content)
+    report.add(
+        "duplicate_rows_identical", int(identical.sum()), table.loc[identical, keys].itertuples(index=False, name=None),
+        note=f"{what}: {int(identical.sum())} identical duplicate row(s) counted once" if identical.any() else None,
+    )
+    table = table[~identical]
+    clash = table.duplicated(subset=keys, keep=False)
+    if not clash.any():
+        return table
+    clashing = table.loc[clash, keys].drop_duplicates()
+    examples = list(clashing.itertuples(index=False, name=None))
+    extra = int(clash.sum() - len(clashing))
+    lines = table.loc[clash, "line"].tolist()[:EXAMPLES] if "line" in table.columns else []
+    if duplicates == "error":
+        raise ClusterInputError(
+            f"{what}: {len(clashing)} key(s) ({' × '.join(keys)}) appear in several rows with different values "
+            f"(e.g. {examples[:EXAMPLES]}; file lines {lines}); choose duplicates='sum' or 'first'"
+        )
+    report.add(
+        "duplicate_keys_summed" if duplicates == "sum" else "duplicate_keys_kept_first", extra, examples,
+        note=f"{what}: {len(clashing)} key(s) repeated with different values; {extra} extra row(s) "
+        + ("summed in" if duplicates == "sum" else "ignored (first row kept)"),
+    )
+    if duplicates == "first":
+        return table.drop_duplicates(subset=keys, keep="first")
+    grouped = table.groupby(keys, sort=False)
+    combined = grouped.first().reset_index()
+    for column in ("employment", "establishments"):
+        if column in table.columns:
+            total = grouped[column].sum().to_numpy()
+            missing = grouped[column].apply(lambda s: s.isna().any()).to_numpy()
+            combined[column] = np.where(missing, np.nan, total)
+    return combined

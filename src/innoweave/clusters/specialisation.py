@@ -1,0 +1,320 @@
+"""Regional specialisation: location quotients, U.S. Cluster Mapping flags, European stars.
+
+The first step of the cluster analyses (registry → analyses → simulation → interfaces): from
+employment and establishments by region × cluster category — published statistics, or
+industry rows mapped to clusters by a :class:`~innoweave.clusters.crosswalk.Crosswalk` — it
+finds where a region is specialised and which of its clusters are strong. Rules:
+
+* Location quotient, benchmarked within the cluster's type (traded clusters against traded
+  employment, local against local): ``LQ(r,c) = (E(r,c)/E(r,type)) / (E(N,c)/E(N,type))``.
+  National cluster employment ``E(N,c)`` comes from a published national-share column when
+  the data carry one (U.S. Cluster Mapping's ``cluster_emp_per_tf``, which includes areas
+  outside the listed regions), otherwise from the sum over the regions given.
+* U.S. Cluster Mapping flags, per cluster over the regions with employment, with percentiles
+  by linear interpolation (numpy's default, R type 7) — see :class:`StrongClusters`.
+* European Cluster Observatory stars (size, specialisation, focus) — :class:`ClusterStars`.
+
+Bad input is counted in ``report_`` (:class:`~innoweave.clusters.inputs.InputReport`), never
+dropped silently; input that cannot be analysed raises
+:class:`~innoweave.clusters.inputs.ClusterInputError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from innoweave.clusters.inputs import (
+    EXAMPLES,
+    ClusterInputError,
+    InputReport,
+    deduplicate,
+    numeric_column,
+    require_columns,
+)
+
+FLAGS = ("strong", "strong10", "significant", "qualifying")
+ALL_TYPES = "all"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input columns hold what. Optional columns may be ``None`` or absent."""
+
+    region: str = "region"
+    cluster: str = "cluster"
+    type: str | None = "type"
+    employment: str = "employment"
+    establishments: str | None = "establishments"
+    national_share: str | None = None
+    cluster_name: str | None = "cluster_name"
+    region_name: str | None = "region_name"
+
+
+USCMP_COLUMNS = Columns(
+    region="region_code_t",
+    cluster="cluster_code_t",
+    type="cluster_type",
+    employment="emp_tl",
+    establishments="est_tl",
+    national_share="cluster_emp_per_tf",
+    cluster_name="cluster_name_t",
+    region_name="region_name_t",
+)
+
+
+def _canonical(df: pd.DataFrame, cols: Columns, report: InputReport) -> pd.DataFrame:
+    what = "employment table"
+    require_columns(df, [cols.region, cols.cluster, cols.employment], what)
+    out = pd.DataFrame(index=df.index)
+    out["line"] = np.arange(2, len(df) + 2)
+    for key, col in (("region", cols.region), ("cluster", cols.cluster)):
+        text = df[col].astype("string").str.strip()
+        missing = text.isna() | (text == "")
+        if missing.any():
+            lines = (out["line"][missing]).tolist()[:EXAMPLES]
+            raise ClusterInputError(f"{what}: column {col!r} is empty in {int(missing.sum())} row(s) (file lines {lines})")
+        out[key] = text.astype(object)
+    if cols.type and cols.type in df.columns:
+        kind = df[cols.type].astype("string").str.strip().str.lower()
+        if kind.isna().any():
+            lines = out["line"][kind.isna()].tolist()[:EXAMPLES]
+            raise ClusterInputError(f"{what}: column {cols.type!r} is empty in {int(kind.isna().sum())} row(s) (file lines {lines})")
+        out["type"] = kind.astype(object)
+    else:
+        out["type"] = ALL_TYPES
+        report.add("no_type_column", 1, note="no traded/local type column: LQs are benchmarked against all employment")
+    out["employment"] = numeric_column(df, cols.employment, what, allow_missing=False)
+    if cols.establishments and cols.establishments in df.columns:
+        out["establishments"] = numeric_column(df, cols.establishments, what, allow_missing=True)
+        missing = out["establishments"].isna()
+        report.add(
+            "missing_establishments", int(missing.sum()), out.loc[missing, ["region", "cluster"]].itertuples(index=False, name=None),
+            note=f"{int(missing.sum())} row(s) without establishments: their flags are left undecided",
+        )
+    else:
+        out["establishments"] = np.nan
+        report.add("no_establishments_column", 1, note="no establishments column: flags use employment and LQ only")
+    if cols.national_share and cols.national_share in df.columns:
+        out["national_share"] = numeric_column(df, cols.national_share, what, allow_missing=True)
+    for key, col in (("cluster_name", cols.cluster_name), ("region_name", cols.region_name)):
+        if col and col in df.columns:
+            out[key] = df[col].astype(object)
+    return out
+
+
+def _national_cluster_employment(table: pd.DataFrame, report: InputReport) -> pd.Series:
+    by_sum = table.groupby("cluster", sort=False)["employment"].sum()
+    if "national_share" not in table.columns:
+        return by_sum
+    usable = table[(table["employment"] > 0) & (table["national_share"] > 0)]
+    grouped = usable.groupby("cluster", sort=False)
+    estimate = grouped["employment"].sum() / grouped["national_share"].sum()
+    # Published shares are rounded; national employment counts are whole numbers.
+    if np.all(np.mod(table["employment"].to_numpy(), 1) == 0):
+        estimate = estimate.round()
+    fallback = by_sum.index.difference(estimate.index)
+    report.add("national_from_sum", len(fallback), list(fallback),
+               note=f"{len(fallback)} cluster(s) without a usable national share: national employment summed over the regions given" if len(fallback) else None)
+    return pd.concat([estimate, by_sum[fallback]])
+
+
+class LocationQuotients:
+    """Location quotients of region × cluster employment, benchmarked within cluster type.
+
+    Parameters
+    ----------
+    columns
+        A :class:`Columns` naming the input columns (``USCMP_COLUMNS`` for U.S. Cluster
+        Mapping files).
+    national
+        ``"auto"`` (national employment from a national-share column where present, else
+        the sum over regions), ``"share"`` (require that column) or ``"sum"``.
+    duplicates
+        For a region × cluster key repeated with *different* values: ``"error"`` (default),
+        ``"sum"`` or ``"first"``. Identical repeated rows are counted once and reported.
+
+    Attributes
+    ----------
+    table_ : DataFrame
+        One row per region × cluster: ``region, cluster, type, employment, establishments,
+        region_type_employment, national_employment, national_type_employment, lq,
+        focus`` (cluster share of the region's employment of that type), ``size`` (region
+        share of national cluster employment) and ``line`` (file line of the row).
+    report_ : InputReport
+        Duplicates, zero-employment regions, missing establishments.
+    """
+
+    def __init__(self, *, columns: Columns = Columns(), national: str = "auto", duplicates: str = "error"):
+        self.columns = columns
+        self.national = national
+        self.duplicates = duplicates
+
+    def fit(self, df: pd.DataFrame) -> LocationQuotients:
+        if self.national not in ("auto", "share", "sum"):
+            raise ValueError(f"national must be 'auto', 'share' or 'sum', not {self.national!r}")
+        if self.duplicates not in ("error", "sum", "first"):
+            raise ValueError(f"duplicates must be 'error', 'sum' or 'first', not {self.duplicates!r}")
+        report = InputReport()
+        table = _canonical(df, self.columns, report)
+        if self.national == "share" and "national_share" not in table.columns:
+            raise ClusterInputError(f"employment table: national='share' needs column {self.columns.national_share!r}")
+        if self.national == "sum":
+            table = table.drop(columns="national_share", errors="ignore")
+        table = deduplicate(table, ["region", "cluster"], self.duplicates, report, what="employment table")
+        types_per_cluster = table.groupby("cluster")["type"].nunique()
+        mixed = types_per_cluster[types_per_cluster > 1]
+        if len(mixed):
+            raise ClusterInputError(f"employment table: {len(mixed)} cluster(s) carry several types, e.g. {list(mixed.index[:EXAMPLES])}")
+
+        table["region_type_employment"] = table.groupby(["region", "type"])["employment"].transform("sum")
+        national = _national_cluster_employment(table, report)
+        table["national_employment"] = table["cluster"].map(national)
+        cluster_type = table.drop_duplicates("cluster").set_index("cluster")["type"]
+        national_type = national.groupby(cluster_type.reindex(national.index)).sum()
+        table["national_type_employment"] = table["type"].map(national_type)
+
+        zero = table["region_type_employment"] <= 0
+        zero_regions = table.loc[zero, ["region", "type"]].drop_duplicates()
+        report.add(
+            "regions_with_zero_employment", len(zero_regions), zero_regions.itertuples(index=False, name=None),
+            note=f"{len(zero_regions)} region × type pair(s) with zero employment: their {int(zero.sum())} LQ(s) are undefined (NaN)" if len(zero_regions) else None,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            focus = table["employment"] / table["region_type_employment"].where(~zero)
+            table["focus"] = focus
+            table["size"] = table["employment"] / table["national_employment"].where(table["national_employment"] > 0)
+            table["lq"] = focus / (table["national_employment"] / table["national_type_employment"])
+        self.table_ = table.reset_index(drop=True)
+        self.report_ = report
+        return self
+
+
+def _quantile(values: pd.Series, q: float) -> float:
+    return float(np.quantile(values.to_numpy(dtype=float), q, method="linear"))
+
+
+class StrongClusters:
+    """U.S. Cluster Mapping flags: strong, strong10, significant, qualifying.
+
+    Per cluster, over the regions where it has employment (percentiles by linear
+    interpolation, R type 7; ``p(x, q)`` is the q-th percentile of x):
+
+    * strong: ``LQ ≥ p(LQ,75)`` and ``LQ ≥ 1`` and ``emp > p(emp,25)`` and ``est > p(est,25)``
+    * strong10: the same with ``p(LQ,90)``
+    * significant: ``LQ > p(LQ,50)`` and the employment and establishment conditions
+    * qualifying: ``LQ > p(LQ,25)`` and the employment and establishment conditions
+
+    Regions without employment in the cluster get ``False``. Flags are left undecided
+    (``None``) for a cluster with fewer than ``min_regions`` regions with employment (the
+    percentiles mean little there; ``skipped_`` lists them) and for rows without
+    establishments. Without an establishments column the establishment condition is left out.
+
+    Parameters
+    ----------
+    min_regions
+        Fewest regions with employment for the percentiles to be used (default 10).
+    types
+        Cluster types flagged (default traded only, as the project does); ``None`` for all.
+    """
+
+    def __init__(self, *, min_regions: int = 10, types: tuple[str, ...] | None = ("traded",)):
+        self.min_regions = min_regions
+        self.types = types
+
+    def fit(self, table: pd.DataFrame | LocationQuotients) -> StrongClusters:
+        if isinstance(table, LocationQuotients):
+            table = table.table_
+        has_est = table["establishments"].notna().any()
+        flagged_types = set(table["type"]) if self.types is None else set(self.types)
+        if set(table["type"]) == {ALL_TYPES}:
+            flagged_types = {ALL_TYPES}
+        flags = pd.DataFrame(None, index=table.index, columns=list(FLAGS), dtype=object)
+        skipped = []
+        for cluster, rows in table[table["type"].isin(flagged_types)].groupby("cluster", sort=False):
+            active = rows[rows["employment"] > 0]
+            if len(active) < self.min_regions:
+                skipped.append({"cluster": cluster, "regions_with_employment": len(active)})
+                continue
+            lq, emp, est = rows["lq"], rows["employment"], rows["establishments"]
+            big = (emp > _quantile(active["employment"], 0.25)) & (rows["employment"] > 0)
+            if has_est:
+                known = active["establishments"].dropna()
+                big &= est > _quantile(known, 0.25) if len(known) else False
+            rules = {
+                "strong": (lq >= _quantile(active["lq"], 0.75)) & (lq >= 1) & big,
+                "strong10": (lq >= _quantile(active["lq"], 0.90)) & (lq >= 1) & big,
+                "significant": (lq > _quantile(active["lq"], 0.50)) & big,
+                "qualifying": (lq > _quantile(active["lq"], 0.25)) & big,
+            }
+            undecided = est.isna() & (emp > 0) if has_est else pd.Series(False, index=rows.index)
+            for flag, value in rules.items():
+                column = value.astype(object)
+                column[undecided] = None
+                flags.loc[rows.index, flag] = column
+        self.flags_ = flags
+        self.skipped_ = pd.DataFrame(skipped, columns=["cluster", "regions_with_employment"])
+        self.flagged_types_ = sorted(flagged_types)
+        return self
+
+    def summary(self) -> dict:
+        """Counts of each flag, clusters flagged and clusters skipped for too few regions."""
+        decided = self.flags_.notna().all(axis=1)
+        return {
+            "rows_decided": int(decided.sum()),
+            **{flag: int((self.flags_[flag] == True).sum()) for flag in FLAGS},  # noqa: E712
+            "clusters_skipped": len(self.skipped_),
+            "min_regions": self.min_regions,
+        }
+
+
+class ClusterStars:
+    """European Cluster Observatory stars: size, specialisation and focus.
+
+    A region × cluster row (with employment) earns one star for each of:
+
+    * size: its employment is in the top ``top_share`` of the regions of that cluster
+      category (value ≥ the (1 − top_share) percentile, type 7);
+    * specialisation: ``LQ ≥ lq_min`` (2 by default);
+    * focus: the cluster's share of the region's total employment is in the top
+      ``top_share`` of all region × cluster rows.
+
+    Attributes ``stars_`` (DataFrame aligned with the table: ``size_star``,
+    ``specialisation_star``, ``focus_star``, ``stars``).
+    """
+
+    def __init__(self, *, top_share: float = 0.10, lq_min: float = 2.0):
+        self.top_share = top_share
+        self.lq_min = lq_min
+
+    def fit(self, table: pd.DataFrame | LocationQuotients) -> ClusterStars:
+        if isinstance(table, LocationQuotients):
+            table = table.table_
+        if not 0 < self.top_share < 1:
+            raise ValueError(f"top_share must lie in (0, 1), not {self.top_share}")
+        q = 1 - self.top_share
+        active = table["employment"] > 0
+        size_cut = table[active].groupby("cluster")["employment"].quantile(q, interpolation="linear")
+        size_star = active & (table["employment"] >= table["cluster"].map(size_cut))
+        region_total = table.groupby("region")["employment"].transform("sum")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            focus = table["employment"] / region_total.where(region_total > 0)
+        focus_cut = float(np.nanquantile(focus[active], q)) if active.any() else np.inf
+        stars = pd.DataFrame(
+            {
+                "size_star": size_star,
+                "specialisation_star": active & (table["lq"] >= self.lq_min),
+                "focus_star": active & (focus >= focus_cut),
+            },
+            index=table.index,
+        )
+        stars["stars"] = stars.sum(axis=1).astype(int)
+        self.stars_ = stars
+        return self
+
+
+def specialisation_table(lq: LocationQuotients, flags: StrongClusters, stars: ClusterStars) -> pd.DataFrame:
+    """The LQ table with the flags and stars side by side (the CLI's ``lq`` output)."""
+    return pd.concat([lq.table_, flags.flags_, stars.stars_], axis=1)

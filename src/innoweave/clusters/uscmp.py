@@ -1,0 +1,85 @@
+"""Reproducing the U.S. Cluster Mapping project's published location quotients and flags.
+
+A check that :mod:`innoweave.clusters.specialisation` implements the project's rules: read a
+file of region × cluster rows in the project's layout (``state_cluster_2016.csv`` or the
+same columns at any other region level), recompute ``lq_tf`` and the four strong-cluster
+flags, and count how many agree with the published values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from innoweave.clusters.inputs import ClusterInputError, InputReport
+from innoweave.clusters.specialisation import FLAGS, USCMP_COLUMNS, LocationQuotients, StrongClusters
+
+PUBLISHED_LQ = "lq_tf"
+TOLERANCE = 1e-6  # relative error for an LQ to count as reproduced
+PUBLISHED_FLAGS = {flag: f"{flag}_b" for flag in FLAGS}
+TEXT_COLUMNS = {USCMP_COLUMNS.region: str, USCMP_COLUMNS.cluster: str, "region_name_t": str, "cluster_name_t": str}
+
+
+def read_uscmp(path: str | Path) -> pd.DataFrame:
+    """Read a U.S. Cluster Mapping CSV, keeping region codes as text (leading zeros)."""
+    try:
+        return pd.read_csv(path, dtype=TEXT_COLUMNS)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+
+
+def _published_flag(series: pd.Series) -> pd.Series:
+    text = series.astype("string").str.strip().str.upper()
+    return text.map({"TRUE": True, "FALSE": False, "1": True, "0": False}).astype(object)
+
+
+def reproduce_uscmp(df: pd.DataFrame, *, min_regions: int = 10,
+                    duplicates: str = "error") -> tuple[dict, InputReport]:
+    """Recompute LQs and flags of a U.S. Cluster Mapping table and compare with its own.
+
+    Returns the comparison ``{"rows", "lq_within_1e-6", "lq_max_rel_error", "flags":
+    {"compared", "strong", "strong10", "significant", "qualifying"}}`` (flag entries count
+    matches among the rows compared) and the input
+    report. A ``"notes"`` entry is added when clusters were too thinly spread for flags.
+    """
+    if PUBLISHED_LQ not in df.columns:
+        raise ClusterInputError(f"U.S. Cluster Mapping table: missing column {PUBLISHED_LQ!r} to compare with")
+    lq = LocationQuotients(columns=USCMP_COLUMNS, duplicates=duplicates).fit(df)
+    flags = StrongClusters(min_regions=min_regions).fit(lq)
+    table = lq.table_
+    source = df.iloc[table["line"].to_numpy() - 2].reset_index(drop=True)
+    published = pd.to_numeric(source[PUBLISHED_LQ], errors="coerce").to_numpy(dtype=float)
+    computed = table["lq"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        error = np.where(published != 0, np.abs(computed - published) / np.abs(published), np.abs(computed - published))
+    both_missing = np.isnan(published) & np.isnan(computed)
+    error = np.where(both_missing, 0.0, error)
+    error = np.where(np.isnan(error), np.inf, error)
+    result = {
+        "rows": len(table),
+        "lq_within_1e-6": int((error < TOLERANCE).sum()),
+        "lq_max_rel_error": float(error.max()) if len(error) else 0.0,
+    }
+    flag_counts = {"compared": 0, **{flag: 0 for flag in FLAGS}}
+    present = [flag for flag in FLAGS if PUBLISHED_FLAGS[flag] in source.columns]
+    if present:
+        pub = {flag: _published_flag(source[PUBLISHED_FLAGS[flag]]).to_numpy() for flag in present}
+        ours = flags.flags_.loc[table.index, present]
+        compared = ours.notna().all(axis=1).to_numpy() & np.all([pd.notna(pub[f]) for f in present], axis=0)
+        flag_counts["compared"] = int(compared.sum())
+        for flag in present:
+            flag_counts[flag] = int((ours[flag].to_numpy()[compared] == pub[flag][compared]).sum())
+    result["flags"] = flag_counts
+    notes = []
+    if len(flags.skipped_):
+        notes.append(
+            f"flags not computed for {len(flags.skipped_)} cluster(s) with fewer than {min_regions} regions "
+            f"with employment (fewest: {int(flags.skipped_['regions_with_employment'].min())})"
+        )
+    if not present:
+        notes.append("no published flag columns (*_b) to compare with")
+    if notes:
+        result["notes"] = notes
+    return result, lq.report_
