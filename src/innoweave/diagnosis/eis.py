@@ -1,0 +1,175 @@
+"""The European Innovation Scoreboard 2023, rebuilt with the composite-indicator engine.
+
+The EIS is the reference composite index for innovation performance in Europe; rebuilding
+it from its own database is how the engine (:mod:`innoweave.diagnosis.composite`) proves it
+does what it says before it scores SMEs. The shared export holds scores relative to the
+EU in 2016, ``100 * n(i,c,t) / n(i,EU,2016)`` with ``n`` min–max normalised over all
+countries and the eight years. Min–max normalising those values again over the same window
+gives back ``n`` (the minimum is 0 for every indicator); the Summary Innovation Index is
+the unweighted mean of the 32 indicators, each dimension the mean of its indicators, both
+relative to the EU average of 2016; performance groups compare a country's 2023 index with
+the EU's 2023 index (> 125 % Leader, 100–125 % Strong, 70–100 % Moderate, < 70 % Emerging).
+The data's README records why Ireland and dimension "2.1 Finance and support" cannot be
+reproduced from this export; they are left out of the comparison and said so in the output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from innoweave.config import default_data_dir
+from innoweave.diagnosis.composite import (
+    CompositeIndex,
+    Hierarchy,
+    IndicatorData,
+    performance_groups,
+)
+
+EIS_FOLDER = "eis2023_database"
+EIS_FILE = "eis2023_scores_long.csv"
+EU = "EU Average"
+YEARS = (2016, 2023)
+GROUP_THRESHOLDS = [(125.0, "Leader"), (100.0, "Strong"), (70.0, "Moderate"), (-np.inf, "Emerging")]
+# Documented in the data's README: Ireland's "3.2.3" is blank-as-0 in the export, and
+# "2.1 Finance and support" does not reproduce from it (cause unknown).
+NOT_REPRODUCIBLE_UNITS = ("IE",)
+# The export's ``zone`` column is not reliable (some Albanian rows say "EU"), so the member
+# states are listed here.
+EU27 = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+)
+NOT_REPRODUCIBLE_DIMENSIONS = ("2.1",)
+TOLERANCE = 0.001
+
+
+def eis_path(data_dir: str | Path | None = None) -> Path:
+    """The EIS long CSV under ``data_dir`` (default: the shared data folder)."""
+    base = Path(data_dir) if data_dir is not None else default_data_dir()
+    path = base / EIS_FOLDER / EIS_FILE if (base / EIS_FOLDER).is_dir() else base / EIS_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"EIS 2023 data not found: {path}")
+    return path
+
+
+def load_eis(path: str | Path | None = None) -> pd.DataFrame:
+    """The EIS long table with a ``level`` column: index, dimension, indicator or context."""
+    path = Path(path) if path is not None and Path(path).is_file() else eis_path(path)
+    df = pd.read_csv(path, dtype={"indicator_code": str, "country": str})
+    depth = df["indicator_code"].str.count(r"\.")
+    main = df["indicator_code"].str[0].isin(list("1234"))
+    df["level"] = np.select(
+        [df["indicator_code"] == "0", main & (depth == 1), main & (depth == 2)],
+        ["index", "dimension", "indicator"], default="context",
+    )
+    return df
+
+
+def eis_hierarchy(eis: pd.DataFrame) -> Hierarchy:
+    """The 12 dimensions and their 32 indicators, as the codes declare them."""
+    inds = eis.loc[eis["level"] == "indicator", ["indicator_code", "indicator"]].drop_duplicates()
+    dims = eis.loc[eis["level"] == "dimension", ["indicator_code", "indicator"]].drop_duplicates()
+    members: dict[str, list[str]] = {d: [] for d in sorted(dims["indicator_code"])}
+    for code in sorted(inds["indicator_code"], key=lambda c: tuple(int(p) for p in c.split("."))):
+        members[code.rsplit(".", 1)[0]].append(code)
+    labels = dict(zip(inds["indicator_code"], inds["indicator"], strict=True))
+    labels |= dict(zip(dims["indicator_code"], dims["indicator"], strict=True))
+    return Hierarchy(members, index_name="SII", labels=labels)
+
+
+def eis_data(eis: pd.DataFrame) -> IndicatorData:
+    rows = eis[eis["level"] == "indicator"]
+    return IndicatorData.from_long(rows, unit="country", year="year", indicator="indicator_code")
+
+
+def eis_index(hierarchy: Hierarchy, **overrides: object) -> CompositeIndex:
+    """The EIS 2023 method; ``overrides`` change any setting (for the uncertainty analysis)."""
+    settings: dict[str, object] = dict(
+        normalisation="minmax", window=YEARS, scale=(0.0, 1.0), weights="equal",
+        aggregation="arithmetic", index_from="indicators", reference=(EU, YEARS[0]),
+        group_thresholds=GROUP_THRESHOLDS, group_year=YEARS[1],
+    )
+    settings.update(overrides)
+    return CompositeIndex(hierarchy, **settings)
+
+
+def _published(eis: pd.DataFrame, level: str) -> pd.DataFrame:
+    rows = eis[eis["level"] == level]
+    return rows.set_index(["indicator_code", "country", "year"])["value"]
+
+
+def _compare(computed: pd.Series, published: pd.Series) -> dict[str, object]:
+    both = pd.concat({"computed": computed, "published": published}, axis=1, join="inner").dropna()
+    err = (both["computed"] - both["published"]).abs()
+    return {
+        "compared": int(len(both)),
+        "within_0.001": int((err <= TOLERANCE + 1e-9).sum()),
+        "max_abs_error": round(float(err.max()), 6) if len(err) else None,
+    }
+
+
+def reproduce_eis(data_dir: str | Path | None = None) -> tuple[dict[str, object], CompositeIndex]:
+    """Recompute the SII, dimensions and groups and compare them with the published values.
+
+    Returns the comparison (the JSON of ``innoweave diagnose eis``) and the fitted index.
+    """
+    eis = load_eis(data_dir)
+    hierarchy = eis_hierarchy(eis)
+    data = eis_data(eis)
+    model = eis_index(hierarchy).fit(data)
+    scores = model.scores()
+    targets = [c for c in EU27 if c not in NOT_REPRODUCIBLE_UNITS] + [EU]
+    scores = scores[scores["unit"].isin(targets)].set_index(["unit", "year"])
+
+    published_sii = _published(eis, "index").loc["0"]
+    sii = _compare(scores["SII"], published_sii)
+
+    published_dims = _published(eis, "dimension")
+    dim_rows = {}
+    for dim in hierarchy.dimension_names:
+        if dim in NOT_REPRODUCIBLE_DIMENSIONS:
+            continue
+        dim_rows[dim] = _compare(scores[dim], published_dims.loc[dim])
+    errors = [r["max_abs_error"] for r in dim_rows.values() if r["max_abs_error"] is not None]
+    dimensions = {
+        "compared": sum(r["compared"] for r in dim_rows.values()),
+        "within_0.001": sum(r["within_0.001"] for r in dim_rows.values()),
+        "max_abs_error": max(errors) if errors else None,
+        "n_dimensions": len(dim_rows),
+        "excluded": list(NOT_REPRODUCIBLE_DIMENSIONS),
+        "by_dimension": dim_rows,
+    }
+
+    published_groups = (
+        eis.loc[(eis["level"] == "index") & (eis["country"] != EU), ["country", "performance_group"]]
+        .drop_duplicates()
+        .set_index("country")["performance_group"]
+    )
+    # Countries with "n/a" indicators (and Ireland) have a published SII this export cannot
+    # give back, so the group rule is checked on the published 2023 SII for all 38, and the
+    # groups of the recomputed SII are reported beside it.
+    sii_2023 = published_sii.xs(YEARS[1], level="year")
+    rule_groups = performance_groups(
+        100 * sii_2023 / sii_2023[EU], GROUP_THRESHOLDS
+    ).reindex(published_groups.index)
+    recomputed = model.groups_.reindex(published_groups.index)
+    groups = {
+        "compared": int(len(published_groups)),
+        "matched": int((rule_groups == published_groups).sum()),
+        "basis": "published 2023 SII relative to the EU, through the engine's threshold rule",
+        "matched_from_recomputed_sii": int((recomputed == published_groups).sum()),
+        "mismatched_from_recomputed_sii": sorted(
+            published_groups.index[recomputed != published_groups]
+        ),
+    }
+    result = {
+        "sii": sii,
+        "dimensions": dimensions,
+        "groups": groups,
+        "units": {"compared": targets, "excluded": list(NOT_REPRODUCIBLE_UNITS)},
+        "years": list(range(YEARS[0], YEARS[1] + 1)),
+    }
+    return result, model
