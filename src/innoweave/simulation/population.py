@@ -1,0 +1,519 @@
+"""The initial state of a simulation as columnar arrays, from the registry or synthetic.
+
+The engine and the Mesa reference both start from a :class:`Population`: one row per
+organisation (SMEs, large firms, universities, research institutes, intermediaries), one
+NumPy array per attribute, and knowledge as fixed-width ``(n, M)`` arrays of field, ability
+and expertise with a mask of the units held. It is built either from registry frames (the
+real organisations: kinds, regions, coordinates, clusters, collaboration history, with
+technology fields derived from the titles of their projects and missing attributes
+completed by the registry's attribute model) or directly by :func:`synthetic_population`,
+a fast columnar generator whose firm-size mix is the NCSES Annual Business Survey's. The
+distributions used for attributes the registry lacks are stated in ``docs/model.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from innoweave.seeding import SeedLike, make_rng
+from innoweave.simulation.params import (
+    INTERMEDIARY,
+    KIND_CODES,
+    LARGE_FIRM,
+    RESEARCH_INSTITUTE,
+    SIZE_CLASS_BOUNDS,
+    SIZE_CLASSES,
+    SME,
+    UNIVERSITY,
+    ModelParams,
+)
+
+#: Share of companies by size class (micro, small, medium, large) in NCSES table 2609
+#: (2015-17): 3,500,973 / 915,959 / 156,990 / 29,684 of 4,603,606 companies.
+NCSES_SIZE_MIX = (0.76049, 0.19897, 0.03410, 0.00645)
+#: Employee ranges drawn log-uniformly within each size class.
+SIZE_CLASS_RANGES = ((1.0, 9.0), (10.0, 49.0), (50.0, 249.0), (250.0, 5000.0))
+
+FIRM_KINDS = (SME, LARGE_FIRM)
+RESEARCH_KINDS = (UNIVERSITY, RESEARCH_INSTITUTE)
+
+RESEARCH_CAPACITY = {UNIVERSITY: 8, RESEARCH_INSTITUTE: 5}
+INTERMEDIARY_CAPACITY = 20
+
+
+@dataclass
+class Population:
+    """Initial state, one array per attribute, rows = organisations.
+
+    Knowledge is ``field`` (int16), ``ability`` (float32), ``expertise`` (int8) and ``mask``
+    (bool), each ``(n, M)``; ``memory`` ``(n, K)`` holds the previous partners' row indices
+    (-1 empty), most recent first. ``cluster`` is -1 outside clusters.
+    """
+
+    kind: np.ndarray
+    region: np.ndarray
+    cluster: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    age: np.ndarray
+    employees: np.ndarray
+    capital: np.ndarray
+    growth: np.ndarray
+    awareness: np.ndarray
+    ip_awareness: np.ndarray
+    talent: np.ndarray
+    credit_access: np.ndarray
+    capacity: np.ndarray
+    openness: np.ndarray
+    match_quality: np.ndarray
+    patents: np.ndarray
+    field: np.ndarray
+    ability: np.ndarray
+    expertise: np.ndarray
+    mask: np.ndarray
+    memory: np.ndarray
+    n_regions: int
+    n_clusters: int
+    n_fields: int
+    external_id: np.ndarray | None = None
+    field_labels: list[str] | None = None
+
+    def __len__(self) -> int:
+        return int(self.kind.shape[0])
+
+    @property
+    def n_firms(self) -> int:
+        return int(np.isin(self.kind, FIRM_KINDS).sum())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The per-row arrays by name (knowledge and memory included)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray) and f.name != "external_id":
+                out[f.name] = value
+        return out
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "organisations": len(self),
+            "smes": int((self.kind == SME).sum()),
+            "large_firms": int((self.kind == LARGE_FIRM).sum()),
+            "universities": int((self.kind == UNIVERSITY).sum()),
+            "research_institutes": int((self.kind == RESEARCH_INSTITUTE).sum()),
+            "intermediaries": int((self.kind == INTERMEDIARY).sum()),
+            "regions": self.n_regions,
+            "clusters": self.n_clusters,
+            "fields": self.n_fields,
+        }
+
+
+def size_class_of(employees: np.ndarray, xp=np) -> np.ndarray:
+    """Size-class index (0 micro .. 3 large) of each head count."""
+    return xp.searchsorted(xp.asarray(SIZE_CLASS_BOUNDS, dtype=xp.float32), employees, side="right")
+
+
+# --- knowledge ---------------------------------------------------------------------------
+
+
+def _draw_knowledge(
+    n: int,
+    units: np.ndarray,
+    ability_lo: np.ndarray,
+    ability_hi: np.ndarray,
+    field_probs: np.ndarray | None,
+    field_group: np.ndarray | None,
+    params: ModelParams,
+    rng: np.random.Generator,
+):
+    """Knowledge arrays: ``units[i]`` distinct fields per row, abilities uniform per row range.
+
+    Fields are drawn without replacement per row: uniform over all fields, or — for rows
+    with ``field_group >= 0`` — from ``field_probs[field_group]`` (a cluster's focus).
+    Expertise starts uniform in 1..expertise_max//2.
+    """
+    kp = params.knowledge
+    M, F = kp.max_units, kp.n_fields
+    # Gumbel top-k: distinct fields per row with the given probabilities, vectorised.
+    logits = np.full((n, F), 0.0, dtype=np.float32)
+    if field_probs is not None and field_group is not None:
+        grouped = field_group >= 0
+        logits[grouped] = np.log(field_probs[field_group[grouped]] + 1e-9)
+    keys = logits + rng.gumbel(size=(n, F)).astype(np.float32)
+    field = np.argsort(-keys, axis=1)[:, :M].astype(np.int16)
+    mask = np.arange(M)[None, :] < units[:, None]
+    u = rng.random((n, M), dtype=np.float32)
+    ability = (ability_lo[:, None] + u * (ability_hi - ability_lo)[:, None]).astype(np.float32)
+    expertise = rng.integers(1, kp.expertise_max // 2 + 1, size=(n, M)).astype(np.int8)
+    ability[~mask] = 0.0
+    expertise[~mask] = 0
+    field[~mask] = 0
+    return field, ability, expertise, mask
+
+
+# --- synthetic ---------------------------------------------------------------------------
+
+
+def synthetic_population(
+    n_firms: int,
+    *,
+    seed: SeedLike = None,
+    params: ModelParams | None = None,
+    n_regions: int | None = None,
+    clusters_per_region: int = 2,
+    cluster_share: float = 0.3,
+    research_per_firm: float = 1 / 150,
+    university_share: float = 0.4,
+    intermediaries_per_region: int = 1,
+    size_mix: tuple[float, float, float, float] = NCSES_SIZE_MIX,
+) -> Population:
+    """A seeded synthetic population of ``n_firms`` firms plus research and intermediaries.
+
+    Regions are centres uniform on a 1000 km square (default one region per 500 firms,
+    4..400); organisations lie N(centre, 25 km). Each region has ``clusters_per_region``
+    clusters with three focal fields; a share ``cluster_share`` of firms belongs to one of
+    its region's clusters and draws 70 % of its field probability from the cluster's focus.
+    Firm sizes follow ``size_mix`` (NCSES table 2609 by default), log-uniform within class.
+    Other attributes follow the distributions of ``docs/model.md`` ("Initial state").
+    """
+    if n_firms < 1:
+        raise ValueError(f"n_firms: need at least 1 firm, got {n_firms}")
+    params = params or ModelParams()
+    rng = make_rng(seed)
+    kp = params.knowledge
+    F = kp.n_fields
+    R = n_regions or int(np.clip(n_firms // 500, 4, 400))
+    C = R * clusters_per_region
+    n_res = max(1, int(round(n_firms * research_per_firm)))
+    n_int = R * intermediaries_per_region
+    n = n_firms + n_res + n_int
+
+    kind = np.empty(n, dtype=np.int8)
+    mix = np.asarray(size_mix, dtype=float) / np.sum(size_mix)
+    size_class = rng.choice(4, size=n_firms, p=mix)
+    lo = np.log(np.array([r[0] for r in SIZE_CLASS_RANGES]))[size_class]
+    hi = np.log(np.array([r[1] + 1 for r in SIZE_CLASS_RANGES]))[size_class]
+    firm_emp = np.floor(np.exp(lo + rng.random(n_firms) * (hi - lo)))
+    kind[:n_firms] = np.where(firm_emp >= 250, LARGE_FIRM, SME)
+    kind[n_firms:n_firms + n_res] = np.where(
+        rng.random(n_res) < university_share, UNIVERSITY, RESEARCH_INSTITUTE
+    )
+    kind[n_firms + n_res:] = INTERMEDIARY
+
+    region = rng.integers(0, R, size=n).astype(np.int32)
+    region[n_firms + n_res:] = np.repeat(np.arange(R), intermediaries_per_region)
+    centres = rng.random((R, 2)) * 1000.0
+    x = (centres[region, 0] + rng.normal(0, 25.0, n)).astype(np.float32)
+    y = (centres[region, 1] + rng.normal(0, 25.0, n)).astype(np.float32)
+
+    cluster = np.full(n, -1, dtype=np.int32)
+    in_cluster = rng.random(n_firms) < cluster_share
+    cluster[:n_firms][in_cluster] = (
+        region[:n_firms][in_cluster] * clusters_per_region
+        + rng.integers(0, clusters_per_region, in_cluster.sum())
+    )
+    focus = np.full((C, F), 0.3 / F)
+    focal = np.argsort(rng.random((C, F)), axis=1)[:, :3]
+    np.put_along_axis(focus, focal, 0.3 / F + 0.7 / 3, axis=1)
+
+    employees = np.zeros(n, dtype=np.float32)
+    employees[:n_firms] = firm_emp
+    employees[n_firms:n_firms + n_res] = 500.0
+    employees[n_firms + n_res:] = 10.0
+
+    attrs = draw_firm_attributes(employees, kind, rng)
+    capacity = np.zeros(n, dtype=np.int16)
+    openness = np.zeros(n, dtype=np.float32)
+    match_quality = np.zeros(n, dtype=np.float32)
+    res = slice(n_firms, n_firms + n_res)
+    capacity[res] = np.where(kind[res] == UNIVERSITY, RESEARCH_CAPACITY[UNIVERSITY],
+                             RESEARCH_CAPACITY[RESEARCH_INSTITUTE])
+    openness[res] = np.where(kind[res] == UNIVERSITY, rng.beta(6, 4, n_res), rng.beta(7, 3, n_res))
+    capacity[n_firms + n_res:] = INTERMEDIARY_CAPACITY
+    match_quality[n_firms + n_res:] = rng.beta(5, 3, n_int)
+
+    units, ab_lo, ab_hi = _units_and_ability(kind, params, rng)
+    field, ability, expertise, mask = _draw_knowledge(
+        n, units, ab_lo, ab_hi, focus, cluster, params, rng
+    )
+    K = params.search.memory
+    return Population(
+        kind=kind, region=region, cluster=cluster, x=x, y=y,
+        field=field, ability=ability, expertise=expertise, mask=mask,
+        memory=np.full((n, K), -1, dtype=np.int32),
+        capacity=capacity, openness=openness, match_quality=match_quality,
+        patents=np.zeros(n, dtype=np.int32),
+        n_regions=R, n_clusters=C, n_fields=F, **attrs,
+    )
+
+
+def _units_and_ability(kind: np.ndarray, params: ModelParams, rng: np.random.Generator):
+    kp = params.knowledge
+    n = kind.shape[0]
+    lo = np.select([kind == SME, kind == LARGE_FIRM], [kp.units_sme[0], kp.units_large[0]],
+                   kp.units_research[0])
+    hi = np.select([kind == SME, kind == LARGE_FIRM], [kp.units_sme[1], kp.units_large[1]],
+                   kp.units_research[1])
+    units = np.minimum(rng.integers(lo, hi + 1, size=n), kp.max_units)
+    research = np.isin(kind, RESEARCH_KINDS)
+    ab_lo = np.where(research, kp.ability_research[0], kp.ability_firm[0]).astype(np.float32)
+    ab_hi = np.where(research, kp.ability_research[1], kp.ability_firm[1]).astype(np.float32)
+    return units, ab_lo, ab_hi
+
+
+def draw_firm_attributes(employees: np.ndarray, kind: np.ndarray, rng: np.random.Generator,
+                         ) -> dict[str, np.ndarray]:
+    """Behavioural attributes of every row by the documented distributions.
+
+    Firms: age ~ Exponential(mean 12 y); capital ~ employees x U(0.5, 2); growth ~ N(0.03, 0.10);
+    awareness ~ Beta(2, 3); ip_awareness ~ Beta(2, 4); talent ~ Beta(2, 4) + 0.05 x size class;
+    credit_access ~ Beta(2 + size class, 3). Research organisations and intermediaries get the
+    same columns (ages 30 y, no capital dynamics) so arrays stay aligned.
+    """
+    n = kind.shape[0]
+    sc = size_class_of(employees.astype(np.float32))
+    firm = np.isin(kind, FIRM_KINDS)
+    age = np.where(firm, rng.exponential(12.0, n), 30.0).astype(np.float32)
+    capital = (employees * rng.uniform(0.5, 2.0, n)).astype(np.float32)
+    growth = np.where(firm, rng.normal(0.03, 0.10, n), 0.0).astype(np.float32)
+    awareness = rng.beta(2, 3, n).astype(np.float32)
+    ip_awareness = rng.beta(2, 4, n).astype(np.float32)
+    talent = np.clip(rng.beta(2, 4, n) + 0.05 * sc, 0, 1).astype(np.float32)
+    credit_access = rng.beta(2 + sc, 3).astype(np.float32)
+    return {
+        "age": age, "employees": employees.astype(np.float32), "capital": capital,
+        "growth": growth, "awareness": awareness, "ip_awareness": ip_awareness,
+        "talent": talent, "credit_access": credit_access,
+    }
+
+
+# --- from the registry -------------------------------------------------------------------
+
+_KIND_FROM_REGISTRY = {
+    "sme": SME, "large_firm": LARGE_FIRM, "university": UNIVERSITY,
+    "research_institute": RESEARCH_INSTITUTE, "intermediary": INTERMEDIARY,
+}
+
+
+def technology_fields(
+    texts: pd.Series, *, n_fields: int, seed: SeedLike = None
+) -> tuple[np.ndarray, list[str]]:
+    """Cluster texts (project titles) into ``n_fields`` technology fields.
+
+    TF-IDF (English stop words, 1-2-grams, min_df 2) then k-means (k = ``n_fields``, seeded);
+    returns each text's field and a label per field (its three heaviest terms). With fewer
+    distinct texts than fields, k shrinks to the number of texts.
+    """
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = texts.fillna("").astype(str).to_numpy()
+    if len(docs) == 0:
+        return np.zeros(0, dtype=np.int16), []
+    min_df = 2 if len(docs) >= 50 else 1
+    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df,
+                          max_features=20000, sublinear_tf=True)
+    try:
+        X = vec.fit_transform(docs)
+    except ValueError:  # only stop words / empty texts
+        return np.zeros(len(docs), dtype=np.int16), ["general"]
+    k = int(min(n_fields, X.shape[0]))
+    seed_int = int(make_rng(seed).integers(2**31 - 1))
+    km = MiniBatchKMeans(n_clusters=k, random_state=seed_int, n_init=3, batch_size=2048)
+    labels = km.fit_predict(X).astype(np.int16)
+    terms = np.asarray(vec.get_feature_names_out())
+    names = [", ".join(terms[np.argsort(-c)[:3]]) for c in km.cluster_centers_]
+    return labels, names
+
+
+def _complete_attributes(frames, seed):
+    """Fill missing attributes with the registry's attribute model when it is installed."""
+    try:
+        from innoweave.registry.attributes import AttributeModel
+    except ImportError:
+        return frames
+    return AttributeModel().complete(frames, seed=seed)
+
+
+def population_from_frames(
+    frames,
+    *,
+    seed: SeedLike = None,
+    params: ModelParams | None = None,
+    complete: bool = True,
+) -> Population:
+    """The registry's organisations as a simulation population.
+
+    Kept: SMEs, large firms, companies (SME below 250 employees), universities, research
+    institutes, intermediaries; government bodies and others are dropped (government is the
+    scenario's instruments). Technology fields: project titles clustered by
+    :func:`technology_fields`; an organisation holds the ``M`` fields it has most projects
+    in, ability ``1 + 8 (1 - exp(-projects / 3))`` (research +1, capped), expertise from the
+    same count; organisations without projects draw fields as synthetic firms do. Regions
+    are the NUTS codes (unknown = its own region), clusters the registry's ``cluster``
+    column, previous partners the most recent co-participants. Attributes the registry
+    lacks come from ``innoweave.registry.attributes.AttributeModel`` when available, else
+    from :func:`draw_firm_attributes`.
+    """
+    params = params or ModelParams()
+    rng = make_rng(seed)
+    kp = params.knowledge
+    if complete:
+        frames = _complete_attributes(frames, rng)
+    orgs = frames.organisations.reset_index(drop=True)
+    kinds = orgs["kind"].astype(str).str.lower()
+    emp_raw = pd.to_numeric(orgs["employees"], errors="coerce")
+    company = kinds == "company"
+    kinds = kinds.where(~company, np.where(emp_raw.fillna(0) >= 250, "large_firm", "sme"))
+    keep = kinds.isin(_KIND_FROM_REGISTRY).to_numpy()
+    orgs = orgs.loc[keep].reset_index(drop=True)
+    kinds = kinds[keep].reset_index(drop=True)
+    n = len(orgs)
+    if n == 0:
+        raise ValueError("population: the registry has no firms, research organisations or "
+                         "intermediaries to simulate")
+    kind = kinds.map(_KIND_FROM_REGISTRY).to_numpy(np.int8)
+    row_of = pd.Series(np.arange(n), index=orgs["external_id"].to_numpy())
+
+    region_codes = orgs["region_code"].fillna("unknown").astype(str)
+    region, region_names = pd.factorize(region_codes)
+    cluster_raw = orgs["cluster"]
+    cluster_vals = cluster_raw.where(cluster_raw.notna(), None)
+    cluster, cluster_names = pd.factorize(cluster_vals.astype(object), use_na_sentinel=True)
+    lat = pd.to_numeric(orgs["latitude"], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(orgs["longitude"], errors="coerce").to_numpy(float)
+    x, y = _project_km(lat, lon, region)
+
+    employees = emp_raw[keep].reset_index(drop=True).to_numpy(float)
+    default_emp = np.select([kind == SME, kind == LARGE_FIRM], [10.0, 1000.0], 500.0)
+    employees = np.where(np.isnan(employees) | (employees < 1), default_emp, employees)
+    employees[kind == INTERMEDIARY] = 10.0
+    attrs = draw_firm_attributes(employees.astype(np.float32), kind, rng)
+    _overlay_registry_attributes(attrs, orgs)
+
+    parts = frames.participations
+    parts = parts[parts["org_external_id"].isin(row_of.index)]
+    proj = frames.projects.set_index("external_id")
+    field, ability, expertise, mask, labels = _registry_knowledge(
+        kind, parts, proj, row_of, params, rng
+    )
+    memory = _registry_memory(parts, proj, row_of, n, params.search.memory)
+    patents = pd.to_numeric(orgs["patents"], errors="coerce").fillna(0).to_numpy(np.int32)
+
+    capacity = np.zeros(n, dtype=np.int16)
+    openness = np.zeros(n, dtype=np.float32)
+    match_quality = np.zeros(n, dtype=np.float32)
+    for code, cap in RESEARCH_CAPACITY.items():
+        capacity[kind == code] = cap
+    capacity[kind == INTERMEDIARY] = INTERMEDIARY_CAPACITY
+    research = np.isin(kind, RESEARCH_KINDS)
+    openness[research] = np.where(kind[research] == UNIVERSITY, rng.beta(6, 4, research.sum()),
+                                  rng.beta(7, 3, research.sum()))
+    openness_attr = _attribute_column(orgs, "openness")
+    openness = np.where(research & ~np.isnan(openness_attr), openness_attr, openness)
+    match_quality[kind == INTERMEDIARY] = rng.beta(5, 3, (kind == INTERMEDIARY).sum())
+    return Population(
+        kind=kind, region=region.astype(np.int32), cluster=cluster.astype(np.int32),
+        x=x, y=y, field=field, ability=ability, expertise=expertise, mask=mask,
+        memory=memory, capacity=capacity, openness=openness.astype(np.float32),
+        match_quality=match_quality, patents=patents,
+        n_regions=int(len(region_names)), n_clusters=int(len(cluster_names)),
+        n_fields=kp.n_fields, external_id=orgs["external_id"].to_numpy(object),
+        field_labels=labels, **attrs,
+    )
+
+
+def _project_km(lat: np.ndarray, lon: np.ndarray, region: np.ndarray):
+    """Equirectangular km around the mean position; missing points take their region's mean."""
+    ok = ~(np.isnan(lat) | np.isnan(lon))
+    lat0 = np.nanmean(lat) if ok.any() else 0.0
+    lon0 = np.nanmean(lon) if ok.any() else 0.0
+    x = (lon - lon0) * 111.32 * np.cos(np.radians(lat0))
+    y = (lat - lat0) * 110.57
+    for arr in (x, y):
+        s = pd.Series(arr)
+        fill = s.groupby(region).transform("mean").fillna(0.0)
+        arr[:] = s.fillna(fill).to_numpy()
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def _attribute_column(orgs: pd.DataFrame, key: str) -> np.ndarray:
+    values = [a.get(key) if isinstance(a, dict) else None for a in orgs["attributes"]]
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+
+
+def _overlay_registry_attributes(attrs: dict[str, np.ndarray], orgs: pd.DataFrame) -> None:
+    """Registry values (columns or ``attributes`` keys) replace the drawn ones where present."""
+    year_now = pd.Timestamp.now().year
+    founding = pd.to_numeric(orgs["founding_year"], errors="coerce").to_numpy(float)
+    age = year_now - founding
+    attrs["age"] = np.where(np.isnan(age), attrs["age"], np.maximum(age, 0)).astype(np.float32)
+    for key in ("awareness", "ip_awareness", "talent", "credit_access", "growth"):
+        col = _attribute_column(orgs, key)
+        attrs[key] = np.where(np.isnan(col), attrs[key], col).astype(np.float32)
+
+
+def _registry_knowledge(kind, parts, proj, row_of, params, rng):
+    kp = params.knowledge
+    n, M, F = kind.shape[0], kp.max_units, kp.n_fields
+    titles = proj["title"] if "title" in proj else pd.Series(dtype=object)
+    used = titles[titles.index.isin(parts["project_external_id"])]
+    labels, names = technology_fields(used, n_fields=F, seed=rng)
+    field_of_project = pd.Series(labels, index=used.index)
+    units, ab_lo, ab_hi = _units_and_ability(kind, params, rng)
+    field, ability, expertise, mask = _draw_knowledge(n, units, ab_lo, ab_hi, None, None,
+                                                      params, rng)
+    if len(field_of_project):
+        pf = parts.assign(
+            row=row_of.reindex(parts["org_external_id"]).to_numpy(),
+            f=field_of_project.reindex(parts["project_external_id"]).to_numpy(),
+        ).dropna(subset=["f"])
+        counts = np.zeros((n, F), dtype=np.float32)
+        np.add.at(counts, (pf["row"].to_numpy(int), pf["f"].to_numpy(int)), 1.0)
+        has = counts.sum(axis=1) > 0
+        order = np.argsort(-counts, axis=1, kind="stable")[:, :M]
+        top = np.take_along_axis(counts, order, axis=1)
+        held = top > 0
+        research = np.isin(kind, RESEARCH_KINDS)[:, None]
+        ab = 1.0 + 8.0 * (1.0 - np.exp(-top / 3.0)) + research * 1.0
+        ab = np.minimum(ab, kp.ability_max).astype(np.float32)
+        ex = np.minimum(top, kp.expertise_max).astype(np.int8)
+        field[has] = np.where(held[has], order[has], 0).astype(np.int16)
+        ability[has] = np.where(held[has], ab[has], 0.0)
+        expertise[has] = np.where(held[has], np.maximum(ex[has], 1), 0)
+        mask[has] = held[has]
+    return field, ability, expertise, mask, names
+
+
+def _registry_memory(parts, proj, row_of, n, K):
+    """Each organisation's K most recent co-participants (by project start date)."""
+    memory = np.full((n, K), -1, dtype=np.int32)
+    if parts.empty:
+        return memory
+    p = parts[["project_external_id", "org_external_id"]].copy()
+    p["row"] = row_of.reindex(p["org_external_id"]).to_numpy()
+    start = pd.to_datetime(proj["start_date"], errors="coerce") if "start_date" in proj else None
+    p["start"] = start.reindex(p["project_external_id"]).to_numpy() if start is not None else pd.NaT
+    # Large consortia would explode the pair table; keep projects of at most 30 partners.
+    size = p.groupby("project_external_id")["row"].transform("size")
+    p = p[size <= 30]
+    pairs = p.merge(p, on="project_external_id", suffixes=("", "_b"))
+    pairs = pairs[pairs["row"] != pairs["row_b"]]
+    pairs = pairs.sort_values("start", ascending=False, kind="stable")
+    pairs = pairs.drop_duplicates(["row", "row_b"])
+    pairs["rank"] = pairs.groupby("row").cumcount()
+    pairs = pairs[pairs["rank"] < K]
+    memory[pairs["row"].to_numpy(int), pairs["rank"].to_numpy(int)] = pairs["row_b"].to_numpy(int)
+    return memory
+
+
+__all__ = [
+    "KIND_CODES", "NCSES_SIZE_MIX", "Population", "SIZE_CLASSES", "draw_firm_attributes",
+    "population_from_frames", "size_class_of", "synthetic_population", "technology_fields",
+]
