@@ -1,0 +1,553 @@
+"""The SME diagnosis: each SME's profile on the six restricting factors, against its peers.
+
+This is where the registry meets the seed paper's diagnosis. For every SME it builds
+indicators of the six restricting factors — from the registry (collaboration history,
+partner kinds, participation in public programmes, EU contributions), from the firm
+attributes (R&D spending and staff, patents, trademarks, awareness, credit access, talent,
+barriers; drawn by :class:`~innoweave.registry.attributes.AttributeModel` where the registry
+lacks them, and then flagged synthetic) and from the self-assessment questionnaire
+(:mod:`.questionnaire`) — and aggregates them with the composite-indicator engine
+(:mod:`.composite`), one dimension per factor. It classifies the growth stage with the
+registry's rule (:mod:`innoweave.registry.stages`), ranks each factor among the SME's peers
+(same stage, sector and region, widened step by step until the group is large enough),
+names the weakest factors and lists the instruments of :mod:`innoweave.registry.instruments`
+that address them and fit the stage. The simulation can take these recommendations as
+scenario inputs; the CLI prints and plots them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from innoweave import __version__
+from innoweave.diagnosis.composite import CompositeIndex, Hierarchy, IndicatorData
+from innoweave.diagnosis.questionnaire import Questionnaire, load_questionnaire, score_answers
+from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.instruments import FACTOR_LABELS, INSTRUMENTS, RestrictingFactor, instruments_for
+from innoweave.registry.kinds import OrgKind
+from innoweave.registry.stages import STAGE_ORDER, StageRules, classify_stage
+from innoweave.seeding import SeedLike
+
+FACTORS = [f.value for f in RestrictingFactor]
+RESEARCH = {OrgKind.UNIVERSITY.value, OrgKind.RESEARCH_INSTITUTE.value}
+SUPPORT_BODIES = {OrgKind.INTERMEDIARY.value, OrgKind.GOVERNMENT.value}
+RECENT_YEARS = 5
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator of a factor: where it comes from and how it is prepared.
+
+    ``sources`` are registry columns, ``attributes.<key>`` entries, ``participations``
+    (the collaboration history) or ``questionnaire``; an indicator is synthetic for an SME
+    when any of its sources is.
+    """
+
+    code: str
+    factor: str
+    label: str
+    sources: tuple[str, ...]
+    transform: str | None = None
+    direction: int = 1
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("awareness", "awareness", "Innovation awareness (0..1)", ("attributes.awareness",)),
+    Indicator("recent_projects", "awareness", f"Projects started in the last {RECENT_YEARS} years",
+              ("participations",), "log1p"),
+    Indicator("q_awareness", "awareness", "Self-assessment: awareness", ("questionnaire",)),
+    Indicator("rd_intensity", "funding", "R&D spending / revenue", ("rd_spending", "revenue")),
+    Indicator("credit_access", "funding", "Credit access (0..1)", ("attributes.credit_access",)),
+    Indicator("eu_funding_per_employee", "funding", "EU contribution received per employee (EUR)",
+              ("participations", "employees"), "log1p"),
+    Indicator("finance_barriers", "funding", "Finance barriers reported (internal finance, credit)",
+              ("attributes.barriers",), None, -1),
+    Indicator("q_funding", "funding", "Self-assessment: funding", ("questionnaire",)),
+    Indicator("rd_staff_share", "talent", "R&D staff / employees", ("rd_staff", "employees")),
+    Indicator("talent", "talent", "Talent (0..1)", ("attributes.talent",)),
+    Indicator("skills_barrier", "talent", "Lack of skilled employees reported",
+              ("attributes.barriers",), None, -1),
+    Indicator("q_talent", "talent", "Self-assessment: talent", ("questionnaire",)),
+    Indicator("innovating", "innovation_level", "Innovating firm (0/1)", ("attributes.innovating",)),
+    Indicator("projects", "innovation_level", "Collaborative projects", ("participations",), "log1p"),
+    Indicator("partner_links", "innovation_level", "Partner links in projects", ("participations",), "log1p"),
+    Indicator("research_partner_share", "innovation_level",
+              "Share of partner links with universities and research institutes", ("participations",)),
+    Indicator("q_innovation_level", "innovation_level", "Self-assessment: innovation level", ("questionnaire",)),
+    Indicator("patents", "ip", "Patents", ("patents",), "log1p"),
+    Indicator("trademarks", "ip", "Trademarks", ("trademarks",), "log1p"),
+    Indicator("ip_awareness", "ip", "IP awareness (0..1)", ("attributes.ip_awareness",)),
+    Indicator("q_ip", "ip", "Self-assessment: IP", ("questionnaire",)),
+    Indicator("programmes", "policy_service", "Distinct public programmes taken part in",
+              ("participations",)),
+    Indicator("support_body_links", "policy_service",
+              "Partner links with intermediaries and government bodies", ("participations",), "log1p"),
+    Indicator("support_schemes_used", "policy_service",
+              "Public support schemes used (tax credit, grants, training, procurement)",
+              ("attributes.support_use",)),
+    Indicator("grants_barrier", "policy_service", "Difficulty obtaining government grants reported",
+              ("attributes.barriers",), None, -1),
+    Indicator("q_policy_service", "policy_service", "Self-assessment: policy and service", ("questionnaire",)),
+)
+
+PEER_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("stage+sector+region", ("stage", "sector", "region")),
+    ("stage+sector+nuts2", ("stage", "sector", "nuts2")),
+    ("stage+sector+nuts1", ("stage", "sector", "nuts1")),
+    ("stage+sector+country", ("stage", "sector", "country")),
+    ("stage+sector", ("stage", "sector")),
+    ("stage", ("stage",)),
+    ("all", ()),
+)
+
+
+class UnknownOrganisation(ValueError):
+    """An organisation reference that names no SME of the fitted registry."""
+
+
+def sme_hierarchy() -> Hierarchy:
+    dims = {f: [i.code for i in INDICATORS if i.factor == f] for f in FACTORS}
+    labels = {i.code: i.label for i in INDICATORS} | {f.value: FACTOR_LABELS[f] for f in RestrictingFactor}
+    return Hierarchy(dims, index_name="overall", labels=labels)
+
+
+def _attr(attrs: Sequence[object], key: str) -> list[object]:
+    return [a.get(key) if isinstance(a, dict) else None for a in attrs]
+
+
+def _num(values: Sequence[object]) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+
+
+def _count_true(dicts: Sequence[object], keys: Sequence[str] | None = None) -> np.ndarray:
+    out = np.full(len(dicts), np.nan)
+    for n, d in enumerate(dicts):
+        if isinstance(d, dict):
+            out[n] = sum(bool(v) for k, v in d.items() if keys is None or k in keys)
+    return out
+
+
+def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, reference_year: int) -> pd.DataFrame:
+    """Indicators from the collaboration history, one row per organisation in ``org_ids``.
+
+    Partner links count, over the organisation's projects, the other participants (a
+    partner met in two projects counts twice); their kinds come from the registry.
+    """
+    cols = ["projects", "recent_projects", "partner_links", "research_links", "support_body_links",
+            "eu_funding", "programmes", "synthetic_history"]
+    parts = frames.participations
+    if parts.empty:
+        out = pd.DataFrame(0.0, index=org_ids, columns=cols)
+        out["research_partner_share"] = np.nan
+        return out
+    kinds = frames.organisations.set_index("external_id")["kind"].astype(str)
+    p = pd.DataFrame({
+        "project": parts["project_external_id"].astype(str).to_numpy(),
+        "org": parts["org_external_id"].astype(str).to_numpy(),
+        "money": pd.to_numeric(parts["net_public_contribution"], errors="coerce")
+        .fillna(pd.to_numeric(parts["public_contribution"], errors="coerce"))
+        .fillna(0.0)
+        .to_numpy(),
+        "synthetic": (parts["source"].astype(str) == "synthetic").to_numpy(),
+    })
+    kind = p["org"].map(kinds).fillna("other")
+    p["research"] = kind.isin(RESEARCH).to_numpy(dtype=float)
+    p["support"] = kind.isin(SUPPORT_BODIES).to_numpy(dtype=float)
+    per_project = p.groupby("project")[["research", "support"]].agg(["sum", "size"])
+    size = p["project"].map(per_project[("research", "size")])
+    p["links"] = size - 1
+    p["research_links"] = p["project"].map(per_project[("research", "sum")]) - p["research"]
+    p["support_body_links"] = p["project"].map(per_project[("support", "sum")]) - p["support"]
+    projects = frames.projects.set_index("external_id")
+    p["programme"] = p["project"].map(projects["programme"].astype(str))
+    start = pd.to_datetime(p["project"].map(projects["start_date"]), errors="coerce")
+    p["recent"] = (start.dt.year > reference_year - RECENT_YEARS).to_numpy(dtype=float)
+    mine = p[p["org"].isin(org_ids)]
+    g = mine.groupby("org")
+    out = pd.DataFrame({
+        "projects": g["project"].nunique(),
+        "recent_projects": g["recent"].sum(),
+        "partner_links": g["links"].sum(),
+        "research_links": g["research_links"].sum(),
+        "support_body_links": g["support_body_links"].sum(),
+        "eu_funding": g["money"].sum(),
+        "programmes": g["programme"].nunique(),
+        "synthetic_history": g["synthetic"].any().astype(float),
+    }).reindex(org_ids).fillna(0.0)
+    with np.errstate(all="ignore"):
+        out["research_partner_share"] = np.where(
+            out["partner_links"] > 0, out["research_links"] / out["partner_links"], np.nan
+        )
+    return out
+
+
+def _field_synthetic(orgs: pd.DataFrame, fields: set[str]) -> dict[str, np.ndarray]:
+    """Per registry field, which rows name it in ``synthetic_fields`` (all rows of synthetic origin)."""
+    sets = [set(s) if isinstance(s, (list, tuple, set, np.ndarray)) else set() for s in orgs["synthetic_fields"]]
+    whole = (orgs["source"].astype(str) == "synthetic").to_numpy()
+    return {f: whole | np.array([f in s for s in sets], dtype=bool) for f in fields}
+
+
+class SMEDiagnoser:
+    """Profile SMEs on the six restricting factors, benchmark them, recommend support.
+
+    Parameters (keyword-only): ``kinds`` diagnosed (default SMEs); ``questionnaire`` a
+    :class:`Questionnaire` or shipped version; ``answers`` a table of answers (long
+    ``org_id, item_id, answer`` or wide) and ``answers_synthetic`` whether they were
+    simulated; ``on_invalid_answer`` ``"raise"`` or ``"missing"``; ``complete_attributes``
+    draws what the registry lacks with the attribute model (flagged synthetic; ``seed`` is
+    its seed); ``stage_rules`` the growth-stage rule; ``reference_year`` the year ages and
+    recent projects count to; ``min_peers`` the smallest peer group (the SME included)
+    before widening; ``n_weakest`` how many weakest factors to name; ``composite``
+    overrides of the engine's settings (default min–max over all SMEs onto 0..100, equal
+    weights, arithmetic means, log1p for counts).
+
+    After :meth:`fit`: ``indicators_`` (raw), ``synthetic_`` (bool, same shape),
+    ``stages_``, ``peer_level_``, ``peer_size_``, ``scores_`` (six factors and ``overall``,
+    0..100), ``percentiles_`` (within peers, 0..100), ``peer_medians_``, ``weakest_``,
+    ``composite_`` (the fitted engine), ``report_`` and ``meta_``.
+    """
+
+    def __init__(
+        self, *, kinds: Sequence[str] = ("sme",), questionnaire: Questionnaire | str = "v1",
+        answers: pd.DataFrame | None = None, answers_synthetic: bool = False,
+        on_invalid_answer: str = "raise", complete_attributes: bool = True,
+        stage_rules: StageRules | None = None, reference_year: int = 2024, min_peers: int = 10,
+        n_weakest: int = 2, composite: Mapping[str, object] | None = None, seed: SeedLike = 0,
+    ) -> None:
+        self.kinds = kinds
+        self.questionnaire = questionnaire
+        self.answers = answers
+        self.answers_synthetic = answers_synthetic
+        self.on_invalid_answer = on_invalid_answer
+        self.complete_attributes = complete_attributes
+        self.stage_rules = stage_rules
+        self.reference_year = reference_year
+        self.min_peers = min_peers
+        self.n_weakest = n_weakest
+        self.composite = composite
+        self.seed = seed
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, frames: RegistryFrames) -> SMEDiagnoser:
+        if self.min_peers < 1 or self.n_weakest < 1:
+            raise ValueError("min_peers and n_weakest must be >= 1")
+        report: dict[str, object] = {}
+        if self.complete_attributes:
+            from innoweave.registry.attributes import AttributeModel
+
+            frames = AttributeModel(reference_year=self.reference_year).complete(frames, seed=self.seed)
+        orgs = frames.organisations
+        orgs = orgs[orgs["kind"].astype(str).isin(list(self.kinds))].drop_duplicates("external_id")
+        if orgs.empty:
+            raise ValueError(f"the registry holds no organisations of kinds {list(self.kinds)}")
+        orgs = orgs.set_index(orgs["external_id"].astype(str))
+        ids = orgs.index
+        q = self.questionnaire if isinstance(self.questionnaire, Questionnaire) else load_questionnaire(self.questionnaire)
+        self.questionnaire_ = q
+
+        ind, sources = self._indicators(frames, orgs, q, report)
+        self.indicators_ = ind
+        self.synthetic_ = self._synthetic(orgs, sources)
+        self.stages_, self.stage_inputs_ = self._stages(orgs)
+        self.names_ = orgs["name"].astype(str)
+        self.kind_ = orgs["kind"].astype(str)
+
+        settings: dict[str, object] = dict(
+            normalisation="minmax", scale=(0.0, 100.0), weights="equal", aggregation="arithmetic",
+            index_from="dimensions",
+            transform={i.code: i.transform for i in INDICATORS if i.transform},
+            directions={i.code: i.direction for i in INDICATORS if i.direction < 0},
+        )
+        settings.update(self.composite or {})
+        model = CompositeIndex(sme_hierarchy(), **settings).fit(IndicatorData.from_wide(ind))
+        self.composite_ = model
+        scores = pd.DataFrame(model.dimension_scores_[:, 0, :], index=ids, columns=FACTORS)
+        scores["overall"] = model.index_[:, 0]
+        self.scores_ = scores
+        report["unused_indicators"] = model.report_["constant_indicators"]
+        report["smes_without_data"] = model.report_["empty_units"]
+
+        self._peers(orgs)
+        self._weakest()
+        self.report_ = report
+        self.meta_ = {
+            "seed": self.seed if isinstance(self.seed, (int, type(None))) else str(self.seed),
+            "version": __version__,
+            "questionnaire_version": q.version,
+            "reference_year": self.reference_year,
+            "min_peers": self.min_peers,
+            "n_weakest": self.n_weakest,
+            "stage_rules": (self.stage_rules or StageRules()).to_dict(),
+            "attributes_completed": self.complete_attributes,
+        }
+        return self
+
+    def _indicators(self, frames, orgs, q, report) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+        ids = orgs.index
+        attrs = orgs["attributes"].tolist()
+        collab = collaboration_indicators(frames, ids, reference_year=self.reference_year)
+        employees = _num(orgs["employees"])
+        revenue = _num(orgs["revenue"])
+        barriers = _attr(attrs, "barriers")
+        with np.errstate(all="ignore"):
+            ind = pd.DataFrame({
+                "awareness": _num(_attr(attrs, "awareness")),
+                "recent_projects": collab["recent_projects"].to_numpy(),
+                "rd_intensity": np.where(revenue > 0, _num(orgs["rd_spending"]) / revenue, np.nan),
+                "credit_access": _num(_attr(attrs, "credit_access")),
+                "eu_funding_per_employee": np.where(
+                    employees > 0, collab["eu_funding"].to_numpy() / employees, np.nan
+                ),
+                "finance_barriers": _count_true(barriers, ("internal_finance", "credit")),
+                "rd_staff_share": np.where(employees > 0, _num(orgs["rd_staff"]) / employees, np.nan),
+                "talent": _num(_attr(attrs, "talent")),
+                "skills_barrier": _count_true(barriers, ("skilled_employees",)),
+                "innovating": _num(_attr(attrs, "innovating")),
+                "projects": collab["projects"].to_numpy(),
+                "partner_links": collab["partner_links"].to_numpy(),
+                "research_partner_share": collab["research_partner_share"].to_numpy(),
+                "patents": _num(orgs["patents"]),
+                "trademarks": _num(orgs["trademarks"]),
+                "ip_awareness": _num(_attr(attrs, "ip_awareness")),
+                "programmes": collab["programmes"].to_numpy(),
+                "support_body_links": collab["support_body_links"].to_numpy(),
+                "support_schemes_used": _count_true(_attr(attrs, "support_use")),
+                "grants_barrier": _count_true(barriers, ("government_grants",)),
+            }, index=ids)
+        for f in FACTORS:
+            ind[f"q_{f}"] = np.nan
+        self.answered_ = pd.Series(False, index=ids)
+        if self.answers is not None:
+            scored = score_answers(self.answers, q, on_invalid=self.on_invalid_answer)
+            stray = sorted(set(scored.index) - set(ids))
+            if stray:
+                report["answers_for_unknown_orgs"] = stray[:20]
+                report["answers_for_unknown_orgs_count"] = len(stray)
+            scored = scored.reindex(ids)
+            for f in FACTORS:
+                ind[f"q_{f}"] = scored[f].to_numpy(dtype=float)
+            self.answered_ = scored.notna().any(axis=1)
+        self.history_synthetic_ = collab["synthetic_history"].to_numpy(dtype=bool)
+        ind = ind[[i.code for i in INDICATORS]]
+        return ind, {i.code: list(i.sources) for i in INDICATORS}
+
+    def _synthetic(self, orgs: pd.DataFrame, sources: dict[str, list[str]]) -> pd.DataFrame:
+        fields = {s for srcs in sources.values() for s in srcs} - {"participations", "questionnaire"}
+        flags = _field_synthetic(orgs, fields)
+        n = len(orgs)
+        flags["participations"] = self.history_synthetic_ | (orgs["source"].astype(str) == "synthetic").to_numpy()
+        flags["questionnaire"] = np.full(n, bool(self.answers_synthetic)) & self.answered_.to_numpy()
+        out = pd.DataFrame(index=orgs.index)
+        for code, srcs in sources.items():
+            col = np.zeros(n, dtype=bool)
+            for s in srcs:
+                col |= flags[s]
+            out[code] = col & self.indicators_[code].notna().to_numpy()
+        return out
+
+    def _stages(self, orgs: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+        founded = _num(orgs["founding_year"])
+        inputs = pd.DataFrame({
+            "age": self.reference_year - founded,
+            "employees": _num(orgs["employees"]),
+            "growth": _num(_attr(orgs["attributes"].tolist(), "growth")),
+        }, index=orgs.index)
+        inputs.loc[inputs["age"] < 0, "age"] = np.nan
+        stages = classify_stage(inputs["age"], inputs["employees"], inputs["growth"], rules=self.stage_rules)
+        known = inputs.notna().any(axis=1).to_numpy()
+        registry_stage = orgs["stage"].astype(object).to_numpy()
+        # A stage recorded in the registry stands in where none of age, size, growth is known.
+        use_registry = ~known & pd.notna(registry_stage)
+        stages = np.where(use_registry, registry_stage, stages)
+        return pd.Series(stages, index=orgs.index, dtype=object), inputs
+
+    def _peers(self, orgs: pd.DataFrame) -> None:
+        region = orgs["region_code"].astype(object).where(orgs["region_code"].notna(), "unknown").astype(str)
+        country = orgs["country"].astype(object).where(orgs["country"].notna(), region.str[:2]).astype(str)
+        sector = [
+            str(codes[0]).split(".")[0] if isinstance(codes, (list, tuple, np.ndarray)) and len(codes) else "unknown"
+            for codes in orgs["sector_codes"]
+        ]
+        keys = pd.DataFrame({
+            "stage": self.stages_.astype(str).to_numpy(), "sector": sector, "region": region.to_numpy(),
+            "nuts2": region.str[:4].to_numpy(), "nuts1": region.str[:3].to_numpy(), "country": country.to_numpy(),
+        }, index=orgs.index)
+        self.peer_keys_ = keys
+        n = len(orgs)
+        group = np.full(n, -1, dtype=np.int64)
+        level = np.full(n, None, dtype=object)
+        for depth, (name, cols) in enumerate(PEER_LEVELS):
+            ids = keys.groupby(list(cols), sort=False).ngroup().to_numpy() if cols else np.zeros(n, dtype=np.int64)
+            size = np.bincount(ids)[ids]
+            take = (group < 0) & ((size >= self.min_peers) | (name == "all"))
+            group[take] = depth * (n + 1) + ids[take]
+            level[take] = name
+        group = pd.Series(group, index=orgs.index)
+        level = pd.Series(level, index=orgs.index)
+        self.peer_group_ = group
+        self.peer_level_ = level
+        self.peer_size_ = group.map(group.value_counts())
+        cols = FACTORS + ["overall"]
+        g = self.scores_[cols].groupby(group)
+        ranks, counts = g.rank(method="average"), g.transform("count")
+        self.percentiles_ = 100 * (ranks - 0.5) / counts
+        self.peer_medians_ = g.transform("median")
+
+    def _weakest(self) -> None:
+        pct = self.percentiles_[FACTORS].to_numpy(dtype=float)
+        score = self.scores_[FACTORS].to_numpy(dtype=float)
+        key = np.where(np.isnan(pct), np.inf, pct) + 1e-6 * np.nan_to_num(score, nan=100.0)
+        order = np.argsort(key, axis=1, kind="stable")[:, : self.n_weakest]
+        names = np.array(FACTORS, dtype=object)[order]
+        valid = np.take_along_axis(np.isfinite(key), order, axis=1)
+        self.weakest_ = pd.Series(
+            [[n for n, v in zip(row, ok, strict=True) if v] for row, ok in zip(names, valid, strict=True)],
+            index=self.scores_.index,
+        )
+
+    # -- results --------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scores_"):
+            raise RuntimeError("call fit() first")
+
+    def resolve(self, ref: str) -> str:
+        """The external id of the SME ``ref`` names: an external id, a CORDIS PIC or a unique name."""
+        self._check_fitted()
+        ref = str(ref).strip()
+        ids = self.scores_.index
+        for candidate in (ref, f"cordis:{ref}"):
+            if candidate in ids:
+                return candidate
+        by_name = self.names_[self.names_.str.lower() == ref.lower()]
+        if len(by_name) == 1:
+            return str(by_name.index[0])
+        if len(by_name) > 1:
+            raise UnknownOrganisation(f"{len(by_name)} SMEs are named {ref!r}; give the external id")
+        raise UnknownOrganisation(
+            f"no SME {ref!r} among the {len(ids):,} diagnosed (kinds {list(self.kinds)}); "
+            "give an external id such as 'cordis:999984059', a CORDIS PIC or an exact name"
+        )
+
+    def recommend(self, org_id: str) -> list[dict[str, str]]:
+        """Instruments addressing the SME's weakest factors and eligible for its stage, with reasons."""
+        org_id = self.resolve(org_id)
+        stage = self.stages_[org_id]
+        out, seen = [], set()
+        for factor in self.weakest_[org_id]:
+            pct = self.percentiles_.at[org_id, factor]
+            for inst in instruments_for(factor, stage):
+                if inst.key in seen:
+                    continue
+                seen.add(inst.key)
+                out.append({
+                    "instrument": inst.key,
+                    "name": inst.name,
+                    "resource": inst.resource.value,
+                    "factor": factor,
+                    "reason": (
+                        f"{FACTOR_LABELS[RestrictingFactor(factor)]} is among the weakest factors "
+                        f"(peer percentile {pct:.0f}); {inst.name}: {inst.effect}; "
+                        f"eligible at the {stage} stage: {inst.stage_reason}"
+                    ),
+                })
+        return out
+
+    def diagnose(self, org_id: str) -> dict[str, object]:
+        """The full profile of one SME as a JSON-ready dict."""
+        org_id = self.resolve(org_id)
+        factors = {}
+        for f in FACTORS:
+            codes = [i.code for i in INDICATORS if i.factor == f]
+            factors[f] = {
+                "label": FACTOR_LABELS[RestrictingFactor(f)],
+                "score": _clean(self.scores_.at[org_id, f]),
+                "peer_percentile": _clean(self.percentiles_.at[org_id, f]),
+                "peer_median": _clean(self.peer_medians_.at[org_id, f]),
+                "indicators": {
+                    c: {"value": _clean(self.indicators_.at[org_id, c]), "synthetic": bool(self.synthetic_.at[org_id, c])}
+                    for c in codes
+                },
+            }
+        synthetic = [c for c in self.indicators_.columns if self.synthetic_.at[org_id, c]]
+        inputs = self.stage_inputs_.loc[org_id]
+        keys = self.peer_keys_.loc[org_id]
+        return {
+            "org_id": org_id,
+            "name": self.names_[org_id],
+            "kind": self.kind_[org_id],
+            "region": keys["region"],
+            "sector": keys["sector"],
+            "stage": {
+                "value": self.stages_[org_id],
+                "age": _clean(inputs["age"]),
+                "employees": _clean(inputs["employees"]),
+                "growth": _clean(inputs["growth"]),
+            },
+            "overall": {
+                "score": _clean(self.scores_.at[org_id, "overall"]),
+                "peer_percentile": _clean(self.percentiles_.at[org_id, "overall"]),
+            },
+            "factors": factors,
+            "peers": {"level": self.peer_level_[org_id], "size": int(self.peer_size_[org_id])},
+            "weakest": list(self.weakest_[org_id]),
+            "recommendations": self.recommend(org_id),
+            "questionnaire": {
+                "version": self.questionnaire_.version,
+                "answered": bool(self.answered_[org_id]),
+                "synthetic": bool(self.answers_synthetic and self.answered_[org_id]),
+            },
+            "synthetic_indicators": synthetic,
+            "meta": self.meta_,
+        }
+
+    def transform(self) -> pd.DataFrame:
+        """One row per SME: stage, peer group, factor scores and percentiles, weakest, support."""
+        self._check_fitted()
+        stage = self.stages_
+        table = {(f, s): [i.key for i in instruments_for(f, s)] for f in FACTORS for s in STAGE_ORDER}
+        recs = []
+        for weak, st in zip(self.weakest_, stage, strict=True):
+            keys: list[str] = []
+            for f in weak:
+                keys += [k for k in table.get((f, st), []) if k not in keys]
+            recs.append(";".join(keys))
+        out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(), "stage": stage.to_numpy(),
+                            "peer_level": self.peer_level_.to_numpy(), "peer_size": self.peer_size_.to_numpy()})
+        for f in FACTORS + ["overall"]:
+            out[f"{f}_score"] = self.scores_[f].to_numpy()
+            out[f"{f}_percentile"] = self.percentiles_[f].to_numpy()
+        out["weakest"] = [";".join(w) for w in self.weakest_]
+        out["recommended"] = recs
+        out["synthetic_indicators"] = self.synthetic_.sum(axis=1).to_numpy()
+        out["questionnaire_answered"] = self.answered_.to_numpy()
+        return out
+
+    def stage_distribution(self) -> dict[str, dict[str, float]]:
+        """Counts and shares of the growth stages among the diagnosed SMEs."""
+        self._check_fitted()
+        counts = self.stages_.value_counts()
+        total = int(counts.sum())
+        return {
+            "counts": {s: int(counts.get(s, 0)) for s in STAGE_ORDER},
+            "shares": {s: (float(counts.get(s, 0)) / total if total else 0.0) for s in STAGE_ORDER},
+            "total": total,
+        }
+
+
+def _clean(value: object) -> object:
+    """JSON-friendly scalar: NaN becomes None, numpy numbers plain floats."""
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return value
+    return None if np.isnan(f) else round(f, 6)
+
+
+__all__ = ["INDICATORS", "INSTRUMENTS", "SMEDiagnoser", "UnknownOrganisation", "sme_hierarchy"]
