@@ -1,7 +1,236 @@
-"""`innoweave diagnose` commands."""
+"""`innoweave diagnose`: the EIS reproduction and its uncertainty, SME profiles, stages.
+
+The registry is read from the database (``--database-url``, default the configured one) or,
+with ``--cordis DIR``, straight from a CORDIS folder. Exit codes: 0 ok, 1 a failed check
+(the EIS reproduction misses its tolerance), 2 bad input (unknown SME, bad answers file,
+missing data).
+"""
 
 from __future__ import annotations
 
-import typer
+import time
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="diagnose commands.", no_args_is_help=True)
+import typer
+from rich.table import Table
+
+from innoweave.cli.common import EXIT_FAILED, err, fail, print_json
+
+app = typer.Typer(help="Diagnose: EIS reproduction, SME profiles, growth stages, support.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
+UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Registry database (overrides INNOWEAVE_DATABASE_URL).")]
+CordisOpt = Annotated[Path | None, typer.Option("--cordis", help="Read the registry from this CORDIS folder instead of the database.")]
+AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="Questionnaire answers (CSV/XLSX/JSON; long or wide).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the attribute model (synthetic values).")]
+MinPeersOpt = Annotated[int, typer.Option("--min-peers", help="Smallest peer group before widening.")]
+YearOpt = Annotated[int, typer.Option("--reference-year", help="Year ages and recent projects count to.")]
+DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder holding eis2023_database/ (default: the shared data).")]
+
+
+def _frames(database_url: str | None, cordis: Path | None):
+    if cordis is not None:
+        from innoweave.registry.cordis import read_cordis
+
+        if not cordis.is_dir():
+            raise fail(f"CORDIS folder not found: {cordis}")
+        return read_cordis(cordis)
+    from innoweave.cli.registry import open_registry
+    from innoweave.registry.frames import load_frames
+
+    return load_frames(open_registry(database_url))
+
+
+def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year):
+    from innoweave.diagnosis.questionnaire import read_answers
+    from innoweave.diagnosis.sme import SMEDiagnoser
+
+    frames = _frames(database_url, cordis)
+    try:
+        table = read_answers(answers) if answers is not None else None
+        return SMEDiagnoser(answers=table, seed=seed, min_peers=min_peers, reference_year=reference_year).fit(frames)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("eis")
+def eis(json_out: JsonOpt = False, data_dir: DataOpt = None) -> None:
+    """Recompute the EIS 2023 Summary Innovation Index, dimensions and groups; compare with the published values."""
+    from innoweave.diagnosis.eis import reproduce_eis
+
+    try:
+        result, _ = reproduce_eis(data_dir)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    ok = (
+        result["sii"]["within_0.001"] == result["sii"]["compared"]
+        and result["dimensions"]["within_0.001"] == result["dimensions"]["compared"]
+        and result["groups"]["matched"] == result["groups"]["compared"]
+    )
+    if json_out:
+        print_json(result)
+    else:
+        table = Table(title="EIS 2023 reproduction")
+        for col in ("what", "compared", "within 0.001 / matched", "max abs error"):
+            table.add_column(col)
+        for key in ("sii", "dimensions"):
+            r = result[key]
+            table.add_row(key, str(r["compared"]), str(r["within_0.001"]), str(r["max_abs_error"]))
+        g = result["groups"]
+        table.add_row("groups", str(g["compared"]), str(g["matched"]), "")
+        err.print(table)
+    if not ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("eis-uncertainty")
+def eis_uncertainty(
+    draws: Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")] = 1000,
+    sobol: Annotated[int, typer.Option("--sobol", help="Sobol base sample (power of two; 0 = skip).")] = 256,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the ranking plot to this PNG and an HTML beside it.")] = None,
+    json_out: JsonOpt = False,
+    data_dir: DataOpt = None,
+) -> None:
+    """Median rank and 5-95 % interval of the 38 countries over methodological choices; Sobol indices."""
+    from innoweave.diagnosis.eis import eis_uncertainty as run
+
+    t0 = time.perf_counter()
+    try:
+        ua, indices = run(data_dir, n_draws=draws, sobol_base=sobol, seed=seed)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    seconds = time.perf_counter() - t0
+    if plot is not None:
+        from innoweave.diagnosis.plots import ranking_plot, write_html
+
+        png = ranking_plot(ua.summary_, plot.with_suffix(".png"),
+                           title=f"EIS 2023 ranking: {draws} draws over methodological choices")
+        html_path = write_html(plot.with_suffix(".html"), title="EIS 2023 ranking with uncertainty", png=png,
+                               table=ua.summary_, notes=f"choices: {ua.meta_['choices']}; seed {seed}")
+        err.print(f"wrote {png} and {html_path}")
+    result = {"meta": ua.meta_ | {"seconds": round(seconds, 3)},
+              "ranks": ua.summary_.to_dict(orient="records")}
+    if indices is not None:
+        result["sobol"] = indices.to_dict(orient="records")
+        result["sobol_meta"] = ua.sobol_meta_
+    if json_out:
+        print_json(result)
+        return
+    table = Table(title=f"EIS 2023 ranks over {draws} draws ({seconds:.1f} s)")
+    for col in ("unit", "nominal", "median", "5 %", "95 %"):
+        table.add_column(col)
+    for r in ua.summary_.itertuples():
+        table.add_row(r.unit, f"{r.nominal_rank:.0f}", f"{r.median_rank:.1f}", f"{r.rank_p05:.1f}", f"{r.rank_p95:.1f}")
+    err.print(table)
+    if indices is not None:
+        err.print(indices.round(3).to_string(index=False))
+
+
+@app.command("sme")
+def sme(
+    org: Annotated[str, typer.Argument(help="External id, CORDIS PIC or exact name of the SME.")],
+    json_out: JsonOpt = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the radar to this PNG and an HTML beside it.")] = None,
+    answers: AnswersOpt = None,
+    database_url: UrlOpt = None,
+    cordis: CordisOpt = None,
+    seed: SeedOpt = 0,
+    min_peers: MinPeersOpt = 10,
+    reference_year: YearOpt = 2024,
+) -> None:
+    """Profile one SME on the six restricting factors against its peers, with the support that fits."""
+    from innoweave.diagnosis.sme import UnknownOrganisation
+
+    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year)
+    try:
+        profile = model.diagnose(org)
+    except UnknownOrganisation as exc:
+        raise fail(str(exc)) from None
+    if plot is not None:
+        from innoweave.diagnosis.plots import radar_plot, write_html
+
+        png = radar_plot(profile, plot.with_suffix(".png"))
+        rows = [{"factor": v["label"], "score": v["score"], "peer median": v["peer_median"],
+                 "peer percentile": v["peer_percentile"]} for v in profile["factors"].values()]
+        import pandas as pd
+
+        html_path = write_html(plot.with_suffix(".html"), title=f"{profile['name']}: six restricting factors",
+                               png=png, table=pd.DataFrame(rows),
+                               notes="Synthetic indicator values: " + (", ".join(profile["synthetic_indicators"]) or "none"))
+        err.print(f"wrote {png} and {html_path}")
+    if json_out:
+        print_json(profile)
+        return
+    table = Table(title=f"{profile['name']} ({profile['org_id']}) — stage {profile['stage']['value']}, "
+                        f"peers: {profile['peers']['level']} (n={profile['peers']['size']})")
+    for col in ("factor", "score", "peer median", "percentile"):
+        table.add_column(col)
+    for v in profile["factors"].values():
+        table.add_row(v["label"], _fmt(v["score"]), _fmt(v["peer_median"]), _fmt(v["peer_percentile"]))
+    err.print(table)
+    err.print(f"weakest: {', '.join(profile['weakest'])}")
+    for r in profile["recommendations"]:
+        err.print(f"  - [bold]{r['name']}[/] ({r['instrument']}): {r['reason']}")
+    if profile["synthetic_indicators"]:
+        err.print(f"synthetic values: {', '.join(profile['synthetic_indicators'])}")
+
+
+@app.command("batch")
+def batch(
+    out: Annotated[Path, typer.Option("--out", help="Output file: .csv or .xlsx.")],
+    answers: AnswersOpt = None,
+    database_url: UrlOpt = None,
+    cordis: CordisOpt = None,
+    seed: SeedOpt = 0,
+    min_peers: MinPeersOpt = 10,
+    reference_year: YearOpt = 2024,
+    json_out: JsonOpt = False,
+) -> None:
+    """Diagnose every SME of the registry and write one row per SME (CSV or XLSX)."""
+    if out.suffix not in (".csv", ".xlsx"):
+        raise fail(f"--out must end in .csv or .xlsx, got {out.name!r}")
+    t0 = time.perf_counter()
+    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year)
+    table = model.transform()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        table.to_csv(out, index=False)
+    else:
+        table.to_excel(out, index=False, engine="xlsxwriter")
+    summary = {"smes": len(table), "out": str(out), "seconds": round(time.perf_counter() - t0, 3),
+               "stages": model.stage_distribution(), "report": model.report_, "meta": model.meta_}
+    if json_out:
+        print_json(summary)
+    else:
+        err.print(f"diagnosed {len(table):,} SMEs in {summary['seconds']} s -> {out}")
+
+
+@app.command("stages")
+def stages(
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+    cordis: CordisOpt = None,
+    seed: SeedOpt = 0,
+    reference_year: YearOpt = 2024,
+) -> None:
+    """Distribution of the registry's SMEs over the growth stages."""
+    model = _diagnoser(database_url, cordis, None, seed, 10, reference_year)
+    dist = model.stage_distribution() | {"stage_rules": model.meta_["stage_rules"]}
+    if json_out:
+        print_json(dist)
+        return
+    table = Table(title=f"Growth stages of {dist['total']:,} SMEs")
+    table.add_column("stage")
+    table.add_column("SMEs", justify="right")
+    table.add_column("share", justify="right")
+    for s, n in dist["counts"].items():
+        table.add_row(s, f"{n:,}", f"{dist['shares'][s]:.1%}")
+    err.print(table)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -202,7 +202,9 @@ class SMEDiagnoser:
     draws what the registry lacks with the attribute model (flagged synthetic; ``seed`` is
     its seed); ``stage_rules`` the growth-stage rule; ``reference_year`` the year ages and
     recent projects count to; ``min_peers`` the smallest peer group (the SME included)
-    before widening; ``n_weakest`` how many weakest factors to name; ``composite``
+    before widening; ``n_weakest`` how many weakest factors to name at most: the lowest
+    peer percentiles, keeping those below ``weak_percentile`` (the lowest one is always
+    named); ``max_per_factor`` instruments recommended per weak factor; ``composite``
     overrides of the engine's settings (default min–max over all SMEs onto 0..100, equal
     weights, arithmetic means, log1p for counts).
 
@@ -217,7 +219,8 @@ class SMEDiagnoser:
         answers: pd.DataFrame | None = None, answers_synthetic: bool = False,
         on_invalid_answer: str = "raise", complete_attributes: bool = True,
         stage_rules: StageRules | None = None, reference_year: int = 2024, min_peers: int = 10,
-        n_weakest: int = 2, composite: Mapping[str, object] | None = None, seed: SeedLike = 0,
+        n_weakest: int = 2, weak_percentile: float = 50.0, max_per_factor: int = 3,
+        composite: Mapping[str, object] | None = None, seed: SeedLike = 0,
     ) -> None:
         self.kinds = kinds
         self.questionnaire = questionnaire
@@ -229,6 +232,8 @@ class SMEDiagnoser:
         self.reference_year = reference_year
         self.min_peers = min_peers
         self.n_weakest = n_weakest
+        self.weak_percentile = weak_percentile
+        self.max_per_factor = max_per_factor
         self.composite = composite
         self.seed = seed
 
@@ -282,6 +287,8 @@ class SMEDiagnoser:
             "reference_year": self.reference_year,
             "min_peers": self.min_peers,
             "n_weakest": self.n_weakest,
+            "weak_percentile": self.weak_percentile,
+            "max_per_factor": self.max_per_factor,
             "stage_rules": (self.stage_rules or StageRules()).to_dict(),
             "attributes_completed": self.complete_attributes,
         }
@@ -404,7 +411,9 @@ class SMEDiagnoser:
         key = np.where(np.isnan(pct), np.inf, pct) + 1e-6 * np.nan_to_num(score, nan=100.0)
         order = np.argsort(key, axis=1, kind="stable")[:, : self.n_weakest]
         names = np.array(FACTORS, dtype=object)[order]
-        valid = np.take_along_axis(np.isfinite(key), order, axis=1)
+        ranked_pct = np.take_along_axis(np.where(np.isnan(pct), np.inf, pct), order, axis=1)
+        valid = np.isfinite(ranked_pct) & (ranked_pct < self.weak_percentile)
+        valid[:, 0] = np.isfinite(ranked_pct[:, 0])
         self.weakest_ = pd.Series(
             [[n for n, v in zip(row, ok, strict=True) if v] for row, ok in zip(names, valid, strict=True)],
             index=self.scores_.index,
@@ -440,9 +449,8 @@ class SMEDiagnoser:
         out, seen = [], set()
         for factor in self.weakest_[org_id]:
             pct = self.percentiles_.at[org_id, factor]
-            for inst in instruments_for(factor, stage):
-                if inst.key in seen:
-                    continue
+            fresh = [i for i in instruments_for(factor, stage) if i.key not in seen]
+            for inst in fresh[: self.max_per_factor]:
                 seen.add(inst.key)
                 out.append({
                     "instrument": inst.key,
@@ -514,7 +522,7 @@ class SMEDiagnoser:
         for weak, st in zip(self.weakest_, stage, strict=True):
             keys: list[str] = []
             for f in weak:
-                keys += [k for k in table.get((f, st), []) if k not in keys]
+                keys += [k for k in table.get((f, st), []) if k not in keys][: self.max_per_factor]
             recs.append(";".join(keys))
         out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(), "stage": stage.to_numpy(),
                             "peer_level": self.peer_level_.to_numpy(), "peer_size": self.peer_size_.to_numpy()})
