@@ -1,9 +1,121 @@
-"""Registry `synth` commands."""
+"""``innoweave synth`` and ``innoweave complete``: synthetic ecosystems and attribute completion.
+
+``synth`` writes a seeded synthetic ecosystem (:func:`innoweave.registry.synth.synthesize`)
+into the registry; ``complete`` fills the attributes the registry's organisations lack
+(employees, finance, talent, IP, stage, …) with the calibrated attribute model, flagging
+every drawn value as synthetic.
+"""
 
 from __future__ import annotations
 
+import time
+from typing import Annotated
+
 import typer
+
+from innoweave.cli.common import EXIT_BAD_INPUT, err, fail, print_json, progress_bar
+from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry
+
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")]
 
 
 def register(app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add this module's commands to the main app and the `import` group."""
+    """Add ``synth`` and ``complete`` to the main app."""
+    app.command("synth")(synth)
+    app.command("complete")(complete)
+
+
+def _write(engine, frames, quiet: bool) -> dict[str, int]:
+    from innoweave.registry.writer import write_frames
+
+    totals = {"cluster": len(frames.clusters), "organisation": len(frames.organisations),
+              "project": len(frames.projects), "participation": len(frames.participations)}  # fmt: skip
+    with progress_bar(quiet=quiet) as progress:
+        tasks = {name: progress.add_task(f"writing {name}s", total=n) for name, n in totals.items() if n}
+
+        def advance(table: str, n: int) -> None:
+            if table in tasks:
+                progress.advance(tasks[table], n)
+
+        return write_frames(engine, frames, progress=advance)
+
+
+def synth(
+    smes: Annotated[int, typer.Option("--smes", help="Number of SMEs to generate.")] = 1000,
+    seed: SeedOpt = 0,
+    regions: Annotated[int | None, typer.Option(help="Number of regions (default scales with --smes).")] = None,
+    clusters: Annotated[int | None, typer.Option(help="Number of clusters (default scales with --smes).")] = None,
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """Generate a synthetic ecosystem and write it into the registry (upsert by id)."""
+    from innoweave.registry.stages import stage_distribution
+    from innoweave.registry.synth import synthesize
+
+    if smes < 1:
+        raise fail(f"--smes must be at least 1, got {smes}", EXIT_BAD_INPUT)
+    if regions is not None and not 1 <= regions <= 999:
+        raise fail(f"--regions must be between 1 and 999, got {regions}", EXIT_BAD_INPUT)
+    if clusters is not None and clusters < 0:
+        raise fail(f"--clusters must be >= 0, got {clusters}", EXIT_BAD_INPUT)
+    start = time.perf_counter()
+    engine = open_registry(database_url, create=True)
+    if not json_out:
+        err.print(f"generating {smes:,} SMEs (seed {seed}) …")
+    frames = synthesize(n_smes=smes, seed=seed, n_regions=regions, n_clusters=clusters)
+    generated = time.perf_counter() - start
+    written = _write(engine, frames, json_out)
+    result = {
+        "seed": seed,
+        "settings": frames.settings,
+        "written": written,
+        "stage_distribution": stage_distribution(frames),
+        "seconds_generate": round(generated, 2),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    if json_out:
+        print_json(result)
+    else:
+        err.print(f"wrote {written['organisations']:,} organisations, {written['projects']:,} projects, "
+                  f"{written['participations']:,} participations, {written['clusters']:,} clusters "
+                  f"in {result['seconds']} s")  # fmt: skip
+
+
+def complete(
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """Fill missing attributes of the registry's firms and research organisations."""
+    from innoweave.registry import RegistryFrames, load_frames
+    from innoweave.registry.attributes import AttributeModel
+    from innoweave.registry.stages import stage_distribution
+
+    start = time.perf_counter()
+    engine = open_registry(database_url)
+    frames = load_frames(engine)
+    if frames.organisations.empty:
+        raise fail("the registry has no organisations: import or synthesise some first", EXIT_BAD_INPUT)
+    before = frames.organisations["synthetic_fields"].map(lambda v: len(v) if isinstance(v, list) else 0)
+    model = AttributeModel()
+    completed = model.complete(frames, seed=seed)
+    orgs = completed.organisations
+    after = orgs["synthetic_fields"].map(lambda v: len(v) if isinstance(v, list) else 0)
+    changed = (after.to_numpy() != before.to_numpy())
+    written = _write(engine, RegistryFrames(organisations=orgs[changed]), json_out)
+    result = {
+        "seed": seed,
+        "organisations": len(orgs),
+        "completed": int(changed.sum()),
+        "completed_by_kind": {k: int(v) for k, v in orgs.loc[changed, "kind"].value_counts().items()},
+        "values_drawn": int((after - before).sum()),
+        "written": written["organisations"],
+        "stage_distribution": stage_distribution(completed),
+        "shares_source": model.shares_.source,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    if json_out:
+        print_json(result)
+    else:
+        err.print(f"completed {result['completed']:,} of {len(orgs):,} organisations "
+                  f"({result['values_drawn']:,} values drawn, flagged synthetic) in {result['seconds']} s")  # fmt: skip

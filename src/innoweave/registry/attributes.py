@@ -201,9 +201,14 @@ class AttributeModel:
         firm_rows = np.flatnonzero(np.isin(kinds, [k.value for k in FIRM_KINDS]))
         research_rows = np.flatnonzero(np.isin(kinds, [k.value for k in RESEARCH_KINDS]))
         if len(firm_rows):
-            self._complete_firms(orgs, firm_rows, rng)
+            evidence = project_evidence(orgs, frames.participations)
+            self._complete_firms(orgs, firm_rows, rng, {k: v[firm_rows] for k, v in evidence.items()})
         if len(research_rows):
             self._complete_research(orgs, research_rows, rng)
+        for col in ("employees", "revenue", "rd_spending", "rd_staff"):
+            orgs[col] = pd.to_numeric(orgs[col], errors="coerce").astype(float)
+        for col in ("founding_year", "patents", "trademarks"):
+            orgs[col] = pd.to_numeric(orgs[col], errors="coerce").astype("Int64")
         return RegistryFrames(orgs, frames.projects, frames.participations, frames.clusters)
 
     # -- firms ---------------------------------------------------------------------------
@@ -233,7 +238,7 @@ class AttributeModel:
         cls = np.where(has_obs, observed, cls)
         return cls, ~(has_obs | given_mask)
 
-    def _complete_firms(self, orgs: pd.DataFrame, rows: np.ndarray, rng) -> None:
+    def _complete_firms(self, orgs: pd.DataFrame, rows: np.ndarray, rng, evidence: dict) -> None:
         p, sh = self.params_, self.shares_
         sub = orgs.iloc[rows]
         n = len(rows)
@@ -264,9 +269,9 @@ class AttributeModel:
 
         # innovation incidence (table 2609), an observed flag wins
         given, mask = _attr_values(attrs, "innovating")
-        innovating = np.where(mask, given, rng.random(n) < np.array([sh[c].innovating for c in SIZE_CLASSES])[ci])
-        innovating = innovating.astype(bool)
-        drawn["attributes.innovating"] = ~mask
+        draw_innov = rng.random(n) < np.array([sh[c].innovating for c in SIZE_CLASSES])[ci]
+        innovating = np.where(mask, given, np.where(evidence["projects"], True, draw_innov)).astype(bool)
+        drawn["attributes.innovating"] = ~mask & ~evidence["projects"]
         status = innovating.astype(int)  # 0 = non-innovating, 1 = innovating
 
         # growth and stage
@@ -325,8 +330,20 @@ class AttributeModel:
             partners[key] = cooperates & (rng.random(n) < cond)
         research = np.logical_or.reduce([partners[k] for k in RESEARCH_PARTNER_TYPES])
         given, mask = _attr_values(attrs, "cooperates_research")
-        coop_research = np.where(mask, given, research).astype(bool)
-        drawn["attributes.cooperates_research"] = ~mask
+        known = mask | evidence["projects"]
+        coop_research = np.where(mask, given, np.where(evidence["projects"], evidence["research"], research))
+        coop_research = coop_research.astype(bool)
+        drawn["attributes.cooperates_research"] = ~known
+        # keep the partner types consistent with an observed research cooperation
+        for k in RESEARCH_PARTNER_TYPES:
+            partners[k] &= coop_research
+        needs_partner = coop_research & ~np.logical_or.reduce([partners[k] for k in RESEARCH_PARTNER_TYPES])
+        if needs_partner.any():
+            w = np.array([[sh[c].cooperation[k] for k in RESEARCH_PARTNER_TYPES] for c in SIZE_CLASSES])
+            cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)[ci]
+            choice = (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, len(RESEARCH_PARTNER_TYPES) - 1)
+            for j, k in enumerate(RESEARCH_PARTNER_TYPES):
+                partners[k] |= needs_partner & (choice == j)
 
         # government programme use (table 7459), correlated with awareness's latent
         support = {}
@@ -448,6 +465,28 @@ class AttributeModel:
         orgs["attributes"] = orgs["attributes"].astype(object)
         orgs.loc[idx, "attributes"] = pd.Series(new_attrs, index=idx, dtype=object)
         mark_synthetic(orgs, idx, drawn)
+
+
+def project_evidence(orgs: pd.DataFrame, participations: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What the collaboration history says about each organisation.
+
+    ``projects``: the organisation takes part in at least one project (for a firm: it
+    innovates — funded R&D projects are innovation activity); ``research``: one of its
+    projects includes a university or research institute (it cooperates with research).
+    """
+    n = len(orgs)
+    if participations is None or participations.empty:
+        return {"projects": np.zeros(n, bool), "research": np.zeros(n, bool)}
+    kinds = dict(zip(orgs["external_id"], orgs["kind"], strict=True))
+    parts = participations[["project_external_id", "org_external_id"]].dropna()
+    is_research = parts["org_external_id"].map(kinds).isin([k.value for k in RESEARCH_KINDS])
+    research_projects = set(parts.loc[is_research.to_numpy(), "project_external_id"])
+    with_research = parts[parts["project_external_id"].isin(research_projects)]
+    ids = orgs["external_id"]
+    return {
+        "projects": ids.isin(set(parts["org_external_id"])).to_numpy(),
+        "research": ids.isin(set(with_research["org_external_id"])).to_numpy(),
+    }
 
 
 def _pattern_codes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
