@@ -12,7 +12,11 @@
 
 from innoweave.clusters.crosswalk import Crosswalk
 from innoweave.clusters.inputs import ClusterInputError, InputReport
-from innoweave.clusters.network import CollaborationCommunities, CollaborationGraph, project_bipartite
+from innoweave.clusters.network import (
+    CollaborationCommunities,
+    CollaborationGraph,
+    project_bipartite,
+)
 from innoweave.clusters.relatedness import ClusterRelatedness, read_related_clusters
 from innoweave.clusters.spatial import SpatialClusters, haversine_km
 from innoweave.clusters.specialisation import (

@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 
 from innoweave.clusters.inputs import ClusterInputError, InputReport
-from innoweave.clusters.specialisation import FLAGS, USCMP_COLUMNS, LocationQuotients, StrongClusters
+from innoweave.clusters.specialisation import (
+    FLAGS,
+    USCMP_COLUMNS,
+    LocationQuotients,
+    StrongClusters,
+)
 
 PUBLISHED_LQ = "lq_tf"
 TOLERANCE = 1e-6  # relative error for an LQ to count as reproduced
