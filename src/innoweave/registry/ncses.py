@@ -11,7 +11,8 @@ published tables), so the project works without the data folder.
 Size classes are the survey's: micro 1–9, small 10–49, medium 50–249, large 250+
 employees. Tables published by finer bands (1–4, 5–9, …, 25 000+) are aggregated to these
 classes as company-count–weighted means of the band percentages, the weights being each
-table's own "number of companies" column, which reproduces the class share exactly.
+table's own "number of companies" column (exact up to the rounding of the published
+percentages to one decimal).
 """
 
 from __future__ import annotations
@@ -112,9 +113,11 @@ class NcsesShares:
         return pd.DataFrame(rows, columns=["size_class", "group", "key", "share"])
 
 
-# Row labels of each table mapped to the keys used throughout InnoWeave.
+# Row labels of each table mapped to the keys used throughout InnoWeave. Labels match by
+# prefix, case-insensitively, because the clean and the scraped copies word a few rows
+# differently ("Lack of internal financing" / "… finance", "commercial labs" / "laboratories").
 BARRIER_KEYS = {
-    "Lack of internal financing": "internal_finance",
+    "Lack of internal financ": "internal_finance",
     "Lack of credit or private equity": "credit",
     "Innovation costs too high": "costs",
     "Lack of skilled employees within the business": "skilled_employees",
@@ -131,8 +134,8 @@ COOPERATION_KEYS = {
     "Clients or customers from the public sector": "public_customers",
     "Competitors or other companies in your sector": "competitors",
     "Companies not in your sector": "other_sector_firms",
-    "Consultants or commercial labs": "consultants",
-    "Universities or other higher education institutes": "university",
+    "Consultants or commercial lab": "consultants",
+    "Universities or other higher education institut": "university",
     "Government or public research institutes": "public_research",
     "Private research institutes": "private_research",
 }
@@ -253,12 +256,12 @@ def _banded(df: pd.DataFrame, table: str, count_col: str, value_cols: Mapping[st
 def _class_table(df: pd.DataFrame, table: str, label_keys: Mapping[str, str], level: int):
     """Rows of a by-class table (4444/4445/4446) keyed by ``label_keys``; percent → share."""
     cols = _by_class_columns(df, table)
-    labels = _level_col(df, level, table)
+    labels = _level_col(df, level, table).fillna("").str.lower()
     out: dict[str, dict[str, float]] = {c: {} for c in cols}
     for label, key in label_keys.items():
-        rows = df[labels == label]
+        rows = df[labels.str.startswith(label.lower()).to_numpy()]
         if rows.empty:
-            raise NcsesFormatError(f"{table}: row {label!r} missing")
+            raise NcsesFormatError(f"{table}: row {label!r}… missing")
         row = rows.iloc[0]
         for cls, col in cols.items():
             out[cls][key] = parse_cell(row[col]) / 100.0
@@ -289,11 +292,7 @@ def read_ncses_tables(folder: str | Path) -> NcsesShares:
 
     df, name = _read(folder, "4444", "2626")
     used["barriers"] = name
-    labels = dict(BARRIER_KEYS)
-    if name.endswith("2626.csv"):  # the scraped copy words one label differently
-        labels = {("Lack of internal finance" if k == "Lack of internal financing" else k): v
-                  for k, v in labels.items()}  # fmt: skip
-    barriers = _class_table(df, name, labels, 2)
+    barriers = _class_table(df, name, BARRIER_KEYS, 2)
 
     df, name = _read(folder, "4445")
     used["barriers_non_innovating"] = name
