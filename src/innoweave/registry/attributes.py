@@ -300,7 +300,7 @@ class AttributeModel:
         scores: dict[str, np.ndarray] = {}
         for score, barrier in SCORE_BARRIER.items():
             given, mask = _attr_values(attrs, score)
-            drawn_score = ndtr(z[barrier] - ndtri(barrier_share(barrier)))
+            drawn_score = np.round(ndtr(z[barrier] - ndtri(barrier_share(barrier))), 4)
             scores[score] = np.where(mask, _floats(given, mask), drawn_score)
             drawn[f"attributes.{score}"] = ~mask
         barriers = {}
@@ -404,10 +404,10 @@ class AttributeModel:
             nested[key] = _flag_dicts(keys, flags)
         flat = {
             "size_class": cls.tolist(),
-            "awareness": np.round(scores["awareness"], 4).tolist(),
+            "awareness": scores["awareness"].tolist(),
             "ip_awareness": np.round(scores["ip_awareness"], 4).tolist(),
-            "credit_access": np.round(scores["credit_access"], 4).tolist(),
-            "talent": np.round(scores["talent"], 4).tolist(),
+            "credit_access": scores["credit_access"].tolist(),
+            "talent": scores["talent"].tolist(),
             "innovating": innovating.tolist(),
             "cooperates_research": coop_research.tolist(),
             "growth": np.round(growth, 4).tolist(),
@@ -546,8 +546,8 @@ def calibration_table(frames: RegistryFrames | pd.DataFrame, shares: NcsesShares
     rows = []
 
     def flag_frame(key: str, subkeys) -> pd.DataFrame:
-        return pd.DataFrame([{k: bool(d.get(k)) for k in subkeys} if isinstance(d, dict) else {}
-                             for d in attrs[key]])  # fmt: skip
+        dicts = [d if isinstance(d, dict) else {} for d in attrs[key]]
+        return pd.DataFrame.from_records(dicts, columns=list(subkeys)).fillna(False).astype(bool)
 
     barriers = flag_frame("barriers", BARRIERS)
     coop = flag_frame("cooperation", PARTNERS)

@@ -1,0 +1,189 @@
+"""The attribute model: calibration to NCSES by size class, kept values, flags, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from innoweave.registry.attributes import (
+    FIRM_ATTRIBUTES,
+    FIRM_COLUMNS,
+    AttributeModel,
+    calibration_table,
+    size_class_of,
+)
+from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.ncses import SIZE_CLASSES, embedded_shares
+from innoweave.registry.stages import STAGE_ORDER
+
+SHARES = embedded_shares()
+
+
+def _orgs(kinds, **columns) -> RegistryFrames:
+    n = len(kinds)
+    data = {"external_id": [f"t:{i}" for i in range(n)], "name": [f"org {i}" for i in range(n)],
+            "kind": list(kinds)}  # fmt: skip
+    data.update(columns)
+    return RegistryFrames(pd.DataFrame(data))
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    """20,000 firms in each size class, everything drawn."""
+    model = AttributeModel(shares=SHARES, size_mix=dict.fromkeys(SIZE_CLASSES, 1.0))
+    return model.complete(_orgs(["company"] * 80_000), seed=11)
+
+
+def test_reproduces_ncses_shares_by_size_class_within_two_points(calibrated):
+    table = calibration_table(calibrated, SHARES)
+    assert set(table["size_class"]) == set(SIZE_CLASSES)
+    groups = {m.split(".")[0] for m in table["measure"]}
+    assert groups == {"innovating", "barriers", "barriers_non_innovating", "cooperation", "ip",
+                      "government_support"}  # fmt: skip
+    assert table["n"].min() > 5000
+    worst = table.loc[table["diff"].abs().idxmax()]
+    assert abs(worst["diff"]) <= 0.02, f"{worst['measure']} ({worst['size_class']}): {worst.to_dict()}"
+
+
+def test_sizes_stay_in_their_class(calibrated):
+    orgs = calibrated.organisations
+    cls = orgs["attributes"].map(lambda a: a["size_class"])
+    assert (size_class_of(orgs["employees"]) == cls.to_numpy()).all()
+    assert orgs["employees"].min() >= 1
+    assert orgs["revenue"].gt(0).all()
+    assert (orgs["rd_staff"] <= orgs["employees"]).all()
+    # larger firms are older on average and use more IP
+    by_cls = orgs.groupby(cls)
+    age = 2024 - orgs["founding_year"].astype(float)
+    assert age.groupby(cls).median()["micro"] < age.groupby(cls).median()["large"]
+    assert by_cls["patents"].mean()["micro"] < by_cls["patents"].mean()["large"]
+    assert set(orgs["stage"]) <= set(STAGE_ORDER)
+    # start-ups only among young firms; no start-ups with 50+ employees
+    assert orgs.loc[orgs["stage"] == "start-up", "employees"].max() < 50
+
+
+def test_scores_agree_with_their_barriers(calibrated):
+    attrs = calibrated.organisations["attributes"]
+    for score, barrier in (("credit_access", "credit"), ("talent", "skilled_employees"),
+                           ("awareness", "government_grants")):  # fmt: skip
+        s = attrs.map(lambda a, k=score: a[k]).to_numpy()
+        b = attrs.map(lambda a, k=barrier: a["barriers"][k]).to_numpy()
+        assert ((s < 0.5) == b).all()
+        assert ((0 <= s) & (s <= 1)).all()
+    coop = attrs.map(lambda a: a["cooperates_research"])
+    partner = attrs.map(lambda a: a["cooperation"]["university"] or a["cooperation"]["public_research"]
+                        or a["cooperation"]["private_research"])  # fmt: skip
+    assert (coop == partner).all()
+    innovating = attrs.map(lambda a: a["innovating"])
+    assert not coop[~innovating].any()  # cooperation is asked of innovating firms only
+
+
+def test_every_drawn_value_is_flagged():
+    frames = AttributeModel(shares=SHARES).complete(
+        _orgs(["sme", "large_firm", "company", "university", "research_institute", "government"]), seed=1
+    )
+    orgs = frames.organisations.set_index("kind")
+    expected_firm = set(FIRM_COLUMNS) | {f"attributes.{k}" for k in FIRM_ATTRIBUTES}
+    for kind in ("sme", "large_firm", "company"):
+        assert set(orgs.at[kind, "synthetic_fields"]) == expected_firm
+        assert set(orgs.at[kind, "attributes"]) == set(FIRM_ATTRIBUTES)
+    for kind in ("university", "research_institute"):
+        flags = set(orgs.at[kind, "synthetic_fields"])
+        assert {"employees", "attributes.capacity", "attributes.openness"} <= flags
+        assert 0 <= orgs.at[kind, "attributes"]["capacity"] <= 1
+    assert orgs.at["government", "synthetic_fields"] == []
+    assert orgs.at["government", "attributes"] == {}
+
+
+def test_present_values_are_kept_and_not_flagged():
+    frames = _orgs(
+        ["sme", "sme", "company"],
+        employees=[120.0, None, 3000.0],
+        founding_year=[1990, 2021, None],
+        revenue=[None, 5e5, None],
+        attributes=[{"talent": 0.9, "note": "x"}, {"innovating": False}, {}],
+        synthetic_fields=[[], ["keywords"], []],
+    )
+    out = AttributeModel(shares=SHARES).complete(frames, seed=3).organisations
+    assert out["employees"].tolist()[0] == 120.0 and out["employees"].tolist()[2] == 3000.0
+    assert out.at[0, "founding_year"] == 1990 and out.at[1, "founding_year"] == 2021
+    assert out.at[1, "revenue"] == 5e5
+    assert out.at[0, "attributes"]["talent"] == 0.9 and out.at[0, "attributes"]["note"] == "x"
+    assert out.at[0, "attributes"]["size_class"] == "medium"  # from the observed head count
+    assert out.at[2, "attributes"]["size_class"] == "large"
+    assert out.at[1, "attributes"]["innovating"] is False
+    assert not out.at[1, "attributes"]["cooperates_research"]
+    flags0, flags1 = set(out.at[0, "synthetic_fields"]), out.at[1, "synthetic_fields"]
+    assert not {"employees", "founding_year", "attributes.talent", "attributes.size_class"} & flags0
+    assert "revenue" in flags0
+    assert flags1[0] == "keywords" and flags1.count("keywords") == 1
+    assert "revenue" not in flags1 and "attributes.innovating" not in flags1
+    # the input frames are not modified
+    assert frames.organisations.at[0, "attributes"] == {"talent": 0.9, "note": "x"}
+    assert pd.isna(frames.organisations.at[1, "employees"])
+
+
+def test_sme_flag_bounds_the_size_of_firms_without_head_counts():
+    n = 3000
+    frames = _orgs(["sme"] * n + ["company"] * n + ["large_firm"] * n,
+                   sme_flag=[True] * n + [True] * (n // 2) + [None] * (n - n // 2) + [False] * n)  # fmt: skip
+    out = AttributeModel(shares=SHARES).complete(frames, seed=5).organisations
+    emp = out["employees"].to_numpy()
+    assert emp[: n + n // 2].max() < 250
+    assert emp[2 * n :].min() >= 250
+    assert (emp[n + n // 2 : 2 * n] >= 250).any() or True  # unknown size: any class is possible
+    micro_share = (emp[:n] < 10).mean()
+    expected = SHARES.size_mix()["micro"] / sum(SHARES.size_mix()[c] for c in ("micro", "small", "medium"))
+    assert micro_share == pytest.approx(expected, abs=0.03)
+
+
+def test_project_participation_is_evidence_of_innovation():
+    orgs = pd.DataFrame({
+        "external_id": ["f1", "f2", "f3", "u1"], "name": ["a", "b", "c", "d"],
+        "kind": ["sme", "sme", "large_firm", "university"],
+    })  # fmt: skip
+    parts = pd.DataFrame({
+        "project_external_id": ["p1", "p1", "p2", "p2"],
+        "org_external_id": ["f1", "u1", "f2", "f3"],
+    })  # fmt: skip
+    out = AttributeModel(shares=SHARES).complete(RegistryFrames(orgs, participations=parts), seed=2)
+    o = out.organisations.set_index("external_id")
+    assert o.at["f1", "attributes"]["innovating"] and o.at["f1", "attributes"]["cooperates_research"]
+    assert o.at["f2", "attributes"]["innovating"] and not o.at["f2", "attributes"]["cooperates_research"]
+    assert o.at["f3", "attributes"]["innovating"] and not o.at["f3", "attributes"]["cooperates_research"]
+    coop = o.at["f1", "attributes"]["cooperation"]
+    assert coop["university"] or coop["public_research"] or coop["private_research"]
+    # derived from observed participations: not flagged as drawn
+    assert "attributes.innovating" not in o.at["f1", "synthetic_fields"]
+    assert "attributes.cooperates_research" not in o.at["f1", "synthetic_fields"]
+
+
+def test_same_seed_same_values_other_seed_other_values():
+    frames = _orgs(["sme"] * 200 + ["university"] * 5)
+    a = AttributeModel(shares=SHARES).complete(frames, seed=42).organisations
+    b = AttributeModel(shares=SHARES).complete(frames, seed=42).organisations
+    c = AttributeModel(shares=SHARES).complete(frames, seed=43).organisations
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["employees"].equals(c["employees"])
+    rng = np.random.default_rng(0)
+    assert AttributeModel(shares=SHARES).complete(frames, seed=rng).organisations["employees"].notna().all()
+
+
+def test_bad_input_names_the_problem():
+    frames = _orgs(["sme"], attributes=[{"size_class": "huge"}])
+    with pytest.raises(ValueError, match=r"'t:0'.*size_class 'huge'"):
+        AttributeModel(shares=SHARES).complete(frames, seed=0)
+    with pytest.raises(ValueError, match="unknown size classes"):
+        AttributeModel(shares=SHARES, size_mix={"tiny": 1.0}).fit()
+    with pytest.raises(ValueError, match="not all zero"):
+        AttributeModel(shares=SHARES, size_mix=dict.fromkeys(SIZE_CLASSES, 0.0)).fit()
+    with pytest.raises(ValueError, match="run AttributeModel.complete first"):
+        calibration_table(_orgs(["sme"]), SHARES)
+
+
+def test_empty_and_non_firm_registries_pass_through():
+    out = AttributeModel(shares=SHARES).complete(RegistryFrames(), seed=0)
+    assert out.organisations.empty
+    out = AttributeModel(shares=SHARES).complete(_orgs(["government", "intermediary"]), seed=0)
+    assert out.organisations["synthetic_fields"].map(len).sum() == 0
