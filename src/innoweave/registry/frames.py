@@ -1,4 +1,4 @@
-"""The registry as three pandas tables: organisations, projects, participations.
+"""The registry as pandas tables: organisations, projects, participations, clusters, programmes.
 
 Every importer produces a :class:`RegistryFrames` and every analysis reads one, so the
 CORDIS reader, the generic file importer, the synthetic generator and the database all
@@ -33,8 +33,12 @@ CLUSTER_COLUMNS = [
     "external_id", "name", "region_code", "sector", "description", "source", "source_row",
     "synthetic_fields",
 ]  # fmt: skip
+PROGRAMME_COLUMNS = [
+    "name", "instrument", "resource", "budget", "eligibility", "description", "source",
+    "source_row", "synthetic_fields",
+]  # fmt: skip
 LIST_COLUMNS = ("sector_codes", "keywords", "synthetic_fields")
-DICT_COLUMNS = ("attributes", "external_ids")
+DICT_COLUMNS = ("attributes", "external_ids", "eligibility")
 
 
 def _conform(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -61,9 +65,13 @@ class RegistryFrames:
     )
 
     clusters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLUSTER_COLUMNS))
+    programmes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=PROGRAMME_COLUMNS)
+    )
 
     def __post_init__(self) -> None:
         self.clusters = _conform(self.clusters, CLUSTER_COLUMNS)
+        self.programmes = _conform(self.programmes, PROGRAMME_COLUMNS)
         self.organisations = _conform(self.organisations, ORG_COLUMNS)
         self.projects = _conform(self.projects, PROJECT_COLUMNS)
         self.participations = _conform(self.participations, PARTICIPATION_COLUMNS)
@@ -78,24 +86,22 @@ class RegistryFrames:
 
 def load_frames(engine: Engine) -> RegistryFrames:
     """Read the whole registry into frames (``id`` columns kept beside ``external_id``)."""
-    from innoweave.registry.models import Cluster, Organisation, Participation, Project
+    from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
 
-    with engine.connect() as conn:
-        orgs = pd.DataFrame(conn.execute(select(Organisation.__table__)).mappings().all())
-        clusters = pd.DataFrame(conn.execute(select(Cluster.__table__)).mappings().all())
-        projects = pd.DataFrame(conn.execute(select(Project.__table__)).mappings().all())
-        parts = pd.DataFrame(conn.execute(select(Participation.__table__)).mappings().all())
-    if orgs.empty:
-        return RegistryFrames()
-    cluster_names = (
-        dict(zip(clusters["id"], clusters["external_id"], strict=True)) if len(clusters) else {}
-    )
-    orgs["cluster"] = orgs["cluster_id"].map(cluster_names) if len(orgs) else None
+    def table(model) -> pd.DataFrame:
+        cols = [c.name for c in model.__table__.columns]
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(select(model.__table__).order_by(model.id))]
+        return pd.DataFrame(rows, columns=cols)
+
+    orgs, clusters = table(Organisation), table(Cluster)
+    projects, parts, programmes = table(Project), table(Participation), table(Programme)
+    cluster_names = dict(zip(clusters["id"], clusters["external_id"], strict=True))
+    orgs["cluster"] = orgs["cluster_id"].map(cluster_names)
     org_ext = dict(zip(orgs["id"], orgs["external_id"], strict=True))
-    proj_ext = dict(zip(projects["id"], projects["external_id"], strict=True)) if len(projects) else {}
-    if len(parts):
-        parts["org_external_id"] = parts["organisation_id"].map(org_ext)
-        parts["project_external_id"] = parts["project_id"].map(proj_ext)
-    frames = RegistryFrames(orgs, projects, parts, clusters)
+    proj_ext = dict(zip(projects["id"], projects["external_id"], strict=True))
+    parts["org_external_id"] = parts["organisation_id"].map(org_ext)
+    parts["project_external_id"] = parts["project_id"].map(proj_ext)
+    frames = RegistryFrames(orgs, projects, parts, clusters, programmes)
     frames.organisations["id"] = orgs["id"].to_numpy()
     return frames

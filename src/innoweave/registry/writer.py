@@ -2,60 +2,127 @@
 
 All importers end here. Rows are inserted or updated in bulk (``INSERT … ON CONFLICT``),
 so importing the same source twice leaves the registry as it was, and any error rolls the
-whole file back.
+whole file back. On PostgreSQL the rows travel by ``COPY`` into a temporary table and are
+upserted from there in one statement per table, which is several times faster than
+row-by-row parameter sets; SQLite takes the rows as one ``executemany`` per chunk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import JSON, Engine, Integer, Table, select
 from sqlalchemy.engine import Connection
 
 from innoweave.registry.frames import RegistryFrames
-from innoweave.registry.models import Cluster, Organisation, Participation, Project
+from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
 
-CHUNK = 2000
+CHUNK = 5000
 Progress = Callable[[str, int], None]
+_PLAIN = (str, int, float, bool, list, dict, dt.date)
+_FAST = frozenset({str, int, bool, list, dict, dt.date, type(None)})
 
 
 def _clean(value):
-    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
+    """A value the database driver accepts: None for every kind of missing, Python scalars."""
+    if isinstance(value, _PLAIN) and value is not pd.NaT:
+        if isinstance(value, float):
+            return None if value != value else float(value)  # NaN; numpy floats to float
+        if isinstance(value, pd.Timestamp):
+            return value.date()
+        return value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or pd.isna(value):
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+    if hasattr(value, "item"):
         return value.item()
     return value
 
 
-def _records(df: pd.DataFrame, columns: Iterable[str]) -> list[dict]:
+def _column(series: pd.Series, integer: bool) -> list:
+    """One column as driver-ready Python values; the per-cell work is the import's hot loop.
+
+    Integer columns come back from pandas as floats wherever a value is missing; they are
+    turned back into ints, which PostgreSQL requires.
+    """
+    if series.dtype.kind in "fiub":
+        values = series.astype(object).where(series.notna(), None).tolist()
+    else:
+        values = [v if type(v) in _FAST else _clean(v) for v in series.astype(object).tolist()]
+    if integer:
+        values = [int(v) if isinstance(v, float) else v for v in values]
+    return values
+
+
+def _records(df: pd.DataFrame, columns: Iterable[str], table: Table) -> list[dict]:
+    """Rows as dicts, converted column by column."""
     cols = [c for c in columns if c in df.columns]
-    out = []
-    for row in df[cols].itertuples(index=False, name=None):
-        out.append({c: _clean(v) for c, v in zip(cols, row, strict=True)})
-    return out
+    integers = {c.name for c in table.columns if isinstance(c.type, Integer)}
+    values = [_column(df[c], c in integers) for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict], progress: Progress | None) -> None:
+def _check_unique(table: Table, rows: list[dict], key: str) -> None:
+    seen: set = set()
+    for row in rows:
+        if row[key] in seen:
+            raise ValueError(f"{table.name}: {key} {row[key]!r} appears twice in one write")
+        seen.add(row[key])
+
+
+def _upsert(
+    conn: Connection, table: Table, rows: list[dict], progress: Progress | None, key: str
+) -> None:
     if not rows:
         return
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    _check_unique(table, rows, key)
+    if conn.dialect.name == "postgresql":
+        _copy_upsert(conn, table, rows, key)
+        if progress:
+            progress(table.name, len(rows))
+        return
+    from sqlalchemy.dialects.sqlite import insert
+
     stmt = insert(table)
-    keep = {"id", "external_id", "imported_at"}
+    keep = {"id", key, "imported_at"}
     update_cols = {c: stmt.excluded[c] for c in rows[0] if c not in keep}
-    stmt = stmt.on_conflict_do_update(index_elements=["external_id"], set_=update_cols)
+    stmt = stmt.on_conflict_do_update(index_elements=[key], set_=update_cols)
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         conn.execute(stmt, chunk)
         if progress:
             progress(table.name, len(chunk))
+
+
+def _copy_upsert(conn: Connection, table: Table, rows: list[dict], key: str) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … ON CONFLICT."""
+    cols = list(rows[0])
+    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    stage = f"_stage_{table.name}"
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in ("id", key, "imported_at"))
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(
+            f'CREATE TEMP TABLE "{stage}" AS '
+            f'SELECT {col_list} FROM "{table.name}" WITH NO DATA'
+        )
+        with cur.copy(f'COPY "{stage}" ({col_list}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(
+                    [json.dumps(row[c]) if c in json_cols and row[c] is not None else row[c]
+                     for c in cols]  # fmt: skip
+                )
+        cur.execute(
+            f'INSERT INTO "{table.name}" ({col_list}) SELECT {col_list} FROM "{stage}" '
+            f'ON CONFLICT ("{key}") DO UPDATE SET {updates}'
+        )
+        cur.execute(f'DROP TABLE "{stage}"')
 
 
 def _id_map(conn: Connection, table: Table) -> dict[str, int]:
@@ -65,54 +132,79 @@ def _id_map(conn: Connection, table: Table) -> dict[str, int]:
 def write_frames(
     engine: Engine, frames: RegistryFrames, *, progress: Progress | None = None
 ) -> dict[str, int]:
-    """Upsert every frame in one transaction; returns the number of rows written per table."""
+    """Upsert every frame in one transaction; returns the number of rows written per table.
+
+    Clusters, organisations, projects and participations are keyed by ``external_id``,
+    programmes by ``name``. An organisation's ``cluster`` names a cluster's external id; a
+    name not in the registry or the frames creates a cluster (``source="derived"``).
+    Participations name their project and organisation by external id; both must exist
+    after this write, else ``KeyError`` and nothing is written.
+    """
     now = dt.datetime.now(dt.UTC)
     cluster_tbl, org_tbl = Cluster.__table__, Organisation.__table__
-    proj_tbl, part_tbl = Project.__table__, Participation.__table__
+    proj_tbl, part_tbl, prog_tbl = Project.__table__, Participation.__table__, Programme.__table__
     with engine.begin() as conn:
-        clusters = _records(frames.clusters, [c.name for c in cluster_tbl.columns])
+        clusters = _records(
+            frames.clusters, [c.name for c in cluster_tbl.columns if c.name != "id"], cluster_tbl
+        )
         org_cluster_names = {
             c for c in frames.organisations["cluster"].dropna().unique() if c
         } - {c["external_id"] for c in clusters}
         existing = _id_map(conn, cluster_tbl)
         for name in sorted(org_cluster_names - set(existing)):
-            clusters.append({"external_id": name, "name": name, "source": "derived"})
+            clusters.append({"external_id": name, "name": name, "source": "derived",
+                             "synthetic_fields": []})  # fmt: skip
         for row in clusters:
-            row.setdefault("imported_at", now)
             row["imported_at"] = now
-        _upsert(conn, cluster_tbl, clusters, progress)
+        _conform_keys(clusters)
+        _upsert(conn, cluster_tbl, clusters, progress, "external_id")
         cluster_ids = _id_map(conn, cluster_tbl)
 
         org_cols = [c.name for c in org_tbl.columns if c.name not in ("id", "cluster_id")]
-        orgs = _records(frames.organisations, org_cols + ["cluster"])
+        orgs = _records(frames.organisations, org_cols + ["cluster"], org_tbl)
         for row in orgs:
             cluster = row.pop("cluster", None)
             row["cluster_id"] = cluster_ids.get(cluster) if cluster else None
             row["imported_at"] = now
-        _upsert(conn, org_tbl, orgs, progress)
+        _upsert(conn, org_tbl, orgs, progress, "external_id")
 
         proj_cols = [c.name for c in proj_tbl.columns if c.name != "id"]
-        projects = _records(frames.projects, proj_cols)
+        projects = _records(frames.projects, proj_cols, proj_tbl)
         for row in projects:
             row["imported_at"] = now
-        _upsert(conn, proj_tbl, projects, progress)
+        _upsert(conn, proj_tbl, projects, progress, "external_id")
 
+        parts: list[dict] = []
         if len(frames.participations):
             org_ids, proj_ids = _id_map(conn, org_tbl), _id_map(conn, proj_tbl)
             part_cols = [c.name for c in part_tbl.columns if c.name != "id"]
             parts = _records(
-                frames.participations, part_cols + ["org_external_id", "project_external_id"]
+                frames.participations, part_cols + ["org_external_id", "project_external_id"], part_tbl
             )
             for row in parts:
                 row["organisation_id"] = org_ids[row.pop("org_external_id")]
                 row["project_id"] = proj_ids[row.pop("project_external_id")]
                 row["imported_at"] = now
-        else:
-            parts = []
-        _upsert(conn, part_tbl, parts, progress)
+        _upsert(conn, part_tbl, parts, progress, "external_id")
+
+        programmes = _records(
+            frames.programmes, [c.name for c in prog_tbl.columns if c.name != "id"], prog_tbl
+        )
+        for row in programmes:
+            row["imported_at"] = now
+        _upsert(conn, prog_tbl, programmes, progress, "name")
     return {
         "clusters": len(clusters),
         "organisations": len(orgs),
         "projects": len(projects),
         "participations": len(parts),
+        "programmes": len(programmes),
     }
+
+
+def _conform_keys(rows: list[dict]) -> None:
+    """Give every row the union of keys (derived clusters lack the optional columns)."""
+    keys = {k for row in rows for k in row}
+    for row in rows:
+        for k in keys:
+            row.setdefault(k, [] if k == "synthetic_fields" else None)
