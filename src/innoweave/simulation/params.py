@@ -89,7 +89,7 @@ class KnowledgeParams:
 class MarketParams:
     demand_per_employee: float = 1.0
     demand_growth: float = 0.005
-    quality_sensitivity: float = 4.0
+    quality_sensitivity: float = 1.5
     cost_per_employee: float = 0.9
     employment_response: float = 0.2
     success_growth: float = 0.03
@@ -154,7 +154,7 @@ class SpilloverParams:
 @dataclass(frozen=True)
 class DemographyParams:
     exit_after: int = 4
-    entry_rate: float = 0.004
+    entry_rate: float = 0.006
     spinoff_firm: float = 0.01
     spinoff_research: float = 0.02
     growth_memory: float = 0.25
@@ -169,6 +169,7 @@ class DemographyParams:
 class RecordParams:
     network_window: int = 4
     innovating_window: int = 12
+    network_every: int = 1
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,132 @@
+"""The pluggable array module of the engine: NumPy by default, CuPy where a GPU is present.
+
+The engine writes every phase against an ``xp`` module with the NumPy API; the few
+operations whose spelling differs between NumPy and CuPy (scatter-add/max, moving an array
+to the host, the random stream) live here so the phases stay free of branches.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy
+
+from innoweave.seeding import SeedLike, make_rng
+
+
+def get_xp(name: str | None = None):
+    """``numpy`` (default) or ``cupy`` (``name="cupy"``; ``"auto"`` picks CuPy if importable)."""
+    if name in (None, "numpy"):
+        return numpy
+    if name in ("cupy", "auto"):
+        try:
+            import cupy
+        except ImportError:
+            if name == "auto":
+                return numpy
+            raise ValueError("xp: CuPy is not installed (pip install cupy-cuda12x)") from None
+        return cupy
+    if hasattr(name, "asarray"):
+        return name
+    raise ValueError(f"xp: unknown array module {name!r}; use 'numpy' or 'cupy'")
+
+
+def is_numpy(xp) -> bool:
+    return xp is numpy
+
+
+def to_host(a):
+    """A NumPy array (no-op for NumPy input)."""
+    return a.get() if hasattr(a, "get") else numpy.asarray(a)
+
+
+def scatter_add(xp, target, index, values) -> None:
+    if is_numpy(xp):
+        numpy.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def scatter_max(xp, target, index, values) -> None:
+    if is_numpy(xp):
+        numpy.maximum.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_max(target, index, values)
+
+
+class RandomStream:
+    """The run's single random source, laid out in fixed blocks.
+
+    ``host`` is the one ``numpy.random.Generator`` (PCG64) of the run (``make_rng(seed)``).
+    A draw may *reserve* a block larger than what it needs (``reserve=`` values): after
+    drawing, the stream is advanced past the rest of the block. Blocks are sized by the row
+    capacity, never by how many agents happen to need them, so every step and phase starts
+    at the same stream position in every scenario run with the same seed (common random
+    numbers), while only the needed values are generated. Uniforms are drawn as float64
+    (one 64-bit output each, which makes the advance exact) and returned as float32.
+    With CuPy the arrays come from a device generator seeded by one draw of ``host``;
+    reservations are then a no-op (the device stream is not shared across scenarios).
+    """
+
+    def __init__(self, seed: SeedLike, xp):
+        self.xp = xp
+        self.host = make_rng(seed)
+        self._numpy = is_numpy(xp)
+        self._blocks: list[int] = []
+        if not self._numpy:
+            self._device = xp.random.default_rng(self._seed_draw())
+
+    @contextmanager
+    def block(self, size: int):
+        """A block of ``size`` values (blocks nest): what its draws leave is skipped at the end."""
+        self._consume(size)
+        self._blocks.append(size)
+        try:
+            yield self
+        finally:
+            left = self._blocks.pop()
+            if self._numpy and left > 0:
+                self.host.bit_generator.advance(left)
+
+    def _consume(self, n: int) -> None:
+        if self._blocks:
+            if n > self._blocks[-1]:
+                raise RuntimeError(f"random block overrun by {n - self._blocks[-1]} values")
+            self._blocks[-1] -= n
+
+    def _seed_draw(self) -> int:
+        return int(self.host.random() * 2**53)
+
+    def random(self, shape, *, reserve: int | None = None):
+        size = int(numpy.prod(shape))
+        if reserve is not None and reserve < size:
+            raise ValueError(f"random: block of {reserve} values cannot hold {size}")
+        self._consume(reserve if reserve is not None else size)
+        if self._numpy:
+            out = self.host.random(shape).astype(numpy.float32)
+            if reserve is not None and reserve > size:
+                self.host.bit_generator.advance(reserve - size)
+            return out
+        return self._device.random(shape, dtype=self.xp.float32)
+
+    def skip(self, n: int) -> None:
+        """Advance past values this run does not use."""
+        self._consume(n)
+        if self._numpy and n > 0:
+            self.host.bit_generator.advance(n)
+
+    def normal(self, shape, *, reserve: int | None = None):
+        """Standard normal by Box-Muller on two uniform blocks (same on NumPy and CuPy)."""
+        xp = self.xp
+        u1 = self.random(shape, reserve=reserve)
+        u2 = self.random(shape, reserve=reserve)
+        return xp.sqrt(-2.0 * xp.log(1.0 - u1)) * xp.cos(2.0 * numpy.pi * u2)
+
+    def child(self) -> numpy.random.Generator:
+        """A host generator for draws whose number varies (entrants), seeded by one draw."""
+        self._consume(1)
+        return numpy.random.default_rng(self._seed_draw())

@@ -1,0 +1,977 @@
+"""The fast engine of the collaborative innovation model: columnar state, vectorised phases.
+
+This is the executable form of ``docs/model.md``: a :class:`Population` becomes a
+:class:`State` of arrays (knowledge stored unit-major, ``(M, N)``, because the per-unit
+column operations are several times faster than row-wise ones on small ``M``), and each
+of the eight phases of a step is a handful of whole-array operations — no per-agent Python
+loop. The array module is pluggable (``xp``: NumPy, or CuPy on a GPU). Every random array
+is drawn with a size fixed by the row capacity, in a fixed order, from the run's one
+generator, so scenarios run with the same seed share their random numbers (common random
+numbers). The government phase lives in ``government.py``, the per-step measures in
+``measures.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innoweave import __version__
+from innoweave.seeding import SeedLike
+from innoweave.simulation.arrays import RandomStream, get_xp, scatter_add, scatter_max, to_host
+from innoweave.simulation.params import (
+    INTERMEDIARY,
+    LARGE_FIRM,
+    RESEARCH_INSTITUTE,
+    SIZE_CLASS_BOUNDS,
+    SME,
+    UNIVERSITY,
+    InstrumentConfig,
+    ModelParams,
+)
+from innoweave.simulation.population import Population, draw_firm_attributes
+
+NEVER = -(10**6)
+LINK_NONE, LINK_LAB, LINK_CONSORTIUM = 0, 1, 2
+
+#: Columns copied from the population, per row.
+_ROW_COLUMNS = (
+    "kind", "region", "cluster", "x", "y", "age", "employees", "capital", "growth",
+    "awareness", "ip_awareness", "talent", "credit_access", "capacity", "openness",
+    "match_quality", "patents",
+)  # fmt: skip
+
+
+class State:
+    """The columnar state of one run (capacity ``N`` rows; rows beyond ``n_used`` are empty)."""
+
+    def __init__(self, pop: Population, capacity: int, xp):
+        n = len(pop)
+        self.xp = xp
+        self.N = N = max(capacity, n)
+        self.n_used = n
+        self.n_regions = pop.n_regions
+        self.n_clusters = max(pop.n_clusters, 1)
+        self.n_fields = pop.n_fields
+
+        def column(values, dtype, fill=0):
+            out = np.full(N, fill, dtype=dtype)
+            out[:n] = values
+            return xp.asarray(out)
+
+        for name in _ROW_COLUMNS:
+            value = getattr(pop, name)
+            fill = -1 if name == "cluster" else (1 if name == "employees" else 0)
+            setattr(self, name, column(value, value.dtype, fill))
+        self.employees = self.employees.astype(xp.float32)
+        self.alive = column(np.ones(n, bool), bool, False)
+        self.stage = xp.zeros(N, dtype=xp.int8)
+        self.neg_spell = xp.zeros(N, dtype=xp.int16)
+        self.initial_firm = column(np.isin(pop.kind, (SME, LARGE_FIRM)), bool, False)
+
+        def knowledge(values, dtype):
+            out = np.zeros((values.shape[1], N), dtype=dtype)
+            out[:, :n] = values.T
+            return xp.asarray(out)
+
+        self.field = knowledge(pop.field, np.int32)
+        self.ability = knowledge(pop.ability, np.float32)
+        self.expertise = knowledge(pop.expertise, np.int8)
+        self.mask = knowledge(pop.mask, bool)
+        self.memory = knowledge(pop.memory, np.int32)
+        self.memory[:, n:] = -1
+
+        # lasting links, secondments and instrument flags
+        self.link_partner = xp.full(N, -1, dtype=xp.int32)
+        self.link_type = xp.zeros(N, dtype=xp.int8)
+        self.link_left = xp.zeros(N, dtype=xp.int16)
+        self.second_host = xp.full(N, -1, dtype=xp.int32)
+        self.second_left = xp.zeros(N, dtype=xp.int16)
+        self.guarantee_left = xp.zeros(N, dtype=xp.int16)
+        self.grant_offer = xp.zeros(N, dtype=bool)
+        self.tax_eligible = xp.zeros(N, dtype=bool)
+        self.voucher = xp.zeros(N, dtype=bool)
+        self.platform_user = xp.zeros(N, dtype=bool)
+        self.ip_supported = xp.zeros(N, dtype=bool)
+        self.cluster_boost = xp.zeros(self.n_clusters, dtype=bool)
+        self.extra_intro = xp.zeros(self.n_regions, dtype=xp.int64)
+        self.last_success = xp.full(N, NEVER, dtype=xp.int32)
+        self.last_uir = xp.full(N, NEVER, dtype=xp.int32)
+
+    @property
+    def rows(self):
+        return self.xp.arange(self.N)
+
+    def is_firm(self):
+        return (self.kind == SME) | (self.kind == LARGE_FIRM)
+
+    def is_research(self):
+        return (self.kind == UNIVERSITY) | (self.kind == RESEARCH_INSTITUTE)
+
+
+@dataclass
+class Derived:
+    """Phase 0: quantities recomputed from the state at the start of each step."""
+
+    idea: Any  # (M, N) bool
+    quality: Any  # (N,)
+    niche: Any  # (N,)
+    vec: Any  # (N, F) knowledge vectors
+    norm: Any  # (N,)
+    depth: Any  # (N,) research depth in 0..1 (0 for others)
+    size_class: Any  # (N,)
+    strength: Any  # (M, N)
+
+
+@dataclass
+class Collaborations:
+    """The realised collaborations of a step (each pair once: ``a`` the firm with the project)."""
+
+    a: Any
+    b: Any
+    lab: Any  # bool: a joint-lab link
+    intermediated: Any  # bool
+
+
+class Engine:
+    """Run the model on a population under a set of instruments.
+
+    ``Engine(params, population, instruments=..., seed=...).run(steps)`` returns one row per
+    step with the outputs of ``docs/model.md`` section 5 (also in ``results_``); the final
+    state is ``state_``. ``xp`` is ``None``/``"numpy"`` or ``"cupy"``.
+    """
+
+    def __init__(
+        self,
+        params: ModelParams | None = None,
+        population: Population | None = None,
+        *,
+        instruments: dict[str, InstrumentConfig] | None = None,
+        seed: SeedLike = None,
+        xp: Any = None,
+    ):
+        self.params = params
+        self.population = population
+        self.instruments = instruments
+        self.seed = seed
+        self.xp = xp
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def _setup(self, steps: int) -> None:
+        from innoweave.simulation.government import Government
+        from innoweave.simulation.measures import Recorder
+
+        if self.population is None or len(self.population) == 0:
+            raise ValueError("population: empty, nothing to simulate")
+        p = self.params_ = self.params or ModelParams()
+        xp = self.xp_ = get_xp(self.xp)
+        pop = self.population
+        n_firms = pop.n_firms
+        d = p.demography
+        mech = p.mechanisms
+        per_step = (d.entry_rate if mech.entry else 0) + (d.spinoff_firm if mech.spinoffs else 0)
+        extra = math.ceil(n_firms * per_step * steps * 1.5) + 16
+        if mech.spinoffs:
+            extra += math.ceil((len(pop) - n_firms) * d.spinoff_research * steps * 1.5)
+        self.state_ = State(pop, len(pop) + extra, xp)
+        self.rng_ = RandomStream(self.seed, xp)
+        self.t_ = 0
+        s = self.state_
+        s.stage = self._stage(s)
+        self._init_demand()
+        self.government_ = Government(self.instruments or {}, self)
+        self.recorder_ = Recorder(self)
+        self.records_: list[dict[str, float]] = []
+        self.steps_ = steps
+
+    def _init_demand(self) -> None:
+        xp, s, p = self.xp_, self.state_, self.params_
+        dv = self.derive()
+        firm = s.is_firm() & s.alive
+        F = s.n_fields
+        e_f = xp.bincount(dv.niche[firm], weights=s.employees[firm], minlength=F)[:F]
+        total = float(e_f.sum())
+        self.demand0_ = (p.market.demand_per_employee * (0.5 * e_f + 0.5 * total / F)).astype(
+            xp.float32
+        )
+
+    # --- run -----------------------------------------------------------------------------
+
+    def run(self, steps: int, *, progress=None) -> pd.DataFrame:
+        """Run ``steps`` steps from the population; returns the per-step outputs."""
+        if steps < 1:
+            raise ValueError(f"steps: must be >= 1, got {steps}")
+        self._setup(steps)
+        for _ in range(steps):
+            self.step()
+            if progress is not None:
+                progress()
+        self.results_ = pd.DataFrame(self.records_)
+        return self.results_
+
+    def step(self) -> dict[str, float]:
+        """One step (phases 0-8); appends and returns its record."""
+        p = self.params_
+        mech = p.mechanisms
+        gov = self.government_
+        gov.begin_step()
+        dv = self.derive()
+        self.market(dv) if mech.market else None
+        project, cost, grant = self.intent(dv)
+        collab = self.partner_search(dv, project, cost)
+        success, partner_success = self.outcome_and_learning(dv, project, collab)
+        self.spillovers_and_awareness(dv, success, partner_success)
+        if mech.government:
+            gov.act(dv, collab)
+        entries, exits, dropped = self.demography(success, collab)
+        record = self.recorder_.record(dv, project, success, collab, entries, exits, dropped)
+        self.records_.append(record)
+        self.t_ += 1
+        return record
+
+    # --- phase 0 -------------------------------------------------------------------------
+
+    def derive(self) -> Derived:
+        xp, s, kp = self.xp_, self.state_, self.params_.knowledge
+        M, N = s.mask.shape
+        strength = s.ability * (1.0 + s.expertise * xp.float32(1.0 / kp.expertise_max))
+        strength = xp.where(s.mask, strength, xp.float32(-1.0))
+        # rank of each unit within its row (ties: lower slot first), unit by unit
+        idea = xp.empty_like(s.mask)
+        best = strength[0].copy()
+        niche = s.field[0].copy()
+        rank = xp.empty(N, dtype=xp.int8)
+        for u in range(M):
+            su = strength[u]
+            rank[:] = 0
+            for v in range(M):
+                if v < u:
+                    rank += strength[v] >= su
+                elif v > u:
+                    rank += strength[v] > su
+            idea[u] = s.mask[u] & (rank < kp.idea_size)
+            if u:
+                better = su > best
+                xp.maximum(best, su, out=best)
+                niche = xp.where(better, s.field[u], niche)
+        total = (strength * idea).sum(axis=0)
+        quality = 1.0 - xp.exp(-total * xp.float32(1.0 / kp.quality_scale))
+        F = s.n_fields
+        # knowledge vectors row-major (N, F): gathers of a row's vector are contiguous
+        vec = xp.zeros(N * F, dtype=xp.float32)
+        base = xp.arange(N, dtype=xp.int32) * F
+        for u in range(M):
+            vec[base + s.field[u]] += s.ability[u] * s.mask[u]  # one unit per field
+        vec = vec.reshape(N, F)
+        norm = xp.sqrt((vec * vec).sum(axis=1))
+        research = xp.nonzero(s.is_research())[0]
+        depth = xp.zeros(N, dtype=xp.float32)
+        held = s.mask[:, research]
+        depth[research] = ((s.ability[:, research] * held).sum(axis=0)
+                           / xp.maximum(held.sum(axis=0), 1) / kp.ability_max)
+        size_class = xp.zeros(N, dtype=xp.int64)
+        for bound in SIZE_CLASS_BOUNDS:
+            size_class += s.employees >= bound
+        return Derived(idea, quality, niche.astype(xp.int64), vec, norm, depth, size_class,
+                       strength)
+
+    # --- shared rules --------------------------------------------------------------------
+
+    def match(self, dv: Derived, i, j):
+        """Knowledge match K(o_ij) of row pairs (conservative or progressive rule).
+
+        ``i`` is ``(P,)`` and ``j`` either ``(P,)`` or ``(K, P)`` (K candidates per ``i``).
+        """
+        xp = self.xp_
+        vi, ni = dv.vec[i], dv.norm[i]
+        if j.ndim == 2:
+            dot = (dv.vec[j] * vi[None, :, :]).sum(axis=2)
+            den = dv.norm[j] * ni[None, :]
+        else:
+            dot = (dv.vec[j] * vi).sum(axis=1)
+            den = dv.norm[j] * ni
+        o = xp.clip(dot / xp.where(den > 0, den, 1.0), 0.0, 1.0)
+        if self.params_.search.rule == "conservative":
+            return o
+        return 4.0 * o * (1.0 - o)
+
+    def attractiveness(self, dv: Derived, i, j):
+        """S_ij of docs/model.md phase 3 for row pairs; ``j`` ``(P,)`` or ``(K, P)``, -1 = -inf."""
+        xp, s, sp = self.xp_, self.state_, self.params_.search
+        valid = j >= 0
+        jj = xp.where(valid, j, 0)
+        ci = s.cluster[i]
+        mem = s.memory[:, i]  # (K_mem, P)
+        if j.ndim == 2:
+            ri, ci, inside = s.region[i][None, :], ci[None, :], (ci >= 0)[None, :]
+            previous = (mem[:, None, :] == jj[None, :, :]).any(axis=0)
+        else:
+            ri, inside = s.region[i], ci >= 0
+            previous = (mem == jj[None, :]).any(axis=0)
+        score = sp.w_knowledge * self.match(dv, i, jj)
+        score += sp.w_region * (s.region[jj] == ri)
+        score += sp.w_cluster * ((s.cluster[jj] == ci) & inside)
+        score += sp.w_previous * previous
+        score += sp.w_depth * dv.depth[jj]
+        return xp.where(valid, score, -xp.inf).astype(xp.float32)
+
+    def groups(self, members, key, n_groups):
+        """Rows ``members`` grouped by ``key`` for uniform draws within a group."""
+        xp = self.xp_
+        k = key[members]
+        small = k.astype(xp.int16) if n_groups < 2**15 else k  # radix sort for small keys
+        order = members[xp.argsort(small, kind="stable")]
+        counts = xp.bincount(k, minlength=n_groups)[:n_groups]
+        starts = xp.cumsum(counts) - counts
+        return order, starts, counts
+
+    def pick(self, grouped, g, u):
+        """One uniform member of group ``g`` per draw ``u`` (-1 where the group is empty)."""
+        xp = self.xp_
+        order, starts, counts = grouped
+        if order.shape[0] == 0:
+            return xp.full(g.shape, -1, dtype=xp.int64)
+        gg = xp.clip(g, 0, counts.shape[0] - 1)
+        c = xp.where(g >= 0, counts[gg], 0)
+        idx = starts[gg] + xp.minimum((u * c).astype(xp.int64), xp.maximum(c - 1, 0))
+        return xp.where(c > 0, order[xp.clip(idx, 0, order.shape[0] - 1)], -1)
+
+    def pick_all(self, members, u):
+        xp = self.xp_
+        if members.shape[0] == 0:
+            return xp.full(u.shape, -1, dtype=xp.int64)
+        idx = xp.minimum((u * members.shape[0]).astype(xp.int64), members.shape[0] - 1)
+        return members[idx]
+
+    def pools(self):
+        """Alive firms grouped by region and cluster, research by region (for draws)."""
+        xp, s = self.xp_, self.state_
+        firms = xp.nonzero(s.alive & s.is_firm())[0]
+        research = xp.nonzero(s.is_research())[0]
+        return {
+            "firms": firms,
+            "research": research,
+            "firm_region": self.groups(firms, s.region, s.n_regions),
+            "firm_cluster": self.groups(firms, xp.maximum(s.cluster, 0), s.n_clusters),
+            "research_region": self.groups(research, s.region, s.n_regions),
+        }
+
+    def research_candidate(self, pools, rows, u):
+        """Rule 1: a research organisation of the row's region, else one uniform nationwide."""
+        xp, s = self.xp_, self.state_
+        local = self.pick(pools["research_region"], s.region[rows].astype(xp.int64), u)
+        return xp.where(local >= 0, local, self.pick_all(pools["research"], u))
+
+    def slot_candidates(self, pools, rows, size_class, u_kind, u_src, u_pick):
+        """The visible candidates of each row (``(C, P)``, -1 = void); draws are ``(C, P)``."""
+        xp, s, sp = self.xp_, self.state_, self.params_.search
+        seek = xp.asarray(sp.research_seek, dtype=xp.float32)[size_class[rows]]
+        mem = s.memory[:, rows]
+        mem_count = (mem >= 0).sum(axis=0)
+        cl = s.cluster[rows]
+        cl_counts = pools["firm_cluster"][2]
+        has_cluster = (cl >= 0) & (cl_counts[xp.maximum(cl, 0)] > 1)
+        boost = xp.where(has_cluster & s.cluster_boost[xp.maximum(cl, 0)],
+                         1.0 + self.government_.cluster_boost_factor, 1.0)
+        p_prev = xp.where(mem_count > 0, sp.p_previous, 0.0)
+        p_cl = xp.where(has_cluster, sp.p_cluster * boost, 0.0)
+        p_reg = sp.p_region + (sp.p_previous - p_prev) + xp.where(has_cluster, 0.0, sp.p_cluster)
+        total = p_prev + p_cl + p_reg
+        scale = xp.where(total > 1.0, total, 1.0)
+        c1 = p_prev / scale
+        c2 = c1 + p_cl / scale
+        c3 = c2 + p_reg / scale
+        C = u_kind.shape[0]
+        out = xp.full((C, rows.shape[0]), -1, dtype=xp.int64)
+        region = s.region[rows].astype(xp.int64)
+        for c in range(C):
+            uk, us, up = u_kind[c], u_src[c], u_pick[c]
+            research = self.research_candidate(pools, rows, up)
+            from_mem = mem[xp.minimum((up * mem_count).astype(xp.int64), sp.memory - 1),
+                           xp.arange(rows.shape[0])]
+            from_cluster = self.pick(pools["firm_cluster"], xp.where(has_cluster, cl, -1), up)
+            from_region = self.pick(pools["firm_region"], region, up)
+            national = self.pick_all(pools["firms"], up)
+            firm_pick = xp.where(us < c1, from_mem,
+                                 xp.where(us < c2, from_cluster,
+                                          xp.where(us < c3, from_region, national)))
+            cand = xp.where(uk < seek, research, firm_pick).astype(xp.int64)
+            ok = (cand >= 0) & (cand != rows)
+            cc = xp.maximum(cand, 0)
+            ok &= s.alive[cc] & (s.kind[cc] != INTERMEDIARY)
+            out[c] = xp.where(ok, cand, -1)
+        return out
+
+    # --- phase 1 -------------------------------------------------------------------------
+
+    def market(self, dv: Derived) -> None:
+        xp, s, mp = self.xp_, self.state_, self.params_.market
+        firm = s.alive & s.is_firm()
+        F = s.n_fields
+        w = xp.where(firm, s.employees * xp.exp(mp.quality_sensitivity * dv.quality), 0.0)
+        total_w = xp.bincount(dv.niche, weights=w, minlength=F)[:F]
+        demand = self.demand0_ * (1.0 + mp.demand_growth) ** self.t_
+        per_weight = xp.where(total_w > 0, demand / xp.where(total_w > 0, total_w, 1.0), 0.0)
+        revenue = (w * per_weight[dv.niche]).astype(xp.float32)
+        cost = mp.cost_per_employee * s.employees
+        profit = revenue - cost
+        s.capital = xp.where(firm, s.capital + profit, s.capital).astype(xp.float32)
+        margin = xp.clip(profit / xp.maximum(revenue, 1e-6), -0.5, 0.5)
+        new_emp = xp.maximum(1.0, s.employees * (1.0 + mp.employment_response * margin))
+        change = new_emp / s.employees - 1.0
+        gm = self.params_.demography.growth_memory
+        s.growth = xp.where(firm, (1 - gm) * s.growth + gm * 4.0 * change, s.growth).astype(
+            xp.float32)
+        s.employees = xp.where(firm, new_emp, s.employees).astype(xp.float32)
+
+    # --- phase 2 -------------------------------------------------------------------------
+
+    def intent(self, dv: Derived):
+        xp, s, ip = self.xp_, self.state_, self.params_.intent
+        gov = self.government_
+        with self.rng_.block(s.N):
+            u = self.rng_.random(s.N)
+        firm = s.alive & s.is_firm()
+        cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
+        support = xp.where(s.grant_offer, gov.grant_share * cost, 0.0)
+        support += xp.where(s.tax_eligible, gov.tax_share * cost, 0.0)
+        credit = xp.minimum(1.0, s.credit_access
+                            + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
+        funds = xp.maximum(s.capital, 0.0) + credit * ip.credit_line_per_employee * s.employees
+        phi = xp.minimum(1.0, (funds + support) / cost)
+        bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
+        z = bias + ip.awareness_weight * (s.awareness - 0.5) + ip.funding_weight * (phi - 1.0)
+        project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
+        grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
+        s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(xp.float32)
+        gov.spend("rd_grant", grant.sum())
+        self.rd_spend_ = xp.where(project, cost, 0.0)
+        return project, cost, grant
+
+    # --- phase 3 -------------------------------------------------------------------------
+
+    def partner_search(self, dv: Derived, project, cost) -> Collaborations:
+        xp, s, sp, rng = self.xp_, self.state_, self.params_.search, self.rng_
+        mech = self.params_.mechanisms
+        gov = self.government_
+        N, C = s.N, sp.n_candidates
+        with rng.block((3 * C + sp.intermediary_pool + 5) * N):
+            return self._partner_search(dv, project, cost, N, C)
+
+    def _partner_search(self, dv, project, cost, N, C) -> Collaborations:
+        xp, s, sp, rng = self.xp_, self.state_, self.params_.search, self.rng_
+        mech = self.params_.mechanisms
+        gov = self.government_
+        u_open = rng.random(N)
+
+        linked = project & (s.link_left > 0) & (s.link_partner >= 0)
+        link_a = xp.nonzero(linked)[0]
+        link_b = s.link_partner[link_a].astype(xp.int64)
+        link_lab = s.link_type[link_a] == LINK_LAB
+
+        self.new_partnerships_ = 0
+        if not mech.partner_search:
+            return Collaborations(link_a, link_b, link_lab, xp.zeros(link_a.shape[0], bool))
+
+        seekers = xp.nonzero(project & ~linked)[0]
+        P = seekers.shape[0]
+        u_kind, u_src, u_pick = (rng.random((C, P), reserve=C * N) for _ in range(3))
+        pools = self.pools()
+        cands = [self.slot_candidates(pools, seekers, dv.size_class, u_kind, u_src, u_pick)]
+        via = [xp.zeros(cands[0].shape, dtype=bool)]
+        # intermediary introductions
+        u_order = rng.random(P, reserve=N)
+        u_pool = rng.random((sp.intermediary_pool, P), reserve=sp.intermediary_pool * N)
+        if mech.intermediaries:
+            intro, funded_used = self.introductions(dv, pools, seekers, u_order, u_pool)
+            cands.append(intro[None, :])
+            via.append(xp.ones((1, P), dtype=bool))
+            gov.spend("intermediary_funding", funded_used * gov.cost_per_introduction)
+        # vouchers
+        u_voucher = rng.random(P, reserve=N)
+        holder = s.voucher[seekers]
+        vc = self.research_candidate(pools, seekers, u_voucher)
+        cands.append(xp.where(holder, vc, -1)[None, :])
+        via.append(xp.zeros((1, P), dtype=bool))
+        # matchmaking platform
+        platform = gov.platform_candidates(dv, pools, seekers)
+        if platform is not None:
+            cands.append(platform)
+            via.append(xp.ones(platform.shape, dtype=bool))
+        cand = xp.concatenate(cands, axis=0)
+        via_m = xp.concatenate(via, axis=0)
+        K = cand.shape[0]
+        scores = self.attractiveness(dv, seekers, cand)
+        best = xp.argmax(scores, axis=0)
+        cols = xp.arange(P)
+        best_score = scores[best, cols]
+        target = cand[best, cols]
+        intermediated = via_m[best, cols]
+        proposing = best_score >= sp.min_score
+        prop_s = seekers[proposing]
+        prop_j = target[proposing]
+        prop_via = intermediated[proposing]
+
+        # acceptance: all proposals at once
+        back = self.attractiveness(dv, prop_j, prop_s)
+        research_target = s.is_research()[prop_j]
+        acceptable = xp.where(research_target, u_open[prop_s] < s.openness[prop_j],
+                              s.alive[prop_j] & (back >= sp.min_score))
+        cap = self.remaining_capacity()
+        a_s, a_j, a_back, a_via = (prop_s[acceptable], prop_j[acceptable], back[acceptable],
+                                   prop_via[acceptable])
+        order = xp.lexsort(xp.stack([a_s, -a_back, a_j]))
+        a_s, a_j, a_via = a_s[order], a_j[order], a_via[order]
+        first = xp.searchsorted(a_j, a_j, side="left")
+        pos = xp.arange(a_j.shape[0]) - first
+        accepted = pos < cap[a_j]
+        acc_s, acc_j, acc_via = a_s[accepted], a_j[accepted], a_via[accepted]
+
+        # transaction costs and vouchers
+        tau = sp.transaction_cost_share * cost[acc_s] * xp.where(
+            acc_via, sp.intermediated_cost_factor, 1.0)
+        research_partner = s.is_research()[acc_j]
+        new = ~(s.memory[:, acc_s] == acc_j[None, :]).any(axis=0)
+        voucher_used = s.voucher[acc_s] & research_partner & new
+        tau_s = xp.where(voucher_used, 0.0, tau)
+        scatter_add(xp, s.capital, acc_s, (-tau_s + xp.where(voucher_used, gov.voucher_value, 0.0))
+                    .astype(xp.float32))
+        firm_partner = ~research_partner
+        scatter_add(xp, s.capital, acc_j[firm_partner], (-tau[firm_partner]).astype(xp.float32))
+        gov.spend("innovation_voucher", voucher_used.sum() * gov.voucher_value)
+        self.new_partnerships_ = int(new.sum())
+
+        a = xp.concatenate([link_a, acc_s])
+        b = xp.concatenate([link_b, acc_j])
+        lab = xp.concatenate([link_lab, xp.zeros(acc_s.shape[0], dtype=bool)])
+        via_all = xp.concatenate([xp.zeros(link_a.shape[0], dtype=bool), acc_via])
+        self.remember(acc_s, acc_j)
+        return Collaborations(a, b, lab, via_all)
+
+    def introductions(self, dv, pools, seekers, u_order, u_pool):
+        """Intermediary introductions: one complementary candidate per introduced seeker."""
+        xp, s, sp = self.xp_, self.state_, self.params_.search
+        R = s.n_regions
+        inter = (s.kind == INTERMEDIARY)
+        base = xp.bincount(s.region[inter], weights=s.capacity[inter].astype(xp.float64),
+                           minlength=R)[:R].astype(xp.int64)
+        n_int = xp.bincount(s.region[inter], minlength=R)[:R]
+        mq_sum = xp.bincount(s.region[inter], weights=s.match_quality[inter].astype(xp.float64),
+                             minlength=R)[:R]
+        mq = xp.where(n_int > 0, mq_sum / xp.maximum(n_int, 1), 0.5)
+        capacity = base + self.government_.extra_intro()
+        reg = s.region[seekers].astype(xp.int64)
+        order = xp.lexsort(xp.stack([u_order, reg]))
+        sorted_reg = reg[order]
+        rank_sorted = xp.arange(order.shape[0]) - xp.searchsorted(sorted_reg, sorted_reg)
+        rank = xp.empty_like(rank_sorted)
+        rank[order] = rank_sorted
+        introduced = rank < capacity[reg]
+        funded = introduced & (rank >= base[reg])
+        out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
+        cols = xp.nonzero(introduced)[0]
+        if cols.shape[0] == 0:
+            return out, 0
+        rows = seekers[cols]
+        m = xp.maximum(1, xp.rint(sp.intermediary_pool * mq[reg[cols]]).astype(xp.int64))
+        depth = int(m.max())
+        pool = xp.concatenate([pools["firms"], pools["research"]])
+        draws = self.pick_all(pool, u_pool[:depth, cols])  # (depth, introduced)
+        use = (xp.arange(depth)[:, None] < m[None, :]) & (draws != rows[None, :])
+        draws = xp.where(use, draws, -1)
+        sc = self.attractiveness(dv, rows, draws)
+        out[cols] = draws[xp.argmax(sc, axis=0), xp.arange(cols.shape[0])]
+        return out, int(funded.sum())
+
+    def remaining_capacity(self):
+        """Free collaborations this step: firms ``firm_capacity``, research capacity - hosted."""
+        xp, s = self.xp_, self.state_
+        hosted = xp.zeros(s.N, dtype=xp.int64)
+        act = (s.link_left > 0) & (s.link_partner >= 0)
+        hosted += xp.bincount(s.link_partner[act], minlength=s.N)[: s.N]
+        sec = (s.second_left > 0) & (s.second_host >= 0)
+        hosted += xp.bincount(s.second_host[sec], minlength=s.N)[: s.N]
+        return xp.where(s.is_research(), s.capacity.astype(xp.int64) - hosted,
+                        self.params_.search.firm_capacity)
+
+    def remember(self, a, b) -> None:
+        """Both sides put the other first in memory (this step's partners by ascending row)."""
+        xp, s = self.xp_, self.state_
+        if a.shape[0] == 0:
+            return
+        K = s.memory.shape[0]
+        owner_new = xp.concatenate([a, b])
+        partner_new = xp.concatenate([b, a])
+        touched = xp.unique(owner_new)
+        old = s.memory[:, touched]  # (K, T)
+        owner_old = xp.tile(touched, K)
+        partner_old = old.reshape(-1)
+        rank_old = xp.repeat(xp.arange(K), touched.shape[0])
+        keep = partner_old >= 0
+        owner = xp.concatenate([owner_new, owner_old[keep]])
+        partner = xp.concatenate([partner_new, partner_old[keep]])
+        group = xp.concatenate([xp.zeros(owner_new.shape[0], dtype=xp.int64),
+                                xp.ones(int(keep.sum()), dtype=xp.int64)])
+        within = xp.concatenate([partner_new, rank_old[keep]])
+        order = xp.lexsort(xp.stack([within, group, owner]))
+        owner, partner = owner[order], partner[order]
+        # first occurrence of each (owner, partner) pair
+        key = owner * s.N + partner
+        _, first_idx = xp.unique(key, return_index=True)
+        keep_first = xp.zeros(key.shape[0], dtype=bool)
+        keep_first[first_idx] = True
+        owner, partner = owner[keep_first], partner[keep_first]
+        pos = xp.arange(owner.shape[0]) - xp.searchsorted(owner, owner)
+        ok = pos < K
+        s.memory[:, touched] = -1
+        s.memory[pos[ok], owner[ok]] = partner[ok].astype(xp.int32)
+
+    # --- phase 4 -------------------------------------------------------------------------
+
+    def absorptive(self, dv: Derived, rows):
+        """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
+        xp, s, kp = self.xp_, self.state_, self.params_.knowledge
+        idea = dv.idea[:, rows]
+        exp_sum = (s.expertise[:, rows] * idea).sum(axis=0, dtype=xp.float32)
+        n = xp.maximum(idea.sum(axis=0), 1)
+        return s.talent[rows] * (0.5 + 0.5 * exp_sum / n / kp.expertise_max)
+
+    def outcome_and_learning(self, dv: Derived, project, collab: Collaborations):
+        xp, s, op, kp = self.xp_, self.state_, self.params_.outcome, self.params_.knowledge
+        mech = self.params_.mechanisms
+        rng = self.rng_
+        N = s.N
+        with rng.block(4 * N):
+            u_radical, u_success, u_patent, u_field = (rng.random(N) for _ in range(4))
+        has_partner = xp.zeros(N, dtype=bool)
+        has_partner[collab.a] = True
+        radical = project & ~has_partner & (u_radical < op.radical_prob) if mech.radical else \
+            xp.zeros(N, dtype=bool)
+        rows = xp.nonzero(project)[0]
+        bonus = xp.zeros(N, dtype=xp.float32)  # complementarity and research depth of partners
+        bonus[collab.a] = (op.w_complementarity * self.match(dv, collab.a, collab.b)
+                           + op.w_depth * dv.depth[collab.b])
+        z = (op.success_base + op.w_quality * dv.quality[rows] + bonus[rows]
+             + op.w_absorptive * self.absorptive(dv, rows) - op.radical_penalty * radical[rows])
+        success = xp.zeros(N, dtype=bool)
+        success[rows] = u_success[rows] < 1.0 / (1.0 + xp.exp(-z))
+
+        # ability increments as sparse (slot, row, value) triples, read from the state at the
+        # start of the phase and applied after learning by doing and forgetting
+        inc_slot, inc_row, inc_val = [], [], []
+        inc_rows = xp.nonzero(success & ~radical)[0]
+        if inc_rows.shape[0]:
+            idea = dv.idea[:, inc_rows]
+            sl, col = xp.nonzero(idea)
+            r = inc_rows[col]
+            inc_slot.append(sl)
+            inc_row.append(r)
+            inc_val.append(op.incremental_gain * (1.0 - s.ability[sl, r] / kp.ability_max))
+        new_field = xp.full(N, -1, dtype=xp.int64)
+        new_ability = xp.zeros(N, dtype=xp.float32)
+        rad_rows = xp.nonzero(success & radical)[0]
+        if rad_rows.shape[0]:
+            held = dv.vec[rad_rows].T > 0  # (F, R)
+            lacking = (~held).sum(axis=0)
+            pick = xp.minimum((u_field[rad_rows] * lacking).astype(xp.int64),
+                              xp.maximum(lacking - 1, 0))
+            cum = xp.cumsum(~held, axis=0) - 1
+            chosen = xp.argmax((cum == pick[None, :]) & ~held, axis=0)
+            idea = dv.idea[:, rad_rows]
+            idea_mean = (s.ability[:, rad_rows] * idea).sum(axis=0) / xp.maximum(idea.sum(axis=0), 1)
+            ok = lacking > 0
+            new_field[rad_rows[ok]] = chosen[ok]
+            new_ability[rad_rows[ok]] = idea_mean[ok]
+        if mech.learning:
+            self.learn_from_partners(dv, collab, (inc_slot, inc_row, inc_val), new_field,
+                                     new_ability)
+        # patents
+        if mech.patents:
+            factor = xp.where(s.ip_supported[rows], self.government_.patent_factor, 1.0)
+            prob = xp.minimum(1.0, op.patent_prob * s.ip_awareness[rows] * factor)
+            patent_rows = rows[success[rows] & (u_patent[rows] < prob)]
+            s.patents[patent_rows] += 1
+            self.patents_step_ = int(patent_rows.shape[0])
+        else:
+            self.patents_step_ = 0
+
+        # (a) learning by doing and forgetting, firms only (in place: these are full passes)
+        firm = s.alive & s.is_firm()
+        if mech.learning:
+            s.expertise += dv.idea & firm[None, :]
+            xp.minimum(s.expertise, kp.expertise_max, out=s.expertise)
+        if mech.forgetting:
+            lose = s.mask & ~dv.idea & firm[None, :]
+            s.expertise -= lose
+            dropped = lose & (s.expertise <= 0)
+            s.mask &= ~dropped
+            s.ability *= ~dropped
+        # (b), (c): the increments, on units still held, capped
+        if inc_slot:
+            sl, r, v = (xp.concatenate(inc_slot), xp.concatenate(inc_row),
+                        xp.concatenate(inc_val).astype(xp.float32))
+            keep = s.mask[sl, r]
+            flat = s.ability.reshape(-1)
+            idx = sl[keep] * N + r[keep]
+            scatter_add(xp, flat, idx, v[keep])
+            flat[idx] = xp.minimum(flat[idx], kp.ability_max)
+        self.insert_units(new_field, new_ability)
+        # bookkeeping for outputs and the calibration window
+        s.last_success[success] = self.t_
+        research_b = s.is_research()[collab.b]
+        s.last_uir[collab.a[research_b]] = self.t_
+        self.radical_success_ = int(rad_rows.shape[0])
+        # partner success flags for awareness: a partner firm's project succeeded
+        partner_success = xp.zeros(N, dtype=bool)
+        partner_success[collab.b[success[collab.a]]] = True
+        partner_success[collab.a[success[collab.b] & ~research_b]] = True
+        return success, partner_success
+
+    def learn_from_partners(self, dv, collab, increments, new_field, new_ability) -> None:
+        """Phase 4 (c): append learning increments; set each learner's best new unit."""
+        xp, s, op = self.xp_, self.state_, self.params_.outcome
+        inc_slot, inc_row, inc_val = increments
+        M = s.mask.shape[0]
+        research = s.is_research()
+        sec = xp.nonzero((s.second_left > 0) & (s.second_host >= 0) & s.alive)[0]
+        learner = xp.concatenate([collab.a, collab.b, sec])
+        teacher = xp.concatenate([collab.b, collab.a, s.second_host[sec].astype(xp.int64)])
+        lab = xp.concatenate([collab.lab, collab.lab, xp.zeros(sec.shape[0], dtype=bool)])
+        if learner.shape[0] == 0:
+            return
+        ac = xp.where(research[learner], op.research_absorptive, self.absorptive(dv, learner))
+        tau = xp.where(research[teacher], op.research_transfer, 1.0) * xp.where(lab, 2.0, 1.0)
+        rate = (op.learning_rate * tau * ac).astype(xp.float32)
+        cand_f = xp.full(learner.shape[0], -1, dtype=xp.int64)
+        cand_a = xp.full(learner.shape[0], -1.0, dtype=xp.float32)
+        learner_fields = s.field[:, learner]
+        learner_mask = s.mask[:, learner]
+        learner_ability = s.ability[:, learner]
+        cols = xp.arange(learner.shape[0])
+        for u in range(M):
+            offered = dv.idea[u, teacher]
+            f = s.field[u, teacher]
+            a_j = s.ability[u, teacher]
+            same = (learner_fields == f[None, :]) & learner_mask  # (M, P)
+            holds = same.any(axis=0)
+            slot = xp.argmax(same, axis=0)
+            a_i = learner_ability[slot, cols]
+            up = xp.nonzero(offered & holds & (a_i < a_j))[0]
+            inc_slot.append(slot[up])
+            inc_row.append(learner[up])
+            inc_val.append(rate[up] * (a_j[up] - a_i[up]))
+            # a lacking field: best by ability, ties lower field
+            lack = offered & ~holds
+            better = lack & ((a_j > cand_a) | ((a_j == cand_a) & (f < cand_f)))
+            cand_f = xp.where(better, f, cand_f)
+            cand_a = xp.where(better, a_j, cand_a)
+        ok = cand_f >= 0
+        ln, cf, ca = learner[ok], cand_f[ok], op.new_unit_share * cand_a[ok]
+        # one new unit per organisation: the highest-ability candidate, ties lower field;
+        # a radical unit (already set) has priority
+        order = xp.lexsort(xp.stack([cf, -ca, ln]))
+        ln, cf, ca = ln[order], cf[order], ca[order]
+        firsts = xp.searchsorted(ln, ln) == xp.arange(ln.shape[0])
+        ln, cf, ca = ln[firsts], cf[firsts], ca[firsts]
+        free = new_field[ln] < 0
+        new_field[ln[free]] = cf[free]
+        new_ability[ln[free]] = ca[free].astype(xp.float32)
+
+    def insert_units(self, new_field, new_ability) -> None:
+        """Put each row's new unit in a free slot, else over its weakest unit if stronger."""
+        xp, s, kp = self.xp_, self.state_, self.params_.knowledge
+        rows = xp.nonzero(new_field >= 0)[0]
+        if rows.shape[0] == 0:
+            return
+        mask = s.mask[:, rows]
+        strength = xp.where(mask, s.ability[:, rows] * (1.0 + s.expertise[:, rows] / kp.expertise_max),
+                            -1.0)
+        has_free = (~mask).any(axis=0)
+        free_slot = xp.argmax(~mask, axis=0)
+        weakest = xp.argmin(xp.where(mask, strength, xp.inf), axis=0)
+        new_strength = new_ability[rows] * (1.0 + 1.0 / kp.expertise_max)
+        weakest_strength = strength[weakest, xp.arange(rows.shape[0])]
+        slot = xp.where(has_free, free_slot, weakest)
+        ok = has_free | (weakest_strength < new_strength)
+        r, sl = rows[ok], slot[ok]
+        s.field[sl, r] = new_field[r].astype(xp.int32)
+        s.ability[sl, r] = new_ability[r]
+        s.expertise[sl, r] = 1
+        s.mask[sl, r] = True
+
+    # --- phase 5 -------------------------------------------------------------------------
+
+    def spillovers_and_awareness(self, dv: Derived, success, partner_success) -> None:
+        xp, s, sp = self.xp_, self.state_, self.params_.spillover
+        mech = self.params_.mechanisms
+        F, C = s.n_fields, s.n_clusters
+        member = s.alive & s.is_firm() & (s.cluster >= 0)
+        rows = xp.nonzero(member)[0]
+        if mech.spillovers and rows.shape[0]:
+            cl = s.cluster[rows]
+            key = cl[None, :] * F + s.field[:, rows]
+            units = s.mask[:, rows]
+            ability = s.ability[:, rows]
+            best = xp.zeros(C * F, dtype=xp.float32)
+            scatter_max(xp, best, key[units], ability[units])
+            rho = sp.cluster_rate * xp.where(s.cluster_boost[cl],
+                                             1.0 + self.government_.cluster_boost_factor, 1.0)
+            gain = (best[key] - ability) * rho.astype(xp.float32)[None, :]
+            s.ability[:, rows] = ability + gain * units
+        if mech.awareness_dynamics:
+            firm = s.alive & s.is_firm()
+            cl = xp.maximum(s.cluster, 0)
+            members = xp.bincount(cl[member], minlength=C)[:C]
+            wins = xp.bincount(cl[member & success], minlength=C)[:C]
+            share = xp.where(member, wins[cl] / xp.maximum(members[cl], 1), 0.0)
+            new = (s.awareness * (1 - sp.awareness_decay) + sp.awareness_own * success
+                   + sp.awareness_partner * partner_success + sp.awareness_cluster * share)
+            s.awareness = xp.where(firm, xp.clip(new, 0.0, 1.0), s.awareness).astype(xp.float32)
+
+    # --- phase 7 -------------------------------------------------------------------------
+
+    def _stage(self, s: State):
+        """The growth-stage rule of innoweave.registry.stages on the state's arrays (codes)."""
+        xp, d = self.xp_, self.params_.demography
+        startup = (s.age < d.startup_max_age) & (s.employees < d.startup_max_employees)
+        transforming = (s.growth < d.transformation_max_growth) & (
+            s.age >= d.transformation_min_age)
+        growing = s.growth >= d.growth_min_rate
+        stage = xp.full(s.N, 2, dtype=xp.int8)
+        stage = xp.where(growing, 1, stage)
+        stage = xp.where(transforming, 3, stage)
+        stage = xp.where(startup, 0, stage)
+        return stage.astype(xp.int8)
+
+    def demography(self, success, collab: Collaborations):
+        xp, s, d = self.xp_, self.state_, self.params_.demography
+        mech = self.params_.mechanisms
+        rng = self.rng_
+        with rng.block(s.N + 1):
+            u_spin = rng.random(s.N)
+            child = rng.child()
+        firm = s.alive & s.is_firm()
+        s.age = xp.where(firm, s.age + 0.25, s.age).astype(xp.float32)
+        if mech.stage_transitions:
+            s.stage = xp.where(firm, self._stage(s), s.stage)
+        exits = 0
+        if mech.exit:
+            s.neg_spell = xp.where(firm & (s.capital < 0), s.neg_spell + 1, 0).astype(xp.int16)
+            leaving = firm & (s.neg_spell >= d.exit_after)
+            exits = int(leaving.sum())
+            if exits:
+                s.alive = s.alive & ~leaving
+                s.link_left = xp.where(leaving, 0, s.link_left)
+                s.second_left = xp.where(leaving, 0, s.second_left)
+                gone = s.link_partner >= 0
+                gone &= ~s.alive[xp.maximum(s.link_partner, 0)] & s.is_firm()[
+                    xp.maximum(s.link_partner, 0)]
+                s.link_left = xp.where(gone, 0, s.link_left).astype(xp.int16)
+        n_alive = int((s.alive & s.is_firm()).sum())
+        n_entry = int(child.poisson(d.entry_rate * n_alive)) if mech.entry else 0
+        parents = xp.zeros(0, dtype=xp.int64)
+        if mech.spinoffs:
+            research_win = xp.zeros(s.N, dtype=bool)
+            research_b = s.is_research()[collab.b]
+            research_win[collab.b[research_b & success[collab.a]]] = True
+            spin = ((firm & success & (u_spin < d.spinoff_firm))
+                    | (research_win & (u_spin < d.spinoff_research)))
+            parents = xp.nonzero(spin)[0]
+        entries, dropped = self._add_entrants(n_entry, parents, child)
+        return entries, exits, dropped
+
+    def _add_entrants(self, n_entry: int, parents, child: np.random.Generator):
+        """New SMEs in pre-allocated rows: start-ups copy a random firm's place; spin-offs
+        their parent's place and two strongest units."""
+        xp, s, p = self.xp_, self.state_, self.params_
+        kp = p.knowledge
+        parents_h = to_host(parents).astype(np.int64)
+        free = s.N - s.n_used
+        wanted = n_entry + parents_h.shape[0]
+        n_new = min(wanted, free)
+        if n_new == 0:
+            return 0, wanted
+        n_spin = min(parents_h.shape[0], n_new)
+        n_start = n_new - n_spin
+        alive_firms = to_host(xp.nonzero(s.alive & s.is_firm())[0])
+        if alive_firms.shape[0] == 0:
+            n_start = 0
+            n_new = n_spin
+        templates = alive_firms[child.integers(0, alive_firms.shape[0], n_start)] \
+            if n_start else np.zeros(0, dtype=np.int64)
+        origin = np.concatenate([templates, parents_h[:n_spin]]).astype(np.int64)
+        rows = np.arange(s.n_used, s.n_used + n_new)
+        s.n_used += n_new
+        employees = child.integers(1, 6, n_new).astype(np.float32)
+        kind = np.full(n_new, SME, dtype=np.int8)
+        attrs = draw_firm_attributes(employees, kind, child)
+        attrs["age"][:] = 0.0
+        attrs["capital"][:] = 2.0 * employees
+        attrs["growth"][:] = 0.0
+        origin_d = xp.asarray(origin)
+        rows_d = xp.asarray(rows)
+        for name, value in attrs.items():
+            getattr(s, name)[rows_d] = xp.asarray(value)
+        s.kind[rows_d] = SME
+        s.alive[rows_d] = True
+        s.region[rows_d] = s.region[origin_d]
+        s.cluster[rows_d] = s.cluster[origin_d]
+        s.x[rows_d] = s.x[origin_d]
+        s.y[rows_d] = s.y[origin_d]
+        s.stage[rows_d] = 0
+        # knowledge: start-ups draw as initial SMEs; spin-offs inherit two strongest units
+        units = child.integers(kp.units_sme[0], kp.units_sme[1] + 1, n_new)
+        F, M = kp.n_fields, s.mask.shape[0]
+        keys = child.random((n_new, F))
+        fields = np.argsort(keys, axis=1)[:, :M].astype(np.int16)
+        mask = np.arange(M)[None, :] < units[:, None]
+        ability = (kp.ability_firm[0] + child.random((n_new, M))
+                   * (kp.ability_firm[1] - kp.ability_firm[0])).astype(np.float32)
+        expertise = child.integers(1, kp.expertise_max // 2 + 1, (n_new, M)).astype(np.int8)
+        if n_spin:
+            par = parents_h[:n_spin]
+            strength = to_host(xp.where(s.mask[:, xp.asarray(par)],
+                                        s.ability[:, xp.asarray(par)], -1.0)).T
+            top = np.argsort(-strength, axis=1, kind="stable")[:, :2]
+            pf = to_host(s.field[:, xp.asarray(par)]).T
+            pa = to_host(s.ability[:, xp.asarray(par)]).T
+            held = np.take_along_axis(strength, top, axis=1) >= 0
+            sp_rows = np.arange(n_start, n_new)
+            mask[sp_rows] = False
+            mask[sp_rows, :2] = held
+            fields[sp_rows, :2] = np.take_along_axis(pf, top, axis=1)
+            ability[sp_rows, :2] = 0.8 * np.take_along_axis(pa, top, axis=1)
+            expertise[sp_rows, :2] = 1
+        ability[~mask] = 0.0
+        expertise[~mask] = 0
+        fields[~mask] = 0
+        s.field[:, rows_d] = xp.asarray(fields.T)
+        s.ability[:, rows_d] = xp.asarray(ability.T)
+        s.expertise[:, rows_d] = xp.asarray(expertise.T)
+        s.mask[:, rows_d] = xp.asarray(mask.T)
+        s.memory[:, rows_d] = -1
+        if n_spin:
+            s.memory[0, xp.asarray(rows[n_start:])] = xp.asarray(parents_h[:n_spin]).astype(
+                xp.int32)
+        return n_new, wanted - n_new
+
+    # --- summary -------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Seed, settings, version and final-step outputs of the last run."""
+        last = self.records_[-1] if self.records_ else {}
+        return {
+            "seed": self.seed if isinstance(self.seed, (int, type(None))) else str(self.seed),
+            "steps": self.steps_,
+            "population": self.population.summary(),
+            "params": self.params_.to_dict(),
+            "instruments": {k: v.to_dict() for k, v in (self.instruments or {}).items()},
+            "xp": self.xp_.__name__,
+            "version": __version__,
+            "final": last,
+        }

@@ -1,0 +1,172 @@
+"""Phase 8 of the model: the outputs recorded each step (``docs/model.md`` section 5).
+
+The :class:`Recorder` turns the state after a step into one flat record: innovation,
+collaboration by mode, patents, capability and its spread, knowledge variety, demography,
+the collaboration network of the last few steps, spending by instrument and the NCSES-style
+three-year shares by size class used for calibration. Network measures are computed on the
+host with SciPy's sparse graph routines (the edge list is small next to the population).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from innoweave.simulation.arrays import to_host
+from innoweave.simulation.government import INSTRUMENT_KEYS
+from innoweave.simulation.params import SIZE_CLASSES, SME
+
+NETWORK_COLUMNS = ("net_nodes", "net_edges", "net_density", "net_largest_component",
+                   "net_clustering", "net_mean_degree", "net_max_degree")
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 for empty or all-zero input)."""
+    v = np.sort(np.asarray(values, dtype=float))
+    n = v.shape[0]
+    total = v.sum()
+    if n == 0 or total <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1)
+    return float((2 * (ranks * v).sum() / (n * total)) - (n + 1) / n)
+
+
+def unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distinct undirected pairs without self-loops, as ``(m, 2)`` with low index first."""
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    keep = lo != hi
+    lo, hi = lo[keep], hi[keep]
+    if lo.shape[0] == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    width = int(hi.max()) + 1
+    key = np.unique(lo * width + hi)
+    return np.stack([key // width, key % width], axis=1)
+
+
+def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Measures of the undirected simple graph with edges ``a[k] - b[k]``."""
+    out = dict.fromkeys(NETWORK_COLUMNS, 0.0)
+    pairs = unique_pairs(a, b)
+    if pairs.shape[0] == 0:
+        return out
+    nodes, inv = np.unique(pairs.ravel(), return_inverse=True)
+    inv = inv.reshape(-1, 2)
+    n, m = nodes.shape[0], pairs.shape[0]
+    adj = sparse.coo_matrix((np.ones(m), (inv[:, 0], inv[:, 1])), shape=(n, n)).tocsr()
+    adj = (adj + adj.T).tocsr()
+    degree = np.asarray(adj.sum(axis=1)).ravel()
+    _, labels = connected_components(adj, directed=False)
+    largest = np.bincount(labels).max()
+    closed = adj.multiply(adj @ adj).sum()  # 6 x triangles
+    triples = (degree * (degree - 1)).sum()  # 2 x connected triples
+    out.update(
+        net_nodes=float(n),
+        net_edges=float(m),
+        net_density=float(2 * m / (n * (n - 1))) if n > 1 else 0.0,
+        net_largest_component=float(largest / n),
+        net_clustering=float(closed / triples) if triples > 0 else 0.0,
+        net_mean_degree=float(degree.mean()),
+        net_max_degree=float(degree.max()),
+    )
+    return out
+
+
+class Recorder:
+    """Collects the outputs of each step of an engine."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        rp = engine.params_.record
+        self.window: deque = deque(maxlen=rp.network_window)
+        s = engine.state_
+        self.n_initial_firms = int(to_host(s.initial_firm).sum())
+        self.patents_total = int(to_host(s.patents).sum())
+        self.last_network = dict.fromkeys(NETWORK_COLUMNS, 0.0)
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """The collaboration edges of the current network window (host arrays)."""
+        if not self.window:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return (np.concatenate([w[0] for w in self.window]),
+                np.concatenate([w[1] for w in self.window]))
+
+    def degrees(self) -> np.ndarray:
+        """Degree of every organisation with at least one tie in the window."""
+        pairs = unique_pairs(*self.edges())
+        if pairs.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64)
+        _, counts = np.unique(pairs.ravel(), return_counts=True)
+        return counts
+
+    def record(self, dv, project, success, collab, entries, exits, dropped) -> dict[str, float]:
+        eng = self.engine
+        xp, s, p = eng.xp_, eng.state_, eng.params_
+        t = eng.t_
+        firm = s.alive & s.is_firm()
+        sme = s.alive & (s.kind == SME)
+        n_firms = int(firm.sum())
+        n_smes = int(sme.sum())
+        research_b = s.is_research()[collab.b]
+        same_cluster = (s.cluster[collab.a] == s.cluster[collab.b]) & (s.cluster[collab.a] >= 0)
+        sme_research = xp.zeros(s.N, dtype=bool)
+        sme_research[collab.a[research_b]] = True
+        q = to_host(dv.quality[firm])
+        units = s.mask & firm[None, :]
+        field_counts = to_host(xp.bincount(s.field[units].astype(xp.int64),
+                                           minlength=s.n_fields)).astype(float)
+        share = field_counts / max(field_counts.sum(), 1.0)
+        nz = share[share > 0]
+        self.patents_total += eng.patents_step_
+        rec: dict[str, float] = {
+            "step": t,
+            "n_firms": n_firms,
+            "n_smes": n_smes,
+            "share_sme_project": float((project & sme).sum()) / max(n_smes, 1),
+            "share_sme_success": float((success & sme).sum()) / max(n_smes, 1),
+            "innovations": int(success.sum()),
+            "innovations_sme": int((success & sme).sum()),
+            "radical_innovations": eng.radical_success_,
+            "collab_alliance": int((~research_b).sum()),
+            "collab_uir": int(research_b.sum()),
+            "collab_cluster": int(same_cluster.sum()),
+            "collab_total": int(collab.a.shape[0]),
+            "share_sme_research_partner": float((sme_research & sme).sum()) / max(n_smes, 1),
+            "new_partnerships": eng.new_partnerships_,
+            "patents": eng.patents_step_,
+            "patents_total": self.patents_total,
+            "capability_mean": float(q.mean()) if q.size else 0.0,
+            "capability_gini": gini(q),
+            "knowledge_variety": float(np.exp(-(nz * np.log(nz)).sum())) if nz.size else 0.0,
+            "survival": float((firm & s.initial_firm).sum()) / max(self.n_initial_firms, 1),
+            "entries": entries,
+            "exits": exits,
+            "entry_dropped": dropped,
+        }
+        self.window.append((to_host(collab.a).astype(np.int64), to_host(collab.b).astype(np.int64)))
+        every = p.record.network_every
+        if every and (t % every == 0 or t == eng.steps_ - 1):
+            self.last_network = network_measures(*self.edges())
+        rec.update(self.last_network)
+        spending = eng.government_.spending_
+        for key in INSTRUMENT_KEYS:
+            rec[f"spend_{key}"] = spending[key]
+        rec["spend_total"] = float(sum(spending.values()))
+        window = p.record.innovating_window
+        innovating = firm & (s.last_success > t - window)
+        cooperating = innovating & (s.last_uir > t - window)
+        classes = dv.size_class
+        for c, name in enumerate(SIZE_CLASSES):
+            in_class = firm & (classes == c)
+            n_c = int(in_class.sum())
+            n_inn = int((innovating & in_class).sum())
+            rec[f"innovating_{name}"] = n_inn / n_c if n_c else float("nan")
+            rec[f"coop_research_{name}"] = (int((cooperating & in_class).sum()) / n_inn
+                                            if n_inn else float("nan"))
+        rec["mean_awareness"] = float(s.awareness[firm].mean()) if n_firms else 0.0
+        rec["mean_talent"] = float(s.talent[firm].mean()) if n_firms else 0.0
+        rec["links_active"] = int(((s.link_left > 0) & s.alive).sum())
+        rec["secondments_active"] = int(((s.second_left > 0) & s.alive).sum())
+        return rec
