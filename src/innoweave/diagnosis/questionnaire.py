@@ -147,7 +147,7 @@ def score_answers(
     if bad.any() and on_invalid == "raise":
         row = long[bad].iloc[0]
         raise ValueError(
-            f"answer {row['answer']!r} of organisation {row['org_id']!r} to item {row['item_id']!r} "
+            f"answer {str(row['answer'])!r} of organisation {row['org_id']!r} to item {row['item_id']!r} "
             f"is outside the scale {lo}..{hi} ({int(bad.sum())} such answers)"
         )
     value = value.where(~bad)
@@ -161,7 +161,9 @@ def score_answers(
         "score": (value - lo) / (hi - lo),
     })
     table = scored.pivot_table(index="org_id", columns="factor", values="score", aggfunc="mean")
-    return table.reindex(columns=[f.value for f in RestrictingFactor])
+    # organisations whose every answer was invalid stay in the table, with NaN scores
+    orgs = pd.Index(scored["org_id"].unique(), name="org_id")
+    return table.reindex(index=orgs, columns=[f.value for f in RestrictingFactor])
 
 
 def simulate_answers(

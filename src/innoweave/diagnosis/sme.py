@@ -385,25 +385,34 @@ class SMEDiagnoser:
             "nuts2": region.str[:4].to_numpy(), "nuts1": region.str[:3].to_numpy(), "country": country.to_numpy(),
         }, index=orgs.index)
         self.peer_keys_ = keys
+        # An SME's peers are every SME sharing its key at the narrowest level with at least
+        # ``min_peers`` members (itself included), whatever level those peers got themselves.
         n = len(orgs)
-        group = np.full(n, -1, dtype=np.int64)
-        level = np.full(n, None, dtype=object)
-        for depth, (name, cols) in enumerate(PEER_LEVELS):
-            ids = keys.groupby(list(cols), sort=False).ngroup().to_numpy() if cols else np.zeros(n, dtype=np.int64)
-            size = np.bincount(ids)[ids]
-            take = (group < 0) & ((size >= self.min_peers) | (name == "all"))
-            group[take] = depth * (n + 1) + ids[take]
-            level[take] = name
-        group = pd.Series(group, index=orgs.index)
-        level = pd.Series(level, index=orgs.index)
-        self.peer_group_ = group
-        self.peer_level_ = level
-        self.peer_size_ = group.map(group.value_counts())
         cols = FACTORS + ["overall"]
-        g = self.scores_[cols].groupby(group)
-        ranks, counts = g.rank(method="average"), g.transform("count")
-        self.percentiles_ = 100 * (ranks - 0.5) / counts
-        self.peer_medians_ = g.transform("median")
+        scores = self.scores_[cols].reset_index(drop=True)
+        chosen = np.zeros(n, dtype=bool)
+        level = np.full(n, None, dtype=object)
+        size_out = np.zeros(n, dtype=np.int64)
+        pct = np.full((n, len(cols)), np.nan)
+        med = np.full((n, len(cols)), np.nan)
+        for name, key_cols in PEER_LEVELS:
+            ids = keys[list(key_cols)].reset_index(drop=True).groupby(list(key_cols), sort=False).ngroup().to_numpy() \
+                if key_cols else np.zeros(n, dtype=np.int64)
+            size = np.bincount(ids)[ids]
+            take = ~chosen & ((size >= self.min_peers) | (name == "all"))
+            if not take.any():
+                continue
+            g = scores.groupby(ids)
+            ranks, counts = g.rank(method="average").to_numpy(), g.transform("count").to_numpy()
+            with np.errstate(all="ignore"):
+                pct[take] = (100 * (ranks - 0.5) / counts)[take]
+            med[take] = g.transform("median").to_numpy()[take]
+            level[take], size_out[take] = name, size[take]
+            chosen |= take
+        self.peer_level_ = pd.Series(level, index=orgs.index)
+        self.peer_size_ = pd.Series(size_out, index=orgs.index)
+        self.percentiles_ = pd.DataFrame(pct, index=orgs.index, columns=cols)
+        self.peer_medians_ = pd.DataFrame(med, index=orgs.index, columns=cols)
 
     def _weakest(self) -> None:
         pct = self.percentiles_[FACTORS].to_numpy(dtype=float)

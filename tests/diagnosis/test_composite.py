@@ -1,0 +1,195 @@
+"""The composite-indicator engine: each step, the estimator, and the bad-input rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from innoweave.diagnosis.composite import (
+    CompositeIndex,
+    Hierarchy,
+    IndicatorData,
+    aggregate,
+    impute,
+    normalise,
+    pca_weights,
+    performance_groups,
+    transform,
+    treat_outliers,
+)
+
+H = Hierarchy({"d1": ["a", "b"], "d2": ["c"]})
+
+
+def panel(values: dict[str, list[list[float]]], units=("u1", "u2", "u3"), years=(2020, 2021)) -> IndicatorData:
+    """values[indicator][unit][year]"""
+    arr = np.stack([np.asarray(values[i], dtype=float) for i in values], axis=2)
+    return IndicatorData(arr, list(units), list(years), list(values))
+
+
+def simple() -> IndicatorData:
+    return panel({
+        "a": [[0, 1], [2, 3], [4, 5]],
+        "b": [[10, 10], [20, 30], [40, 50]],
+        "c": [[1, 2], [3, 4], [5, 6]],
+    })
+
+
+def test_from_long_and_duplicates():
+    df = pd.DataFrame({"unit": ["x", "x", "y"], "year": [1, 1, 1], "indicator": ["a", "b", "a"], "value": [1, 2, 3]})
+    data = IndicatorData.from_long(df)
+    assert data.values.shape == (2, 1, 2)
+    assert np.isnan(data.values[1, 0, 1])
+    with pytest.raises(ValueError, match="duplicate value for unit 'x'"):
+        IndicatorData.from_long(pd.concat([df, df.iloc[:1]]))
+
+
+def test_hierarchy_rejects_an_indicator_in_two_dimensions():
+    with pytest.raises(ValueError, match="'a' is in both"):
+        Hierarchy({"d1": ["a"], "d2": ["a"]})
+
+
+def test_outliers_sd_replaces_by_nearest_normal_value():
+    x = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 100.0]).reshape(10, 1, 1)
+    out, counts = treat_outliers(x, rule="sd", k=2.0)
+    assert out.max() == 9.0 and counts == {0: 1}
+    assert np.array_equal(out[:9], x[:9])
+
+
+def test_outliers_skew_kurtosis_stops_when_rule_holds():
+    x = np.concatenate([np.ones(30), [2, 3, 1000.0]]).reshape(-1, 1, 1) + np.linspace(0, 0.1, 33).reshape(-1, 1, 1)
+    out, counts = treat_outliers(x, rule="skew_kurtosis", max_winsorised=5)
+    assert counts[0] >= 1 and out.max() < 1000
+
+
+def test_imputation_carry_and_group_mean():
+    x = np.array([[[1.0], [np.nan], [3.0]], [[np.nan], [np.nan], [6.0]]])
+    carried, n = impute(x, "carry")
+    assert carried[0, 1, 0] == 1.0 and carried[1, 0, 0] == 6.0 and n == 3
+    y = np.array([[[1.0]], [[3.0]], [[np.nan]], [[10.0]], [[np.nan]]])
+    filled, _ = impute(y, "group_mean", groups=["g", "g", "g", "h", "h"])
+    assert filled[2, 0, 0] == 2.0 and filled[4, 0, 0] == 10.0
+    with pytest.raises(ValueError, match="unknown imputation"):
+        impute(x, "median")
+
+
+def test_transforms_and_log_of_negative_values_names_unit():
+    x = np.array([[[4.0]], [[9.0]]])
+    assert transform(x, {0: "sqrt"}, units=["p", "q"], indicators=["a"]).ravel().tolist() == [2.0, 3.0]
+    bad = np.array([[[4.0]], [[-1.0]]])
+    with pytest.raises(ValueError, match="log transform of indicator 'a' needs values > 0; unit 'q'"):
+        transform(bad, {0: "log"}, units=["p", "q"], indicators=["a"])
+    with pytest.raises(ValueError, match="needs values >= 0"):
+        transform(bad, {0: "log1p"}, units=["p", "q"], indicators=["a"])
+
+
+def test_minmax_over_all_units_and_a_window_of_years():
+    data = simple()
+    out, constant = normalise(data.values, method="minmax")
+    assert constant == []
+    assert np.nanmin(out[:, :, 0]) == 0 and np.nanmax(out[:, :, 0]) == 1
+    window = np.array([True, False])  # parameters from 2020 only; 2021 may leave [0, 1]
+    out_w, _ = normalise(data.values, method="minmax", window=window)
+    assert out_w[2, 0, 0] == 1.0 and out_w[2, 1, 0] == pytest.approx(1.25)
+
+
+def test_zscore_rank_distance_and_direction():
+    data = simple()
+    z, _ = normalise(data.values, method="zscore")
+    assert np.nanmean(z[:, :, 0]) == pytest.approx(0.0)
+    r, _ = normalise(data.values, method="rank")
+    assert r[:, 0, 0].tolist() == [0.0, 0.5, 1.0]
+    d, _ = normalise(data.values, method="distance", reference=(1, 0))
+    assert d[1, 0, 2] == 1.0 and d[2, 0, 2] == pytest.approx(5 / 3)
+    rev, _ = normalise(data.values, method="minmax", directions=np.array([-1, 1, 1]))
+    assert rev[0, 0, 0] == 1.0 and rev[2, 1, 0] == 0.0
+    with pytest.raises(ValueError, match="needs a reference"):
+        normalise(data.values, method="distance")
+
+
+def test_constant_indicator_is_left_out_and_reported():
+    data = panel({"a": [[1, 2], [3, 4], [5, 6]], "b": [[7, 7], [7, 7], [7, 7]], "c": [[1, 1], [2, 2], [3, 3]]})
+    model = CompositeIndex(H).fit(data)
+    assert model.report_["constant_indicators"] == ["b"]
+    assert np.all(np.isnan(model.normalised_[:, :, 1]))
+    # d1 is then the score of "a" alone
+    np.testing.assert_allclose(model.dimension_scores_[:, :, 0], model.normalised_[:, :, 0])
+
+
+def test_missing_values_renormalise_weights_and_empty_unit_is_nan():
+    data = simple()
+    data.values[0, 0, 1] = np.nan
+    data.values[1] = np.nan  # u2 has every value missing
+    model = CompositeIndex(H).fit(data)
+    assert model.dimension_scores_[0, 0, 0] == pytest.approx(model.normalised_[0, 0, 0])
+    assert np.all(np.isnan(model.index_[1]))
+    assert model.report_["empty_units"] == ["u2"]
+
+
+def test_aggregation_arithmetic_geometric():
+    s = np.array([[0.25, 1.0], [0.0, 0.5]])
+    w = np.array([[1.0], [1.0]])
+    assert aggregate(s, w).ravel().tolist() == [0.625, 0.25]
+    g = aggregate(s, w, method="geometric").ravel()
+    assert g[0] == pytest.approx(0.5) and g[1] == 0.0
+    with pytest.raises(ValueError, match="non-negative"):
+        aggregate(np.array([[-1.0, 1.0]]), w, method="geometric")
+
+
+def test_pca_weights_favour_the_common_signal():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=200)
+    x = np.column_stack([f + 0.1 * rng.normal(size=200), f + 0.1 * rng.normal(size=200), rng.normal(size=200)])
+    w = pca_weights(x)
+    assert w.sum() == pytest.approx(1.0) and w[2] < w[0] and w[2] < w[1]
+
+
+def test_weights_mapping_and_unknown_names():
+    data = simple()
+    m = CompositeIndex(H, weights={"a": 3.0, "b": 1.0}).fit(data)
+    expected = (3 * m.normalised_[:, :, 0] + m.normalised_[:, :, 1]) / 4
+    np.testing.assert_allclose(m.dimension_scores_[:, :, 0], expected)
+    with pytest.raises(ValueError, match=r"weights name \['zz'\]"):
+        CompositeIndex(H, weights={"zz": 1.0}).fit(data)
+    with pytest.raises(ValueError, match="absent from the data"):
+        CompositeIndex(Hierarchy({"d": ["nope"]})).fit(data)
+
+
+def test_scaling_relative_to_reference_and_groups():
+    data = simple()
+    m = CompositeIndex(H, reference=("u2", 2020), group_thresholds=[(125, "Leader"), (-np.inf, "Other")],
+                       group_year=2021).fit(data)
+    assert m.relative_index_[1, 0] == pytest.approx(100.0)
+    assert m.groups_["u3"] == "Leader" and m.groups_["u1"] == "Other"
+    ranks = m.ranks(2021)
+    assert ranks.to_dict() == {"u1": 3.0, "u2": 2.0, "u3": 1.0}
+    with pytest.raises(ValueError, match="reference"):
+        CompositeIndex(H, reference=("nobody", 2020)).fit(data)
+
+
+def test_performance_groups_thresholds():
+    groups = performance_groups(pd.Series({"x": 130.0, "y": 110.0, "z": 50.0, "w": np.nan}),
+                                [(125, "L"), (100, "S"), (70, "M"), (-np.inf, "E")])
+    assert groups.to_dict() == {"x": "L", "y": "S", "z": "E", "w": None}
+
+
+def test_index_from_dimensions_and_geometric_per_level():
+    data = simple()
+    m = CompositeIndex(H, index_from="dimensions", scale=(1, 100),
+                       aggregation={"dimensions": "arithmetic", "index": "geometric"}).fit(data)
+    expected = np.sqrt(m.dimension_scores_[:, :, 0] * m.dimension_scores_[:, :, 1])
+    np.testing.assert_allclose(m.index_, expected)
+    scores = m.scores(relative=False)
+    assert list(scores.columns) == ["unit", "year", "index", "d1", "d2"] and len(scores) == 6
+
+
+def test_full_pipeline_with_treatments_reports_them():
+    data = simple()
+    data.values[0, 1, 2] = np.nan
+    m = CompositeIndex(H, outliers="sd", imputation="carry", transform={"b": "sqrt"}, exclude=("c",)).fit(data)
+    assert m.report_["imputed_values"] == 1 and m.report_["transformed"] == {"b": "sqrt"}
+    assert m.indicator_weights_["c"] == 0
+    assert np.all(np.isnan(m.dimension_scores_[:, :, 1]))
+    with pytest.raises(ValueError, match="exclude names"):
+        CompositeIndex(H, exclude=("zz",)).fit(data)

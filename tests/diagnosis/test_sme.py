@@ -1,0 +1,162 @@
+"""The SME diagnosis: indicators, stage, peers, weakest factors, support, synthetic flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from innoweave.diagnosis.questionnaire import load_questionnaire, simulate_answers
+from innoweave.diagnosis.sme import FACTORS, INDICATORS, SMEDiagnoser, UnknownOrganisation, sme_hierarchy
+from innoweave.registry.instruments import INSTRUMENTS, RestrictingFactor, instruments_for
+from innoweave.registry.kinds import GrowthStage
+
+
+@pytest.fixture
+def fitted(frames):
+    return SMEDiagnoser(complete_attributes=False, min_peers=5).fit(frames)
+
+
+def test_every_factor_has_registry_and_questionnaire_indicators():
+    h = sme_hierarchy()
+    assert h.dimension_names == FACTORS
+    for f in FACTORS:
+        sources = {s for i in INDICATORS if i.factor == f for s in i.sources}
+        assert "questionnaire" in sources and len(sources) >= 2
+
+
+def test_scores_follow_the_capability_ladder(fitted):
+    scores = fitted.scores_
+    assert len(scores) == 60 and scores[FACTORS].stack().between(0, 100).all()
+    # SMEs 9, 19, ... sit on the top rung of every attribute; 0, 10, ... on the bottom
+    top, bottom = scores.loc["syn:sme:9", "talent"], scores.loc["syn:sme:0", "talent"]
+    assert top > bottom
+    assert fitted.report_["unused_indicators"] == [f"q_{f}" for f in FACTORS]
+
+
+def test_collaboration_indicators_count_partner_kinds(fitted):
+    ind = fitted.indicators_
+    assert (ind["projects"] >= 0).all() and ind["projects"].sum() == 40 * 3
+    share = ind["research_partner_share"].dropna()
+    assert share.between(0, 1).all() and share.gt(0).any()
+    assert (ind["support_body_links"] >= 0).all()
+
+
+def test_percentiles_peers_and_weakest(fitted):
+    pct = fitted.percentiles_[FACTORS]
+    assert pct.stack().between(0, 100).all()
+    assert (fitted.peer_size_ >= 5).all()
+    assert set(fitted.peer_level_) <= {"stage+sector+region", "stage+sector+nuts2", "stage+sector+nuts1",
+                                       "stage+sector+country", "stage+sector", "stage", "all"}
+    for org, weak in fitted.weakest_.items():
+        assert 1 <= len(weak) <= 2
+        assert pct.loc[org, weak[0]] == pct.loc[org].min()
+
+
+def test_peer_groups_widen_when_too_small(frames):
+    narrow = SMEDiagnoser(complete_attributes=False, min_peers=1).fit(frames)
+    wide = SMEDiagnoser(complete_attributes=False, min_peers=1000).fit(frames)
+    assert (narrow.peer_level_ == "stage+sector+region").all()
+    assert (wide.peer_level_ == "all").all() and (wide.peer_size_ == 60).all()
+
+
+def test_diagnose_profile_and_recommendations(fitted):
+    profile = fitted.diagnose("syn:sme:0")
+    assert profile["stage"]["value"] in {s.value for s in GrowthStage}
+    assert set(profile["factors"]) == set(FACTORS)
+    assert profile["weakest"]
+    for rec in profile["recommendations"]:
+        inst = INSTRUMENTS[rec["instrument"]]
+        assert inst.eligible(profile["stage"]["value"])
+        assert rec["factor"] in profile["weakest"] and RestrictingFactor(rec["factor"]) in inst.addresses
+        assert profile["stage"]["value"] in rec["reason"]
+    # every indicator of a synthetic-origin registry is flagged synthetic where present
+    flagged = {c for f in profile["factors"].values() for c, v in f["indicators"].items() if v["synthetic"]}
+    assert flagged == set(profile["synthetic_indicators"]) and "patents" in flagged
+
+
+def test_unknown_and_ambiguous_ids(fitted):
+    with pytest.raises(UnknownOrganisation, match="no SME 'nobody'"):
+        fitted.diagnose("nobody")
+    with pytest.raises(UnknownOrganisation):
+        fitted.diagnose("syn:university:0")  # exists, but is not an SME
+    assert fitted.resolve("sme 3") == "syn:sme:3"
+
+
+def test_transform_and_stage_distribution(fitted):
+    table = fitted.transform()
+    assert len(table) == 60 and {"weakest", "recommended", "overall_score", "ip_percentile"} <= set(table.columns)
+    dist = fitted.stage_distribution()
+    assert dist["total"] == 60 and sum(dist["counts"].values()) == 60
+    assert sum(dist["shares"].values()) == pytest.approx(1.0)
+    for row in table.itertuples():
+        for key in filter(None, row.recommended.split(";")):
+            assert INSTRUMENTS[key].eligible(row.stage)
+
+
+def test_questionnaire_answers_enter_the_factors(frames):
+    q = load_questionnaire()
+    ids = [f"syn:sme:{i}" for i in range(60)]
+    latent = pd.DataFrame({f: np.linspace(0, 1, 60) for f in FACTORS}, index=ids)
+    answers = simulate_answers(latent, q, seed=1)
+    model = SMEDiagnoser(complete_attributes=False, answers=answers, answers_synthetic=True).fit(frames)
+    assert model.indicators_["q_ip"].notna().all()
+    assert model.synthetic_["q_ip"].all() and model.answered_.all()
+    assert model.report_["unused_indicators"] == []
+    bad = answers.copy()
+    bad.loc[0, "answer"] = 9
+    with pytest.raises(ValueError, match="outside the scale"):
+        SMEDiagnoser(complete_attributes=False, answers=bad).fit(frames)
+
+
+def test_sme_with_every_value_missing(frames):
+    orgs = frames.organisations
+    row = orgs.index[orgs["external_id"] == "syn:sme:5"][0]
+    for col in ("founding_year", "employees", "revenue", "rd_spending", "rd_staff", "patents", "trademarks"):
+        orgs.at[row, col] = None
+    orgs.at[row, "attributes"] = {}
+    frames.participations = frames.participations[frames.participations["org_external_id"] != "syn:sme:5"]
+    model = SMEDiagnoser(complete_attributes=False, min_peers=5).fit(frames)
+    profile = model.diagnose("syn:sme:5")
+    # with no collaboration the history indicators are 0 (known absence), the rest missing
+    assert profile["factors"]["talent"]["score"] is None
+    assert profile["stage"]["value"] == "maturity"  # the documented rule for no data at all
+    assert "talent" not in profile["weakest"]
+
+
+def test_attribute_model_fills_registry_gaps_and_flags_them(make_registry):
+    frames = make_registry(30)
+    orgs = frames.organisations
+    for col in ("employees", "rd_staff", "patents", "founding_year"):
+        orgs[col] = None
+    orgs["source"] = "cordis"
+    frames.participations["source"] = "cordis"
+    model = SMEDiagnoser(min_peers=3, seed=1).fit(frames)
+    assert model.indicators_["rd_staff_share"].notna().all()
+    assert model.synthetic_["rd_staff_share"].all() and model.synthetic_["patents"].all()
+    assert not model.synthetic_["projects"].any()  # the collaboration history is real here
+    again = SMEDiagnoser(min_peers=3, seed=1).fit(frames)
+    pd.testing.assert_frame_equal(model.scores_, again.scores_)
+
+
+def test_no_smes_is_an_error(frames):
+    frames.organisations = frames.organisations[frames.organisations["kind"] != "sme"]
+    with pytest.raises(ValueError, match="no organisations of kinds"):
+        SMEDiagnoser(complete_attributes=False).fit(frames)
+
+
+def test_instrument_catalogue():
+    assert len(INSTRUMENTS) == 13
+    for f in RestrictingFactor:
+        assert any(instruments_for(f, s) for s in GrowthStage), f
+    assert [i.key for i in instruments_for("ip", "transformation")] == []
+    assert {"rd_grant", "innovation_voucher", "collaborative_call", "matchmaking_platform"} <= set(INSTRUMENTS)
+
+
+def test_cordis_smes(cordis_dir):
+    from innoweave.registry.cordis import read_cordis
+
+    model = SMEDiagnoser(seed=0).fit(read_cordis(cordis_dir))
+    assert len(model.scores_) > 1000
+    assert not model.synthetic_["projects"].any() and model.synthetic_["patents"].all()
+    assert model.stage_distribution()["total"] == len(model.scores_)
