@@ -325,6 +325,9 @@ def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_univer
     cluster_sector = np.array([next(i for i, s in enumerate(SECTORS) if s[0] == c) for c in clusters["sector"]],
                               dtype=int)
     sector_w = np.array([s[3] for s in SECTORS])
+    # a cluster's size follows its region's weight, with log-normal spread
+    cluster_w = w[cluster_region] * rng.lognormal(0, 0.5, len(clusters)) if len(clusters) else np.ones(0)
+    cluster_p = cluster_w / cluster_w.sum() if len(clusters) else cluster_w
     frames = []
     counters = {}
 
@@ -335,14 +338,10 @@ def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_univer
         cluster_idx = np.full(n, -1)
         firm = kind in (OrgKind.SME.value, OrgKind.LARGE_FIRM.value)
         if firm and len(clusters):
-            # join one of the clusters of the firm's region (uniformly), with probability `membership`
-            order = np.argsort(cluster_region, kind="stable")
-            starts = np.searchsorted(cluster_region[order], np.arange(len(regions)), "left")
-            ends = np.searchsorted(cluster_region[order], np.arange(len(regions)), "right")
-            count = ends[region_idx] - starts[region_idx]
-            join = (rng.random(n) < membership) & (count > 0)
-            pick = starts[region_idx] + np.floor(rng.random(n) * np.maximum(count, 1)).astype(int)
-            cluster_idx[join] = order[pick[join]]
+            # a cluster is a concentration of firms: members are placed in the cluster's region
+            join = rng.random(n) < membership
+            cluster_idx[join] = rng.choice(len(clusters), size=int(join.sum()), p=cluster_p)
+            region_idx[join] = cluster_region[cluster_idx[join]]
         sector_idx = rng.choice(len(SECTORS), size=n, p=sector_w / sector_w.sum())
         in_cluster = cluster_idx >= 0
         sector_idx[in_cluster] = cluster_sector[cluster_idx[in_cluster]]
@@ -360,7 +359,7 @@ def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_univer
         ids = [f"synthetic:{kind}:{start + i + 1:06d}" for i in range(n)]
         reg = regions.iloc[region_idx]
         names = _names(rng, kind, n, topic_a, reg["name"].to_numpy())
-        return pd.DataFrame({
+        return RegistryFrames(pd.DataFrame({
             "external_id": ids,
             "name": names,
             "short_name": [s.split(" ")[0] for s in names],
@@ -379,7 +378,7 @@ def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_univer
             "attributes": [{"topic": TOPIC_NAMES[a], "second_topic": TOPIC_NAMES[b]}
                            for a, b in zip(topic_a, topic_b, strict=True)],
             "source": SOURCE,
-        })  # fmt: skip
+        })).organisations  # fmt: skip
 
     # research organisations and agencies concentrate in the larger regions
     big = w ** 1.5 / (w ** 1.5).sum()
@@ -402,8 +401,11 @@ def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_univer
         "attributes": [{"level": "national"}] + [{"level": "regional"} for _ in range(len(regions))],
         "source": SOURCE,
     })  # fmt: skip
-    frames.append(gov)
+    frames.append(RegistryFrames(gov).organisations)
     orgs = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    # names need not be unique in reality, but a numbered suffix keeps listings readable
+    dup = orgs.groupby("name").cumcount().to_numpy()
+    orgs["name"] = [f"{name} ({k + 1})" if k else name for name, k in zip(orgs["name"], dup, strict=True)]
     orgs["source_row"] = np.arange(len(orgs))
     return RegistryFrames(orgs).organisations
 
@@ -417,21 +419,13 @@ def _names(rng, kind: str, n: int, topic: np.ndarray, region_names: np.ndarray) 
         stem = f"{_NAME_HEADS[heads[i]]}{_NAME_TAILS[tails[i]]}"
         focus = TOPICS[TOPIC_NAMES[topic[i]]][0].split(" ")[-1].capitalize()
         if kind == "university":
-            out.append(f"University of {region_names[i]}" + (f" {i + 1}" if i >= len(set(region_names)) else ""))
+            out.append(f"University of {region_names[i]}")
         elif kind == "research_institute":
             out.append(f"Institute for {TOPIC_NAMES[topic[i]].replace('_', ' ').title()} {region_names[i]}")
         elif kind == "intermediary":
             out.append(f"{region_names[i]} Innovation Agency {stem}")
         else:
             out.append(f"{stem} {focus} {_LEGAL[legal[i]]}")
-    # names need not be unique in reality, but a unique suffix keeps listings readable
-    seen: dict[str, int] = {}
-    for i, name in enumerate(out):
-        if name in seen:
-            seen[name] += 1
-            out[i] = f"{name} ({seen[name]})"
-        else:
-            seen[name] = 1
     return out
 
 
