@@ -115,20 +115,52 @@ def sme_hierarchy() -> Hierarchy:
     return Hierarchy(dims, index_name="overall", labels=labels)
 
 
-def _attr(attrs: Sequence[object], key: str) -> list[object]:
-    return [a.get(key) if isinstance(a, dict) else None for a in attrs]
+def _records(dicts: Sequence[object]) -> pd.DataFrame:
+    """A table of dict entries (one row per dict; a non-dict row is all missing)."""
+    rows = [d if isinstance(d, dict) else {} for d in dicts]
+    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
 
 
-def _num(values: Sequence[object]) -> np.ndarray:
-    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+def _num(values: object) -> np.ndarray:
+    return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").to_numpy(dtype=float)
 
 
-def _count_true(dicts: Sequence[object], keys: Sequence[str] | None = None) -> np.ndarray:
-    out = np.full(len(dicts), np.nan)
-    for n, d in enumerate(dicts):
-        if isinstance(d, dict):
-            out[n] = sum(bool(v) for k, v in d.items() if keys is None or k in keys)
-    return out
+def _column(table: pd.DataFrame, key: str) -> np.ndarray:
+    """Numeric values of ``key`` (booleans as 0/1), NaN where absent."""
+    if key not in table.columns:
+        return np.full(len(table), np.nan)
+    return _num(table[key].to_numpy(dtype=object))
+
+
+class _DictColumn:
+    """An attribute whose values are dicts of flags (``barriers``, ``support_use``), tabulated once."""
+
+    def __init__(self, attrs: pd.DataFrame, key: str) -> None:
+        dicts = attrs[key].tolist() if key in attrs.columns else [None] * len(attrs)
+        self.has = np.array([isinstance(d, dict) and bool(d) for d in dicts], dtype=bool)
+        self.table = _records(dicts)
+
+    def count_true(self, keys: Sequence[str] | None = None) -> np.ndarray:
+        """How many of ``keys`` (all when None) are true per row; NaN where there is no dict."""
+        cols = [k for k in (keys if keys is not None else self.table.columns) if k in self.table.columns]
+        if not cols:
+            return np.where(self.has, 0.0, np.nan)
+        values = self.table[cols].astype(object).fillna(False).astype(bool).to_numpy(dtype=float)
+        return np.where(self.has, values.sum(axis=1), np.nan)
+
+
+def _lacks_attributes(orgs: pd.DataFrame, attrs: pd.DataFrame) -> bool:
+    """Whether any organisation misses a value the attribute model would draw."""
+    cols = ["founding_year", "employees", "revenue", "rd_spending", "rd_staff", "patents", "trademarks"]
+    if orgs[cols].isna().to_numpy().any():
+        return True
+    needed = ["awareness", "ip_awareness", "credit_access", "talent", "innovating", "growth", "barriers"]
+    return any(k not in attrs.columns for k in needed) or attrs[needed].isna().to_numpy().any()
+
+
+def _isin(values: pd.Series, allowed: object) -> np.ndarray:
+    """Membership through a hash table of Python objects (Arrow-backed ``isin`` is slow)."""
+    return pd.Series(values.to_numpy(dtype=object)).isin(list(allowed)).to_numpy()
 
 
 def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, reference_year: int) -> pd.DataFrame:
@@ -140,44 +172,54 @@ def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, refer
     cols = ["projects", "recent_projects", "partner_links", "research_links", "support_body_links",
             "eu_funding", "programmes", "synthetic_history"]
     parts = frames.participations
+    out = pd.DataFrame(0.0, index=org_ids, columns=cols)
     if parts.empty:
-        out = pd.DataFrame(0.0, index=org_ids, columns=cols)
         out["research_partner_share"] = np.nan
         return out
-    kinds = frames.organisations.set_index("external_id")["kind"].astype(str)
-    p = pd.DataFrame({
-        "project": parts["project_external_id"].astype(str).to_numpy(),
-        "org": parts["org_external_id"].astype(str).to_numpy(),
-        "money": pd.to_numeric(parts["net_public_contribution"], errors="coerce")
+    orgs = frames.organisations
+    all_orgs = pd.Index(orgs["external_id"].to_numpy(dtype=object))
+    kind = orgs["kind"].astype(str).to_numpy(dtype=object)
+    is_research = np.append(np.isin(kind, list(RESEARCH)), False).astype(float)  # last: unknown org
+    is_support = np.append(np.isin(kind, list(SUPPORT_BODIES)), False).astype(float)
+    org_pos = all_orgs.get_indexer(parts["org_external_id"].to_numpy(dtype=object))
+    org_pos = np.where(org_pos < 0, len(all_orgs), org_pos)
+    proj, proj_ids = pd.factorize(parts["project_external_id"].to_numpy(dtype=object))
+    research, support = is_research[org_pos], is_support[org_pos]
+    size = np.bincount(proj)[proj]
+    research_links = np.bincount(proj, weights=research)[proj] - research
+    support_links = np.bincount(proj, weights=support)[proj] - support
+    projects = frames.projects.drop_duplicates("external_id").set_index("external_id")
+    info = projects.reindex(pd.Index(proj_ids))
+    programme, _ = pd.factorize(info["programme"].astype(object).to_numpy())
+    start = pd.to_datetime(info["start_date"], errors="coerce").dt.year.to_numpy(dtype=float)
+    recent = (start > reference_year - RECENT_YEARS).astype(float)[proj]
+    money = (
+        pd.to_numeric(parts["net_public_contribution"], errors="coerce")
         .fillna(pd.to_numeric(parts["public_contribution"], errors="coerce"))
         .fillna(0.0)
-        .to_numpy(),
-        "synthetic": (parts["source"].astype(str) == "synthetic").to_numpy(),
-    })
-    kind = p["org"].map(kinds).fillna("other")
-    p["research"] = kind.isin(RESEARCH).to_numpy(dtype=float)
-    p["support"] = kind.isin(SUPPORT_BODIES).to_numpy(dtype=float)
-    per_project = p.groupby("project")[["research", "support"]].agg(["sum", "size"])
-    size = p["project"].map(per_project[("research", "size")])
-    p["links"] = size - 1
-    p["research_links"] = p["project"].map(per_project[("research", "sum")]) - p["research"]
-    p["support_body_links"] = p["project"].map(per_project[("support", "sum")]) - p["support"]
-    projects = frames.projects.set_index("external_id")
-    p["programme"] = p["project"].map(projects["programme"].astype(str))
-    start = pd.to_datetime(p["project"].map(projects["start_date"]), errors="coerce")
-    p["recent"] = (start.dt.year > reference_year - RECENT_YEARS).to_numpy(dtype=float)
-    mine = p[p["org"].isin(org_ids)]
-    g = mine.groupby("org")
-    out = pd.DataFrame({
-        "projects": g["project"].nunique(),
-        "recent_projects": g["recent"].sum(),
-        "partner_links": g["links"].sum(),
-        "research_links": g["research_links"].sum(),
-        "support_body_links": g["support_body_links"].sum(),
-        "eu_funding": g["money"].sum(),
-        "programmes": g["programme"].nunique(),
-        "synthetic_history": g["synthetic"].any().astype(float),
-    }).reindex(org_ids).fillna(0.0)
+        .to_numpy(dtype=float)
+    )
+    synthetic = (parts["source"].astype(str).to_numpy(dtype=object) == "synthetic").astype(float)
+    target = pd.Index(org_ids).get_indexer(parts["org_external_id"].to_numpy(dtype=object))
+    mine = target >= 0
+    t, n = target[mine], len(org_ids)
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(t, weights=weights[mine], minlength=n)
+
+    def distinct(codes: np.ndarray) -> np.ndarray:
+        pairs = np.unique(np.column_stack([t, codes[mine]]), axis=0)
+        pairs = pairs[pairs[:, 1] >= 0]
+        return np.bincount(pairs[:, 0], minlength=n).astype(float)
+
+    out["projects"] = distinct(proj)
+    out["recent_projects"] = total(recent)
+    out["partner_links"] = total(size - 1.0)
+    out["research_links"] = total(research_links)
+    out["support_body_links"] = total(support_links)
+    out["eu_funding"] = total(money)
+    out["programmes"] = distinct(programme[proj])
+    out["synthetic_history"] = (total(synthetic) > 0).astype(float)
     with np.errstate(all="ignore"):
         out["research_partner_share"] = np.where(
             out["partner_links"] > 0, out["research_links"] / out["partner_links"], np.nan
@@ -187,9 +229,13 @@ def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, refer
 
 def _field_synthetic(orgs: pd.DataFrame, fields: set[str]) -> dict[str, np.ndarray]:
     """Per registry field, which rows name it in ``synthetic_fields`` (all rows of synthetic origin)."""
-    sets = [set(s) if isinstance(s, (list, tuple, set, np.ndarray)) else set() for s in orgs["synthetic_fields"]]
-    whole = (orgs["source"].astype(str) == "synthetic").to_numpy()
-    return {f: whole | np.array([f in s for s in sets], dtype=bool) for f in fields}
+    whole = orgs["source"].astype(str).to_numpy(dtype=object) == "synthetic"
+    out = {f: whole.copy() for f in fields}
+    named = pd.Series(orgs["synthetic_fields"].to_numpy(dtype=object))[~whole].explode()
+    named = named[_isin(named.astype(object), fields)]
+    for f in fields:
+        out[f][named.index[named.to_numpy(dtype=object) == f].to_numpy()] = True
+    return out
 
 
 class SMEDiagnoser:
@@ -242,15 +288,15 @@ class SMEDiagnoser:
         if self.min_peers < 1 or self.n_weakest < 1:
             raise ValueError("min_peers and n_weakest must be >= 1")
         report: dict[str, object] = {}
-        if self.complete_attributes:
+        orgs, attrs = self._select(frames)
+        self.attributes_completed_ = False
+        if self.complete_attributes and _lacks_attributes(orgs, attrs):
             from innoweave.registry.attributes import AttributeModel
 
             frames = AttributeModel(reference_year=self.reference_year).complete(frames, seed=self.seed)
-        orgs = frames.organisations
-        orgs = orgs[orgs["kind"].astype(str).isin(list(self.kinds))].drop_duplicates("external_id")
-        if orgs.empty:
-            raise ValueError(f"the registry holds no organisations of kinds {list(self.kinds)}")
-        orgs = orgs.set_index(orgs["external_id"].astype(str))
+            self.attributes_completed_ = True
+            orgs, attrs = self._select(frames)
+        self._attrs = attrs
         ids = orgs.index
         q = self.questionnaire if isinstance(self.questionnaire, Questionnaire) else load_questionnaire(self.questionnaire)
         self.questionnaire_ = q
@@ -290,41 +336,53 @@ class SMEDiagnoser:
             "weak_percentile": self.weak_percentile,
             "max_per_factor": self.max_per_factor,
             "stage_rules": (self.stage_rules or StageRules()).to_dict(),
-            "attributes_completed": self.complete_attributes,
+            "attributes_completed": self.attributes_completed_,
         }
         return self
 
+    def _select(self, frames: RegistryFrames) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The organisations diagnosed (indexed by external id) and their attributes as a table."""
+        orgs = frames.organisations
+        orgs = orgs[_isin(orgs["kind"].astype(str), self.kinds)].drop_duplicates("external_id")
+        if orgs.empty:
+            raise ValueError(f"the registry holds no organisations of kinds {list(self.kinds)}")
+        orgs = orgs.set_index(orgs["external_id"].astype(str))
+        attrs = _records(orgs["attributes"].tolist())
+        attrs.index = orgs.index
+        return orgs, attrs
+
     def _indicators(self, frames, orgs, q, report) -> tuple[pd.DataFrame, dict[str, list[str]]]:
         ids = orgs.index
-        attrs = orgs["attributes"].tolist()
+        attrs = self._attrs
         collab = collaboration_indicators(frames, ids, reference_year=self.reference_year)
         employees = _num(orgs["employees"])
         revenue = _num(orgs["revenue"])
-        barriers = _attr(attrs, "barriers")
+        barriers = _DictColumn(attrs, "barriers")
+        support_use = _DictColumn(attrs, "support_use")
         with np.errstate(all="ignore"):
             ind = pd.DataFrame({
-                "awareness": _num(_attr(attrs, "awareness")),
+                "awareness": _column(attrs, "awareness"),
                 "recent_projects": collab["recent_projects"].to_numpy(),
                 "rd_intensity": np.where(revenue > 0, _num(orgs["rd_spending"]) / revenue, np.nan),
-                "credit_access": _num(_attr(attrs, "credit_access")),
+                "credit_access": _column(attrs, "credit_access"),
                 "eu_funding_per_employee": np.where(
                     employees > 0, collab["eu_funding"].to_numpy() / employees, np.nan
                 ),
-                "finance_barriers": _count_true(barriers, ("internal_finance", "credit")),
+                "finance_barriers": barriers.count_true(("internal_finance", "credit")),
                 "rd_staff_share": np.where(employees > 0, _num(orgs["rd_staff"]) / employees, np.nan),
-                "talent": _num(_attr(attrs, "talent")),
-                "skills_barrier": _count_true(barriers, ("skilled_employees",)),
-                "innovating": _num(_attr(attrs, "innovating")),
+                "talent": _column(attrs, "talent"),
+                "skills_barrier": barriers.count_true(("skilled_employees",)),
+                "innovating": _column(attrs, "innovating"),
                 "projects": collab["projects"].to_numpy(),
                 "partner_links": collab["partner_links"].to_numpy(),
                 "research_partner_share": collab["research_partner_share"].to_numpy(),
                 "patents": _num(orgs["patents"]),
                 "trademarks": _num(orgs["trademarks"]),
-                "ip_awareness": _num(_attr(attrs, "ip_awareness")),
+                "ip_awareness": _column(attrs, "ip_awareness"),
                 "programmes": collab["programmes"].to_numpy(),
                 "support_body_links": collab["support_body_links"].to_numpy(),
-                "support_schemes_used": _count_true(_attr(attrs, "support_use")),
-                "grants_barrier": _count_true(barriers, ("government_grants",)),
+                "support_schemes_used": support_use.count_true(),
+                "grants_barrier": barriers.count_true(("government_grants",)),
             }, index=ids)
         for f in FACTORS:
             ind[f"q_{f}"] = np.nan
@@ -362,7 +420,7 @@ class SMEDiagnoser:
         inputs = pd.DataFrame({
             "age": self.reference_year - founded,
             "employees": _num(orgs["employees"]),
-            "growth": _num(_attr(orgs["attributes"].tolist(), "growth")),
+            "growth": _column(self._attrs, "growth"),
         }, index=orgs.index)
         inputs.loc[inputs["age"] < 0, "age"] = np.nan
         stages = classify_stage(inputs["age"], inputs["employees"], inputs["growth"], rules=self.stage_rules)
@@ -423,9 +481,9 @@ class SMEDiagnoser:
         ranked_pct = np.take_along_axis(np.where(np.isnan(pct), np.inf, pct), order, axis=1)
         valid = np.isfinite(ranked_pct) & (ranked_pct < self.weak_percentile)
         valid[:, 0] = np.isfinite(ranked_pct[:, 0])
+        self._weak_table = np.where(valid, names, None)
         self.weakest_ = pd.Series(
-            [[n for n, v in zip(row, ok, strict=True) if v] for row, ok in zip(names, valid, strict=True)],
-            index=self.scores_.index,
+            [[n for n in row if n is not None] for row in self._weak_table.tolist()], index=self.scores_.index
         )
 
     # -- results --------------------------------------------------------------------------
@@ -526,19 +584,25 @@ class SMEDiagnoser:
         """One row per SME: stage, peer group, factor scores and percentiles, weakest, support."""
         self._check_fitted()
         stage = self.stages_
-        table = {(f, s): [i.key for i in instruments_for(f, s)] for f in FACTORS for s in STAGE_ORDER}
-        recs = []
-        for weak, st in zip(self.weakest_, stage, strict=True):
+        # SMEs share few (weakest factors, stage) combinations: recommend once per combination
+        weak = pd.DataFrame(self._weak_table).fillna("").astype(str)
+        combo = weak.apply(lambda c: c + "|").sum(axis=1) + stage.astype(str).to_numpy()
+        codes, uniques = pd.factorize(combo)
+        recs_by_combo = []
+        for key in uniques:
+            *factors, st = key.split("|")
             keys: list[str] = []
-            for f in weak:
-                keys += [k for k in table.get((f, st), []) if k not in keys][: self.max_per_factor]
-            recs.append(";".join(keys))
+            for f in filter(None, factors):
+                keys += [i.key for i in instruments_for(f, st) if i.key not in keys][: self.max_per_factor]
+            recs_by_combo.append(";".join(keys))
+        recs = np.asarray(recs_by_combo, dtype=object)[codes]
+        weakest = weak.apply(lambda c: c + ";").sum(axis=1).str.strip(";").str.replace(";;", ";")
         out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(), "stage": stage.to_numpy(),
                             "peer_level": self.peer_level_.to_numpy(), "peer_size": self.peer_size_.to_numpy()})
         for f in FACTORS + ["overall"]:
             out[f"{f}_score"] = self.scores_[f].to_numpy()
             out[f"{f}_percentile"] = self.percentiles_[f].to_numpy()
-        out["weakest"] = [";".join(w) for w in self.weakest_]
+        out["weakest"] = weakest.to_numpy()
         out["recommended"] = recs
         out["synthetic_indicators"] = self.synthetic_.sum(axis=1).to_numpy()
         out["questionnaire_answered"] = self.answered_.to_numpy()
