@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from innoweave.diagnosis.questionnaire import load_questionnaire, simulate_answers
-from innoweave.diagnosis.sme import FACTORS, INDICATORS, SMEDiagnoser, UnknownOrganisation, sme_hierarchy
+from innoweave.diagnosis.sme import (
+    FACTORS,
+    INDICATORS,
+    SMEDiagnoser,
+    UnknownOrganisation,
+    sme_hierarchy,
+)
 from innoweave.registry.instruments import INSTRUMENTS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import GrowthStage
 

@@ -20,8 +20,8 @@ indicator and the unit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -27,7 +27,7 @@ from innoweave import __version__
 from innoweave.diagnosis.composite import CompositeIndex, Hierarchy, IndicatorData
 from innoweave.diagnosis.questionnaire import Questionnaire, load_questionnaire, score_answers
 from innoweave.registry.frames import RegistryFrames
-from innoweave.registry.instruments import FACTOR_LABELS, INSTRUMENTS, RestrictingFactor, instruments_for
+from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import OrgKind
 from innoweave.registry.stages import STAGE_ORDER, StageRules, classify_stage
 from innoweave.seeding import SeedLike
@@ -631,4 +631,4 @@ def _clean(value: object) -> object:
     return None if np.isnan(f) else round(f, 6)
 
 
-__all__ = ["INDICATORS", "INSTRUMENTS", "SMEDiagnoser", "UnknownOrganisation", "sme_hierarchy"]
+__all__ = ["INDICATORS", "SMEDiagnoser", "UnknownOrganisation", "sme_hierarchy"]
