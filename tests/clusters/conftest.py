@@ -27,8 +27,10 @@ def planted_frames() -> RegistryFrames:
 
     Group A (Berlin, batteries): a0..a5; group B (Munich, vaccines): b0..b5; ``broker`` is
     in one project of each group. ``lonely`` (an SME) only has a single-member project,
-    ``ghost`` (an SME) has none, and one giant project joins everybody but has more members
-    than the linking limit used in the tests (8).
+    ``ghost`` (an SME) has none, ``fringe`` (an SME) works with a3 only, ``island1`` and
+    ``island2`` (SMEs) only with each other, and one giant project joins everybody but has
+    more members than the linking limit used in the tests (8). One participation names an
+    organisation missing from the registry.
     """
     orgs, projects, parts = [], [], []
 
@@ -47,6 +49,9 @@ def planted_frames() -> RegistryFrames:
     org("broker", "intermediary", 50.11, 8.68, "DE712")
     org("lonely", "sme", 53.55, 9.99, "DE600")
     org("ghost", "sme", None, None, "DE600")
+    org("fringe", "sme", 52.60, 13.50, "DE300")
+    org("island1", "sme", 47.99, 7.84, "DE131")
+    org("island2", "sme", 47.98, 7.85, "DE131")
     for g, topic in (("a", "battery cell chemistry storage"), ("b", "vaccine immune antigen trial")):
         members = [f"{g}{i}" for i in range(6)]
         for k in range(6):  # ring of triangles: dense inside the group
@@ -54,6 +59,8 @@ def planted_frames() -> RegistryFrames:
     project("pab1", "battery storage bridge", ["a0", "broker"])
     project("pab2", "vaccine bridge", ["b0", "broker"])
     project("psolo", "solo study", ["lonely"])
+    project("pfringe", "battery recycling", ["fringe", "a3"])
+    project("pisland", "solar island", ["island1", "island2", "nobody"])
     project("pgiant", "giant consortium", [o["external_id"] for o in orgs if o["external_id"] != "ghost"])
     return RegistryFrames(organisations=pd.DataFrame(orgs), projects=pd.DataFrame(projects),
                           participations=pd.DataFrame(parts))

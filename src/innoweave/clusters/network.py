@@ -174,8 +174,10 @@ def structural_holes(adjacency: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
     With ``p_ij = w_ij / Σ_k w_ik`` and ``m_jq = w_jq / max_k w_jk``: constraint
     ``c_i = Σ_j (p_ij + Σ_q p_iq p_qj)²`` and effective size
-    ``Σ_j (1 − Σ_q p_iq m_jq)``, sums over neighbours ``j`` and ``q ≠ i, j`` (as in
-    NetworkX's ``constraint`` and ``effective_size``). Nodes without links get NaN.
+    ``Σ_j (1 − Σ_q p_iq m_jq)``, sums over neighbours ``j`` and ``q ≠ i, j``. Constraint
+    equals NetworkX's ``constraint``; effective size equals Burt's formula written out (and
+    NetworkX's for unit weights), as sparse products instead of loops. Nodes without links
+    get NaN.
     """
     adjacency = adjacency.tocsr()
     adjacency.setdiag(0)
@@ -209,7 +211,7 @@ def sampled_betweenness(igraph_graph, *, samples: int | None, rng: np.random.Gen
         raw = np.asarray(igraph_graph.betweenness(directed=False))
     else:
         sources = rng.choice(n, size=samples, replace=False)
-        raw = np.asarray(igraph_graph.betweenness(directed=False, sources=sources.tolist())) * n / samples / 2
+        raw = np.asarray(igraph_graph.betweenness(directed=False, sources=sources.tolist())) * n / samples
     return raw / ((n - 1) * (n - 2) / 2)
 
 
