@@ -337,7 +337,7 @@ class ReferenceModel(mesa.Model):
         self.population = population
         self.instruments = instruments or {}
         self.orgs: list[Organisation] = []
-        arrays = population.arrays()
+        arrays = {name: arr.tolist() for name, arr in population.arrays().items()}
         for row in range(len(population)):
             values = {name: arr[row] for name, arr in arrays.items()}
             agent = _AGENT_CLASS[int(values["kind"])](self, row, values)
@@ -415,6 +415,8 @@ class ReferenceModel(mesa.Model):
         mech = self.params.mechanisms
         gov = self.government
         gov.begin_step()
+        self.rows_at_start = len(self.orgs)
+        self.new_partnerships = 0
         for org in self.orgs:
             org.project = False
             org.partner = -1
@@ -422,7 +424,7 @@ class ReferenceModel(mesa.Model):
             org.success = False
             org.partner_success = False
             org.rd_spend = 0.0
-        self.agents.do("derive")
+        self.agents.select(lambda a: a.alive).do("derive")
         alive_firms = self.firms.select(lambda a: a.alive)
         if mech.market:
             self.phase_market(alive_firms)
@@ -643,9 +645,8 @@ class ReferenceModel(mesa.Model):
             f.radical = radical
             if f.success and radical:
                 radical_rows.add(f.row)
-        # (a) learning by doing and forgetting
-        alive_firms.do("learn_by_doing")
-        # (b) incremental gains and radical units, patents
+        # (b) incremental gains and radical units, patents — read from the knowledge at the
+        # start of the phase, applied after learning by doing and forgetting
         delta: dict[int, list[float]] = {}
         for f in alive_firms:
             if not f.success:
@@ -669,6 +670,8 @@ class ReferenceModel(mesa.Model):
         # (c) learning from partners and secondments
         if mech.learning:
             self.learn_from_partners(collaborations, delta, new_units)
+        # (a) learning by doing and forgetting; then the increments on units still held
+        alive_firms.do("learn_by_doing")
         for row, d in delta.items():
             org = self.orgs[row]
             for u, inc in enumerate(d):
@@ -701,8 +704,7 @@ class ReferenceModel(mesa.Model):
         candidates: dict[int, tuple[float, int]] = {}
         for learner_row, teacher_row, lab in pairs:
             learner, teacher = self.orgs[learner_row], self.orgs[teacher_row]
-            ac = op.research_absorptive if learner.is_research else learner.talent * (
-                0.5 + 0.5 * self._idea_expertise(learner) / self.params.knowledge.expertise_max)
+            ac = op.research_absorptive if learner.is_research else learner.absorptive
             tau = (op.research_transfer if teacher.is_research else 1.0) * (2.0 if lab else 1.0)
             rate = op.learning_rate * tau * ac
             best_f, best_a = -1, -1.0
@@ -724,12 +726,6 @@ class ReferenceModel(mesa.Model):
         for row, (ability, field) in candidates.items():
             if row not in new_units:
                 new_units[row] = (field, ability)
-
-    def _idea_expertise(self, org: Organisation) -> float:
-        # the learner's idea expertise as it stands after learning by doing (phase 4 a)
-        if not org.idea:
-            return 0.0
-        return sum(org.expertise[u] for u in org.idea) / len(org.idea)
 
     def insert_unit(self, org: Organisation, field: int, ability: float) -> None:
         """A new unit into the first free slot, else over the weakest unit if stronger."""
@@ -1249,7 +1245,8 @@ class ReferenceRecorder:
         smes = [f for f in firms if f.kind == SME]
         n_smes = len(smes)
         uir_firms = {a for a, b, _, _ in collaborations if orgs[b].is_research}
-        qualities = [f.quality for f in firms]
+        # entrants of this step have no phase-0 quality: capability covers the others
+        qualities = [f.quality for f in firms if f.row < model.rows_at_start]
         field_counts: dict[int, int] = {}
         for f in firms:
             for fld, h in zip(f.field, f.held, strict=True):

@@ -1,0 +1,134 @@
+"""The Mesa reference: same start as the engine, same outputs, seeded, switchable, guarded."""
+
+import importlib.util
+import math
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mesa")
+
+from innoweave.simulation.engine import Engine  # noqa: E402
+from innoweave.simulation.mesa_reference import (  # noqa: E402
+    Firm,
+    ReferenceModel,
+    ResearchOrganisation,
+    benchmark,
+)
+from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams  # noqa: E402
+from innoweave.simulation.population import synthetic_population  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def population():
+    return synthetic_population(150, seed=5, research_per_firm=1 / 30)
+
+
+def test_agents_start_from_the_population_arrays(population):
+    model = ReferenceModel(ModelParams(), population, seed=1)
+    assert len(model.agents) == len(population)
+    for row in (0, 7, len(population) - 1):
+        agent = model.orgs[row]
+        assert agent.kind == population.kind[row]
+        assert agent.capital == pytest.approx(float(population.capital[row]))
+        assert agent.held == population.mask[row].tolist()
+        assert agent.field == population.field[row].tolist()
+        np.testing.assert_allclose(agent.ability, population.ability[row])
+    assert len(model.firms) == population.n_firms
+    assert all(isinstance(a, ResearchOrganisation) for a in model.research)
+
+
+def test_outputs_have_the_engine_columns(population):
+    params = ModelParams()
+    ref = ReferenceModel(params, population, seed=3).run(4)
+    eng = Engine(params, population, seed=3).run(4)
+    assert list(ref.columns) == list(eng.columns)
+    assert ref["step"].tolist() == [0, 1, 2, 3]
+    last = ref.iloc[-1]
+    assert 0 <= last["share_sme_project"] <= 1
+    assert 0 < last["capability_mean"] < 1
+    assert last["collab_total"] == last["collab_alliance"] + last["collab_uir"]
+    assert last["patents_total"] >= last["patents"]
+
+
+def test_the_population_is_not_modified(population):
+    before = population.capital.copy(), population.ability.copy()
+    ReferenceModel(ModelParams(), population, seed=2).run(3)
+    np.testing.assert_array_equal(population.capital, before[0])
+    np.testing.assert_array_equal(population.ability, before[1])
+
+
+def test_same_seed_same_run_other_seed_other_run(population):
+    a = ReferenceModel(ModelParams(), population, seed=9).run(5)
+    b = ReferenceModel(ModelParams(), population, seed=9).run(5)
+    c = ReferenceModel(ModelParams(), population, seed=10).run(5)
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def test_mechanisms_off_freeze_demography_and_collaboration(population):
+    params = ModelParams(mechanisms=Mechanisms.none())
+    out = ReferenceModel(params, population, seed=4).run(5)
+    assert (out["n_firms"] == population.n_firms).all()
+    assert (out["collab_total"] == 0).all()
+    assert (out["entries"] == 0).all() and (out["exits"] == 0).all()
+    assert (out["patents"] == 0).all()
+    assert out["share_sme_project"].sum() > 0  # intent is always on
+
+
+def test_instruments_spend_within_their_budgets(population):
+    instruments = {
+        "talent_subsidy": InstrumentConfig.from_dict("talent_subsidy", {"budget": 3.0}),
+        "awareness_campaign": InstrumentConfig.from_dict(
+            "awareness_campaign", {"budget": 1.0, "targeting": "need"}),
+        "matchmaking_platform": InstrumentConfig.from_dict("matchmaking_platform",
+                                                           {"budget": 1.0}),
+    }
+    base = ReferenceModel(ModelParams(), population, seed=6).run(4)
+    policy = ReferenceModel(ModelParams(), population, instruments=instruments, seed=6).run(4)
+    assert (policy["spend_talent_subsidy"] == 3.0).all()
+    assert (policy["spend_awareness_campaign"] <= 1.0 + 1e-9).all()
+    assert (policy["spend_matchmaking_platform"] <= 1.0 + 1e-9).all()
+    assert policy["mean_talent"].iloc[-1] > base["mean_talent"].iloc[-1]
+    assert (base["spend_total"] == 0).all()
+
+
+def test_bad_input_is_refused(population):
+    empty = synthetic_population(1, seed=1)
+    for name in ("kind", "region"):
+        setattr(empty, name, getattr(empty, name)[:0])
+    with pytest.raises(ValueError, match="population"):
+        ReferenceModel(ModelParams(), empty, seed=1)
+    with pytest.raises(ValueError, match="population"):
+        ReferenceModel(ModelParams(), None, seed=1)
+    with pytest.raises(ValueError, match="steps"):
+        ReferenceModel(ModelParams(), population, seed=1).run(0)
+
+
+def test_entrants_are_firm_agents_within_the_row_capacity(population):
+    model = ReferenceModel(ModelParams(), population, seed=8)
+    out = model.run(12)
+    added = len(model.orgs) - len(population)
+    assert added == out["entries"].sum()
+    assert len(model.orgs) <= model.row_capacity
+    assert all(isinstance(a, Firm) and a.age < 3.0 for a in model.orgs[len(population):])
+
+
+def test_benchmark_reports_and_extrapolates():
+    full = benchmark(120, 2, seed=1)
+    assert full["agent_steps_per_s"] > 0 and not full["extrapolated"]
+    assert full["steps_run"] == 2
+    cut = benchmark(120, 5, seed=1, max_seconds=0.0)
+    assert cut["steps_run"] == 1 and cut["extrapolated"]
+    assert math.isfinite(cut["agent_steps_per_s"])
+
+
+def test_missing_mesa_gives_a_clear_message(monkeypatch):
+    import innoweave.simulation.mesa_reference as module
+
+    spec = importlib.util.spec_from_file_location("_mesa_reference_copy", module.__file__)
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "mesa", None)
+    with pytest.raises(ImportError, match=r"innoweave\[mesa\]"):
+        spec.loader.exec_module(copy)
