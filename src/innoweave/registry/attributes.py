@@ -328,6 +328,10 @@ class AttributeModel:
             cond = np.array([sh[c].cooperation[key] / max(sh[c].cooperation["any"], 1e-9)
                              for c in SIZE_CLASSES])[ci]  # fmt: skip
             partners[key] = cooperates & (rng.random(n) < cond)
+        # a cooperating firm has at least one partner: give partnerless ones a type drawn in
+        # proportion to the published shares (moves each share by well under 0.1 point)
+        _add_one(partners, cooperates & ~np.logical_or.reduce([partners[k] for k in PARTNERS]),
+                 np.array([[sh[c].cooperation[k] for k in PARTNERS] for c in SIZE_CLASSES]), ci, rng)
         research = np.logical_or.reduce([partners[k] for k in RESEARCH_PARTNER_TYPES])
         given, mask = _attr_values(attrs, "cooperates_research")
         known = mask | evidence["projects"]
@@ -337,13 +341,11 @@ class AttributeModel:
         # keep the partner types consistent with an observed research cooperation
         for k in RESEARCH_PARTNER_TYPES:
             partners[k] &= coop_research
-        needs_partner = coop_research & ~np.logical_or.reduce([partners[k] for k in RESEARCH_PARTNER_TYPES])
-        if needs_partner.any():
-            w = np.array([[sh[c].cooperation[k] for k in RESEARCH_PARTNER_TYPES] for c in SIZE_CLASSES])
-            cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)[ci]
-            choice = (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, len(RESEARCH_PARTNER_TYPES) - 1)
-            for j, k in enumerate(RESEARCH_PARTNER_TYPES):
-                partners[k] |= needs_partner & (choice == j)
+        research_partners = {k: partners[k] for k in RESEARCH_PARTNER_TYPES}
+        _add_one(research_partners, coop_research & ~np.logical_or.reduce(list(research_partners.values())),
+                 np.array([[sh[c].cooperation[k] for k in RESEARCH_PARTNER_TYPES] for c in SIZE_CLASSES]),
+                 ci, rng)  # fmt: skip
+        partners.update(research_partners)
 
         # government programme use (table 7459), correlated with awareness's latent
         support = {}
@@ -414,11 +416,10 @@ class AttributeModel:
         }
         keys = list(flat) + list(nested)
         columns = [flat[k] for k in flat] + [nested[k] for k in nested]
-        new_attrs = []
-        for old, values in zip(attrs, zip(*columns, strict=True), strict=True):
-            merged = dict(zip(keys, values, strict=True))
-            merged.update(old)
-            new_attrs.append(merged)
+        new_attrs = [dict(zip(keys, values)) for values in zip(*columns)]  # noqa: B905 - equal lengths
+        for merged, old in zip(new_attrs, attrs, strict=True):
+            if old:
+                merged.update(old)
         orgs["attributes"] = orgs["attributes"].astype(object)
         orgs.loc[idx, "attributes"] = pd.Series(new_attrs, index=idx, dtype=object)
         mark_synthetic(orgs, idx, drawn)
@@ -465,6 +466,18 @@ class AttributeModel:
         orgs["attributes"] = orgs["attributes"].astype(object)
         orgs.loc[idx, "attributes"] = pd.Series(new_attrs, index=idx, dtype=object)
         mark_synthetic(orgs, idx, drawn)
+
+
+def _add_one(flags: dict[str, np.ndarray], rows: np.ndarray, weights: np.ndarray, ci: np.ndarray,
+             rng: np.random.Generator) -> None:
+    """Set one flag of ``flags`` on ``rows``, chosen with the size class's ``weights``."""
+    u = rng.random(len(rows))
+    if not rows.any():
+        return
+    cum = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)[ci]
+    choice = (u[:, None] > cum).sum(axis=1).clip(0, len(flags) - 1)
+    for j, key in enumerate(flags):
+        flags[key] = flags[key] | (rows & (choice == j))
 
 
 def project_evidence(orgs: pd.DataFrame, participations: pd.DataFrame) -> dict[str, np.ndarray]:
