@@ -92,6 +92,7 @@ class State:
         self.second_host = xp.full(N, -1, dtype=xp.int32)
         self.second_left = xp.zeros(N, dtype=xp.int16)
         self.guarantee_left = xp.zeros(N, dtype=xp.int16)
+        self.guarantee_cost = xp.zeros(N, dtype=xp.float32)
         self.grant_offer = xp.zeros(N, dtype=bool)
         self.tax_eligible = xp.zeros(N, dtype=bool)
         self.voucher = xp.zeros(N, dtype=bool)
@@ -220,6 +221,7 @@ class Engine:
         mech = p.mechanisms
         gov = self.government_
         gov.begin_step()
+        self.alive_at_start_ = self.state_.alive.copy()
         dv = self.derive()
         self.market(dv) if mech.market else None
         project, cost, grant = self.intent(dv)
@@ -353,11 +355,12 @@ class Engine:
         xp, s = self.xp_, self.state_
         firms = xp.nonzero(s.alive & s.is_firm())[0]
         research = xp.nonzero(s.is_research())[0]
+        members = firms[s.cluster[firms] >= 0]
         return {
             "firms": firms,
             "research": research,
             "firm_region": self.groups(firms, s.region, s.n_regions),
-            "firm_cluster": self.groups(firms, xp.maximum(s.cluster, 0), s.n_clusters),
+            "firm_cluster": self.groups(members, s.cluster, s.n_clusters),
             "research_region": self.groups(research, s.region, s.n_regions),
         }
 

@@ -199,8 +199,7 @@ class Government:
         cfg = self.instruments.get("credit_guarantee")
         active = (s.guarantee_left > 0) & s.alive
         if cfg is not None:
-            self.spend("credit_guarantee",
-                       (cfg.setting("cost_per_employee") * s.employees[active]).sum())
+            self.spend("credit_guarantee", s.guarantee_cost[active].sum())
         s.guarantee_left = self.engine.xp_.where(active, s.guarantee_left - 1, 0).astype(
             s.guarantee_left.dtype)
 
@@ -243,15 +242,16 @@ class Government:
     def _credit_guarantee(self, cfg, elig, dv, **_):
         s = self.engine.state_
         per_step = cfg.setting("cost_per_employee") * s.employees
-        committed = float(per_step[s.guarantee_left > 0].sum())
+        committed = float(s.guarantee_cost[s.guarantee_left > 0].sum())
         rows = self.admit("credit_guarantee", cfg, elig & (s.guarantee_left == 0), per_step,
                           cfg.budget - committed, dv)
         s.guarantee_left[rows] = int(cfg.setting("duration"))
+        s.guarantee_cost[rows] = per_step[rows]  # the fee is fixed when the guarantee is given
 
     def _rd_tax_credit(self, cfg, elig, dv, **_):
         eng = self.engine
         xp, s = eng.xp_, eng.state_
-        s.tax_eligible[:] = elig
+        s.tax_eligible[:] = elig & (cfg.budget > 0)
         claims = xp.where(elig, cfg.setting("share") * eng.rd_spend_, 0.0)
         total = float(claims.sum())
         if total <= 0 or cfg.budget <= 0:

@@ -113,7 +113,8 @@ class Recorder:
         same_cluster = (s.cluster[collab.a] == s.cluster[collab.b]) & (s.cluster[collab.a] >= 0)
         sme_research = xp.zeros(s.N, dtype=bool)
         sme_research[collab.a[research_b]] = True
-        q = to_host(dv.quality[firm])
+        # entrants of this step have no phase-0 quality: capability covers the others
+        q = to_host(dv.quality[firm & eng.alive_at_start_])
         units = s.mask & firm[None, :]
         field_counts = to_host(xp.bincount(s.field[units].astype(xp.int64),
                                            minlength=s.n_fields)).astype(float)

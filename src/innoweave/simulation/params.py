@@ -117,7 +117,7 @@ class SearchParams:
     w_cluster: float = 0.2
     w_previous: float = 0.3
     w_depth: float = 0.4
-    min_score: float = 0.35
+    min_score: float = 1.15
     firm_capacity: int = 1
     transaction_cost_share: float = 0.1
     intermediated_cost_factor: float = 0.5

@@ -41,7 +41,7 @@ FIRM_KINDS = (SME, LARGE_FIRM)
 RESEARCH_KINDS = (UNIVERSITY, RESEARCH_INSTITUTE)
 
 RESEARCH_CAPACITY = {UNIVERSITY: 8, RESEARCH_INSTITUTE: 5}
-INTERMEDIARY_CAPACITY = 20
+INTERMEDIARY_CAPACITY = 5
 
 
 @dataclass
@@ -306,7 +306,8 @@ def technology_fields(
 ) -> tuple[np.ndarray, list[str]]:
     """Cluster texts (project titles) into ``n_fields`` technology fields.
 
-    TF-IDF (English stop words, 1-2-grams, min_df 2) then k-means (k = ``n_fields``, seeded);
+    TF-IDF (English stop words, 1-2-grams, min_df 2, 5000 terms) then mini-batch k-means
+    (k = ``n_fields``, seeded);
     returns each text's field and a label per field (its three heaviest terms). With fewer
     distinct texts than fields, k shrinks to the number of texts.
     """
@@ -318,14 +319,15 @@ def technology_fields(
         return np.zeros(0, dtype=np.int16), []
     min_df = 2 if len(docs) >= 50 else 1
     vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df,
-                          max_features=20000, sublinear_tf=True)
+                          max_features=5000, sublinear_tf=True)
     try:
         X = vec.fit_transform(docs)
     except ValueError:  # only stop words / empty texts
         return np.zeros(len(docs), dtype=np.int16), ["general"]
     k = int(min(n_fields, X.shape[0]))
     seed_int = int(make_rng(seed).integers(2**31 - 1))
-    km = MiniBatchKMeans(n_clusters=k, random_state=seed_int, n_init=3, batch_size=2048)
+    km = MiniBatchKMeans(n_clusters=k, random_state=seed_int, n_init=1, max_iter=50,
+                         batch_size=4096)
     labels = km.fit_predict(X).astype(np.int16)
     terms = np.asarray(vec.get_feature_names_out())
     names = [", ".join(terms[np.argsort(-c)[:3]]) for c in km.cluster_centers_]

@@ -1,0 +1,281 @@
+"""Running scenarios over replications and comparing them with common random numbers.
+
+:func:`run_scenario` validates a scenario's population, then runs the engine once per
+replication with seeds spawned from the scenario seed; :func:`compare_scenarios` runs a base
+and alternatives with the *same* replication seeds (so each replication of every scenario
+starts from the same population and consumes the same random blocks: common random
+numbers) and reports each output's mean difference from the base with a 95 % confidence
+interval over replications, the additional innovations and the spending per additional
+innovation. :func:`plot_comparison` draws the time series with confidence bands (PNG and a
+self-contained HTML page).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from innoweave import __version__
+from innoweave.seeding import spawn_seeds
+from innoweave.simulation.engine import Engine
+from innoweave.simulation.government import INSTRUMENT_KEYS
+from innoweave.simulation.scenario import Scenario
+
+#: Outputs compared at the final step (levels).
+LEVEL_OUTPUTS = (
+    "share_sme_success", "share_sme_research_partner", "capability_mean", "capability_gini",
+    "knowledge_variety", "survival", "n_firms", "mean_awareness", "mean_talent",
+    "net_density", "net_largest_component", "net_clustering", "net_mean_degree",
+    "innovating_micro", "innovating_small", "coop_research_micro", "coop_research_small",
+)  # fmt: skip
+#: Outputs compared as totals over the horizon (flows).
+FLOW_OUTPUTS = (
+    "innovations", "innovations_sme", "radical_innovations", "patents", "new_partnerships",
+    "collab_alliance", "collab_uir", "collab_cluster", "collab_total", "entries", "exits",
+    "spend_total", *[f"spend_{k}" for k in INSTRUMENT_KEYS],
+)  # fmt: skip
+#: Series drawn by :func:`plot_comparison`.
+PLOT_OUTPUTS = ("innovations", "share_sme_research_partner", "capability_mean",
+                "patents_total", "survival", "spend_total")
+
+
+def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the t-interval ``(low, high)`` over replications (NaN bounds for n < 2)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    n = v.shape[0]
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if n < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return m, m - half, m + half
+
+
+@dataclass
+class RunResult:
+    """Per-step outputs of every replication of one scenario."""
+
+    scenario: Scenario
+    steps: pd.DataFrame
+    seed: int
+    replications: int
+    horizon: int
+    xp: str
+
+    def per_replication(self) -> pd.DataFrame:
+        """One row per replication: final-step levels and horizon totals of flows."""
+        g = self.steps.groupby("replication")
+        last = g.tail(1).set_index("replication")
+        levels = last[[c for c in LEVEL_OUTPUTS if c in last.columns]]
+        flows = g[[c for c in FLOW_OUTPUTS if c in self.steps.columns]].sum()
+        return pd.concat([levels, flows], axis=1)
+
+    def summary(self) -> dict[str, Any]:
+        per = self.per_replication()
+        outputs = {}
+        for col in per.columns:
+            m, lo, hi = mean_ci(per[col])
+            outputs[col] = {"mean": m, "ci95": [lo, hi],
+                            "kind": "final" if col in LEVEL_OUTPUTS else "total"}
+        return {
+            "scenario": self.scenario.name,
+            "seed": self.seed,
+            "replications": self.replications,
+            "horizon": self.horizon,
+            "xp": self.xp,
+            "version": __version__,
+            "settings": self.scenario.to_dict(),
+            "outputs": outputs,
+        }
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    replications: int | None = None,
+    horizon: int | None = None,
+    xp: Any = None,
+    progress: Callable[[], None] | None = None,
+) -> RunResult:
+    """Run ``scenario`` (its seed, replications and horizon unless overridden).
+
+    Replication ``r`` uses the ``r``-th child of ``SeedSequence(seed)``, split into a
+    population seed and a run seed. The first population is checked (empty, eligibility)
+    before any step runs.
+    """
+    seed = scenario.seed if seed is None else seed
+    reps = replications or scenario.replications
+    steps = horizon or scenario.horizon
+    frames = []
+    xp_name = "numpy"
+    for r, child in enumerate(spawn_seeds(seed, reps)):
+        pop_seed, run_seed = child.spawn(2)
+        pop = scenario.build_population(seed=pop_seed)
+        if r == 0:
+            scenario.check_population(pop)
+        engine = Engine(scenario.params, pop, instruments=scenario.instruments, seed=run_seed,
+                        xp=xp)
+        df = engine.run(steps, progress=progress)
+        xp_name = engine.xp_.__name__
+        df.insert(0, "replication", r)
+        frames.append(df)
+    return RunResult(scenario, pd.concat(frames, ignore_index=True), seed, reps, steps, xp_name)
+
+
+@dataclass
+class Comparison:
+    """Base and alternative runs with common random numbers, and their differences."""
+
+    base: RunResult
+    alternatives: list[RunResult]
+
+    def differences(self) -> dict[str, dict[str, dict[str, Any]]]:
+        base = self.base.per_replication()
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for alt in self.alternatives:
+            per = alt.per_replication()
+            rows = {}
+            for col in base.columns:
+                diff = per[col] - base[col]
+                m, lo, hi = mean_ci(diff)
+                rows[col] = {"base": float(base[col].mean()), "alt": float(per[col].mean()),
+                             "diff": m, "ci95": [lo, hi],
+                             "kind": "final" if col in LEVEL_OUTPUTS else "total"}
+            extra = per["innovations"] - base["innovations"]
+            spend = per["spend_total"] - base["spend_total"]
+            m, lo, hi = mean_ci(extra)
+            mean_extra = float(extra.mean())
+            rows["additional_innovations"] = {"diff": m, "ci95": [lo, hi], "kind": "total"}
+            rows["spending_per_additional_innovation"] = {
+                "value": float(spend.mean() / mean_extra) if mean_extra > 0 else None,
+                "kind": "ratio of mean totals",
+            }
+            out[alt.scenario.name] = rows
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base.scenario.name,
+            "alternatives": [a.scenario.name for a in self.alternatives],
+            "seed": self.base.seed,
+            "replications": self.base.replications,
+            "horizon": self.base.horizon,
+            "common_random_numbers": True,
+            "version": __version__,
+            "settings": {r.scenario.name: r.scenario.to_dict()
+                         for r in [self.base, *self.alternatives]},
+            "differences": self.differences(),
+        }
+
+
+def compare_scenarios(
+    base: Scenario,
+    alternatives: list[Scenario],
+    *,
+    replications: int | None = None,
+    horizon: int | None = None,
+    xp: Any = None,
+    progress: Callable[[], None] | None = None,
+) -> Comparison:
+    """Run base and alternatives with the base's seed, replications and horizon (CRN)."""
+    reps = replications or base.replications
+    steps = horizon or base.horizon
+    for alt in alternatives:  # validate every population before the first run
+        alt.check_population(alt.build_population(seed=spawn_seeds(base.seed, 1)[0].spawn(2)[0]))
+    runs = [run_scenario(s, seed=base.seed, replications=reps, horizon=steps, xp=xp,
+                         progress=progress) for s in [base, *alternatives]]
+    return Comparison(runs[0], runs[1:])
+
+
+def _bands(result: RunResult, column: str) -> pd.DataFrame:
+    rows = []
+    for step, g in result.steps.groupby("step"):
+        m, lo, hi = mean_ci(g[column])
+        rows.append((step, m, lo if not math.isnan(lo) else m, hi if not math.isnan(hi) else m))
+    return pd.DataFrame(rows, columns=["step", "mean", "low", "high"])
+
+
+def plot_comparison(comparison: Comparison, png_path, html_path=None,
+                    outputs: tuple[str, ...] = PLOT_OUTPUTS) -> None:
+    """Time series of ``outputs`` per scenario with 95 % bands; PNG and optional HTML."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [comparison.base, *comparison.alternatives]
+    cols = 3
+    rows = math.ceil(len(outputs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
+    for ax, column in zip(axes.ravel(), outputs, strict=False):
+        for run in runs:
+            b = _bands(run, column)
+            ax.plot(b["step"], b["mean"], label=run.scenario.name)
+            ax.fill_between(b["step"], b["low"], b["high"], alpha=0.2)
+        ax.set_title(column)
+        ax.set_xlabel("step (quarter)")
+    for ax in axes.ravel()[len(outputs):]:
+        ax.axis("off")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"Scenarios vs {comparison.base.scenario.name}: mean and 95 % CI over "
+                 f"{comparison.base.replications} replications (common random numbers)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    data = buf.getvalue()
+    with open(png_path, "wb") as fh:
+        fh.write(data)
+    if html_path is not None:
+        with open(html_path, "w", encoding="utf-8") as fh:
+            fh.write(_html(comparison, base64.b64encode(data).decode("ascii")))
+
+
+def _html(comparison: Comparison, png_b64: str) -> str:
+    diffs = comparison.differences()
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>Scenario comparison</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}"
+        "td:first-child{text-align:left}</style></head><body>",
+        f"<h1>Scenarios compared with {comparison.base.scenario.name}</h1>",
+        f"<p>{comparison.base.replications} replications, horizon {comparison.base.horizon} "
+        f"steps, seed {comparison.base.seed}, common random numbers; innoweave {__version__}.</p>",
+        f"<img alt='time series' src='data:image/png;base64,{png_b64}'>",
+    ]
+    for name, rows in diffs.items():
+        parts.append(f"<h2>{name} − {comparison.base.scenario.name}</h2><table>"
+                     "<tr><th>output</th><th>kind</th><th>base</th><th>alternative</th>"
+                     "<th>difference</th><th>95 % CI</th></tr>")
+        for col, r in rows.items():
+            if "value" in r:
+                v = "n/a" if r["value"] is None else f"{r['value']:.4g}"
+                parts.append(f"<tr><td>{col}</td><td>{r['kind']}</td><td></td><td></td>"
+                             f"<td>{v}</td><td></td></tr>")
+                continue
+            lo, hi = r["ci95"]
+            parts.append(
+                f"<tr><td>{col}</td><td>{r['kind']}</td><td>{r.get('base', float('nan')):.4g}</td>"
+                f"<td>{r.get('alt', float('nan')):.4g}</td><td>{r['diff']:.4g}</td>"
+                f"<td>[{lo:.4g}, {hi:.4g}]</td></tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def with_overrides(scenario: Scenario, *, replications: int | None = None,
+                   horizon: int | None = None) -> Scenario:
+    """A copy of ``scenario`` with replications/horizon replaced where given."""
+    return replace(scenario, replications=replications or scenario.replications,
+                   horizon=horizon or scenario.horizon)
