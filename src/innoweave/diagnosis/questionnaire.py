@@ -132,38 +132,46 @@ def score_answers(
 ) -> pd.DataFrame:
     """One 0..1 score per organisation and factor: the mean of its answered items.
 
-    Reverse-worded items are flipped first. A factor with no answered item is NaN.
+    Reverse-worded items are flipped first. A factor with no answered item is NaN; an
+    organisation whose every answer was invalid (with ``on_invalid="missing"``) stays, all NaN.
     """
     if on_invalid not in ("raise", "missing"):
         raise ValueError("on_invalid must be 'raise' or 'missing'")
     long = long_answers(answers)
-    unknown = sorted(set(long["item_id"].astype(str)) - set(questionnaire.item_ids))
-    if unknown:
+    # plain object arrays: hashing Arrow-backed strings row by row is slow at 10^6 answers
+    items = long["item_id"].astype(str).to_numpy(dtype=object)
+    item_pos = pd.Index(questionnaire.item_ids).get_indexer(items)
+    if (item_pos < 0).any():
+        unknown = sorted(set(items[item_pos < 0]))
         raise ValueError(f"answers name items {unknown} that questionnaire v{questionnaire.version} does not have")
     lo, hi = questionnaire.scale
-    value = pd.to_numeric(long["answer"], errors="coerce")
-    given = long["answer"].notna() & (long["answer"].astype(str).str.strip() != "")
-    bad = given & (value.isna() | (value < lo) | (value > hi) | (value != np.round(value)))
+    raw = long["answer"]
+    value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    given = raw.notna().to_numpy()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        given &= raw.astype(str).str.strip().to_numpy(dtype=object) != ""
+    with np.errstate(invalid="ignore"):
+        bad = given & (np.isnan(value) | (value < lo) | (value > hi) | (value != np.round(value)))
     if bad.any() and on_invalid == "raise":
         row = long[bad].iloc[0]
         raise ValueError(
             f"answer {str(row['answer'])!r} of organisation {row['org_id']!r} to item {row['item_id']!r} "
             f"is outside the scale {lo}..{hi} ({int(bad.sum())} such answers)"
         )
-    value = value.where(~bad)
-    by_item = {i.id: i for i in questionnaire.items}
-    items = long["item_id"].astype(str)
-    reverse = items.map(lambda i: by_item[i].reverse).to_numpy(dtype=bool)
-    value = np.where(reverse, lo + hi - value, value)
-    scored = pd.DataFrame({
-        "org_id": long["org_id"].astype(str),
-        "factor": items.map(lambda i: by_item[i].factor),
-        "score": (value - lo) / (hi - lo),
-    })
-    table = scored.pivot_table(index="org_id", columns="factor", values="score", aggfunc="mean")
-    # organisations whose every answer was invalid stay in the table, with NaN scores
-    orgs = pd.Index(scored["org_id"].unique(), name="org_id")
-    return table.reindex(index=orgs, columns=[f.value for f in RestrictingFactor])
+    value = np.where(bad, np.nan, value)
+    factors = [f.value for f in RestrictingFactor]
+    reverse = np.array([i.reverse for i in questionnaire.items])[item_pos]
+    factor_pos = np.array([factors.index(i.factor) for i in questionnaire.items])[item_pos]
+    score = (np.where(reverse, lo + hi - value, value) - lo) / (hi - lo)
+    org_pos, orgs = pd.factorize(long["org_id"].astype(str).to_numpy(dtype=object))
+    cell = org_pos * len(factors) + factor_pos
+    ok = ~np.isnan(score)
+    size = len(orgs) * len(factors)
+    total = np.bincount(cell[ok], weights=score[ok], minlength=size)
+    count = np.bincount(cell[ok], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    return pd.DataFrame(mean.reshape(len(orgs), len(factors)), index=pd.Index(orgs, name="org_id"), columns=factors)
 
 
 def simulate_answers(
