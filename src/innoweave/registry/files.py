@@ -355,7 +355,7 @@ def _check_table(table: RawTable, known: dict[str, set[str]], warnings: list[str
         clean, problems = validate_row(entity, raw)
         errors += [RowError(table.label, number, col, msg) for col, msg in problems]
         key = clean.get(entity.key)
-        if key is not None and not errors:
+        if key is not None:  # invalid rows count too: a duplicate is reported either way
             if key in first_row:
                 errors.append(RowError(table.label, number, entity.key,
                                        f"duplicate {entity.key} {key!r} (first at row {first_row[key]})"))  # fmt: skip
@@ -371,8 +371,8 @@ def _check_table(table: RawTable, known: dict[str, set[str]], warnings: list[str
         if errors:
             checked.rejected.append((index, errors))
             continue
-        clean["source"] = clean["source"] or source
-        clean["source_row"] = clean["source_row"] or number
+        if clean["source"] is None:  # this file is the source; else keep the given provenance
+            clean["source"], clean["source_row"] = source, clean["source_row"] or number
         checked.records.append(clean)
     if entity.name in known:
         known[entity.name].update(r[entity.key] for r in checked.records)

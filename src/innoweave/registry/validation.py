@@ -314,7 +314,10 @@ def _as_number(value: Any) -> float:
 
 
 def _as_integer(value: Any) -> int:
-    number = _as_number(value)
+    try:
+        number = _as_number(value)
+    except CellError as exc:
+        raise CellError(str(exc).replace("a number", "a whole number")) from None
     if not number.is_integer():
         raise CellError(f"expected a whole number, got {_show(value)}")
     return int(number)

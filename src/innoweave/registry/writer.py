@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import JSON, Engine, Integer, Table, select
 from sqlalchemy.engine import Connection
 
-from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.frames import DICT_COLUMNS, LIST_COLUMNS, RegistryFrames
 from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
 
 CHUNK = 5000
@@ -60,10 +60,14 @@ def _column(series: pd.Series, integer: bool) -> list:
 
 
 def _records(df: pd.DataFrame, columns: Iterable[str], table: Table) -> list[dict]:
-    """Rows as dicts, converted column by column."""
+    """Rows as dicts, converted column by column; a missing list or dict becomes empty."""
     cols = [c for c in columns if c in df.columns]
     integers = {c.name for c in table.columns if isinstance(c.type, Integer)}
     values = [_column(df[c], c in integers) for c in cols]
+    for i, c in enumerate(cols):
+        if c in LIST_COLUMNS or c in DICT_COLUMNS:
+            empty = list if c in LIST_COLUMNS else dict
+            values[i] = [empty() if v is None else v for v in values[i]]
     return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
