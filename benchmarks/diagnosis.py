@@ -138,7 +138,9 @@ def main() -> None:
     size = SIZES[args.size]
     env = {"version": innoweave.__version__, "python": platform.python_version(),
            "cpus": os.cpu_count(), "machine": platform.machine(), "size": args.size,
-           "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+           "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+           # other work on the machine slows every figure; the load says how much there was
+           "load_average_1min_at_start": round(os.getloadavg()[0], 2)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "sme"):
         sme = bench_smes(size["n_smes"]) | env

@@ -56,7 +56,7 @@ def ranking_plot(summary: pd.DataFrame, path: str | Path, *, title: str = "EIS 2
     ax.set_xlabel("rank (1 = best)")
     ax.invert_xaxis()
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
 
