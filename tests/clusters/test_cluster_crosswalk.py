@@ -52,7 +52,7 @@ def test_industry_rows_roll_up_and_problems_are_counted(nace):
     assert report.counts["codes_absent_from_crosswalk"] == 1 and report.examples["codes_absent_from_crosswalk"] == ["X99"]
     assert report.counts["codes_without_cluster"] == 1 and report.examples["codes_without_cluster"] == ["O84.1"]
     assert any("employment 7" in note for note in report.notes)
-    assert report.counts["missing_establishments"] == 1
+    assert report.counts["missing_establishments_industry_rows"] == 1
     assert np.isnan(table.loc[("DE2", "pharma"), "establishments"])  # undecided, not a partial sum
     lq = LocationQuotients().fit(out).table_.set_index(["region", "cluster"])["lq"]
     assert lq[("DE1", "auto")] == pytest.approx((150 / 160) / (170 / 260))

@@ -141,6 +141,6 @@ class Crosswalk:
         out["establishments"] = np.where(est_missing, np.nan, grouped["establishments"].sum().to_numpy())
         if has_est:
             missing_rows = int(est[keep].isna().sum())
-            report.add("missing_establishments", missing_rows,
+            report.add("missing_establishments_industry_rows", missing_rows,
                        note=f"{missing_rows} industry row(s) without establishments: {int(est_missing.sum())} region × cluster total(s) left undecided" if missing_rows else None)
         return out, report
