@@ -50,12 +50,12 @@ def synth(
 ) -> None:
     """Generate a synthetic ecosystem and write it into the registry (upsert by id)."""
     from innoweave.registry.stages import stage_distribution
-    from innoweave.registry.synth import synthesize
+    from innoweave.registry.synth import MAX_REGIONS, synthesize
 
     if smes < 1:
         raise fail(f"--smes must be at least 1, got {smes}", EXIT_BAD_INPUT)
-    if regions is not None and not 1 <= regions <= 999:
-        raise fail(f"--regions must be between 1 and 999, got {regions}", EXIT_BAD_INPUT)
+    if regions is not None and not 1 <= regions <= MAX_REGIONS:
+        raise fail(f"--regions must be between 1 and {MAX_REGIONS}, got {regions}", EXIT_BAD_INPUT)
     if clusters is not None and clusters < 0:
         raise fail(f"--clusters must be >= 0, got {clusters}", EXIT_BAD_INPUT)
     start = time.perf_counter()

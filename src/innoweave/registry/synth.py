@@ -14,7 +14,6 @@ The same seed gives identical frames. The rules and parameters are in ``docs/syn
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -134,15 +133,6 @@ _NAME_TAILS = ("tec", "tronic", "form", "werk", "metric", "lab", "sys", "motion"
 _LEGAL = ("GmbH", "AG", "KG", "UG", "GmbH & Co. KG")
 
 
-@dataclass(frozen=True)
-class Region:
-    code: str
-    name: str
-    latitude: float
-    longitude: float
-    weight: float
-
-
 def synthetic_regions(n_regions: int, *, seed: SeedLike = 0, country: str = "XS",
                       centre: tuple[float, float] = (51.0, 10.0)) -> pd.DataFrame:
     """``n_regions`` NUTS-3-like regions (``XS111`` …) on a jittered grid around ``centre``.
@@ -154,17 +144,25 @@ def synthetic_regions(n_regions: int, *, seed: SeedLike = 0, country: str = "XS"
     return _regions(n_regions, rng, country, centre)
 
 
+_REGION_SUFFIXES = ("land", "gau", "mark", "kreis", "tal")
+MAX_REGIONS = 900
+
+
 def _regions(n: int, rng: np.random.Generator, country: str, centre: tuple[float, float]) -> pd.DataFrame:
-    if n < 1 or n > 999:
-        raise ValueError(f"n_regions must be between 1 and 999, got {n}")
+    if not 1 <= n <= MAX_REGIONS:
+        raise ValueError(f"n_regions must be between 1 and {MAX_REGIONS}, got {n}")
     side = math.ceil(math.sqrt(n))
-    i = np.arange(n)
-    lat = centre[0] + (i // side - (side - 1) / 2) * (6.0 / side) + rng.normal(0, 0.15, n)
-    lon = centre[1] + (i % side - (side - 1) / 2) * (9.0 / side) + rng.normal(0, 0.2, n)
-    codes = [f"{country}{k // 100 + 1}{(k // 10) % 10}{k % 10}" for k in range(n)]
+    k = np.arange(n)
+    lat = centre[0] + (k // side - (side - 1) / 2) * (6.0 / side) + rng.normal(0, 0.15, n)
+    lon = centre[1] + (k % side - (side - 1) / 2) * (9.0 / side) + rng.normal(0, 0.2, n)
+    # NUTS-like hierarchy: first digit NUTS-1, second NUTS-2, third NUTS-3
+    codes = [f"{country}{i // 100 + 1}{(i // 10) % 10}{i % 10}" for i in range(n)]
+    heads, suffixes = len(_NAME_HEADS), len(_REGION_SUFFIXES)
+    names = []
+    for i in range(n):
+        name = _NAME_HEADS[i % heads] + _REGION_SUFFIXES[(i // heads) % suffixes]
+        names.append(name if i < heads * suffixes else f"{name} {i // (heads * suffixes) + 1}")
     weight = rng.lognormal(0, 0.8, n)
-    names = [f"{_NAME_HEADS[k % len(_NAME_HEADS)]}{['land', 'gau', 'mark', 'kreis', 'tal'][k // len(_NAME_HEADS) % 5]}"
-             + (f" {k // 100 + 1}" if k >= 100 else "") for k in range(n)]  # fmt: skip
     return pd.DataFrame({"code": codes, "name": names, "latitude": lat.round(4),
                          "longitude": lon.round(4), "weight": weight / weight.mean()})  # fmt: skip
 
@@ -288,16 +286,14 @@ def _clusters(regions: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.Dat
 
 def _profiles(rng: np.random.Generator, topic_a: np.ndarray, topic_b: np.ndarray, kind: str):
     """Capabilities, offers, needs and keywords from the vocabulary (one row per org)."""
-    n = len(topic_a)
-    k = 10
-    picks = rng.random((n, k)).argsort(axis=1)[:, :4]  # four distinct terms of the main topic
-    other = rng.integers(0, k, n)
-    need_topic = topic_b
-    need_terms = rng.integers(0, k, (n, 2))
+    n, terms_per_topic = len(topic_a), 10
+    picks = rng.random((n, terms_per_topic)).argsort(axis=1)[:, :4]  # four distinct main terms
+    other = rng.integers(0, terms_per_topic, n)
+    need_terms = rng.integers(0, terms_per_topic, (n, 2))
     caps, offers, needs, keywords = [], [], [], []
     for i in range(n):
         main = TOPICS[TOPIC_NAMES[topic_a[i]]]
-        side = TOPICS[TOPIC_NAMES[need_topic[i]]]
+        side = TOPICS[TOPIC_NAMES[topic_b[i]]]
         t = [main[j] for j in picks[i]]
         extra = side[other[i]]
         n1, n2 = side[need_terms[i, 0]], side[need_terms[i, 1]]
@@ -320,13 +316,13 @@ def _profiles(rng: np.random.Generator, topic_a: np.ndarray, topic_b: np.ndarray
 def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_universities, n_institutes,
                    n_intermediaries, cluster_membership) -> pd.DataFrame:
     w = regions["weight"].to_numpy() / regions["weight"].sum()
-    cluster_region = regions.reset_index().set_index("code").loc[clusters["region_code"], "index"].to_numpy() \
-        if len(clusters) else np.array([], dtype=int)
-    cluster_sector = np.array([next(i for i, s in enumerate(SECTORS) if s[0] == c) for c in clusters["sector"]],
-                              dtype=int)
+    region_index = {code: i for i, code in enumerate(regions["code"])}
+    sector_index = {s[0]: i for i, s in enumerate(SECTORS)}
+    cluster_region = np.array([region_index[c] for c in clusters["region_code"]], dtype=int)
+    cluster_sector = np.array([sector_index[c] for c in clusters["sector"]], dtype=int)
     sector_w = np.array([s[3] for s in SECTORS])
     # a cluster's size follows its region's weight, with log-normal spread
-    cluster_w = w[cluster_region] * rng.lognormal(0, 0.5, len(clusters)) if len(clusters) else np.ones(0)
+    cluster_w = w[cluster_region] * rng.lognormal(0, 0.5, len(clusters))
     cluster_p = cluster_w / cluster_w.sum() if len(clusters) else cluster_w
     frames = []
     counters = {}
