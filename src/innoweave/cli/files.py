@@ -84,7 +84,7 @@ def import_file(
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     for label, enc in result.encodings.items():
-        if enc != "utf-8-sig":
+        if not enc.startswith("utf-8"):
             err.print(f"{label}: read as {enc}", highlight=False)
     for error in result.errors[:SHOWN_ERRORS]:
         err.print(str(error), highlight=False, markup=False, soft_wrap=True)

@@ -12,6 +12,7 @@ can be corrected and imported again.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -112,6 +113,8 @@ def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, s
                     f"{label}: cannot be decoded as {encoding} (byte {exc.start})"
                 ) from None
             continue
+        if candidate == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
+            candidate = "utf-8"
         return text.lstrip("\ufeff"), candidate
     raise FileFormatError(
         f"{label}: neither UTF-8 nor GB18030 text; give the encoding with --encoding"

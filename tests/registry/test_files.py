@@ -1,0 +1,247 @@
+"""Generic file import: bad input gives messages naming file, row and column, and writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import pytest
+from openpyxl import Workbook
+
+from innoweave.registry.db import stats
+from innoweave.registry.files import FileFormatError, import_files, read_tables
+from innoweave.registry.writer import write_frames
+
+ORGS_CSV = (
+    "external_id,name,kind,latitude,longitude,founding_year\n"
+    "o:1,Acme GmbH,sme,48.1,11.5,1998\n"
+    "o:2,Uni,university,,,\n"
+)
+PROJECTS_CSV = "external_id,title,start_date,end_date\np:1,Housings,2024-01-01,2025-12-31\n"
+PARTS_CSV = (
+    "project_external_id,org_external_id,role\np:1,o:1,coordinator\np:1,o:2,participant\n"
+)
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def messages(result):
+    return [str(e) for e in result.errors]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    write(d / "orgs.csv", ORGS_CSV)
+    write(d / "projects.csv", PROJECTS_CSV)
+    write(d / "participations.csv", PARTS_CSV)
+    return d
+
+
+def test_import_and_reimport_changes_nothing(registry_engine, folder, digest):
+    result = import_files([folder], engine=registry_engine)
+    assert result.errors == []
+    assert result.written == {"organisations": 2, "projects": 1, "participations": 2}
+    counts = stats(registry_engine)
+    assert (counts["organisations"], counts["projects"], counts["participations"]) == (2, 1, 2)
+    before = digest(registry_engine)
+    import_files([folder], engine=registry_engine)
+    assert digest(registry_engine) == before
+
+
+def test_one_bad_row_writes_nothing(registry_engine, folder):
+    write(folder / "orgs.csv", ORGS_CSV + "o:3,Bad,sme,123,10,1990\n")
+    result = import_files([folder], engine=registry_engine)
+    assert messages(result) == ["orgs.csv, row 4, column latitude: 123 is out of range -90..90"]
+    assert result.written is None
+    assert stats(registry_engine)["organisations"] == 0
+
+
+def test_skip_invalid_writes_the_rest_and_rejects_can_be_fixed(registry_engine, folder, tmp_path):
+    write(folder / "orgs.csv", ORGS_CSV + "o:3,Bad,spaceship,123,10,1990\n")
+    write(folder / "participations.csv", PARTS_CSV + "p:1,o:3,partner\n")
+    rejects = tmp_path / "rejects"
+    result = import_files([folder], engine=registry_engine, skip_invalid=True, rejects_dir=rejects)
+    assert result.written == {"organisations": 2, "projects": 1, "participations": 2}
+    # the participation of the rejected organisation cannot be written either
+    assert "participations.csv, row 4, column org_external_id: 'o:3' is neither in the registry" in (
+        messages(result)[-1]
+    )
+    with open(rejects / "orgs.rejects.csv", newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["external_id"] == "o:3" and row["_row"] == "4"
+    assert "kind: unknown value 'spaceship'" in row["_errors"]
+    assert "latitude: 123 is out of range" in row["_errors"]
+
+    text = (rejects / "orgs.rejects.csv").read_text(encoding="utf-8")
+    fixed = write(tmp_path / "orgs.csv", text.replace("spaceship,123", "sme,12"))
+    assert import_files([fixed], engine=registry_engine).errors == []
+    assert import_files([rejects / "participations.rejects.csv"], engine=registry_engine).errors == []
+    assert stats(registry_engine)["participations"] == 3
+
+
+def test_dry_run_writes_nothing(registry_engine, folder):
+    result = import_files([folder], engine=registry_engine, dry_run=True)
+    assert result.errors == [] and result.written is None
+    assert result.valid == {"orgs": 2, "projects": 1, "participations": 2}
+    assert stats(registry_engine)["organisations"] == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
+def test_utf8_with_and_without_bom(tmp_path, encoding):
+    path = write(tmp_path / "orgs.csv", ORGS_CSV.replace("Acme GmbH", "Müller & Söhne"), encoding)
+    (table,) = read_tables(path)
+    assert table.header[0] == "external_id"
+    assert table.rows[0]["name"] == "Müller & Söhne"
+
+
+def test_gbk_chinese_names_are_detected(tmp_path):
+    text = "external_id,name,kind,city\ncn:1,深圳市精密机械有限公司,sme,深圳\ncn:2,华中科技大学,university,武汉\n"
+    path = write(tmp_path / "orgs.csv", text, "gbk")
+    result = import_files([path], engine=None, dry_run=True)
+    assert result.errors == [] and result.encodings == {"orgs.csv": "gb18030"}
+    (table,) = read_tables(path)
+    assert [r["name"] for r in table.rows] == ["深圳市精密机械有限公司", "华中科技大学"]
+    with pytest.raises(FileFormatError, match=r"orgs.csv: cannot be decoded as utf-8 \(byte"):
+        read_tables(path, encoding="utf-8")
+    (table,) = read_tables(path, encoding="gbk")
+    assert table.rows[1]["city"] == "武汉"
+
+
+def test_semicolon_separated_csv(tmp_path):
+    path = write(tmp_path / "orgs.csv", "external_id;name;kind;latitude;longitude\no:1;A;sme;48,5;11,25\n")
+    (table,) = read_tables(path)
+    assert table.rows[0]["latitude"] == "48,5"
+    assert import_files([path], engine=None, dry_run=True).errors == []
+
+
+def test_malformed_csv(tmp_path):
+    path = write(tmp_path / "orgs.csv", 'external_id,name,kind\no:1,"unterminated,sme\n')
+    with pytest.raises(FileFormatError, match=r"orgs.csv: malformed CSV near line \d"):
+        import_files([path], engine=None, dry_run=True)
+    path = write(tmp_path / "orgs.csv", "external_id,name,kind\no:1,A,sme,surplus\no:2,B\n")
+    result = import_files([path], engine=None, dry_run=True)
+    assert messages(result) == [
+        "orgs.csv, row 2: has 4 values but the header has 3 columns",
+        "orgs.csv, row 3: has 2 values but the header has 3 columns",
+        "orgs.csv, row 3, column kind: required value is missing",
+    ]
+
+
+def test_missing_required_columns(tmp_path):
+    path = write(tmp_path / "orgs.csv", "external_id,name\no:1,A\n")
+    with pytest.raises(FileFormatError, match=r"orgs.csv: missing required column\(s\) kind"):
+        import_files([path], engine=None, dry_run=True)
+
+
+def test_header_problems(tmp_path):
+    path = write(tmp_path / "orgs.csv", "external_id,name,kind,name\no:1,A,sme,B\n")
+    with pytest.raises(FileFormatError, match="column 'name' appears twice in the header"):
+        read_tables(path)
+    path = write(tmp_path / "orgs.csv", "")
+    with pytest.raises(FileFormatError, match="orgs.csv: no header row"):
+        read_tables(path)
+
+
+def test_unknown_columns_are_reported_and_ignored(tmp_path):
+    path = write(tmp_path / "orgs.csv", "external_id,name,kind,colour\no:1,A,sme,blue\n")
+    result = import_files([path], engine=None, dry_run=True)
+    assert result.errors == []
+    assert result.warnings == ["orgs.csv: ignored unknown column(s) colour"]
+
+
+def test_duplicate_ids(tmp_path):
+    path = write(tmp_path / "orgs.csv", ORGS_CSV + "o:1,Again,sme,,,\n")
+    result = import_files([path], engine=None, dry_run=True)
+    assert messages(result) == [
+        "orgs.csv, row 4, column external_id: duplicate external_id 'o:1' (first at row 2)"
+    ]
+
+
+def test_kinds_coordinates_and_dates(tmp_path):
+    orgs = write(tmp_path / "orgs.csv", "external_id,name,kind,latitude,longitude\n"
+                 "o:1,A,firm,10,200\n")  # fmt: skip
+    projects = write(tmp_path / "projects.csv", "external_id,title,start_date\np:1,T,2024-02-30\n")
+    found = messages(import_files([orgs, projects], engine=None, dry_run=True))
+    assert found[0].startswith("orgs.csv, row 2, column kind: unknown value 'firm'; allowed: sme,")
+    assert found[1] == "orgs.csv, row 2, column longitude: 200 is out of range -180..180"
+    assert found[2] == "projects.csv, row 2, column start_date: expected a date YYYY-MM-DD, got '2024-02-30'"
+
+
+def test_participations_must_name_known_orgs_and_projects(registry_engine, sample_frames, tmp_path):
+    path = write(tmp_path / "participations.csv", "project_external_id,org_external_id\n"
+                 "p:1,t:1\np:1,nobody\nnowhere,t:2\n")  # fmt: skip
+    result = import_files([path], engine=registry_engine, dry_run=True)
+    assert len(result.errors) == 6  # nothing is in the registry yet
+    write_frames(registry_engine, sample_frames)
+    result = import_files([path], engine=registry_engine)
+    assert messages(result) == [
+        "participations.csv, row 3, column org_external_id: 'nobody' is neither in the registry "
+        "nor a valid row of this import's orgs",
+        "participations.csv, row 4, column project_external_id: 'nowhere' is neither in the "
+        "registry nor a valid row of this import's projects",
+    ]
+
+
+def test_xlsx_with_typed_cells(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Projects"
+    sheet.append(["External_ID", "Title", "Start_Date", "Budget"])
+    sheet.append(["p:1", "Typed", dt.datetime(2024, 3, 1), 1500000])
+    sheet.append([None, None, None, None])
+    sheet.append(["p:2", "Text date", "2024-03-02", "abc"])
+    book.create_sheet("notes").append(["anything"])
+    book.save(tmp_path / "book.xlsx")
+    result = import_files([tmp_path / "book.xlsx"], engine=None, dry_run=True)
+    assert result.valid == {"projects": 1}
+    assert messages(result) == ["book.xlsx[Projects], row 4, column budget: expected a number, got 'abc'"]
+
+
+def test_malformed_xlsx(tmp_path):
+    write(tmp_path / "orgs.xlsx", "not a zip file")
+    with pytest.raises(FileFormatError, match="orgs.xlsx: cannot be read as an XLSX workbook"):
+        import_files([tmp_path / "orgs.xlsx"], engine=None)
+    book = Workbook()
+    book.active.title = "Sheet1"
+    book.active.append(["external_id", "name", "kind"])
+    book.save(tmp_path / "data.xlsx")
+    with pytest.raises(FileFormatError, match="no sheet named after an entity.*'Sheet1'"):
+        read_tables(tmp_path / "data.xlsx")
+    assert read_tables(tmp_path / "data.xlsx", entity="orgs")[0].entity.name == "orgs"
+
+
+def test_json_inputs(tmp_path):
+    path = write(tmp_path / "firms.json", json.dumps([
+        {"external_id": "o:1", "name": "A", "kind": "sme", "keywords": ["x", "y"], "latitude": 1, "longitude": 2},
+        "not a record",
+    ]))  # fmt: skip
+    with pytest.raises(FileFormatError, match="firms.json: cannot tell what the file holds"):
+        read_tables(path)
+    result = import_files([path], engine=None, entity="orgs", dry_run=True)
+    assert messages(result) == ["firms.json, row 2: expected an object of column: value"] + [
+        f"firms.json, row 2, column {c}: required value is missing" for c in ("external_id", "name", "kind")
+    ]
+    write(path, '{"orgs": [}')
+    with pytest.raises(FileFormatError, match=r"firms.json: not valid JSON \(line 1, column 11"):
+        read_tables(path)
+    write(path, '{"firms": []}')
+    with pytest.raises(FileFormatError, match="unknown key 'firms'"):
+        read_tables(path)
+
+
+def test_entity_from_file_name(tmp_path):
+    path = write(tmp_path / "bavaria_orgs_2026.csv", ORGS_CSV)
+    assert read_tables(path)[0].entity.name == "orgs"
+    path = write(tmp_path / "list.csv", ORGS_CSV)
+    with pytest.raises(FileFormatError, match="give --entity"):
+        read_tables(path)
+    with pytest.raises(FileFormatError, match="unknown entity 'firms'"):
+        read_tables(path, entity="firms")
+    with pytest.raises(FileFormatError, match="no such file"):
+        read_tables(tmp_path / "absent.csv")
