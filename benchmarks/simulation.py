@@ -1,0 +1,158 @@
+"""Benchmark of the simulation engine (and, with --vs-mesa, of the Mesa reference).
+
+Prints and saves (benchmarks/results/simulation_*.json) agent-steps per second — firms alive
+at the start of each step, summed over the timed steps — for the engine at one size
+(``--firms``) or several (``--sizes``, each in a fresh process so its peak memory is its
+own). Building the population is not timed; the first step is (the engine has no warm-up
+beyond array allocation). Every mechanism is on; ``--policy`` adds all thirteen
+instruments (the ``policy_mix`` example, budgets scaled to the population).
+
+    python benchmarks/simulation.py --firms 10000 --steps 20 --vs-mesa --json
+    python benchmarks/simulation.py --sizes 10000,100000,1000000 --steps 10 --json
+    python benchmarks/simulation.py --firms 1000000 --steps 20 --xp cupy --json   # on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _instruments(n_firms: int):
+    from innoweave.simulation.scenario import example_scenarios, load_scenario
+
+    mix = load_scenario(example_scenarios()["policy_mix"])
+    scale = n_firms / mix.population.n_firms
+    from dataclasses import replace
+
+    return {k: replace(v, budget=v.budget * scale) for k, v in mix.instruments.items()}
+
+
+def _sync(xp) -> None:
+    if xp.__name__ == "cupy":
+        xp.cuda.Stream.null.synchronize()
+
+
+def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy",
+                     policy: bool = False, network_every: int = 1) -> dict:
+    """Time ``steps`` steps of the engine on a synthetic population of ``firms`` firms."""
+    from dataclasses import replace
+
+    from innoweave.simulation.engine import Engine
+    from innoweave.simulation.params import ModelParams
+    from innoweave.simulation.population import synthetic_population
+
+    params = ModelParams()
+    params = replace(params, record=replace(params.record, network_every=network_every))
+    t0 = time.perf_counter()
+    pop = synthetic_population(firms, seed=seed, params=params)
+    build_s = time.perf_counter() - t0
+    engine = Engine(params, pop, instruments=_instruments(firms) if policy else None,
+                    seed=seed, xp=xp)
+    engine._setup(steps)
+    xp_mod = engine.xp_
+    alive = [pop.n_firms]
+    _sync(xp_mod)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        record = engine.step()
+        alive.append(record["n_firms"])
+    _sync(xp_mod)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    agent_steps = sum(alive[:steps])
+    out = {
+        "agent_steps_per_s": agent_steps / wall,
+        "agent_steps_per_cpu_s": agent_steps / cpu if cpu > 0 else None,
+        "firms": firms,
+        "organisations": len(pop),
+        "steps": steps,
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "build_seconds": build_s,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "state_mb": pop.nbytes() / 2**20,
+        "xp": xp_mod.__name__,
+        "policy": policy,
+        "network_every": network_every,
+        "partner_search": engine.params_.mechanisms.partner_search,
+        "final_collaborations": engine.records_[-1]["collab_total"],
+    }
+    if xp_mod.__name__ == "cupy":
+        out["gpu_pool_mb"] = xp_mod.get_default_memory_pool().total_bytes() / 2**20
+        props = xp_mod.cuda.runtime.getDeviceProperties(0)
+        out["device"] = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    else:
+        out["device"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return out
+
+
+def _in_subprocess(firms: int, args) -> dict:
+    cmd = [sys.executable, __file__, "--firms", str(firms), "--steps", str(args.steps),
+           "--xp", args.xp, "--network-every", str(args.network_every), "--json", "--no-save"]
+    if args.policy:
+        cmd.append("--policy")
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["engine"]
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--firms", type=int, default=10000)
+    ap.add_argument("--sizes", type=str, default=None, help="comma-separated firm counts")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--xp", default="numpy", choices=["numpy", "cupy"])
+    ap.add_argument("--policy", action="store_true", help="all 13 instruments on")
+    ap.add_argument("--network-every", type=int, default=1,
+                    help="network measures every N steps (0: never)")
+    ap.add_argument("--vs-mesa", action="store_true", help="also time the Mesa reference")
+    ap.add_argument("--mesa-max-seconds", type=float, default=300.0)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-save", action="store_true")
+    args = ap.parse_args(argv)
+
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
+        result = {"sizes": [_in_subprocess(n, args) for n in sizes]}
+    else:
+        result = {"engine": engine_benchmark(args.firms, args.steps, seed=args.seed, xp=args.xp,
+                                             policy=args.policy,
+                                             network_every=args.network_every)}
+        if args.vs_mesa:
+            from innoweave.simulation.mesa_reference import benchmark as mesa_benchmark
+
+            mesa = mesa_benchmark(args.firms, args.steps, args.seed,
+                                  max_seconds=args.mesa_max_seconds)
+            result["mesa"] = mesa
+            result["ratio"] = result["engine"]["agent_steps_per_s"] / mesa["agent_steps_per_s"]
+    result["command"] = "python benchmarks/simulation.py " + " ".join(argv or sys.argv[1:])
+    result["python"] = platform.python_version()
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        tag = args.sizes.replace(",", "_") if args.sizes else str(args.firms)
+        name = f"simulation_{args.xp}_{tag}{'_vs_mesa' if args.vs_mesa else ''}.json"
+        (RESULTS / name).write_text(json.dumps(result, indent=2))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        rows = result.get("sizes") or [result["engine"]]
+        for r in rows:
+            print(f"engine {r['xp']:5s} {r['firms']:>9d} firms: {r['agent_steps_per_s']:12.0f} "
+                  f"agent-steps/s, peak RSS {r['peak_rss_mb']:.0f} MB")
+        if "mesa" in result:
+            print(f"mesa {result['mesa']['agent_steps_per_s']:.0f} agent-steps/s, "
+                  f"ratio {result['ratio']:.0f}x")
+    return result
+
+
+if __name__ == "__main__":
+    main()
