@@ -204,6 +204,8 @@ def dock(
     seed: Annotated[int, typer.Option("--seed", help="Root seed of the replications.")] = 20240601,
     details: Annotated[Path | None, typer.Option("--details", help="Write the full report "
                                                  "(every test) as JSON here.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes running "
+                                         "replications (results do not depend on it).")] = 2,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -217,7 +219,7 @@ def dock(
         task = bar.add_task("docking (engine + Mesa)", total=seeds * len(SCENARIOS))
         try:
             report = run_docking(seeds=seeds, n_firms=n_firms, steps=steps, seed=seed,
-                                 progress=lambda: bar.advance(task))
+                                 workers=workers, progress=lambda: bar.advance(task))
         except RuntimeError as exc:  # the Mesa extra is missing
             raise fail(str(exc)) from None
     if details is not None:
