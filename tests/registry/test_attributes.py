@@ -124,6 +124,12 @@ def test_present_values_are_kept_and_not_flagged():
     assert pd.isna(frames.organisations.at[1, "employees"])
 
 
+def test_size_class_of_head_counts():
+    out = size_class_of([0, 1, 9, 10, 49, 50, 249, 250, 10**6, None, -1, "n/a"])
+    assert out.tolist() == ["micro", "micro", "micro", "small", "small", "medium", "medium", "large",
+                            "large", None, None, None]  # fmt: skip
+
+
 def test_sme_flag_bounds_the_size_of_firms_without_head_counts():
     n = 3000
     frames = _orgs(["sme"] * n + ["company"] * n + ["large_firm"] * n,
@@ -132,7 +138,6 @@ def test_sme_flag_bounds_the_size_of_firms_without_head_counts():
     emp = out["employees"].to_numpy()
     assert emp[: n + n // 2].max() < 250
     assert emp[2 * n :].min() >= 250
-    assert (emp[n + n // 2 : 2 * n] >= 250).any() or True  # unknown size: any class is possible
     micro_share = (emp[:n] < 10).mean()
     expected = SHARES.size_mix()["micro"] / sum(SHARES.size_mix()[c] for c in ("micro", "small", "medium"))
     assert micro_share == pytest.approx(expected, abs=0.03)
@@ -174,6 +179,8 @@ def test_bad_input_names_the_problem():
     frames = _orgs(["sme"], attributes=[{"size_class": "huge"}])
     with pytest.raises(ValueError, match=r"'t:0'.*size_class 'huge'"):
         AttributeModel(shares=SHARES).complete(frames, seed=0)
+    with pytest.raises(ValueError, match=r"'t:1'.*employees -3.0 is negative"):
+        AttributeModel(shares=SHARES).complete(_orgs(["sme", "sme"], employees=[4.0, -3.0]), seed=0)
     with pytest.raises(ValueError, match="unknown size classes"):
         AttributeModel(shares=SHARES, size_mix={"tiny": 1.0}).fit()
     with pytest.raises(ValueError, match="not all zero"):

@@ -106,13 +106,16 @@ class FirmParameters:
 
 
 def size_class_of(employees) -> np.ndarray:
-    """Size class of each head count (``None`` where missing or below 1)."""
+    """Size class of each head count (``None`` where missing or negative).
+
+    A firm without employees (a sole proprietor, head count 0) counts as micro.
+    """
     e = pd.to_numeric(pd.Series(np.asarray(employees, dtype=object)), errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
     out = np.full(e.shape, None, dtype=object)
     for cls, (lo, hi) in SIZE_BOUNDS.items():
-        out[(e >= lo) & (e < hi + 1)] = cls
+        out[(e >= (0 if cls == "micro" else lo)) & (e < hi + 1)] = cls
     return out
 
 
@@ -214,7 +217,12 @@ class AttributeModel:
     # -- firms ---------------------------------------------------------------------------
     def _draw_size_class(self, sub: pd.DataFrame, attrs: list[dict], rng) -> tuple[np.ndarray, np.ndarray]:
         n = len(sub)
-        observed = size_class_of(sub["employees"].to_numpy())
+        employees = _column_values(sub, "employees")
+        if (employees < 0).any():
+            row = sub.index[np.flatnonzero(employees < 0)[0]]
+            raise ValueError(f"organisation {sub.at[row, 'external_id']!r}: employees "
+                             f"{float(sub.at[row, 'employees'])} is negative")  # fmt: skip
+        observed = size_class_of(employees)
         given, given_mask = _attr_values(attrs, "size_class")
         bad = given_mask & ~np.isin(given, SIZE_CLASSES)
         if bad.any():
