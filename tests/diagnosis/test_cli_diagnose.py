@@ -85,3 +85,15 @@ def test_stage_distribution(registry_url):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["total"] == 40 and set(data["counts"]) == {"start-up", "growth", "maturity", "transformation"}
+
+
+def test_stage_rules_file_changes_the_distribution(registry_url, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[stages]\nstartup_max_age = 1000.0\nstartup_max_employees = 100000.0\n")
+    result = runner.invoke(app, ["diagnose", "stages", "--json", "--database-url", registry_url,
+                                 "--stage-rules", str(rules)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["counts"]["start-up"] == 40
+    rules.write_text("[stages]\nstartup_age = 3\n")
+    bad = runner.invoke(app, ["diagnose", "stages", "--database-url", registry_url, "--stage-rules", str(rules)])
+    assert bad.exit_code == 2 and "unknown stage rule keys" in bad.output

@@ -26,6 +26,7 @@ AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="Questionnair
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the attribute model (synthetic values).")]
 MinPeersOpt = Annotated[int, typer.Option("--min-peers", help="Smallest peer group before widening.")]
 YearOpt = Annotated[int, typer.Option("--reference-year", help="Year ages and recent projects count to.")]
+RulesOpt = Annotated[Path | None, typer.Option("--stage-rules", help="TOML file with a [stages] table of growth-stage thresholds.")]
 DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder holding eis2023_database/ (default: the shared data).")]
 
 
@@ -42,14 +43,20 @@ def _frames(database_url: str | None, cordis: Path | None):
     return load_frames(open_registry(database_url))
 
 
-def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year):
+def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules=None):
     from innoweave.diagnosis.questionnaire import read_answers
     from innoweave.diagnosis.sme import SMEDiagnoser
+    from innoweave.registry.stages import StageRules
 
+    try:
+        rules = StageRules.from_toml(stage_rules) if stage_rules is not None else None
+        table = read_answers(answers) if answers is not None else None
+    except (OSError, ValueError) as exc:
+        raise fail(f"{exc}") from None
     frames = _frames(database_url, cordis)
     try:
-        table = read_answers(answers) if answers is not None else None
-        return SMEDiagnoser(answers=table, seed=seed, min_peers=min_peers, reference_year=reference_year).fit(frames)
+        return SMEDiagnoser(answers=table, seed=seed, min_peers=min_peers, reference_year=reference_year,
+                            stage_rules=rules).fit(frames)
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -141,11 +148,12 @@ def sme(
     seed: SeedOpt = 0,
     min_peers: MinPeersOpt = 10,
     reference_year: YearOpt = 2024,
+    stage_rules: RulesOpt = None,
 ) -> None:
     """Profile one SME on the six restricting factors against its peers, with the support that fits."""
     from innoweave.diagnosis.sme import UnknownOrganisation
 
-    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year)
+    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules)
     try:
         profile = model.diagnose(org)
     except UnknownOrganisation as exc:
@@ -188,13 +196,14 @@ def batch(
     seed: SeedOpt = 0,
     min_peers: MinPeersOpt = 10,
     reference_year: YearOpt = 2024,
+    stage_rules: RulesOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Diagnose every SME of the registry and write one row per SME (CSV or XLSX)."""
     if out.suffix not in (".csv", ".xlsx"):
         raise fail(f"--out must end in .csv or .xlsx, got {out.name!r}")
     t0 = time.perf_counter()
-    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year)
+    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules)
     table = model.transform()
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".csv":
@@ -216,9 +225,10 @@ def stages(
     cordis: CordisOpt = None,
     seed: SeedOpt = 0,
     reference_year: YearOpt = 2024,
+    stage_rules: RulesOpt = None,
 ) -> None:
     """Distribution of the registry's SMEs over the growth stages."""
-    model = _diagnoser(database_url, cordis, None, seed, 10, reference_year)
+    model = _diagnoser(database_url, cordis, None, seed, 10, reference_year, stage_rules)
     dist = model.stage_distribution() | {"stage_rules": model.meta_["stage_rules"]}
     if json_out:
         print_json(dist)
