@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from innoweave import __version__
 from innoweave.config import default_data_dir
 from innoweave.diagnosis.composite import (
     CompositeIndex,
@@ -27,6 +28,8 @@ from innoweave.diagnosis.composite import (
     IndicatorData,
     performance_groups,
 )
+from innoweave.diagnosis.uncertainty import UncertaintyAnalysis
+from innoweave.seeding import make_rng
 
 EIS_FOLDER = "eis2023_database"
 EIS_FILE = "eis2023_scores_long.csv"
@@ -171,6 +174,7 @@ def reproduce_eis(data_dir: str | Path | None = None) -> tuple[dict[str, object]
         "groups": groups,
         "units": {"compared": targets, "excluded": list(NOT_REPRODUCIBLE_UNITS)},
         "years": list(range(YEARS[0], YEARS[1] + 1)),
+        "version": __version__,
     }
     return result, model
 
@@ -206,9 +210,6 @@ def eis_uncertainty(
     Returns the fitted :class:`~innoweave.diagnosis.uncertainty.UncertaintyAnalysis` and,
     when ``sobol_base`` > 0, the Sobol indices (else None).
     """
-    from innoweave.diagnosis.uncertainty import UncertaintyAnalysis
-    from innoweave.seeding import make_rng
-
     eis = load_eis(data_dir)
     hierarchy = eis_hierarchy(eis)
     data = eis_data(eis)
