@@ -193,3 +193,21 @@ def test_full_pipeline_with_treatments_reports_them():
     assert np.all(np.isnan(m.dimension_scores_[:, :, 1]))
     with pytest.raises(ValueError, match="exclude names"):
         CompositeIndex(H, exclude=("zz",)).fit(data)
+
+
+def test_estimator_options_sqrt_if_skewed_group_mean_distance_pca():
+    rng = np.random.default_rng(2)
+    values = rng.uniform(1, 2, size=(20, 1, 3))
+    values[:, 0, 0] = np.r_[np.ones(18), 50.0, 80.0]  # strongly skewed
+    values[3, 0, 1] = np.nan
+    data = IndicatorData(values, [f"u{i}" for i in range(20)], [2020], ["a", "b", "c"])
+    groups = {f"u{i}": i % 2 for i in range(20)}
+    m = CompositeIndex(H, transform="sqrt_if_skewed", imputation="group_mean", unit_groups=groups,
+                       normalisation="distance", reference=("u0", 2020), weights="pca").fit(data)
+    assert m.report_["transformed"] == {"a": "sqrt"}
+    odd = [values[i, 0, 1] for i in range(1, 20, 2) if i != 3]
+    assert m.treated_[3, 0, 1] == pytest.approx(np.mean(odd))
+    assert m.normalised_[0, 0, :].tolist() == [1.0, 1.0, 1.0]
+    assert m.indicator_weights_[["a", "b"]].sum() == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="unknown weights"):
+        CompositeIndex(H, weights="entropy").fit(data)
