@@ -142,29 +142,26 @@ def build_history(
     shared.eliminate_zeros()
     adjacency = shared.copy()
     adjacency.data[:] = 1.0
-    proj_year = pd.Series(years).groupby(proj_index).max().reindex(range(m)).to_numpy()
-    dated = sp.csr_matrix((np.ones(len(rows)), (rows, proj_index)), shape=(n, m)) @ linking @ sp.diags(
-        np.nan_to_num(proj_year, nan=0.0)
-    )
-    last_shared = _last_shared(inc_link, dated.tocsr(), shared)
+    last_shared = _last_shared(rows, proj_index, years, size <= max_project_size, n)
 
-    titles = frames.projects.set_index("external_id")["title"] if len(frames.projects) else pd.Series(dtype=object)
-    title_by_org = (
-        parts.assign(title=parts["project_external_id"].map(titles).fillna(""))
-        .groupby("org_external_id")["title"]
-        .agg(lambda t: " ".join(str(x) for x in t))
-    )
+    title_of = dict(zip(frames.projects["external_id"], frames.projects["title"], strict=True))
+    titles_by_org: dict[str, list[str]] = {}
+    for project, org in zip(parts["project_external_id"].tolist(), parts["org_external_id"].tolist(), strict=True):
+        title = title_of.get(project)
+        if isinstance(title, str):
+            titles_by_org.setdefault(org, []).append(title)
     keywords_text = [
         " ".join(filter(None, (_text_of(k), _text_of(c))))
-        for k, c in zip(orgs["keywords"], orgs["capabilities"], strict=True)
+        for k, c in zip(orgs["keywords"].tolist(), orgs["capabilities"].tolist(), strict=True)
     ]
+    names = orgs["name"].astype(object).where(orgs["name"].notna(), pd.Series(org_ids)).astype(str).tolist()
     profiles = [
-        " ".join(filter(None, (_text_of(name), kw, title_by_org.get(o, ""))))
-        for name, kw, o in zip(orgs["name"], keywords_text, org_ids, strict=True)
+        " ".join(filter(None, (name, kw, " ".join(titles_by_org.get(o, ())))))
+        for name, kw, o in zip(names, keywords_text, org_ids.tolist(), strict=True)
     ]
     return CollaborationHistory(
         org_ids=org_ids,
-        names=orgs["name"].fillna(pd.Series(org_ids)).astype(str).to_numpy(),
+        names=np.array(names, dtype=object),
         kinds=orgs["kind"].astype(str).to_numpy(),
         region=nuts2(orgs["region_code"]),
         latitude=pd.to_numeric(orgs["latitude"], errors="coerce").to_numpy(dtype=float),
@@ -182,17 +179,16 @@ def build_history(
     )
 
 
-def _last_shared(inc_link: sp.csr_matrix, dated: sp.csr_matrix, shared: sp.csr_matrix) -> sp.csr_matrix:
-    """Year of the latest project each linked pair shared (sparse, same pattern as ``shared``)."""
-    coo = shared.tocoo()
-    out = np.zeros(len(coo.row))
-    for start in range(0, len(coo.row), 200_000):
-        r, c = coo.row[start : start + 200_000], coo.col[start : start + 200_000]
-        # latest shared project = max over projects of both rows; done per org row pair via
-        # elementwise products of the dated incidence rows (sparse, few projects per org)
-        a = dated[r].multiply(inc_link[c])
-        out[start : start + len(r)] = a.max(axis=1).toarray().ravel()
-    return sp.csr_matrix((out, (coo.row, coo.col)), shape=shared.shape)
+def _last_shared(rows, proj_index, years, linking, n) -> sp.csr_matrix:
+    """Year of the latest linking project each pair shared (sparse, same pattern as the links)."""
+    keep = linking[proj_index]
+    memb = pd.DataFrame({"p": proj_index[keep], "o": rows[keep], "y": np.nan_to_num(years[keep])})
+    pairs = memb.merge(memb[["p", "o"]], on="p", suffixes=("", "_b"))
+    pairs = pairs[pairs["o"] != pairs["o_b"]]
+    latest = pairs.groupby(["o", "o_b"], sort=False)["y"].max()
+    a = latest.index.get_level_values(0).to_numpy()
+    b = latest.index.get_level_values(1).to_numpy()
+    return sp.csr_matrix((latest.to_numpy(), (a, b)), shape=(n, n))
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:

@@ -1,0 +1,233 @@
+"""The learned combination of signals: a pair-ranking model fitted with strict temporal separation.
+
+Past collaborations are the only labels there are, so the model learns from the history
+itself: within the training period, features come from an earlier slice and labels from
+the slice after it. Two such slices are made (``fit`` → ``validate``): candidate models
+are trained on the first, compared by Recall@k on the second, and the winner is refitted on
+the rows of both. Negatives mix random candidates with hard ones (same kind as a true
+partner, same region as the query, two hops away in the graph), so the model learns more
+than "popular and nearby". Nothing after the end of the training period is ever read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from innoweave.matching.evaluation import EvalSplit, make_split, ranking_metrics
+from innoweave.matching.features import (
+    SIGNAL_FAMILIES,
+    feature_matrix,
+    feature_names,
+    fit_text,
+    pair_features,
+)
+from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, project_dates
+from innoweave.matching.scoring import DEFAULT_WEIGHTS, distance_feature
+from innoweave.registry.frames import RegistryFrames
+from innoweave.seeding import make_rng
+
+MODEL_CHOICES = ("hgb", "logistic")
+#: Count features divided by their mean over the split's candidates (or queries), so that a
+#: model learned on a short early slice applies to the longer full history.
+_SCALED = ("common_neighbours", "adamic_adar", "resource_allocation", "katz", "shared_projects",
+           "cand_degree", "cand_activity", "query_degree", "query_activity", "cand_recent_activity")  # fmt: skip
+
+
+def normalised_features(features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Scale count features by their mean (per split) and make distance finite."""
+    out = dict(features)
+    for name in _SCALED:
+        if name in out:
+            mean = float(np.mean(out[name]))
+            out[name] = out[name] / mean if mean > 0 else out[name]
+    if "distance_km" in out:
+        out["distance_km"] = np.nan_to_num(out["distance_km"], nan=1000.0)
+    return out
+
+
+def _make_model(name: str, seed: int):
+    if name == "hgb":
+        return HistGradientBoostingClassifier(
+            max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40,
+            l2_regularization=1.0, random_state=seed,
+        )  # fmt: skip
+    if name == "logistic":
+        return make_pipeline(
+            FunctionTransformer(np.log1p), StandardScaler(), LogisticRegression(C=0.3, max_iter=500)
+        )
+    raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_CHOICES)} or 'auto'")
+
+
+@dataclass
+class SliceData:
+    split: EvalSplit
+    features: dict[str, np.ndarray]
+
+
+def temporal_cuts(frames: RegistryFrames, train_projects: Sequence[str], *, fractions=(0.45, 0.7)):
+    """Dates splitting the training projects into fit-features / fit-labels / validation labels."""
+    dates = project_dates(frames).reindex(list(train_projects)).dropna().sort_values()
+    if len(dates) < 10:
+        raise ValueError(
+            f"the training period has {len(dates)} dated project(s); at least 10 are needed "
+            "to learn a ranking model (use model='none' for the untrained combination)"
+        )
+    return [dates.iloc[int(f * (len(dates) - 1))] for f in fractions], dates
+
+
+class LearnedRanker:
+    """Pointwise ranking model on pair features (settings stored as given; see ``fit``)."""
+
+    def __init__(
+        self,
+        *,
+        model: str = "auto",
+        families: Sequence[str] = SIGNAL_FAMILIES,
+        n_random: int = 100_000,
+        n_hard: int = 10,
+        k: int = 10,
+        seed=0,
+    ):
+        self.model = model
+        self.families = families
+        self.n_random = n_random
+        self.n_hard = n_hard
+        self.k = k
+        self.seed = seed
+
+    def fit(
+        self,
+        frames: RegistryFrames,
+        train_projects: Sequence[str],
+        *,
+        query_kinds: Sequence[str],
+        target_kinds: Sequence[str],
+        new_only: bool = True,
+        max_project_size: int = DEFAULT_MAX_PROJECT_SIZE,
+        embedder=None,
+    ) -> LearnedRanker:
+        rng = make_rng(self.seed)
+        seed_int = int(rng.integers(2**31 - 1))
+        (t_fit, t_val), dates = temporal_cuts(frames, train_projects)
+        early = dates.index[dates < t_fit]
+        middle = dates.index[(dates >= t_fit) & (dates < t_val)]
+        late = dates.index[dates >= t_val]
+        kw = dict(query_kinds=query_kinds, target_kinds=target_kinds, new_only=new_only,
+                  max_project_size=max_project_size)  # fmt: skip
+        slices = [self._slice(make_split(frames, early, middle, **kw), embedder),
+                  self._slice(make_split(frames, early.append(middle), late, **kw), embedder)]  # fmt: skip
+        self.feature_names_ = feature_names(self.families)
+        choices = MODEL_CHOICES if self.model == "auto" else (self.model,)
+        X0, y0 = self._rows(slices[0], rng)
+        self.validation_ = {"cuts": [str(t_fit.date()), str(t_val.date())],
+                            "fit_queries": slices[0].split.n_queries,
+                            "validation_queries": slices[1].split.n_queries, "models": {}}  # fmt: skip
+        if len(np.unique(y0)) < 2 or slices[1].split.n_queries == 0:
+            raise ValueError(
+                "too few collaborations inside the training period to learn a ranking model "
+                f"({slices[0].split.n_queries} fit queries, {slices[1].split.n_queries} validation queries)"
+            )
+        best, best_recall = None, -1.0
+        for name in choices:
+            model = _make_model(name, seed_int).fit(X0, y0)
+            metrics = ranking_metrics(self._predict(model, slices[1]), slices[1].split, k=self.k)
+            self.validation_["models"][name] = metrics
+            if metrics[f"recall@{self.k}"] > best_recall:
+                best, best_recall = name, metrics[f"recall@{self.k}"]
+        self.chosen_model_ = best
+        X1, y1 = self._rows(slices[1], rng)
+        X, y = np.vstack([X0, X1]), np.concatenate([y0, y1])
+        self.model_ = _make_model(best, seed_int).fit(X, y)
+        self.scoring_weights_ = self._linear_weights(slices, rng)
+        return self
+
+    def _slice(self, split: EvalSplit, embedder) -> SliceData:
+        text = fit_text(split.history, embedder=embedder)[0] if "text" in self.families else None
+        feats = pair_features(split.history, split.queries, split.candidates, text_vectors=text,
+                              families=self.families)  # fmt: skip
+        return SliceData(split, normalised_features(feats))
+
+    def _rows(self, data: SliceData, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Training rows: all positives, hard negatives, then random negatives, per query."""
+        split = data.split
+        nq, nc = split.n_queries, len(split.candidates)
+        labels = np.zeros((nq, nc), dtype=bool)
+        for i, t in enumerate(split.truth):
+            labels[i, t] = True
+        excluded = split.excluded.toarray() > 0
+        cand_kinds = split.history.kinds[split.candidates]
+        q_region = split.history.region[split.queries]
+        c_region = split.history.region[split.candidates]
+        two_hop = data.features.get("common_neighbours", np.zeros((nq, nc))) > 0
+        chosen = labels.copy()
+        for i in range(nq):
+            free = ~labels[i] & ~excluded[i]
+            true_kinds = set(cand_kinds[labels[i]])
+            hard = free & np.isin(cand_kinds, list(true_kinds)) & two_hop[i]
+            if q_region[i] is not None:
+                hard &= c_region == q_region[i]
+            hard_idx = np.flatnonzero(hard)
+            if len(hard_idx) > self.n_hard:
+                hard_idx = rng.choice(hard_idx, self.n_hard, replace=False)
+            chosen[i, hard_idx] = True
+            rest = np.flatnonzero(free & ~chosen[i])
+            if len(rest):
+                chosen[i, rng.choice(rest, min(self.n_random, len(rest)), replace=False)] = True
+        X = feature_matrix(data.features, self.feature_names_)[chosen.ravel()]
+        return X, labels.ravel()[chosen.ravel()]
+
+    def _predict(self, model, data: SliceData) -> np.ndarray:
+        X = feature_matrix(data.features, self.feature_names_)
+        nq, nc = data.split.n_queries, len(data.split.candidates)
+        return model.predict_proba(X)[:, 1].reshape(nq, nc)
+
+    def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
+        """Probability that each pair collaborates (``(nq, nc)`` from raw pair features)."""
+        feats = normalised_features(features)
+        shape = next(iter(feats.values())).shape
+        X = feature_matrix(feats, self.feature_names_)
+        if len(X) == 0:
+            return np.zeros(shape)
+        return self.model_.predict_proba(X)[:, 1].reshape(shape)
+
+    def _linear_weights(self, slices: list[SliceData], rng) -> dict[str, float]:
+        """Weights of :func:`score_pairs`, fitted on its own transformed signals (same slices)."""
+        cols = {"text": "text_cosine", "proximity": "katz", "popularity": "cand_degree",
+                "distance": "distance_km", "same_region": "same_region", "kind": "kind_complementary"}  # fmt: skip
+        rows, ys = [], []
+        for data in slices:
+            f = data.features
+            present = {w: c for w, c in cols.items() if c in f}
+            labels = np.zeros((data.split.n_queries, len(data.split.candidates)), dtype=bool)
+            for i, t in enumerate(data.split.truth):
+                labels[i, t] = True
+            mats = []
+            for w, c in present.items():
+                v = f[c]
+                if w == "distance":
+                    v = distance_feature(np.where(v >= 1000.0, np.nan, v))
+                elif w in ("proximity", "popularity"):
+                    v = np.log1p(np.maximum(v, 0))
+                mats.append(np.asarray(v, dtype=float).ravel())
+            rows.append(np.stack(mats, axis=1))
+            ys.append(labels.ravel())
+        X, y = np.vstack(rows), np.concatenate(ys)
+        if len(np.unique(y)) < 2:
+            return dict(DEFAULT_WEIGHTS)
+        lr = LogisticRegression(C=1.0, max_iter=500).fit(X, y)
+        weights = {w: 0.0 for w in DEFAULT_WEIGHTS}
+        weights.update({w: float(c) for w, c in zip(present, lr.coef_[0], strict=True)})
+        return weights
+
+
+def validation_table(ranker: LearnedRanker) -> pd.DataFrame:
+    """The validation metrics of each candidate model (rows) for reports."""
+    return pd.DataFrame(ranker.validation_["models"]).T
