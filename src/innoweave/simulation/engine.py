@@ -95,7 +95,7 @@ class State:
         self.guarantee_cost = xp.zeros(N, dtype=xp.float32)
         self.grant_offer = xp.zeros(N, dtype=bool)
         self.tax_eligible = xp.zeros(N, dtype=bool)
-        self.voucher = xp.zeros(N, dtype=bool)
+        self.voucher_left = xp.zeros(N, dtype=xp.int16)
         self.platform_user = xp.zeros(N, dtype=bool)
         self.ip_supported = xp.zeros(N, dtype=bool)
         self.cluster_boost = xp.zeros(self.n_clusters, dtype=bool)
@@ -124,6 +124,7 @@ class Derived:
     vec: Any  # (N, F) knowledge vectors
     norm: Any  # (N,)
     depth: Any  # (N,) research depth in 0..1 (0 for others)
+    competence: Any  # (N,) mean held ability / ability_max, every row
     size_class: Any  # (N,)
     strength: Any  # (M, N)
 
@@ -271,16 +272,14 @@ class Engine:
             vec[base + s.field[u]] += s.ability[u] * s.mask[u]  # one unit per field
         vec = vec.reshape(N, F)
         norm = xp.sqrt((vec * vec).sum(axis=1))
-        research = xp.nonzero(s.is_research())[0]
-        depth = xp.zeros(N, dtype=xp.float32)
-        held = s.mask[:, research]
-        depth[research] = ((s.ability[:, research] * held).sum(axis=0)
-                           / xp.maximum(held.sum(axis=0), 1) / kp.ability_max)
+        competence = ((s.ability * s.mask).sum(axis=0) / xp.maximum(s.mask.sum(axis=0), 1)
+                      * xp.float32(1.0 / kp.ability_max))
+        depth = xp.where(s.is_research(), competence, xp.float32(0.0))
         size_class = xp.zeros(N, dtype=xp.int64)
         for bound in SIZE_CLASS_BOUNDS:
             size_class += s.employees >= bound
-        return Derived(idea, quality, niche.astype(xp.int64), vec, norm, depth, size_class,
-                       strength)
+        return Derived(idea, quality, niche.astype(xp.int64), vec, norm, depth, competence,
+                       size_class, strength)
 
     # --- shared rules --------------------------------------------------------------------
 
@@ -319,7 +318,7 @@ class Engine:
         score += sp.w_region * (s.region[jj] == ri)
         score += sp.w_cluster * ((s.cluster[jj] == ci) & inside)
         score += sp.w_previous * previous
-        score += sp.w_depth * dv.depth[jj]
+        score += sp.w_competence * dv.competence[jj]
         return xp.where(valid, score, -xp.inf).astype(xp.float32)
 
     def groups(self, members, key, n_groups):
@@ -373,7 +372,13 @@ class Engine:
     def slot_candidates(self, pools, rows, size_class, u_kind, u_src, u_pick):
         """The visible candidates of each row (``(C, P)``, -1 = void); draws are ``(C, P)``."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
-        seek = xp.asarray(sp.research_seek, dtype=xp.float32)[size_class[rows]]
+        # research is seen in proportion to its density among the region's firms
+        res_counts, firm_counts = pools["research_region"][2], pools["firm_region"][2]
+        region_density = res_counts / xp.maximum(firm_counts, 1)
+        national = pools["research"].shape[0] / max(int(pools["firms"].shape[0]), 1)
+        density = xp.where(res_counts > 0, region_density, national)[s.region[rows]]
+        seek = xp.minimum(sp.research_seek_max, xp.asarray(sp.research_seek, dtype=xp.float32)[
+            size_class[rows]] * density / sp.research_density_ref)
         mem = s.memory[:, rows]
         mem_count = (mem >= 0).sum(axis=0)
         cl = s.cluster[rows]
@@ -497,7 +502,7 @@ class Engine:
             gov.spend("intermediary_funding", funded_used * gov.cost_per_introduction)
         # vouchers
         u_voucher = rng.random(P, reserve=N)
-        holder = s.voucher[seekers]
+        holder = s.voucher_left[seekers] > 0
         vc = self.research_candidate(pools, seekers, u_voucher)
         cands.append(xp.where(holder, vc, -1)[None, :])
         via.append(xp.zeros((1, P), dtype=bool))
@@ -540,13 +545,14 @@ class Engine:
             acc_via, sp.intermediated_cost_factor, 1.0)
         research_partner = s.is_research()[acc_j]
         new = ~(s.memory[:, acc_s] == acc_j[None, :]).any(axis=0)
-        voucher_used = s.voucher[acc_s] & research_partner & new
+        voucher_used = (s.voucher_left[acc_s] > 0) & research_partner & new
         tau_s = xp.where(voucher_used, 0.0, tau)
         scatter_add(xp, s.capital, acc_s, (-tau_s + xp.where(voucher_used, gov.voucher_value, 0.0))
                     .astype(xp.float32))
         firm_partner = ~research_partner
         scatter_add(xp, s.capital, acc_j[firm_partner], (-tau[firm_partner]).astype(xp.float32))
         gov.spend("innovation_voucher", voucher_used.sum() * gov.voucher_value)
+        s.voucher_left[acc_s[voucher_used]] = 0
         self.new_partnerships_ = int(new.sum())
 
         a = xp.concatenate([link_a, acc_s])

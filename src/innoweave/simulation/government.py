@@ -179,7 +179,6 @@ class Government:
         # next-step flags are re-allocated every step
         s.grant_offer[:] = False
         s.tax_eligible[:] = False
-        s.voucher[:] = False
         s.platform_user[:] = False
         s.ip_supported[:] = False
         s.cluster_boost[:] = False
@@ -287,9 +286,14 @@ class Government:
         xp, s = self.engine.xp_, self.engine.state_
         mem = s.memory
         research_mem = ((mem >= 0) & s.is_research()[xp.maximum(mem, 0)]).any(axis=0)
-        rows = self.admit("innovation_voucher", cfg, elig & ~research_mem, cfg.setting("value"),
-                          cfg.budget, dv)
-        s.voucher[rows] = True
+        # a voucher stays valid for `valid` steps; outstanding ones count against the budget
+        s.voucher_left = xp.maximum(s.voucher_left - 1, 0).astype(s.voucher_left.dtype)
+        valid = int(cfg.setting("valid"))
+        outstanding = float((s.voucher_left > 0).sum()) * cfg.setting("value")
+        free = elig & ~research_mem & (s.voucher_left == 0)
+        rows = self.admit("innovation_voucher", cfg, free, cfg.setting("value"),
+                          cfg.budget * valid - outstanding, dv)
+        s.voucher_left[rows] = valid
 
     def _matchmaking_platform(self, cfg, elig, dv, **_):
         s = self.engine.state_

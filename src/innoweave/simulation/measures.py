@@ -113,13 +113,19 @@ class Recorder:
         same_cluster = (s.cluster[collab.a] == s.cluster[collab.b]) & (s.cluster[collab.a] >= 0)
         sme_research = xp.zeros(s.N, dtype=bool)
         sme_research[collab.a[research_b]] = True
-        # entrants of this step have no phase-0 quality: capability covers the others
-        q = to_host(dv.quality[firm & eng.alive_at_start_])
-        units = s.mask & firm[None, :]
-        field_counts = to_host(xp.bincount(s.field[units].astype(xp.int64),
-                                           minlength=s.n_fields)).astype(float)
-        share = field_counts / max(field_counts.sum(), 1.0)
+        # capability: mean ability of the idea units / ability_max, of the firms alive at the
+        # start of the step (this step's entrants have no phase-0 idea)
+        kp = p.knowledge
+        idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(dv.idea.sum(axis=0), 1)
+        q = to_host(idea_ability[firm & eng.alive_at_start_] / kp.ability_max)
+        # variety: distinct kenes (field x ability band of width 2) among firms' units
+        band = xp.minimum((s.ability * 0.5).astype(xp.int64), 4)
+        kene = s.field.astype(xp.int64) * 5 + band
+        counts = to_host(xp.bincount(kene.reshape(-1), weights=(s.mask & firm[None, :]).reshape(-1)
+                                     .astype(xp.float64), minlength=s.n_fields * 5)).astype(float)
+        share = counts / max(counts.sum(), 1.0)
         nz = share[share > 0]
+        breadth = s.mask[:, firm].sum(axis=0)
         self.patents_total += eng.patents_step_
         rec: dict[str, float] = {
             "step": t,
@@ -141,6 +147,7 @@ class Recorder:
             "capability_mean": float(q.mean()) if q.size else 0.0,
             "capability_gini": gini(q),
             "knowledge_variety": float(np.exp(-(nz * np.log(nz)).sum())) if nz.size else 0.0,
+            "knowledge_breadth": float(breadth.mean()) if n_firms else 0.0,
             "survival": float((firm & s.initial_firm).sum()) / max(self.n_initial_firms, 1),
             "entries": entries,
             "exits": exits,

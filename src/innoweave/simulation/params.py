@@ -116,8 +116,10 @@ class SearchParams:
     w_region: float = 0.2
     w_cluster: float = 0.2
     w_previous: float = 0.3
-    w_depth: float = 0.4
-    min_score: float = 1.15
+    w_competence: float = 0.4
+    min_score: float = 1.3
+    research_density_ref: float = 1 / 150
+    research_seek_max: float = 0.9
     firm_capacity: int = 1
     transaction_cost_share: float = 0.1
     intermediated_cost_factor: float = 0.5
@@ -135,8 +137,8 @@ class OutcomeParams:
     radical_prob: float = 0.2
     radical_penalty: float = 1.0
     incremental_gain: float = 0.5
-    learning_rate: float = 0.3
-    research_transfer: float = 2.0
+    learning_rate: float = 0.5
+    research_transfer: float = 5.0
     research_absorptive: float = 0.5
     new_unit_share: float = 0.5
     patent_prob: float = 0.4
@@ -239,7 +241,7 @@ INSTRUMENT_DEFAULTS: dict[str, dict[str, float]] = {
     "rd_tax_credit": {"share": 0.2},
     "talent_subsidy": {"boost": 0.1, "cost": 1.0},
     "researcher_secondment": {"duration": 4, "cost": 1.0, "talent_gain": 0.02},
-    "innovation_voucher": {"value": 1.0},
+    "innovation_voucher": {"value": 1.0, "valid": 4},
     "matchmaking_platform": {"cost": 0.05, "candidates": 2, "pool": 256},
     "joint_lab": {"duration": 8, "cost": 2.0},
     "intermediary_funding": {"cost_per_introduction": 0.2},
