@@ -21,7 +21,7 @@ from innoweave.registry.validation import (
     validate_row,
 )
 
-FAST = settings(max_examples=150, deadline=None)
+FAST = settings(max_examples=80, deadline=None)
 ids = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=60).filter(
     lambda s: s.strip() != ""
 )
