@@ -101,6 +101,7 @@ KEY_OUTPUTS = (
     "capability_mean",
     "capability_gini",
     "knowledge_variety",
+    "knowledge_breadth",
     "survival",
     "net_edges",
     "mean_awareness",

@@ -108,9 +108,10 @@ class Organisation(mesa.Agent):
         self.second_host = -1
         self.second_left = 0
         self.guarantee_left = 0
+        self.guarantee_cost = 0.0
         self.grant_offer = False
         self.tax_eligible = False
-        self.voucher = False
+        self.voucher_left = 0
         self.platform_user = False
         self.ip_supported = False
         self.last_success = NEVER
@@ -123,6 +124,7 @@ class Organisation(mesa.Agent):
         self.vec: dict[int, float] = {}
         self.norm = 0.0
         self.depth = 0.0
+        self.competence = 0.0
         self.size_class = 0
         self.absorptive = 0.0
         # per-step scratch
@@ -165,10 +167,9 @@ class Organisation(mesa.Agent):
         self.niche = self.field[best_slot]
         self.vec = {self.field[u]: self.ability[u] for u in held_slots}
         self.norm = math.sqrt(sum(a * a for a in self.vec.values()))
-        if self.is_research and held_slots:
-            self.depth = sum(self.ability[u] for u in held_slots) / len(held_slots) / kp.ability_max
-        else:
-            self.depth = 0.0
+        self.competence = (sum(self.ability[u] for u in held_slots) / len(held_slots)
+                           / kp.ability_max) if held_slots else 0.0
+        self.depth = self.competence if self.is_research else 0.0
         self.size_class = size_class(self.employees)
         if self.idea:
             idea_exp = sum(self.expertise[u] for u in self.idea) / len(self.idea)
@@ -229,7 +230,8 @@ class Firm(Organisation):
         model = self.model
         sp = model.params.search
         rnd = model.random
-        seek = sp.research_seek[self.size_class]
+        seek = min(sp.research_seek_max, sp.research_seek[self.size_class]
+                   * model.research_density(self.region) / sp.research_density_ref)
         cluster_firms = model.cluster_firms.get(self.cluster, []) if self.cluster >= 0 else []
         has_cluster = len(cluster_firms) > 1
         boost = 1.0 + model.government.cluster_boost_factor if (
@@ -268,7 +270,7 @@ class Firm(Organisation):
         via = [False] * len(cands)
         cands.append(model.introduced.get(self.row, -1))
         via.append(True)
-        cands.append(model.research_candidate(self.region) if self.voucher else -1)
+        cands.append(model.research_candidate(self.region) if self.voucher_left > 0 else -1)
         via.append(False)
         for c in model.government.platform_candidates(self):
             cands.append(c)
@@ -464,6 +466,13 @@ class ReferenceModel(mesa.Model):
             if f.cluster >= 0:
                 self.cluster_firms.setdefault(f.cluster, []).append(f.row)
 
+    def research_density(self, region: int) -> float:
+        """Research organisations per alive firm in the region (national where it has none)."""
+        local = self.research_by_region.get(region)
+        if local:
+            return len(local) / max(len(self.region_firms.get(region, [])), 1)
+        return len(self.research_rows) / max(len(self.alive_firms), 1)
+
     def research_candidate(self, region: int) -> int:
         """Rule 1: a research organisation of the region, else one uniform nationwide."""
         local = self.research_by_region.get(region)
@@ -492,7 +501,7 @@ class ReferenceModel(mesa.Model):
         return 4.0 * o * (1.0 - o)
 
     def attractiveness(self, i: Organisation, j: Organisation) -> float:
-        """S_ij of phase 3: knowledge match, region, cluster, previous partner, depth."""
+        """S_ij of phase 3: knowledge match, region, cluster, previous partner, competence."""
         sp = self.params.search
         score = sp.w_knowledge * self.match(i, j)
         if i.region == j.region:
@@ -501,7 +510,7 @@ class ReferenceModel(mesa.Model):
             score += sp.w_cluster
         if j.row in i.memory:
             score += sp.w_previous
-        return score + sp.w_depth * j.depth
+        return score + sp.w_competence * j.competence
 
     def phase_partner_search(self, alive_firms) -> list[tuple[int, int, bool, bool]]:
         """Phase 3; returns the realised collaborations as (firm, partner, lab, intermediated)."""
@@ -555,8 +564,9 @@ class ReferenceModel(mesa.Model):
                 sp.intermediated_cost_factor if via else 1.0)
             new = j_row not in seeker.memory
             new_count += new
-            if seeker.voucher and target.is_research and new:
+            if seeker.voucher_left > 0 and target.is_research and new:
                 seeker.capital += gov.voucher_value
+                seeker.voucher_left = 0
                 gov.spend("innovation_voucher", gov.voucher_value)
             else:
                 seeker.capital -= tau
@@ -1017,7 +1027,7 @@ class ReferenceGovernment:
     def act(self, collaborations) -> None:
         model = self.model
         for f in model.firms:
-            f.grant_offer = f.tax_eligible = f.voucher = False
+            f.grant_offer = f.tax_eligible = False
             f.platform_user = f.ip_supported = False
         model.cluster_boost = set()
         self.extra = [0] * model.n_regions
@@ -1033,8 +1043,7 @@ class ReferenceGovernment:
         for f in self.model.firms:
             if f.guarantee_left > 0 and f.alive:
                 if "credit_guarantee" in cfgs:
-                    self.spend("credit_guarantee",
-                               cfgs["credit_guarantee"].setting("cost_per_employee") * f.employees)
+                    self.spend("credit_guarantee", f.guarantee_cost)
                 f.guarantee_left -= 1
             else:
                 f.guarantee_left = 0
@@ -1067,17 +1076,17 @@ class ReferenceGovernment:
 
     def _credit_guarantee(self, cfg, eligible, _collab) -> None:
         per_employee = cfg.setting("cost_per_employee")
-        committed = sum(per_employee * f.employees for f in self.model.firms
-                        if f.guarantee_left > 0)
+        committed = sum(f.guarantee_cost for f in self.model.firms if f.guarantee_left > 0)
         free = [f for f in eligible if f.guarantee_left == 0]
         for f in self.admit("credit_guarantee", cfg, free, lambda f: per_employee * f.employees,
                             cfg.budget - committed):
             f.guarantee_left = int(cfg.setting("duration"))
+            f.guarantee_cost = per_employee * f.employees  # the fee is fixed when given
 
     def _rd_tax_credit(self, cfg, eligible, _collab) -> None:
         claims = []
         for f in eligible:
-            f.tax_eligible = True
+            f.tax_eligible = cfg.budget > 0
             claims.append((f, cfg.setting("share") * f.rd_spend))
         total = sum(c for _, c in claims)
         if total <= 0 or cfg.budget <= 0:
@@ -1106,9 +1115,16 @@ class ReferenceGovernment:
 
     def _innovation_voucher(self, cfg, eligible, _collab) -> None:
         orgs = self.model.orgs
-        free = [f for f in eligible if not any(orgs[m].is_research for m in f.memory)]
-        for f in self.admit("innovation_voucher", cfg, free, cfg.setting("value"), cfg.budget):
-            f.voucher = True
+        # a voucher stays valid for `valid` steps; outstanding ones count against the budget
+        for f in self.model.firms:
+            f.voucher_left = max(f.voucher_left - 1, 0)
+        valid = int(cfg.setting("valid"))
+        outstanding = sum(1 for f in self.model.firms if f.voucher_left > 0) * cfg.setting("value")
+        free = [f for f in eligible if f.voucher_left == 0
+                and not any(orgs[m].is_research for m in f.memory)]
+        for f in self.admit("innovation_voucher", cfg, free, cfg.setting("value"),
+                            cfg.budget * valid - outstanding):
+            f.voucher_left = valid
 
     def _matchmaking_platform(self, cfg, eligible, _collab) -> None:
         admitted = self.admit("matchmaking_platform", cfg, eligible, cfg.setting("cost"),
@@ -1245,15 +1261,24 @@ class ReferenceRecorder:
         smes = [f for f in firms if f.kind == SME]
         n_smes = len(smes)
         uir_firms = {a for a, b, _, _ in collaborations if orgs[b].is_research}
-        # entrants of this step have no phase-0 quality: capability covers the others
-        qualities = [f.quality for f in firms if f.row < model.rows_at_start]
-        field_counts: dict[int, int] = {}
+        # capability: mean ability of the phase-0 idea units / ability_max, of the firms alive
+        # at the start of the step (this step's entrants have no phase-0 idea)
+        ability_max = model.params.knowledge.ability_max
+        qualities = [
+            (sum(f.ability[u] for u in f.idea) / len(f.idea) / ability_max) if f.idea else 0.0
+            for f in firms if f.row < model.rows_at_start
+        ]
+        # variety: kenes = (field, ability band of width 2, capped at band 4) of firms' units
+        kene_counts: dict[tuple[int, int], int] = {}
+        units_held = 0
         for f in firms:
-            for fld, h in zip(f.field, f.held, strict=True):
+            for fld, a, h in zip(f.field, f.ability, f.held, strict=True):
                 if h:
-                    field_counts[fld] = field_counts.get(fld, 0) + 1
-        n_units = sum(field_counts.values())
-        entropy = -sum(c / n_units * math.log(c / n_units) for c in field_counts.values())
+                    kene = (fld, min(int(a * 0.5), 4))
+                    kene_counts[kene] = kene_counts.get(kene, 0) + 1
+                    units_held += 1
+        n_units = units_held
+        entropy = -sum(c / n_units * math.log(c / n_units) for c in kene_counts.values())
         self.patents_total += model.patents_step
         collab_uir = sum(1 for _, b, _, _ in collaborations if orgs[b].is_research)
         rec: dict[str, float] = {
@@ -1277,6 +1302,7 @@ class ReferenceRecorder:
             "capability_mean": sum(qualities) / len(qualities) if qualities else 0.0,
             "capability_gini": _gini(qualities),
             "knowledge_variety": math.exp(entropy) if n_units else 0.0,
+            "knowledge_breadth": units_held / len(firms) if firms else 0.0,
             "survival": sum(1 for f in firms if f.initial_firm) / max(self.n_initial_firms, 1),
             "entries": entries,
             "exits": exits,
