@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from innoweave.registry.attributes import (
     FIRM_ATTRIBUTES,
@@ -194,3 +196,38 @@ def test_empty_and_non_firm_registries_pass_through():
     assert out.organisations.empty
     out = AttributeModel(shares=SHARES).complete(_orgs(["government", "intermediary"]), seed=0)
     assert out.organisations["synthetic_fields"].map(len).sum() == 0
+
+
+kinds_st = st.sampled_from(["sme", "large_firm", "company", "university", "research_institute",
+                            "government", "intermediary"])  # fmt: skip
+row_st = st.tuples(
+    kinds_st,
+    st.one_of(st.none(), st.integers(0, 5000).map(float)),
+    st.one_of(st.none(), st.integers(1900, 2024)),
+    st.one_of(st.none(), st.floats(0, 1)),
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(row_st, min_size=1, max_size=12), st.integers(0, 2**32 - 1))
+def test_a_value_is_flagged_exactly_when_it_was_missing(rows, seed):
+    kinds, employees, founded, talent = zip(*rows, strict=True)
+    frames = _orgs(kinds, employees=list(employees), founding_year=list(founded),
+                   attributes=[{} if t is None else {"talent": t} for t in talent])  # fmt: skip
+    out = AttributeModel(shares=SHARES).complete(frames, seed=seed).organisations
+    for i, (kind, emp, year, tal) in enumerate(rows):
+        flags = set(out.at[i, "synthetic_fields"])
+        completed = kind in ("sme", "large_firm", "company", "university", "research_institute")
+        assert ("employees" in flags) == (completed and emp is None)
+        assert ("founding_year" in flags) == (completed and year is None)
+        if emp is not None:
+            assert out.at[i, "employees"] == emp
+        if year is not None:
+            assert out.at[i, "founding_year"] == year
+        if kind in ("sme", "large_firm", "company"):
+            assert ("attributes.talent" in flags) == (tal is None)
+            assert out.at[i, "attributes"]["talent"] == (tal if tal is not None else out.at[i, "attributes"]["talent"])
+            assert out.at[i, "stage"] in STAGE_ORDER
+            assert not pd.isna(out.at[i, "employees"])
+        elif not completed:
+            assert flags == set()
