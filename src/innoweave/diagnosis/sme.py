@@ -293,7 +293,9 @@ class SMEDiagnoser:
         if self.complete_attributes and _lacks_attributes(orgs, attrs):
             from innoweave.registry.attributes import AttributeModel
 
-            frames = AttributeModel(reference_year=self.reference_year).complete(frames, seed=self.seed)
+            frames = AttributeModel(reference_year=self.reference_year, stage_rules=self.stage_rules).complete(
+                frames, seed=self.seed
+            )
             self.attributes_completed_ = True
             orgs, attrs = self._select(frames)
         self._attrs = attrs
