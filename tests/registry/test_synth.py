@@ -177,11 +177,13 @@ def _flat(text: str) -> str:
 
 def test_cli_synth_and_complete(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    result = runner.invoke(app, ["synth", "--smes", "300", "--seed", "4", "--json", "--database-url", url])
+    result = runner.invoke(app, ["synth", "--smes", "300", "--seed", "4", "--projects-per-sme", "0.5",
+                                 "--first-year", "2018", "--json", "--database-url", url])  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["seed"] == 4 and report["written"]["organisations"] > 300
     assert set(report["stage_distribution"]) == set(STAGE_ORDER)
+    assert report["settings"]["years"] == [2018, 2023] and report["written"]["projects"] == 150
     stats = json.loads(runner.invoke(app, ["db", "stats", "--json", "--database-url", url]).stdout)
     assert stats["by_kind"]["sme"] == 300
 
@@ -226,6 +228,9 @@ def test_cli_bad_input(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     result = runner.invoke(app, ["synth", "--smes", "0", "--database-url", url])
     assert result.exit_code == 2 and "--smes must be at least 1" in _flat(result.output)
+    result = runner.invoke(app, ["synth", "--smes", "5", "--first-year", "2020", "--last-year", "2019",
+                                 "--database-url", url])  # fmt: skip
+    assert result.exit_code == 2 and "must not precede --first-year" in _flat(result.output)
     result = runner.invoke(app, ["complete", "--database-url", url])
     assert result.exit_code == 2 and "not initialised" in _flat(result.output)
     runner.invoke(app, ["db", "init", "--database-url", url])

@@ -45,6 +45,9 @@ def synth(
     seed: SeedOpt = 0,
     regions: Annotated[int | None, typer.Option(help="Number of regions (default scales with --smes).")] = None,
     clusters: Annotated[int | None, typer.Option(help="Number of clusters (default scales with --smes).")] = None,
+    projects_per_sme: Annotated[float, typer.Option(help="Projects in the collaboration history per SME.")] = 0.2,
+    first_year: Annotated[int, typer.Option(help="First start year of the history.")] = 2014,
+    last_year: Annotated[int, typer.Option(help="Last start year of the history.")] = 2023,
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:
@@ -58,11 +61,16 @@ def synth(
         raise fail(f"--regions must be between 1 and {MAX_REGIONS}, got {regions}", EXIT_BAD_INPUT)
     if clusters is not None and clusters < 0:
         raise fail(f"--clusters must be >= 0, got {clusters}", EXIT_BAD_INPUT)
+    if projects_per_sme < 0:
+        raise fail(f"--projects-per-sme must be >= 0, got {projects_per_sme}", EXIT_BAD_INPUT)
+    if last_year < first_year:
+        raise fail(f"--last-year ({last_year}) must not precede --first-year ({first_year})", EXIT_BAD_INPUT)
     start = time.perf_counter()
     engine = open_registry(database_url, create=True)
     if not json_out:
         err.print(f"generating {smes:,} SMEs (seed {seed}) …")
-    frames = synthesize(n_smes=smes, seed=seed, n_regions=regions, n_clusters=clusters)
+    frames = synthesize(n_smes=smes, seed=seed, n_regions=regions, n_clusters=clusters,
+                        projects_per_sme=projects_per_sme, years=(first_year, last_year))
     generated = time.perf_counter() - start
     written = _write(engine, frames, json_out)
     result = {
