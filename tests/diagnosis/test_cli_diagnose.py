@@ -30,6 +30,7 @@ def test_eis_json_shape(eis_csv):
     result = runner.invoke(app, ["diagnose", "eis", "--json", "--data-dir", str(eis_csv.parent.parent)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert set(data) == {"sii", "dimensions", "groups"}
     assert data["sii"] == data["sii"] | {"compared": 216, "within_0.001": 216}
     assert set(data["sii"]) == {"compared", "within_0.001", "max_abs_error"}
     assert data["groups"]["compared"] == 38 and data["groups"]["matched"] == 38

@@ -62,7 +62,11 @@ def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, s
 
 
 @app.command("eis")
-def eis(json_out: JsonOpt = False, data_dir: DataOpt = None) -> None:
+def eis(
+    json_out: JsonOpt = False,
+    data_dir: DataOpt = None,
+    meta: Annotated[bool, typer.Option("--meta", help="Add the units, years and version compared to the JSON.")] = False,
+) -> None:
     """Recompute the EIS 2023 Summary Innovation Index, dimensions and groups; compare with the published values."""
     from innoweave.diagnosis.eis import reproduce_eis
 
@@ -76,7 +80,7 @@ def eis(json_out: JsonOpt = False, data_dir: DataOpt = None) -> None:
         and result["groups"]["matched"] == result["groups"]["compared"]
     )
     if json_out:
-        print_json(result)
+        print_json(result if meta else {k: result[k] for k in ("sii", "dimensions", "groups")})
     else:
         table = Table(title="EIS 2023 reproduction")
         for col in ("what", "compared", "within 0.001 / matched", "max abs error"):

@@ -117,7 +117,8 @@ def _compare(computed: pd.Series, published: pd.Series) -> dict[str, object]:
 def reproduce_eis(data_dir: str | Path | None = None) -> tuple[dict[str, object], CompositeIndex]:
     """Recompute the SII, dimensions and groups and compare them with the published values.
 
-    Returns the comparison (the JSON of ``innoweave diagnose eis``) and the fitted index.
+    Returns the comparison (``sii``, ``dimensions``, ``groups`` — the JSON of
+    ``innoweave diagnose eis`` — and ``meta``: units, years, version) and the fitted index.
     """
     eis = load_eis(data_dir)
     hierarchy = eis_hierarchy(eis)
@@ -172,9 +173,12 @@ def reproduce_eis(data_dir: str | Path | None = None) -> tuple[dict[str, object]
         "sii": sii,
         "dimensions": dimensions,
         "groups": groups,
-        "units": {"compared": targets, "excluded": list(NOT_REPRODUCIBLE_UNITS)},
-        "years": list(range(YEARS[0], YEARS[1] + 1)),
-        "version": __version__,
+        "meta": {
+            "units_compared": targets,
+            "units_excluded": list(NOT_REPRODUCIBLE_UNITS),
+            "years": list(range(YEARS[0], YEARS[1] + 1)),
+            "version": __version__,
+        },
     }
     return result, model
 
