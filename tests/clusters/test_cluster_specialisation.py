@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innoweave.clusters import ClusterInputError, ClusterStars, Columns, LocationQuotients, StrongClusters
+from innoweave.clusters import (
+    ClusterInputError,
+    ClusterStars,
+    Columns,
+    LocationQuotients,
+    StrongClusters,
+)
 
 HAND = pd.DataFrame(
     {

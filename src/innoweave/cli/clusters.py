@@ -216,7 +216,7 @@ def related(
 def network(
     cordis: CordisOpt = None,
     database_url: UrlOpt = None,
-    method: Annotated[str, typer.Option(help="louvain (NetworkX) or leiden (igraph + leidenalg).")] = "louvain",
+    method: Annotated[str, typer.Option(help="louvain (NetworkX) or leiden (igraph, for large graphs).")] = "louvain",
     resolution: Annotated[float, typer.Option(help="Modularity resolution.")] = 1.0,
     max_consortium: Annotated[int, typer.Option(min=2, help="Projects with more members are not linked.")] = 40,
     weighting: Annotated[str, typer.Option(help="inverse: 1/(n-1) per project pair; count: 1.")] = "inverse",

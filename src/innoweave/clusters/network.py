@@ -7,7 +7,7 @@ share a project, each project adding ``1/(n−1)`` to the links of its ``n`` mem
 big consortium, where everyone meets everyone, weighs no more per member than a pair), and
 projects with more than ``max_consortium`` members are not linked at all (they still count
 as activity). On that weighted graph it finds communities (Louvain in NetworkX, or Leiden
-through igraph/leidenalg for large graphs), labels each by dominant region, kinds, title
+in igraph's C core for large graphs), labels each by dominant region, kinds, title
 topics (TF-IDF) and triple-helix mix, measures each organisation's position (degree,
 strength, sampled betweenness, Burt's constraint and effective size, clustering, coreness)
 and lists the SMEs that are isolated or on the periphery — the targets of matchmaking and
@@ -138,13 +138,7 @@ def detect_communities(graph: CollaborationGraph, *, method: str = "louvain", re
             for label, members in enumerate(parts):
                 raw[list(members)] = label
         else:
-            import leidenalg
-
-            partition = leidenalg.find_partition(
-                graph.to_igraph(), leidenalg.RBConfigurationVertexPartition, weights="weight",
-                resolution_parameter=resolution, seed=library_seed,
-            )
-            raw = np.asarray(partition.membership, dtype=np.int64)
+            raw = _igraph_leiden(graph, resolution=resolution, seed=library_seed)
     linked = np.zeros(graph.n_nodes, dtype=bool)
     linked[graph.source] = True
     linked[graph.target] = True
@@ -155,6 +149,26 @@ def detect_communities(graph: CollaborationGraph, *, method: str = "louvain", re
     membership = np.full(graph.n_nodes, -1, dtype=np.int64)
     membership[raw >= 0] = rank[np.searchsorted(labels, raw[raw >= 0])]
     return membership
+
+
+def _igraph_leiden(graph: CollaborationGraph, *, resolution: float, seed: int) -> np.ndarray:
+    """Leiden (modularity objective) in igraph's C core, two iterations (igraph's default).
+
+    igraph draws from a Python random generator; a private one seeded here makes the result
+    reproducible, and the module-wide generator is put back afterwards.
+    """
+    import random
+
+    import igraph as ig
+
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        partition = graph.to_igraph().community_leiden(
+            objective_function="modularity", weights="weight", resolution=resolution, n_iterations=2
+        )
+    finally:
+        ig.set_random_number_generator(random)
+    return np.asarray(partition.membership, dtype=np.int64)
 
 
 def modularity(graph: CollaborationGraph, membership: np.ndarray, *, resolution: float = 1.0) -> float:
@@ -275,7 +289,7 @@ class CollaborationCommunities:
     Parameters
     ----------
     method
-        ``"louvain"`` (NetworkX, default) or ``"leiden"`` (igraph + leidenalg, for large graphs).
+        ``"louvain"`` (NetworkX, default) or ``"leiden"`` (igraph, seeded; for large graphs).
     resolution
         Modularity resolution (higher gives more, smaller communities).
     max_consortium
