@@ -213,7 +213,7 @@ def batch(
     if out.suffix == ".csv":
         table.to_csv(out, index=False)
     else:
-        table.to_excel(out, index=False, engine="xlsxwriter")
+        table.to_excel(out, index=False, engine="openpyxl")
     summary = {"smes": len(table), "out": str(out), "seconds": round(time.perf_counter() - t0, 3),
                "stages": model.stage_distribution(), "report": model.report_, "meta": model.meta_}
     if json_out:
