@@ -89,6 +89,21 @@ def test_population_from_frames_maps_kinds_fields_and_history():
     assert fa & fu
 
 
+def test_text_profile_places_an_organisation_without_projects():
+    frames = _frames()
+    orgs = frames.organisations.copy()
+    extra = orgs.iloc[[0]].assign(external_id="p", name="p", capabilities="battery chemistry cells",
+                                  keywords=[["battery", "lithium"]], cluster=None)
+    orgs = pd.concat([orgs, extra], ignore_index=True)
+    frames = RegistryFrames(organisations=orgs, projects=frames.projects,
+                            participations=frames.participations)
+    pop = population_from_frames(frames, seed=2, complete=False)
+    row = list(pop.external_id).index("p")
+    battery_field = set(pop.field[0][pop.mask[0]].tolist()) & set(pop.field[3][pop.mask[3]].tolist())
+    assert battery_field & set(pop.field[row][pop.mask[row]].tolist())
+    assert np.all(pop.field[~pop.mask] == 0)
+
+
 def test_technology_fields_groups_similar_titles():
     titles = pd.Series(["battery cell chemistry", "battery cell recycling", "deep learning vision",
                         "deep learning speech"] * 5)

@@ -166,13 +166,12 @@ class Recorder:
         innovating = firm & (s.last_success > t - window)
         cooperating = innovating & (s.last_uir > t - window)
         classes = dv.size_class
+        n_class = to_host(xp.bincount(classes[firm], minlength=4))
+        n_inn = to_host(xp.bincount(classes[innovating], minlength=4))
+        n_coop = to_host(xp.bincount(classes[cooperating], minlength=4))
         for c, name in enumerate(SIZE_CLASSES):
-            in_class = firm & (classes == c)
-            n_c = int(in_class.sum())
-            n_inn = int((innovating & in_class).sum())
-            rec[f"innovating_{name}"] = n_inn / n_c if n_c else float("nan")
-            rec[f"coop_research_{name}"] = (int((cooperating & in_class).sum()) / n_inn
-                                            if n_inn else float("nan"))
+            rec[f"innovating_{name}"] = n_inn[c] / n_class[c] if n_class[c] else float("nan")
+            rec[f"coop_research_{name}"] = n_coop[c] / n_inn[c] if n_inn[c] else float("nan")
         rec["mean_awareness"] = float(s.awareness[firm].mean()) if n_firms else 0.0
         rec["mean_talent"] = float(s.talent[firm].mean()) if n_firms else 0.0
         rec["links_active"] = int(((s.link_left > 0) & s.alive).sum())

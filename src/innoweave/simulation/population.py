@@ -301,37 +301,73 @@ _KIND_FROM_REGISTRY = {
 }
 
 
-def technology_fields(
-    texts: pd.Series, *, n_fields: int, seed: SeedLike = None
-) -> tuple[np.ndarray, list[str]]:
+@dataclass
+class TechnologyFields:
+    """Technology fields learned from texts: TF-IDF vectoriser, k-means centres, labels."""
+
+    vectorizer: object
+    centres: np.ndarray  # (k, terms), L2-normalised rows
+    names: list[str]
+
+    def similarity(self, texts) -> np.ndarray:
+        """Cosine similarity of each text with each field centre, ``(len(texts), k)``."""
+        X = self.vectorizer.transform(pd.Series(texts).fillna("").astype(str).to_numpy())
+        return np.asarray(X @ self.centres.T)
+
+
+def fit_technology_fields(texts: pd.Series, *, n_fields: int, seed: SeedLike = None,
+                          ) -> tuple[np.ndarray, TechnologyFields | None]:
     """Cluster texts (project titles) into ``n_fields`` technology fields.
 
     TF-IDF (English stop words, 1-2-grams, min_df 2, 5000 terms) then mini-batch k-means
-    (k = ``n_fields``, seeded);
-    returns each text's field and a label per field (its three heaviest terms). With fewer
-    distinct texts than fields, k shrinks to the number of texts.
+    (k = ``n_fields``, seeded). Returns each text's field and the fitted fields (labels =
+    the three heaviest terms of each centre); ``None`` when the texts hold no terms. With
+    fewer texts than fields, k shrinks to the number of texts.
     """
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     docs = texts.fillna("").astype(str).to_numpy()
     if len(docs) == 0:
-        return np.zeros(0, dtype=np.int16), []
+        return np.zeros(0, dtype=np.int16), None
     min_df = 2 if len(docs) >= 50 else 1
     vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=min_df,
                           max_features=5000, sublinear_tf=True)
     try:
         X = vec.fit_transform(docs)
     except ValueError:  # only stop words / empty texts
-        return np.zeros(len(docs), dtype=np.int16), ["general"]
+        return np.zeros(len(docs), dtype=np.int16), None
     k = int(min(n_fields, X.shape[0]))
     seed_int = int(make_rng(seed).integers(2**31 - 1))
     km = MiniBatchKMeans(n_clusters=k, random_state=seed_int, n_init=1, max_iter=50,
                          batch_size=4096)
     labels = km.fit_predict(X).astype(np.int16)
     terms = np.asarray(vec.get_feature_names_out())
-    names = [", ".join(terms[np.argsort(-c)[:3]]) for c in km.cluster_centers_]
-    return labels, names
+    centres = km.cluster_centers_
+    names = [", ".join(terms[np.argsort(-c)[:3]]) for c in centres]
+    norms = np.linalg.norm(centres, axis=1, keepdims=True)
+    return labels, TechnologyFields(vec, centres / np.where(norms > 0, norms, 1.0), names)
+
+
+def technology_fields(texts: pd.Series, *, n_fields: int, seed: SeedLike = None,
+                      ) -> tuple[np.ndarray, list[str]]:
+    """Each text's technology field and the field labels (see :func:`fit_technology_fields`)."""
+    labels, fitted = fit_technology_fields(texts, n_fields=n_fields, seed=seed)
+    return labels, (fitted.names if fitted is not None else ["general"] if len(labels) else [])
+
+
+def _profile_texts(orgs: pd.DataFrame) -> pd.Series:
+    """An organisation's own text profile: capabilities, offers, needs and keywords."""
+    parts = []
+    for col in ("capabilities", "offers", "needs"):
+        parts.append(orgs[col].fillna("").astype(str))
+    keywords = orgs["keywords"].map(lambda k: " ".join(k) if isinstance(k, (list, tuple))
+                                    else ("" if k is None or k != k else str(k)))
+    parts.append(keywords)
+    text = parts[0]
+    for p in parts[1:]:
+        text = text + " " + p
+    return text.str.strip()
 
 
 def _complete_attributes(frames, seed):
@@ -355,7 +391,9 @@ def population_from_frames(
     Kept: SMEs, large firms, companies (SME below 250 employees), universities, research
     institutes, intermediaries; government bodies and others are dropped (government is the
     scenario's instruments). Technology fields: project titles clustered by
-    :func:`technology_fields`; an organisation holds the ``M`` fields it has most projects
+    :func:`fit_technology_fields`; an organisation with a text profile (capabilities,
+    offers, needs, keywords) holds the fields closest to it (cosine to the field centres,
+    as many as it draws units), and one with projects the ``M`` fields it has most projects
     in, ability ``1 + 8 (1 - exp(-projects / 3))`` (research +1, capped), expertise from the
     same count; organisations without projects draw fields as synthetic firms do. Regions
     are the NUTS codes (unknown = its own region), clusters the registry's ``cluster``
@@ -403,7 +441,7 @@ def population_from_frames(
     parts = parts[parts["org_external_id"].isin(row_of.index)]
     proj = frames.projects.set_index("external_id")
     field, ability, expertise, mask, labels = _registry_knowledge(
-        kind, parts, proj, row_of, params, rng
+        kind, orgs, parts, proj, row_of, params, rng
     )
     memory = _registry_memory(parts, proj, row_of, n, params.search.memory)
     patents = pd.to_numeric(orgs["patents"], errors="coerce").fillna(0).to_numpy(np.int32)
@@ -461,16 +499,35 @@ def _overlay_registry_attributes(attrs: dict[str, np.ndarray], orgs: pd.DataFram
         attrs[key] = np.where(np.isnan(col), attrs[key], col).astype(np.float32)
 
 
-def _registry_knowledge(kind, parts, proj, row_of, params, rng):
+def _registry_knowledge(kind, orgs, parts, proj, row_of, params, rng):
     kp = params.knowledge
     n, M, F = kind.shape[0], kp.max_units, kp.n_fields
     titles = proj["title"] if "title" in proj else pd.Series(dtype=object)
     used = titles[titles.index.isin(parts["project_external_id"])]
-    labels, names = technology_fields(used, n_fields=F, seed=rng)
+    labels, fitted = fit_technology_fields(used, n_fields=F, seed=rng)
+    names = fitted.names if fitted is not None else []
     field_of_project = pd.Series(labels, index=used.index)
     units, ab_lo, ab_hi = _units_and_ability(kind, params, rng)
     field, ability, expertise, mask = _draw_knowledge(n, units, ab_lo, ab_hi, None, None,
                                                       params, rng)
+    # organisations with a text profile take the fields their profile is closest to
+    profiles = _profile_texts(orgs)
+    with_text = (profiles.str.len() > 0).to_numpy()
+    if fitted is not None and with_text.any():
+        sim = fitted.similarity(profiles[with_text])
+        order = np.argsort(-sim, axis=1, kind="stable")[:, :M]
+        rows = np.nonzero(with_text)[0]
+        k = order.shape[1]
+        field[rows, :k] = order
+        close = np.take_along_axis(sim, order, axis=1) > 0
+        mask[rows, :k] &= close
+        mask[rows, k:] = False
+        if not mask[rows].any(axis=1).all():  # no overlap at all: keep the best field
+            empty = rows[~mask[rows].any(axis=1)]
+            mask[empty, 0] = True
+        ability[rows] = np.where(mask[rows], ability[rows], 0.0)
+        expertise[rows] = np.where(mask[rows], np.maximum(expertise[rows], 1), 0)
+        field[rows] = np.where(mask[rows], field[rows], 0)
     if len(field_of_project):
         pf = parts.assign(
             row=row_of.reindex(parts["org_external_id"]).to_numpy(),
@@ -517,5 +574,6 @@ def _registry_memory(parts, proj, row_of, n, K):
 
 __all__ = [
     "KIND_CODES", "NCSES_SIZE_MIX", "Population", "SIZE_CLASSES", "draw_firm_attributes",
-    "population_from_frames", "size_class_of", "synthetic_population", "technology_fields",
+    "TechnologyFields", "fit_technology_fields", "population_from_frames", "size_class_of",
+    "synthetic_population", "technology_fields",
 ]
