@@ -296,7 +296,7 @@ class Engine:
         else:
             dot = (dv.vec[j] * vi).sum(axis=1)
             den = dv.norm[j] * ni
-        o = xp.clip(dot / xp.where(den > 0, den, 1.0), 0.0, 1.0)
+        o = xp.minimum(xp.maximum(dot / xp.where(den > 0, den, 1.0), 0.0), 1.0)
         if self.params_.search.rule == "conservative":
             return o
         return 4.0 * o * (1.0 - o)
@@ -337,10 +337,10 @@ class Engine:
         order, starts, counts = grouped
         if order.shape[0] == 0:
             return xp.full(g.shape, -1, dtype=xp.int64)
-        gg = xp.clip(g, 0, counts.shape[0] - 1)
+        gg = xp.minimum(xp.maximum(g, 0), counts.shape[0] - 1)
         c = xp.where(g >= 0, counts[gg], 0)
         idx = starts[gg] + xp.minimum((u * c).astype(xp.int64), xp.maximum(c - 1, 0))
-        return xp.where(c > 0, order[xp.clip(idx, 0, order.shape[0] - 1)], -1)
+        return xp.where(c > 0, order[xp.minimum(xp.maximum(idx, 0), order.shape[0] - 1)], -1)
 
     def pick_all(self, members, u):
         xp = self.xp_
@@ -429,7 +429,7 @@ class Engine:
         cost = mp.cost_per_employee * s.employees
         profit = revenue - cost
         s.capital = xp.where(firm, s.capital + profit, s.capital).astype(xp.float32)
-        margin = xp.clip(profit / xp.maximum(revenue, 1e-6), -0.5, 0.5)
+        margin = xp.minimum(xp.maximum(profit / xp.maximum(revenue, 1e-6), -0.5), 0.5)
         new_emp = xp.maximum(1.0, s.employees * (1.0 + mp.employment_response * margin))
         change = new_emp / s.employees - 1.0
         gm = self.params_.demography.growth_memory
@@ -840,7 +840,7 @@ class Engine:
             share = xp.where(member, wins[cl] / xp.maximum(members[cl], 1), 0.0)
             new = (s.awareness * (1 - sp.awareness_decay) + sp.awareness_own * success
                    + sp.awareness_partner * partner_success + sp.awareness_cluster * share)
-            s.awareness = xp.where(firm, xp.clip(new, 0.0, 1.0), s.awareness).astype(xp.float32)
+            s.awareness = xp.where(firm, xp.minimum(xp.maximum(new, 0.0), 1.0), s.awareness).astype(xp.float32)
 
     # --- phase 7 -------------------------------------------------------------------------
 

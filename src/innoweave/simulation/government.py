@@ -166,7 +166,7 @@ class Government:
         xp = self.engine.xp_
         dot = dv.vec[q] @ dv.vec[pool].T
         den = dv.norm[q][:, None] * dv.norm[pool][None, :]
-        o = xp.clip(xp.where(den > 0, dot / xp.where(den > 0, den, 1.0), 0.0), 0.0, 1.0)
+        o = xp.minimum(xp.maximum(xp.where(den > 0, dot / xp.where(den > 0, den, 1.0), 0.0), 0.0), 1.0)
         return o if self.engine.params_.search.rule == "conservative" else 4 * o * (1 - o)
 
     # --- phase 6 -------------------------------------------------------------------------
