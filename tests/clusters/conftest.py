@@ -18,7 +18,9 @@ USCMP_DIR = default_data_dir() / "us_cluster_mapping_2016"
 def uscmp_dir() -> Path:
     """The U.S. Cluster Mapping folder; tests using it skip where ../shared/data is absent."""
     if not (USCMP_DIR / "state_cluster_2016.csv").exists():
-        pytest.skip(f"real data absent: {USCMP_DIR} (tests on real data run where shared/ is present)")
+        pytest.skip(
+            f"real data absent: {USCMP_DIR} (tests on real data run where shared/ is present)"
+        )
     return USCMP_DIR
 
 
@@ -35,12 +37,24 @@ def planted_frames() -> RegistryFrames:
     orgs, projects, parts = [], [], []
 
     def org(eid, kind, lat, lon, region, keywords=()):
-        orgs.append({"external_id": eid, "name": eid.upper(), "kind": kind, "latitude": lat, "longitude": lon,
-                     "region_code": region, "keywords": list(keywords)})
+        orgs.append(
+            {
+                "external_id": eid,
+                "name": eid.upper(),
+                "kind": kind,
+                "latitude": lat,
+                "longitude": lon,
+                "region_code": region,
+                "keywords": list(keywords),
+            }
+        )
 
     def project(pid, title, members):
         projects.append({"external_id": pid, "title": title})
-        parts.extend({"external_id": f"{pid}:{m}", "project_external_id": pid, "org_external_id": m} for m in members)
+        parts.extend(
+            {"external_id": f"{pid}:{m}", "project_external_id": pid, "org_external_id": m}
+            for m in members
+        )
 
     kinds = ["sme", "sme", "university", "sme", "large_firm", "government"]
     for i, kind in enumerate(kinds):
@@ -52,18 +66,30 @@ def planted_frames() -> RegistryFrames:
     org("fringe", "sme", 52.60, 13.50, "DE300")
     org("island1", "sme", 47.99, 7.84, "DE131")
     org("island2", "sme", 47.98, 7.85, "DE131")
-    for g, topic in (("a", "battery cell chemistry storage"), ("b", "vaccine immune antigen trial")):
+    for g, topic in (
+        ("a", "battery cell chemistry storage"),
+        ("b", "vaccine immune antigen trial"),
+    ):
         members = [f"{g}{i}" for i in range(6)]
         for k in range(6):  # ring of triangles: dense inside the group
-            project(f"p{g}{k}", f"{topic} {k}", [members[k], members[(k + 1) % 6], members[(k + 2) % 6]])
+            project(
+                f"p{g}{k}", f"{topic} {k}", [members[k], members[(k + 1) % 6], members[(k + 2) % 6]]
+            )
     project("pab1", "battery storage bridge", ["a0", "broker"])
     project("pab2", "vaccine bridge", ["b0", "broker"])
     project("psolo", "solo study", ["lonely"])
     project("pfringe", "battery recycling", ["fringe", "a3"])
     project("pisland", "solar island", ["island1", "island2", "nobody"])
-    project("pgiant", "giant consortium", [o["external_id"] for o in orgs if o["external_id"] != "ghost"])
-    return RegistryFrames(organisations=pd.DataFrame(orgs), projects=pd.DataFrame(projects),
-                          participations=pd.DataFrame(parts))
+    project(
+        "pgiant",
+        "giant consortium",
+        [o["external_id"] for o in orgs if o["external_id"] != "ghost"],
+    )
+    return RegistryFrames(
+        organisations=pd.DataFrame(orgs),
+        projects=pd.DataFrame(projects),
+        participations=pd.DataFrame(parts),
+    )
 
 
 @pytest.fixture
@@ -71,13 +97,22 @@ def planted() -> RegistryFrames:
     return planted_frames()
 
 
-def _employment_table(rng: np.random.Generator, n_regions: int, n_traded: int = 6, n_local: int = 2) -> pd.DataFrame:
+def _employment_table(
+    rng: np.random.Generator, n_regions: int, n_traded: int = 6, n_local: int = 2
+) -> pd.DataFrame:
     rows = []
     for r in range(n_regions):
         for c in range(n_traded + n_local):
             emp = 0 if rng.random() < 0.05 else int(rng.integers(10, 5000))
-            rows.append({"region": f"R{r:03d}", "cluster": f"C{c}", "type": "traded" if c < n_traded else "local",
-                         "employment": emp, "establishments": 0 if emp == 0 else int(rng.integers(1, max(emp // 10, 2)))})
+            rows.append(
+                {
+                    "region": f"R{r:03d}",
+                    "cluster": f"C{c}",
+                    "type": "traded" if c < n_traded else "local",
+                    "employment": emp,
+                    "establishments": 0 if emp == 0 else int(rng.integers(1, max(emp // 10, 2))),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -95,14 +130,22 @@ def _reference_flags(table: pd.DataFrame) -> pd.DataFrame:
     for _, rows in table.groupby("cluster"):
         peers = rows[rows["employment"] > 0]
         lq, emp, est = rows["lq"], rows["employment"], rows["establishments"]
-        p = {(col, q): np.percentile(peers[col], q) for col in ("lq", "employment", "establishments") for q in (25, 50, 75, 90)}
+        p = {
+            (col, q): np.percentile(peers[col], q)
+            for col in ("lq", "employment", "establishments")
+            for q in (25, 50, 75, 90)
+        }
         big = (emp > p["employment", 25]) & (est > p["establishments", 25])
-        parts.append(pd.DataFrame({
-            "strong": (lq >= p["lq", 75]) & (lq >= 1) & big,
-            "strong10": (lq >= p["lq", 90]) & (lq >= 1) & big,
-            "significant": (lq > p["lq", 50]) & big,
-            "qualifying": (lq > p["lq", 25]) & big,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "strong": (lq >= p["lq", 75]) & (lq >= 1) & big,
+                    "strong10": (lq >= p["lq", 90]) & (lq >= 1) & big,
+                    "significant": (lq > p["lq", 50]) & big,
+                    "qualifying": (lq > p["lq", 25]) & big,
+                }
+            )
+        )
     return pd.concat(parts).reindex(table.index)
 
 

@@ -24,43 +24,113 @@ def flat(text: str) -> str:
 def _write_cordis(frames, folder) -> None:
     """The planted registry in the CORDIS gzip layout (only the columns the reader needs)."""
     folder.mkdir()
-    frames.participations = frames.participations[frames.participations["org_external_id"] != "nobody"]
-    kinds = {"sme": ("PRC", "true"), "large_firm": ("PRC", "false"), "university": ("HES", ""),
-             "government": ("PUB", ""), "intermediary": ("OTH", "")}
+    frames.participations = frames.participations[
+        frames.participations["org_external_id"] != "nobody"
+    ]
+    kinds = {
+        "sme": ("PRC", "true"),
+        "large_firm": ("PRC", "false"),
+        "university": ("HES", ""),
+        "government": ("PUB", ""),
+        "intermediary": ("OTH", ""),
+    }
     orgs = frames.organisations
-    pd.DataFrame({
-        "organisationID": orgs["external_id"], "name": orgs["name"], "shortName": "",
-        "SME": [kinds[k][1] for k in orgs["kind"]], "activityType": [kinds[k][0] for k in orgs["kind"]],
-        "city": "", "postCode": "", "nutsCode": orgs["region_code"],
-        "geolocation": [f"{a},{b}" if pd.notna(a) else "" for a, b in zip(orgs["latitude"], orgs["longitude"], strict=True)],
-    }).to_csv(folder / "organisations.csv.gz", index=False)
+    pd.DataFrame(
+        {
+            "organisationID": orgs["external_id"],
+            "name": orgs["name"],
+            "shortName": "",
+            "SME": [kinds[k][1] for k in orgs["kind"]],
+            "activityType": [kinds[k][0] for k in orgs["kind"]],
+            "city": "",
+            "postCode": "",
+            "nutsCode": orgs["region_code"],
+            "geolocation": [
+                f"{a},{b}" if pd.notna(a) else ""
+                for a, b in zip(orgs["latitude"], orgs["longitude"], strict=True)
+            ],
+        }
+    ).to_csv(folder / "organisations.csv.gz", index=False)
     projects = frames.projects
-    pd.DataFrame({"projectID": projects["external_id"], "acronym": projects["external_id"], "title": projects["title"],
-                  "programme": "Horizon 2020", "fundingScheme": "RIA", "status": "CLOSED", "startDate": "2018-01-01",
-                  "endDate": "2020-01-01", "ecMaxContribution": "1000"}).to_csv(folder / "projects.csv.gz", index=False)
+    pd.DataFrame(
+        {
+            "projectID": projects["external_id"],
+            "acronym": projects["external_id"],
+            "title": projects["title"],
+            "programme": "Horizon 2020",
+            "fundingScheme": "RIA",
+            "status": "CLOSED",
+            "startDate": "2018-01-01",
+            "endDate": "2020-01-01",
+            "ecMaxContribution": "1000",
+        }
+    ).to_csv(folder / "projects.csv.gz", index=False)
     parts = frames.participations
-    pd.DataFrame({"projectID": parts["project_external_id"], "organisationID": parts["org_external_id"],
-                  "role": "participant", "ecContribution": "10", "netEcContribution": "10"}).to_csv(
-        folder / "participations.csv.gz", index=False)
+    pd.DataFrame(
+        {
+            "projectID": parts["project_external_id"],
+            "organisationID": parts["org_external_id"],
+            "role": "participant",
+            "ecContribution": "10",
+            "netEcContribution": "10",
+        }
+    ).to_csv(folder / "participations.csv.gz", index=False)
 
 
 def test_lq_from_industry_codes_with_a_drop_in_crosswalk(tmp_path):
     crosswalk = tmp_path / "gbt4754.csv"
-    pd.DataFrame({"code": ["3670", "3610", "5211"], "cluster": ["A", "A", "L"],
-                  "name": ["Auto", "Auto", "Retail"], "scope": ["traded", "traded", "local"]}).to_csv(crosswalk, index=False)
+    pd.DataFrame(
+        {
+            "code": ["3670", "3610", "5211"],
+            "cluster": ["A", "A", "L"],
+            "name": ["Auto", "Auto", "Retail"],
+            "scope": ["traded", "traded", "local"],
+        }
+    ).to_csv(crosswalk, index=False)
     data = tmp_path / "industry.csv"
-    pd.DataFrame({"province": ["P1", "P1", "P2", "P2", "P2"], "gbt": ["3670", "5211", "3610", "5211", "9999"],
-                  "workers": [100, 50, 20, 40, 3], "firms": [10, 5, 2, None, 1]}).to_csv(data, index=False)
+    pd.DataFrame(
+        {
+            "province": ["P1", "P1", "P2", "P2", "P2"],
+            "gbt": ["3670", "5211", "3610", "5211", "9999"],
+            "workers": [100, 50, 20, 40, 3],
+            "firms": [10, 5, 2, None, 1],
+        }
+    ).to_csv(data, index=False)
     out_csv = tmp_path / "lq.csv"
-    result = run("lq", "--data", str(data), "--code", "gbt", "--region", "province", "--employment", "workers",
-                 "--establishments", "firms", "--crosswalk", str(crosswalk), "--crosswalk-code", "code",
-                 "--crosswalk-cluster", "cluster", "--crosswalk-name", "name", "--crosswalk-type", "scope",
-                 "--out", str(out_csv), "--json")
+    result = run(
+        "lq",
+        "--data",
+        str(data),
+        "--code",
+        "gbt",
+        "--region",
+        "province",
+        "--employment",
+        "workers",
+        "--establishments",
+        "firms",
+        "--crosswalk",
+        str(crosswalk),
+        "--crosswalk-code",
+        "code",
+        "--crosswalk-cluster",
+        "cluster",
+        "--crosswalk-name",
+        "name",
+        "--crosswalk-type",
+        "scope",
+        "--out",
+        str(out_csv),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["rows"] == 4 and payload["regions"] == 2
-    assert payload["input_report"]["counts"] == {"codes_absent_from_crosswalk": 1, "missing_establishments_industry_rows": 1,
-                                                  "missing_establishments": 1}
+    assert payload["input_report"]["counts"] == {
+        "codes_absent_from_crosswalk": 1,
+        "missing_establishments_industry_rows": 1,
+        "missing_establishments": 1,
+    }
     assert payload["flags"]["clusters_skipped"] == 1  # two regions are too few for percentiles
     assert set(pd.read_csv(out_csv).columns) >= {"lq", "strong", "stars", "focus"}
 
@@ -75,7 +145,9 @@ def test_lq_on_the_published_file(uscmp_dir):
 
 def test_lq_bad_input_exits_2(tmp_path):
     data = tmp_path / "clash.csv"
-    pd.DataFrame({"region": ["A", "A"], "cluster": ["x", "x"], "employment": [1, 2]}).to_csv(data, index=False)
+    pd.DataFrame({"region": ["A", "A"], "cluster": ["x", "x"], "employment": [1, 2]}).to_csv(
+        data, index=False
+    )
     result = run("lq", "--data", str(data))
     assert result.exit_code == 2 and "appear in several rows" in flat(result.stderr)
     assert run("lq", "--data", str(data), "--duplicates", "sum", "--json").exit_code == 0
@@ -85,22 +157,59 @@ def test_network_and_spatial_from_a_cordis_folder(planted, tmp_path):
     folder = tmp_path / "cordis"
     _write_cordis(planted, folder)
     picture, tables = tmp_path / "network.html", tmp_path / "tables"
-    result = run("network", "--cordis", str(folder), "--max-consortium", "8", "--seed", "3",
-                 "--picture", str(picture), "--out", str(tables), "--json")
+    result = run(
+        "network",
+        "--cordis",
+        str(folder),
+        "--max-consortium",
+        "8",
+        "--seed",
+        "3",
+        "--picture",
+        str(picture),
+        "--out",
+        str(tables),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["communities"] >= 2 and payload["settings"]["seed"] == 3
     assert payload["policy_targets"]["isolated_smes"] == 2
-    assert picture.read_text().startswith("<!doctype html>") and "data:image/png;base64," in picture.read_text()
-    assert {p.name for p in tables.iterdir()} == {"communities.csv", "centrality.csv", "policy_targets.csv"}
+    assert (
+        picture.read_text().startswith("<!doctype html>")
+        and "data:image/png;base64," in picture.read_text()
+    )
+    assert {p.name for p in tables.iterdir()} == {
+        "communities.csv",
+        "centrality.csv",
+        "policy_targets.csv",
+    }
 
     png = tmp_path / "map.png"
-    geo = run("spatial", "--cordis", str(folder), "--eps-km", "10", "--min-samples", "3", "--map", str(png), "--geojson")
+    geo = run(
+        "spatial",
+        "--cordis",
+        str(folder),
+        "--eps-km",
+        "10",
+        "--min-samples",
+        "3",
+        "--map",
+        str(png),
+        "--geojson",
+    )
     assert geo.exit_code == 0, geo.output
     collection = json.loads(geo.stdout)
     assert collection["type"] == "FeatureCollection" and png.read_bytes()[:4] == b"\x89PNG"
-    summary = json.loads(run("spatial", "--cordis", str(folder), "--eps-km", "10", "--min-samples", "3", "--json").stdout)
-    assert summary["clusters"] >= 2 and summary["input_report"]["counts"]["organisations_without_coordinates"] == 1
+    summary = json.loads(
+        run(
+            "spatial", "--cordis", str(folder), "--eps-km", "10", "--min-samples", "3", "--json"
+        ).stdout
+    )
+    assert (
+        summary["clusters"] >= 2
+        and summary["input_report"]["counts"]["organisations_without_coordinates"] == 1
+    )
 
 
 def test_network_from_the_registry(planted, tmp_path):
@@ -113,12 +222,16 @@ def test_network_from_the_registry(planted, tmp_path):
     engine = make_engine(url)
     upgrade(engine)
     assert "holds no organisations" in flat(run("network", "--database-url", url).stderr)
-    planted.participations = planted.participations[planted.participations["org_external_id"] != "nobody"]
+    planted.participations = planted.participations[
+        planted.participations["org_external_id"] != "nobody"
+    ]
     for frame in (planted.organisations, planted.projects, planted.participations):
         frame["source"] = "test"
     write_frames(engine, planted)
     engine.dispose()
-    result = run("network", "--database-url", url, "--max-consortium", "8", "--method", "leiden", "--json")
+    result = run(
+        "network", "--database-url", url, "--max-consortium", "8", "--method", "leiden", "--json"
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["organisations"] == len(planted.organisations) and payload["communities"] >= 2

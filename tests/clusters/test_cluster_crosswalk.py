@@ -12,7 +12,14 @@ NACE = pd.DataFrame(
     {
         "nace_r2": ["C29.1", "C29.3", "C21.1", "C21.2", "G47.1", "O84.1"],
         "cluster_id": ["auto", "auto", "pharma", "pharma", "retail", "NA"],
-        "label": ["Automotive", "Automotive", "Pharmaceuticals", "Pharmaceuticals", "Local retail", "Public administration"],
+        "label": [
+            "Automotive",
+            "Automotive",
+            "Pharmaceuticals",
+            "Pharmaceuticals",
+            "Local retail",
+            "Public administration",
+        ],
         "kind": ["Traded", "Traded", "Traded", "Traded", "Local", "Local"],
     }
 )
@@ -22,7 +29,9 @@ NACE = pd.DataFrame(
 def nace(tmp_path) -> Crosswalk:
     path = tmp_path / "nace_to_cluster.csv"
     NACE.to_csv(path, index=False)
-    return Crosswalk.from_csv(path, code="nace_r2", cluster="cluster_id", cluster_name="label", type="kind")
+    return Crosswalk.from_csv(
+        path, code="nace_r2", cluster="cluster_id", cluster_name="label", type="kind"
+    )
 
 
 def test_uscmp_definitions(uscmp_dir):
@@ -47,10 +56,17 @@ def test_industry_rows_roll_up_and_problems_are_counted(nace):
     )
     out, report = nace.aggregate(rows)
     table = out.set_index(["region", "cluster"])
-    assert table.loc[("DE1", "auto"), "employment"] == 150 and table.loc[("DE1", "auto"), "establishments"] == 7
+    assert (
+        table.loc[("DE1", "auto"), "employment"] == 150
+        and table.loc[("DE1", "auto"), "establishments"] == 7
+    )
     assert table.loc[("DE2", "retail"), "type"] == "local"
-    assert report.counts["codes_absent_from_crosswalk"] == 1 and report.examples["codes_absent_from_crosswalk"] == ["X99"]
-    assert report.counts["codes_without_cluster"] == 1 and report.examples["codes_without_cluster"] == ["O84.1"]
+    assert report.counts["codes_absent_from_crosswalk"] == 1 and report.examples[
+        "codes_absent_from_crosswalk"
+    ] == ["X99"]
+    assert report.counts["codes_without_cluster"] == 1 and report.examples[
+        "codes_without_cluster"
+    ] == ["O84.1"]
     assert any("employment 7" in note for note in report.notes)
     assert report.counts["missing_establishments_industry_rows"] == 1
     assert np.isnan(table.loc[("DE2", "pharma"), "establishments"])  # undecided, not a partial sum
@@ -59,13 +75,21 @@ def test_industry_rows_roll_up_and_problems_are_counted(nace):
 
 
 def test_duplicated_industry_rows(nace):
-    rows = pd.DataFrame({"region": ["DE1", "DE1", "DE1"], "code": ["C29.1", "C29.1", "C21.1"],
-                         "employment": [100, 100, 10], "establishments": [5, 5, 1]})
+    rows = pd.DataFrame(
+        {
+            "region": ["DE1", "DE1", "DE1"],
+            "code": ["C29.1", "C29.1", "C21.1"],
+            "employment": [100, 100, 10],
+            "establishments": [5, 5, 1],
+        }
+    )
     out, report = nace.aggregate(rows)
     assert report.counts["duplicate_rows_identical"] == 1
     assert out.set_index("cluster").loc["auto", "employment"] == 100
     clash = rows.assign(employment=[100, 60, 10])
-    with pytest.raises(ClusterInputError, match=r"region × code.*\('DE1', 'C29.1'\).*file lines \[2, 3\]"):
+    with pytest.raises(
+        ClusterInputError, match=r"region × code.*\('DE1', 'C29.1'\).*file lines \[2, 3\]"
+    ):
         nace.aggregate(clash)
     summed, report = nace.aggregate(clash, duplicates="sum")
     assert summed.set_index("cluster").loc["auto", "employment"] == 160
@@ -78,7 +102,9 @@ def test_bad_crosswalks_are_refused(tmp_path):
     path = tmp_path / "bad.csv"
     conflicting.to_csv(path, index=False)
     with pytest.raises(ClusterInputError, match=r"1 code\(s\) map to several clusters.*C29.1"):
-        Crosswalk.from_csv(path, code="nace_r2", cluster="cluster_id", cluster_name="label", type="kind")
+        Crosswalk.from_csv(
+            path, code="nace_r2", cluster="cluster_id", cluster_name="label", type="kind"
+        )
     with pytest.raises(ClusterInputError, match="missing column"):
         Crosswalk.from_csv(path)
     with pytest.raises(FileNotFoundError):
@@ -86,5 +112,9 @@ def test_bad_crosswalks_are_refused(tmp_path):
 
 
 def test_codes_read_as_numbers_still_match(nace):
-    walk = Crosswalk(pd.DataFrame({"code": [311111], "cluster": ["9"], "cluster_name": ["Food"], "type": ["Traded"]}))
+    walk = Crosswalk(
+        pd.DataFrame(
+            {"code": [311111], "cluster": ["9"], "cluster_name": ["Food"], "type": ["Traded"]}
+        )
+    )
     assert walk.map(pd.Series([311111.0]))["cluster"].tolist() == ["9"]

@@ -14,7 +14,9 @@ from innoweave.clusters.network import sampled_betweenness, structural_holes
 
 
 def fit(frames, **options) -> CollaborationCommunities:
-    return CollaborationCommunities(max_consortium=8, betweenness_samples=None, seed=4, **options).fit(frames)
+    return CollaborationCommunities(
+        max_consortium=8, betweenness_samples=None, seed=4, **options
+    ).fit(frames)
 
 
 def weight(model: CollaborationCommunities, a: str, b: str) -> float:
@@ -36,7 +38,9 @@ def test_projection_weights_and_limits(planted):
     assert model.report_.examples["participations_of_unknown_organisations"] == ["nobody"]
     counted = fit(planted, weighting="count")
     assert weight(counted, "a0", "a1") == 2.0
-    linked_all = CollaborationCommunities(max_consortium=None, betweenness_samples=None, seed=4).fit(planted)
+    linked_all = CollaborationCommunities(
+        max_consortium=None, betweenness_samples=None, seed=4
+    ).fit(planted)
     assert weight(linked_all, "a0", "b3") == pytest.approx(1 / 16)  # 17 members: 1/(n-1)
 
 
@@ -65,15 +69,22 @@ def test_positions_and_policy_targets(planted):
     model = fit(planted)
     c = model.centrality_
     assert set(c.sort_values("betweenness", ascending=False).index[:3]) == {"broker", "a0", "b0"}
-    assert c.loc["broker", "effective_size"] == pytest.approx(2.0)  # its two partners do not know each other
+    assert c.loc["broker", "effective_size"] == pytest.approx(
+        2.0
+    )  # its two partners do not know each other
     assert c.loc["broker", "constraint"] == pytest.approx(0.5)
     assert c.loc["a1", "clustering"] > 0.5 and c.loc["broker", "clustering"] == 0
-    assert c.loc["a0", "projects"] == 5  # pa0, pa4, pa5, pab1 and the giant project (activity, not links)
+    assert (
+        c.loc["a0", "projects"] == 5
+    )  # pa0, pa4, pa5, pab1 and the giant project (activity, not links)
     targets = model.policy_targets_
     assert set(targets.index) == {"ghost", "lonely", "fringe", "island1", "island2"}
     assert targets.loc["ghost", "reason"] == "isolated: no project in the registry"
     assert targets.loc["lonely", "reason"] == "isolated: projects without linked partners"
-    assert targets.loc["fringe", "status"] == "peripheral" and "fringe" in targets.loc["fringe", "reason"]
+    assert (
+        targets.loc["fringe", "status"] == "peripheral"
+        and "fringe" in targets.loc["fringe", "reason"]
+    )
     assert "outside the main" in targets.loc["island1", "reason"]
     json.dumps(model.summary(), default=str)
 
@@ -84,17 +95,28 @@ def test_structural_holes_match_networkx():
     for u, v in graph.edges:
         graph[u][v]["weight"] = float(rng.uniform(0.1, 3))
     graph.add_node(40)  # isolated
-    constraint, effective = structural_holes(nx.to_scipy_sparse_array(graph, nodelist=range(41), format="csr"))
+    constraint, effective = structural_holes(
+        nx.to_scipy_sparse_array(graph, nodelist=range(41), format="csr")
+    )
     expected_c = nx.constraint(graph, weight="weight")
     assert np.allclose(constraint[:40], [expected_c[i] for i in range(40)])
     # Burt's effective size written out: sum over neighbours j of 1 - sum_q p_iq m_jq
     a = nx.to_numpy_array(graph, nodelist=range(40))
     p, m = a / a.sum(axis=1, keepdims=True), a / a.max(axis=1, keepdims=True)
-    expected_e = [sum(1 - sum(p[i, q] * m[j, q] for q in np.flatnonzero(a[i]) if q != j) for j in np.flatnonzero(a[i]))
-                  for i in range(40)]
+    expected_e = [
+        sum(
+            1 - sum(p[i, q] * m[j, q] for q in np.flatnonzero(a[i]) if q != j)
+            for j in np.flatnonzero(a[i])
+        )
+        for i in range(40)
+    ]
     assert np.allclose(effective[:40], expected_e)
     unweighted = nx.effective_size(nx.Graph(graph.edges))  # Borgatti's form for unit weights
-    ones = structural_holes(nx.to_scipy_sparse_array(nx.Graph(graph.edges), nodelist=range(40), format="csr", weight=None))[1]
+    ones = structural_holes(
+        nx.to_scipy_sparse_array(
+            nx.Graph(graph.edges), nodelist=range(40), format="csr", weight=None
+        )
+    )[1]
     assert np.allclose(ones, [unweighted[i] for i in range(40)])
     assert np.isnan(constraint[40]) and np.isnan(effective[40])
 
@@ -116,7 +138,9 @@ def test_betweenness_exact_and_sampled():
 def test_empty_and_edgeless_registries():
     from innoweave.registry.frames import RegistryFrames
 
-    orgs = pd.DataFrame({"external_id": ["x", "y"], "name": ["X", "Y"], "kind": ["sme", "university"]})
+    orgs = pd.DataFrame(
+        {"external_id": ["x", "y"], "name": ["X", "Y"], "kind": ["sme", "university"]}
+    )
     model = CollaborationCommunities(seed=0).fit(RegistryFrames(organisations=orgs))
     assert model.communities_.empty and (model.membership_ == -1).all()
     assert list(model.policy_targets_.index) == ["x"]

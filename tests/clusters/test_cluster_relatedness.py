@@ -15,9 +15,17 @@ def _pairs() -> pd.DataFrame:
     for a in names:
         for b in names:
             same = (a in "123") == (b in "123")
-            rows.append({"clustera": a, "clusterb": b, "cluster_name": names[a], "cluster_name_2": names[b],
-                         "cr_all": 2.0 if same else 0.1, "cr_all_pc": 95 if same else 10,
-                         "rel_all_90_v3": int(same and a != b)})
+            rows.append(
+                {
+                    "clustera": a,
+                    "clusterb": b,
+                    "cluster_name": names[a],
+                    "cluster_name_2": names[b],
+                    "cr_all": 2.0 if same else 0.1,
+                    "cr_all_pc": 95 if same else 10,
+                    "rel_all_90_v3": int(same and a != b),
+                }
+            )
     return pd.DataFrame(rows)
 
 

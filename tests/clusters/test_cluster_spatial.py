@@ -16,7 +16,9 @@ from innoweave.registry.frames import RegistryFrames
 def test_haversine_known_distance():
     # Berlin (52.52, 13.405) to Munich (48.137, 11.575): about 504 km
     assert haversine_km(52.52, 13.405, 48.137, 11.575) == pytest.approx(504, abs=3)
-    assert haversine_km([0, 0], [0, 179.5], [0, 0], [0, -179.5]).tolist() == pytest.approx([0, 111.2], abs=0.1)
+    assert haversine_km([0, 0], [0, 179.5], [0, 0], [0, -179.5]).tolist() == pytest.approx(
+        [0, 111.2], abs=0.1
+    )
 
 
 def _towns(rng: np.random.Generator) -> RegistryFrames:
@@ -26,41 +28,87 @@ def _towns(rng: np.random.Generator) -> RegistryFrames:
 
     def add(n, lat, lon, spread, words, region):
         for _ in range(n):
-            rows.append({"external_id": f"o{len(rows)}", "name": f"Firm {len(rows)}", "kind": "sme",
-                         "latitude": lat + rng.normal(0, spread), "longitude": lon + rng.normal(0, spread),
-                         "region_code": region, "keywords": words})
+            rows.append(
+                {
+                    "external_id": f"o{len(rows)}",
+                    "name": f"Firm {len(rows)}",
+                    "kind": "sme",
+                    "latitude": lat + rng.normal(0, spread),
+                    "longitude": lon + rng.normal(0, spread),
+                    "region_code": region,
+                    "keywords": words,
+                }
+            )
 
     add(8, 50.0, 8.0, 0.01, ["battery", "cell", "lithium"], "DE712")
     add(8, 50.0, 8.0, 0.01, ["vaccine", "antigen", "immune"], "DE712")
     add(6, 51.8, 8.0, 0.01, ["battery", "storage"], "DEA47")
     add(5, 49.0, 12.0, 1.0, ["textile"], "DE232")
     for i in range(2):
-        rows.append({"external_id": f"nowhere{i}", "name": "N", "kind": "sme", "latitude": None, "longitude": None,
-                     "region_code": "DE111", "keywords": ["battery"]})
+        rows.append(
+            {
+                "external_id": f"nowhere{i}",
+                "name": "N",
+                "kind": "sme",
+                "latitude": None,
+                "longitude": None,
+                "region_code": "DE111",
+                "keywords": ["battery"],
+            }
+        )
     for i in range(25):
-        rows.append({"external_id": f"centre{i}", "name": "C", "kind": "sme", "latitude": 51.16342, "longitude": 10.447683,
-                     "region_code": ["DE111", "DE212", "DE300"][i % 3], "keywords": ["battery"]})
-    rows.append({"external_id": "uni", "name": "U", "kind": "university", "latitude": 50.0, "longitude": 8.0,
-                 "region_code": "DE712", "keywords": ["battery"]})
+        rows.append(
+            {
+                "external_id": f"centre{i}",
+                "name": "C",
+                "kind": "sme",
+                "latitude": 51.16342,
+                "longitude": 10.447683,
+                "region_code": ["DE111", "DE212", "DE300"][i % 3],
+                "keywords": ["battery"],
+            }
+        )
+    rows.append(
+        {
+            "external_id": "uni",
+            "name": "U",
+            "kind": "university",
+            "latitude": 50.0,
+            "longitude": 8.0,
+            "region_code": "DE712",
+            "keywords": ["battery"],
+        }
+    )
     return RegistryFrames(organisations=pd.DataFrame(rows))
 
 
 def test_topics_split_a_town_and_distance_splits_towns():
-    model = SpatialClusters(eps_km=5, min_samples=4, min_similarity=0.1).fit(_towns(np.random.default_rng(0)))
+    model = SpatialClusters(eps_km=5, min_samples=4, min_similarity=0.1).fit(
+        _towns(np.random.default_rng(0))
+    )
     points = model.points_.set_index("external_id")
     battery_a = set(points.loc[[f"o{i}" for i in range(8)], "cluster"])
     vaccine_a = set(points.loc[[f"o{i}" for i in range(8, 16)], "cluster"])
     battery_b = set(points.loc[[f"o{i}" for i in range(16, 22)], "cluster"])
     assert len(battery_a) == len(vaccine_a) == len(battery_b) == 1
-    assert len(battery_a | vaccine_a | battery_b) == 3 and -1 not in battery_a | vaccine_a | battery_b
+    assert (
+        len(battery_a | vaccine_a | battery_b) == 3 and -1 not in battery_a | vaccine_a | battery_b
+    )
     assert (points.loc[[f"o{i}" for i in range(22, 27)], "cluster"] == -1).all()
     assert "uni" not in points.index  # SMEs only by default
-    assert model.report_.counts == {"organisations_without_coordinates": 2, "organisations_at_placeholder_point": 25}
+    assert model.report_.counts == {
+        "organisations_without_coordinates": 2,
+        "organisations_at_placeholder_point": 25,
+    }
     table = model.clusters_.set_index("cluster")
     assert "vaccine" in table.loc[vaccine_a.pop(), "topics"]
     assert (table["radius_km"] < 5).all()
-    only_distance = SpatialClusters(eps_km=5, min_samples=4, min_similarity=0).fit(_towns(np.random.default_rng(0)))
-    assert len(only_distance.clusters_) == 2  # the two groups of town A merge without the topic condition
+    only_distance = SpatialClusters(eps_km=5, min_samples=4, min_similarity=0).fit(
+        _towns(np.random.default_rng(0))
+    )
+    assert (
+        len(only_distance.clusters_) == 2
+    )  # the two groups of town A merge without the topic condition
 
 
 def test_geojson_follows_rfc7946():
@@ -68,21 +116,32 @@ def test_geojson_follows_rfc7946():
     collection = json.loads(json.dumps(model.to_geojson()))
     assert collection["type"] == "FeatureCollection"
     points = [f for f in collection["features"] if f["geometry"]["type"] == "Point"]
-    outlines = [f for f in collection["features"] if f["properties"]["feature"] == "cluster_outline"]
+    outlines = [
+        f for f in collection["features"] if f["properties"]["feature"] == "cluster_outline"
+    ]
     assert len(points) == len(model.points_) and len(outlines) == len(model.clusters_)
     lon, lat = points[0]["geometry"]["coordinates"]
-    assert (lat, lon) == pytest.approx((model.points_["latitude"][0], model.points_["longitude"][0]), abs=1e-6)
+    assert (lat, lon) == pytest.approx(
+        (model.points_["latitude"][0], model.points_["longitude"][0]), abs=1e-6
+    )
     for outline in outlines:
         assert outline["geometry"]["type"] == "Polygon"
         ring = np.asarray(outline["geometry"]["coordinates"][0])
         assert (ring[0] == ring[-1]).all() and len(ring) >= 4
         signed_area = 0.5 * np.sum(ring[:-1, 0] * ring[1:, 1] - ring[1:, 0] * ring[:-1, 1])
         assert signed_area > 0  # exterior ring counter-clockwise
-    assert len(SpatialClusters(eps_km=5, min_samples=4).fit(_towns(np.random.default_rng(1))).to_geojson(include_noise=False)["features"]) < len(collection["features"])
+    assert len(
+        SpatialClusters(eps_km=5, min_samples=4)
+        .fit(_towns(np.random.default_rng(1)))
+        .to_geojson(include_noise=False)["features"]
+    ) < len(collection["features"])
 
 
 def test_degenerate_outlines():
-    assert outline_geometry(np.array([8.0, 8.0]), np.array([50.0, 50.0])) == {"type": "Point", "coordinates": [8.0, 50.0]}
+    assert outline_geometry(np.array([8.0, 8.0]), np.array([50.0, 50.0])) == {
+        "type": "Point",
+        "coordinates": [8.0, 50.0],
+    }
     line = outline_geometry(np.array([8.0, 8.1, 8.2]), np.array([50.0, 50.1, 50.2]))
     assert line == {"type": "LineString", "coordinates": [[8.0, 50.0], [8.2, 50.2]]}
 
@@ -99,4 +158,7 @@ def test_planted_registry_texts_come_from_projects(planted):
     model = SpatialClusters(eps_km=10, min_samples=3, min_similarity=0.05).fit(planted)
     points = model.points_.set_index("external_id")
     assert points.loc["a0", "cluster"] == points.loc["a1", "cluster"] >= 0
-    assert "ghost" not in points.index and model.report_.counts["organisations_without_coordinates"] == 1
+    assert (
+        "ghost" not in points.index
+        and model.report_.counts["organisations_without_coordinates"] == 1
+    )

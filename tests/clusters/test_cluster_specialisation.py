@@ -50,8 +50,21 @@ def test_national_share_column_sets_national_employment():
 
 
 def test_region_with_zero_employment_is_reported_not_dropped():
-    data = pd.concat([HAND, pd.DataFrame({"region": ["E", "E"], "cluster": ["cars", "chips"], "type": "traded",
-                                          "employment": [0, 0], "establishments": [0, 0]})], ignore_index=True)
+    data = pd.concat(
+        [
+            HAND,
+            pd.DataFrame(
+                {
+                    "region": ["E", "E"],
+                    "cluster": ["cars", "chips"],
+                    "type": "traded",
+                    "employment": [0, 0],
+                    "establishments": [0, 0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     model = LocationQuotients().fit(data)
     assert len(model.table_) == 8
     assert model.table_.loc[model.table_["region"] == "E", "lq"].isna().all()
@@ -77,7 +90,9 @@ def test_identical_duplicates_counted_once_and_conflicts_refused():
     assert lq_of(model.table_, "N", "cars") == pytest.approx((30 / 40) / (40 / 100))
 
     clash = pd.concat([HAND, HAND.iloc[[0]].assign(employment=5)], ignore_index=True)
-    with pytest.raises(ClusterInputError, match=r"1 key\(s\).*\('N', 'cars'\).*file lines \[2, 8\]"):
+    with pytest.raises(
+        ClusterInputError, match=r"1 key\(s\).*\('N', 'cars'\).*file lines \[2, 8\]"
+    ):
         LocationQuotients().fit(clash)
     summed = LocationQuotients(duplicates="sum").fit(clash)
     assert summed.report_.counts["duplicate_keys_summed"] == 1
@@ -89,12 +104,29 @@ def test_identical_duplicates_counted_once_and_conflicts_refused():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.assign(employment=d["employment"].where(d.index != 2, -1)), r"'employment' has 1 negative value.*file lines 4"),
-        (lambda d: d.assign(employment=d["employment"].astype(object).where(d.index != 1, "many")), r"1 not a number"),
-        (lambda d: d.assign(employment=d["employment"].where(d.index != 1, np.nan)), r"1 missing value"),
+        (
+            lambda d: d.assign(employment=d["employment"].where(d.index != 2, -1)),
+            r"'employment' has 1 negative value.*file lines 4",
+        ),
+        (
+            lambda d: d.assign(
+                employment=d["employment"].astype(object).where(d.index != 1, "many")
+            ),
+            r"1 not a number",
+        ),
+        (
+            lambda d: d.assign(employment=d["employment"].where(d.index != 1, np.nan)),
+            r"1 missing value",
+        ),
         (lambda d: d.drop(columns="cluster"), r"missing column\(s\) cluster"),
-        (lambda d: d.assign(region=d["region"].where(d.index != 3, None)), r"'region' is empty in 1 row"),
-        (lambda d: d.assign(type=["traded", "traded", "local", "traded", "local", "local"]), r"several types"),
+        (
+            lambda d: d.assign(region=d["region"].where(d.index != 3, None)),
+            r"'region' is empty in 1 row",
+        ),
+        (
+            lambda d: d.assign(type=["traded", "traded", "local", "traded", "local", "local"]),
+            r"several types",
+        ),
     ],
 )
 def test_bad_input_names_what_and_where(change, message):
@@ -123,7 +155,14 @@ def test_flags_need_enough_regions(employment_table):
     model = StrongClusters(min_regions=10).fit(lq)
     assert model.flags_.isna().all().all()
     assert len(model.skipped_) == 6 and (model.skipped_["regions_with_employment"] <= 6).all()
-    assert StrongClusters(min_regions=3).fit(lq).flags_[lq.table_["type"] == "traded"].notna().all().all()
+    assert (
+        StrongClusters(min_regions=3)
+        .fit(lq)
+        .flags_[lq.table_["type"] == "traded"]
+        .notna()
+        .all()
+        .all()
+    )
 
 
 def test_stars_count_size_specialisation_and_focus(employment_table):
@@ -135,6 +174,9 @@ def test_stars_count_size_specialisation_and_focus(employment_table):
         active = rows[rows["employment"] > 0]
         top = active["employment"] >= np.percentile(active["employment"], 90)
         assert (stars.loc[active.index, "size_star"] == top).all(), cluster
-    assert not stars.loc[table["employment"] == 0].any(axis=None) or stars.loc[table["employment"] == 0, "stars"].eq(0).all()
+    assert (
+        not stars.loc[table["employment"] == 0].any(axis=None)
+        or stars.loc[table["employment"] == 0, "stars"].eq(0).all()
+    )
     with pytest.raises(ValueError, match="top_share"):
         ClusterStars(top_share=1.5).fit(table)

@@ -23,7 +23,13 @@ def test_reproduces_published_state_file(uscmp_dir):
         "rows": 3350,
         "lq_within_1e-6": 3350,
         "lq_max_rel_error": pytest.approx(result["lq_max_rel_error"]),
-        "flags": {"compared": 2550, "strong": 2550, "strong10": 2550, "significant": 2550, "qualifying": 2550},
+        "flags": {
+            "compared": 2550,
+            "strong": 2550,
+            "strong10": 2550,
+            "significant": 2550,
+            "qualifying": 2550,
+        },
     }
     assert result["lq_max_rel_error"] < 1e-6
     assert not report
@@ -32,7 +38,16 @@ def test_reproduces_published_state_file(uscmp_dir):
 
 
 def test_cli_prints_the_agreed_json_shape(uscmp_dir):
-    out = runner.invoke(app, ["clusters", "reproduce-uscmp", "--data", str(uscmp_dir / "state_cluster_2016.csv"), "--json"])
+    out = runner.invoke(
+        app,
+        [
+            "clusters",
+            "reproduce-uscmp",
+            "--data",
+            str(uscmp_dir / "state_cluster_2016.csv"),
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     result = json.loads(out.stdout)
     assert list(result) == ["rows", "lq_within_1e-6", "lq_max_rel_error", "flags"]
@@ -45,11 +60,22 @@ def _publish(rows: pd.DataFrame, national: pd.Series, reference_flags) -> pd.Dat
     rows = rows.copy()
     type_total = rows.groupby(["region_code_t", "cluster_type"])["emp_tl"].transform("sum")
     nat = rows["cluster_code_t"].map(national)
-    nat_type = rows["cluster_type"].map(national.groupby(rows.drop_duplicates("cluster_code_t").set_index("cluster_code_t")["cluster_type"]).sum())
+    nat_type = rows["cluster_type"].map(
+        national.groupby(
+            rows.drop_duplicates("cluster_code_t").set_index("cluster_code_t")["cluster_type"]
+        ).sum()
+    )
     rows["cluster_emp_per_tf"] = rows["emp_tl"] / nat
     rows["lq_tf"] = (rows["emp_tl"] / type_total) / (nat / nat_type)
     traded = rows["cluster_type"] == "traded"
-    generic = rows.rename(columns={"cluster_code_t": "cluster", "emp_tl": "employment", "est_tl": "establishments", "lq_tf": "lq"})
+    generic = rows.rename(
+        columns={
+            "cluster_code_t": "cluster",
+            "emp_tl": "employment",
+            "est_tl": "establishments",
+            "lq_tf": "lq",
+        }
+    )
     flags = reference_flags(generic[traded])
     for flag in ("strong", "strong10", "significant", "qualifying"):
         rows[f"{flag}_b"] = pd.Series(pd.NA, index=rows.index, dtype=object)
@@ -59,12 +85,25 @@ def _publish(rows: pd.DataFrame, national: pd.Series, reference_flags) -> pd.Dat
 
 def _synthetic_level(rng: np.random.Generator, n_regions: int) -> tuple[pd.DataFrame, pd.Series]:
     clusters = [(str(c), "traded" if c <= 8 else "local") for c in range(1, 12)]
-    rows = [{"region_code_t": f"{r:05d}", "region_name_t": f"Area {r}", "cluster_code_t": code,
-             "cluster_name_t": f"Cluster {code}", "cluster_type": kind,
-             "emp_tl": 0 if rng.random() < 0.08 else int(rng.lognormal(6, 1.5)),
-             "est_tl": 0} for r in range(n_regions) for code, kind in clusters]
+    rows = [
+        {
+            "region_code_t": f"{r:05d}",
+            "region_name_t": f"Area {r}",
+            "cluster_code_t": code,
+            "cluster_name_t": f"Cluster {code}",
+            "cluster_type": kind,
+            "emp_tl": 0 if rng.random() < 0.08 else int(rng.lognormal(6, 1.5)),
+            "est_tl": 0,
+        }
+        for r in range(n_regions)
+        for code, kind in clusters
+    ]
     rows = pd.DataFrame(rows)
-    rows["est_tl"] = np.where(rows["emp_tl"] > 0, np.maximum(1, (rows["emp_tl"] / rng.uniform(5, 40, len(rows))).astype(int)), 0)
+    rows["est_tl"] = np.where(
+        rows["emp_tl"] > 0,
+        np.maximum(1, (rows["emp_tl"] / rng.uniform(5, 40, len(rows))).astype(int)),
+        0,
+    )
     # national totals include areas outside the file (as the project's do)
     national = rows.groupby("cluster_code_t")["emp_tl"].sum() + rng.integers(0, 5000, len(clusters))
     return rows, national
@@ -79,8 +118,17 @@ def test_another_region_level_synthetic(reference_flags, tmp_path):
     result, _ = reproduce_uscmp(read_uscmp(path))
     n_traded = int((published["cluster_type"] == "traded").sum())
     assert result["rows"] == len(published) == result["lq_within_1e-6"]
-    assert result["flags"] == {"compared": n_traded, **dict.fromkeys(("strong", "strong10", "significant", "qualifying"), n_traded)}
+    assert result["flags"] == {
+        "compared": n_traded,
+        **dict.fromkeys(("strong", "strong10", "significant", "qualifying"), n_traded),
+    }
     assert "notes" not in result
+
+
+def test_type_from_traded_flag_when_no_type_column(uscmp_dir):
+    data = read_uscmp(uscmp_dir / "state_cluster_2016.csv").drop(columns="cluster_type")
+    result, _ = reproduce_uscmp(data)
+    assert result["lq_within_1e-6"] == 3350 and result["flags"]["strong"] == 2550
 
 
 def test_too_few_regions_flags_not_computed_and_said(reference_flags, tmp_path):
@@ -99,23 +147,39 @@ def test_too_few_regions_flags_not_computed_and_said(reference_flags, tmp_path):
 def test_aggregated_states_reproduce(uscmp_dir, reference_flags):
     """States summed into 25 pairs (a coarser level made from the real rows)."""
     states = read_uscmp(uscmp_dir / "state_cluster_2016.csv")
-    national = (states["emp_tl"] / states["cluster_emp_per_tf"]).groupby(states["cluster_code_t"]).median().round()
+    national = (
+        (states["emp_tl"] / states["cluster_emp_per_tf"])
+        .groupby(states["cluster_code_t"])
+        .median()
+        .round()
+    )
     codes = sorted(states["region_code_t"].unique())
     pair = {code: f"P{i // 2:02d}" for i, code in enumerate(codes)}
-    grouped = states.assign(region_code_t=states["region_code_t"].map(pair)).groupby(
-        ["region_code_t", "cluster_code_t", "cluster_name_t", "cluster_type"], as_index=False)[["emp_tl", "est_tl"]].sum()
+    grouped = (
+        states.assign(region_code_t=states["region_code_t"].map(pair))
+        .groupby(
+            ["region_code_t", "cluster_code_t", "cluster_name_t", "cluster_type"], as_index=False
+        )[["emp_tl", "est_tl"]]
+        .sum()
+    )
     national.index = national.index.astype(str)
     published = _publish(grouped, national, reference_flags)
     result, _ = reproduce_uscmp(published)
     assert result["rows"] == result["lq_within_1e-6"] == 25 * 67
     assert result["flags"]["compared"] == 25 * 51
-    assert all(result["flags"][f] == 25 * 51 for f in ("strong", "strong10", "significant", "qualifying"))
+    assert all(
+        result["flags"][f] == 25 * 51 for f in ("strong", "strong10", "significant", "qualifying")
+    )
 
 
 def test_bad_files_exit_2(tmp_path):
-    missing = runner.invoke(app, ["clusters", "reproduce-uscmp", "--data", str(tmp_path / "nope.csv"), "--json"])
+    missing = runner.invoke(
+        app, ["clusters", "reproduce-uscmp", "--data", str(tmp_path / "nope.csv"), "--json"]
+    )
     assert missing.exit_code == 2 and "cannot be read" in " ".join(missing.stderr.split())
     no_lq = tmp_path / "no_lq.csv"
-    pd.DataFrame({"region_code_t": ["01"], "cluster_code_t": [1], "emp_tl": [5]}).to_csv(no_lq, index=False)
+    pd.DataFrame({"region_code_t": ["01"], "cluster_code_t": [1], "emp_tl": [5]}).to_csv(
+        no_lq, index=False
+    )
     out = runner.invoke(app, ["clusters", "reproduce-uscmp", "--data", str(no_lq)])
     assert out.exit_code == 2 and "lq_tf" in out.stderr

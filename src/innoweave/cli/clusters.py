@@ -17,13 +17,23 @@ from rich.table import Table
 
 from innoweave.cli.common import err, fail, print_json
 
-app = typer.Typer(help="Industrial clusters: specialisation, relatedness, networks, spatial.", no_args_is_help=True)
+app = typer.Typer(
+    help="Industrial clusters: specialisation, relatedness, networks, spatial.",
+    no_args_is_help=True,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Registry URL (overrides INNOWEAVE_DATABASE_URL).")]
-CordisOpt = Annotated[Path | None, typer.Option("--cordis", help="Read a CORDIS folder instead of the registry.")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Registry URL (overrides INNOWEAVE_DATABASE_URL)."),
+]
+CordisOpt = Annotated[
+    Path | None, typer.Option("--cordis", help="Read a CORDIS folder instead of the registry.")
+]
 SeedOpt = Annotated[int, typer.Option(help="Seed for every random choice.")]
-DuplicatesOpt = Annotated[str, typer.Option(help="Repeated keys with different values: error, sum or first.")]
+DuplicatesOpt = Annotated[
+    str, typer.Option(help="Repeated keys with different values: error, sum or first.")
+]
 
 
 def _input_errors():
@@ -58,7 +68,9 @@ def _load_frames(cordis: Path | None, database_url: str | None):
 
     frames = load_frames(open_registry(database_url))
     if frames.organisations.empty:
-        raise fail("the registry holds no organisations: import some (`innoweave import ...`) or pass --cordis DIR")
+        raise fail(
+            "the registry holds no organisations: import some (`innoweave import ...`) or pass --cordis DIR"
+        )
     return frames
 
 
@@ -68,22 +80,48 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 @app.command("lq")
 def lq(
-    data: Annotated[Path, typer.Option("--data", help="CSV of region × cluster (or × industry code) rows.")],
-    region: Annotated[str | None, typer.Option(help="Region column (default: region, or the U.S. Cluster Mapping name).")] = None,
-    cluster: Annotated[str | None, typer.Option(help="Cluster column of cluster-level rows.")] = None,
-    code: Annotated[str | None, typer.Option(help="Industry-code column: rows are mapped to clusters through the crosswalk.")] = None,
+    data: Annotated[
+        Path, typer.Option("--data", help="CSV of region × cluster (or × industry code) rows.")
+    ],
+    region: Annotated[
+        str | None,
+        typer.Option(help="Region column (default: region, or the U.S. Cluster Mapping name)."),
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="Cluster column of cluster-level rows.")
+    ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            help="Industry-code column: rows are mapped to clusters through the crosswalk."
+        ),
+    ] = None,
     type_column: Annotated[str | None, typer.Option("--type", help="Traded/local column.")] = None,
     employment: Annotated[str | None, typer.Option(help="Employment column.")] = None,
     establishments: Annotated[str | None, typer.Option(help="Establishments column.")] = None,
-    crosswalk: Annotated[Path | None, typer.Option(help="Crosswalk CSV (default: 2012 NAICS → U.S. 2016 clusters).")] = None,
+    crosswalk: Annotated[
+        Path | None, typer.Option(help="Crosswalk CSV (default: 2012 NAICS → U.S. 2016 clusters).")
+    ] = None,
     crosswalk_code: Annotated[str, typer.Option(help="Code column of the crosswalk.")] = "naics",
-    crosswalk_cluster: Annotated[str, typer.Option(help="Cluster-code column of the crosswalk.")] = "cluster_code",
-    crosswalk_name: Annotated[str, typer.Option(help="Cluster-name column of the crosswalk.")] = "cluster_name",
-    crosswalk_type: Annotated[str, typer.Option(help="Traded/local column of the crosswalk.")] = "traded_local",
+    crosswalk_cluster: Annotated[
+        str, typer.Option(help="Cluster-code column of the crosswalk.")
+    ] = "cluster_code",
+    crosswalk_name: Annotated[
+        str, typer.Option(help="Cluster-name column of the crosswalk.")
+    ] = "cluster_name",
+    crosswalk_type: Annotated[
+        str, typer.Option(help="Traded/local column of the crosswalk.")
+    ] = "traded_local",
     duplicates: DuplicatesOpt = "error",
-    min_regions: Annotated[int, typer.Option(min=2, help="Fewest regions with employment for flags.")] = 10,
-    top: Annotated[int, typer.Option(min=1, help="Rows shown / listed in JSON, highest LQ first.")] = 20,
-    out: Annotated[Path | None, typer.Option(help="Write the full table (LQ, flags, stars) to this CSV.")] = None,
+    min_regions: Annotated[
+        int, typer.Option(min=2, help="Fewest regions with employment for flags.")
+    ] = 10,
+    top: Annotated[
+        int, typer.Option(min=1, help="Rows shown / listed in JSON, highest LQ first.")
+    ] = 20,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the full table (LQ, flags, stars) to this CSV.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Location quotients, strong-cluster flags and European stars by region × cluster."""
@@ -96,27 +134,46 @@ def lq(
     )
     from innoweave.clusters.inputs import InputReport
     from innoweave.clusters.specialisation import USCMP_COLUMNS, specialisation_table
+    from innoweave.clusters.uscmp import with_cluster_type
 
     try:
-        header = set(_read_csv(data, []).columns) if data.exists() else set()
+        header = set(pd.read_csv(data, nrows=0).columns) if data.is_file() else set()
         preset = USCMP_COLUMNS if USCMP_COLUMNS.cluster in header and code is None else Columns()
         report = InputReport()
         if code is not None:
-            walk = (Crosswalk.from_csv(crosswalk, code=crosswalk_code, cluster=crosswalk_cluster,
-                                       cluster_name=crosswalk_name, type=crosswalk_type)
-                    if crosswalk else Crosswalk.uscmp_2016())
+            walk = (
+                Crosswalk.from_csv(
+                    crosswalk,
+                    code=crosswalk_code,
+                    cluster=crosswalk_cluster,
+                    cluster_name=crosswalk_name,
+                    type=crosswalk_type,
+                )
+                if crosswalk
+                else Crosswalk.uscmp_2016()
+            )
             raw = _read_csv(data, [region or "region", code])
-            rows, report = walk.aggregate(raw, region=region or "region", code=code,
-                                          employment=employment or "employment",
-                                          establishments=establishments or "establishments", duplicates=duplicates)
+            rows, report = walk.aggregate(
+                raw,
+                region=region or "region",
+                code=code,
+                employment=employment or "employment",
+                establishments=establishments or "establishments",
+                duplicates=duplicates,
+            )
             columns = Columns()
         else:
             columns = Columns(
-                region=region or preset.region, cluster=cluster or preset.cluster, type=type_column or preset.type,
-                employment=employment or preset.employment, establishments=establishments or preset.establishments,
-                national_share=preset.national_share, cluster_name=preset.cluster_name, region_name=preset.region_name,
+                region=region or preset.region,
+                cluster=cluster or preset.cluster,
+                type=type_column or preset.type,
+                employment=employment or preset.employment,
+                establishments=establishments or preset.establishments,
+                national_share=preset.national_share,
+                cluster_name=preset.cluster_name,
+                region_name=preset.region_name,
             )
-            rows = _read_csv(data, [columns.region, columns.cluster])
+            rows = with_cluster_type(_read_csv(data, [columns.region, columns.cluster]))
         quotients = LocationQuotients(columns=columns, duplicates=duplicates).fit(rows)
         flags = StrongClusters(min_regions=min_regions).fit(quotients)
         stars = ClusterStars().fit(quotients)
@@ -145,17 +202,30 @@ def lq(
     for column in ("region", "cluster", "type", "employment", "lq", "strong", "stars"):
         shown.add_column(column)
     for row in best.itertuples(index=False):
-        shown.add_row(str(getattr(row, "region_name", None) or row.region), str(getattr(row, "cluster_name", None) or row.cluster), str(row.type),
-                      f"{row.employment:,.0f}", f"{row.lq:.2f}", str(row.strong), str(row.stars))
+        shown.add_row(
+            str(getattr(row, "region_name", None) or row.region),
+            str(getattr(row, "cluster_name", None) or row.cluster),
+            str(row.type),
+            f"{row.employment:,.0f}",
+            f"{row.lq:.2f}",
+            str(row.strong),
+            str(row.stars),
+        )
     err.print(shown)
     if len(flags.skipped_):
-        err.print(f"flags not computed for {len(flags.skipped_)} cluster(s) with fewer than {min_regions} regions with employment")
+        err.print(
+            f"flags not computed for {len(flags.skipped_)} cluster(s) with fewer than {min_regions} regions with employment"
+        )
 
 
 @app.command("reproduce-uscmp")
 def reproduce(
-    data: Annotated[Path, typer.Option("--data", help="U.S. Cluster Mapping CSV (e.g. state_cluster_2016.csv).")],
-    min_regions: Annotated[int, typer.Option(min=2, help="Fewest regions with employment for flags.")] = 10,
+    data: Annotated[
+        Path, typer.Option("--data", help="U.S. Cluster Mapping CSV (e.g. state_cluster_2016.csv).")
+    ],
+    min_regions: Annotated[
+        int, typer.Option(min=2, help="Fewest regions with employment for flags.")
+    ] = 10,
     duplicates: DuplicatesOpt = "error",
     json_out: JsonOpt = False,
 ) -> None:
@@ -163,7 +233,9 @@ def reproduce(
     from innoweave.clusters.uscmp import read_uscmp, reproduce_uscmp
 
     try:
-        result, report = reproduce_uscmp(read_uscmp(data), min_regions=min_regions, duplicates=duplicates)
+        result, report = reproduce_uscmp(
+            read_uscmp(data), min_regions=min_regions, duplicates=duplicates
+        )
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     _show_report(report)
@@ -173,16 +245,31 @@ def reproduce(
         print_json(result)
         return
     flags = result["flags"]
-    err.print(f"LQ reproduced within 1e-6 for {result['lq_within_1e-6']:,} of {result['rows']:,} rows "
-              f"(max relative error {result['lq_max_rel_error']:.2e})")
-    err.print("flags agreeing on " + ", ".join(f"{k} {flags[k]:,}" for k in ("strong", "strong10", "significant", "qualifying"))
-              + f" of {flags['compared']:,} rows compared")
+    err.print(
+        f"LQ reproduced within 1e-6 for {result['lq_within_1e-6']:,} of {result['rows']:,} rows "
+        f"(max relative error {result['lq_max_rel_error']:.2e})"
+    )
+    err.print(
+        "flags agreeing on "
+        + ", ".join(
+            f"{k} {flags[k]:,}" for k in ("strong", "strong10", "significant", "qualifying")
+        )
+        + f" of {flags['compared']:,} rows compared"
+    )
 
 
 @app.command("related")
 def related(
-    data: Annotated[Path | None, typer.Option("--data", help="related_clusters.json (default: the shared data copy).")] = None,
-    percentile: Annotated[float | None, typer.Option(help="Link pairs whose measure percentile reaches this (default: the published flag).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="related_clusters.json (default: the shared data copy)."),
+    ] = None,
+    percentile: Annotated[
+        float | None,
+        typer.Option(
+            help="Link pairs whose measure percentile reaches this (default: the published flag)."
+        ),
+    ] = None,
     measure: Annotated[str, typer.Option(help="Relatedness measure used as weight.")] = "cr_all",
     resolution: Annotated[float, typer.Option(help="Louvain resolution.")] = 1.0,
     seed: SeedOpt = 0,
@@ -192,16 +279,25 @@ def related(
     from innoweave.clusters.relatedness import ClusterRelatedness, read_related_clusters
 
     try:
-        model = ClusterRelatedness(measure=measure, percentile=percentile, resolution=resolution, seed=seed).fit(
-            read_related_clusters(data))
+        model = ClusterRelatedness(
+            measure=measure, percentile=percentile, resolution=resolution, seed=seed
+        ).fit(read_related_clusters(data))
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     groups = model.groups_
     result = {
-        "settings": model.settings_, "clusters": model.graph_.number_of_nodes(), "links": model.graph_.number_of_edges(),
-        "modularity": model.modularity_, "agreement_with_published_flag": model.agreement_,
-        "groups": [{"group": int(g), "clusters": rows["name"].tolist()} for g, rows in groups.groupby("group")],
-        "links_list": [{"a": a, "b": b, "weight": d["weight"]} for a, b, d in model.graph_.edges(data=True)],
+        "settings": model.settings_,
+        "clusters": model.graph_.number_of_nodes(),
+        "links": model.graph_.number_of_edges(),
+        "modularity": model.modularity_,
+        "agreement_with_published_flag": model.agreement_,
+        "groups": [
+            {"group": int(g), "clusters": rows["name"].tolist()}
+            for g, rows in groups.groupby("group")
+        ],
+        "links_list": [
+            {"a": a, "b": b, "weight": d["weight"]} for a, b, d in model.graph_.edges(data=True)
+        ],
     }
     if json_out:
         print_json(result)
@@ -209,22 +305,37 @@ def related(
     for group in result["groups"]:
         if len(group["clusters"]) > 1:
             err.print(f"[bold]group {group['group']}[/]: " + "; ".join(group["clusters"]))
-    err.print(f"{sum(len(g['clusters']) == 1 for g in result['groups'])} cluster(s) without related clusters")
+    err.print(
+        f"{sum(len(g['clusters']) == 1 for g in result['groups'])} cluster(s) without related clusters"
+    )
 
 
 @app.command("network")
 def network(
     cordis: CordisOpt = None,
     database_url: UrlOpt = None,
-    method: Annotated[str, typer.Option(help="louvain (NetworkX) or leiden (igraph, for large graphs).")] = "louvain",
+    method: Annotated[
+        str, typer.Option(help="louvain (NetworkX) or leiden (igraph, for large graphs).")
+    ] = "louvain",
     resolution: Annotated[float, typer.Option(help="Modularity resolution.")] = 1.0,
-    max_consortium: Annotated[int, typer.Option(min=2, help="Projects with more members are not linked.")] = 40,
-    weighting: Annotated[str, typer.Option(help="inverse: 1/(n-1) per project pair; count: 1.")] = "inverse",
-    betweenness_samples: Annotated[int, typer.Option(min=1, help="Source nodes sampled for betweenness.")] = 256,
+    max_consortium: Annotated[
+        int, typer.Option(min=2, help="Projects with more members are not linked.")
+    ] = 40,
+    weighting: Annotated[
+        str, typer.Option(help="inverse: 1/(n-1) per project pair; count: 1.")
+    ] = "inverse",
+    betweenness_samples: Annotated[
+        int, typer.Option(min=1, help="Source nodes sampled for betweenness.")
+    ] = 256,
     seed: SeedOpt = 0,
     top: Annotated[int, typer.Option(min=1, help="Communities and brokers listed.")] = 10,
-    out: Annotated[Path | None, typer.Option(help="Folder for communities.csv, centrality.csv, policy_targets.csv.")] = None,
-    picture: Annotated[Path | None, typer.Option(help="Save the network picture (.png or .html).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for communities.csv, centrality.csv, policy_targets.csv."),
+    ] = None,
+    picture: Annotated[
+        Path | None, typer.Option(help="Save the network picture (.png or .html).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Communities of the collaboration network, positions, brokers and SMEs left out."""
@@ -232,8 +343,14 @@ def network(
 
     try:
         frames = _load_frames(cordis, database_url)
-        model = CollaborationCommunities(method=method, resolution=resolution, max_consortium=max_consortium,
-                                         weighting=weighting, betweenness_samples=betweenness_samples, seed=seed).fit(frames)
+        model = CollaborationCommunities(
+            method=method,
+            resolution=resolution,
+            max_consortium=max_consortium,
+            weighting=weighting,
+            betweenness_samples=betweenness_samples,
+            seed=seed,
+        ).fit(frames)
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     _show_report(model.report_)
@@ -252,17 +369,26 @@ def network(
     if json_out:
         print_json(summary)
         return
-    shown = Table(title=f"{summary['communities']} communities of {summary['organisations']:,} organisations "
-                        f"(modularity {summary['modularity']:.3f})")
+    shown = Table(
+        title=f"{summary['communities']} communities of {summary['organisations']:,} organisations "
+        f"(modularity {summary['modularity']:.3f})"
+    )
     for column in ("community", "size", "SMEs", "region", "topics", "firms/research/gov/interm."):
         shown.add_column(column)
     for row in model.communities_.head(top).itertuples(index=False):
-        shown.add_row(str(row.community), str(row.size), str(row.smes), f"{row.dominant_region} ({row.dominant_region_share:.0%})",
-                      ", ".join(row.topics[:4]),
-                      f"{row.helix_firms:.0%}/{row.helix_research:.0%}/{row.helix_government:.0%}/{row.helix_intermediaries:.0%}")
+        shown.add_row(
+            str(row.community),
+            str(row.size),
+            str(row.smes),
+            f"{row.dominant_region} ({row.dominant_region_share:.0%})",
+            ", ".join(row.topics[:4]),
+            f"{row.helix_firms:.0%}/{row.helix_research:.0%}/{row.helix_government:.0%}/{row.helix_intermediaries:.0%}",
+        )
     err.print(shown)
     targets = summary["policy_targets"]
-    err.print(f"policy targets: {targets['isolated_smes']:,} isolated and {targets['peripheral_smes']:,} peripheral SMEs")
+    err.print(
+        f"policy targets: {targets['isolated_smes']:,} isolated and {targets['peripheral_smes']:,} peripheral SMEs"
+    )
 
 
 @app.command("spatial")
@@ -270,21 +396,42 @@ def spatial(
     cordis: CordisOpt = None,
     database_url: UrlOpt = None,
     eps_km: Annotated[float, typer.Option(min=0.001, help="Neighbourhood radius in km.")] = 15.0,
-    min_samples: Annotated[int, typer.Option(min=1, help="Neighbours (itself included) for a core organisation.")] = 5,
-    min_similarity: Annotated[float, typer.Option(min=0.0, max=1.0, help="Least topic cosine similarity of neighbours (0: off).")] = 0.05,
-    kinds: Annotated[str, typer.Option(help="Comma-separated kinds clustered ('all' for every kind).")] = "sme",
-    out: Annotated[Path | None, typer.Option(help="Folder for clusters.geojson, points.csv, clusters.csv.")] = None,
-    map_path: Annotated[Path | None, typer.Option("--map", help="Save the map (.png or .html).")] = None,
-    geojson: Annotated[bool, typer.Option("--geojson", help="Print the GeoJSON FeatureCollection on stdout.")] = False,
+    min_samples: Annotated[
+        int, typer.Option(min=1, help="Neighbours (itself included) for a core organisation.")
+    ] = 5,
+    min_similarity: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Least topic cosine similarity of neighbours (0: off)."
+        ),
+    ] = 0.05,
+    kinds: Annotated[
+        str, typer.Option(help="Comma-separated kinds clustered ('all' for every kind).")
+    ] = "sme",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for clusters.geojson, points.csv, clusters.csv.")
+    ] = None,
+    map_path: Annotated[
+        Path | None, typer.Option("--map", help="Save the map (.png or .html).")
+    ] = None,
+    geojson: Annotated[
+        bool, typer.Option("--geojson", help="Print the GeoJSON FeatureCollection on stdout.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Spatial clusters of SMEs (great-circle DBSCAN with topic similarity); GeoJSON and map."""
     from innoweave.clusters.spatial import SpatialClusters
 
-    kind_list = None if kinds.strip().lower() == "all" else tuple(k.strip() for k in kinds.split(",") if k.strip())
+    kind_list = (
+        None
+        if kinds.strip().lower() == "all"
+        else tuple(k.strip() for k in kinds.split(",") if k.strip())
+    )
     try:
         frames = _load_frames(cordis, database_url)
-        model = SpatialClusters(eps_km=eps_km, min_samples=min_samples, min_similarity=min_similarity, kinds=kind_list).fit(frames)
+        model = SpatialClusters(
+            eps_km=eps_km, min_samples=min_samples, min_similarity=min_similarity, kinds=kind_list
+        ).fit(frames)
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     _show_report(model.report_)
@@ -303,16 +450,27 @@ def spatial(
         return
     located = model.points_
     result = {
-        "settings": model.settings_, "organisations_placed": len(located),
-        "in_clusters": int((located["cluster"] >= 0).sum()), "clusters": len(model.clusters_),
-        "cluster_table": _records(model.clusters_), "input_report": model.report_.to_dict(),
+        "settings": model.settings_,
+        "organisations_placed": len(located),
+        "in_clusters": int((located["cluster"] >= 0).sum()),
+        "clusters": len(model.clusters_),
+        "cluster_table": _records(model.clusters_),
+        "input_report": model.report_.to_dict(),
     }
     if json_out:
         print_json(result)
         return
-    shown = Table(title=f"{result['clusters']} spatial clusters; {result['in_clusters']:,} of {len(located):,} organisations in one")
+    shown = Table(
+        title=f"{result['clusters']} spatial clusters; {result['in_clusters']:,} of {len(located):,} organisations in one"
+    )
     for column in ("cluster", "size", "region", "radius km", "topics"):
         shown.add_column(column)
     for row in model.clusters_.head(20).itertuples(index=False):
-        shown.add_row(str(row.cluster), str(row.size), str(row.dominant_region), f"{row.radius_km:.1f}", ", ".join(row.topics))
+        shown.add_row(
+            str(row.cluster),
+            str(row.size),
+            str(row.dominant_region),
+            f"{row.radius_km:.1f}",
+            ", ".join(row.topics),
+        )
     err.print(shown)

@@ -49,25 +49,43 @@ class Crosswalk:
         table = table[["code", "cluster", "cluster_name", "type"]].copy()
         table["code"] = normalise_codes(table["code"])
         cluster = normalise_codes(table["cluster"])
-        table["cluster"] = cluster.where(~cluster.astype("string").str.upper().fillna("").isin(NO_CLUSTER), None)
+        table["cluster"] = cluster.where(
+            ~cluster.astype("string").str.upper().fillna("").isin(NO_CLUSTER), None
+        )
         table["type"] = table["type"].astype("string").str.strip().str.lower().astype(object)
         conflicting = table.drop_duplicates().duplicated("code", keep=False)
         if conflicting.any():
             codes = sorted(set(table.loc[conflicting, "code"]))
-            raise ClusterInputError(f"{name}: {len(codes)} code(s) map to several clusters, e.g. {codes[:5]}")
+            raise ClusterInputError(
+                f"{name}: {len(codes)} code(s) map to several clusters, e.g. {codes[:5]}"
+            )
         self.table = table.drop_duplicates("code").reset_index(drop=True)
         self.name = name
 
     @classmethod
-    def from_csv(cls, path: str | Path, *, code: str = "naics", cluster: str = "cluster_code",
-                 cluster_name: str = "cluster_name", type: str = "traded_local") -> Crosswalk:
+    def from_csv(
+        cls,
+        path: str | Path,
+        *,
+        code: str = "naics",
+        cluster: str = "cluster_code",
+        cluster_name: str = "cluster_name",
+        type: str = "traded_local",
+    ) -> Crosswalk:
         """Read a crosswalk CSV; the keyword arguments name its columns."""
         try:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        except (
+            OSError,
+            UnicodeDecodeError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+        ) as exc:
             raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
         require_columns(raw, [code, cluster, cluster_name, type], str(path))
-        table = raw.rename(columns={code: "code", cluster: "cluster", cluster_name: "cluster_name", type: "type"})
+        table = raw.rename(
+            columns={code: "code", cluster: "cluster", cluster_name: "cluster_name", type: "type"}
+        )
         return cls(table, name=str(path))
 
     @classmethod
@@ -93,9 +111,16 @@ class Crosswalk:
             index=codes.index,
         )
 
-    def aggregate(self, df: pd.DataFrame, *, region: str = "region", code: str = "code",
-                  employment: str = "employment", establishments: str | None = "establishments",
-                  duplicates: str = "error") -> tuple[pd.DataFrame, InputReport]:
+    def aggregate(
+        self,
+        df: pd.DataFrame,
+        *,
+        region: str = "region",
+        code: str = "code",
+        employment: str = "employment",
+        establishments: str | None = "establishments",
+        duplicates: str = "error",
+    ) -> tuple[pd.DataFrame, InputReport]:
         """Sum region × industry rows into region × cluster rows.
 
         Returns the rows (columns ``region, cluster, cluster_name, type, employment,
@@ -110,37 +135,89 @@ class Crosswalk:
         report = InputReport()
         emp = numeric_column(df, employment, what, allow_missing=False)
         has_est = establishments is not None and establishments in df.columns
-        est = numeric_column(df, establishments, what, allow_missing=True) if has_est else pd.Series(np.nan, index=df.index)
+        est = (
+            numeric_column(df, establishments, what, allow_missing=True)
+            if has_est
+            else pd.Series(np.nan, index=df.index)
+        )
         if not has_est:
-            report.add("no_establishments_column", 1, note="no establishments column: establishments left empty")
-        rows = pd.DataFrame({"line": np.arange(2, len(df) + 2), "region": df[region].to_numpy(),
-                             "code": normalise_codes(df[code]).to_numpy(), "employment": emp.to_numpy(),
-                             "establishments": est.to_numpy()})
-        rows = deduplicate(rows, ["region", "code"], duplicates, report, what=what).reset_index(drop=True)
+            report.add(
+                "no_establishments_column",
+                1,
+                note="no establishments column: establishments left empty",
+            )
+        rows = pd.DataFrame(
+            {
+                "line": np.arange(2, len(df) + 2),
+                "region": df[region].to_numpy(),
+                "code": normalise_codes(df[code]).to_numpy(),
+                "employment": emp.to_numpy(),
+                "establishments": est.to_numpy(),
+            }
+        )
+        rows = deduplicate(rows, ["region", "code"], duplicates, report, what=what).reset_index(
+            drop=True
+        )
         emp, est = rows["employment"], rows["establishments"]
         mapped = self.map(rows["code"])
         for problem, mask, label in (
-            ("codes_absent_from_crosswalk", ~mapped["known"] & mapped["code"].notna(), "absent from the crosswalk"),
-            ("codes_without_cluster", mapped["known"] & mapped["cluster"].isna(), "assigned to no cluster by the crosswalk"),
+            (
+                "codes_absent_from_crosswalk",
+                ~mapped["known"] & mapped["code"].notna(),
+                "absent from the crosswalk",
+            ),
+            (
+                "codes_without_cluster",
+                mapped["known"] & mapped["cluster"].isna(),
+                "assigned to no cluster by the crosswalk",
+            ),
         ):
             codes = sorted(set(mapped.loc[mask, "code"].dropna()))
-            report.add(problem, len(codes), codes,
-                       note=f"{len(codes)} code(s) {label} ({int(mask.sum())} row(s), employment {emp[mask].sum():,.0f}) left out of the clusters" if codes else None)
+            report.add(
+                problem,
+                len(codes),
+                codes,
+                note=f"{len(codes)} code(s) {label} ({int(mask.sum())} row(s), employment {emp[mask].sum():,.0f}) left out of the clusters"
+                if codes
+                else None,
+            )
         missing_code = mapped["code"].isna()
-        report.add("rows_without_code", int(missing_code.sum()), rows.loc[missing_code, "line"].tolist(),
-                   note=f"{int(missing_code.sum())} row(s) without an industry code left out" if missing_code.any() else None)
+        report.add(
+            "rows_without_code",
+            int(missing_code.sum()),
+            rows.loc[missing_code, "line"].tolist(),
+            note=f"{int(missing_code.sum())} row(s) without an industry code left out"
+            if missing_code.any()
+            else None,
+        )
         keep = mapped["cluster"].notna()
-        rows = pd.DataFrame({
-            "region": rows.loc[keep, "region"].astype("string").str.strip().astype(object),
-            "cluster": mapped.loc[keep, "cluster"], "cluster_name": mapped.loc[keep, "cluster_name"],
-            "type": mapped.loc[keep, "type"], "employment": emp[keep], "establishments": est[keep],
-        })
+        rows = pd.DataFrame(
+            {
+                "region": rows.loc[keep, "region"].astype("string").str.strip().astype(object),
+                "cluster": mapped.loc[keep, "cluster"],
+                "cluster_name": mapped.loc[keep, "cluster_name"],
+                "type": mapped.loc[keep, "type"],
+                "employment": emp[keep],
+                "establishments": est[keep],
+            }
+        )
         grouped = rows.groupby(["region", "cluster"], sort=True)
-        out = grouped.agg(cluster_name=("cluster_name", "first"), type=("type", "first"), employment=("employment", "sum")).reset_index()
+        out = grouped.agg(
+            cluster_name=("cluster_name", "first"),
+            type=("type", "first"),
+            employment=("employment", "sum"),
+        ).reset_index()
         est_missing = grouped["establishments"].apply(lambda s: s.isna().any()).to_numpy()
-        out["establishments"] = np.where(est_missing, np.nan, grouped["establishments"].sum().to_numpy())
+        out["establishments"] = np.where(
+            est_missing, np.nan, grouped["establishments"].sum().to_numpy()
+        )
         if has_est:
             missing_rows = int(est[keep].isna().sum())
-            report.add("missing_establishments_industry_rows", missing_rows,
-                       note=f"{missing_rows} industry row(s) without establishments: {int(est_missing.sum())} region × cluster total(s) left undecided" if missing_rows else None)
+            report.add(
+                "missing_establishments_industry_rows",
+                missing_rows,
+                note=f"{missing_rows} industry row(s) without establishments: {int(est_missing.sum())} region × cluster total(s) left undecided"
+                if missing_rows
+                else None,
+            )
         return out, report

@@ -50,7 +50,11 @@ class InputReport:
         return bool(self.counts or self.notes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"counts": dict(self.counts), "examples": dict(self.examples), "notes": list(self.notes)}
+        return {
+            "counts": dict(self.counts),
+            "examples": dict(self.examples),
+            "notes": list(self.notes),
+        }
 
 
 def _plain(value: Any) -> Any:
@@ -91,7 +95,9 @@ def numeric_column(df: pd.DataFrame, column: str, what: str, *, allow_missing: b
     return values
 
 
-def deduplicate(table: pd.DataFrame, keys: list[str], duplicates: str, report: InputReport, *, what: str) -> pd.DataFrame:
+def deduplicate(
+    table: pd.DataFrame, keys: list[str], duplicates: str, report: InputReport, *, what: str
+) -> pd.DataFrame:
     """Count identical repeated rows once; resolve keys repeated with different values.
 
     ``duplicates`` decides the latter: ``"error"`` raises naming the keys and file lines,
@@ -104,8 +110,12 @@ def deduplicate(table: pd.DataFrame, keys: list[str], duplicates: str, report: I
     content = [c for c in table.columns if c != "line"]
     identical = table.duplicated(subset=content)
     report.add(
-        "duplicate_rows_identical", int(identical.sum()), table.loc[identical, keys].itertuples(index=False, name=None),
-        note=f"{what}: {int(identical.sum())} identical duplicate row(s) counted once" if identical.any() else None,
+        "duplicate_rows_identical",
+        int(identical.sum()),
+        table.loc[identical, keys].itertuples(index=False, name=None),
+        note=f"{what}: {int(identical.sum())} identical duplicate row(s) counted once"
+        if identical.any()
+        else None,
     )
     table = table[~identical]
     clash = table.duplicated(subset=keys, keep=False)
@@ -121,7 +131,9 @@ def deduplicate(table: pd.DataFrame, keys: list[str], duplicates: str, report: I
             f"(e.g. {examples[:EXAMPLES]}; file lines {lines}); choose duplicates='sum' or 'first'"
         )
     report.add(
-        "duplicate_keys_summed" if duplicates == "sum" else "duplicate_keys_kept_first", extra, examples,
+        "duplicate_keys_summed" if duplicates == "sum" else "duplicate_keys_kept_first",
+        extra,
+        examples,
         note=f"{what}: {len(clashing)} key(s) repeated with different values; {extra} extra row(s) "
         + ("summed in" if duplicates == "sum" else "ignored (first row kept)"),
     )

@@ -66,7 +66,9 @@ class CollaborationGraph:
 
         graph = nx.Graph()
         graph.add_nodes_from(range(self.n_nodes))
-        graph.add_weighted_edges_from(zip(self.source.tolist(), self.target.tolist(), self.weight.tolist(), strict=True))
+        graph.add_weighted_edges_from(
+            zip(self.source.tolist(), self.target.tolist(), self.weight.tolist(), strict=True)
+        )
         return graph
 
     def adjacency(self) -> sp.csr_matrix:
@@ -75,8 +77,13 @@ class CollaborationGraph:
         return (upper + upper.T).tocsr()
 
 
-def project_bipartite(memberships: pd.DataFrame, nodes: pd.Index, *, max_consortium: int | None = 40,
-                      weighting: str = "inverse") -> tuple[CollaborationGraph, dict[str, int]]:
+def project_bipartite(
+    memberships: pd.DataFrame,
+    nodes: pd.Index,
+    *,
+    max_consortium: int | None = 40,
+    weighting: str = "inverse",
+) -> tuple[CollaborationGraph, dict[str, int]]:
     """Project ``project, org`` memberships onto organisations (see the module text for weights).
 
     ``memberships`` holds columns ``project`` and ``org`` (org labels found in ``nodes``).
@@ -86,11 +93,15 @@ def project_bipartite(memberships: pd.DataFrame, nodes: pd.Index, *, max_consort
         raise ValueError(f"weighting must be one of {WEIGHTINGS}, not {weighting!r}")
     pairs = memberships[["project", "org"]].drop_duplicates()
     org_index = nodes.get_indexer(pairs["org"])
-    project_codes, project_index = np.unique(pairs["project"].to_numpy(dtype=str), return_inverse=True)
+    project_codes, project_index = np.unique(
+        pairs["project"].to_numpy(dtype=str), return_inverse=True
+    )
     order = np.argsort(project_index, kind="stable")
     project_index, org_index = project_index[order], org_index[order]
     sizes = np.bincount(project_index, minlength=len(project_codes))
-    too_big = sizes > max_consortium if max_consortium is not None else np.zeros_like(sizes, dtype=bool)
+    too_big = (
+        sizes > max_consortium if max_consortium is not None else np.zeros_like(sizes, dtype=bool)
+    )
     sources, targets, weights = [], [], []
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     for size in np.unique(sizes[(sizes >= 2) & ~too_big]):
@@ -121,8 +132,13 @@ def project_bipartite(memberships: pd.DataFrame, nodes: pd.Index, *, max_consort
     return CollaborationGraph(nodes, source, target, weight, shared), stats
 
 
-def detect_communities(graph: CollaborationGraph, *, method: str = "louvain", resolution: float = 1.0,
-                       seed: SeedLike = None) -> np.ndarray:
+def detect_communities(
+    graph: CollaborationGraph,
+    *,
+    method: str = "louvain",
+    resolution: float = 1.0,
+    seed: SeedLike = None,
+) -> np.ndarray:
     """Community of each node (``-1`` for nodes without links), numbered by size, largest first."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -133,8 +149,9 @@ def detect_communities(graph: CollaborationGraph, *, method: str = "louvain", re
         if method == "louvain":
             import networkx as nx
 
-            parts = nx.community.louvain_communities(graph.to_networkx(), weight="weight", resolution=resolution,
-                                                     seed=library_seed)
+            parts = nx.community.louvain_communities(
+                graph.to_networkx(), weight="weight", resolution=resolution, seed=library_seed
+            )
             for label, members in enumerate(parts):
                 raw[list(members)] = label
         else:
@@ -171,16 +188,23 @@ def _igraph_leiden(graph: CollaborationGraph, *, resolution: float, seed: int) -
     return np.asarray(partition.membership, dtype=np.int64)
 
 
-def modularity(graph: CollaborationGraph, membership: np.ndarray, *, resolution: float = 1.0) -> float:
+def modularity(
+    graph: CollaborationGraph, membership: np.ndarray, *, resolution: float = 1.0
+) -> float:
     """Weighted modularity of a partition (nodes labelled ``-1`` have no links and add nothing)."""
     total = graph.weight.sum()
     if total == 0:
         return 0.0
     inside = membership[graph.source] == membership[graph.target]
-    strength = np.bincount(graph.source, graph.weight, graph.n_nodes) + np.bincount(graph.target, graph.weight, graph.n_nodes)
+    strength = np.bincount(graph.source, graph.weight, graph.n_nodes) + np.bincount(
+        graph.target, graph.weight, graph.n_nodes
+    )
     linked = membership >= 0
     community_strength = np.bincount(membership[linked], strength[linked])
-    return float(graph.weight[inside].sum() / total - resolution * np.sum(community_strength**2) / (2 * total) ** 2)
+    return float(
+        graph.weight[inside].sum() / total
+        - resolution * np.sum(community_strength**2) / (2 * total) ** 2
+    )
 
 
 def structural_holes(adjacency: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +236,9 @@ def structural_holes(adjacency: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return constraint, effective
 
 
-def sampled_betweenness(igraph_graph, *, samples: int | None, rng: np.random.Generator) -> np.ndarray:
+def sampled_betweenness(
+    igraph_graph, *, samples: int | None, rng: np.random.Generator
+) -> np.ndarray:
     """Normalised betweenness (hop paths); from ``samples`` random sources when fewer than nodes.
 
     The sample estimate scales the sources' dependencies by ``n / samples`` (Brandes and
@@ -225,7 +251,11 @@ def sampled_betweenness(igraph_graph, *, samples: int | None, rng: np.random.Gen
         raw = np.asarray(igraph_graph.betweenness(directed=False))
     else:
         sources = rng.choice(n, size=samples, replace=False)
-        raw = np.asarray(igraph_graph.betweenness(directed=False, sources=sources.tolist())) * n / samples
+        raw = (
+            np.asarray(igraph_graph.betweenness(directed=False, sources=sources.tolist()))
+            * n
+            / samples
+        )
     return raw / ((n - 1) * (n - 2) / 2)
 
 
@@ -233,34 +263,71 @@ def _memberships(frames: RegistryFrames, report: InputReport) -> tuple[pd.DataFr
     orgs = frames.organisations
     nodes = pd.Index(orgs["external_id"].astype(str))
     duplicated = nodes.duplicated()
-    report.add("duplicate_organisations", int(duplicated.sum()), list(nodes[duplicated][:5]),
-               note=f"{int(duplicated.sum())} organisation id(s) listed twice: the first row is used" if duplicated.any() else None)
+    report.add(
+        "duplicate_organisations",
+        int(duplicated.sum()),
+        list(nodes[duplicated][:5]),
+        note=f"{int(duplicated.sum())} organisation id(s) listed twice: the first row is used"
+        if duplicated.any()
+        else None,
+    )
     nodes = nodes[~duplicated]
     parts = frames.participations
-    memberships = pd.DataFrame({"project": parts["project_external_id"].astype(str), "org": parts["org_external_id"].astype(str)})
+    memberships = pd.DataFrame(
+        {
+            "project": parts["project_external_id"].astype(str),
+            "org": parts["org_external_id"].astype(str),
+        }
+    )
     unknown = ~memberships["org"].isin(nodes)
-    report.add("participations_of_unknown_organisations", int(unknown.sum()), sorted(set(memberships.loc[unknown, "org"]))[:5],
-               note=f"{int(unknown.sum())} participation(s) name organisations not in the registry and are not linked" if unknown.any() else None)
+    report.add(
+        "participations_of_unknown_organisations",
+        int(unknown.sum()),
+        sorted(set(memberships.loc[unknown, "org"]))[:5],
+        note=f"{int(unknown.sum())} participation(s) name organisations not in the registry and are not linked"
+        if unknown.any()
+        else None,
+    )
     repeated = memberships.duplicated()
-    report.add("repeated_participations", int(repeated.sum()),
-               note=f"{int(repeated.sum())} repeated organisation × project participation(s) (several roles) count once" if repeated.any() else None)
+    report.add(
+        "repeated_participations",
+        int(repeated.sum()),
+        note=f"{int(repeated.sum())} repeated organisation × project participation(s) (several roles) count once"
+        if repeated.any()
+        else None,
+    )
     return memberships[~unknown], nodes
 
 
-def _title_topics(frames: RegistryFrames, memberships: pd.DataFrame, community_of: pd.Series, n_words: int) -> dict[int, list[str]]:
+def _title_topics(
+    frames: RegistryFrames, memberships: pd.DataFrame, community_of: pd.Series, n_words: int
+) -> dict[int, list[str]]:
     """Top TF-IDF words of each community's project titles and organisation keywords."""
-    titles = frames.projects.set_index(frames.projects["external_id"].astype(str))["title"].fillna("").astype(str)
+    titles = (
+        frames.projects.set_index(frames.projects["external_id"].astype(str))["title"]
+        .fillna("")
+        .astype(str)
+    )
     titles = titles[~titles.index.duplicated()]
-    per_member = memberships.assign(community=memberships["org"].map(community_of), text=memberships["project"].map(titles))
+    per_member = memberships.assign(
+        community=memberships["org"].map(community_of), text=memberships["project"].map(titles)
+    )
     per_member = per_member[per_member["community"] >= 0]
     docs = per_member.groupby("community")["text"].apply(lambda s: " ".join(s.dropna()))
     orgs = frames.organisations
     keyword_text = pd.Series(
-        [" ".join(map(str, k)) if isinstance(k, list | tuple) else "" for k in orgs["keywords"]], index=orgs["external_id"].astype(str)
+        [" ".join(map(str, k)) if isinstance(k, list | tuple) else "" for k in orgs["keywords"]],
+        index=orgs["external_id"].astype(str),
     )
     keyword_text = keyword_text[~keyword_text.index.duplicated()]
-    extra = pd.DataFrame({"community": community_of, "text": keyword_text.reindex(community_of.index).fillna("")})
-    extra = extra[(extra["community"] >= 0) & (extra["text"] != "")].groupby("community")["text"].apply(" ".join)
+    extra = pd.DataFrame(
+        {"community": community_of, "text": keyword_text.reindex(community_of.index).fillna("")}
+    )
+    extra = (
+        extra[(extra["community"] >= 0) & (extra["text"] != "")]
+        .groupby("community")["text"]
+        .apply(" ".join)
+    )
     docs = docs.add(" " + extra, fill_value="").str.strip() if len(extra) else docs
     docs = docs[docs.str.len() > 0]
     if docs.empty:
@@ -271,8 +338,10 @@ def _title_topics(frames: RegistryFrames, memberships: pd.DataFrame, community_o
     except ValueError:  # only stop words
         return {}
     vocabulary = np.asarray(vectoriser.get_feature_names_out())
-    return {int(community): top_words(matrix[row].toarray().ravel(), vocabulary, n_words)
-            for row, community in enumerate(docs.index)}
+    return {
+        int(community): top_words(matrix[row].toarray().ravel(), vocabulary, n_words)
+        for row, community in enumerate(docs.index)
+    }
 
 
 def helix_of(kind: str) -> str:
@@ -321,9 +390,19 @@ class CollaborationCommunities:
     settings_ : dict  settings, seed and ``innoweave`` version
     """
 
-    def __init__(self, *, method: str = "louvain", resolution: float = 1.0, max_consortium: int | None = 40,
-                 weighting: str = "inverse", betweenness_samples: int | None = 256, structural_holes: bool = True,
-                 region_prefix: int | None = 4, topic_words: int = 6, seed: SeedLike = None):
+    def __init__(
+        self,
+        *,
+        method: str = "louvain",
+        resolution: float = 1.0,
+        max_consortium: int | None = 40,
+        weighting: str = "inverse",
+        betweenness_samples: int | None = 256,
+        structural_holes: bool = True,
+        region_prefix: int | None = 4,
+        topic_words: int = 6,
+        seed: SeedLike = None,
+    ):
         self.method = method
         self.resolution = resolution
         self.max_consortium = max_consortium
@@ -340,14 +419,22 @@ class CollaborationCommunities:
         report = InputReport()
         started = time.perf_counter()
         memberships, nodes = _memberships(frames, report)
-        graph, stats = project_bipartite(memberships, nodes, max_consortium=self.max_consortium, weighting=self.weighting)
-        report.add("projects_too_large_to_link", stats["projects_too_large_to_link"],
-                   note=f"{stats['projects_too_large_to_link']} project(s) with more than {self.max_consortium} members count as activity but are not linked"
-                   if stats["projects_too_large_to_link"] else None)
+        graph, stats = project_bipartite(
+            memberships, nodes, max_consortium=self.max_consortium, weighting=self.weighting
+        )
+        report.add(
+            "projects_too_large_to_link",
+            stats["projects_too_large_to_link"],
+            note=f"{stats['projects_too_large_to_link']} project(s) with more than {self.max_consortium} members count as activity but are not linked"
+            if stats["projects_too_large_to_link"]
+            else None,
+        )
         timings["projection"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        membership = detect_communities(graph, method=self.method, resolution=self.resolution, seed=rng)
+        membership = detect_communities(
+            graph, method=self.method, resolution=self.resolution, seed=rng
+        )
         timings["communities"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -369,9 +456,13 @@ class CollaborationCommunities:
         self.report_ = report
         self.timings_ = timings
         self.settings_ = {
-            "method": self.method, "resolution": self.resolution, "max_consortium": self.max_consortium,
-            "weighting": self.weighting, "betweenness_samples": self.betweenness_samples,
-            "structural_holes": self.structural_holes, "region_prefix": self.region_prefix,
+            "method": self.method,
+            "resolution": self.resolution,
+            "max_consortium": self.max_consortium,
+            "weighting": self.weighting,
+            "betweenness_samples": self.betweenness_samples,
+            "structural_holes": self.structural_holes,
+            "region_prefix": self.region_prefix,
             "seed": self.seed if not isinstance(self.seed, np.random.Generator) else "generator",
             "version": innoweave.__version__,
         }
@@ -380,7 +471,9 @@ class CollaborationCommunities:
     def _centrality(self, graph, membership, memberships, frames, rng) -> pd.DataFrame:
         n = graph.n_nodes
         degree = np.bincount(graph.source, minlength=n) + np.bincount(graph.target, minlength=n)
-        strength = np.bincount(graph.source, graph.weight, n) + np.bincount(graph.target, graph.weight, n)
+        strength = np.bincount(graph.source, graph.weight, n) + np.bincount(
+            graph.target, graph.weight, n
+        )
         igraph_graph = graph.to_igraph()
         components = np.asarray(igraph_graph.connected_components().membership)
         component_sizes = np.bincount(components)
@@ -392,10 +485,16 @@ class CollaborationCommunities:
                 "kind": orgs["kind"].astype(object).to_numpy(),
                 "region": orgs["region_code"].to_numpy(),
                 "community": membership,
-                "projects": memberships.drop_duplicates().groupby("org").size().reindex(graph.nodes, fill_value=0).to_numpy(),
+                "projects": memberships.drop_duplicates()
+                .groupby("org")
+                .size()
+                .reindex(graph.nodes, fill_value=0)
+                .to_numpy(),
                 "degree": degree,
                 "strength": strength,
-                "betweenness": sampled_betweenness(igraph_graph, samples=self.betweenness_samples, rng=rng),
+                "betweenness": sampled_betweenness(
+                    igraph_graph, samples=self.betweenness_samples, rng=rng
+                ),
                 "clustering": np.asarray(igraph_graph.transitivity_local_undirected(mode="zero")),
                 "coreness": np.asarray(igraph_graph.coreness()),
                 "component_size": component_sizes[components],
@@ -408,10 +507,20 @@ class CollaborationCommunities:
         table["helix"] = [helix_of(k) for k in table["kind"]]
         return table
 
-    def _label(self, centrality: pd.DataFrame, topics: dict, graph: CollaborationGraph, membership: np.ndarray) -> pd.DataFrame:
+    def _label(
+        self,
+        centrality: pd.DataFrame,
+        topics: dict,
+        graph: CollaborationGraph,
+        membership: np.ndarray,
+    ) -> pd.DataFrame:
         members = centrality[centrality["community"] >= 0]
         inside = membership[graph.source] == membership[graph.target]
-        internal_weight = np.bincount(membership[graph.source][inside], graph.weight[inside], minlength=max(members["community"].max() + 1, 0) if len(members) else 0)
+        internal_weight = np.bincount(
+            membership[graph.source][inside],
+            graph.weight[inside],
+            minlength=max(members["community"].max() + 1, 0) if len(members) else 0,
+        )
         rows = []
         for community, group in members.groupby("community"):
             regions = group["region"].dropna().astype(str)
@@ -420,21 +529,44 @@ class CollaborationCommunities:
             region_counts = regions.value_counts()
             helix = group["helix"].value_counts(normalize=True)
             top = group.sort_values(["strength", "degree"], ascending=False).head(3)
-            rows.append({
-                "community": int(community),
-                "size": len(group),
-                "smes": int((group["kind"] == OrgKind.SME.value).sum()),
-                "dominant_region": region_counts.index[0] if len(region_counts) else None,
-                "dominant_region_share": float(region_counts.iloc[0] / len(group)) if len(region_counts) else 0.0,
-                "kinds": {str(k): int(v) for k, v in group["kind"].value_counts().items()},
-                "topics": topics.get(int(community), []),
-                **{f"helix_{sphere}": float(helix.get(sphere, 0.0)) for sphere in (*HELIX, "other")},
-                "internal_weight": float(internal_weight[community]) if community < len(internal_weight) else 0.0,
-                "hubs": top["name"].astype(str).tolist(),
-                "brokers": group.sort_values("betweenness", ascending=False).head(3)["name"].astype(str).tolist(),
-            })
-        columns = ["community", "size", "smes", "dominant_region", "dominant_region_share", "kinds", "topics",
-                   *(f"helix_{s}" for s in (*HELIX, "other")), "internal_weight", "hubs", "brokers"]
+            rows.append(
+                {
+                    "community": int(community),
+                    "size": len(group),
+                    "smes": int((group["kind"] == OrgKind.SME.value).sum()),
+                    "dominant_region": region_counts.index[0] if len(region_counts) else None,
+                    "dominant_region_share": float(region_counts.iloc[0] / len(group))
+                    if len(region_counts)
+                    else 0.0,
+                    "kinds": {str(k): int(v) for k, v in group["kind"].value_counts().items()},
+                    "topics": topics.get(int(community), []),
+                    **{
+                        f"helix_{sphere}": float(helix.get(sphere, 0.0))
+                        for sphere in (*HELIX, "other")
+                    },
+                    "internal_weight": float(internal_weight[community])
+                    if community < len(internal_weight)
+                    else 0.0,
+                    "hubs": top["name"].astype(str).tolist(),
+                    "brokers": group.sort_values("betweenness", ascending=False)
+                    .head(3)["name"]
+                    .astype(str)
+                    .tolist(),
+                }
+            )
+        columns = [
+            "community",
+            "size",
+            "smes",
+            "dominant_region",
+            "dominant_region_share",
+            "kinds",
+            "topics",
+            *(f"helix_{s}" for s in (*HELIX, "other")),
+            "internal_weight",
+            "hubs",
+            "brokers",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
     @staticmethod
@@ -450,8 +582,14 @@ class CollaborationCommunities:
         reason[outside] = "peripheral: outside the main collaboration component"
         reason[isolated & (smes["projects"] == 0)] = "isolated: no project in the registry"
         reason[isolated & (smes["projects"] > 0)] = "isolated: projects without linked partners"
-        targets = smes.loc[reason.notna(), ["name", "region", "projects", "degree", "community", "component_size"]].copy()
-        targets.insert(0, "status", np.where(reason[reason.notna()].str.startswith("isolated"), "isolated", "peripheral"))
+        targets = smes.loc[
+            reason.notna(), ["name", "region", "projects", "degree", "community", "component_size"]
+        ].copy()
+        targets.insert(
+            0,
+            "status",
+            np.where(reason[reason.notna()].str.startswith("isolated"), "isolated", "peripheral"),
+        )
         targets["reason"] = reason[reason.notna()]
         return targets.sort_values(["status", "degree", "projects"], ascending=[True, True, False])
 
@@ -469,8 +607,15 @@ class CollaborationCommunities:
             "isolated_organisations": int((centrality["degree"] == 0).sum()),
             "community_table": self.communities_.head(top).to_dict(orient="records"),
             "top_brokers": [
-                {"external_id": idx, "name": row["name"], "kind": row["kind"], "betweenness": row["betweenness"],
-                 "constraint": row.get("constraint"), "effective_size": row.get("effective_size"), "degree": int(row["degree"])}
+                {
+                    "external_id": idx,
+                    "name": row["name"],
+                    "kind": row["kind"],
+                    "betweenness": row["betweenness"],
+                    "constraint": row.get("constraint"),
+                    "effective_size": row.get("effective_size"),
+                    "degree": int(row["degree"]),
+                }
                 for idx, row in brokers.iterrows()
             ],
             "policy_targets": {

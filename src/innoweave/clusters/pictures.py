@@ -18,8 +18,13 @@ import pandas as pd
 from innoweave.clusters.network import HELIX, CollaborationCommunities
 from innoweave.clusters.spatial import SpatialClusters, outline_geometry
 
-HELIX_COLOURS = {"firms": "#1f77b4", "research": "#d62728", "government": "#2ca02c",
-                 "intermediaries": "#ff7f0e", "other": "#7f7f7f"}
+HELIX_COLOURS = {
+    "firms": "#1f77b4",
+    "research": "#d62728",
+    "government": "#2ca02c",
+    "intermediaries": "#ff7f0e",
+    "other": "#7f7f7f",
+}
 
 
 def _figure():
@@ -40,11 +45,14 @@ def _save(fig, path: Path, title: str, table: pd.DataFrame) -> Path:
         fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
         image = base64.b64encode(buffer.getvalue()).decode("ascii")
         path.write_text(
-            "<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
+            "<!doctype html><html><head><meta charset='utf-8'><title>"
+            + html.escape(title)
+            + "</title>"
             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><img alt='{html.escape(title)}' src='data:image/png;base64,{image}'>"
-            + table.to_html(index=False, escape=True, border=0) + "</body></html>",
+            + table.to_html(index=False, escape=True, border=0)
+            + "</body></html>",
             encoding="utf-8",
         )
     else:
@@ -70,20 +78,27 @@ def save_map(spatial: SpatialClusters, path: str | Path, *, label_top: int = 10)
             ring = np.asarray(outline["coordinates"][0])
             ax.plot(ring[:, 0], ring[:, 1], color=colour, linewidth=1)
         if row.cluster < label_top:
-            ax.annotate(f"{row.cluster}: {', '.join(row.topics[:2])}", (row.longitude, row.latitude), fontsize=7)
+            ax.annotate(
+                f"{row.cluster}: {', '.join(row.topics[:2])}",
+                (row.longitude, row.latitude),
+                fontsize=7,
+            )
     if len(points):
         ax.set_aspect(1 / np.cos(np.radians(points["latitude"].mean())))
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    ax.set_title(f"{len(spatial.clusters_)} spatial clusters of {len(points)} organisations "
-                 f"(ε = {spatial.eps_km:g} km, min. similarity {spatial.min_similarity:g})")
+    ax.set_title(
+        f"{len(spatial.clusters_)} spatial clusters of {len(points)} organisations "
+        f"(ε = {spatial.eps_km:g} km, min. similarity {spatial.min_similarity:g})"
+    )
     ax.legend(loc="lower left", fontsize=8)
     table = spatial.clusters_.assign(topics=spatial.clusters_["topics"].map(", ".join))
     return _save(fig, Path(path), "Spatial clusters", table)
 
 
-def save_network_picture(network: CollaborationCommunities, path: str | Path, *, communities: int = 30,
-                         seed: int = 0) -> Path:
+def save_network_picture(
+    network: CollaborationCommunities, path: str | Path, *, communities: int = 30, seed: int = 0
+) -> Path:
     """The largest communities as discs (area ∝ members, colour = dominant helix sphere),
     joined by the weight of the links between them."""
     import networkx as nx
@@ -95,7 +110,9 @@ def save_network_picture(network: CollaborationCommunities, path: str | Path, *,
     membership = network.membership_.to_numpy()
     a, b = membership[graph.source], membership[graph.target]
     between = (a != b) & np.isin(a, list(shown)) & np.isin(b, list(shown))
-    links = pd.DataFrame({"a": np.minimum(a, b)[between], "b": np.maximum(a, b)[between], "w": graph.weight[between]})
+    links = pd.DataFrame(
+        {"a": np.minimum(a, b)[between], "b": np.maximum(a, b)[between], "w": graph.weight[between]}
+    )
     links = links.groupby(["a", "b"], as_index=False)["w"].sum()
     meta = nx.Graph()
     meta.add_nodes_from(int(c) for c in shown)
@@ -112,20 +129,39 @@ def save_network_picture(network: CollaborationCommunities, path: str | Path, *,
     fig, ax = plt.subplots(figsize=(10, 8))
     biggest = links["w"].max() if len(links) else 1.0
     for u, v, w in meta.edges(data="weight"):
-        ax.plot(*zip(layout[u], layout[v], strict=True), color="#999999", linewidth=0.3 + 4 * w / biggest, zorder=1)
+        ax.plot(
+            *zip(layout[u], layout[v], strict=True),
+            color="#999999",
+            linewidth=0.3 + 4 * w / biggest,
+            zorder=1,
+        )
     spheres = [s for s in (*HELIX, "other")]
     for row in table.itertuples(index=False):
         dominant = max(spheres, key=lambda s: getattr(row, f"helix_{s}"))
         x, y = layout[int(row.community)]
-        ax.scatter([x], [y], s=30 + 2000 * row.size / largest, color=HELIX_COLOURS[dominant], alpha=0.8, zorder=2, edgecolors="white")
+        ax.scatter(
+            [x],
+            [y],
+            s=30 + 2000 * row.size / largest,
+            color=HELIX_COLOURS[dominant],
+            alpha=0.8,
+            zorder=2,
+            edgecolors="white",
+        )
         ax.annotate(f"{row.community}: {', '.join(row.topics[:2])}", (x, y), fontsize=7, zorder=3)
     for sphere in spheres:
         ax.scatter([], [], color=HELIX_COLOURS[sphere], label=f"mostly {sphere}")
     ax.legend(loc="lower left", fontsize=8)
     ax.set_axis_off()
-    ax.set_title(f"{len(table)} of the {communities} largest of {len(network.communities_)} communities "
-                 f"(modularity {network.modularity_:.3f}; {len(detached)} without links to these left out)\n"
-                 "lines: link weight between communities", fontsize=10)
-    listing = table.drop(columns=["kinds"]).assign(topics=table["topics"].map(", ".join), hubs=table["hubs"].map("; ".join),
-                                                   brokers=table["brokers"].map("; ".join))
+    ax.set_title(
+        f"{len(table)} of the {communities} largest of {len(network.communities_)} communities "
+        f"(modularity {network.modularity_:.3f}; {len(detached)} without links to these left out)\n"
+        "lines: link weight between communities",
+        fontsize=10,
+    )
+    listing = table.drop(columns=["kinds"]).assign(
+        topics=table["topics"].map(", ".join),
+        hubs=table["hubs"].map("; ".join),
+        brokers=table["brokers"].map("; ".join),
+    )
     return _save(fig, Path(path), "Collaboration-network communities", listing)

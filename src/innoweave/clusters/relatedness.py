@@ -72,8 +72,15 @@ class ClusterRelatedness:
         How many off-diagonal ordered pairs the percentile rule and the published flag agree on.
     """
 
-    def __init__(self, *, measure: str = "cr_all", percentile: float | None = None,
-                 flag: str = "rel_all_90_v3", resolution: float = 1.0, seed: SeedLike = None):
+    def __init__(
+        self,
+        *,
+        measure: str = "cr_all",
+        percentile: float | None = None,
+        flag: str = "rel_all_90_v3",
+        resolution: float = 1.0,
+        seed: SeedLike = None,
+    ):
         self.measure = measure
         self.percentile = percentile
         self.flag = flag
@@ -88,7 +95,9 @@ class ClusterRelatedness:
         pct_col = f"{self.measure}_pc"
         if self.percentile is None:
             if self.flag not in off.columns:
-                raise ClusterInputError(f"related clusters: no flag column {self.flag!r}; give a percentile instead")
+                raise ClusterInputError(
+                    f"related clusters: no flag column {self.flag!r}; give a percentile instead"
+                )
             linked = off[self.flag] == 1
         else:
             if pct_col not in off.columns:
@@ -97,32 +106,67 @@ class ClusterRelatedness:
         self.agreement_ = {}
         if self.flag in off.columns and pct_col in off.columns:
             rule = off[pct_col] >= (self.percentile if self.percentile is not None else 90)
-            self.agreement_ = {"pairs": len(off), "agree": int((rule == (off[self.flag] == 1)).sum()),
-                               "flagged": int((off[self.flag] == 1).sum()), "rule": int(rule.sum())}
+            self.agreement_ = {
+                "pairs": len(off),
+                "agree": int((rule == (off[self.flag] == 1)).sum()),
+                "flagged": int((off[self.flag] == 1).sum()),
+                "rule": int(rule.sum()),
+            }
         names = dict(zip(pairs["clustera"], pairs["cluster_name"], strict=False))
         graph = nx.Graph()
         for code, name in names.items():
             graph.add_node(code, name=name)
         chosen = off[linked]
-        weights = chosen.groupby([np.minimum(chosen["clustera"], chosen["clusterb"]), np.maximum(chosen["clustera"], chosen["clusterb"])])
-        mean_weight = off.assign(a=np.minimum(off["clustera"], off["clusterb"]), b=np.maximum(off["clustera"], off["clusterb"])).groupby(["a", "b"])[self.measure].mean()
+        weights = chosen.groupby(
+            [
+                np.minimum(chosen["clustera"], chosen["clusterb"]),
+                np.maximum(chosen["clustera"], chosen["clusterb"]),
+            ]
+        )
+        mean_weight = (
+            off.assign(
+                a=np.minimum(off["clustera"], off["clusterb"]),
+                b=np.maximum(off["clustera"], off["clusterb"]),
+            )
+            .groupby(["a", "b"])[self.measure]
+            .mean()
+        )
         for a, b in weights.groups:
             graph.add_edge(a, b, weight=float(mean_weight[(a, b)]))
         # Louvain needs positive weights; relatedness can be negative for weakly related pairs.
         for _, _, data in graph.edges(data=True):
             data["weight"] = max(data["weight"], 1e-9)
-        communities = nx.community.louvain_communities(graph, weight="weight", resolution=self.resolution,
-                                                       seed=int(rng.integers(2**31 - 1)))
+        communities = nx.community.louvain_communities(
+            graph, weight="weight", resolution=self.resolution, seed=int(rng.integers(2**31 - 1))
+        )
         ordered = sorted(communities, key=lambda c: (-len(c), min(c)))
         group_of = {node: g for g, members in enumerate(ordered) for node in members}
         self.graph_ = graph
-        self.groups_ = pd.DataFrame(
-            [{"cluster": n, "name": graph.nodes[n]["name"], "group": group_of[n], "degree": graph.degree(n),
-              "strength": graph.degree(n, weight="weight")} for n in graph.nodes]
-        ).sort_values(["group", "strength"], ascending=[True, False]).reset_index(drop=True)
+        self.groups_ = (
+            pd.DataFrame(
+                [
+                    {
+                        "cluster": n,
+                        "name": graph.nodes[n]["name"],
+                        "group": group_of[n],
+                        "degree": graph.degree(n),
+                        "strength": graph.degree(n, weight="weight"),
+                    }
+                    for n in graph.nodes
+                ]
+            )
+            .sort_values(["group", "strength"], ascending=[True, False])
+            .reset_index(drop=True)
+        )
         self.modularity_ = float(nx.community.modularity(graph, ordered, weight="weight"))
-        self.settings_ = {"measure": self.measure, "percentile": self.percentile, "flag": self.flag,
-                          "resolution": self.resolution, "seed": self.seed, "version": innoweave.__version__}
+        self.settings_ = {
+            "measure": self.measure,
+            "percentile": self.percentile,
+            "flag": self.flag,
+            "resolution": self.resolution,
+            "seed": self.seed,
+            "version": innoweave.__version__,
+        }
         return self
 
     def related_to(self, cluster: str) -> pd.DataFrame:
@@ -130,6 +174,10 @@ class ClusterRelatedness:
         cluster = str(cluster)
         if cluster not in self.graph_:
             raise KeyError(f"unknown cluster {cluster!r}")
-        rows = [{"cluster": n, "name": self.graph_.nodes[n]["name"], "weight": d["weight"]}
-                for n, d in self.graph_[cluster].items()]
-        return pd.DataFrame(rows, columns=["cluster", "name", "weight"]).sort_values("weight", ascending=False)
+        rows = [
+            {"cluster": n, "name": self.graph_.nodes[n]["name"], "weight": d["weight"]}
+            for n, d in self.graph_[cluster].items()
+        ]
+        return pd.DataFrame(rows, columns=["cluster", "name", "weight"]).sort_values(
+            "weight", ascending=False
+        )

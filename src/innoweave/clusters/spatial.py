@@ -28,8 +28,13 @@ EARTH_RADIUS_KM = 6371.0088
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance in km between points given in degrees (vectorised)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
@@ -37,14 +42,28 @@ def organisation_texts(frames: RegistryFrames) -> pd.Series:
     """Each organisation's text profile: its project titles, keywords and capabilities."""
     orgs = frames.organisations
     ids = orgs["external_id"].astype(str)
-    titles = frames.projects.set_index(frames.projects["external_id"].astype(str))["title"].fillna("").astype(str)
+    titles = (
+        frames.projects.set_index(frames.projects["external_id"].astype(str))["title"]
+        .fillna("")
+        .astype(str)
+    )
     titles = titles[~titles.index.duplicated()]
     parts = frames.participations
-    per_org = pd.Series(parts["project_external_id"].astype(str).map(titles).to_numpy(), index=parts["org_external_id"].astype(str))
+    per_org = pd.Series(
+        parts["project_external_id"].astype(str).map(titles).to_numpy(),
+        index=parts["org_external_id"].astype(str),
+    )
     project_text = per_org.dropna().groupby(level=0).apply(" ".join)
     own = [
-        " ".join(filter(None, [" ".join(map(str, kw)) if isinstance(kw, list | tuple) else "",
-                               cap if isinstance(cap, str) else ""]))
+        " ".join(
+            filter(
+                None,
+                [
+                    " ".join(map(str, kw)) if isinstance(kw, list | tuple) else "",
+                    cap if isinstance(cap, str) else "",
+                ],
+            )
+        )
         for kw, cap in zip(orgs["keywords"], orgs["capabilities"], strict=True)
     ]
     text = pd.Series(own, index=ids.to_numpy())
@@ -82,9 +101,16 @@ class SpatialClusters:
     settings_ : dict
     """
 
-    def __init__(self, *, eps_km: float = 15.0, min_samples: int = 5, min_similarity: float = 0.05,
-                 kinds: tuple[str, ...] | None = (OrgKind.SME.value,), topic_words: int = 5,
-                 placeholder_min: int = 20):
+    def __init__(
+        self,
+        *,
+        eps_km: float = 15.0,
+        min_samples: int = 5,
+        min_similarity: float = 0.05,
+        kinds: tuple[str, ...] | None = (OrgKind.SME.value,),
+        topic_words: int = 5,
+        placeholder_min: int = 20,
+    ):
         self.eps_km = eps_km
         self.min_samples = min_samples
         self.min_similarity = min_similarity
@@ -105,31 +131,60 @@ class SpatialClusters:
         lat = pd.to_numeric(orgs["latitude"], errors="coerce").astype(float)
         lon = pd.to_numeric(orgs["longitude"], errors="coerce").astype(float)
         located = (lat.between(-90, 90) & lon.between(-180, 180)).fillna(False).astype(bool)
-        report.add("organisations_without_coordinates", int((~located).sum()), orgs.loc[~located, "external_id"].tolist(),
-                   note=f"{int((~located).sum())} organisation(s) without usable coordinates are not placed" if (~located).any() else None)
-        placeholder = located & _placeholder_points(lat, lon, orgs["region_code"], self.placeholder_min)
-        report.add("organisations_at_placeholder_point", int(placeholder.sum()), orgs.loc[placeholder, "external_id"].tolist(),
-                   note=f"{int(placeholder.sum())} organisation(s) share one point across several regions (a geocoding placeholder) and are not placed" if placeholder.any() else None)
+        report.add(
+            "organisations_without_coordinates",
+            int((~located).sum()),
+            orgs.loc[~located, "external_id"].tolist(),
+            note=f"{int((~located).sum())} organisation(s) without usable coordinates are not placed"
+            if (~located).any()
+            else None,
+        )
+        placeholder = located & _placeholder_points(
+            lat, lon, orgs["region_code"], self.placeholder_min
+        )
+        report.add(
+            "organisations_at_placeholder_point",
+            int(placeholder.sum()),
+            orgs.loc[placeholder, "external_id"].tolist(),
+            note=f"{int(placeholder.sum())} organisation(s) share one point across several regions (a geocoding placeholder) and are not placed"
+            if placeholder.any()
+            else None,
+        )
         located &= ~placeholder
         orgs, lat, lon = orgs[located], lat[located].to_numpy(), lon[located].to_numpy()
-        texts = organisation_texts(frames).reindex(orgs["external_id"].astype(str).to_numpy()).fillna("")
+        texts = (
+            organisation_texts(frames)
+            .reindex(orgs["external_id"].astype(str).to_numpy())
+            .fillna("")
+        )
         has_text = (texts.str.len() > 0).to_numpy()
-        report.add("organisations_without_text", int((~has_text).sum()),
-                   note=f"{int((~has_text).sum())} located organisation(s) without text are grouped by distance alone" if (~has_text).any() else None)
+        report.add(
+            "organisations_without_text",
+            int((~has_text).sum()),
+            note=f"{int((~has_text).sum())} located organisation(s) without text are grouped by distance alone"
+            if (~has_text).any()
+            else None,
+        )
 
         n = len(orgs)
         labels = np.full(n, -1, dtype=np.int64)
         vectors, vocabulary = None, np.array([], dtype=str)
         if n:
             tree = BallTree(np.radians(np.column_stack([lat, lon])), metric="haversine")
-            neighbours, distances = tree.query_radius(np.radians(np.column_stack([lat, lon])), r=self.eps_km / EARTH_RADIUS_KM,
-                                                      return_distance=True)
+            neighbours, distances = tree.query_radius(
+                np.radians(np.column_stack([lat, lon])),
+                r=self.eps_km / EARTH_RADIUS_KM,
+                return_distance=True,
+            )
             rows = np.repeat(np.arange(n), [len(x) for x in neighbours])
             cols = np.concatenate(neighbours) if n else np.zeros(0, dtype=int)
             dist = np.concatenate(distances) * EARTH_RADIUS_KM / self.eps_km
             if has_text.any():
                 vectoriser = topic_vectoriser().fit(texts[has_text])
-                vectors, vocabulary = vectoriser.transform(texts), vectoriser.get_feature_names_out()
+                vectors, vocabulary = (
+                    vectoriser.transform(texts),
+                    vectoriser.get_feature_names_out(),
+                )
             if self.min_similarity > 0 and vectors is not None:
                 similarity = np.asarray(vectors[rows].multiply(vectors[cols]).sum(axis=1)).ravel()
                 textless = ~has_text[rows] | ~has_text[cols]
@@ -137,35 +192,69 @@ class SpatialClusters:
                 rows, cols, dist = rows[keep], cols[keep], dist[keep]
             # Scaled distances: neighbours lie within 1; stored zeros still count as neighbours.
             graph = sp.csr_matrix((dist, (rows, cols)), shape=(n, n))
-            labels = DBSCAN(eps=1.0, min_samples=self.min_samples, metric="precomputed").fit(graph).labels_
+            labels = (
+                DBSCAN(eps=1.0, min_samples=self.min_samples, metric="precomputed")
+                .fit(graph)
+                .labels_
+            )
             labels = _renumber_by_size(labels)
-        self.points_ = pd.DataFrame({
-            "external_id": orgs["external_id"].astype(str).to_numpy(), "name": orgs["name"].to_numpy(),
-            "kind": orgs["kind"].astype(str).to_numpy(), "region": orgs["region_code"].to_numpy(),
-            "latitude": lat, "longitude": lon, "cluster": labels,
-        })
+        self.points_ = pd.DataFrame(
+            {
+                "external_id": orgs["external_id"].astype(str).to_numpy(),
+                "name": orgs["name"].to_numpy(),
+                "kind": orgs["kind"].astype(str).to_numpy(),
+                "region": orgs["region_code"].to_numpy(),
+                "latitude": lat,
+                "longitude": lon,
+                "cluster": labels,
+            }
+        )
         self.clusters_ = self._describe(vectors, vocabulary)
         self.report_ = report
-        self.settings_ = {"eps_km": self.eps_km, "min_samples": self.min_samples, "min_similarity": self.min_similarity,
-                          "kinds": list(self.kinds) if self.kinds else None, "version": innoweave.__version__}
+        self.settings_ = {
+            "eps_km": self.eps_km,
+            "min_samples": self.min_samples,
+            "min_similarity": self.min_similarity,
+            "kinds": list(self.kinds) if self.kinds else None,
+            "version": innoweave.__version__,
+        }
         return self
 
     def _describe(self, vectors, vocabulary: np.ndarray) -> pd.DataFrame:
         rows = []
         for cluster, group in self.points_[self.points_["cluster"] >= 0].groupby("cluster"):
-            lat_c, lon_c = _spherical_centre(group["latitude"].to_numpy(), group["longitude"].to_numpy())
+            lat_c, lon_c = _spherical_centre(
+                group["latitude"].to_numpy(), group["longitude"].to_numpy()
+            )
             radius = haversine_km(lat_c, lon_c, group["latitude"], group["longitude"]).max()
             words: list[str] = []
             if vectors is not None:
                 mean = np.asarray(vectors[group.index.to_numpy()].mean(axis=0)).ravel()
                 words = top_words(mean, vocabulary, self.topic_words)
             regions = group["region"].dropna().astype(str).value_counts()
-            rows.append({
-                "cluster": int(cluster), "size": len(group), "latitude": lat_c, "longitude": lon_c,
-                "radius_km": float(radius), "dominant_region": regions.index[0] if len(regions) else None,
-                "topics": words,
-            })
-        return pd.DataFrame(rows, columns=["cluster", "size", "latitude", "longitude", "radius_km", "dominant_region", "topics"])
+            rows.append(
+                {
+                    "cluster": int(cluster),
+                    "size": len(group),
+                    "latitude": lat_c,
+                    "longitude": lon_c,
+                    "radius_km": float(radius),
+                    "dominant_region": regions.index[0] if len(regions) else None,
+                    "topics": words,
+                }
+            )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "cluster",
+                "size",
+                "latitude",
+                "longitude",
+                "radius_km",
+                "dominant_region",
+                "topics",
+            ],
+        )
 
     def to_geojson(self, *, include_noise: bool = True) -> dict:
         """A GeoJSON FeatureCollection (RFC 7946): points, then one outline per cluster."""
@@ -173,21 +262,44 @@ class SpatialClusters:
         for row in self.points_.itertuples(index=False):
             if row.cluster < 0 and not include_noise:
                 continue
-            features.append({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(float(row.longitude), 6), round(float(row.latitude), 6)]},
-                "properties": {"feature": "organisation", "external_id": row.external_id, "name": str(row.name),
-                               "kind": row.kind, "region": row.region, "cluster": int(row.cluster)},
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [
+                            round(float(row.longitude), 6),
+                            round(float(row.latitude), 6),
+                        ],
+                    },
+                    "properties": {
+                        "feature": "organisation",
+                        "external_id": row.external_id,
+                        "name": str(row.name),
+                        "kind": row.kind,
+                        "region": row.region,
+                        "cluster": int(row.cluster),
+                    },
+                }
+            )
         for cluster in self.clusters_.itertuples(index=False):
             members = self.points_[self.points_["cluster"] == cluster.cluster]
-            features.append({
-                "type": "Feature",
-                "geometry": outline_geometry(members["longitude"].to_numpy(), members["latitude"].to_numpy()),
-                "properties": {"feature": "cluster_outline", "cluster": int(cluster.cluster), "size": int(cluster.size),
-                               "radius_km": round(float(cluster.radius_km), 3), "dominant_region": cluster.dominant_region,
-                               "topics": list(cluster.topics)},
-            })
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": outline_geometry(
+                        members["longitude"].to_numpy(), members["latitude"].to_numpy()
+                    ),
+                    "properties": {
+                        "feature": "cluster_outline",
+                        "cluster": int(cluster.cluster),
+                        "size": int(cluster.size),
+                        "radius_km": round(float(cluster.radius_km), 3),
+                        "dominant_region": cluster.dominant_region,
+                        "topics": list(cluster.topics),
+                    },
+                }
+            )
         return {"type": "FeatureCollection", "features": features}
 
 
@@ -209,8 +321,12 @@ def outline_geometry(lon: np.ndarray, lat: np.ndarray) -> dict:
     return {"type": "Polygon", "coordinates": [ring.tolist()]}
 
 
-def _placeholder_points(lat: pd.Series, lon: pd.Series, region: pd.Series, min_count: int) -> pd.Series:
-    points = pd.DataFrame({"lat": lat.round(5), "lon": lon.round(5), "region": region.astype("string")})
+def _placeholder_points(
+    lat: pd.Series, lon: pd.Series, region: pd.Series, min_count: int
+) -> pd.Series:
+    points = pd.DataFrame(
+        {"lat": lat.round(5), "lon": lon.round(5), "region": region.astype("string")}
+    )
     grouped = points.groupby(["lat", "lon"], dropna=True)["region"]
     crowded = (grouped.transform("size") >= min_count) & (grouped.transform("nunique") >= 3)
     return crowded.reindex(points.index, fill_value=False).astype(bool)
@@ -218,7 +334,11 @@ def _placeholder_points(lat: pd.Series, lon: pd.Series, region: pd.Series, min_c
 
 def _spherical_centre(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float]:
     lat_r, lon_r = np.radians(lat), np.radians(lon)
-    x, y, z = (np.cos(lat_r) * np.cos(lon_r)).mean(), (np.cos(lat_r) * np.sin(lon_r)).mean(), np.sin(lat_r).mean()
+    x, y, z = (
+        (np.cos(lat_r) * np.cos(lon_r)).mean(),
+        (np.cos(lat_r) * np.sin(lon_r)).mean(),
+        np.sin(lat_r).mean(),
+    )
     return float(np.degrees(np.arctan2(z, np.hypot(x, y)))), float(np.degrees(np.arctan2(y, x)))
 
 

@@ -75,28 +75,42 @@ def _canonical(df: pd.DataFrame, cols: Columns, report: InputReport) -> pd.DataF
         missing = text.isna() | (text == "")
         if missing.any():
             lines = (out["line"][missing]).tolist()[:EXAMPLES]
-            raise ClusterInputError(f"{what}: column {col!r} is empty in {int(missing.sum())} row(s) (file lines {lines})")
+            raise ClusterInputError(
+                f"{what}: column {col!r} is empty in {int(missing.sum())} row(s) (file lines {lines})"
+            )
         out[key] = text.astype(object)
     if cols.type and cols.type in df.columns:
         kind = df[cols.type].astype("string").str.strip().str.lower()
         if kind.isna().any():
             lines = out["line"][kind.isna()].tolist()[:EXAMPLES]
-            raise ClusterInputError(f"{what}: column {cols.type!r} is empty in {int(kind.isna().sum())} row(s) (file lines {lines})")
+            raise ClusterInputError(
+                f"{what}: column {cols.type!r} is empty in {int(kind.isna().sum())} row(s) (file lines {lines})"
+            )
         out["type"] = kind.astype(object)
     else:
         out["type"] = ALL_TYPES
-        report.add("no_type_column", 1, note="no traded/local type column: LQs are benchmarked against all employment")
+        report.add(
+            "no_type_column",
+            1,
+            note="no traded/local type column: LQs are benchmarked against all employment",
+        )
     out["employment"] = numeric_column(df, cols.employment, what, allow_missing=False)
     if cols.establishments and cols.establishments in df.columns:
         out["establishments"] = numeric_column(df, cols.establishments, what, allow_missing=True)
         missing = out["establishments"].isna()
         report.add(
-            "missing_establishments", int(missing.sum()), out.loc[missing, ["region", "cluster"]].itertuples(index=False, name=None),
+            "missing_establishments",
+            int(missing.sum()),
+            out.loc[missing, ["region", "cluster"]].itertuples(index=False, name=None),
             note=f"{int(missing.sum())} row(s) without establishments: their flags are left undecided",
         )
     else:
         out["establishments"] = np.nan
-        report.add("no_establishments_column", 1, note="no establishments column: flags use employment and LQ only")
+        report.add(
+            "no_establishments_column",
+            1,
+            note="no establishments column: flags use employment and LQ only",
+        )
     if cols.national_share and cols.national_share in df.columns:
         out["national_share"] = numeric_column(df, cols.national_share, what, allow_missing=True)
     for key, col in (("cluster_name", cols.cluster_name), ("region_name", cols.region_name)):
@@ -116,8 +130,14 @@ def _national_cluster_employment(table: pd.DataFrame, report: InputReport) -> pd
     if np.all(np.mod(table["employment"].to_numpy(), 1) == 0):
         estimate = estimate.round()
     fallback = by_sum.index.difference(estimate.index)
-    report.add("national_from_sum", len(fallback), list(fallback),
-               note=f"{len(fallback)} cluster(s) without a usable national share: national employment summed over the regions given" if len(fallback) else None)
+    report.add(
+        "national_from_sum",
+        len(fallback),
+        list(fallback),
+        note=f"{len(fallback)} cluster(s) without a usable national share: national employment summed over the regions given"
+        if len(fallback)
+        else None,
+    )
     return pd.concat([estimate, by_sum[fallback]])
 
 
@@ -147,7 +167,9 @@ class LocationQuotients:
         Duplicates, zero-employment regions, missing establishments.
     """
 
-    def __init__(self, *, columns: Columns = Columns(), national: str = "auto", duplicates: str = "error"):
+    def __init__(
+        self, *, columns: Columns = Columns(), national: str = "auto", duplicates: str = "error"
+    ):
         self.columns = columns
         self.national = national
         self.duplicates = duplicates
@@ -156,20 +178,30 @@ class LocationQuotients:
         if self.national not in ("auto", "share", "sum"):
             raise ValueError(f"national must be 'auto', 'share' or 'sum', not {self.national!r}")
         if self.duplicates not in ("error", "sum", "first"):
-            raise ValueError(f"duplicates must be 'error', 'sum' or 'first', not {self.duplicates!r}")
+            raise ValueError(
+                f"duplicates must be 'error', 'sum' or 'first', not {self.duplicates!r}"
+            )
         report = InputReport()
         table = _canonical(df, self.columns, report)
         if self.national == "share" and "national_share" not in table.columns:
-            raise ClusterInputError(f"employment table: national='share' needs column {self.columns.national_share!r}")
+            raise ClusterInputError(
+                f"employment table: national='share' needs column {self.columns.national_share!r}"
+            )
         if self.national == "sum":
             table = table.drop(columns="national_share", errors="ignore")
-        table = deduplicate(table, ["region", "cluster"], self.duplicates, report, what="employment table")
+        table = deduplicate(
+            table, ["region", "cluster"], self.duplicates, report, what="employment table"
+        )
         types_per_cluster = table.groupby("cluster")["type"].nunique()
         mixed = types_per_cluster[types_per_cluster > 1]
         if len(mixed):
-            raise ClusterInputError(f"employment table: {len(mixed)} cluster(s) carry several types, e.g. {list(mixed.index[:EXAMPLES])}")
+            raise ClusterInputError(
+                f"employment table: {len(mixed)} cluster(s) carry several types, e.g. {list(mixed.index[:EXAMPLES])}"
+            )
 
-        table["region_type_employment"] = table.groupby(["region", "type"])["employment"].transform("sum")
+        table["region_type_employment"] = table.groupby(["region", "type"])["employment"].transform(
+            "sum"
+        )
         national = _national_cluster_employment(table, report)
         table["national_employment"] = table["cluster"].map(national)
         cluster_type = table.drop_duplicates("cluster").set_index("cluster")["type"]
@@ -179,13 +211,19 @@ class LocationQuotients:
         zero = table["region_type_employment"] <= 0
         zero_regions = table.loc[zero, ["region", "type"]].drop_duplicates()
         report.add(
-            "regions_with_zero_employment", len(zero_regions), zero_regions.itertuples(index=False, name=None),
-            note=f"{len(zero_regions)} region × type pair(s) with zero employment: their {int(zero.sum())} LQ(s) are undefined (NaN)" if len(zero_regions) else None,
+            "regions_with_zero_employment",
+            len(zero_regions),
+            zero_regions.itertuples(index=False, name=None),
+            note=f"{len(zero_regions)} region × type pair(s) with zero employment: their {int(zero.sum())} LQ(s) are undefined (NaN)"
+            if len(zero_regions)
+            else None,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             focus = table["employment"] / table["region_type_employment"].where(~zero)
             table["focus"] = focus
-            table["size"] = table["employment"] / table["national_employment"].where(table["national_employment"] > 0)
+            table["size"] = table["employment"] / table["national_employment"].where(
+                table["national_employment"] > 0
+            )
             table["lq"] = focus / (table["national_employment"] / table["national_type_employment"])
         self.table_ = table.reset_index(drop=True)
         self.report_ = report
@@ -233,7 +271,9 @@ class StrongClusters:
             flagged_types = {ALL_TYPES}
         flags = pd.DataFrame(None, index=table.index, columns=list(FLAGS), dtype=object)
         skipped = []
-        for cluster, rows in table[table["type"].isin(flagged_types)].groupby("cluster", sort=False):
+        for cluster, rows in table[table["type"].isin(flagged_types)].groupby(
+            "cluster", sort=False
+        ):
             active = rows[rows["employment"] > 0]
             if len(active) < self.min_regions:
                 skipped.append({"cluster": cluster, "regions_with_employment": len(active)})
@@ -296,7 +336,9 @@ class ClusterStars:
             raise ValueError(f"top_share must lie in (0, 1), not {self.top_share}")
         q = 1 - self.top_share
         active = table["employment"] > 0
-        size_cut = table[active].groupby("cluster")["employment"].quantile(q, interpolation="linear")
+        size_cut = (
+            table[active].groupby("cluster")["employment"].quantile(q, interpolation="linear")
+        )
         size_star = active & (table["employment"] >= table["cluster"].map(size_cut))
         region_total = table.groupby("region")["employment"].transform("sum")
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -315,6 +357,8 @@ class ClusterStars:
         return self
 
 
-def specialisation_table(lq: LocationQuotients, flags: StrongClusters, stars: ClusterStars) -> pd.DataFrame:
+def specialisation_table(
+    lq: LocationQuotients, flags: StrongClusters, stars: ClusterStars
+) -> pd.DataFrame:
     """The LQ table with the flags and stars side by side (the CLI's ``lq`` output)."""
     return pd.concat([lq.table_, flags.flags_, stars.stars_], axis=1)

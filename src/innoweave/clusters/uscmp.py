@@ -24,7 +24,12 @@ from innoweave.clusters.specialisation import (
 PUBLISHED_LQ = "lq_tf"
 TOLERANCE = 1e-6  # relative error for an LQ to count as reproduced
 PUBLISHED_FLAGS = {flag: f"{flag}_b" for flag in FLAGS}
-TEXT_COLUMNS = {USCMP_COLUMNS.region: str, USCMP_COLUMNS.cluster: str, "region_name_t": str, "cluster_name_t": str}
+TEXT_COLUMNS = {
+    USCMP_COLUMNS.region: str,
+    USCMP_COLUMNS.cluster: str,
+    "region_name_t": str,
+    "cluster_name_t": str,
+}
 
 
 def read_uscmp(path: str | Path) -> pd.DataFrame:
@@ -35,13 +40,22 @@ def read_uscmp(path: str | Path) -> pd.DataFrame:
         raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
 
 
+def with_cluster_type(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``cluster_type`` column, derived from ``traded_b`` where only that exists."""
+    if USCMP_COLUMNS.type in df.columns or "traded_b" not in df.columns:
+        return df
+    traded = _published_flag(df["traded_b"])
+    return df.assign(**{USCMP_COLUMNS.type: traded.map({True: "traded", False: "local"})})
+
+
 def _published_flag(series: pd.Series) -> pd.Series:
     text = series.astype("string").str.strip().str.upper()
     return text.map({"TRUE": True, "FALSE": False, "1": True, "0": False}).astype(object)
 
 
-def reproduce_uscmp(df: pd.DataFrame, *, min_regions: int = 10,
-                    duplicates: str = "error") -> tuple[dict, InputReport]:
+def reproduce_uscmp(
+    df: pd.DataFrame, *, min_regions: int = 10, duplicates: str = "error"
+) -> tuple[dict, InputReport]:
     """Recompute LQs and flags of a U.S. Cluster Mapping table and compare with its own.
 
     Returns the comparison ``{"rows", "lq_within_1e-6", "lq_max_rel_error", "flags":
@@ -50,7 +64,10 @@ def reproduce_uscmp(df: pd.DataFrame, *, min_regions: int = 10,
     report. A ``"notes"`` entry is added when clusters were too thinly spread for flags.
     """
     if PUBLISHED_LQ not in df.columns:
-        raise ClusterInputError(f"U.S. Cluster Mapping table: missing column {PUBLISHED_LQ!r} to compare with")
+        raise ClusterInputError(
+            f"U.S. Cluster Mapping table: missing column {PUBLISHED_LQ!r} to compare with"
+        )
+    df = with_cluster_type(df)
     lq = LocationQuotients(columns=USCMP_COLUMNS, duplicates=duplicates).fit(df)
     flags = StrongClusters(min_regions=min_regions).fit(lq)
     table = lq.table_
@@ -58,7 +75,11 @@ def reproduce_uscmp(df: pd.DataFrame, *, min_regions: int = 10,
     published = pd.to_numeric(source[PUBLISHED_LQ], errors="coerce").to_numpy(dtype=float)
     computed = table["lq"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        error = np.where(published != 0, np.abs(computed - published) / np.abs(published), np.abs(computed - published))
+        error = np.where(
+            published != 0,
+            np.abs(computed - published) / np.abs(published),
+            np.abs(computed - published),
+        )
     both_missing = np.isnan(published) & np.isnan(computed)
     error = np.where(both_missing, 0.0, error)
     error = np.where(np.isnan(error), np.inf, error)
@@ -72,7 +93,9 @@ def reproduce_uscmp(df: pd.DataFrame, *, min_regions: int = 10,
     if present:
         pub = {flag: _published_flag(source[PUBLISHED_FLAGS[flag]]).to_numpy() for flag in present}
         ours = flags.flags_.loc[table.index, present]
-        compared = ours.notna().all(axis=1).to_numpy() & np.all([pd.notna(pub[f]) for f in present], axis=0)
+        compared = ours.notna().all(axis=1).to_numpy() & np.all(
+            [pd.notna(pub[f]) for f in present], axis=0
+        )
         flag_counts["compared"] = int(compared.sum())
         for flag in present:
             flag_counts[flag] = int((ours[flag].to_numpy()[compared] == pub[flag][compared]).sum())
