@@ -14,6 +14,8 @@ over all scenario × output tests, and docking passes when every corrected p-val
 from __future__ import annotations
 
 import math
+import multiprocessing
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -166,7 +168,10 @@ def run_docking(
     samples = {name: {"engine": [], "mesa": []} for name in names}
     jobs = [(child, names, outputs, n_firms, steps) for child in spawn_seeds(seed, seeds)]
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # importing Mesa switches the global start method to "spawn" (mesa.batchrunner); fork
+        # where the platform allows it, so workers need not re-import everything
+        context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = pool.map(_replicate, jobs)
             for result in results:
                 _collect(result, samples, timing, progress)
