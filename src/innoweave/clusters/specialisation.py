@@ -230,10 +230,6 @@ class LocationQuotients:
         return self
 
 
-def _quantile(values: pd.Series, q: float) -> float:
-    return float(np.quantile(values.to_numpy(dtype=float), q, method="linear"))
-
-
 class StrongClusters:
     """U.S. Cluster Mapping flags: strong, strong10, significant, qualifying.
 
@@ -269,31 +265,35 @@ class StrongClusters:
         flagged_types = set(table["type"]) if self.types is None else set(self.types)
         if set(table["type"]) == {ALL_TYPES}:
             flagged_types = {ALL_TYPES}
-        flags = pd.DataFrame(None, index=table.index, columns=list(FLAGS), dtype=object)
-        skipped = []
-        for cluster, rows in table[table["type"].isin(flagged_types)].groupby(
-            "cluster", sort=False
-        ):
-            active = rows[rows["employment"] > 0]
-            if len(active) < self.min_regions:
-                skipped.append({"cluster": cluster, "regions_with_employment": len(active)})
-                continue
-            lq, emp, est = rows["lq"], rows["employment"], rows["establishments"]
-            big = (emp > _quantile(active["employment"], 0.25)) & (rows["employment"] > 0)
-            if has_est:
-                known = active["establishments"].dropna()
-                big &= est > _quantile(known, 0.25) if len(known) else False
-            rules = {
-                "strong": (lq >= _quantile(active["lq"], 0.75)) & (lq >= 1) & big,
-                "strong10": (lq >= _quantile(active["lq"], 0.90)) & (lq >= 1) & big,
-                "significant": (lq > _quantile(active["lq"], 0.50)) & big,
-                "qualifying": (lq > _quantile(active["lq"], 0.25)) & big,
-            }
-            undecided = est.isna() & (emp > 0) if has_est else pd.Series(False, index=rows.index)
-            for flag, value in rules.items():
-                column = value.astype(object)
-                column[undecided] = None
-                flags.loc[rows.index, flag] = column
+        eligible = table["type"].isin(flagged_types)
+        emp, est, lq = table["employment"], table["establishments"], table["lq"]
+        active = table[eligible & (emp > 0)].groupby("cluster", sort=False)
+        regions = active.size().reindex(table.loc[eligible, "cluster"].unique(), fill_value=0)
+        decided = eligible & table["cluster"].map(regions >= self.min_regions).fillna(False).astype(
+            bool
+        )
+
+        def percentile(column: str, q: float) -> pd.Series:
+            # pandas' quantile interpolates linearly (R type 7) and skips missing values
+            return table["cluster"].map(active[column].quantile(q))
+
+        big = (emp > 0) & (emp > percentile("employment", 0.25))
+        if has_est:
+            big &= est > percentile("establishments", 0.25)
+        rules = {
+            "strong": (lq >= percentile("lq", 0.75)) & (lq >= 1) & big,
+            "strong10": (lq >= percentile("lq", 0.90)) & (lq >= 1) & big,
+            "significant": (lq > percentile("lq", 0.50)) & big,
+            "qualifying": (lq > percentile("lq", 0.25)) & big,
+        }
+        if has_est:
+            decided &= ~(est.isna() & (emp > 0))
+        flags = pd.DataFrame(
+            {flag: np.where(decided, value.to_numpy(), None) for flag, value in rules.items()},
+            index=table.index,
+        )
+        few = regions[regions < self.min_regions]
+        skipped = [{"cluster": c, "regions_with_employment": int(n)} for c, n in few.items()]
         self.flags_ = flags
         self.skipped_ = pd.DataFrame(skipped, columns=["cluster", "regions_with_employment"])
         self.flagged_types_ = sorted(flagged_types)
