@@ -1,7 +1,268 @@
-"""`innoweave match` commands."""
+"""`innoweave match` commands: recommend partners, assign them under capacity, evaluate.
+
+``recommend`` and ``assign`` read the registry database (optionally only up to
+``--train-end``) and fit a :class:`~innoweave.matching.recommender.PartnerRecommender`;
+``assign`` can also take a ready candidate file. ``evaluate`` runs the ``cordis-de`` preset
+or the generic file protocol. ``--json`` prints machine output on stdout; tables and
+progress go to stderr.
+"""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="match commands.", no_args_is_help=True)
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from innoweave.cli.common import EXIT_FAILED, err, fail, print_json
+
+app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
+UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides INNOWEAVE_DATABASE_URL.")]
+TrainEndOpt = Annotated[str | None, typer.Option("--train-end", help="Learn only from projects starting before DATE.")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="research, alliance, intermediary or cluster.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+
+
+def _frames(database_url: str | None):
+    from innoweave.cli.registry import open_registry
+    from innoweave.registry.frames import load_frames
+
+    frames = load_frames(open_registry(database_url))
+    if len(frames.organisations) == 0:
+        raise fail("the registry is empty: import organisations first (`innoweave import ...`)")
+    return frames
+
+
+def _fit(frames, mode: str, train_end: str | None, seed: int):
+    from innoweave.matching.recommender import MODES, PartnerRecommender
+
+    if mode not in MODES:
+        raise fail(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+    if train_end is not None:
+        try:
+            pd.Timestamp(train_end)
+        except ValueError:
+            raise fail(f"--train-end: cannot parse {train_end!r} as a date (use YYYY-MM-DD)") from None
+    with err.status(f"fitting the {mode} recommender"):
+        try:
+            return PartnerRecommender(modes=(mode,), seed=seed).fit(frames, train_end=train_end)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+
+
+def _resolve(rec, frames, ref: str) -> str:
+    ids = set(rec.history_.org_ids)
+    for candidate in (ref, f"cordis:{ref}"):
+        if candidate in ids:
+            return candidate
+    if "id" in frames.organisations.columns and ref.isdigit():
+        match = frames.organisations.loc[frames.organisations["id"] == int(ref), "external_id"]
+        if len(match):
+            return str(match.iloc[0])
+    raise fail(f"unknown organisation {ref!r} (give an id, an external id or a CORDIS PIC)")
+
+
+@app.command("recommend")
+def recommend(
+    org: Annotated[str, typer.Argument(help="Organisation: id, external id or CORDIS PIC.")],
+    mode: ModeOpt = "research",
+    k: Annotated[int, typer.Option("--k", help="How many partners.")] = 10,
+    train_end: TrainEndOpt = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """The best partners of ORG in a mode, each with the reasons behind it."""
+    if k <= 0:
+        raise fail(f"--k must be positive, got {k}")
+    frames = _frames(database_url)
+    rec = _fit(frames, mode, train_end, seed)
+    org_id = _resolve(rec, frames, org)
+    try:
+        table = rec.recommend(org_id, mode=mode, k=k)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if json_out:
+        print_json({"organisation": org_id, "mode": mode, "k": k, "model": rec.fit_notes_.get(mode),
+                    "recommendations": table.to_dict(orient="records"), **rec.metadata_})  # fmt: skip
+        return
+    name = rec.history_.names[rec.row_of(org_id)]
+    view = Table(title=f"{mode} partners for {name} ({org_id})", show_lines=True)
+    id_col = "cluster_id" if mode == "cluster" else "partner_id"
+    for col in ("#", "partner", "score", "why"):
+        view.add_column(col, overflow="fold")
+    for row in table.itertuples(index=False):
+        row = row._asdict()
+        view.add_row(str(row["rank"]), f"{row['name']}\n{row[id_col]}", f"{row['score']:.3f}", row["explanation"])
+    err.print(view)
+    err.print(f"model: {rec.fit_notes_.get(mode)}")
+
+
+def _pairs_file(path: Path | None, what: str) -> list[tuple[str, str]]:
+    if path is None:
+        return []
+    if not path.is_file():
+        raise fail(f"{what} file {path} does not exist")
+    df = pd.read_csv(path, dtype=str)
+    missing = [c for c in ("query", "partner") if c not in df.columns]
+    if missing:
+        raise fail(f"{path}: missing column(s) {', '.join(missing)} (need query, partner)")
+    return list(zip(df["query"], df["partner"], strict=True))
+
+
+@app.command("assign")
+def assign_cmd(
+    mode: ModeOpt = "research",
+    k: Annotated[int, typer.Option("--k", help="Partners per SME.")] = 3,
+    capacity: Annotated[str, typer.Option("--capacity", help="Flat capacity per partner, or 'activity' (proportional).")] = "5",
+    top: Annotated[int, typer.Option("--top", help="Candidates per SME given to the assignment.")] = 50,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV query,partner,score instead of the registry.")] = None,
+    conflicts: Annotated[Path | None, typer.Option("--conflicts", help="CSV query,partner of excluded pairs.")] = None,
+    forced: Annotated[Path | None, typer.Option("--forced", help="CSV query,partner of pairs to keep.")] = None,
+    min_quality: Annotated[float | None, typer.Option("--min-quality", help="Drop pairs scoring below this.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the chosen pairs to this CSV.")] = None,
+    train_end: TrainEndOpt = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    database_url: UrlOpt = None,
+) -> None:
+    """Assign K partners to every SME under partner capacities (min-cost flow)."""
+    from innoweave.matching.assignment import assign, capacity_from_activity
+
+    if k <= 0 or top <= 0:
+        raise fail(f"--k and --top must be positive, got {k} and {top}")
+    if candidates is not None:
+        if not candidates.is_file():
+            raise fail(f"candidates file {candidates} does not exist")
+        table = pd.read_csv(candidates, dtype={"query": str, "partner": str})
+        missing = [c for c in ("query", "partner", "score") if c not in table.columns]
+        if missing:
+            raise fail(f"{candidates}: missing column(s) {', '.join(missing)} (need query, partner, score)")
+        activity = table.groupby("partner").size()
+    else:
+        frames = _frames(database_url)
+        rec = _fit(frames, mode, train_end, seed)
+        h = rec.history_
+        smes = np.flatnonzero(h.kinds == "sme")
+        if len(smes) == 0:
+            raise fail("the registry has no SMEs to assign partners to")
+        try:
+            idx, scores = rec.top_k(smes, mode=mode, k=top)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        table = pd.DataFrame({"query": np.repeat(h.org_ids[smes], idx.shape[1]), "partner": h.org_ids[idx.ravel()],
+                              "score": scores.ravel()})  # fmt: skip
+        table = table[np.isfinite(table["score"])]
+        activity = pd.Series(h.activity, index=h.org_ids)
+    if capacity == "activity":
+        cap = capacity_from_activity(activity.reindex(pd.unique(table["partner"])).fillna(0),
+                                     total=2 * k * table["query"].nunique())  # fmt: skip
+    else:
+        try:
+            cap = int(capacity)
+        except ValueError:
+            raise fail(f"--capacity must be an integer or 'activity', got {capacity!r}") from None
+    try:
+        result = assign(table, k=k, capacity=cap, conflicts=_pairs_file(conflicts, "conflicts"),
+                        forced=_pairs_file(forced, "forced"), min_quality=min_quality)  # fmt: skip
+    except (ValueError, TypeError) as exc:
+        raise fail(str(exc)) from None
+    if out is not None:
+        result.pairs.to_csv(out, index=False)
+    if json_out:
+        print_json({"stats": result.stats, "pairs": result.pairs.to_dict(orient="records") if out is None else str(out)})
+        return
+    view = Table(title=f"assignment: k={k}, capacity={capacity}")
+    view.add_column("figure")
+    view.add_column("value", justify="right")
+    for key, value in result.stats.items():
+        view.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    err.print(view)
+    if out is not None:
+        err.print(f"pairs written to {out}")
+
+
+@app.command("evaluate")
+def evaluate(
+    preset: Annotated[str | None, typer.Option("--preset", help="cordis-de: protocols P1, P2, P4.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder of the CORDIS files (preset).")] = None,
+    participations: Annotated[Path | None, typer.Option("--participations", help="P.csv: project_id,org_id[,role]")] = None,
+    organisations: Annotated[Path | None, typer.Option("--organisations", help="O.csv: org_id,kind[,name,region,lat,lon]")] = None,
+    projects: Annotated[Path | None, typer.Option("--projects", help="PR.csv: project_id,start_date[,title]")] = None,
+    train_end: Annotated[str | None, typer.Option("--train-end", help="Projects starting before DATE train; the rest test.")] = None,
+    query_kinds: Annotated[str, typer.Option("--query-kinds", help="Comma-separated kinds of the queries.")] = "sme",
+    target_kinds: Annotated[str, typer.Option("--target-kinds", help="Comma-separated kinds of the partners.")] = "university,research_institute",
+    new_only: Annotated[bool, typer.Option("--new-only", help="Only partners new in the test period count.")] = False,
+    k: Annotated[int, typer.Option("--k", help="Cut-off of the ranking metrics.")] = 10,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate recommendations on a temporal hold-out, beside every baseline."""
+    from innoweave.matching.protocols import PRESETS, EvaluationInputError, evaluate_files, evaluate_preset
+
+    if k <= 0:
+        raise fail(f"--k must be positive, got {k}")
+    try:
+        if preset is not None:
+            if preset not in PRESETS:
+                raise fail(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+            from innoweave.config import default_data_dir
+            from innoweave.registry.cordis import CordisFormatError, read_cordis
+
+            folder = data_dir or default_data_dir() / "cordis_de"
+            try:
+                frames = read_cordis(folder)
+            except CordisFormatError as exc:
+                raise fail(str(exc)) from None
+            with err.status("evaluating P1, P2, P4 (fitting rankers inside the training period)"):
+                result = evaluate_preset(frames, k=k, seed=seed)
+        else:
+            if participations is None or organisations is None or train_end is None:
+                raise fail("give --preset cordis-de, or --participations, --organisations and --train-end")
+            kinds_q = [x.strip() for x in query_kinds.split(",") if x.strip()]
+            kinds_t = [x.strip() for x in target_kinds.split(",") if x.strip()]
+            with err.status("evaluating"):
+                result = evaluate_files(participations, organisations, projects, train_end=train_end,
+                                        query_kinds=kinds_q, target_kinds=kinds_t, new_only=new_only,
+                                        k=k, seed=seed)  # fmt: skip
+    except EvaluationInputError as exc:
+        raise fail(str(exc)) from None
+    if json_out:
+        print_json(result)
+        return
+    blocks = result["protocols"].items() if "protocols" in result else [("evaluation", result)]
+    for name, block in blocks:
+        if "metrics" in block:
+            _metrics_table(name, block)
+        elif "capacities" in block:
+            _p4_table(block)
+    if "protocols" not in result and result.get("queries", 0) == 0:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _metrics_table(name: str, block: dict) -> None:
+    view = Table(title=f"{name}: {block['queries']} queries, {block.get('candidates', '?')} candidates")
+    keys = list(block["metrics"])
+    view.add_column("method")
+    for key in keys:
+        view.add_column(key, justify="right")
+    view.add_row("recommender", *(f"{block['metrics'][m]:.3f}" for m in keys), style="bold")
+    for base, metrics in block["baselines"].items():
+        view.add_row(base, *(f"{metrics[m]:.3f}" for m in keys))
+    err.print(view)
+
+
+def _p4_table(block: dict) -> None:
+    view = Table(title=f"P4: {block['queries']} queries, k={block['k']} under capacity")
+    for col in ("capacity", "method", "recall@3", "partners used", "max load", "Gini of load"):
+        view.add_column(col, justify="right")
+    for cap, res in block["capacities"].items():
+        for method, s in res.items():
+            view.add_row(cap, method, f"{s['recall@3']:.3f}", str(s["partners_used"]), str(s["max_load"]),
+                         f"{s['gini_load']:.3f}")  # fmt: skip
+    err.print(view)

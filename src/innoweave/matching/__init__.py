@@ -5,6 +5,18 @@ collaborations, and serves the CLI (``innoweave match``) and the simulation's
 matchmaking-platform instrument (:func:`~innoweave.matching.scoring.score_pairs`).
 """
 
+from innoweave.matching.assignment import Assignment, assign, capacity_from_activity, greedy_assign
+from innoweave.matching.recommender import MODES, PartnerRecommender, UnknownOrganisation
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
 
-__all__ = ["DEFAULT_WEIGHTS", "score_pairs"]
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "MODES",
+    "Assignment",
+    "PartnerRecommender",
+    "UnknownOrganisation",
+    "assign",
+    "capacity_from_activity",
+    "greedy_assign",
+    "score_pairs",
+]

@@ -245,3 +245,25 @@ def _auction(qi, pi, w, demand, caps, *, load_penalty=0.0, epsilon=None) -> np.n
     q_of, pos_of = flat // D, flat % D
     won[orig[starts[q_of] + pos_of]] = True
     return won
+
+
+def greedy_assign(queries: pd.DataFrame, *, k: int, capacity) -> Assignment:
+    """The baseline of ``shared/eval/matching.md``: best pairs first, while demand and capacity last."""
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    table = queries[["query", "partner", "score"]].sort_values("score", ascending=False, kind="stable")
+    partners = pd.Index(pd.unique(table["partner"]))
+    caps = dict(zip(partners, _capacities(partners.to_numpy(), capacity), strict=True))
+    taken_q: dict = {}
+    keep = np.zeros(len(table), dtype=bool)
+    for i, (q, p) in enumerate(zip(table["query"].tolist(), table["partner"].tolist(), strict=True)):
+        if taken_q.get(q, 0) < k and caps[p] > 0:
+            keep[i] = True
+            taken_q[q] = taken_q.get(q, 0) + 1
+            caps[p] -= 1
+    chosen = table[keep].assign(forced=False).reset_index(drop=True)
+    load = chosen["partner"].value_counts().reindex(partners, fill_value=0)
+    stats = {"queries": int(table["query"].nunique()), "assigned_pairs": len(chosen),
+             "partners_used": int((load > 0).sum()), "max_load": int(load.max()) if len(load) else 0,
+             "gini_load": gini(load.to_numpy()), "total_score": float(chosen["score"].sum())}  # fmt: skip
+    return Assignment(chosen, load, stats)

@@ -14,7 +14,7 @@ has (:func:`~innoweave.matching.scoring.score_pairs`) and says so in ``fit_notes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,6 +96,7 @@ class PartnerRecommender:
         new_only: bool = True,
         query_kinds: Sequence[str] = ("sme",),
         max_project_size: int = DEFAULT_MAX_PROJECT_SIZE,
+        target_kinds: Mapping[str, Sequence[str]] | None = None,
         seed=0,
     ):
         self.modes = modes
@@ -105,6 +106,7 @@ class PartnerRecommender:
         self.new_only = new_only
         self.query_kinds = query_kinds
         self.max_project_size = max_project_size
+        self.target_kinds = target_kinds
         self.seed = seed
 
     # ----------------------------------------------------------------------------- fitting
@@ -116,9 +118,13 @@ class PartnerRecommender:
         train_projects: Iterable[str] | None = None,
     ) -> PartnerRecommender:
         """Learn from the projects starting before ``train_end`` (or the given project ids)."""
-        unknown = sorted(set(self.modes) - set(MODES))
+        self.mode_specs_ = dict(MODES)
+        for name, kinds in (self.target_kinds or {}).items():
+            base = MODES.get(name, ModeSpec((), CollaborationMode.OTHER, f"{name} mode: partners of kind {', '.join(kinds)}"))
+            self.mode_specs_[name] = ModeSpec(tuple(kinds), base.collaboration, base.why)
+        unknown = sorted(set(self.modes) - set(self.mode_specs_))
         if unknown:
-            raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
+            raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(self.mode_specs_)}")
         bad = sorted(set(self.signals) - set(SIGNAL_FAMILIES))
         if bad:
             raise ValueError(f"unknown signal(s) {bad}; choose from {', '.join(SIGNAL_FAMILIES)}")
@@ -156,7 +162,7 @@ class PartnerRecommender:
                     model=self.ranker, families=self.signals, seed=self.seed
                 ).fit(
                     frames, self.train_projects_, query_kinds=self.query_kinds,
-                    target_kinds=MODES[mode].target_kinds, new_only=self.new_only,
+                    target_kinds=self.mode_specs_[mode].target_kinds, new_only=self.new_only,
                     max_project_size=self.max_project_size, embedder=self.embedder_,
                 )  # fmt: skip
                 self.fit_notes_[mode] = f"learned ranker: {self.rankers_[mode].chosen_model_}"
@@ -170,17 +176,18 @@ class PartnerRecommender:
     def get_params(self) -> dict:
         return {"modes": list(self.modes), "signals": list(self.signals), "ranker": self.ranker,
                 "text": self.text, "new_only": self.new_only, "query_kinds": list(self.query_kinds),
-                "max_project_size": self.max_project_size, "seed": self.seed}  # fmt: skip
+                "max_project_size": self.max_project_size, "target_kinds": self.target_kinds,
+                "seed": self.seed}  # fmt: skip
 
     # ------------------------------------------------------------------------- candidates
     def candidates(self, mode: str) -> np.ndarray:
         """Row indices of the organisations a query may be recommended in ``mode``."""
         self._check_mode(mode)
-        return np.flatnonzero(np.isin(self.history_.kinds, list(MODES[mode].target_kinds)))
+        return np.flatnonzero(np.isin(self.history_.kinds, list(self.mode_specs_[mode].target_kinds)))
 
     def _check_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+        if mode not in self.mode_specs_:
+            raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(self.mode_specs_)}")
         if mode not in self.modes:
             raise ValueError(f"mode {mode!r} was not fitted (fitted: {', '.join(self.modes)})")
 
@@ -227,7 +234,7 @@ class PartnerRecommender:
 
     def _mode_of_kind(self, kind: str) -> str:
         for name in self.modes:
-            if kind in MODES[name].target_kinds:
+            if kind in self.mode_specs_[name].target_kinds:
                 return name
         raise ValueError(f"no fitted mode recommends organisations of kind {kind!r}")
 
@@ -237,7 +244,7 @@ class PartnerRecommender:
         _check_k(k)
         cands = self.candidates(mode)
         if len(cands) == 0:
-            raise ValueError(f"no candidates of kind {', '.join(MODES[mode].target_kinds)} for mode {mode!r}")
+            raise ValueError(f"empty candidate set: no organisations of kind {', '.join(self.mode_specs_[mode].target_kinds)} for mode {mode!r}")
         kk = min(k, len(cands))
         top_idx = np.zeros((len(queries), kk), dtype=np.int64)
         top_score = np.zeros((len(queries), kk))
@@ -310,11 +317,11 @@ class PartnerRecommender:
             parts.append("distance unknown")
         parts.append(f"capacity: up to {capacity} new project(s) a year so far; current load: "
                      f"{load} project(s) started in the last year")  # fmt: skip
-        parts.append(MODES[mode].why)
+        parts.append(self.mode_specs_[mode].why)
         return {
             "shared_keywords": shared_terms, "common_partners": common_names,
             "distance_km": round(dist, 1) if np.isfinite(dist) else None, "same_region": same_region,
-            "capacity": capacity, "current_load": load, "mode_reason": MODES[mode].why,
+            "capacity": capacity, "current_load": load, "mode_reason": self.mode_specs_[mode].why,
             "cold_start": cold, "explanation": "; ".join(parts),
         }  # fmt: skip
 

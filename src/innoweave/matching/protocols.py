@@ -1,0 +1,265 @@
+"""Runs the evaluation protocols: the ``cordis-de`` preset (P1, P2, P4) and generic files.
+
+This is what ``innoweave match evaluate`` calls. Each protocol fits a
+:class:`~innoweave.matching.recommender.PartnerRecommender` on the training projects only
+(its ranker chooses its model by validation inside that period), scores the hold-out split
+of :mod:`~innoweave.matching.evaluation`, and reports the same metrics for every baseline.
+P4 then assigns three partners per SME under capacities with
+:func:`~innoweave.matching.assignment.assign` and reports recall with the spread of load.
+The generic mode reads three small CSV files (participations, organisations, projects)
+into registry frames, with clear errors for missing columns, unknown kinds and bad dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import innoweave
+from innoweave.matching.assignment import assign, capacity_from_activity, greedy_assign
+from innoweave.matching.evaluation import (
+    RESEARCH_KINDS,
+    EvalSplit,
+    baseline_scores,
+    evaluate_scores,
+    gini,
+    make_split,
+    ranking_metrics,
+)
+from innoweave.matching.history import project_dates
+from innoweave.matching.recommender import PartnerRecommender
+from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.kinds import parse_kind
+
+PRESETS = ("cordis-de",)
+P4_CAPACITIES = (2, 3, 5, 10, "activity", None)
+
+
+class EvaluationInputError(ValueError):
+    """An evaluation file or option that cannot be used (the message names what and where)."""
+
+
+def _fit_recommender(frames, split: EvalSplit, train_projects, *, target_kinds, query_kinds, new_only, seed, ranker):
+    rec = PartnerRecommender(
+        modes=("evaluation",), target_kinds={"evaluation": tuple(target_kinds)}, query_kinds=tuple(query_kinds),
+        new_only=new_only, ranker=ranker, seed=seed,
+    )  # fmt: skip
+    return rec.fit(frames, train_projects=train_projects)
+
+
+def evaluate_split(
+    frames: RegistryFrames,
+    train_projects: Sequence[str],
+    test_projects: Sequence[str],
+    *,
+    query_kinds: Sequence[str] = ("sme",),
+    target_kinds: Sequence[str] = RESEARCH_KINDS,
+    new_only: bool = True,
+    k: int = 10,
+    seed=0,
+    ranker: str = "auto",
+    with_scores: bool = False,
+) -> dict:
+    """Metrics of the recommender and of every baseline on one temporal hold-out."""
+    if k <= 0:
+        raise EvaluationInputError(f"--k must be positive, got {k}")
+    split = make_split(frames, train_projects, test_projects, query_kinds=query_kinds,
+                       target_kinds=target_kinds, new_only=new_only)  # fmt: skip
+    result = {"queries": split.n_queries, "candidates": len(split.candidates), "k": k}
+    if split.n_queries == 0:
+        result.update(metrics=ranking_metrics(np.zeros((0, 0)), split, k=k), baselines={},
+                      note="no query has a test partner of the target kinds")  # fmt: skip
+        return result
+    rec = _fit_recommender(frames, split, train_projects, target_kinds=target_kinds, query_kinds=query_kinds,
+                           new_only=new_only, seed=seed, ranker=ranker)  # fmt: skip
+    scores = rec.score_matrix(split.queries, split.candidates, mode="evaluation")
+    result["metrics"] = ranking_metrics(scores, split, k=k)
+    result["baselines"] = evaluate_scores(split, baseline_scores(split, seed=seed), k=k)
+    ranker_fit = rec.rankers_.get("evaluation")
+    result["model"] = {"fit": rec.fit_notes_.get("evaluation"),
+                       "validation": ranker_fit.validation_ if ranker_fit is not None else None}  # fmt: skip
+    if with_scores:
+        result["_split"], result["_scores"], result["_recommender"] = split, scores, rec
+    return result
+
+
+def p4_capacity(split: EvalSplit, scores: np.ndarray, *, k: int = 3, top_n: int | None = None,
+                load_penalty: float = 0.0) -> dict:  # fmt: skip
+    """Recall@k and spread of load when every query gets ``k`` partners under capacities."""
+    s = np.array(scores, dtype=float, copy=True)
+    ex = split.excluded.tocoo()
+    s[ex.row, ex.col] = -np.inf
+    n = s.shape[1] if top_n is None else min(top_n, s.shape[1])
+    top = np.argsort(-s, axis=1, kind="stable")[:, :n]
+    q_idx = np.repeat(np.arange(len(s)), n)
+    c_idx = top.ravel()
+    table = pd.DataFrame({"query": q_idx, "partner": c_idx, "score": s[q_idx, c_idx]})
+    table = table[np.isfinite(table["score"])]
+    activity = pd.Series(split.history.activity[split.candidates])
+    out = {}
+    for cap in P4_CAPACITIES:
+        if cap is None:
+            capacity, name = len(s) * k, "none"
+        elif cap == "activity":
+            capacity, name = capacity_from_activity(activity, total=2 * k * len(s)), "activity"
+        else:
+            capacity, name = int(cap), str(cap)
+        flow = assign(table, k=k, capacity=capacity, load_penalty=load_penalty)
+        greedy = greedy_assign(table, k=k, capacity=capacity)
+        out[name] = {"flow": _p4_stats(flow.pairs, split, k), "greedy": _p4_stats(greedy.pairs, split, k)}
+    return out
+
+
+def _p4_stats(pairs: pd.DataFrame, split: EvalSplit, k: int) -> dict:
+    load = np.bincount(pairs["partner"].to_numpy(dtype=np.int64), minlength=len(split.candidates))
+    recall = []
+    for i, t in enumerate(split.truth):
+        got = pairs["partner"].to_numpy()[pairs["query"].to_numpy() == i]
+        recall.append(len(np.intersect1d(got, t)) / len(t))
+    return {f"recall@{k}": float(np.mean(recall)), "partners_used": int((load > 0).sum()),
+            "max_load": int(load.max()), "gini_load": gini(load)}  # fmt: skip
+
+
+def cordis_programme_split(frames: RegistryFrames) -> tuple[list[str], list[str]]:
+    """Horizon 2020 projects train, Horizon Europe projects test (``shared/eval/matching.md``)."""
+    p = frames.projects
+    train = p.loc[p["programme"] == "Horizon 2020", "external_id"].tolist()
+    test = p.loc[p["programme"] == "Horizon Europe", "external_id"].tolist()
+    if not train or not test:
+        raise EvaluationInputError("the cordis-de preset needs Horizon 2020 and Horizon Europe projects")
+    return train, test
+
+
+def evaluate_preset(frames: RegistryFrames, *, protocols: Sequence[str] = ("P1", "P2", "P4"), k: int = 10,
+                    seed=0, ranker: str = "auto") -> dict:  # fmt: skip
+    """P1, P2 and P4 of ``shared/eval/matching.md`` on the CORDIS registry."""
+    unknown = sorted(set(protocols) - {"P1", "P2", "P4"})
+    if unknown:
+        raise EvaluationInputError(f"unknown protocol(s) {unknown}; choose from P1, P2, P4")
+    train, test = cordis_programme_split(frames)
+    out: dict = {"preset": "cordis-de", "version": innoweave.__version__, "seed": seed, "protocols": {}}
+    if "P1" in protocols or "P4" in protocols:
+        p1 = evaluate_split(frames, train, test, new_only=True, k=k, seed=seed, ranker=ranker, with_scores=True)
+        split, scores = p1.pop("_split"), p1.pop("_scores")
+        p1.pop("_recommender")
+        if "P1" in protocols:
+            out["protocols"]["P1"] = p1
+        if "P4" in protocols:
+            out["protocols"]["P4"] = {"queries": split.n_queries, "k": 3, "capacities": p4_capacity(split, scores)}
+    if "P2" in protocols:
+        out["protocols"]["P2"] = evaluate_split(frames, train, test, new_only=False, k=k, seed=seed, ranker=ranker)
+    return out
+
+
+# ------------------------------------------------------------------------ generic files
+def _read_csv(path: Path, what: str, required: Sequence[str]) -> pd.DataFrame:
+    if not Path(path).is_file():
+        raise EvaluationInputError(f"{what} file {path} does not exist")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise EvaluationInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+    df.columns = [c.strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise EvaluationInputError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(df.columns)})")
+    return df
+
+
+def _parse_dates(values: pd.Series, path: Path, column: str) -> pd.Series:
+    dates = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = dates.isna()
+    if bad.any():
+        rows = (np.flatnonzero(bad.to_numpy()) + 2)[:5].tolist()  # line 1 is the header
+        raise EvaluationInputError(
+            f"{path}: {int(bad.sum())} unparsable or empty date(s) in column {column!r} "
+            f"(lines {rows}; first value {values[bad].iloc[0]!r}); use YYYY-MM-DD"
+        )
+    return dates
+
+
+def read_eval_files(participations: Path, organisations: Path, projects: Path | None = None) -> RegistryFrames:
+    """Frames from ``P.csv`` (project_id, org_id[, role][, start_date]), ``O.csv`` (org_id, kind
+    [, name, region, lat, lon]) and ``PR.csv`` (project_id, start_date[, title])."""
+    parts = _read_csv(participations, "participations", ["project_id", "org_id"])
+    orgs = _read_csv(organisations, "organisations", ["org_id", "kind"])
+    kinds = []
+    for line, value in enumerate(orgs["kind"].fillna(""), start=2):
+        try:
+            kinds.append(parse_kind(value).value)
+        except ValueError as exc:
+            raise EvaluationInputError(f"{organisations}: line {line}: {exc}") from None
+    if projects is not None:
+        proj = _read_csv(projects, "projects", ["project_id", "start_date"])
+        proj["start_date"] = _parse_dates(proj["start_date"], projects, "start_date")
+    elif "start_date" in parts.columns:
+        dates = _parse_dates(parts["start_date"], participations, "start_date")
+        proj = pd.DataFrame({"project_id": parts["project_id"], "start_date": dates}).groupby("project_id", as_index=False).min()
+    else:
+        raise EvaluationInputError(
+            f"{participations}: no project dates: pass --projects PR.csv (project_id,start_date) "
+            "or add a start_date column to the participations file"
+        )
+    unknown_orgs = sorted(set(parts["org_id"]) - set(orgs["org_id"]))
+    if unknown_orgs:
+        raise EvaluationInputError(f"{participations}: org_id(s) not in {organisations}: {unknown_orgs[:5]}")
+    unknown_proj = sorted(set(parts["project_id"]) - set(proj["project_id"]))
+    if unknown_proj:
+        raise EvaluationInputError(f"{participations}: project_id(s) without a start date in the projects file: {unknown_proj[:5]}")
+    org_frame = pd.DataFrame({
+        "external_id": orgs["org_id"].str.strip(), "kind": kinds,
+        "name": orgs["name"] if "name" in orgs else orgs["org_id"],
+        "region_code": orgs["region"] if "region" in orgs else None,
+        "latitude": pd.to_numeric(orgs["lat"], errors="coerce") if "lat" in orgs else np.nan,
+        "longitude": pd.to_numeric(orgs["lon"], errors="coerce") if "lon" in orgs else np.nan,
+        "source": "file",
+    })  # fmt: skip
+    project_frame = pd.DataFrame({
+        "external_id": proj["project_id"].str.strip(), "start_date": proj["start_date"].dt.date,
+        "title": proj["title"].fillna("") if "title" in proj else "", "source": "file",
+    })  # fmt: skip
+    part_frame = pd.DataFrame({
+        "project_external_id": parts["project_id"].str.strip(), "org_external_id": parts["org_id"].str.strip(),
+        "role": parts["role"] if "role" in parts else None, "source": "file",
+    })  # fmt: skip
+    return RegistryFrames(organisations=org_frame, projects=project_frame, participations=part_frame)
+
+
+def evaluate_files(
+    participations: Path,
+    organisations: Path,
+    projects: Path | None,
+    *,
+    train_end: str,
+    query_kinds: Sequence[str],
+    target_kinds: Sequence[str],
+    new_only: bool,
+    k: int = 10,
+    seed=0,
+    ranker: str = "auto",
+) -> dict:
+    """The generic evaluation of ``innoweave match evaluate`` on three CSV files."""
+    for kind in (*query_kinds, *target_kinds):
+        try:
+            parse_kind(kind)
+        except ValueError as exc:
+            raise EvaluationInputError(f"--query-kinds/--target-kinds: {exc}") from None
+    try:
+        cut = pd.Timestamp(train_end)
+    except (ValueError, TypeError):
+        raise EvaluationInputError(f"--train-end: cannot parse {train_end!r} as a date (use YYYY-MM-DD)") from None
+    frames = read_eval_files(participations, organisations, projects)
+    dates = project_dates(frames)
+    train = dates.index[dates < cut].tolist()
+    test = dates.index[dates >= cut].tolist()
+    if not train or not test:
+        raise EvaluationInputError(
+            f"--train-end {cut.date()} leaves {len(train)} training and {len(test)} test project(s); both must be non-empty"
+        )
+    result = evaluate_split(frames, train, test, query_kinds=query_kinds, target_kinds=target_kinds,
+                            new_only=new_only, k=k, seed=seed, ranker=ranker)  # fmt: skip
+    result.update(version=innoweave.__version__, seed=seed, train_end=str(cut.date()))
+    return result
