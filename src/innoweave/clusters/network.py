@@ -516,10 +516,8 @@ class CollaborationCommunities:
     ) -> pd.DataFrame:
         members = centrality[centrality["community"] >= 0]
         inside = membership[graph.source] == membership[graph.target]
-        internal_weight = np.bincount(
-            membership[graph.source][inside],
-            graph.weight[inside],
-            minlength=max(members["community"].max() + 1, 0) if len(members) else 0,
+        internal_weight = (
+            pd.Series(graph.weight[inside]).groupby(membership[graph.source][inside]).sum()
         )
         rows = []
         for community, group in members.groupby("community"):
@@ -544,9 +542,7 @@ class CollaborationCommunities:
                         f"helix_{sphere}": float(helix.get(sphere, 0.0))
                         for sphere in (*HELIX, "other")
                     },
-                    "internal_weight": float(internal_weight[community])
-                    if community < len(internal_weight)
-                    else 0.0,
+                    "internal_weight": float(internal_weight.get(community, 0.0)),
                     "hubs": top["name"].astype(str).tolist(),
                     "brokers": group.sort_values("betweenness", ascending=False)
                     .head(3)["name"]
@@ -596,7 +592,8 @@ class CollaborationCommunities:
     def summary(self, *, top: int = 10) -> dict:
         """A JSON-ready digest: sizes, modularity, communities, brokers, policy targets."""
         centrality = self.centrality_
-        brokers = centrality.sort_values("betweenness", ascending=False).head(top)
+        linked = centrality[centrality["degree"] > 0]
+        brokers = linked.sort_values("betweenness", ascending=False).head(top)
         return {
             "settings": self.settings_,
             "organisations": int(self.graph_.n_nodes),
@@ -611,9 +608,11 @@ class CollaborationCommunities:
                     "external_id": idx,
                     "name": row["name"],
                     "kind": row["kind"],
-                    "betweenness": row["betweenness"],
-                    "constraint": row.get("constraint"),
-                    "effective_size": row.get("effective_size"),
+                    "betweenness": float(row["betweenness"]),
+                    "constraint": float(row["constraint"]) if "constraint" in row else None,
+                    "effective_size": float(row["effective_size"])
+                    if "effective_size" in row
+                    else None,
                     "degree": int(row["degree"]),
                 }
                 for idx, row in brokers.iterrows()
