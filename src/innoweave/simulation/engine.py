@@ -127,6 +127,7 @@ class Derived:
     competence: Any  # (N,) mean held ability / ability_max, every row
     size_class: Any  # (N,)
     strength: Any  # (M, N)
+    held: Any  # (N,) units held
 
 
 @dataclass
@@ -190,6 +191,7 @@ class Engine:
         self.recorder_ = Recorder(self)
         self.records_: list[dict[str, float]] = []
         self.steps_ = steps
+        self.phase_seconds_: dict[str, float] | None = None
 
     def _init_demand(self) -> None:
         xp, s, p = self.xp_, self.state_, self.params_
@@ -204,11 +206,12 @@ class Engine:
 
     # --- run -----------------------------------------------------------------------------
 
-    def run(self, steps: int, *, progress=None) -> pd.DataFrame:
+    def run(self, steps: int, *, progress=None, timing: bool = False) -> pd.DataFrame:
         """Run ``steps`` steps from the population; returns the per-step outputs."""
         if steps < 1:
             raise ValueError(f"steps: must be >= 1, got {steps}")
         self._setup(steps)
+        self.phase_seconds_ = {} if timing else None
         for _ in range(steps):
             self.step()
             if progress is not None:
@@ -217,25 +220,46 @@ class Engine:
         return self.results_
 
     def step(self) -> dict[str, float]:
-        """One step (phases 0-8); appends and returns its record."""
+        """One step (phases 0-8); appends and returns its record.
+
+        With ``timing=True`` passed to :meth:`run` (or ``phase_seconds_`` set to a dict), the
+        wall time of each phase is added to ``phase_seconds_`` (synchronising the GPU).
+        """
         p = self.params_
         mech = p.mechanisms
         gov = self.government_
+        timed = self._timed
         gov.begin_step()
         self.alive_at_start_ = self.state_.alive.copy()
-        dv = self.derive()
-        self.market(dv) if mech.market else None
-        project, cost, grant = self.intent(dv)
-        collab = self.partner_search(dv, project, cost)
-        success, partner_success = self.outcome_and_learning(dv, project, collab)
-        self.spillovers_and_awareness(dv, success, partner_success)
+        dv = timed("derive", self.derive)
+        if mech.market:
+            timed("market", self.market, dv)
+        project, cost, _ = timed("intent", self.intent, dv)
+        collab = timed("partner_search", self.partner_search, dv, project, cost)
+        success, partner_success = timed("outcome", self.outcome_and_learning, dv, project,
+                                         collab)
+        timed("spillovers", self.spillovers_and_awareness, dv, success, partner_success)
         if mech.government:
-            gov.act(dv, collab)
-        entries, exits, dropped = self.demography(success, collab)
-        record = self.recorder_.record(dv, project, success, collab, entries, exits, dropped)
+            timed("government", gov.act, dv, collab)
+        entries, exits, dropped = timed("demography", self.demography, success, collab)
+        record = timed("record", self.recorder_.record, dv, project, success, collab, entries,
+                       exits, dropped)
         self.records_.append(record)
         self.t_ += 1
         return record
+
+    def _timed(self, name, fn, *args):
+        if self.phase_seconds_ is None:
+            return fn(*args)
+        import time
+
+        sync = getattr(getattr(self.xp_, "cuda", None), "Stream", None)
+        start = time.perf_counter()
+        out = fn(*args)
+        if sync is not None:
+            self.xp_.cuda.Stream.null.synchronize()
+        self.phase_seconds_[name] = self.phase_seconds_.get(name, 0.0) + time.perf_counter() - start
+        return out
 
     # --- phase 0 -------------------------------------------------------------------------
 
@@ -267,19 +291,20 @@ class Engine:
         F = s.n_fields
         # knowledge vectors row-major (N, F): gathers of a row's vector are contiguous
         vec = xp.zeros(N * F, dtype=xp.float32)
-        base = xp.arange(N, dtype=xp.int32) * F
+        base = xp.arange(N, dtype=xp.int64) * F  # native-width indices scatter fastest
         for u in range(M):
             vec[base + s.field[u]] += s.ability[u] * s.mask[u]  # one unit per field
         vec = vec.reshape(N, F)
         norm = xp.sqrt((vec * vec).sum(axis=1))
-        competence = ((s.ability * s.mask).sum(axis=0) / xp.maximum(s.mask.sum(axis=0), 1)
-                      * xp.float32(1.0 / kp.ability_max))
+        held = s.mask.sum(axis=0)
+        # abilities of empty slots are 0 (an invariant of every phase), so no mask product
+        competence = s.ability.sum(axis=0) / xp.maximum(held, 1) * xp.float32(1.0 / kp.ability_max)
         depth = xp.where(s.is_research(), competence, xp.float32(0.0))
         size_class = xp.zeros(N, dtype=xp.int64)
         for bound in SIZE_CLASS_BOUNDS:
             size_class += s.employees >= bound
         return Derived(idea, quality, niche.astype(xp.int64), vec, norm, depth, competence,
-                       size_class, strength)
+                       size_class, strength, held)
 
     # --- shared rules --------------------------------------------------------------------
 

@@ -119,13 +119,12 @@ class Recorder:
         idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(dv.idea.sum(axis=0), 1)
         q = to_host(idea_ability[firm & eng.alive_at_start_] / kp.ability_max)
         # variety: distinct kenes (field x ability band of width 2) among firms' units
-        band = xp.minimum((s.ability * 0.5).astype(xp.int64), 4)
-        kene = s.field.astype(xp.int64) * 5 + band
-        counts = to_host(xp.bincount(kene.reshape(-1), weights=(s.mask & firm[None, :]).reshape(-1)
-                                     .astype(xp.float64), minlength=s.n_fields * 5)).astype(float)
+        units = s.mask & firm[None, :]
+        kene = s.field[units] * 5 + xp.minimum((s.ability[units] * 0.5).astype(xp.int32), 4)
+        counts = to_host(xp.bincount(kene, minlength=s.n_fields * 5)).astype(float)
         share = counts / max(counts.sum(), 1.0)
         nz = share[share > 0]
-        breadth = s.mask[:, firm].sum(axis=0)
+        breadth = s.mask.sum(axis=0)[firm]  # after this step's learning and entry
         self.patents_total += eng.patents_step_
         rec: dict[str, float] = {
             "step": t,
