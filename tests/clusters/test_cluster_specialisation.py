@@ -114,10 +114,6 @@ def test_identical_duplicates_counted_once_and_conflicts_refused():
             ),
             r"1 not a number",
         ),
-        (
-            lambda d: d.assign(employment=d["employment"].where(d.index != 1, np.nan)),
-            r"1 missing value",
-        ),
         (lambda d: d.drop(columns="cluster"), r"missing column\(s\) cluster"),
         (
             lambda d: d.assign(region=d["region"].where(d.index != 3, None)),
@@ -132,6 +128,17 @@ def test_identical_duplicates_counted_once_and_conflicts_refused():
 def test_bad_input_names_what_and_where(change, message):
     with pytest.raises(ClusterInputError, match=message):
         LocationQuotients().fit(change(HAND))
+
+
+def test_missing_employment_is_reported_and_left_undecided(employment_table):
+    data = employment_table(np.random.default_rng(2), 20)
+    data.loc[3, "employment"] = np.nan
+    model = LocationQuotients().fit(data)
+    assert model.report_.counts["missing_employment"] == 1
+    assert model.report_.examples["missing_employment"] == [["R000", "C3"]]
+    assert np.isnan(model.table_.loc[3, "lq"]) and model.table_["lq"].drop(index=3).notna().all()
+    flags = StrongClusters().fit(model).flags_
+    assert flags.loc[3].isna().all() and flags.loc[4].notna().all()
 
 
 def test_without_type_or_establishments_columns_it_says_so():

@@ -94,7 +94,15 @@ def _canonical(df: pd.DataFrame, cols: Columns, report: InputReport) -> pd.DataF
             1,
             note="no traded/local type column: LQs are benchmarked against all employment",
         )
-    out["employment"] = numeric_column(df, cols.employment, what, allow_missing=False)
+    out["employment"] = numeric_column(df, cols.employment, what, allow_missing=True)
+    missing = out["employment"].isna()
+    report.add(
+        "missing_employment",
+        int(missing.sum()),
+        out.loc[missing, ["region", "cluster"]].itertuples(index=False, name=None),
+        note=f"{int(missing.sum())} row(s) without employment: counted as 0 in the totals, "
+        "their LQs undefined (NaN) and flags undecided",
+    )
     if cols.establishments and cols.establishments in df.columns:
         out["establishments"] = numeric_column(df, cols.establishments, what, allow_missing=True)
         missing = out["establishments"].isna()
@@ -127,7 +135,7 @@ def _national_cluster_employment(table: pd.DataFrame, report: InputReport) -> pd
     grouped = usable.groupby("cluster", sort=False)
     estimate = grouped["employment"].sum() / grouped["national_share"].sum()
     # Published shares are rounded; national employment counts are whole numbers.
-    if np.all(np.mod(table["employment"].to_numpy(), 1) == 0):
+    if np.all(np.mod(table["employment"].dropna().to_numpy(), 1) == 0):
         estimate = estimate.round()
     fallback = by_sum.index.difference(estimate.index)
     report.add(
@@ -286,6 +294,7 @@ class StrongClusters:
             "significant": (lq > percentile("lq", 0.50)) & big,
             "qualifying": (lq > percentile("lq", 0.25)) & big,
         }
+        decided &= emp.notna()
         if has_est:
             decided &= ~(est.isna() & (emp > 0))
         flags = pd.DataFrame(
