@@ -131,6 +131,18 @@ def test_type_from_traded_flag_when_no_type_column(uscmp_dir):
     assert result["lq_within_1e-6"] == 3350 and result["flags"]["strong"] == 2550
 
 
+def test_a_file_with_two_years_is_compared_year_by_year(reference_flags):
+    rng = np.random.default_rng(13)
+    years = []
+    for year in (2015, 2016):
+        rows, national = _synthetic_level(rng, 30)
+        years.append(_publish(rows, national, reference_flags).assign(year_t=year))
+    result, _ = reproduce_uscmp(pd.concat(years, ignore_index=True))
+    n_traded = 2 * 30 * 8
+    assert result["rows"] == result["lq_within_1e-6"] == 2 * 30 * 11
+    assert result["flags"]["compared"] == result["flags"]["strong"] == n_traded
+
+
 def test_too_few_regions_flags_not_computed_and_said(reference_flags, tmp_path):
     rows, national = _synthetic_level(np.random.default_rng(12), 6)
     path = tmp_path / "division_cluster.csv"

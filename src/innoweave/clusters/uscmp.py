@@ -23,6 +23,7 @@ from innoweave.clusters.specialisation import (
 
 PUBLISHED_LQ = "lq_tf"
 TOLERANCE = 1e-6  # relative error for an LQ to count as reproduced
+PARTITIONS = ("year_t", "region_type_t")  # computed separately when a file mixes them
 PUBLISHED_FLAGS = {flag: f"{flag}_b" for flag in FLAGS}
 TEXT_COLUMNS = {
     USCMP_COLUMNS.region: str,
@@ -60,14 +61,42 @@ def reproduce_uscmp(
 
     Returns the comparison ``{"rows", "lq_within_1e-6", "lq_max_rel_error", "flags":
     {"compared", "strong", "strong10", "significant", "qualifying"}}`` (flag entries count
-    matches among the rows compared) and the input
-    report. A ``"notes"`` entry is added when clusters were too thinly spread for flags.
+    matches among the rows compared) and the input report. A ``"notes"`` entry is added when
+    clusters were too thinly spread for flags. A file holding several years or region types
+    (``year_t``, ``region_type_t``) is compared one year × region type at a time.
     """
     if PUBLISHED_LQ not in df.columns:
         raise ClusterInputError(
             f"U.S. Cluster Mapping table: missing column {PUBLISHED_LQ!r} to compare with"
         )
-    df = with_cluster_type(df)
+    df = with_cluster_type(df).reset_index(drop=True)
+    keys = [k for k in PARTITIONS if k in df.columns and df[k].nunique(dropna=False) > 1]
+    parts = [df] if not keys else [part for _, part in df.groupby(keys, dropna=False, sort=True)]
+    result = {"rows": 0, "lq_within_1e-6": 0, "lq_max_rel_error": 0.0}
+    flags = {"compared": 0, **{flag: 0 for flag in FLAGS}}
+    report, notes = InputReport(), []
+    for part in parts:
+        part_result, part_report, part_notes = _compare(part, min_regions, duplicates)
+        result["rows"] += part_result["rows"]
+        result["lq_within_1e-6"] += part_result["lq_within_1e-6"]
+        result["lq_max_rel_error"] = max(
+            result["lq_max_rel_error"], part_result["lq_max_rel_error"]
+        )
+        for key in flags:
+            flags[key] += part_result["flags"][key]
+        report.merge(part_report)
+        label = ", ".join(f"{k} {part[k].iloc[0]}" for k in keys)
+        notes.extend(f"{label}: {note}" if label else note for note in part_notes)
+    result["flags"] = flags
+    if notes:
+        result["notes"] = sorted(set(notes), key=notes.index)
+    return result, report
+
+
+def _compare(
+    df: pd.DataFrame, min_regions: int, duplicates: str
+) -> tuple[dict, InputReport, list[str]]:
+    """Compare one year × region type."""
     lq = LocationQuotients(columns=USCMP_COLUMNS, duplicates=duplicates).fit(df)
     flags = StrongClusters(min_regions=min_regions).fit(lq)
     table = lq.table_
@@ -108,6 +137,4 @@ def reproduce_uscmp(
         )
     if not present:
         notes.append("no published flag columns (*_b) to compare with")
-    if notes:
-        result["notes"] = notes
-    return result, lq.report_
+    return result, lq.report_, notes
