@@ -641,7 +641,8 @@ class Engine:
         K = s.memory.shape[0]
         owner_new = xp.concatenate([a, b])
         partner_new = xp.concatenate([b, a])
-        touched = xp.unique(owner_new)
+        touched = xp.sort(owner_new)  # sorted unique (NumPy's hashing unique is slower here)
+        touched = touched[xp.concatenate([xp.ones(1, dtype=bool), touched[1:] != touched[:-1]])]
         old = s.memory[:, touched]  # (K, T)
         owner_old = xp.tile(touched, K)
         partner_old = old.reshape(-1)

@@ -42,8 +42,46 @@ def unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if lo.shape[0] == 0:
         return np.zeros((0, 2), dtype=np.int64)
     width = int(hi.max()) + 1
-    key = np.unique(lo * width + hi)
+    key = np.sort(lo * width + hi)  # sort-based unique: faster here than hashing
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]
     return np.stack([key // width, key % width], axis=1)
+
+
+#: Above this many edges the transitivity is estimated from sampled wedges.
+EXACT_CLUSTERING_MAX_EDGES = 100_000
+WEDGE_SAMPLES = 200_000
+
+
+def transitivity(adj, degree) -> float:
+    """3 x triangles / connected triples of a symmetric 0/1 CSR graph.
+
+    Exact (sparse A @ A) up to :data:`EXACT_CLUSTERING_MAX_EDGES` edges; above, the share
+    of closed wedges among :data:`WEDGE_SAMPLES` wedges drawn uniformly (centre with
+    probability ∝ d(d-1), then two distinct neighbours) by a generator with a fixed seed, so
+    the estimate is deterministic for a graph (standard error below 0.0012).
+    """
+    triples = float((degree * (degree - 1.0)).sum())  # 2 x connected triples
+    if triples <= 0:
+        return 0.0
+    if adj.nnz // 2 <= EXACT_CLUSTERING_MAX_EDGES:
+        return float(adj.multiply(adj @ adj).sum() / triples)
+    rng = np.random.default_rng(0)
+    weights = degree * (degree - 1.0)
+    centre = np.searchsorted(np.cumsum(weights), rng.random(WEDGE_SAMPLES) * weights.sum(),
+                             side="right")
+    d = degree[centre]
+    first = np.minimum((rng.random(WEDGE_SAMPLES) * d).astype(np.int64), d - 1)
+    second = np.minimum((rng.random(WEDGE_SAMPLES) * (d - 1)).astype(np.int64), d - 2)
+    second = second + (second >= first)
+    u = adj.indices[adj.indptr[centre] + first].astype(np.int64)
+    v = adj.indices[adj.indptr[centre] + second].astype(np.int64)
+    n = adj.shape[0]
+    adj.sort_indices()
+    # edge keys in ascending order: CSR rows in order, columns sorted within each row
+    keys = np.repeat(np.arange(n, dtype=np.int64), degree) * n + adj.indices.astype(np.int64)
+    query = np.minimum(u, v) * n + np.maximum(u, v)
+    pos = np.minimum(np.searchsorted(keys, query), keys.shape[0] - 1)
+    return float((keys[pos] == query).mean())
 
 
 def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -57,17 +95,15 @@ def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     n, m = nodes.shape[0], pairs.shape[0]
     adj = sparse.coo_matrix((np.ones(m), (inv[:, 0], inv[:, 1])), shape=(n, n)).tocsr()
     adj = (adj + adj.T).tocsr()
-    degree = np.asarray(adj.sum(axis=1)).ravel()
+    degree = np.diff(adj.indptr)
     _, labels = connected_components(adj, directed=False)
     largest = np.bincount(labels).max()
-    closed = adj.multiply(adj @ adj).sum()  # 6 x triangles
-    triples = (degree * (degree - 1)).sum()  # 2 x connected triples
     out.update(
         net_nodes=float(n),
         net_edges=float(m),
         net_density=float(2 * m / (n * (n - 1))) if n > 1 else 0.0,
         net_largest_component=float(largest / n),
-        net_clustering=float(closed / triples) if triples > 0 else 0.0,
+        net_clustering=transitivity(adj, degree),
         net_mean_degree=float(degree.mean()),
         net_max_degree=float(degree.max()),
     )
