@@ -105,7 +105,7 @@ class CollaborationHistory:
 
 def _years(dates: pd.Series) -> np.ndarray:
     d = pd.to_datetime(dates)
-    return (d.dt.year + (d.dt.dayofyear - 1) / 365.25).to_numpy(dtype=float)
+    return (d.dt.year + (d.dt.day_of_year - 1) / 365.25).to_numpy(dtype=float)
 
 
 def build_history(

@@ -47,7 +47,7 @@ def normalised_features(features: dict[str, np.ndarray]) -> dict[str, np.ndarray
     out = dict(features)
     for name in _SCALED:
         if name in out:
-            mean = float(np.mean(out[name]))
+            mean = float(np.mean(out[name])) if out[name].size else 0.0
             out[name] = out[name] / mean if mean > 0 else out[name]
     if "distance_km" in out:
         out["distance_km"] = np.nan_to_num(out["distance_km"], nan=1000.0)

@@ -1,0 +1,99 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from innoweave.matching import PartnerRecommender, UnknownOrganisation
+from innoweave.matching.history import build_history
+
+
+def test_history_links_skip_large_projects_but_count_activity(registry):
+    h = build_history(registry, registry.projects["external_id"], max_project_size=40)
+    big_members = registry.participations.loc[
+        registry.participations["project_external_id"] == "t:project:big", "org_external_id"]
+    in_big = h.index[big_members.iloc[0]]
+    small = registry.participations[registry.participations["project_external_id"] != "t:project:big"]
+    own = small[small["org_external_id"] == big_members.iloc[0]]["project_external_id"]
+    assert h.activity[in_big] == len(own) + 1  # the clique still counts as activity
+    partners = set(small[small["project_external_id"].isin(own)]["org_external_id"]) - {big_members.iloc[0]}
+    assert h.degree[in_big] == len(partners)  # but adds no links
+    assert h.region[in_big] is not None and len(h.region[in_big]) == 4
+
+
+def test_recommend_returns_new_partners_of_the_mode_with_explanations(fitted):
+    h = fitted.history_
+    sme = next(o for o, d, k in zip(h.org_ids, h.degree, h.kinds, strict=True) if k == "sme" and d >= 3)
+    table = fitted.recommend(sme, mode="research", k=5)
+    assert len(table) == 5 and list(table["rank"]) == [1, 2, 3, 4, 5]
+    assert set(table["kind"]) <= {"university", "research_institute"}
+    assert table["score"].is_monotonic_decreasing
+    known = set(h.org_ids[h.adjacency[h.index[sme]].indices])
+    assert not known & set(table["partner_id"])
+    for row in table.itertuples():
+        assert "research mode" in row.explanation and "capacity" in row.explanation
+        assert row.distance_km is not None and row.distance_km >= 0
+    assert any(row.common_partners or row.shared_keywords for row in table.itertuples())
+    common = table["common_partners"].explode().dropna()
+    assert set(common) <= set(h.names)
+    alliance = fitted.recommend(sme, mode="alliance", k=3)
+    assert set(alliance["kind"]) <= {"sme", "large_firm", "company"} and sme not in set(alliance["partner_id"])
+    assert set(fitted.recommend(sme, mode="intermediary", k=2)["kind"]) == {"intermediary"}
+    assert "learned ranker" in fitted.fit_notes_["research"]
+
+
+def test_cold_start_says_so_and_still_ranks(fitted):
+    table = fitted.recommend("t:sme:cold0", mode="research", k=3)
+    assert len(table) == 3 and table["cold_start"].all()
+    assert table["explanation"].str.startswith("cold start").all()
+    assert table["distance_km"].isna().all()
+
+
+def test_cluster_mode(fitted):
+    table = fitted.recommend("t:sme:0", mode="cluster", k=2)
+    assert len(table) == 2 and table["cluster_id"].str.startswith("cluster:").all()
+    assert "cluster mode" in table["explanation"].iloc[0]
+
+
+def test_score_pairs_of_ids(fitted):
+    scores = fitted.score([("t:sme:1", "t:university:0"), ("t:sme:1", "t:intermediary:0")])
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_bad_input(fitted, registry):
+    with pytest.raises(UnknownOrganisation, match="unknown organisation id 'nope'"):
+        fitted.recommend("nope", k=3)
+    for k in (0, -2):
+        with pytest.raises(ValueError, match="k must be a positive integer"):
+            fitted.recommend("t:sme:1", k=k)
+    with pytest.raises(ValueError, match="unknown mode"):
+        fitted.recommend("t:sme:1", mode="romance")
+    only = PartnerRecommender(modes=("research",), ranker="none").fit(registry)
+    with pytest.raises(ValueError, match="was not fitted"):
+        only.recommend("t:sme:1", mode="alliance")
+    no_research = registry.organisations[~registry.organisations["kind"].isin(["university", "research_institute"])]
+    frames = type(registry)(no_research, registry.projects,
+                            registry.participations[registry.participations["org_external_id"].isin(no_research["external_id"])])  # fmt: skip
+    rec = PartnerRecommender(modes=("research",)).fit(frames)
+    assert "linear combination" in rec.fit_notes_["research"]
+    with pytest.raises(ValueError, match="empty candidate set"):
+        rec.recommend("t:sme:1", k=3)
+    with pytest.raises(ValueError, match="unknown signal"):
+        PartnerRecommender(signals=("astrology",)).fit(registry)
+
+
+def test_degrades_without_text_or_coordinates(registry_factory):
+    frames = registry_factory(seed=3, n_sme=40, n_projects=150, coordinates=False)
+    frames.projects["title"] = None
+    frames.organisations["keywords"] = [[] for _ in range(len(frames.organisations))]
+    rec = PartnerRecommender(modes=("research",), seed=1).fit(frames, train_end="2021-01-01")
+    table = rec.recommend("t:sme:2", k=4)
+    assert len(table) == 4
+    assert table["shared_keywords"].map(len).eq(0).all()
+    assert table["explanation"].str.contains("distance unknown").all()
+
+
+def test_switching_signals_off_changes_the_features(registry):
+    graph_only = PartnerRecommender(modes=("research",), signals=("graph",), ranker="none").fit(registry)
+    feats = graph_only.features(np.array([0]), graph_only.candidates("research"))
+    assert set(feats) == {"common_neighbours", "adamic_adar", "resource_allocation", "katz", "past_partner",
+                          "shared_projects"}  # fmt: skip
+    assert isinstance(graph_only.recommend("t:sme:1", k=2), pd.DataFrame)
