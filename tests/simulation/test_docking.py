@@ -63,3 +63,19 @@ def test_three_named_scenarios_with_valid_instruments():
         configs = scenario.instrument_configs()
         assert set(configs) == set(scenario.instruments)
     assert len(SCENARIOS["policy_mix"].instruments) == 13
+
+
+def test_dock_command_prints_exactly_the_agreed_json():
+    import json
+
+    from typer.testing import CliRunner
+
+    from innoweave.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "dock", "--seeds", "2", "--firms", "30",
+                                      "--steps", "2", "--workers", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert list(out) == ["scenarios", "outputs", "seeds", "min_p", "passed"]
+    assert out["scenarios"] == 3 and out["seeds"] == 2 and out["outputs"] == len(KEY_OUTPUTS)
+    assert out["passed"] is True

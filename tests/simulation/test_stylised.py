@@ -14,7 +14,7 @@ from innoweave.simulation.stylised import (
 
 @pytest.fixture(scope="module")
 def facts():
-    return StylisedFacts(n_firms=200, steps=8, replications=2, seed=3).fit()
+    return StylisedFacts(n_firms=300, steps=9, replications=2, seed=3).fit()
 
 
 def test_every_fact_has_a_verdict_criterion_and_numbers(facts):
@@ -32,6 +32,12 @@ def test_every_fact_has_a_verdict_criterion_and_numbers(facts):
         assert set(effect[metric]["means"]) == {"few", "default", "many"}
         lo, hi = effect[metric]["ci95"]
         assert lo <= effect[metric]["improvement_many_vs_few"] <= hi
+    attractive = facts.facts_["research_linked_firms_more_attractive"]
+    if attractive["research_linked_firms"] and attractive["firm_only_firms"]:
+        lo, hi = attractive["ci95"]
+        assert lo <= attractive["difference"] <= hi
+        assert attractive["difference"] == pytest.approx(
+            attractive["gain_research_linked"] - attractive["gain_firm_only"])
     assert facts.passed_ == all(f["passed"] for f in facts.facts_.values())
     report = facts.report()
     assert report["settings"]["replications"] == 2
