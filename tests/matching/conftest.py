@@ -72,11 +72,13 @@ def make_registry(seed: int = 7, *, n_sme: int = 90, n_projects: int = 420, coor
               for o in active["external_id"].iloc[:45]]  # fmt: skip
     clusters = pd.DataFrame({"external_id": [f"cluster:{t}" for t in topics],
                              "name": [f"{t.title()} cluster" for t in topics], "region_code": regions + ["DE11"]})  # fmt: skip
+    parts = pd.DataFrame(parts)
+    parts["external_id"] = parts["project_external_id"] + ":" + parts["org_external_id"]
     return RegistryFrames(
-        organisations=orgs.drop(columns=["_topic", "_region", "_weight"]),
-        projects=pd.DataFrame(projects),
-        participations=pd.DataFrame(parts),
-        clusters=clusters,
+        organisations=orgs.drop(columns=["_topic", "_region", "_weight"]).assign(source="test"),
+        projects=pd.DataFrame(projects).assign(source="test"),
+        participations=parts.assign(source="test"),
+        clusters=clusters.assign(source="test"),
     )
 
 

@@ -1,0 +1,132 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+from innoweave.matching.evaluation import EvalSplit, gini, make_split, ranking_metrics
+from innoweave.matching.history import project_dates
+from innoweave.matching.protocols import EvaluationInputError, evaluate_files, evaluate_split
+
+runner = CliRunner()
+
+
+def _split(truth, n_cand):
+    return EvalSplit(history=None, queries=np.arange(len(truth)), candidates=np.arange(n_cand),
+                     truth=[np.array(t) for t in truth], excluded=sp.csr_matrix((len(truth), n_cand)),
+                     new_only=True)  # fmt: skip
+
+
+def test_ranking_metrics_by_hand():
+    scores = np.array([[0.9, 0.8, 0.1, 0.5], [0.1, 0.2, 0.3, 0.4]])
+    m = ranking_metrics(scores, _split([[1, 2], [0]], 4), k=2)
+    # query 0: ranks 0,1,3,2 -> finds 1 of {1,2} at rank 2; query 1: item 0 is last (rank 4)
+    assert m["recall@2"] == pytest.approx((0.5 + 0) / 2)
+    assert m["hit@2"] == pytest.approx(0.5)
+    assert m["ndcg@2"] == pytest.approx((1 / np.log2(3)) / (1 + 1 / np.log2(3)) / 2)
+    assert m["mrr"] == pytest.approx((1 / 2 + 1 / 4) / 2)
+    with pytest.raises(ValueError, match="k must be positive"):
+        ranking_metrics(scores, _split([[1], [0]], 4), k=0)
+
+
+def test_gini():
+    assert gini(np.array([5, 5, 5])) == pytest.approx(0.0)
+    assert gini(np.array([0, 0, 0, 9])) == pytest.approx(0.75)
+    assert gini(np.zeros(3)) == 0.0
+
+
+def test_split_is_temporal_and_new_only_excludes_training_partners(registry):
+    dates = project_dates(registry)
+    train, test = dates.index[dates < "2021-01-01"], dates.index[dates >= "2021-01-01"]
+    split = make_split(registry, train, test)
+    A = split.history.adjacency
+    assert split.n_queries > 5
+    for q, t in zip(split.queries, split.truth, strict=True):
+        assert split.history.kinds[q] == "sme" and split.history.degree[q] > 0
+        assert A[q][:, split.candidates[t]].nnz == 0  # new partners only
+    repeat = make_split(registry, train, test, new_only=False)
+    assert repeat.n_queries >= split.n_queries and repeat.excluded.nnz == 0
+
+
+def test_evaluate_split_reports_every_baseline(registry):
+    dates = project_dates(registry)
+    res = evaluate_split(registry, dates.index[dates < "2021-01-01"], dates.index[dates >= "2021-01-01"], k=5)
+    keys = {"recall@5", "hit@5", "ndcg@5", "mrr"}
+    assert set(res["metrics"]) == keys
+    for name in ("random", "popularity", "common_neighbours", "adamic_adar", "tfidf", "same_region", "rank_fusion"):
+        assert set(res["baselines"][name]) == keys
+    assert res["metrics"]["recall@5"] > res["baselines"]["random"]["recall@5"]
+    assert res["model"]["validation"]["cuts"][0] < "2021-01-01"  # chosen inside the training period
+
+
+def _write_files(registry, tmp_path):
+    orgs = registry.organisations
+    o = pd.DataFrame({"org_id": orgs["external_id"], "kind": orgs["kind"], "name": orgs["name"],
+                      "region": orgs["region_code"], "lat": orgs["latitude"], "lon": orgs["longitude"]})  # fmt: skip
+    p = registry.participations.rename(columns={"project_external_id": "project_id", "org_external_id": "org_id"})
+    pr = registry.projects.rename(columns={"external_id": "project_id"})[["project_id", "start_date", "title"]]
+    paths = {n: tmp_path / f"{n}.csv" for n in ("P", "O", "PR")}
+    p[["project_id", "org_id", "role"]].to_csv(paths["P"], index=False)
+    o.to_csv(paths["O"], index=False)
+    pr.to_csv(paths["PR"], index=False)
+    return paths
+
+
+def test_generic_files_cli_json_shape(registry, tmp_path):
+    paths = _write_files(registry, tmp_path)
+    out = runner.invoke(app, ["match", "evaluate", "--participations", str(paths["P"]), "--organisations",
+                              str(paths["O"]), "--projects", str(paths["PR"]), "--train-end", "2021-01-01",
+                              "--query-kinds", "sme", "--target-kinds", "university,research_institute",
+                              "--new-only", "--k", "10", "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["queries"] > 0
+    assert set(data["metrics"]) == {"recall@10", "hit@10", "ndcg@10", "mrr"}
+    assert {"random", "popularity", "common_neighbours", "adamic_adar", "tfidf", "same_region",
+            "rank_fusion"} <= set(data["baselines"])  # fmt: skip
+
+
+def test_generic_files_bad_input(registry, tmp_path):
+    paths = _write_files(registry, tmp_path)
+    kw = dict(train_end="2021-01-01", query_kinds=["sme"], target_kinds=["university"], new_only=True)
+    pd.read_csv(paths["P"]).drop(columns="org_id").to_csv(tmp_path / "bad_p.csv", index=False)
+    with pytest.raises(EvaluationInputError, match=r"bad_p.csv: missing column\(s\) org_id"):
+        evaluate_files(tmp_path / "bad_p.csv", paths["O"], paths["PR"], **kw)
+    o = pd.read_csv(paths["O"])
+    o.loc[3, "kind"] = "wizard"
+    o.to_csv(tmp_path / "bad_o.csv", index=False)
+    with pytest.raises(EvaluationInputError, match=r"bad_o.csv: line 5: unknown kind 'wizard'"):
+        evaluate_files(paths["P"], tmp_path / "bad_o.csv", paths["PR"], **kw)
+    pr = pd.read_csv(paths["PR"])
+    pr.loc[0, "start_date"] = "next tuesday"
+    pr.to_csv(tmp_path / "bad_pr.csv", index=False)
+    with pytest.raises(EvaluationInputError, match=r"unparsable or empty date.*lines \[2\]"):
+        evaluate_files(paths["P"], paths["O"], tmp_path / "bad_pr.csv", **kw)
+    with pytest.raises(EvaluationInputError, match="no project dates"):
+        evaluate_files(paths["P"], paths["O"], None, **kw)
+    with pytest.raises(EvaluationInputError, match="--train-end: cannot parse"):
+        evaluate_files(paths["P"], paths["O"], paths["PR"], **{**kw, "train_end": "soon"})
+    with pytest.raises(EvaluationInputError, match="unknown kind 'robot'"):
+        evaluate_files(paths["P"], paths["O"], paths["PR"], **{**kw, "target_kinds": ["robot"]})
+    out = runner.invoke(app, ["match", "evaluate", "--participations", str(tmp_path / "bad_p.csv"),
+                              "--organisations", str(paths["O"]), "--projects", str(paths["PR"]),
+                              "--train-end", "2021-01-01"])  # fmt: skip
+    assert out.exit_code == 2 and "missing column" in out.output
+    out = runner.invoke(app, ["match", "evaluate", "--preset", "cordis-de", "--k", "0"])
+    assert out.exit_code == 2 and "--k must be positive" in out.output
+
+
+@pytest.mark.data
+def test_p1_on_real_cordis(cordis_dir):
+    from innoweave.matching.protocols import cordis_programme_split
+    from innoweave.registry.cordis import read_cordis
+
+    frames = read_cordis(cordis_dir)
+    train, test = cordis_programme_split(frames)
+    res = evaluate_split(frames, train, test, new_only=True, k=10)
+    assert res["queries"] == 287 and res["candidates"] == 579
+    assert res["baselines"]["popularity"]["recall@10"] == pytest.approx(0.271, abs=0.002)
+    assert res["metrics"]["recall@10"] >= 0.29

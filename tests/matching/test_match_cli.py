@@ -1,0 +1,59 @@
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory, registry):
+    from innoweave.registry.db import make_engine, upgrade
+    from innoweave.registry.writer import write_frames
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('match') / 'registry.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    write_frames(engine, registry)
+    engine.dispose()
+    return url
+
+
+def test_recommend_json_and_table(registry_url):
+    out = runner.invoke(app, ["match", "recommend", "t:sme:4", "--mode", "research", "--k", "3", "--json",
+                              "--train-end", "2022-01-01", "--database-url", registry_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["organisation"] == "t:sme:4" and len(data["recommendations"]) == 3
+    assert all("explanation" in r and r["kind"] in ("university", "research_institute") for r in data["recommendations"])
+    table = runner.invoke(app, ["match", "recommend", "t:sme:4", "--k", "2", "--database-url", registry_url])
+    assert table.exit_code == 0 and "research mode" in table.output
+
+
+def test_recommend_bad_input(registry_url):
+    out = runner.invoke(app, ["match", "recommend", "nobody", "--database-url", registry_url])
+    assert out.exit_code == 2 and "unknown organisation 'nobody'" in out.output
+    out = runner.invoke(app, ["match", "recommend", "t:sme:4", "--k", "0", "--database-url", registry_url])
+    assert out.exit_code == 2 and "--k must be positive" in out.output
+    out = runner.invoke(app, ["match", "recommend", "t:sme:4", "--mode", "dating", "--database-url", registry_url])
+    assert out.exit_code == 2 and "unknown mode" in out.output
+
+
+def test_assign_from_registry_and_from_file(registry_url, tmp_path):
+    out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "3", "--json", "--database-url", registry_url])
+    assert out.exit_code == 0, out.output
+    stats = json.loads(out.stdout)["stats"]
+    assert stats["max_load"] <= 3 and stats["assigned_pairs"] > 0
+    cands = pd.DataFrame({"query": ["a", "a", "b", "b"], "partner": ["x", "y", "x", "y"], "score": [0.9, 0.1, 0.8, 0.7]})
+    cands.to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame({"query": ["a"], "partner": ["x"]}).to_csv(tmp_path / "conf.csv", index=False)
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--k", "1", "--capacity", "1",
+                              "--conflicts", str(tmp_path / "conf.csv"), "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    pairs = {(p["query"], p["partner"]) for p in json.loads(out.stdout)["pairs"]}
+    assert pairs == {("a", "y"), ("b", "x")}
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--capacity", "lots"])
+    assert out.exit_code == 2 and "--capacity must be an integer" in out.output
