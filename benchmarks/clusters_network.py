@@ -106,10 +106,11 @@ def bench_cordis(folder: Path, seed: int) -> dict:
             "communities": int(membership.max() + 1),
             "modularity": modularity(graph, membership),
         }
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     model = CollaborationCommunities(seed=seed).fit(frames)
     result["full_analysis"] = {
         "seconds": time.perf_counter() - started,
+        "cpu_s": time.process_time() - cpu,
         "steps_s": model.timings_,
         "communities": len(model.communities_),
         "modularity": model.modularity_,
@@ -196,8 +197,10 @@ def main() -> None:
                 f"  {method:8s} communities {r['communities_s']:.2f} s (CPU {r['communities_cpu_s']:.2f} s; with projection {r['projection_plus_communities_s']:.2f} s), "
                 f"{r['communities']} communities, modularity {r['modularity']:.3f}  [target < 10 s]"
             )
+        full = result["full_analysis"]
         print(
-            f"  full analysis (communities, centrality, labels) {result['full_analysis']['seconds']:.2f} s"
+            f"  full analysis (Louvain, centrality, labels; first use of scikit-learn) "
+            f"{full['seconds']:.2f} s (CPU {full['cpu_s']:.2f} s)"
         )
     else:
         result = bench_synthetic(args.size, args.seed)
