@@ -3,8 +3,8 @@
 Prints and saves (benchmarks/results/simulation_*.json) agent-steps per second — firms alive
 at the start of each step, summed over the timed steps — for the engine at one size
 (``--firms``) or several (``--sizes``, each in a fresh process so its peak memory is its
-own). Building the population is not timed; the first step is (the engine has no warm-up
-beyond array allocation). Every mechanism is on; ``--policy`` adds all thirteen
+own). Building the population is not timed, nor a 2-step warm-up run on 2000 firms (CuPy
+compiles each kernel on first use). Every mechanism is on; ``--policy`` adds all thirteen
 instruments (the ``policy_mix`` example, budgets scaled to the population).
 
     python benchmarks/simulation.py --firms 10000 --steps 20 --vs-mesa --json
@@ -53,6 +53,10 @@ def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy"
 
     params = ModelParams()
     params = replace(params, record=replace(params.record, network_every=network_every))
+    # warm-up on a small population: CuPy compiles each kernel on first use (cached after)
+    warm = synthetic_population(2000, seed=seed + 1, params=params)
+    Engine(params, warm, instruments=_instruments(2000) if policy else None, seed=seed,
+           xp=xp).run(2)
     t0 = time.perf_counter()
     pop = synthetic_population(firms, seed=seed, params=params)
     build_s = time.perf_counter() - t0
