@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from innoweave.cli import app
 from innoweave.simulation.calibration import Calibration, targets
-from innoweave.simulation.params import ModelParams, SIZE_CLASSES
+from innoweave.simulation.params import SIZE_CLASSES, ModelParams
 
 
 def test_targets_are_the_published_shares():

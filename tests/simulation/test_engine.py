@@ -41,6 +41,14 @@ def test_outputs_cover_the_model_page(small_population):
     assert (df["spend_total"] == 0).all()
 
 
+def test_summary_records_seed_settings_and_version(small_population):
+    engine, _ = run(small_population, seed=3)
+    summary = engine.summary()
+    assert summary["seed"] == 3 and summary["steps"] == STEPS and summary["version"]
+    assert summary["params"]["search"]["n_candidates"] == 5
+    assert summary["final"]["step"] == STEPS - 1
+
+
 def test_same_seed_same_run_other_seed_other_run(small_population):
     _, a = run(small_population, seed=3)
     _, b = run(small_population, seed=3)

@@ -489,9 +489,7 @@ class Engine:
     # --- phase 3 -------------------------------------------------------------------------
 
     def partner_search(self, dv: Derived, project, cost) -> Collaborations:
-        xp, s, sp, rng = self.xp_, self.state_, self.params_.search, self.rng_
-        mech = self.params_.mechanisms
-        gov = self.government_
+        s, sp, rng = self.state_, self.params_.search, self.rng_
         N, C = s.N, sp.n_candidates
         with rng.block((3 * C + sp.intermediary_pool + 5) * N):
             return self._partner_search(dv, project, cost, N, C)
@@ -538,7 +536,6 @@ class Engine:
             via.append(xp.ones(platform.shape, dtype=bool))
         cand = xp.concatenate(cands, axis=0)
         via_m = xp.concatenate(via, axis=0)
-        K = cand.shape[0]
         scores = self.attractiveness(dv, seekers, cand)
         best = xp.argmax(scores, axis=0)
         cols = xp.arange(P)

@@ -173,7 +173,7 @@ class Government:
 
     def act(self, dv, collab) -> None:
         eng = self.engine
-        xp, s, rng = eng.xp_, eng.state_, eng.rng_
+        s, rng = eng.state_, eng.rng_
         N = s.N
         per_instrument = (3 * eng.params_.search.n_candidates + 6) * N + s.n_fields
         # next-step flags are re-allocated every step

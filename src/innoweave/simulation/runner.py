@@ -16,7 +16,7 @@ import base64
 import io
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -273,9 +273,3 @@ def _html(comparison: Comparison, png_b64: str) -> str:
     parts.append("</body></html>")
     return "\n".join(parts)
 
-
-def with_overrides(scenario: Scenario, *, replications: int | None = None,
-                   horizon: int | None = None) -> Scenario:
-    """A copy of ``scenario`` with replications/horizon replaced where given."""
-    return replace(scenario, replications=replications or scenario.replications,
-                   horizon=horizon or scenario.horizon)
