@@ -103,7 +103,7 @@ def _provenance(model) -> tuple[Column, ...]:
     return (
         _text(model, "source", "Where the record comes from; default: file:<file name>.",
               example="survey-2026"),
-        Column("source_row", INTEGER, "Row in the original source; default: the row in this file.",
+        Column("source_row", INTEGER, "Row in the original source; with no source given: the row in this file.",
                minimum=1),
         Column("synthetic_fields", LIST, "Names of the values that were drawn, not observed."),
     )  # fmt: skip
