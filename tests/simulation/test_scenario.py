@@ -77,6 +77,14 @@ def test_eligibility_excluding_everyone_fails_before_running():
         run_scenario(sc)
 
 
+def test_synth_source_runs_on_the_registry_generator():
+    sc = parse_scenario({**SMALL, "population": {"source": "synth", "n_firms": 150}})
+    result = run_scenario(sc, replications=1)
+    assert result.steps["n_smes"].iloc[0] > 100
+    with pytest.raises(ScenarioError, match=r"population\.cluster_share"):
+        parse_scenario({**SMALL, "population": {"source": "synth", "cluster_share": 0.2}})
+
+
 def test_calibration_table_overrides_the_default():
     sc = parse_scenario({**SMALL, "calibration": {"intent_bias": [-1, -1, -1, -1]}})
     assert sc.params.intent.intent_bias == (-1.0, -1.0, -1.0, -1.0)

@@ -31,7 +31,7 @@ from innoweave.simulation.population import Population, size_class_of
 
 TOP_LEVEL = {"name", "description", "horizon", "replications", "seed", "population", "params",
              "mechanisms", "calibration", "instruments"}
-SOURCES = ("synthetic", "registry", "cordis")
+SOURCES = ("synthetic", "synth", "registry", "cordis")
 SYNTHETIC_OPTIONS = {"n_regions", "clusters_per_region", "cluster_share", "research_per_firm",
                      "university_share", "intermediaries_per_region"}
 
@@ -42,8 +42,10 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class PopulationSpec:
-    """Where the population comes from: ``synthetic`` (``n_firms``, options), ``registry``
-    (a database ``url``) or ``cordis`` (a CORDIS folder ``path``)."""
+    """Where the population comes from: ``synthetic`` (the fast columnar generator,
+    ``n_firms``, options), ``synth`` (the registry's synthetic ecosystem generator
+    :func:`innoweave.registry.synth.synthesize` with ``n_firms`` SMEs, text profiles and
+    collaboration history), ``registry`` (a database ``url``) or ``cordis`` (a folder)."""
 
     source: str = "synthetic"
     n_firms: int = 2000
@@ -71,6 +73,13 @@ class Scenario:
         if spec.source == "synthetic":
             return synthetic_population(spec.n_firms, seed=seed, params=self.params,
                                         **spec.options)
+        if spec.source == "synth":
+            from innoweave.registry.synth import synthesize
+            from innoweave.seeding import make_rng
+
+            rng = make_rng(seed)
+            frames = synthesize(n_smes=spec.n_firms, seed=rng)
+            return population_from_frames(frames, seed=rng, params=self.params)
         return population_from_frames(_frames(spec), seed=seed, params=self.params)
 
     def check_population(self, pop: Population) -> None:
@@ -195,7 +204,7 @@ def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ScenarioError(f"population.{unknown[0]}: unknown key; allowed: {sorted(known)}")
-    if source == "synthetic":
+    if source in ("synthetic", "synth"):
         n_firms = data.get("n_firms", 2000)
         if isinstance(n_firms, bool) or not isinstance(n_firms, int):
             raise ScenarioError(f"population.n_firms: expected an integer, got {n_firms!r}")
@@ -203,6 +212,8 @@ def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
             raise ScenarioError(f"population.n_firms: empty population ({n_firms} firms); "
                                 "need at least 1")
         options = {k: data[k] for k in SYNTHETIC_OPTIONS if k in data}
+        if options and source == "synth":
+            raise ScenarioError(f"population.{sorted(options)[0]}: only for source 'synthetic'")
         return PopulationSpec(source=source, n_firms=n_firms, options=options)
     if source == "registry":
         url = data.get("url")
