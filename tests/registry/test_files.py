@@ -214,6 +214,8 @@ def test_malformed_xlsx(tmp_path):
     with pytest.raises(FileFormatError, match="no sheet named after an entity.*'Sheet1'"):
         read_tables(tmp_path / "data.xlsx")
     assert read_tables(tmp_path / "data.xlsx", entity="orgs")[0].entity.name == "orgs"
+    (tmp_path / "data.xlsx").rename(tmp_path / "orgs.xlsx")
+    assert read_tables(tmp_path / "orgs.xlsx")[0].label == "orgs.xlsx[Sheet1]"
 
 
 def test_json_inputs(tmp_path):

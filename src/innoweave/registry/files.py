@@ -162,8 +162,11 @@ def _header(cells: Iterable[Any], label: str) -> list[str]:
     return names
 
 
-def _table(entity: Entity, label: str, header: list[str], records, encoding=None) -> RawTable:
-    """Rows from ``(row_number, cells)`` pairs; blank rows are skipped."""
+def _table(
+    entity: Entity, label: str, header: list[str], records, *, encoding=None, exact_width=False
+) -> RawTable:
+    """Rows from ``(row_number, cells)`` pairs; blank rows are skipped. With ``exact_width``
+    (CSV) a row with fewer values than the header is a problem too: its values have shifted."""
     table = RawTable(entity, label, [], [], header=header, encoding=encoding)
     for number, cells in records:
         cells = list(cells)
@@ -173,7 +176,7 @@ def _table(entity: Entity, label: str, header: list[str], records, encoding=None
             table.row_problems[len(table.rows)] = (
                 f"has {len(cells)} values but the header has {len(header)} columns"
             )
-        elif len(cells) < len(header) and encoding is not None:  # only CSV rows can be short
+        elif len(cells) < len(header) and exact_width:
             table.row_problems[len(table.rows)] = (
                 f"has {len(cells)} values but the header has {len(header)} columns"
             )
@@ -200,7 +203,7 @@ def read_csv(path: Path, *, entity: str | Entity | None = None, encoding: str | 
         raise FileFormatError(
             f"{path.name}: malformed CSV near line {reader.line_num} ({exc})"
         ) from None
-    return _table(chosen, path.name, header, records, encoding=used)
+    return _table(chosen, path.name, header, records, encoding=used, exact_width=True)
 
 
 def read_xlsx(path: Path, *, entity: str | Entity | None = None) -> list[RawTable]:
@@ -222,8 +225,9 @@ def read_xlsx(path: Path, *, entity: str | Entity | None = None) -> list[RawTabl
                 continue
             if wanted is None or found is wanted:
                 sheets.append((found, sheet))
-        if not sheets and wanted is not None and book.worksheets:
-            sheets = [(wanted, book.worksheets[0])]
+        fallback = wanted or _entity_from_name(path.stem)
+        if not sheets and fallback is not None and book.worksheets:
+            sheets = [(fallback, book.worksheets[0])]  # e.g. orgs.xlsx with one "Sheet1"
         if not sheets:
             names = ", ".join(repr(ws.title) for ws in book.worksheets)
             raise FileFormatError(
