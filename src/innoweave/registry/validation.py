@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from innoweave.registry.instruments import INSTRUMENTS
 from innoweave.registry.kinds import GrowthStage, OrgKind, Resource
 from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
 
@@ -220,8 +221,8 @@ PROGRAMMES = Entity(
               example="Innovation voucher Bavaria"),
         Column("resource", CHOICE, "Resource it provides.", required=True, allowed=RESOURCES,
                example="capital"),
-        _text(Programme, "instrument", "Instrument key (e.g. innovation_voucher, rd_grant).",
-              example="innovation_voucher"),
+        Column("instrument", CHOICE, "Instrument type from the catalogue (registry.instruments).",
+               allowed=tuple(INSTRUMENTS), example="innovation_voucher"),
         Column("budget", NUMBER, "Budget, EUR.", minimum=0, example=5_000_000),
         Column("eligibility", OBJECT, "Eligibility rules as a JSON object.",
                example={"kinds": ["sme"], "max_employees": 249}),
