@@ -115,6 +115,16 @@ def test_entrants_are_firm_agents_within_the_row_capacity(population):
     assert all(isinstance(a, Firm) and a.age < 3.0 for a in model.orgs[len(population):])
 
 
+def test_runs_on_a_population_from_registry_frames():
+    from innoweave.registry.synth import synthesize
+    from innoweave.simulation.population import population_from_frames
+
+    population = population_from_frames(synthesize(n_smes=80, seed=1), seed=2)
+    out = ReferenceModel(None, population, seed=3).run(3)
+    assert out["n_firms"].iloc[0] > 0
+    assert (out["capability_mean"] > 0).all()
+
+
 def test_benchmark_reports_and_extrapolates():
     full = benchmark(120, 2, seed=1)
     assert full["agent_steps_per_s"] > 0 and not full["extrapolated"]

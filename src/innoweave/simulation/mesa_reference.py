@@ -1398,5 +1398,5 @@ def benchmark(firms: int, steps: int, seed: int = 0, *, max_seconds: float = 120
     }
 
 
-__all__ = ["Firm", "Intermediary", "Organisation", "ReferenceModel", "ResearchOrganisation",
-           "benchmark", "size_class"]
+__all__ = ["Firm", "Intermediary", "Organisation", "ReferenceGovernment", "ReferenceModel",
+           "ReferenceRecorder", "ResearchOrganisation", "benchmark", "size_class"]
