@@ -334,6 +334,11 @@ def _as_date(value: Any) -> dt.date:
         return value
     if isinstance(value, str):
         text = value.strip()
+        if len(text) == 10 and text[4] == "-":  # the usual ISO form, without strptime's cost
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                pass
         for fmt in _DATE_FORMATS:
             try:
                 return dt.datetime.strptime(text, fmt).date()
