@@ -121,7 +121,7 @@ class Derived:
     idea: Any  # (M, N) bool
     quality: Any  # (N,)
     niche: Any  # (N,)
-    vec: Any  # (N, F) knowledge vectors
+    vec: Any  # (N, F + 1) knowledge vectors (last column always 0)
     norm: Any  # (N,)
     depth: Any  # (N,) research depth in 0..1 (0 for others)
     competence: Any  # (N,) mean held ability / ability_max, every row
@@ -266,8 +266,12 @@ class Engine:
     def derive(self) -> Derived:
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
         M, N = s.mask.shape
-        strength = s.ability * (1.0 + s.expertise * xp.float32(1.0 / kp.expertise_max))
-        strength = xp.where(s.mask, strength, xp.float32(-1.0))
+        # strength = ability x (1 + expertise / max); empty slots hold ability 0 (an invariant
+        # of every phase), so their strength is 0, below every held unit's
+        strength = s.expertise.astype(xp.float32)
+        strength *= xp.float32(1.0 / kp.expertise_max)
+        strength += xp.float32(1.0)
+        strength *= s.ability
         # rank of each unit within its row (ties: lower slot first), unit by unit
         idea = xp.empty_like(s.mask)
         best = strength[0].copy()
@@ -289,13 +293,14 @@ class Engine:
         total = (strength * idea).sum(axis=0)
         quality = 1.0 - xp.exp(-total * xp.float32(1.0 / kp.quality_scale))
         F = s.n_fields
-        # knowledge vectors row-major (N, F): gathers of a row's vector are contiguous
-        vec = xp.zeros(N * F, dtype=xp.float32)
-        base = xp.arange(N, dtype=xp.int64) * F  # native-width indices scatter fastest
+        # knowledge vectors row-major (N, F + 1): gathers of a row's vector are contiguous;
+        # empty slots write their (zero) ability to the spare last column, which stays 0
+        vec = xp.zeros(N * (F + 1), dtype=xp.float32)
+        base = xp.arange(N, dtype=xp.int64) * (F + 1)  # native-width indices scatter fastest
         for u in range(M):
-            vec[base + s.field[u]] += s.ability[u] * s.mask[u]  # one unit per field
-        vec = vec.reshape(N, F)
-        norm = xp.sqrt((vec * vec).sum(axis=1))
+            vec[base + xp.where(s.mask[u], s.field[u], F)] = s.ability[u]
+        vec = vec.reshape(N, F + 1)
+        norm = xp.sqrt((s.ability * s.ability).sum(axis=0))  # one unit per field
         held = s.mask.sum(axis=0)
         # abilities of empty slots are 0 (an invariant of every phase), so no mask product
         competence = s.ability.sum(axis=0) / xp.maximum(held, 1) * xp.float32(1.0 / kp.ability_max)
@@ -316,10 +321,10 @@ class Engine:
         xp = self.xp_
         vi, ni = dv.vec[i], dv.norm[i]
         if j.ndim == 2:
-            dot = (dv.vec[j] * vi[None, :, :]).sum(axis=2)
+            dot = xp.einsum("kpf,pf->kp", dv.vec[j], vi)
             den = dv.norm[j] * ni[None, :]
         else:
-            dot = (dv.vec[j] * vi).sum(axis=1)
+            dot = xp.einsum("pf,pf->p", dv.vec[j], vi)
             den = dv.norm[j] * ni
         o = xp.minimum(xp.maximum(dot / xp.where(den > 0, den, 1.0), 0.0), 1.0)
         if self.params_.search.rule == "conservative":
@@ -708,7 +713,7 @@ class Engine:
         new_ability = xp.zeros(N, dtype=xp.float32)
         rad_rows = xp.nonzero(success & radical)[0]
         if rad_rows.shape[0]:
-            held = dv.vec[rad_rows].T > 0  # (F, R)
+            held = dv.vec[rad_rows, :-1].T > 0  # (F, R)
             lacking = (~held).sum(axis=0)
             pick = xp.minimum((u_field[rad_rows] * lacking).astype(xp.int64),
                               xp.maximum(lacking - 1, 0))
