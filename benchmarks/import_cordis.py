@@ -13,6 +13,10 @@ fresh PostgreSQL database per repeat as well.
     INNOWEAVE_BENCH_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432 \\
         .venv/bin/python benchmarks/import_cordis.py
 
+``--files csv json xlsx`` also times the file round trip of the whole registry: export
+from the SQLite registry, then validated import into a fresh SQLite file (XLSX goes through
+openpyxl and takes about a minute each way).
+
 Prints the figures and saves them to ``benchmarks/results/import_cordis.json``. No
 randomness is involved.
 """
@@ -47,9 +51,9 @@ TARGET_S = 30.0
 EXPECTED = {"organisations": 6542, "projects": 18030, "participations": 36985}
 
 
-def _timed(fn: Callable):
+def _timed(fn: Callable, *args, **kwargs):
     wall, cpu = time.perf_counter(), time.process_time()
-    value = fn()
+    value = fn(*args, **kwargs)
     return value, round(time.perf_counter() - wall, 3), round(time.process_time() - cpu, 3)
 
 
@@ -78,6 +82,31 @@ def one_run(folder: Path, url: str) -> dict:
 def summarise(runs: list[dict]) -> dict:
     keys = [k for k in runs[0] if k.endswith("_s")]
     return {k: {"median": statistics.median(r[k] for r in runs), "min": min(r[k] for r in runs)} for k in keys}
+
+
+def file_round_trips(folder: Path, formats: list[str]) -> dict:
+    """Export the CORDIS registry in each format and import it into a fresh SQLite file."""
+    from innoweave.registry.export import export_registry
+    from innoweave.registry.files import import_files
+
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="innoweave-bench-") as tmp:
+        source = make_engine(f"sqlite:///{Path(tmp) / 'source.db'}")
+        upgrade(source)
+        write_frames(source, read_cordis(folder))
+        for fmt in formats:
+            path = Path(tmp) / (f"export.{fmt}" if fmt != "csv" else "export")
+            _, export_s, export_cpu = _timed(export_registry, source, path, format=fmt)
+            target = make_engine(f"sqlite:///{Path(tmp) / f'{fmt}.db'}")
+            result, import_s, import_cpu = _timed(import_files, [path], engine=target)
+            if result.errors or {k: stats(target)[k] for k in EXPECTED} != EXPECTED:
+                raise SystemExit(f"{fmt} round trip incomplete: {result.errors[:3]}")
+            target.dispose()
+            out[fmt] = {"export_s": export_s, "export_cpu_s": export_cpu, "import_s": import_s,
+                        "import_cpu_s": import_cpu, "load_average_1min": round(os.getloadavg()[0], 2)}  # fmt: skip
+            print(f"  {fmt}: {out[fmt]}")
+        source.dispose()
+    return out
 
 
 def sqlite_runs(folder: Path, repeats: int) -> list[dict]:
@@ -115,6 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=default_data_dir() / "cordis_de")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--files", nargs="*", default=[], choices=["csv", "json", "xlsx"],
+                        help="also time the export/import round trip in these formats")
     args = parser.parse_args()
     if not (args.data / "organisations.csv.gz").exists():
         raise SystemExit(f"CORDIS data absent: {args.data}")
@@ -156,6 +187,10 @@ def main() -> None:
         s = result["postgresql"]["summary"]
         print(f"PostgreSQL {version}: import median {s['import_s']['median']:.2f} s "
               f"(read {s['read_s']['median']:.2f} s, write {s['write_s']['median']:.2f} s)")  # fmt: skip
+
+    if args.files:
+        print("file round trips of the whole registry (SQLite):")
+        result["file_round_trip"] = file_round_trips(args.data, args.files)
 
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "import_cordis.json"
