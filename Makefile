@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e ".[test,dev,mesa,igraph]"
+	$(BIN)/pip install -q -e ".[test,dev,mesa]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -1,8 +1,10 @@
 """The main job, end to end on the embedded SQLite registry (``make demo``).
 
 Initialises the registry, imports the real ecosystem from ``shared/data/cordis_de`` when it
-is present (else generates a synthetic one), runs every analysis that exists, and says
-where the results are.
+is present (else generates a synthetic one), completes missing firm attributes with the
+attribute model (flagged synthetic), then runs every analysis in the order of the flow:
+diagnosis → clusters → matchmaking → policy simulation. Each result lands in ``--out``
+and the last lines say where. ``--quick`` shrinks the costly steps (used by the tests).
 """
 
 from __future__ import annotations
@@ -11,14 +13,24 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
-def innoweave(*args: str, capture: bool = False) -> str:
+def innoweave(*args: str, out: Path | None = None) -> str:
+    """Run one ``innoweave`` command; with ``out`` its stdout is saved there too."""
     cmd = [sys.executable, "-m", "innoweave", *args]
-    print("$ innoweave " + " ".join(args), file=sys.stderr, flush=True)
-    done = subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE if capture else None)
-    return done.stdout or ""
+    print("\n$ innoweave " + " ".join(args), file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE)
+    if out is not None:
+        out.write_text(done.stdout)
+    return done.stdout
+
+
+def first_sme() -> str:
+    """The registry's first SME, to show one profile and one recommendation."""
+    listing = json.loads(innoweave("orgs", "list", "--kind", "sme", "--limit", "1", "--json"))
+    return str(listing["data"][0]["external_id"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,22 +38,72 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--smes", type=int, default=3000, help="synthetic SMEs when no real data")
+    parser.add_argument("--quick", action="store_true", help="smaller runs (tests)")
+    parser.add_argument("--synthetic", action="store_true", help="ignore real data")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seed = str(args.seed)
+    started = time.perf_counter()
 
+    # 1. Registry
     innoweave("db", "init")
     cordis = args.data / "cordis_de"
-    if (cordis / "organisations.csv.gz").exists():
+    real = (cordis / "organisations.csv.gz").exists() and not args.synthetic
+    if real:
         innoweave("import", "cordis", str(cordis))
     else:
         print(f"{cordis} absent: generating a synthetic ecosystem", file=sys.stderr)
-        innoweave("synth", "--smes", "2000", "--seed", str(args.seed))
-    stats = json.loads(innoweave("db", "stats", "--json", capture=True))
-    (args.out / "registry_stats.json").write_text(json.dumps(stats, indent=2))
+        innoweave("synth", "--smes", str(args.smes), "--seed", seed)
+    innoweave("complete", "--seed", seed, "--json", out=out / "attribute_completion.json")
+    stats = json.loads(innoweave("db", "stats", "--json", out=out / "registry_stats.json"))
+    sme = first_sme()
+
+    # 2. Diagnosis
+    if (args.data / "eis2023_database").is_dir():
+        innoweave("diagnose", "eis", "--json", out=out / "eis_reproduction.json")
+        draws = "100" if args.quick else "1000"
+        innoweave("diagnose", "eis-uncertainty", "--draws", draws, "--sobol", "0" if args.quick else "256",
+                  "--seed", seed, "--plot", str(out / "eis_ranking.png"), "--json",
+                  out=out / "eis_uncertainty.json")  # fmt: skip
+    innoweave("diagnose", "stages", "--json", out=out / "growth_stages.json")
+    innoweave("diagnose", "batch", "--out", str(out / "sme_diagnosis.xlsx"), "--seed", seed)
+    innoweave("diagnose", "sme", sme, "--plot", str(out / "sme_radar.png"), "--json",
+              out=out / "sme_profile.json")  # fmt: skip
+
+    # 3. Clusters
+    uscmp = args.data / "us_cluster_mapping_2016" / "state_cluster_2016.csv"
+    if uscmp.exists():
+        innoweave("clusters", "reproduce-uscmp", "--data", str(uscmp), "--json",
+                  out=out / "uscmp_reproduction.json")  # fmt: skip
+    innoweave("clusters", "network", "--seed", seed, "--out", str(out / "network"),
+              "--picture", str(out / "network.png"), "--json", out=out / "network.json")  # fmt: skip
+    innoweave("clusters", "spatial", "--out", str(out / "spatial"), "--map", str(out / "spatial_map.png"),
+              "--json", out=out / "spatial.json")  # fmt: skip
+
+    # 4. Matchmaking
+    innoweave("match", "recommend", sme, "--mode", "research", "--k", "10", "--seed", seed, "--json",
+              out=out / "recommendations.json")  # fmt: skip
+    if real and not args.quick:
+        innoweave("match", "evaluate", "--preset", "cordis-de", "--data-dir", str(cordis), "--seed", seed,
+                  "--json", out=out / "matching_evaluation.json")  # fmt: skip
+
+    # 5. Policy simulation
+    paths = json.loads(innoweave("simulate", "examples", "--json"))
+    reps = ["-r", "2", "--horizon", "4"] if args.quick else []
+    innoweave("simulate", "compare", paths["baseline"], paths["capital"], paths["technology"],
+              paths["policy_mix"], "--out", str(out / "simulation"), *reps, "--json", "-q",
+              out=out / "simulation_comparison.json")  # fmt: skip
 
     print(f"\nRegistry: {stats['organisations']:,} organisations, {stats['projects']:,} projects, "
-          f"{stats['participations']:,} participations (innoweave.db)", file=sys.stderr)
-    print(f"Results are in {args.out.resolve()}/", file=sys.stderr)
+          f"{stats['participations']:,} participations in innoweave.db "
+          f"({'real CORDIS data' if real else 'synthetic ecosystem'})", file=sys.stderr)
+    print(f"Done in {time.perf_counter() - started:.0f} s. Results are in {out.resolve()}/:",
+          file=sys.stderr)
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and path.parent == out:
+            print(f"  {path.name}", file=sys.stderr)
     return 0
 
 
