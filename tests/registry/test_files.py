@@ -247,3 +247,18 @@ def test_entity_from_file_name(tmp_path):
         read_tables(path, entity="firms")
     with pytest.raises(FileFormatError, match="no such file"):
         read_tables(tmp_path / "absent.csv")
+
+
+def test_rejects_from_json_keep_lists_readable(registry_engine, tmp_path):
+    path = write(tmp_path / "data.json", json.dumps({"orgs": [
+        {"external_id": "o:1", "name": "A", "kind": "sme"},
+        {"external_id": "o:2", "name": "B", "kind": "nope", "keywords": ["x", "y"], "sme_flag": True},
+    ]}))  # fmt: skip
+    result = import_files([path], engine=registry_engine, skip_invalid=True, rejects_dir=tmp_path)
+    assert result.rejects == [str(tmp_path / "data.orgs.rejects.csv")]
+    with open(tmp_path / "data.orgs.rejects.csv", newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["keywords"] == '["x", "y"]' and row["sme_flag"] == "true"
+    fixed = write(tmp_path / "orgs.csv", (tmp_path / "data.orgs.rejects.csv").read_text().replace("nope", "sme"))
+    assert import_files([fixed], engine=registry_engine).errors == []
+    assert stats(registry_engine)["organisations"] == 2

@@ -404,18 +404,31 @@ def _entity_of_frame(frame: str) -> str:
     return next(e.name for e in ENTITIES.values() if e.frame == frame)
 
 
+def _reject_cell(value: Any) -> Any:
+    """A raw cell as CSV text that reads back the same (JSON for lists and objects)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
 def _write_rejects(c: _Checked, folder: Path) -> Path:
     table = c.table
-    stem = re.sub(r"[^\w.-]+", "_", table.label.replace("[", ".").rstrip("]"))
-    path = folder / f"{Path(stem).stem if stem.endswith(tuple(SUFFIXES)) else stem}.rejects.csv"
-    columns = [*table.header, "_row", "_errors"]
+    file_name, _, sheet = table.label.partition("[")  # book.xlsx[orgs] -> book.orgs
+    stem = Path(file_name).stem + (f".{sheet.rstrip(']')}" if sheet else "")
+    path = folder / (re.sub(r"[^\w.-]+", "_", stem) + ".rejects.csv")
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(columns)
+        writer.writerow([*table.header, "_row", "_errors"])
         for index, errors in c.rejected:
             raw = table.rows[index]
             reasons = "; ".join(f"{e.column or 'row'}: {e.message}" for e in errors)
-            writer.writerow([*("" if raw.get(h) is None else raw.get(h) for h in table.header),
+            writer.writerow([*(_reject_cell(raw.get(h)) for h in table.header),
                              table.row_numbers[index], reasons])  # fmt: skip
     return path
 
