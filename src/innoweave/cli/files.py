@@ -55,7 +55,7 @@ def import_file(
         bool, typer.Option("--skip-invalid", help="Write the valid rows; invalid ones go to reject files.")
     ] = False,
     rejects_dir: Annotated[
-        Path, typer.Option("--rejects-dir", help="Folder for <table>.rejects.csv files.")
+        Path, typer.Option("--rejects-dir", help="Folder for the <file>.rejects.csv files.")
     ] = Path("."),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only; write nothing.")] = False,
     json_out: JsonOpt = False,

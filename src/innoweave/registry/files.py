@@ -446,7 +446,7 @@ def import_files(
     """Validate the tables in ``paths`` and, unless told otherwise, write them in one transaction.
 
     Nothing is written when a row is invalid, unless ``skip_invalid``: then the invalid rows
-    go to ``<table>.rejects.csv`` files in ``rejects_dir`` (original cells plus ``_row`` and
+    go to ``<file>[.<sheet>].rejects.csv`` files in ``rejects_dir`` (original cells plus ``_row`` and
     ``_errors``) and the rest is written. ``dry_run`` validates and writes nothing at all.
     Unreadable files raise :class:`FileFormatError`.
     """
