@@ -66,3 +66,11 @@ def test_instrument_defaults_come_from_the_catalogue():
 def test_bad_instruments_name_the_field(key, data, message):
     with pytest.raises(ValueError, match=message):
         InstrumentConfig.from_dict(key, data)
+
+
+def test_public_simulation_namespace():
+    import innoweave.simulation as sim
+
+    for name in sim.__all__:
+        assert getattr(sim, name) is not None
+    assert sim.Engine and sim.load_scenario and sim.run_scenario and sim.compare_scenarios
