@@ -186,3 +186,15 @@ def test_cupy_request_fails_clearly_without_cupy():
 def test_steps_must_be_positive(small_population):
     with pytest.raises(ValueError, match="steps"):
         Engine(None, small_population).run(0)
+
+
+def test_cupy_engine_matches_numpy_in_distribution(small_population):
+    cupy = pytest.importorskip("cupy")
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # CuPy installed without a usable GPU
+        pytest.skip("no GPU")
+    gpu = Engine(None, small_population, seed=1, xp="cupy").run(STEPS)
+    cpu = Engine(None, small_population, seed=1).run(STEPS)
+    assert gpu.columns.tolist() == cpu.columns.tolist()
+    assert gpu["innovations"].sum() == pytest.approx(cpu["innovations"].sum(), rel=0.3)
