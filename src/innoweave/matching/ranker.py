@@ -2,9 +2,9 @@
 
 Past collaborations are the only labels there are, so the model learns from the history
 itself: within the training period, features come from an earlier slice and labels from
-the slice after it. Two such slices are made (``fit`` → ``validate``): candidate models
-are trained on the first, compared by Recall@k on the second, and the winner is refitted on
-the rows of both. Negatives mix random candidates with hard ones (same kind as a true
+the slice after it. The training period is cut at quantiles of its start dates (``fit`` →
+``validate``): candidate models are trained on the fit slice(s), compared by Recall@k on the
+last (validation) slice, and the winner is refitted on the rows of all slices. Negatives mix random candidates with hard ones (same kind as a true
 partner, same region as the query, two hops away in the graph), so the model learns more
 than "popular and nearby". Nothing after the end of the training period is ever read.
 """
@@ -74,7 +74,7 @@ class SliceData:
 
 
 def temporal_cuts(frames: RegistryFrames, train_projects: Sequence[str], *, fractions=(0.45, 0.7)):
-    """Dates splitting the training projects into fit-features / fit-labels / validation labels."""
+    """Dates at the given quantiles of the training projects' start dates (and those dates)."""
     dates = project_dates(frames).reindex(list(train_projects)).dropna().sort_values()
     if len(dates) < 10:
         raise ValueError(
@@ -85,7 +85,14 @@ def temporal_cuts(frames: RegistryFrames, train_projects: Sequence[str], *, frac
 
 
 class LearnedRanker:
-    """Pointwise ranking model on pair features (settings stored as given; see ``fit``)."""
+    """Pointwise ranking model on pair features (settings stored as given; see ``fit``).
+
+    ``model``: ``"auto"`` (choose by validation), ``"hgb"`` or ``"logistic"``; ``families``:
+    signal families used; ``n_hard`` / ``n_random``: negatives per query; ``k``: cut-off of
+    the validation Recall@k; ``cuts``: quantiles of the training projects' start dates — each
+    consecutive pair bounds a fit slice, the last cut starts the validation labels (more cuts
+    were tried on CORDIS: no better in validation, so two is the default); ``seed``.
+    """
 
     def __init__(
         self,
@@ -95,6 +102,7 @@ class LearnedRanker:
         n_random: int = 100_000,
         n_hard: int = 10,
         k: int = 10,
+        cuts: Sequence[float] = (0.45, 0.7),
         seed=0,
     ):
         self.model = model
@@ -102,6 +110,7 @@ class LearnedRanker:
         self.n_random = n_random
         self.n_hard = n_hard
         self.k = k
+        self.cuts = cuts
         self.seed = seed
 
     def fit(self, frames: RegistryFrames, train_projects: Sequence[str], **kw) -> LearnedRanker:
@@ -124,34 +133,38 @@ class LearnedRanker:
     ) -> LearnedRanker:
         rng = make_rng(self.seed)
         seed_int = int(rng.integers(2**31 - 1))
-        (t_fit, t_val), dates = temporal_cuts(frames, train_projects)
-        early = dates.index[dates < t_fit]
-        middle = dates.index[(dates >= t_fit) & (dates < t_val)]
-        late = dates.index[dates >= t_val]
+        cuts, dates = temporal_cuts(frames, train_projects, fractions=self.cuts)
         kw = dict(query_kinds=query_kinds, target_kinds=target_kinds, new_only=new_only,
                   max_project_size=max_project_size)  # fmt: skip
-        slices = [self._slice(make_split(frames, early, middle, **kw), embedder),
-                  self._slice(make_split(frames, early.append(middle), late, **kw), embedder)]  # fmt: skip
+        # fit slices: history before cut i, labels between cut i and cut i+1; the validation
+        # slice: history before the last cut, labels after it (all inside the training period)
+        bounds = [*cuts, dates.max() + pd.Timedelta(days=1)]
+        slices = [
+            self._slice(make_split(frames, dates.index[dates < lo], dates.index[(dates >= lo) & (dates < hi)], **kw), embedder)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]  # fmt: skip
+        fit_slices, val = slices[:-1], slices[-1]
         self.feature_names_ = feature_names(self.families)
         choices = MODEL_CHOICES if self.model == "auto" else (self.model,)
-        X0, y0 = self._rows(slices[0], rng)
-        self.validation_ = {"cuts": [str(t_fit.date()), str(t_val.date())],
-                            "fit_queries": slices[0].split.n_queries,
-                            "validation_queries": slices[1].split.n_queries, "models": {}}  # fmt: skip
-        if len(np.unique(y0)) < 2 or slices[1].split.n_queries == 0:
+        rows = [self._rows(sl, rng) for sl in fit_slices]
+        X0, y0 = np.vstack([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
+        self.validation_ = {"cuts": [str(c.date()) for c in cuts],
+                            "fit_queries": sum(sl.split.n_queries for sl in fit_slices),
+                            "validation_queries": val.split.n_queries, "models": {}}  # fmt: skip
+        if len(np.unique(y0)) < 2 or val.split.n_queries == 0:
             raise ValueError(
                 "too few collaborations inside the training period to learn a ranking model "
-                f"({slices[0].split.n_queries} fit queries, {slices[1].split.n_queries} validation queries)"
+                f"({self.validation_['fit_queries']} fit queries, {val.split.n_queries} validation queries)"
             )
         best, best_recall = None, -1.0
         for name in choices:
             model = _make_model(name, seed_int).fit(X0, y0)
-            metrics = ranking_metrics(self._predict(model, slices[1]), slices[1].split, k=self.k)
+            metrics = ranking_metrics(self._predict(model, val), val.split, k=self.k)
             self.validation_["models"][name] = metrics
             if metrics[f"recall@{self.k}"] > best_recall:
                 best, best_recall = name, metrics[f"recall@{self.k}"]
         self.chosen_model_ = best
-        X1, y1 = self._rows(slices[1], rng)
+        X1, y1 = self._rows(val, rng)
         X, y = np.vstack([X0, X1]), np.concatenate([y0, y1])
         self.model_ = _make_model(best, seed_int).fit(X, y)
         self.scoring_weights_ = self._linear_weights(slices, rng)

@@ -23,7 +23,12 @@ import scipy.sparse as sp
 
 import innoweave
 from innoweave.matching.features import SIGNAL_FAMILIES, fit_text, kind_complementary, pair_features
-from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, haversine_km, project_dates
+from innoweave.matching.history import (
+    DEFAULT_MAX_PROJECT_SIZE,
+    build_history,
+    haversine_km,
+    project_dates,
+)
 from innoweave.matching.ranker import LearnedRanker
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
 from innoweave.registry.frames import RegistryFrames
