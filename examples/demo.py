@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         innoweave("synth", "--smes", str(args.smes), "--seed", seed)
     innoweave("complete", "--seed", seed, "--json", out=out / "attribute_completion.json")
     stats = json.loads(innoweave("db", "stats", "--json", out=out / "registry_stats.json"))
+    innoweave("template", "all", "--format", "xlsx", "-o", str(out / "registry_template.xlsx"))
+    innoweave("export", "--format", "csv", "-o", str(out / "registry_export"))
     sme = first_sme()
 
     # 2. Diagnosis
