@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint bench system-deps clean
+.PHONY: venv demo test test-fast lint bench bench-large system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,8 +39,12 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples
 
+## bench: every benchmark at its small size; bench-large: at the issues' target sizes.
 bench: venv
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py --size small
+
+bench-large: venv
+	$(BIN)/python benchmarks/run_all.py --size large
 
 clean:
 	rm -rf $(VENV) innoweave.db results

@@ -1,0 +1,54 @@
+"""Every benchmark with its small (quick check) and large (the issue's target) configuration.
+
+Each entry is the argument list of one script in this folder; ``run_all.py`` runs them.
+Every script prints its figures and saves them as JSON under ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
+    "import_cordis": {
+        "small": ["import_cordis.py", "--repeats", "1"],
+        "large": ["import_cordis.py"],
+    },
+    "synth": {
+        "small": ["synth.py", "--sizes", "10000"],
+        "large": ["synth.py"],
+    },
+    "diagnosis": {
+        "small": ["diagnosis.py", "--size", "small"],
+        "large": ["diagnosis.py"],
+    },
+    "clusters": {
+        "small": ["clusters_network.py", "cordis"],
+        "large": ["clusters_network.py", "synthetic"],
+    },
+    "matching_cordis": {
+        "small": ["matching_cordis.py"],
+        "large": ["matching_cordis.py"],
+    },
+    "matching_quality": {
+        "small": ["matching_quality.py"],
+        "large": ["matching_quality.py"],
+    },
+    "matching_scale": {
+        "small": ["matching_scale.py", "small"],
+        "large": ["matching_scale.py", "large"],
+    },
+    "matching_assign": {
+        "small": ["matching_assign.py", "small"],
+        "large": ["matching_assign.py", "large"],
+    },
+    "simulation_vs_mesa": {
+        "small": ["simulation.py", "--firms", "2000", "--steps", "10", "--vs-mesa", "--json"],
+        "large": ["simulation.py", "--firms", "10000", "--steps", "20", "--vs-mesa", "--json"],
+    },
+    "simulation_sizes": {
+        "small": ["simulation.py", "--sizes", "10000,100000", "--steps", "10", "--json"],
+        "large": ["simulation.py", "--sizes", "10000,100000,1000000", "--steps", "10", "--json"],
+    },
+    "stylised_facts": {
+        "small": ["stylised_facts.py", "--firms", "500", "--steps", "20", "--replications", "3"],
+        "large": ["stylised_facts.py"],
+    },
+}

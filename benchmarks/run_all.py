@@ -1,0 +1,48 @@
+"""Run every benchmark (``make bench``): small sizes by default, ``--size large`` for the targets.
+
+Each script runs in its own process (so its memory is its own) and saves its JSON under
+``benchmarks/results/``; this runner adds ``benchmarks/results/run_all.json`` with each
+script's exit status and wall time. ``--only NAME ...`` picks some.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from configurations import CONFIGURATIONS
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=["small", "large"], default="small")
+    parser.add_argument("--only", nargs="*", choices=sorted(CONFIGURATIONS), default=None)
+    args = parser.parse_args(argv)
+    names = args.only or list(CONFIGURATIONS)
+    summary = {"size": args.size, "runs": {}}
+    for name in names:
+        script, *rest = CONFIGURATIONS[name][args.size]
+        cmd = [sys.executable, str(HERE / script), *rest]
+        print(f"\n=== {name}: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        done = subprocess.run(cmd)
+        summary["runs"][name] = {
+            "command": " ".join(["python", f"benchmarks/{script}", *rest]),
+            "returncode": done.returncode,
+            "wall_s": round(time.perf_counter() - start, 2),
+        }
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "run_all.json").write_text(json.dumps(summary, indent=2))
+    failed = [n for n, r in summary["runs"].items() if r["returncode"] != 0]
+    print(json.dumps(summary, indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
