@@ -59,9 +59,23 @@ def db_upgrade(
 
 
 @db_app.command("stats")
-def db_stats(json_out: JsonOpt = False, database_url: UrlOpt = None) -> None:
+def db_stats(
+    json_out: JsonOpt = False,
+    modes: Annotated[
+        bool, typer.Option("--modes", help="Also count collaborating pairs by derived mode.")
+    ] = False,
+    database_url: UrlOpt = None,
+) -> None:
     """Counts of organisations, projects, participations, by kind and stage."""
-    result = stats(open_registry(database_url))
+    engine = open_registry(database_url)
+    result = stats(engine)
+    if modes:
+        from innoweave.registry.collaborations import collaboration_pairs, mode_counts
+        from innoweave.registry.frames import load_frames
+
+        pairs = collaboration_pairs(load_frames(engine))
+        result["collaborating_pairs"] = len(pairs)
+        result["pairs_by_mode"] = mode_counts(pairs)
     if json_out:
         print_json(result)
         return
@@ -74,6 +88,8 @@ def db_stats(json_out: JsonOpt = False, database_url: UrlOpt = None) -> None:
         table.add_row(f"  kind: {kind}", f"{n:,}")
     for stage, n in result["by_stage"].items():
         table.add_row(f"  stage: {stage}", f"{n:,}")
+    for mode, n in result.get("pairs_by_mode", {}).items():
+        table.add_row(f"  pairs in mode: {mode}", f"{n:,}")
     err.print(table)
 
 
