@@ -99,7 +99,7 @@ class LearnedRanker:
         *,
         model: str = "auto",
         families: Sequence[str] = SIGNAL_FAMILIES,
-        n_random: int = 100_000,
+        n_random: int = 1000,
         n_hard: int = 10,
         k: int = 10,
         cuts: Sequence[float] = (0.45, 0.7),
@@ -210,15 +210,25 @@ class LearnedRanker:
         nq, nc = data.split.n_queries, len(data.split.candidates)
         return model.predict_proba(X)[:, 1].reshape(nq, nc)
 
-    def predict(self, features: dict[str, np.ndarray]) -> np.ndarray:
-        """Probability that each pair collaborates (``(nq, nc)`` from raw pair features)."""
+    def predict(self, features: dict[str, np.ndarray], *, pairs: np.ndarray | None = None) -> np.ndarray:
+        """Probability that each pair collaborates (``(nq, nc)`` from raw pair features).
+
+        With a boolean ``pairs`` mask only those pairs are predicted (the others are −inf):
+        the recommender's second stage on large candidate sets.
+        """
         feats = normalised_features(features)
         shape = next(iter(feats.values())).shape
         X = feature_matrix(feats, self.feature_names_)
         if len(X) == 0:
             return np.zeros(shape)
+        if pairs is None:
+            with threadpool_limits(1, user_api="openmp"):
+                return self.model_.predict_proba(X)[:, 1].reshape(shape)
+        out = np.full(shape, -np.inf)
+        flat = np.flatnonzero(np.asarray(pairs).ravel())
         with threadpool_limits(1, user_api="openmp"):
-            return self.model_.predict_proba(X)[:, 1].reshape(shape)
+            out.ravel()[flat] = self.model_.predict_proba(X[flat])[:, 1]
+        return out
 
     def _linear_weights(self, slices: list[SliceData], rng) -> dict[str, float]:
         """Weights of :func:`score_pairs`, fitted on its own transformed signals (same slices)."""

@@ -102,6 +102,7 @@ class PartnerRecommender:
         query_kinds: Sequence[str] = ("sme",),
         max_project_size: int = DEFAULT_MAX_PROJECT_SIZE,
         target_kinds: Mapping[str, Sequence[str]] | None = None,
+        rerank: int = 300,
         seed=0,
     ):
         self.modes = modes
@@ -112,6 +113,7 @@ class PartnerRecommender:
         self.query_kinds = query_kinds
         self.max_project_size = max_project_size
         self.target_kinds = target_kinds
+        self.rerank = rerank
         self.seed = seed
 
     # ----------------------------------------------------------------------------- fitting
@@ -182,7 +184,7 @@ class PartnerRecommender:
         return {"modes": list(self.modes), "signals": list(self.signals), "ranker": self.ranker,
                 "text": self.text, "new_only": self.new_only, "query_kinds": list(self.query_kinds),
                 "max_project_size": self.max_project_size, "target_kinds": self.target_kinds,
-                "seed": self.seed}  # fmt: skip
+                "rerank": self.rerank, "seed": self.seed}  # fmt: skip
 
     # ------------------------------------------------------------------------- candidates
     def candidates(self, mode: str) -> np.ndarray:
@@ -212,12 +214,19 @@ class PartnerRecommender:
         self._check_mode(mode)
         feats = self.features(queries, candidates)
         ranker = self.rankers_.get(mode)
-        if ranker is not None:
+        if ranker is None:
+            return self._linear(feats)
+        if len(candidates) <= 5 * self.rerank:
             return ranker.predict(feats)
-        return self._linear(feats)
+        first = self._linear(feats, ranker.scoring_weights_)
+        keep = np.zeros(first.shape, dtype=bool)
+        best = np.argpartition(-first, self.rerank - 1, axis=1)[:, : self.rerank]
+        np.put_along_axis(keep, best, True, axis=1)
+        return ranker.predict(feats, pairs=keep)
 
-    def _linear(self, feats: dict[str, np.ndarray]) -> np.ndarray:
-        weights = {w: (v if _LINEAR_SIGNALS[w] in self.signals else 0.0) for w, v in DEFAULT_WEIGHTS.items()}
+    def _linear(self, feats: dict[str, np.ndarray], weights: Mapping[str, float] | None = None) -> np.ndarray:
+        base = DEFAULT_WEIGHTS if weights is None else weights
+        weights = {w: (v if _LINEAR_SIGNALS[w] in self.signals else 0.0) for w, v in base.items()}
         shape = next(iter(feats.values())).shape
         text = feats.get("text_cosine")
         return score_pairs(
