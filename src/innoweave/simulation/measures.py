@@ -4,7 +4,8 @@ The :class:`Recorder` turns the state after a step into one flat record: innovat
 collaboration by mode, patents, capability and its spread, knowledge variety, demography,
 the collaboration network of the last few steps, spending by instrument and the NCSES-style
 three-year shares by size class used for calibration. Network measures are computed on the
-host with SciPy's sparse graph routines (the edge list is small next to the population).
+host (the edge list is small next to the population): a sort-built adjacency, SciPy's
+connected components and an exact wedge count for the clustering.
 """
 
 from __future__ import annotations
@@ -50,21 +51,38 @@ def unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 #: Above this many edges the transitivity is estimated from sampled wedges.
 EXACT_CLUSTERING_MAX_EDGES = 100_000
 WEDGE_SAMPLES = 200_000
+#: The exact count lists every wedge; past this many it multiplies sparse matrices instead.
+MAX_LISTED_WEDGES = 5_000_000
 
 
-def transitivity(adj, degree) -> float:
-    """3 x triangles / connected triples of a symmetric 0/1 CSR graph.
+def transitivity(indptr: np.ndarray, indices: np.ndarray, degree: np.ndarray) -> float:
+    """3 x triangles / connected triples of a simple undirected graph in CSR form.
 
-    Exact (sparse A @ A) up to :data:`EXACT_CLUSTERING_MAX_EDGES` edges; above, the share
-    of closed wedges among :data:`WEDGE_SAMPLES` wedges drawn uniformly (centre with
+    ``indices`` are sorted within each row. Exact up to :data:`EXACT_CLUSTERING_MAX_EDGES`
+    edges: every wedge (two neighbours of a centre) is looked up among the edges and the
+    share of closed ones is the transitivity (each triangle closes three wedges); above, the
+    share of closed wedges among :data:`WEDGE_SAMPLES` wedges drawn uniformly (centre with
     probability ∝ d(d-1), then two distinct neighbours) by a generator with a fixed seed, so
     the estimate is deterministic for a graph (standard error below 0.0012).
     """
     triples = float((degree * (degree - 1.0)).sum())  # 2 x connected triples
     if triples <= 0:
         return 0.0
-    if adj.nnz // 2 <= EXACT_CLUSTERING_MAX_EDGES:
-        return float(adj.multiply(adj @ adj).sum() / triples)
+    n = degree.shape[0]
+    # edge keys in ascending order: CSR rows in order, columns sorted within each row
+    keys = np.repeat(np.arange(n, dtype=np.int64), degree) * n + indices
+    if indices.shape[0] // 2 <= EXACT_CLUSTERING_MAX_EDGES:
+        if triples / 2 > MAX_LISTED_WEDGES:
+            adj = sparse.csr_matrix((np.ones(indices.shape[0]), indices, indptr), shape=(n, n))
+            return float(adj.multiply(adj @ adj).sum() / triples)
+        # wedge (k, k') for every pair of positions k < k' of the same row
+        later = np.repeat(indptr[1:], degree) - np.arange(indices.shape[0]) - 1
+        first = np.repeat(np.arange(indices.shape[0]), later)
+        offset = np.arange(first.shape[0]) - np.repeat(np.cumsum(later) - later, later)
+        query = indices[first] * n + indices[first + 1 + offset]
+        pos = np.minimum(np.searchsorted(keys, query), keys.shape[0] - 1)
+        closed = float((keys[pos] == query).sum())
+        return closed / (triples / 2)
     rng = np.random.default_rng(0)
     weights = degree * (degree - 1.0)
     centre = np.searchsorted(np.cumsum(weights), rng.random(WEDGE_SAMPLES) * weights.sum(),
@@ -73,12 +91,8 @@ def transitivity(adj, degree) -> float:
     first = np.minimum((rng.random(WEDGE_SAMPLES) * d).astype(np.int64), d - 1)
     second = np.minimum((rng.random(WEDGE_SAMPLES) * (d - 1)).astype(np.int64), d - 2)
     second = second + (second >= first)
-    u = adj.indices[adj.indptr[centre] + first].astype(np.int64)
-    v = adj.indices[adj.indptr[centre] + second].astype(np.int64)
-    n = adj.shape[0]
-    adj.sort_indices()
-    # edge keys in ascending order: CSR rows in order, columns sorted within each row
-    keys = np.repeat(np.arange(n, dtype=np.int64), degree) * n + adj.indices.astype(np.int64)
+    u = indices[indptr[centre] + first]
+    v = indices[indptr[centre] + second]
     query = np.minimum(u, v) * n + np.maximum(u, v)
     pos = np.minimum(np.searchsorted(keys, query), keys.shape[0] - 1)
     return float((keys[pos] == query).mean())
@@ -88,14 +102,24 @@ def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     """Measures of the undirected simple graph with edges ``a[k] - b[k]``."""
     out = dict.fromkeys(NETWORK_COLUMNS, 0.0)
     pairs = unique_pairs(a, b)
-    if pairs.shape[0] == 0:
+    m = pairs.shape[0]
+    if m == 0:
         return out
-    nodes, inv = np.unique(pairs.ravel(), return_inverse=True)
-    inv = inv.reshape(-1, 2)
-    n, m = nodes.shape[0], pairs.shape[0]
-    adj = sparse.coo_matrix((np.ones(m), (inv[:, 0], inv[:, 1])), shape=(n, n)).tocsr()
-    adj = (adj + adj.T).tocsr()
-    degree = np.diff(adj.indptr)
+    # CSR of both directions on compact node numbers, built by one sort (SciPy's conversions
+    # cost more than the whole graph at the sizes of a step's window)
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    width = int(pairs[:, 1].max()) + 1
+    order = np.argsort(src * width + dst)
+    src, dst = src[order], dst[order]
+    starts = np.concatenate([[True], src[1:] != src[:-1]])
+    nodes = src[starts]
+    n = nodes.shape[0]
+    indptr = np.append(np.flatnonzero(starts), 2 * m).astype(np.int64)
+    indices = np.searchsorted(nodes, dst).astype(np.int64)
+    degree = np.diff(indptr)
+    adj = sparse.csr_matrix((np.ones(2 * m, dtype=np.int8), indices.astype(np.int32),
+                             indptr.astype(np.int32)), shape=(n, n))
     _, labels = connected_components(adj, directed=False)
     largest = np.bincount(labels).max()
     out.update(
@@ -103,7 +127,7 @@ def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
         net_edges=float(m),
         net_density=float(2 * m / (n * (n - 1))) if n > 1 else 0.0,
         net_largest_component=float(largest / n),
-        net_clustering=transitivity(adj, degree),
+        net_clustering=transitivity(indptr, indices, degree),
         net_mean_degree=float(degree.mean()),
         net_max_degree=float(degree.max()),
     )
