@@ -289,7 +289,7 @@ class Engine:
             if u:
                 better = su > best
                 xp.maximum(best, su, out=best)
-                niche = xp.where(better, s.field[u], niche)
+                xp.copyto(niche, s.field[u], where=better)
         total = (strength * idea).sum(axis=0)
         quality = 1.0 - xp.exp(-total * xp.float32(1.0 / kp.quality_scale))
         F = s.n_fields
@@ -297,8 +297,7 @@ class Engine:
         # empty slots write their (zero) ability to the spare last column, which stays 0
         vec = xp.zeros(N * (F + 1), dtype=xp.float32)
         base = xp.arange(N, dtype=xp.int64) * (F + 1)  # native-width indices scatter fastest
-        for u in range(M):
-            vec[base + xp.where(s.mask[u], s.field[u], F)] = s.ability[u]
+        vec[(base + xp.where(s.mask, s.field, F)).reshape(-1)] = s.ability.reshape(-1)
         vec = vec.reshape(N, F + 1)
         norm = xp.sqrt((s.ability * s.ability).sum(axis=0))  # one unit per field
         held = s.mask.sum(axis=0)
@@ -362,11 +361,12 @@ class Engine:
         return order, starts, counts
 
     def pick(self, grouped, g, u):
-        """One uniform member of group ``g`` per draw ``u`` (-1 where the group is empty)."""
+        """One uniform member of group ``g`` per draw ``u`` (-1 where the group is empty);
+        ``g`` broadcasts against ``u``."""
         xp = self.xp_
         order, starts, counts = grouped
         if order.shape[0] == 0:
-            return xp.full(g.shape, -1, dtype=xp.int64)
+            return xp.full(np.broadcast_shapes(g.shape, u.shape), -1, dtype=xp.int64)
         gg = xp.minimum(xp.maximum(g, 0), counts.shape[0] - 1)
         c = xp.where(g >= 0, counts[gg], 0)
         idx = starts[gg] + xp.minimum((u * c).astype(xp.int64), xp.maximum(c - 1, 0))
@@ -424,26 +424,22 @@ class Engine:
         c1 = p_prev / scale
         c2 = c1 + p_cl / scale
         c3 = c2 + p_reg / scale
-        C = u_kind.shape[0]
-        out = xp.full((C, rows.shape[0]), -1, dtype=xp.int64)
+        # all C candidate slots at once: every draw below is elementwise in (C, P)
         region = s.region[rows].astype(xp.int64)
-        for c in range(C):
-            uk, us, up = u_kind[c], u_src[c], u_pick[c]
-            research = self.research_candidate(pools, rows, up)
-            from_mem = mem[xp.minimum((up * mem_count).astype(xp.int64), sp.memory - 1),
-                           xp.arange(rows.shape[0])]
-            from_cluster = self.pick(pools["firm_cluster"], xp.where(has_cluster, cl, -1), up)
-            from_region = self.pick(pools["firm_region"], region, up)
-            national = self.pick_all(pools["firms"], up)
-            firm_pick = xp.where(us < c1, from_mem,
-                                 xp.where(us < c2, from_cluster,
-                                          xp.where(us < c3, from_region, national)))
-            cand = xp.where(uk < seek, research, firm_pick).astype(xp.int64)
-            ok = (cand >= 0) & (cand != rows)
-            cc = xp.maximum(cand, 0)
-            ok &= s.alive[cc] & (s.kind[cc] != INTERMEDIARY)
-            out[c] = xp.where(ok, cand, -1)
-        return out
+        research = self.research_candidate(pools, rows, u_pick)
+        from_mem = mem[xp.minimum((u_pick * mem_count).astype(xp.int64), sp.memory - 1),
+                       xp.arange(rows.shape[0])]
+        from_cluster = self.pick(pools["firm_cluster"], xp.where(has_cluster, cl, -1), u_pick)
+        from_region = self.pick(pools["firm_region"], region, u_pick)
+        national = self.pick_all(pools["firms"], u_pick)
+        firm_pick = xp.where(u_src < c1, from_mem,
+                             xp.where(u_src < c2, from_cluster,
+                                      xp.where(u_src < c3, from_region, national)))
+        cand = xp.where(u_kind < seek, research, firm_pick).astype(xp.int64)
+        ok = (cand >= 0) & (cand != rows)
+        cc = xp.maximum(cand, 0)
+        ok &= s.alive[cc] & (s.kind[cc] != INTERMEDIARY)
+        return xp.where(ok, cand, -1)
 
     # --- phase 1 -------------------------------------------------------------------------
 
