@@ -71,7 +71,7 @@ def blocked_top_k(
     cand_bias: np.ndarray | None = None,
     query_group: np.ndarray | None = None,
     group_bias: np.ndarray | None = None,
-    block: int = 1024,
+    block: int = 256,
     threads: int = 2,
     sample_size: int = 2048,
 ) -> tuple[np.ndarray, np.ndarray]:
