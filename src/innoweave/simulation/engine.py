@@ -297,7 +297,8 @@ class Engine:
         # empty slots write their (zero) ability to the spare last column, which stays 0
         vec = xp.zeros(N * (F + 1), dtype=xp.float32)
         base = xp.arange(N, dtype=xp.int64) * (F + 1)  # native-width indices scatter fastest
-        vec[(base + xp.where(s.mask, s.field, F)).reshape(-1)] = s.ability.reshape(-1)
+        for u in range(M):
+            vec[base + xp.where(s.mask[u], s.field[u], F)] = s.ability[u]
         vec = vec.reshape(N, F + 1)
         norm = xp.sqrt((s.ability * s.ability).sum(axis=0))  # one unit per field
         held = s.mask.sum(axis=0)
@@ -318,12 +319,13 @@ class Engine:
         ``i`` is ``(P,)`` and ``j`` either ``(P,)`` or ``(K, P)`` (K candidates per ``i``).
         """
         xp = self.xp_
-        vi, ni = dv.vec[i], dv.norm[i]
+        # take() gathers whole rows several times faster than fancy indexing in NumPy
+        vi, ni = xp.take(dv.vec, i, axis=0), dv.norm[i]
         if j.ndim == 2:
-            dot = xp.einsum("kpf,pf->kp", dv.vec[j], vi)
+            dot = xp.einsum("kpf,pf->kp", xp.take(dv.vec, j, axis=0), vi)
             den = dv.norm[j] * ni[None, :]
         else:
-            dot = xp.einsum("pf,pf->p", dv.vec[j], vi)
+            dot = xp.einsum("pf,pf->p", xp.take(dv.vec, j, axis=0), vi)
             den = dv.norm[j] * ni
         o = xp.minimum(xp.maximum(dot / xp.where(den > 0, den, 1.0), 0.0), 1.0)
         if self.params_.search.rule == "conservative":
@@ -336,7 +338,7 @@ class Engine:
         valid = j >= 0
         jj = xp.where(valid, j, 0)
         ci = s.cluster[i]
-        mem = s.memory[:, i]  # (K_mem, P)
+        mem = xp.take(s.memory, i, axis=1)  # (K_mem, P)
         if j.ndim == 2:
             ri, ci, inside = s.region[i][None, :], ci[None, :], (ci >= 0)[None, :]
             previous = (mem[:, None, :] == jj[None, :, :]).any(axis=0)
@@ -409,7 +411,7 @@ class Engine:
         density = xp.where(res_counts > 0, region_density, national)[s.region[rows]]
         seek = xp.minimum(sp.research_seek_max, xp.asarray(sp.research_seek, dtype=xp.float32)[
             size_class[rows]] * density / sp.research_density_ref)
-        mem = s.memory[:, rows]
+        mem = xp.take(s.memory, rows, axis=1)
         mem_count = (mem >= 0).sum(axis=0)
         cl = s.cluster[rows]
         cl_counts = pools["firm_cluster"][2]
@@ -567,7 +569,7 @@ class Engine:
         tau = sp.transaction_cost_share * cost[acc_s] * xp.where(
             acc_via, sp.intermediated_cost_factor, 1.0)
         research_partner = s.is_research()[acc_j]
-        new = ~(s.memory[:, acc_s] == acc_j[None, :]).any(axis=0)
+        new = ~(xp.take(s.memory, acc_s, axis=1) == acc_j[None, :]).any(axis=0)
         voucher_used = (s.voucher_left[acc_s] > 0) & research_partner & new
         tau_s = xp.where(voucher_used, 0.0, tau)
         scatter_add(xp, s.capital, acc_s, (-tau_s + xp.where(voucher_used, gov.voucher_value, 0.0))
@@ -641,7 +643,7 @@ class Engine:
         partner_new = xp.concatenate([b, a])
         touched = xp.sort(owner_new)  # sorted unique (NumPy's hashing unique is slower here)
         touched = touched[xp.concatenate([xp.ones(1, dtype=bool), touched[1:] != touched[:-1]])]
-        old = s.memory[:, touched]  # (K, T)
+        old = xp.take(s.memory, touched, axis=1)  # (K, T)
         owner_old = xp.tile(touched, K)
         partner_old = old.reshape(-1)
         rank_old = xp.repeat(xp.arange(K), touched.shape[0])
@@ -669,8 +671,8 @@ class Engine:
     def absorptive(self, dv: Derived, rows):
         """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
-        idea = dv.idea[:, rows]
-        exp_sum = (s.expertise[:, rows] * idea).sum(axis=0, dtype=xp.float32)
+        idea = xp.take(dv.idea, rows, axis=1)
+        exp_sum = (xp.take(s.expertise, rows, axis=1) * idea).sum(axis=0, dtype=xp.float32)
         n = xp.maximum(idea.sum(axis=0), 1)
         return s.talent[rows] * (0.5 + 0.5 * exp_sum / n / kp.expertise_max)
 
@@ -699,7 +701,7 @@ class Engine:
         inc_slot, inc_row, inc_val = [], [], []
         inc_rows = xp.nonzero(success & ~radical)[0]
         if inc_rows.shape[0]:
-            idea = dv.idea[:, inc_rows]
+            idea = xp.take(dv.idea, inc_rows, axis=1)
             sl, col = xp.nonzero(idea)
             r = inc_rows[col]
             inc_slot.append(sl)
@@ -769,7 +771,6 @@ class Engine:
         """Phase 4 (c): append learning increments; set each learner's best new unit."""
         xp, s, op = self.xp_, self.state_, self.params_.outcome
         inc_slot, inc_row, inc_val = increments
-        M = s.mask.shape[0]
         research = s.is_research()
         sec = xp.nonzero((s.second_left > 0) & (s.second_host >= 0) & s.alive)[0]
         learner = xp.concatenate([collab.a, collab.b, sec])
@@ -780,29 +781,29 @@ class Engine:
         ac = xp.where(research[learner], op.research_absorptive, self.absorptive(dv, learner))
         tau = xp.where(research[teacher], op.research_transfer, 1.0) * xp.where(lab, 2.0, 1.0)
         rate = (op.learning_rate * tau * ac).astype(xp.float32)
-        cand_f = xp.full(learner.shape[0], -1, dtype=xp.int64)
-        cand_a = xp.full(learner.shape[0], -1.0, dtype=xp.float32)
-        learner_fields = s.field[:, learner]
-        learner_mask = s.mask[:, learner]
-        learner_ability = s.ability[:, learner]
+        learner_fields = xp.take(s.field, learner, axis=1)
+        learner_mask = xp.take(s.mask, learner, axis=1)
+        learner_ability = xp.take(s.ability, learner, axis=1)
         cols = xp.arange(learner.shape[0])
-        for u in range(M):
-            offered = dv.idea[u, teacher]
-            f = s.field[u, teacher]
-            a_j = s.ability[u, teacher]
-            same = (learner_fields == f[None, :]) & learner_mask  # (M, P)
-            holds = same.any(axis=0)
-            slot = xp.argmax(same, axis=0)
-            a_i = learner_ability[slot, cols]
-            up = xp.nonzero(offered & holds & (a_i < a_j))[0]
-            inc_slot.append(slot[up])
-            inc_row.append(learner[up])
-            inc_val.append(rate[up] * (a_j[up] - a_i[up]))
-            # a lacking field: best by ability, ties lower field
-            lack = offered & ~holds
-            better = lack & ((a_j > cand_a) | ((a_j == cand_a) & (f < cand_f)))
-            cand_f = xp.where(better, f, cand_f)
-            cand_a = xp.where(better, a_j, cand_a)
+        # every teacher unit u against every learner slot v at once: (M_u, M_v, P)
+        offered = xp.take(dv.idea, teacher, axis=1)
+        f = xp.take(s.field, teacher, axis=1)
+        a_j = xp.take(s.ability, teacher, axis=1)
+        same = (learner_fields[None, :, :] == f[:, None, :]) & learner_mask[None, :, :]
+        holds = same.any(axis=1)
+        slot = xp.argmax(same, axis=1)
+        a_i = learner_ability[slot, cols[None, :]]
+        up_u, up_p = xp.nonzero(offered & holds & (a_i < a_j))  # unit-major, as applied
+        inc_slot.append(slot[up_u, up_p])
+        inc_row.append(learner[up_p])
+        inc_val.append(rate[up_p] * (a_j[up_u, up_p] - a_i[up_u, up_p]))
+        # a lacking field: best by ability, ties lower field (fields of a teacher differ)
+        lack = offered & ~holds
+        best_a = xp.where(lack, a_j, xp.float32(-1.0)).max(axis=0)
+        best = lack & (a_j == best_a[None, :])
+        cand_f = xp.where(best, f, s.n_fields).min(axis=0).astype(xp.int64)
+        cand_f = xp.where(lack.any(axis=0), cand_f, -1)
+        cand_a = best_a
         ok = cand_f >= 0
         ln, cf, ca = learner[ok], cand_f[ok], op.new_unit_share * cand_a[ok]
         # one new unit per organisation: the highest-ability candidate, ties lower field;
@@ -847,9 +848,9 @@ class Engine:
         rows = xp.nonzero(member)[0]
         if mech.spillovers and rows.shape[0]:
             cl = s.cluster[rows]
-            key = cl[None, :] * F + s.field[:, rows]
-            units = s.mask[:, rows]
-            ability = s.ability[:, rows]
+            key = cl[None, :] * F + xp.take(s.field, rows, axis=1)
+            units = xp.take(s.mask, rows, axis=1)
+            ability = xp.take(s.ability, rows, axis=1)
             best = xp.zeros(C * F, dtype=xp.float32)
             scatter_max(xp, best, key[units], ability[units])
             rho = sp.cluster_rate * xp.where(s.cluster_boost[cl],

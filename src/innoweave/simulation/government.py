@@ -145,7 +145,7 @@ class Government:
         else:
             pool = listed_rows
         q = seekers[users]
-        qv, cv = dv.vec[q], dv.vec[pool]
+        qv, cv = xp.take(dv.vec, q, axis=0), xp.take(dv.vec, pool, axis=0)
         same_region = (s.region[q][:, None] == s.region[pool][None, :]).astype(xp.float32)
         research = s.is_research()[pool].astype(xp.float32)
         if score_pairs is not None:
@@ -164,7 +164,7 @@ class Government:
     def _complementarity(self, dv, q, pool):
         """K(o) of every query-candidate pair: the documented fallback score."""
         xp = self.engine.xp_
-        dot = dv.vec[q] @ dv.vec[pool].T
+        dot = xp.take(dv.vec, q, axis=0) @ xp.take(dv.vec, pool, axis=0).T
         den = dv.norm[q][:, None] * dv.norm[pool][None, :]
         o = xp.minimum(xp.maximum(xp.where(den > 0, dot / xp.where(den > 0, den, 1.0), 0.0), 0.0), 1.0)
         return o if self.engine.params_.search.rule == "conservative" else 4 * o * (1 - o)
