@@ -55,8 +55,8 @@ def _fit(frames, mode: str, train_end: str | None, seed: int):
             raise fail(str(exc)) from None
 
 
-def _resolve(rec, frames, ref: str) -> str:
-    ids = set(rec.history_.org_ids)
+def _resolve(frames, ref: str) -> str:
+    ids = set(frames.organisations["external_id"].astype(str))
     for candidate in (ref, f"cordis:{ref}"):
         if candidate in ids:
             return candidate
@@ -81,8 +81,8 @@ def recommend(
     if k <= 0:
         raise fail(f"--k must be positive, got {k}")
     frames = _frames(database_url)
+    org_id = _resolve(frames, org)  # before fitting: a typo should not cost a fit
     rec = _fit(frames, mode, train_end, seed)
-    org_id = _resolve(rec, frames, org)
     try:
         table = rec.recommend(org_id, mode=mode, k=k)
     except ValueError as exc:
@@ -203,7 +203,12 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate recommendations on a temporal hold-out, beside every baseline."""
-    from innoweave.matching.protocols import PRESETS, EvaluationInputError, evaluate_files, evaluate_preset
+    from innoweave.matching.protocols import (
+        PRESETS,
+        EvaluationInputError,
+        evaluate_files,
+        evaluate_preset,
+    )
 
     if k <= 0:
         raise fail(f"--k must be positive, got {k}")

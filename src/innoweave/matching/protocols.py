@@ -42,10 +42,11 @@ class EvaluationInputError(ValueError):
     """An evaluation file or option that cannot be used (the message names what and where)."""
 
 
-def _fit_recommender(frames, split: EvalSplit, train_projects, *, target_kinds, query_kinds, new_only, seed, ranker):
+def _fit_recommender(frames, split: EvalSplit, train_projects, *, target_kinds, query_kinds, new_only, seed, ranker,
+                     text):  # fmt: skip
     rec = PartnerRecommender(
         modes=("evaluation",), target_kinds={"evaluation": tuple(target_kinds)}, query_kinds=tuple(query_kinds),
-        new_only=new_only, ranker=ranker, seed=seed,
+        new_only=new_only, ranker=ranker, text=text, seed=seed,
     )  # fmt: skip
     return rec.fit(frames, train_projects=train_projects)
 
@@ -61,6 +62,7 @@ def evaluate_split(
     k: int = 10,
     seed=0,
     ranker: str = "auto",
+    text: str = "tfidf",
     with_scores: bool = False,
 ) -> dict:
     """Metrics of the recommender and of every baseline on one temporal hold-out."""
@@ -74,7 +76,7 @@ def evaluate_split(
                       note="no query has a test partner of the target kinds")  # fmt: skip
         return result
     rec = _fit_recommender(frames, split, train_projects, target_kinds=target_kinds, query_kinds=query_kinds,
-                           new_only=new_only, seed=seed, ranker=ranker)  # fmt: skip
+                           new_only=new_only, seed=seed, ranker=ranker, text=text)  # fmt: skip
     scores = rec.score_matrix(split.queries, split.candidates, mode="evaluation")
     result["metrics"] = ranking_metrics(scores, split, k=k)
     result["baselines"] = evaluate_scores(split, baseline_scores(split, seed=seed), k=k)
