@@ -822,9 +822,9 @@ class Engine:
         rows = xp.nonzero(new_field >= 0)[0]
         if rows.shape[0] == 0:
             return
-        mask = s.mask[:, rows]
-        strength = xp.where(mask, s.ability[:, rows] * (1.0 + s.expertise[:, rows] / kp.expertise_max),
-                            -1.0)
+        mask = xp.take(s.mask, rows, axis=1)
+        strength = xp.where(mask, xp.take(s.ability, rows, axis=1)
+                            * (1.0 + xp.take(s.expertise, rows, axis=1) / kp.expertise_max), -1.0)
         has_free = (~mask).any(axis=0)
         free_slot = xp.argmax(~mask, axis=0)
         weakest = xp.argmin(xp.where(mask, strength, xp.inf), axis=0)

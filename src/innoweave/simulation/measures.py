@@ -116,7 +116,9 @@ def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     nodes = src[starts]
     n = nodes.shape[0]
     indptr = np.append(np.flatnonzero(starts), 2 * m).astype(np.int64)
-    indices = np.searchsorted(nodes, dst).astype(np.int64)
+    position = np.empty(width, dtype=np.int64)  # node id -> compact number (a lookup, not a search)
+    position[nodes] = np.arange(n)
+    indices = position[dst]
     degree = np.diff(indptr)
     adj = sparse.csr_matrix((np.ones(2 * m, dtype=np.int8), indices.astype(np.int32),
                              indptr.astype(np.int32)), shape=(n, n))
@@ -179,8 +181,9 @@ class Recorder:
         idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(dv.idea.sum(axis=0), 1)
         q = to_host(idea_ability[firm & eng.alive_at_start_] / kp.ability_max)
         # variety: distinct kenes (field x ability band of width 2) among firms' units
-        units = s.mask & firm[None, :]
-        kene = s.field[units] * 5 + xp.minimum((s.ability[units] * 0.5).astype(xp.int32), 4)
+        units = xp.flatnonzero(s.mask & firm[None, :])  # flat positions: take() beats masks
+        kene = (xp.take(s.field, units) * 5
+                + xp.minimum((xp.take(s.ability, units) * 0.5).astype(xp.int32), 4))
         counts = to_host(xp.bincount(kene, minlength=s.n_fields * 5)).astype(float)
         share = counts / max(counts.sum(), 1.0)
         nz = share[share > 0]
