@@ -10,6 +10,11 @@ instruments (the ``policy_mix`` example, budgets scaled to the population).
     python benchmarks/simulation.py --firms 10000 --steps 20 --vs-mesa --json
     python benchmarks/simulation.py --sizes 10000,100000,1000000 --steps 10 --json
     python benchmarks/simulation.py --firms 1000000 --steps 20 --xp cupy --json   # on a GPU
+
+``--baseline-src DIR`` also times another checkout of the project (e.g. an earlier commit:
+``git worktree add --detach /tmp/simbase <commit>``) side by side in the same run: each
+size runs first with ``DIR/src`` on the path, then with this tree, each in a fresh process,
+and the result adds ``baseline`` figures and the speed-up (wall and CPU time).
 """
 
 from __future__ import annotations
@@ -99,13 +104,23 @@ def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy"
     return out
 
 
-def _in_subprocess(firms: int, args) -> dict:
+def _in_subprocess(firms: int, args, src: str | None = None) -> dict:
+    """The engine benchmark in a fresh process (with ``src`` first on the path if given)."""
     cmd = [sys.executable, __file__, "--firms", str(firms), "--steps", str(args.steps),
-           "--xp", args.xp, "--network-every", str(args.network_every), "--json", "--no-save"]
+           "--seed", str(args.seed), "--xp", args.xp, "--network-every",
+           str(args.network_every), "--json", "--no-save"]
     if args.policy:
         cmd.append("--policy")
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout)["engine"]
+
+
+def _speedup(new: dict, old: dict) -> dict:
+    return {"wall": new["agent_steps_per_s"] / old["agent_steps_per_s"],
+            "cpu": new["agent_steps_per_cpu_s"] / old["agent_steps_per_cpu_s"]}
 
 
 def main(argv=None) -> dict:
@@ -120,17 +135,39 @@ def main(argv=None) -> dict:
                     help="network measures every N steps (0: never)")
     ap.add_argument("--vs-mesa", action="store_true", help="also time the Mesa reference")
     ap.add_argument("--mesa-max-seconds", type=float, default=300.0)
+    ap.add_argument("--baseline-src", default=None,
+                    help="another checkout's root (or its src/) to time side by side")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
 
+    baseline = None
+    if args.baseline_src:
+        root = Path(args.baseline_src).resolve()
+        baseline = str(root / "src") if (root / "src" / "innoweave").is_dir() else str(root)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
-        result = {"sizes": [_in_subprocess(n, args) for n in sizes]}
+        result = {"sizes": []}
+        if baseline:
+            result["baseline_src"] = baseline
+            result["baseline"] = []
+            result["speedup"] = []
+        for n in sizes:
+            if baseline:
+                result["baseline"].append(_in_subprocess(n, args, baseline))
+            result["sizes"].append(_in_subprocess(n, args))
+            if baseline:
+                result["speedup"].append(_speedup(result["sizes"][-1], result["baseline"][-1]))
     else:
-        result = {"engine": engine_benchmark(args.firms, args.steps, seed=args.seed, xp=args.xp,
-                                             policy=args.policy,
-                                             network_every=args.network_every)}
+        if baseline:
+            result = {"baseline_src": baseline,
+                      "baseline": _in_subprocess(args.firms, args, baseline),
+                      "engine": _in_subprocess(args.firms, args)}
+            result["speedup"] = _speedup(result["engine"], result["baseline"])
+        else:
+            result = {"engine": engine_benchmark(args.firms, args.steps, seed=args.seed,
+                                                 xp=args.xp, policy=args.policy,
+                                                 network_every=args.network_every)}
         if args.vs_mesa:
             from innoweave.simulation.mesa_reference import benchmark as mesa_benchmark
 
@@ -138,20 +175,30 @@ def main(argv=None) -> dict:
                                   max_seconds=args.mesa_max_seconds)
             result["mesa"] = mesa
             result["ratio"] = result["engine"]["agent_steps_per_s"] / mesa["agent_steps_per_s"]
+            if baseline:
+                result["baseline_ratio"] = (result["baseline"]["agent_steps_per_s"]
+                                            / mesa["agent_steps_per_s"])
     result["command"] = "python benchmarks/simulation.py " + " ".join(argv or sys.argv[1:])
     result["python"] = platform.python_version()
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         tag = args.sizes.replace(",", "_") if args.sizes else str(args.firms)
-        name = f"simulation_{args.xp}_{tag}{'_vs_mesa' if args.vs_mesa else ''}.json"
+        name = (f"simulation_{args.xp}_{tag}{'_vs_mesa' if args.vs_mesa else ''}"
+                f"{'_vs_baseline' if baseline else ''}.json")
         (RESULTS / name).write_text(json.dumps(result, indent=2))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         rows = result.get("sizes") or [result["engine"]]
-        for r in rows:
+        olds = result.get("baseline")
+        olds = olds if isinstance(olds, list) else [olds] * len(rows)
+        for r, old in zip(rows, olds, strict=True):
             print(f"engine {r['xp']:5s} {r['firms']:>9d} firms: {r['agent_steps_per_s']:12.0f} "
-                  f"agent-steps/s, peak RSS {r['peak_rss_mb']:.0f} MB")
+                  f"agent-steps/s ({r['agent_steps_per_cpu_s']:.0f} per CPU-s), "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB")
+            if old:
+                print(f"  baseline {old['agent_steps_per_s']:12.0f} agent-steps/s "
+                      f"({old['agent_steps_per_cpu_s']:.0f} per CPU-s)")
         if "mesa" in result:
             print(f"mesa {result['mesa']['agent_steps_per_s']:.0f} agent-steps/s, "
                   f"ratio {result['ratio']:.0f}x")

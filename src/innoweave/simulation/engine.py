@@ -600,7 +600,11 @@ class Engine:
         mq = xp.where(n_int > 0, mq_sum / xp.maximum(n_int, 1), 0.5)
         capacity = base + self.government_.extra_intro()
         reg = s.region[seekers].astype(xp.int64)
-        order = xp.lexsort(xp.stack([u_order, reg]))
+        # by region, then draw: two stable sorts (the second a radix sort on small keys) are
+        # faster than lexsort and give the same order
+        by_draw = xp.argsort(u_order, kind="stable")
+        key = reg[by_draw]
+        order = by_draw[xp.argsort(key.astype(xp.int16) if R < 2**15 else key, kind="stable")]
         sorted_reg = reg[order]
         rank_sorted = xp.arange(order.shape[0]) - xp.searchsorted(sorted_reg, sorted_reg)
         rank = xp.empty_like(rank_sorted)
@@ -862,7 +866,7 @@ class Engine:
             cl = xp.maximum(s.cluster, 0)
             members = xp.bincount(cl[member], minlength=C)[:C]
             wins = xp.bincount(cl[member & success], minlength=C)[:C]
-            share = xp.where(member, wins[cl] / xp.maximum(members[cl], 1), 0.0)
+            share = xp.where(member, (wins / xp.maximum(members, 1))[cl], 0.0)
             new = (s.awareness * (1 - sp.awareness_decay) + sp.awareness_own * success
                    + sp.awareness_partner * partner_success + sp.awareness_cluster * share)
             s.awareness = xp.where(firm, xp.minimum(xp.maximum(new, 0.0), 1.0), s.awareness).astype(xp.float32)
