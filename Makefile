@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast lint bench bench-large system-deps clean
+.PHONY: venv embeddings demo test test-fast lint bench bench-large system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,6 +20,11 @@ venv: $(STAMP)
 ## demo: the main job on the embedded SQLite registry; prints where the results are.
 demo: venv
 	$(BIN)/python examples/demo.py --data $(DATA) --out results
+
+## embeddings: the optional sentence-embedding extra, on the CPU build of torch found on disk.
+embeddings: venv
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[embeddings]"
 
 ## system-deps: Debian packages the tests need (PostgreSQL server).
 system-deps:
