@@ -21,21 +21,8 @@ import innoweave
 from innoweave.clusters.inputs import InputReport
 from innoweave.clusters.topics import top_words, topic_vectoriser
 from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.geography import EARTH_RADIUS_KM, haversine_km
 from innoweave.registry.kinds import OrgKind
-
-EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (vectorised)."""
-    lat1, lon1, lat2, lon2 = (
-        np.radians(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2)
-    )
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def organisation_texts(frames: RegistryFrames) -> pd.Series:

@@ -26,7 +26,7 @@ import pandas as pd
 from innoweave import __version__
 from innoweave.diagnosis.composite import CompositeIndex, Hierarchy, IndicatorData
 from innoweave.diagnosis.questionnaire import Questionnaire, load_questionnaire, score_answers
-from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import OrgKind
 from innoweave.registry.stages import STAGE_ORDER, StageRules, classify_stage
@@ -103,10 +103,6 @@ PEER_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stage", ("stage",)),
     ("all", ()),
 )
-
-
-class UnknownOrganisation(ValueError):
-    """An organisation reference that names no SME of the fitted registry."""
 
 
 def sme_hierarchy() -> Hierarchy:

@@ -41,6 +41,13 @@ LIST_COLUMNS = ("sector_codes", "keywords", "synthetic_fields")
 DICT_COLUMNS = ("attributes", "external_ids", "eligibility")
 
 
+class UnknownOrganisation(KeyError, ValueError):
+    """A reference (id, external id, PIC or name) that names no organisation of a registry."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown organisation"
+
+
 def _conform(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     df = df.copy()
     for col in columns:
