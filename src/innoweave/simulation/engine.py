@@ -13,6 +13,7 @@ numbers). The government phase lives in ``government.py``, the per-step measures
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,11 @@ from innoweave.simulation.population import Population, draw_firm_attributes
 NEVER = -(10**6)
 LINK_NONE, LINK_LAB, LINK_CONSORTIUM = 0, 1, 2
 
+def _headroom(n: int) -> int:
+    """Spare rows allocated beyond ``n`` rows in use (growing copies every array)."""
+    return max(64, n // 16)
+
+
 #: Columns copied from the population, per row.
 _ROW_COLUMNS = (
     "kind", "region", "cluster", "x", "y", "age", "employees", "capital", "growth",
@@ -47,12 +53,19 @@ _ROW_COLUMNS = (
 
 
 class State:
-    """The columnar state of one run (capacity ``N`` rows; rows beyond ``n_used`` are empty)."""
+    """The columnar state of one run: ``N`` rows allocated, rows beyond ``n_used`` empty.
+
+    ``max_rows`` is the most rows the run may use (it sizes the random blocks). Arrays are
+    allocated for the rows in use plus some headroom and grown by :meth:`grow` as entrants
+    arrive, so the whole-array work of a step covers the rows in use rather than the
+    capacity; empty rows are all alike, and growing copies the last (empty) row.
+    """
 
     def __init__(self, pop: Population, capacity: int, xp):
         n = len(pop)
         self.xp = xp
-        self.N = N = max(capacity, n)
+        self.max_rows = max(capacity, n)
+        self.N = N = min(self.max_rows, n + _headroom(n))
         self.n_used = n
         self.n_regions = pop.n_regions
         self.n_clusters = max(pop.n_clusters, 1)
@@ -102,6 +115,23 @@ class State:
         self.extra_intro = xp.zeros(self.n_regions, dtype=xp.int64)
         self.last_success = xp.full(N, NEVER, dtype=xp.int32)
         self.last_uir = xp.full(N, NEVER, dtype=xp.int32)
+        self._row_arrays = tuple(
+            name for name, value in vars(self).items()
+            if name not in ("cluster_boost", "extra_intro")
+            and isinstance(getattr(value, "shape", None), tuple) and value.shape[-1:] == (N,))
+
+    def grow(self, rows: int) -> None:
+        """Make room for ``rows`` more rows in use, keeping a spare (empty) row, up to capacity."""
+        need = self.n_used + rows + 1
+        if need <= self.N or self.N == self.max_rows:
+            return
+        extra = min(self.max_rows, need + _headroom(need)) - self.N
+        xp = self.xp
+        for name in self._row_arrays:
+            a = getattr(self, name)
+            setattr(self, name, xp.concatenate([a, xp.repeat(a[..., -1:], extra, axis=-1)],
+                                               axis=-1))
+        self.N += extra
 
     @property
     def rows(self):
@@ -230,6 +260,7 @@ class Engine:
         gov = self.government_
         timed = self._timed
         gov.begin_step()
+        n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
         dv = timed("derive", self.derive)
         if mech.market:
@@ -242,11 +273,27 @@ class Engine:
         if mech.government:
             timed("government", gov.act, dv, collab)
         entries, exits, dropped = timed("demography", self.demography, success, collab)
+        if self.state_.N != n_rows:  # grown for entrants: extend this step's row arrays
+            dv, project, success, self.alive_at_start_ = self._pad_rows(
+                dv, project, success, self.alive_at_start_)
         record = timed("record", self.recorder_.record, dv, project, success, collab, entries,
                        exits, dropped)
         self.records_.append(record)
         self.t_ += 1
         return record
+
+    def _pad_rows(self, dv: Derived, *arrays):
+        """``dv`` and ``arrays`` extended to the grown state by repeating their last row (an
+        empty one at the start of the step, as the new rows were)."""
+        xp, n = self.xp_, self.state_.N
+
+        def pad(a, axis=-1):
+            last = a[-1:] if axis == 0 else a[..., -1:]
+            return xp.concatenate([a, xp.repeat(last, n - a.shape[axis], axis=axis)], axis=axis)
+
+        fields = {f.name: pad(getattr(dv, f.name), 0 if f.name == "vec" else -1)
+                  for f in dataclasses.fields(dv)}
+        return (Derived(**fields), *(pad(a) for a in arrays))
 
     def _timed(self, name, fn, *args):
         if self.phase_seconds_ is None:
@@ -470,8 +517,8 @@ class Engine:
     def intent(self, dv: Derived):
         xp, s, ip = self.xp_, self.state_, self.params_.intent
         gov = self.government_
-        with self.rng_.block(s.N):
-            u = self.rng_.random(s.N)
+        with self.rng_.block(s.max_rows):
+            u = self.rng_.random(s.N, reserve=s.max_rows)
         firm = s.alive & s.is_firm()
         cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
         support = xp.where(s.grant_offer, gov.grant_share * cost, 0.0)
@@ -485,7 +532,7 @@ class Engine:
         project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
         grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
         s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(xp.float32)
-        gov.spend("rd_grant", grant.sum())
+        gov.spend("rd_grant", grant[project].sum())  # over the projects: independent of N
         self.rd_spend_ = xp.where(project, cost, 0.0)
         return project, cost, grant
 
@@ -493,7 +540,7 @@ class Engine:
 
     def partner_search(self, dv: Derived, project, cost) -> Collaborations:
         s, sp, rng = self.state_, self.params_.search, self.rng_
-        N, C = s.N, sp.n_candidates
+        N, C = s.max_rows, sp.n_candidates  # random blocks are sized by max_rows
         with rng.block((3 * C + sp.intermediary_pool + 5) * N):
             return self._partner_search(dv, project, cost, N, C)
 
@@ -501,7 +548,7 @@ class Engine:
         xp, s, sp, rng = self.xp_, self.state_, self.params_.search, self.rng_
         mech = self.params_.mechanisms
         gov = self.government_
-        u_open = rng.random(N)
+        u_open = rng.random(s.N, reserve=N)
 
         linked = project & (s.link_left > 0) & (s.link_partner >= 0)
         link_a = xp.nonzero(linked)[0]
@@ -685,8 +732,9 @@ class Engine:
         mech = self.params_.mechanisms
         rng = self.rng_
         N = s.N
-        with rng.block(4 * N):
-            u_radical, u_success, u_patent, u_field = (rng.random(N) for _ in range(4))
+        with rng.block(4 * s.max_rows):
+            u_radical, u_success, u_patent, u_field = (rng.random(N, reserve=s.max_rows)
+                                                       for _ in range(4))
         has_partner = xp.zeros(N, dtype=bool)
         has_partner[collab.a] = True
         radical = project & ~has_partner & (u_radical < op.radical_prob) if mech.radical else \
@@ -890,8 +938,8 @@ class Engine:
         xp, s, d = self.xp_, self.state_, self.params_.demography
         mech = self.params_.mechanisms
         rng = self.rng_
-        with rng.block(s.N + 1):
-            u_spin = rng.random(s.N)
+        with rng.block(s.max_rows + 1):
+            u_spin = rng.random(s.N, reserve=s.max_rows)
             child = rng.child()
         firm = s.alive & s.is_firm()
         s.age = xp.where(firm, s.age + 0.25, s.age).astype(xp.float32)
@@ -929,7 +977,7 @@ class Engine:
         xp, s, p = self.xp_, self.state_, self.params_
         kp = p.knowledge
         parents_h = to_host(parents).astype(np.int64)
-        free = s.N - s.n_used
+        free = s.max_rows - s.n_used
         wanted = n_entry + parents_h.shape[0]
         n_new = min(wanted, free)
         if n_new == 0:
@@ -943,6 +991,7 @@ class Engine:
         templates = alive_firms[child.integers(0, alive_firms.shape[0], n_start)] \
             if n_start else np.zeros(0, dtype=np.int64)
         origin = np.concatenate([templates, parents_h[:n_spin]]).astype(np.int64)
+        s.grow(n_new)
         rows = np.arange(s.n_used, s.n_used + n_new)
         s.n_used += n_new
         employees = child.integers(1, 6, n_new).astype(np.float32)

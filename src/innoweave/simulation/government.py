@@ -96,7 +96,7 @@ class Government:
         xp = eng.xp_
         rows = xp.nonzero(mask)[0]
         n = int(rows.shape[0])
-        k = eng.rng_.random(n, reserve=eng.state_.N)
+        k = eng.rng_.random(n, reserve=eng.state_.max_rows)
         if n == 0 or budget <= 0:
             return rows[:0]
         c = cost if getattr(cost, "ndim", 0) else xp.full(mask.shape[0], float(cost))
@@ -128,7 +128,7 @@ class Government:
         eng = self.engine
         xp, s = eng.xp_, eng.state_
         if cfg is None or not eng.params_.mechanisms.government:
-            eng.rng_.skip(s.N)
+            eng.rng_.skip(s.max_rows)
             return None
         k = int(cfg.setting("candidates"))
         size = int(cfg.setting("pool"))
@@ -136,7 +136,7 @@ class Government:
         users = xp.nonzero(s.platform_user[seekers])[0]
         listed = (s.platform_user & s.alive) | s.is_research()
         listed_rows = xp.nonzero(listed)[0]
-        u = eng.rng_.random(listed_rows.shape[0], reserve=s.N)
+        u = eng.rng_.random(listed_rows.shape[0], reserve=s.max_rows)
         if users.shape[0] == 0 or listed_rows.shape[0] < 2:
             return out
         if listed_rows.shape[0] > size:
@@ -174,7 +174,7 @@ class Government:
     def act(self, dv, collab) -> None:
         eng = self.engine
         s, rng = eng.state_, eng.rng_
-        N = s.N
+        N = s.max_rows  # random blocks are sized by max_rows
         per_instrument = (3 * eng.params_.search.n_candidates + 6) * N + s.n_fields
         # next-step flags are re-allocated every step
         s.grant_offer[:] = False
@@ -252,7 +252,7 @@ class Government:
         xp, s = eng.xp_, eng.state_
         s.tax_eligible[:] = elig & (cfg.budget > 0)
         claims = xp.where(elig, cfg.setting("share") * eng.rd_spend_, 0.0)
-        total = float(claims.sum())
+        total = float(claims[elig].sum())  # over the eligible rows: independent of N
         if total <= 0 or cfg.budget <= 0:
             return
         scale = min(1.0, cfg.budget / total)
@@ -275,7 +275,7 @@ class Government:
                           cfg.budget - committed, dv)
         if rows.shape[0] == 0:
             return
-        u_host = eng.rng_.random(rows.shape[0], reserve=s.N)
+        u_host = eng.rng_.random(rows.shape[0], reserve=s.max_rows)
         pools = eng.pools()
         hosts = eng.research_candidate(pools, rows, u_host)
         ok = hosts >= 0
@@ -340,7 +340,7 @@ class Government:
         members = xp.bincount(cl[member], minlength=C)[:C]
         has_eligible = xp.bincount(cl[member & elig], minlength=C)[:C] > 0
         cost = cfg.setting("cost_per_member") * members
-        keys = eng.rng_.random(C, reserve=max(C, s.N))
+        keys = eng.rng_.random(C, reserve=max(C, s.max_rows))
         if cfg.targeting == "need":
             q = xp.bincount(cl[member], weights=dv.quality[member], minlength=C)[:C]
             need = q / xp.maximum(members, 1)
@@ -373,10 +373,10 @@ class Government:
         every = int(cfg.setting("every"))
         if eng.t_ % every != every - 1:
             return
-        rng, N = eng.rng_, s.N
+        rng, N = eng.rng_, s.max_rows
         C = eng.params_.search.n_candidates
         u_fields = rng.random(s.n_fields)
-        u_apply = rng.random(N)
+        u_apply = rng.random(s.N, reserve=N)
         n_fields = max(1, min(int(cfg.setting("n_fields")), s.n_fields))
         fields = xp.argsort(u_fields)[:n_fields]
         in_call = xp.isin(s.field, fields.astype(s.field.dtype)) & s.mask  # (M, N)
