@@ -130,3 +130,28 @@ def test_p1_on_real_cordis(cordis_dir):
     assert res["queries"] == 287 and res["candidates"] == 579
     assert res["baselines"]["popularity"]["recall@10"] == pytest.approx(0.271, abs=0.002)
     assert res["metrics"]["recall@10"] >= 0.29
+
+
+def test_assignment_quality_log_objective_is_fair_under_capacity():
+    from innoweave.matching.assignment import assign
+    from innoweave.matching.protocols import assignment_quality
+
+    p = np.array([[0.9, 0.1], [0.5, 0.05]])
+    logq = assignment_quality(p)
+    assert np.all(logq >= 1.0) and np.array_equal(np.argsort(logq, axis=None), np.argsort(p, axis=None))
+    assert np.array_equal(assignment_quality(p, "probability"), p)
+    with_excluded = assignment_quality(np.array([[0.5, -np.inf]]))
+    assert with_excluded[0, 1] == -np.inf and np.isfinite(with_excluded[0, 0])
+
+    def plan(objective):
+        s = assignment_quality(p, objective)
+        table = pd.DataFrame({"query": [0, 0, 1, 1], "partner": [0, 1, 0, 1], "score": s.ravel()})
+        pairs = assign(table, k=1, capacity=1).pairs
+        return dict(zip(pairs["query"], pairs["partner"], strict=True))
+
+    # expected hits give the sure query its favourite (0.9 + 0.05); the fair plan moves it to
+    # its second choice so that the other query keeps a likely partner (0.1 · 0.5 > 0.9 · 0.05)
+    assert plan("probability") == {0: 0, 1: 1}
+    assert plan("log_probability") == {0: 1, 1: 0}
+    with pytest.raises(ValueError, match="unknown assignment objective 'rank'"):
+        assignment_quality(p, "rank")

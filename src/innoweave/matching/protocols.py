@@ -88,10 +88,41 @@ def evaluate_split(
     return result
 
 
-def p4_capacity(split: EvalSplit, scores: np.ndarray, *, k: int = 3, top_n: int | None = None,
-                load_penalty: float = 0.0) -> dict:  # fmt: skip
-    """Recall@k and spread of load when every query gets ``k`` partners under capacities."""
+P4_OBJECTIVES = ("log_probability", "probability")
+
+
+def assignment_quality(scores: np.ndarray, objective: str = "log_probability") -> np.ndarray:
+    """The quality the assignment maximises, from the ranker's probabilities.
+
+    ``"probability"``: the sum of probabilities, i.e. the expected number of hits — under a
+    capacity it gives the sure queries everything and leaves the doubtful ones with partners
+    they will not take. ``"log_probability"``: the sum of log-probabilities (shifted to be
+    positive; the shift does not change a plan that meets every query's demand), the
+    proportionally fair plan — a query moves to its second-best partner only where that
+    partner is still likely *for it*. Chosen inside the training period (P1 validation slice,
+    capacity 5: Recall@3 0.112 against 0.084 with probabilities).
+    """
+    if objective not in P4_OBJECTIVES:
+        raise ValueError(f"unknown assignment objective {objective!r}; choose from {', '.join(P4_OBJECTIVES)}")
     s = np.array(scores, dtype=float, copy=True)
+    if objective == "probability":
+        return s
+    finite = np.isfinite(s)
+    positive = finite & (s > 0)
+    if not positive.any():
+        return s
+    floor = float(s[positive].min())
+    logs = np.log(np.maximum(s, floor), where=finite, out=np.full(s.shape, -np.inf))
+    return logs - np.log(floor) + 1.0
+
+
+def p4_capacity(split: EvalSplit, scores: np.ndarray, *, k: int = 3, top_n: int | None = None,
+                load_penalty: float = 0.0, objective: str = "log_probability") -> dict:  # fmt: skip
+    """Recall@k and spread of load when every query gets ``k`` partners under capacities.
+
+    ``scores`` are the ranker's probabilities; the plan maximises :func:`assignment_quality`.
+    """
+    s = assignment_quality(scores, objective)
     ex = split.excluded.tocoo()
     s[ex.row, ex.col] = -np.inf
     n = s.shape[1] if top_n is None else min(top_n, s.shape[1])
