@@ -181,7 +181,12 @@ def evaluate_preset(frames: RegistryFrames, *, protocols: Sequence[str] = ("P1",
         if "P1" in protocols:
             out["protocols"]["P1"] = p1
         if "P4" in protocols:
-            out["protocols"]["P4"] = {"queries": split.n_queries, "k": 3, "capacities": p4_capacity(split, scores)}
+            out["protocols"]["P4"] = {
+                "queries": split.n_queries, "k": 3, "objective": "log_probability",
+                "capacities": p4_capacity(split, scores),
+                # the former objective beside it, so the effect of the choice stays visible
+                "capacities_probability": p4_capacity(split, scores, objective="probability"),
+            }  # fmt: skip
     if "P2" in protocols:
         out["protocols"]["P2"] = evaluate_split(frames, train, test, new_only=False, k=k, seed=seed, ranker=ranker)
     return out
