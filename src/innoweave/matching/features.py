@@ -15,7 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from innoweave.matching.history import CollaborationHistory, haversine_km
+from innoweave.matching.history import CollaborationHistory
+from innoweave.registry.geography import haversine_km
 
 SIGNAL_FAMILIES = ("text", "graph", "popularity", "geography", "kind", "recency")
 

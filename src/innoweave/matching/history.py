@@ -200,10 +200,3 @@ def _last_shared(rows, proj_index, years, linking, n) -> sp.csr_matrix:
     a = latest.index.get_level_values(0).to_numpy()
     b = latest.index.get_level_values(1).to_numpy()
     return sp.csr_matrix((latest.to_numpy(), (a, b)), shape=(n, n))
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km (broadcasting; NaN where a coordinate is missing)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))

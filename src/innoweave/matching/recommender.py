@@ -23,15 +23,11 @@ import scipy.sparse as sp
 
 import innoweave
 from innoweave.matching.features import SIGNAL_FAMILIES, fit_text, kind_complementary, pair_features
-from innoweave.matching.history import (
-    DEFAULT_MAX_PROJECT_SIZE,
-    build_history,
-    haversine_km,
-    project_dates,
-)
+from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, project_dates
 from innoweave.matching.ranker import LearnedRanker
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
-from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
+from innoweave.registry.geography import haversine_km
 from innoweave.registry.kinds import CollaborationMode
 
 
@@ -63,13 +59,6 @@ MODES: dict[str, ModeSpec] = {
 TEXT_CHOICES = ("tfidf", "embeddings")
 _LINEAR_SIGNALS = {"text": "text", "proximity": "graph", "popularity": "popularity",
                    "distance": "geography", "same_region": "geography", "kind": "kind"}  # fmt: skip
-
-
-class UnknownOrganisation(KeyError):
-    """An organisation id that is not in the fitted registry."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def _check_k(k: int) -> None:
