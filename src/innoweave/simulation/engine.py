@@ -85,6 +85,9 @@ class State:
         self.stage = xp.zeros(N, dtype=xp.int8)
         self.neg_spell = xp.zeros(N, dtype=xp.int16)
         self.initial_firm = column(np.isin(pop.kind, (SME, LARGE_FIRM)), bool, False)
+        # the kind tests of every phase, kept with ``kind`` (it changes only as entrants arrive)
+        self._firm = (self.kind == SME) | (self.kind == LARGE_FIRM)
+        self._research = (self.kind == UNIVERSITY) | (self.kind == RESEARCH_INSTITUTE)
 
         def knowledge(values, dtype):
             out = np.zeros((values.shape[1], N), dtype=dtype)
@@ -137,11 +140,18 @@ class State:
     def rows(self):
         return self.xp.arange(self.N)
 
+    def set_kind(self, rows, kind: int) -> None:
+        self.kind[rows] = kind
+        self._firm[rows] = kind in (SME, LARGE_FIRM)
+        self._research[rows] = kind in (UNIVERSITY, RESEARCH_INSTITUTE)
+
     def is_firm(self):
-        return (self.kind == SME) | (self.kind == LARGE_FIRM)
+        """Firm rows (a shared array: read it, never write to it)."""
+        return self._firm
 
     def is_research(self):
-        return (self.kind == UNIVERSITY) | (self.kind == RESEARCH_INSTITUTE)
+        """Research rows (a shared array: read it, never write to it)."""
+        return self._research
 
 
 @dataclass
@@ -1004,7 +1014,7 @@ class Engine:
         rows_d = xp.asarray(rows)
         for name, value in attrs.items():
             getattr(s, name)[rows_d] = xp.asarray(value)
-        s.kind[rows_d] = SME
+        s.set_kind(rows_d, SME)
         s.alive[rows_d] = True
         s.region[rows_d] = s.region[origin_d]
         s.cluster[rows_d] = s.cluster[origin_d]
