@@ -1,7 +1,7 @@
 """The pluggable array module of the engine: NumPy by default, CuPy where a GPU is present.
 
 The engine writes every phase against an ``xp`` module with the NumPy API; the few
-operations whose spelling differs between NumPy and CuPy (scatter-add/max, moving an array
+operations whose spelling differs between NumPy and CuPy (scatter-add/max/min, moving an array
 to the host, the random stream) live here so the phases stay free of branches.
 """
 
@@ -56,6 +56,15 @@ def scatter_max(xp, target, index, values) -> None:
         import cupyx
 
         cupyx.scatter_max(target, index, values)
+
+
+def scatter_min(xp, target, index, values) -> None:
+    if is_numpy(xp):
+        numpy.minimum.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_min(target, index, values)
 
 
 class RandomStream:
