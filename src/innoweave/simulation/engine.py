@@ -25,6 +25,7 @@ from innoweave import __version__
 from innoweave.seeding import SeedLike
 from innoweave.simulation.arrays import (
     RandomStream,
+    count_true,
     get_xp,
     scatter_add,
     scatter_max,
@@ -336,24 +337,24 @@ class Engine:
         strength *= xp.float32(1.0 / kp.expertise_max)
         strength += xp.float32(1.0)
         strength *= s.ability
-        # rank of each unit within its row (ties: lower slot first), unit by unit
-        idea = xp.empty_like(s.mask)
+        # rank of each unit within its row (ties: lower slot first):
+        # rank[u] = #{v < u: s_v >= s_u} + #{v > u: s_v > s_u}. Each pair v < u is compared
+        # once: u gains ge = (s_v >= s_u), v starts at its M-1-v later slots and loses ge
+        rank = xp.repeat(xp.arange(M - 1, -1, -1, dtype=xp.int8)[:, None], N, axis=1)
+        for v in range(M - 1):
+            ge = strength[v] >= strength[v + 1:]
+            rank[v + 1:] += ge
+            rank[v] -= ge.sum(axis=0, dtype=xp.int8)
+        idea = s.mask & (rank < kp.idea_size)
+        # niche: the field of the row's strongest unit (first slot among equals); a running
+        # maximum beats argmax across the slot axis
         best = strength[0].copy()
         niche = s.field[0].copy()
-        rank = xp.empty(N, dtype=xp.int8)
-        for u in range(M):
+        for u in range(1, M):
             su = strength[u]
-            rank[:] = 0
-            for v in range(M):
-                if v < u:
-                    rank += strength[v] >= su
-                elif v > u:
-                    rank += strength[v] > su
-            idea[u] = s.mask[u] & (rank < kp.idea_size)
-            if u:
-                better = su > best
-                xp.maximum(best, su, out=best)
-                xp.copyto(niche, s.field[u], where=better)
+            better = su > best
+            xp.maximum(best, su, out=best)
+            xp.copyto(niche, s.field[u], where=better)
         total = (strength * idea).sum(axis=0)
         quality = 1.0 - xp.exp(-total * xp.float32(1.0 / kp.quality_scale))
         F = s.n_fields
@@ -365,7 +366,7 @@ class Engine:
             vec[base + xp.where(s.mask[u], s.field[u], F)] = s.ability[u]
         vec = vec.reshape(N, F + 1)
         norm = xp.sqrt((s.ability * s.ability).sum(axis=0))  # one unit per field
-        held = s.mask.sum(axis=0)
+        held = count_true(xp, s.mask)
         # abilities of empty slots are 0 (an invariant of every phase), so no mask product
         competence = s.ability.sum(axis=0) / xp.maximum(held, 1) * xp.float32(1.0 / kp.ability_max)
         depth = xp.where(s.is_research(), competence, xp.float32(0.0))
@@ -476,7 +477,7 @@ class Engine:
         seek = xp.minimum(sp.research_seek_max, xp.asarray(sp.research_seek, dtype=xp.float32)[
             size_class[rows]] * density / sp.research_density_ref)
         mem = xp.take(s.memory, rows, axis=1)
-        mem_count = (mem >= 0).sum(axis=0)
+        mem_count = count_true(xp, mem >= 0)
         cl = s.cluster[rows]
         cl_counts = pools["firm_cluster"][2]
         has_cluster = (cl >= 0) & (cl_counts[xp.maximum(cl, 0)] > 1)
@@ -743,7 +744,7 @@ class Engine:
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
         idea = xp.take(dv.idea, rows, axis=1)
         exp_sum = (xp.take(s.expertise, rows, axis=1) * idea).sum(axis=0, dtype=xp.float32)
-        n = xp.maximum(idea.sum(axis=0), 1)
+        n = xp.maximum(count_true(xp, idea), 1)
         return s.talent[rows] * (0.5 + 0.5 * exp_sum / n / kp.expertise_max)
 
     def outcome_and_learning(self, dv: Derived, project, collab: Collaborations):

@@ -15,7 +15,7 @@ from collections import deque
 import numpy as np
 from scipy import sparse
 
-from innoweave.simulation.arrays import to_host
+from innoweave.simulation.arrays import count_true, to_host
 from innoweave.simulation.government import INSTRUMENT_KEYS
 from innoweave.simulation.params import SIZE_CLASSES, SME
 
@@ -199,7 +199,7 @@ class Recorder:
         # capability: mean ability of the idea units / ability_max, of the firms alive at the
         # start of the step (this step's entrants have no phase-0 idea)
         kp = p.knowledge
-        idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(dv.idea.sum(axis=0), 1)
+        idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(count_true(xp, dv.idea), 1)
         q = to_host(idea_ability[firm & eng.alive_at_start_] / kp.ability_max)
         # variety: distinct kenes (field x ability band of width 2) among firms' units
         units = xp.flatnonzero(s.mask & firm[None, :])  # flat positions: take() beats masks
@@ -208,7 +208,7 @@ class Recorder:
         counts = to_host(xp.bincount(kene, minlength=s.n_fields * 5)).astype(float)
         share = counts / max(counts.sum(), 1.0)
         nz = share[share > 0]
-        breadth = s.mask.sum(axis=0)[firm]  # after this step's learning and entry
+        breadth = count_true(xp, s.mask)[firm]  # after this step's learning and entry
         self.patents_total += eng.patents_step_
         rec: dict[str, float] = {
             "step": t,
