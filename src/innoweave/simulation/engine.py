@@ -643,7 +643,7 @@ class Engine:
         scatter_add(xp, s.capital, acc_j[firm_partner], (-tau[firm_partner]).astype(xp.float32))
         gov.spend("innovation_voucher", voucher_used.sum() * gov.voucher_value)
         s.voucher_left[acc_s[voucher_used]] = 0
-        self.new_partnerships_ = int(new.sum())
+        self.new_partnerships_ = int(xp.count_nonzero(new))
 
         a = xp.concatenate([link_a, acc_s])
         b = xp.concatenate([link_b, acc_j])
@@ -689,7 +689,7 @@ class Engine:
         draws = xp.where(use, draws, -1)
         sc = self.attractiveness(dv, rows, draws)
         out[cols] = draws[xp.argmax(sc, axis=0), xp.arange(cols.shape[0])]
-        return out, int(funded.sum())
+        return out, int(xp.count_nonzero(funded))
 
     def remaining_capacity(self):
         """Free collaborations this step: firms ``firm_capacity``, research capacity - hosted."""
@@ -720,7 +720,7 @@ class Engine:
         owner = xp.concatenate([owner_new, owner_old[keep]])
         partner = xp.concatenate([partner_new, partner_old[keep]])
         group = xp.concatenate([xp.zeros(owner_new.shape[0], dtype=xp.int64),
-                                xp.ones(int(keep.sum()), dtype=xp.int64)])
+                                xp.ones(int(xp.count_nonzero(keep)), dtype=xp.int64)])
         within = xp.concatenate([partner_new, rank_old[keep]])
         # by owner, then group, then within (rows or ranks, below max(N, K)): one stable sort
         # of a combined key gives lexsort's order at a fraction of its cost
@@ -973,7 +973,7 @@ class Engine:
         if mech.exit:
             s.neg_spell = xp.where(firm & (s.capital < 0), s.neg_spell + 1, 0).astype(xp.int16)
             leaving = firm & (s.neg_spell >= d.exit_after)
-            exits = int(leaving.sum())
+            exits = int(xp.count_nonzero(leaving))
             if exits:
                 s.alive = s.alive & ~leaving
                 s.link_left = xp.where(leaving, 0, s.link_left)
@@ -982,7 +982,7 @@ class Engine:
                 gone &= ~s.alive[xp.maximum(s.link_partner, 0)] & s.is_firm()[
                     xp.maximum(s.link_partner, 0)]
                 s.link_left = xp.where(gone, 0, s.link_left).astype(xp.int16)
-        n_alive = int((s.alive & s.is_firm()).sum())
+        n_alive = int(xp.count_nonzero(s.alive & s.is_firm()))
         n_entry = int(child.poisson(d.entry_rate * n_alive)) if mech.entry else 0
         parents = xp.zeros(0, dtype=xp.int64)
         if mech.spinoffs:

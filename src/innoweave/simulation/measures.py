@@ -190,8 +190,8 @@ class Recorder:
         t = eng.t_
         firm = s.alive & s.is_firm()
         sme = s.alive & (s.kind == SME)
-        n_firms = int(firm.sum())
-        n_smes = int(sme.sum())
+        n_firms = int(xp.count_nonzero(firm))
+        n_smes = int(xp.count_nonzero(sme))
         research_b = s.is_research()[collab.b]
         same_cluster = (s.cluster[collab.a] == s.cluster[collab.b]) & (s.cluster[collab.a] >= 0)
         sme_research = xp.zeros(s.N, dtype=bool)
@@ -214,16 +214,17 @@ class Recorder:
             "step": t,
             "n_firms": n_firms,
             "n_smes": n_smes,
-            "share_sme_project": float((project & sme).sum()) / max(n_smes, 1),
-            "share_sme_success": float((success & sme).sum()) / max(n_smes, 1),
-            "innovations": int(success.sum()),
-            "innovations_sme": int((success & sme).sum()),
+            "share_sme_project": float(xp.count_nonzero(project & sme)) / max(n_smes, 1),
+            "share_sme_success": float(xp.count_nonzero(success & sme)) / max(n_smes, 1),
+            "innovations": int(xp.count_nonzero(success)),
+            "innovations_sme": int(xp.count_nonzero(success & sme)),
             "radical_innovations": eng.radical_success_,
-            "collab_alliance": int((~research_b).sum()),
-            "collab_uir": int(research_b.sum()),
-            "collab_cluster": int(same_cluster.sum()),
+            "collab_alliance": int(xp.count_nonzero(~research_b)),
+            "collab_uir": int(xp.count_nonzero(research_b)),
+            "collab_cluster": int(xp.count_nonzero(same_cluster)),
             "collab_total": int(collab.a.shape[0]),
-            "share_sme_research_partner": float((sme_research & sme).sum()) / max(n_smes, 1),
+            "share_sme_research_partner":
+                float(xp.count_nonzero(sme_research & sme)) / max(n_smes, 1),
             "new_partnerships": eng.new_partnerships_,
             "patents": eng.patents_step_,
             "patents_total": self.patents_total,
@@ -231,7 +232,8 @@ class Recorder:
             "capability_gini": gini(q),
             "knowledge_variety": float(np.exp(-(nz * np.log(nz)).sum())) if nz.size else 0.0,
             "knowledge_breadth": float(breadth.mean()) if n_firms else 0.0,
-            "survival": float((firm & s.initial_firm).sum()) / max(self.n_initial_firms, 1),
+            "survival":
+                float(xp.count_nonzero(firm & s.initial_firm)) / max(self.n_initial_firms, 1),
             "entries": entries,
             "exits": exits,
             "entry_dropped": dropped,
@@ -257,6 +259,6 @@ class Recorder:
             rec[f"coop_research_{name}"] = n_coop[c] / n_inn[c] if n_inn[c] else float("nan")
         rec["mean_awareness"] = float(s.awareness[firm].mean()) if n_firms else 0.0
         rec["mean_talent"] = float(s.talent[firm].mean()) if n_firms else 0.0
-        rec["links_active"] = int(((s.link_left > 0) & s.alive).sum())
-        rec["secondments_active"] = int(((s.second_left > 0) & s.alive).sum())
+        rec["links_active"] = int(xp.count_nonzero((s.link_left > 0) & s.alive))
+        rec["secondments_active"] = int(xp.count_nonzero((s.second_left > 0) & s.alive))
         return rec
