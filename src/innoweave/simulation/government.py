@@ -20,6 +20,7 @@ from innoweave.simulation.params import (
     SIZE_CLASSES,
     STAGES,
     InstrumentConfig,
+    InstrumentEffects,
 )
 
 try:  # the partner recommender's scoring, when the matchmaking package is installed
@@ -30,26 +31,14 @@ except ImportError:  # pragma: no cover - depends on the installed packages
 INSTRUMENT_KEYS = tuple(INSTRUMENTS)
 
 
-class Government:
+class Government(InstrumentEffects):
     """The scenario's instruments acting on an :class:`~innoweave.simulation.engine.Engine`."""
 
     def __init__(self, instruments: dict[str, InstrumentConfig], engine):
         self.instruments = instruments
         self.engine = engine
         self.spending_: dict[str, float] = dict.fromkeys(INSTRUMENT_KEYS, 0.0)
-        on = engine.params_.mechanisms.government
-
-        def setting(key, name, off=0.0):
-            cfg = instruments.get(key)
-            return cfg.setting(name) if (cfg is not None and on) else off
-
-        self.grant_share = setting("rd_grant", "share")
-        self.tax_share = setting("rd_tax_credit", "share")
-        self.guarantee_boost = setting("credit_guarantee", "boost")
-        self.voucher_value = setting("innovation_voucher", "value")
-        self.cost_per_introduction = setting("intermediary_funding", "cost_per_introduction")
-        self.cluster_boost_factor = setting("cluster_programme", "boost")
-        self.patent_factor = setting("ip_support", "patent_factor", off=1.0)
+        self.read_effects(instruments, enabled=engine.params_.mechanisms.government)
 
     # --- bookkeeping ---------------------------------------------------------------------
 

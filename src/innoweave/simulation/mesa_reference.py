@@ -46,6 +46,7 @@ from innoweave.simulation.params import (
     STAGES,
     UNIVERSITY,
     InstrumentConfig,
+    InstrumentEffects,
     ModelParams,
 )
 from innoweave.simulation.population import Population
@@ -909,7 +910,7 @@ class ReferenceModel(mesa.Model):
         }
 
 
-class ReferenceGovernment:
+class ReferenceGovernment(InstrumentEffects):
     """Phase 6 for the reference model: the scenario's instruments, one firm at a time.
 
     Eligibility, targeting order (random, or ascending need with random ties), the budget
@@ -922,19 +923,7 @@ class ReferenceGovernment:
         self.instruments = instruments
         self.model = model
         self.spending = dict.fromkeys(INSTRUMENTS, 0.0)
-        on = model.params.mechanisms.government
-
-        def setting(key, name, off=0.0):
-            cfg = instruments.get(key)
-            return cfg.setting(name) if (cfg is not None and on) else off
-
-        self.grant_share = setting("rd_grant", "share")
-        self.tax_share = setting("rd_tax_credit", "share")
-        self.guarantee_boost = setting("credit_guarantee", "boost")
-        self.voucher_value = setting("innovation_voucher", "value")
-        self.cost_per_introduction = setting("intermediary_funding", "cost_per_introduction")
-        self.cluster_boost_factor = setting("cluster_programme", "boost")
-        self.patent_factor = setting("ip_support", "patent_factor", off=1.0)
+        self.read_effects(instruments, enabled=model.params.mechanisms.government)
         self.extra = [0] * model.n_regions
         self.platform_pool: list[int] = []
 

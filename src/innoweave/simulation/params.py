@@ -352,3 +352,25 @@ class InstrumentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class InstrumentEffects:
+    """The constant effect sizes of a scenario's instruments, read once per run.
+
+    Shared by the engine's and the Mesa reference's government so both read a scenario the
+    same way: an absent instrument, or government switched off, has no effect (0, and a
+    patent factor of 1).
+    """
+
+    def read_effects(self, instruments: dict[str, InstrumentConfig], *, enabled: bool) -> None:
+        def setting(key: str, name: str, off: float = 0.0) -> float:
+            cfg = instruments.get(key)
+            return cfg.setting(name) if (cfg is not None and enabled) else off
+
+        self.grant_share = setting("rd_grant", "share")
+        self.tax_share = setting("rd_tax_credit", "share")
+        self.guarantee_boost = setting("credit_guarantee", "boost")
+        self.voucher_value = setting("innovation_voucher", "value")
+        self.cost_per_introduction = setting("intermediary_funding", "cost_per_introduction")
+        self.cluster_boost_factor = setting("cluster_programme", "boost")
+        self.patent_factor = setting("ip_support", "patent_factor", off=1.0)
