@@ -23,8 +23,8 @@ from innoweave.matching.history import (
     DEFAULT_MAX_PROJECT_SIZE,
     CollaborationHistory,
     build_history,
-    dedup_participations,
 )
+from innoweave.registry.collaborations import shared_projects
 from innoweave.registry.frames import RegistryFrames
 from innoweave.seeding import make_rng
 
@@ -50,13 +50,10 @@ class EvalSplit:
 
 def links_of(frames: RegistryFrames, projects: Iterable[str], *, max_project_size: int) -> pd.DataFrame:
     """Directed co-participation links (``a``, ``b``) of the given projects (both directions)."""
-    parts = dedup_participations(frames)
-    parts = parts[parts["project_external_id"].isin(set(projects))]
-    size = parts.groupby("project_external_id")["org_external_id"].transform("size")
-    parts = parts[size <= max_project_size][["project_external_id", "org_external_id"]]
-    pairs = parts.merge(parts, on="project_external_id")
-    pairs = pairs[pairs["org_external_id_x"] != pairs["org_external_id_y"]]
-    return pairs.rename(columns={"org_external_id_x": "a", "org_external_id_y": "b"})[["a", "b"]].drop_duplicates()
+    pairs = shared_projects(frames, projects=projects, max_consortium=max_project_size)
+    forward = pairs.rename(columns={"org_a": "a", "org_b": "b"})[["a", "b"]]
+    backward = pairs.rename(columns={"org_b": "a", "org_a": "b"})[["a", "b"]]
+    return pd.concat([forward, backward], ignore_index=True)
 
 
 def make_split(

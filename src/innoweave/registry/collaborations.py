@@ -11,6 +11,8 @@ count as activity elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from innoweave.registry.frames import RegistryFrames
@@ -19,12 +21,20 @@ from innoweave.registry.kinds import collaboration_mode
 MAX_CONSORTIUM = 40
 
 
-def collaboration_pairs(frames: RegistryFrames, *, max_consortium: int = MAX_CONSORTIUM) -> pd.DataFrame:
-    """One row per unordered pair that shares a project: ``org_a, org_b, projects, modes``.
+def shared_projects(
+    frames: RegistryFrames,
+    *,
+    projects: Iterable[str] | None = None,
+    max_consortium: int = MAX_CONSORTIUM,
+) -> pd.DataFrame:
+    """Unordered pairs (``org_a < org_b``) that share a project, with ``projects`` shared.
 
-    ``modes`` is a sorted tuple of mode names; ``projects`` the number of shared projects.
+    ``projects`` limits the count to those projects (e.g. a time window); a project with
+    more than ``max_consortium`` members creates no pairs.
     """
-    parts = frames.participations[["project_external_id", "org_external_id"]].drop_duplicates()
+    parts = frames.participations[["project_external_id", "org_external_id"]].dropna().drop_duplicates()
+    if projects is not None:
+        parts = parts[parts["project_external_id"].isin(set(projects))]
     size = parts.groupby("project_external_id")["org_external_id"].transform("size")
     parts = parts[size.between(2, max_consortium)]
     pairs = parts.merge(parts, on="project_external_id", suffixes=("_a", "_b"))
@@ -33,6 +43,15 @@ def collaboration_pairs(frames: RegistryFrames, *, max_consortium: int = MAX_CON
         pairs.groupby(["org_external_id_a", "org_external_id_b"]).size().rename("projects").reset_index()
     )
     counted.columns = ["org_a", "org_b", "projects"]
+    return counted
+
+
+def collaboration_pairs(frames: RegistryFrames, *, max_consortium: int = MAX_CONSORTIUM) -> pd.DataFrame:
+    """One row per unordered pair that shares a project: ``org_a, org_b, projects, modes``.
+
+    ``modes`` is a sorted tuple of mode names; ``projects`` the number of shared projects.
+    """
+    counted = shared_projects(frames, max_consortium=max_consortium)
     orgs = frames.organisations.set_index("external_id")
     kind, cluster = orgs["kind"], orgs["cluster"].where(orgs["cluster"].notna(), None)
     keys = pd.MultiIndex.from_arrays(
