@@ -23,15 +23,18 @@ import pandas as pd
 
 from innoweave import __version__
 from innoweave.seeding import SeedLike
+from innoweave.simulation import kernels
 from innoweave.simulation.arrays import (
     RandomStream,
     count_true,
     get_xp,
+    is_numpy,
     scatter_add,
     scatter_max,
     scatter_min,
     to_host,
 )
+from innoweave.simulation.kernels import resolve_kernels
 from innoweave.simulation.params import (
     INTERMEDIARY,
     LARGE_FIRM,
@@ -45,6 +48,7 @@ from innoweave.simulation.params import (
 from innoweave.simulation.population import Population, draw_firm_attributes
 
 NEVER = -(10**6)
+_SIZE_BOUNDS = np.asarray(SIZE_CLASS_BOUNDS, dtype=np.float64)
 LINK_NONE, LINK_LAB, LINK_CONSORTIUM = 0, 1, 2
 
 def _headroom(n: int) -> int:
@@ -193,7 +197,11 @@ class Engine:
 
     ``Engine(params, population, instruments=..., seed=...).run(steps)`` returns one row per
     step with the outputs of ``docs/model.md`` section 5 (also in ``results_``); the final
-    state is ``state_``. ``xp`` is ``None``/``"numpy"`` or ``"cupy"``.
+    state is ``state_``. ``xp`` is ``None``/``"numpy"`` or ``"cupy"``. ``kernels`` is
+    ``"numba"`` (fused compiled kernels for the hot phases, NumPy only) or ``"array"`` (the
+    whole-array code, which is also the CuPy path); ``None`` takes the ``INNOWEAVE_KERNELS``
+    environment variable, else Numba where installed (``kernels.resolve_kernels``). Both
+    paths give the same outputs for the same seed; ``kernels_`` records the one used.
     """
 
     def __init__(
@@ -204,12 +212,14 @@ class Engine:
         instruments: dict[str, InstrumentConfig] | None = None,
         seed: SeedLike = None,
         xp: Any = None,
+        kernels: str | None = None,
     ):
         self.params = params
         self.population = population
         self.instruments = instruments
         self.seed = seed
         self.xp = xp
+        self.kernels = kernels
 
     # --- set-up --------------------------------------------------------------------------
 
@@ -221,6 +231,8 @@ class Engine:
             raise ValueError("population: empty, nothing to simulate")
         p = self.params_ = self.params or ModelParams()
         xp = self.xp_ = get_xp(self.xp)
+        self.kernels_ = resolve_kernels(self.kernels, is_numpy(xp))
+        self._fused = self.kernels_ == "numba"
         pop = self.population
         n_firms = pop.n_firms
         d = p.demography
@@ -330,6 +342,15 @@ class Engine:
 
     def derive(self) -> Derived:
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
+        if self._fused:
+            (strength, idea, total, niche, vec, norm, held, competence, depth,
+             size_class) = kernels.derive(
+                s.expertise, s.ability, s.mask, s.field, s.is_research(), s.employees,
+                kp.idea_size, np.float32(1.0 / kp.expertise_max),
+                np.float32(1.0 / kp.ability_max), s.n_fields, _SIZE_BOUNDS)
+            quality = 1.0 - xp.exp(-total * xp.float32(1.0 / kp.quality_scale))
+            return Derived(idea, quality, niche, vec, norm, depth, competence, size_class,
+                           strength, held)
         M, N = s.mask.shape
         # strength = ability x (1 + expertise / max); empty slots hold ability 0 (an invariant
         # of every phase), so their strength is 0, below every held unit's
@@ -382,24 +403,39 @@ class Engine:
         """Knowledge match K(o_ij) of row pairs (conservative or progressive rule).
 
         ``i`` is ``(P,)`` and ``j`` either ``(P,)`` or ``(K, P)`` (K candidates per ``i``).
+        The dot product is summed field by field in field order, which a fused kernel can
+        repeat to the bit (an einsum's summation order is NumPy's own).
         """
-        xp = self.xp_
+        xp, F = self.xp_, self.state_.n_fields
+        progressive = self.params_.search.rule != "conservative"
+        if self._fused:
+            jj = j if j.ndim == 2 else j[None, :]
+            out = kernels.match(dv.vec, dv.norm, i.astype(np.int64), jj.astype(np.int64), F,
+                                progressive)
+            return out if j.ndim == 2 else out[0]
         # take() gathers whole rows several times faster than fancy indexing in NumPy
         vi, ni = xp.take(dv.vec, i, axis=0), dv.norm[i]
-        if j.ndim == 2:
-            dot = xp.einsum("kpf,pf->kp", xp.take(dv.vec, j, axis=0), vi)
-            den = dv.norm[j] * ni[None, :]
-        else:
-            dot = xp.einsum("pf,pf->p", xp.take(dv.vec, j, axis=0), vi)
-            den = dv.norm[j] * ni
+        vj = xp.take(dv.vec, j, axis=0)
+        dot = vj[..., 0] * vi[:, 0]
+        for f in range(1, F):
+            dot += vj[..., f] * vi[:, f]
+        den = dv.norm[j] * (ni[None, :] if j.ndim == 2 else ni)
         o = xp.minimum(xp.maximum(dot / xp.where(den > 0, den, 1.0), 0.0), 1.0)
-        if self.params_.search.rule == "conservative":
+        if not progressive:
             return o
         return 4.0 * o * (1.0 - o)
 
     def attractiveness(self, dv: Derived, i, j):
         """S_ij of docs/model.md phase 3 for row pairs; ``j`` ``(P,)`` or ``(K, P)``, -1 = -inf."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
+        if self._fused:
+            jj = j if j.ndim == 2 else j[None, :]
+            out = kernels.attractiveness(
+                dv.vec, dv.norm, dv.competence, s.region, s.cluster, s.memory,
+                i.astype(np.int64), jj.astype(np.int64), s.n_fields, sp.rule != "conservative",
+                np.float32(sp.w_knowledge), sp.w_region, sp.w_cluster, sp.w_previous,
+                sp.w_competence)
+            return out if j.ndim == 2 else out[0]
         valid = j >= 0
         jj = xp.where(valid, j, 0)
         ci = s.cluster[i]
@@ -742,6 +778,9 @@ class Engine:
     def absorptive(self, dv: Derived, rows):
         """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
+        if self._fused:
+            return kernels.absorptive(dv.idea, s.expertise, s.talent, rows.astype(np.int64),
+                                      kp.expertise_max)
         idea = xp.take(dv.idea, rows, axis=1)
         exp_sum = (xp.take(s.expertise, rows, axis=1) * idea).sum(axis=0, dtype=xp.float32)
         n = xp.maximum(count_true(xp, idea), 1)
@@ -767,7 +806,43 @@ class Engine:
              + op.w_absorptive * self.absorptive(dv, rows) - op.radical_penalty * radical[rows])
         success = xp.zeros(N, dtype=bool)
         success[rows] = u_success[rows] < 1.0 / (1.0 + xp.exp(-z))
+        # patents
+        if mech.patents:
+            factor = xp.where(s.ip_supported[rows], self.government_.patent_factor, 1.0)
+            prob = xp.minimum(1.0, op.patent_prob * s.ip_awareness[rows] * factor)
+            patent_rows = rows[success[rows] & (u_patent[rows] < prob)]
+            s.patents[patent_rows] += 1
+            self.patents_step_ = int(patent_rows.shape[0])
+        else:
+            self.patents_step_ = 0
+        firm = s.alive & s.is_firm()
+        if self._fused:
+            learner, teacher, lab = self._learning_pairs(collab)
+            kernels.learning(
+                dv.idea, dv.vec, s.field, s.ability, s.expertise, s.mask, s.talent,
+                s.is_research(), firm, success, radical, u_field, learner, teacher, lab,
+                mech.learning, mech.learning, mech.forgetting, np.float32(op.incremental_gain),
+                np.float32(kp.ability_max), kp.expertise_max, op.learning_rate,
+                op.research_transfer, op.research_absorptive, np.float32(op.new_unit_share))
+        else:
+            self._learning_arrays(dv, collab, success, radical, u_field, firm)
+        # bookkeeping for outputs and the calibration window
+        s.last_success[success] = self.t_
+        research_b = s.is_research()[collab.b]
+        s.last_uir[collab.a[research_b]] = self.t_
+        self.radical_success_ = int(xp.count_nonzero(success & radical))
+        # partner success flags for awareness: a partner firm's project succeeded
+        partner_success = xp.zeros(N, dtype=bool)
+        partner_success[collab.b[success[collab.a]]] = True
+        partner_success[collab.a[success[collab.b] & ~research_b]] = True
+        return success, partner_success
 
+    def _learning_arrays(self, dv: Derived, collab: Collaborations, success, radical, u_field,
+                         firm) -> None:
+        """Phase 4 from the ability increments on, as whole-array operations (in place)."""
+        xp, s, op, kp = self.xp_, self.state_, self.params_.outcome, self.params_.knowledge
+        mech = self.params_.mechanisms
+        N = s.N
         # ability increments as sparse (slot, row, value) triples, read from the state at the
         # start of the phase and applied after learning by doing and forgetting
         inc_slot, inc_row, inc_val = [], [], []
@@ -790,25 +865,18 @@ class Engine:
             cum = xp.cumsum(~held, axis=0) - 1
             chosen = xp.argmax((cum == pick[None, :]) & ~held, axis=0)
             idea = dv.idea[:, rad_rows]
-            idea_mean = (s.ability[:, rad_rows] * idea).sum(axis=0) / xp.maximum(idea.sum(axis=0), 1)
+            # summed slot by slot: NumPy sums a single column pairwise, other shapes in order
+            idea_sum = xp.zeros(rad_rows.shape[0], dtype=xp.float32)
+            for u in range(idea.shape[0]):
+                idea_sum += s.ability[u, rad_rows] * idea[u]
+            idea_mean = idea_sum / xp.maximum(idea.sum(axis=0), 1)
             ok = lacking > 0
             new_field[rad_rows[ok]] = chosen[ok]
             new_ability[rad_rows[ok]] = idea_mean[ok]
         if mech.learning:
             self.learn_from_partners(dv, collab, (inc_slot, inc_row, inc_val), new_field,
                                      new_ability)
-        # patents
-        if mech.patents:
-            factor = xp.where(s.ip_supported[rows], self.government_.patent_factor, 1.0)
-            prob = xp.minimum(1.0, op.patent_prob * s.ip_awareness[rows] * factor)
-            patent_rows = rows[success[rows] & (u_patent[rows] < prob)]
-            s.patents[patent_rows] += 1
-            self.patents_step_ = int(patent_rows.shape[0])
-        else:
-            self.patents_step_ = 0
-
         # (a) learning by doing and forgetting, firms only (in place: these are full passes)
-        firm = s.alive & s.is_firm()
         if mech.learning:
             s.expertise += dv.idea & firm[None, :]
             xp.minimum(s.expertise, kp.expertise_max, out=s.expertise)
@@ -828,26 +896,23 @@ class Engine:
             scatter_add(xp, flat, idx, v[keep])
             flat[idx] = xp.minimum(flat[idx], kp.ability_max)
         self.insert_units(new_field, new_ability)
-        # bookkeeping for outputs and the calibration window
-        s.last_success[success] = self.t_
-        research_b = s.is_research()[collab.b]
-        s.last_uir[collab.a[research_b]] = self.t_
-        self.radical_success_ = int(rad_rows.shape[0])
-        # partner success flags for awareness: a partner firm's project succeeded
-        partner_success = xp.zeros(N, dtype=bool)
-        partner_success[collab.b[success[collab.a]]] = True
-        partner_success[collab.a[success[collab.b] & ~research_b]] = True
-        return success, partner_success
+
+    def _learning_pairs(self, collab: Collaborations):
+        """Learners, their teachers and joint-lab flags: both sides of each collaboration,
+        then secondees learning from their hosts."""
+        xp, s = self.xp_, self.state_
+        sec = xp.nonzero((s.second_left > 0) & (s.second_host >= 0) & s.alive)[0]
+        learner = xp.concatenate([collab.a, collab.b, sec])
+        teacher = xp.concatenate([collab.b, collab.a, s.second_host[sec].astype(xp.int64)])
+        lab = xp.concatenate([collab.lab, collab.lab, xp.zeros(sec.shape[0], dtype=bool)])
+        return learner, teacher, lab
 
     def learn_from_partners(self, dv, collab, increments, new_field, new_ability) -> None:
         """Phase 4 (c): append learning increments; set each learner's best new unit."""
         xp, s, op = self.xp_, self.state_, self.params_.outcome
         inc_slot, inc_row, inc_val = increments
         research = s.is_research()
-        sec = xp.nonzero((s.second_left > 0) & (s.second_host >= 0) & s.alive)[0]
-        learner = xp.concatenate([collab.a, collab.b, sec])
-        teacher = xp.concatenate([collab.b, collab.a, s.second_host[sec].astype(xp.int64)])
-        lab = xp.concatenate([collab.lab, collab.lab, xp.zeros(sec.shape[0], dtype=bool)])
+        learner, teacher, lab = self._learning_pairs(collab)
         if learner.shape[0] == 0:
             return
         ac = xp.where(research[learner], op.research_absorptive, self.absorptive(dv, learner))

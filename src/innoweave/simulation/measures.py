@@ -15,6 +15,7 @@ from collections import deque
 import numpy as np
 from scipy import sparse
 
+from innoweave.simulation import kernels
 from innoweave.simulation.arrays import count_true, to_host
 from innoweave.simulation.government import INSTRUMENT_KEYS
 from innoweave.simulation.params import SIZE_CLASSES, SME
@@ -121,9 +122,27 @@ def component_labels(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
             labels = up
 
 
-def network_measures(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Measures of the undirected simple graph with edges ``a[k] - b[k]``."""
+def network_measures(a: np.ndarray, b: np.ndarray, *, fused: bool = False) -> dict[str, float]:
+    """Measures of the undirected simple graph with edges ``a[k] - b[k]``.
+
+    ``fused=True`` counts in one compiled pass (``kernels.network_counts``); the figures are
+    the same (the wedge sampling above :data:`EXACT_CLUSTERING_MAX_EDGES` stays here).
+    """
     out = dict.fromkeys(NETWORK_COLUMNS, 0.0)
+    if fused and a.shape[0] <= EXACT_CLUSTERING_MAX_EDGES:  # so the count is exact
+        n, m, largest, max_degree, triples, closed = kernels.network_counts(
+            a.astype(np.int64), b.astype(np.int64), True)
+        if m:
+            out.update(
+                net_nodes=float(n),
+                net_edges=float(m),
+                net_density=float(2 * m / (n * (n - 1))) if n > 1 else 0.0,
+                net_largest_component=float(largest / n),
+                net_clustering=closed / (triples / 2) if triples > 0 else 0.0,
+                net_mean_degree=float(2 * m / n),
+                net_max_degree=float(max_degree),
+            )
+        return out
     pairs = unique_pairs(a, b)
     m = pairs.shape[0]
     if m == 0:
@@ -199,16 +218,23 @@ class Recorder:
         # capability: mean ability of the idea units / ability_max, of the firms alive at the
         # start of the step (this step's entrants have no phase-0 idea)
         kp = p.knowledge
-        idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(count_true(xp, dv.idea), 1)
+        if eng._fused:
+            idea_ability, counts, held = kernels.knowledge_outputs(
+                s.ability, dv.idea, s.mask, s.field, firm, s.n_fields)
+        else:
+            idea_ability = (s.ability * dv.idea).sum(axis=0) / xp.maximum(
+                count_true(xp, dv.idea), 1)
+            # variety: distinct kenes (field x ability band of width 2) among firms' units
+            units = xp.flatnonzero(s.mask & firm[None, :])  # flat positions: take() beats masks
+            kene = (xp.take(s.field, units) * 5
+                    + xp.minimum((xp.take(s.ability, units) * 0.5).astype(xp.int32), 4))
+            counts = xp.bincount(kene, minlength=s.n_fields * 5)
+            held = count_true(xp, s.mask)
         q = to_host(idea_ability[firm & eng.alive_at_start_] / kp.ability_max)
-        # variety: distinct kenes (field x ability band of width 2) among firms' units
-        units = xp.flatnonzero(s.mask & firm[None, :])  # flat positions: take() beats masks
-        kene = (xp.take(s.field, units) * 5
-                + xp.minimum((xp.take(s.ability, units) * 0.5).astype(xp.int32), 4))
-        counts = to_host(xp.bincount(kene, minlength=s.n_fields * 5)).astype(float)
+        counts = to_host(counts).astype(float)
         share = counts / max(counts.sum(), 1.0)
         nz = share[share > 0]
-        breadth = count_true(xp, s.mask)[firm]  # after this step's learning and entry
+        breadth = held[firm]  # after this step's learning and entry
         self.patents_total += eng.patents_step_
         rec: dict[str, float] = {
             "step": t,
@@ -241,7 +267,7 @@ class Recorder:
         self.window.append((to_host(collab.a).astype(np.int64), to_host(collab.b).astype(np.int64)))
         every = p.record.network_every
         if every and (t % every == 0 or t == eng.steps_ - 1):
-            self.last_network = network_measures(*self.edges())
+            self.last_network = network_measures(*self.edges(), fused=eng._fused)
         rec.update(self.last_network)
         spending = eng.government_.spending_
         for key in INSTRUMENT_KEYS:

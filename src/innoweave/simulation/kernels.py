@@ -1,0 +1,476 @@
+"""Fused CPU kernels of the engine's hot phases (Numba), for NumPy runs.
+
+At 10k firms a step of the array code is some 1,700 small NumPy calls, and their call
+overhead, not the arithmetic, sets the speed. Each kernel here does the work of one phase
+(or of one rule shared by several phases) in a single compiled pass over the rows. The
+array code in ``engine.py`` stays the reference and the CuPy path: a kernel takes the same
+inputs — random numbers included, drawn by the run's :class:`~.arrays.RandomStream` in the
+same order and sizes — and repeats its arithmetic in the same dtypes and order (float32
+where the array code is float32, float64 where NumPy promotes), so both paths give the
+same outputs for the same seed; ``tests/simulation/test_kernels.py`` holds them to that.
+Transcendental functions (``exp``) stay in NumPy, whose float32 ``exp`` may round
+differently from the C library's. Kernels are compiled on first use and cached on disk
+(``cache=True``). :func:`resolve_kernels` picks the path: ``Engine(kernels=...)``, else the
+``INNOWEAVE_KERNELS`` environment variable (``numba`` or ``array``), else Numba where it is
+installed and the array module is NumPy.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:  # the array path still runs everything
+    numba = None
+
+KERNEL_CHOICES = ("numba", "array")
+ENV_VAR = "INNOWEAVE_KERNELS"
+
+
+def resolve_kernels(kernels: str | None, numpy_xp: bool) -> str:
+    """``"numba"`` or ``"array"`` from the engine's option, the environment and what is installed."""
+    choice = kernels if kernels is not None else os.environ.get(ENV_VAR) or None
+    if choice is not None and choice not in KERNEL_CHOICES:
+        source = "kernels" if kernels is not None else ENV_VAR
+        raise ValueError(f"{source}: unknown kernel path {choice!r}; use 'numba' or 'array'")
+    if choice == "array":
+        return "array"
+    if choice == "numba":
+        if numba is None:
+            raise ValueError("kernels: Numba is not installed (pip install numba)")
+        if not numpy_xp:
+            raise ValueError("kernels: the Numba kernels run on NumPy arrays; use 'array' "
+                             "with CuPy")
+        return "numba"
+    return "numba" if numba is not None and numpy_xp else "array"
+
+
+def _njit(fn):
+    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+
+
+f32 = np.float32
+
+
+# --- phase 0 -------------------------------------------------------------------------------
+
+@_njit
+def derive(expertise, ability, mask, field, research, employees, idea_size, inv_expertise_max,
+           inv_ability_max, n_fields, bounds):
+    """Strength, idea, niche, knowledge vectors, norm, held units, competence, depth and size
+    class of every row (``Engine.derive`` without the quality's ``exp``: returns the idea
+    strength total in its place). Loops run slot by slot over all rows, as the array code
+    does, so the inner loops are contiguous and vectorise."""
+    M, N = mask.shape
+    one = np.float32(1.0)
+    strength = np.empty((M, N), dtype=np.float32)
+    for u in range(M):
+        for r in range(N):
+            strength[u, r] = (np.float32(expertise[u, r]) * inv_expertise_max + one) * ability[u, r]
+    idea = np.empty((M, N), dtype=np.bool_)
+    rank = np.empty(N, dtype=np.int8)
+    for u in range(M):
+        rank[:] = 0
+        for v in range(u):
+            for r in range(N):
+                rank[r] += strength[v, r] >= strength[u, r]
+        for v in range(u + 1, M):
+            for r in range(N):
+                rank[r] += strength[v, r] > strength[u, r]
+        for r in range(N):
+            idea[u, r] = mask[u, r] and rank[r] < idea_size
+    best = strength[0].copy()
+    niche = field[0].astype(np.int64)
+    for u in range(1, M):
+        for r in range(N):
+            if strength[u, r] > best[r]:
+                best[r] = strength[u, r]
+                niche[r] = field[u, r]
+    total = np.zeros(N, dtype=np.float32)
+    sq = np.zeros(N, dtype=np.float32)
+    ab = np.zeros(N, dtype=np.float32)
+    held = np.zeros(N, dtype=np.int64)
+    vec = np.zeros((N, n_fields + 1), dtype=np.float32)
+    for u in range(M):
+        for r in range(N):
+            a = ability[u, r]
+            if idea[u, r]:
+                total[r] += strength[u, r]
+            sq[r] += a * a
+            ab[r] += a
+            held[r] += mask[u, r]
+            vec[r, field[u, r] if mask[u, r] else n_fields] = a
+    norm = np.sqrt(sq)
+    competence = np.empty(N, dtype=np.float64)
+    depth = np.empty(N, dtype=np.float64)
+    size_class = np.zeros(N, dtype=np.int64)
+    for r in range(N):
+        competence[r] = np.float64(ab[r]) / max(held[r], 1) * np.float64(inv_ability_max)
+        depth[r] = competence[r] if research[r] else 0.0
+        for b in bounds:
+            size_class[r] += employees[r] >= b
+    return strength, idea, total, niche, vec, norm, held, competence, depth, size_class
+
+
+# --- shared rules: knowledge match and attractiveness ----------------------------------------
+
+@_njit
+def _match_one(vec, norm, i, j, n_fields, progressive):
+    """K(o_ij) of one pair: the dot product summed field by field, in field order."""
+    dot = np.float32(0.0)
+    for f in range(n_fields):
+        dot += vec[j, f] * vec[i, f]
+    den = norm[j] * norm[i]
+    o = dot / (den if den > 0 else np.float32(1.0))
+    o = min(max(o, np.float32(0.0)), np.float32(1.0))
+    if progressive:
+        return np.float32(4.0) * o * (np.float32(1.0) - o)
+    return o
+
+
+@_njit
+def match(vec, norm, i, j, n_fields, progressive):
+    """K(o_ij) of rows ``i`` (P,) against ``j`` (K, P)."""
+    K, P = j.shape
+    out = np.empty((K, P), dtype=np.float32)
+    for k in range(K):
+        for p in range(P):
+            out[k, p] = _match_one(vec, norm, i[p], j[k, p], n_fields, progressive)
+    return out
+
+
+@_njit
+def attractiveness(vec, norm, competence, region, cluster, memory, i, j, n_fields, progressive,
+                   w_knowledge, w_region, w_cluster, w_previous, w_competence):
+    """S_ij of rows ``i`` (P,) for candidates ``j`` (K, P), -inf where ``j`` is -1.
+
+    Each weighted term is added in float64 and the sum rounded to float32 after each, as
+    the array code's in-place additions of float64 terms to a float32 score do."""
+    K, P = j.shape
+    n_mem = memory.shape[0]
+    out = np.empty((K, P), dtype=np.float32)
+    for p in range(P):
+        ip = i[p]
+        ri, ci = region[ip], cluster[ip]
+        for k in range(K):
+            jk = j[k, p]
+            if jk < 0:
+                out[k, p] = -np.inf
+                continue
+            score = w_knowledge * _match_one(vec, norm, ip, jk, n_fields, progressive)
+            if region[jk] == ri:
+                score = np.float32(np.float64(score) + w_region)
+            if ci >= 0 and cluster[jk] == ci:
+                score = np.float32(np.float64(score) + w_cluster)
+            for m in range(n_mem):
+                if memory[m, ip] == jk:
+                    score = np.float32(np.float64(score) + w_previous)
+                    break
+            out[k, p] = np.float32(np.float64(score) + w_competence * competence[jk])
+    return out
+
+
+# --- phase 8: the collaboration network ------------------------------------------------------
+
+@_njit
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@_njit
+def network_counts(a, b, count_wedges):
+    """Counts of the simple undirected graph with edges ``a[k] - b[k]``: nodes, edges, size of
+    the largest component, largest degree, sum of d(d - 1) over nodes and — with
+    ``count_wedges`` — the closed wedges (pairs of a node's neighbours that are linked)."""
+    n_raw = a.shape[0]
+    keys = np.empty(n_raw, dtype=np.int64)
+    width = np.int64(1)
+    for k in range(n_raw):
+        width = max(width, np.int64(max(a[k], b[k])) + 1)
+    m = 0
+    for k in range(n_raw):
+        lo, hi = min(a[k], b[k]), max(a[k], b[k])
+        if lo != hi:
+            keys[m] = np.int64(lo) * width + hi
+            m += 1
+    keys = np.sort(keys[:m])
+    n_pairs = 0
+    for k in range(m):
+        if k == 0 or keys[k] != keys[k - 1]:
+            keys[n_pairs] = keys[k]
+            n_pairs += 1
+    keys = keys[:n_pairs]
+    if n_pairs == 0:
+        return 0, 0, 0, 0, 0.0, 0
+    lo = keys // width
+    hi = keys % width
+    ends = np.sort(np.concatenate((lo, hi)))
+    nodes = np.empty(ends.shape[0], dtype=np.int64)
+    n = 0
+    for k in range(ends.shape[0]):
+        if k == 0 or ends[k] != ends[k - 1]:
+            nodes[n] = ends[k]
+            n += 1
+    position = np.empty(width, dtype=np.int64)
+    for k in range(n):
+        position[nodes[k]] = k
+    degree = np.zeros(n, dtype=np.int64)
+    parent = np.arange(n)
+    for k in range(n_pairs):
+        u, v = position[lo[k]], position[hi[k]]
+        degree[u] += 1
+        degree[v] += 1
+        ru, rv = _find(parent, u), _find(parent, v)
+        if ru != rv:
+            parent[max(ru, rv)] = min(ru, rv)
+    size = np.zeros(n, dtype=np.int64)
+    for k in range(n):
+        size[_find(parent, k)] += 1
+    triples = 0.0
+    for k in range(n):
+        triples += degree[k] * (degree[k] - 1.0)
+    closed = 0
+    if count_wedges:
+        # adjacency with sorted neighbour lists (pairs are sorted by low end, then high end)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        for k in range(n):
+            indptr[k + 1] = indptr[k] + degree[k]
+        fill = indptr[:-1].copy()
+        indices = np.empty(2 * n_pairs, dtype=np.int64)
+        for k in range(n_pairs):
+            u, v = position[lo[k]], position[hi[k]]
+            indices[fill[u]] = v
+            fill[u] += 1
+            indices[fill[v]] = u
+            fill[v] += 1
+        for c in range(n):
+            nb = indices[indptr[c]:indptr[c + 1]]
+            nb.sort()
+        for c in range(n):
+            for x in range(indptr[c], indptr[c + 1]):
+                u = indices[x]
+                row = indices[indptr[u]:indptr[u + 1]]
+                for y in range(x + 1, indptr[c + 1]):
+                    w = indices[y]
+                    p = np.searchsorted(row, w)
+                    if p < row.shape[0] and row[p] == w:
+                        closed += 1
+    return n, n_pairs, size.max(), degree.max(), triples, closed
+
+
+@_njit
+def knowledge_outputs(ability, idea, mask, field, firm, n_fields):
+    """Per row: mean ability of the idea units and units held; the count of each kene (field x
+    ability band of width 2, five bands) among firms' units."""
+    M, N = mask.shape
+    idea_sum = np.zeros(N, dtype=np.float32)
+    n_idea = np.zeros(N, dtype=np.int64)
+    held = np.zeros(N, dtype=np.int64)
+    kenes = np.zeros(n_fields * 5, dtype=np.int64)
+    for u in range(M):
+        for r in range(N):
+            if idea[u, r]:
+                idea_sum[r] += ability[u, r]
+                n_idea[r] += 1
+            if mask[u, r]:
+                held[r] += 1
+                if firm[r]:
+                    band = min(np.int32(ability[u, r] * np.float32(0.5)), 4)
+                    kenes[field[u, r] * 5 + band] += 1
+    idea_ability = np.empty(N, dtype=np.float64)
+    for r in range(N):
+        idea_ability[r] = np.float64(idea_sum[r]) / max(n_idea[r], 1)
+    return idea_ability, kenes, held
+
+
+# --- phase 4: outcome and learning -----------------------------------------------------------
+
+@_njit
+def _absorptive_one(idea, expertise, talent, r, expertise_max):
+    exp_sum = np.float32(0.0)
+    n = 0
+    for u in range(idea.shape[0]):
+        if idea[u, r]:
+            exp_sum += np.float32(expertise[u, r])
+            n += 1
+    return np.float64(talent[r]) * (
+        0.5 + np.float64(np.float32(0.5) * exp_sum) / max(n, 1) / expertise_max)
+
+
+@_njit
+def absorptive(idea, expertise, talent, rows, expertise_max):
+    """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
+    out = np.empty(rows.shape[0], dtype=np.float64)
+    for k in range(rows.shape[0]):
+        out[k] = _absorptive_one(idea, expertise, talent, rows[k], expertise_max)
+    return out
+
+
+@_njit
+def learning(idea, vec, field, ability, expertise, mask, talent, research, firm, success,
+             radical, u_field, learner, teacher, lab, partner_learning, doing, forgetting,
+             incremental_gain, ability_max, expertise_max, learning_rate, research_transfer,
+             research_absorptive, new_unit_share):
+    """Phase 4 after the outcome draws (``Engine.outcome_and_learning`` from the ability
+    increments to :meth:`Engine.insert_units`), in place on the knowledge arrays.
+
+    Increments are read from the state at the start of the phase and added in the array
+    code's order (successes slot by slot, then partners' units unit by unit), so float32
+    sums round alike; ``learner``/``teacher``/``lab`` are the learning pairs (both sides of
+    each collaboration, then secondments), empty without partner learning."""
+    M, N = mask.shape
+    n_fields = vec.shape[1] - 1
+    # (b) incremental success: every idea unit of a successful, non-radical project
+    n_success = 0
+    for r in range(N):
+        if success[r] and not radical[r]:
+            n_success += 1
+    P = learner.shape[0]
+    cap = M * n_success + M * P
+    inc_slot = np.empty(cap, dtype=np.int64)
+    inc_row = np.empty(cap, dtype=np.int64)
+    inc_val = np.empty(cap, dtype=np.float32)
+    n_inc = 0
+    for u in range(M):
+        for r in range(N):
+            if success[r] and not radical[r] and idea[u, r]:
+                inc_slot[n_inc] = u
+                inc_row[n_inc] = r
+                inc_val[n_inc] = incremental_gain * (
+                    np.float32(1.0) - ability[u, r] / ability_max)
+                n_inc += 1
+    new_field = np.full(N, -1, dtype=np.int64)
+    new_ability = np.zeros(N, dtype=np.float32)
+    # radical success: a lacking field (the u_field-th), at the mean ability of the idea
+    for r in range(N):
+        if not (success[r] and radical[r]):
+            continue
+        lacking = 0
+        for f in range(n_fields):
+            if not vec[r, f] > 0:
+                lacking += 1
+        if lacking == 0:
+            continue
+        pick = min(np.int64(np.float64(u_field[r]) * lacking), lacking - 1)
+        seen = -1
+        for f in range(n_fields):
+            if not vec[r, f] > 0:
+                seen += 1
+                if seen == pick:
+                    new_field[r] = f
+                    break
+        idea_sum = np.float32(0.0)
+        n_idea = 0
+        for u in range(M):
+            if idea[u, r]:
+                idea_sum += ability[u, r]
+                n_idea += 1
+        new_ability[r] = np.float32(np.float64(idea_sum) / max(n_idea, 1))
+    # (c) learning from partners: per pair, each offered teacher unit raises the learner's
+    # unit of the same field, or is a candidate new unit where the learner lacks the field
+    if partner_learning and P:
+        rate = np.empty(P, dtype=np.float32)
+        match_slot = np.empty((M, P), dtype=np.int64)  # learner slot of each teacher unit
+        for p in range(P):
+            i, j = learner[p], teacher[p]
+            ac = research_absorptive if research[i] else _absorptive_one(
+                idea, expertise, talent, i, expertise_max)
+            tau = (research_transfer if research[j] else 1.0) * (2.0 if lab[p] else 1.0)
+            rate[p] = np.float32(learning_rate * tau * ac)
+            for u in range(M):
+                match_slot[u, p] = -1
+                for v in range(M):
+                    if mask[v, i] and field[v, i] == field[u, j]:
+                        match_slot[u, p] = v
+                        break
+        for u in range(M):
+            for p in range(P):
+                i, j, v = learner[p], teacher[p], match_slot[u, p]
+                if idea[u, j] and v >= 0 and ability[v, i] < ability[u, j]:
+                    inc_slot[n_inc] = v
+                    inc_row[n_inc] = i
+                    inc_val[n_inc] = rate[p] * (ability[u, j] - ability[v, i])
+                    n_inc += 1
+        # one new unit per learner: the strongest lacking unit offered (ties: lower field);
+        # a radical unit keeps priority
+        top = np.full(N, -np.inf, dtype=np.float32)
+        low = np.full(N, n_fields, dtype=np.int64)
+        cand_f = np.full(P, -1, dtype=np.int64)
+        cand_a = np.zeros(P, dtype=np.float32)
+        for p in range(P):
+            j = teacher[p]
+            best_a = np.float32(-1.0)
+            best_f = n_fields
+            for u in range(M):
+                if idea[u, j] and match_slot[u, p] < 0:
+                    a = ability[u, j]
+                    f = field[u, j]
+                    if a > best_a or (a == best_a and f < best_f):
+                        best_a, best_f = a, f
+            if best_f < n_fields:
+                cand_f[p] = best_f
+                cand_a[p] = new_unit_share * best_a
+                top[learner[p]] = max(top[learner[p]], cand_a[p])
+        for p in range(P):
+            i = learner[p]
+            if cand_f[p] >= 0 and cand_a[p] == top[i]:
+                low[i] = min(low[i], cand_f[p])
+        for r in range(N):
+            if low[r] < n_fields and new_field[r] < 0:
+                new_field[r] = low[r]
+                new_ability[r] = top[r]
+    # (a) learning by doing and forgetting, firms only
+    if doing or forgetting:
+        for u in range(M):
+            for r in range(N):
+                if not firm[r]:
+                    continue
+                if doing and idea[u, r]:
+                    expertise[u, r] = min(expertise[u, r] + 1, expertise_max)
+                if forgetting and mask[u, r] and not idea[u, r]:
+                    expertise[u, r] -= 1
+                    if expertise[u, r] <= 0:
+                        mask[u, r] = False
+                        ability[u, r] = 0.0
+    # (b), (c) applied: on units still held, in order, then capped
+    for k in range(n_inc):
+        if mask[inc_slot[k], inc_row[k]]:
+            ability[inc_slot[k], inc_row[k]] += inc_val[k]
+    for k in range(n_inc):
+        if mask[inc_slot[k], inc_row[k]]:
+            ability[inc_slot[k], inc_row[k]] = min(ability[inc_slot[k], inc_row[k]],
+                                                   np.float32(ability_max))
+    insert_units(field, ability, expertise, mask, new_field, new_ability, expertise_max)
+
+
+@_njit
+def insert_units(field, ability, expertise, mask, new_field, new_ability, expertise_max):
+    """Each row's new unit in its first free slot, else over its weakest unit if stronger."""
+    M, N = mask.shape
+    for r in range(N):
+        if new_field[r] < 0:
+            continue
+        free_slot = -1
+        weakest = 0
+        weakest_strength = np.inf
+        for u in range(M):
+            if not mask[u, r]:
+                if free_slot < 0:
+                    free_slot = u
+            else:
+                st = np.float64(ability[u, r]) * (1.0 + expertise[u, r] / expertise_max)
+                if st < weakest_strength:
+                    weakest, weakest_strength = u, st
+        new_strength = new_ability[r] * np.float32(1.0 + 1.0 / expertise_max)
+        slot = free_slot if free_slot >= 0 else weakest
+        if free_slot >= 0 or weakest_strength < new_strength:
+            field[slot, r] = new_field[r]
+            ability[slot, r] = new_ability[r]
+            expertise[slot, r] = 1
+            mask[slot, r] = True

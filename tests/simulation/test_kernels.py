@@ -1,0 +1,105 @@
+"""The fused Numba kernels give the array code's outputs, to the bit, for the same seed."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from innoweave.simulation import kernels
+from innoweave.simulation.engine import Engine
+from innoweave.simulation.government import INSTRUMENT_KEYS
+from innoweave.simulation.measures import network_measures
+from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams
+from innoweave.simulation.population import synthetic_population
+from innoweave.simulation.scenario import example_scenarios, load_scenario
+
+pytest.importorskip("numba")
+
+STATE_ARRAYS = ("ability", "expertise", "mask", "field", "memory", "capital", "employees",
+                "awareness", "alive", "kind", "patents", "link_partner", "link_left",
+                "second_host", "last_success", "last_uir")
+
+
+def every_instrument(n_firms: int) -> dict[str, InstrumentConfig]:
+    """The policy-mix example's instruments (all of them), budgets scaled to the firms."""
+    mix = load_scenario(example_scenarios()["policy_mix"])
+    scale = n_firms / mix.population.n_firms
+    return {k: replace(v, budget=v.budget * scale) for k, v in mix.instruments.items()}
+
+
+def both_paths(pop, *, params=None, instruments=None, steps=8, seed=3):
+    runs = {}
+    for path in ("array", "numba"):
+        engine = Engine(params, pop, instruments=instruments, seed=seed, kernels=path)
+        engine.run(steps)
+        assert engine.kernels_ == path
+        runs[path] = engine
+    return runs["array"], runs["numba"]
+
+
+def assert_same_run(a: Engine, b: Engine) -> None:
+    pd.testing.assert_frame_equal(a.results_, b.results_, check_exact=True)
+    for name in STATE_ARRAYS:
+        np.testing.assert_array_equal(getattr(a.state_, name), getattr(b.state_, name),
+                                      err_msg=name)
+
+
+def test_every_mechanism_and_instrument_same_records_and_state():
+    pop = synthetic_population(800, seed=21, research_per_firm=1 / 50)
+    instruments = every_instrument(pop.n_firms)
+    assert set(instruments) == set(INSTRUMENT_KEYS)
+    a, b = both_paths(pop, instruments=instruments, steps=12)
+    assert (a.results_["spend_total"] > 0).all()
+    assert a.results_["radical_innovations"].sum() > 0
+    assert a.results_["entries"].sum() > 0 and a.results_["exits"].sum() >= 0
+    assert_same_run(a, b)
+
+
+@pytest.mark.parametrize("rule", ["conservative", "progressive"])
+def test_same_outputs_without_instruments_either_match_rule(small_population, rule):
+    params = ModelParams()
+    params = replace(params, search=replace(params.search, rule=rule))
+    assert_same_run(*both_paths(small_population, params=params))
+
+
+def test_same_outputs_with_mechanisms_off(small_population):
+    params = replace(ModelParams(), mechanisms=replace(
+        Mechanisms(), learning=False, radical=False, intermediaries=False, market=False))
+    assert_same_run(*both_paths(small_population, params=params))
+    params = replace(ModelParams(), mechanisms=Mechanisms.none())
+    assert_same_run(*both_paths(small_population, params=params, steps=3))
+
+
+@pytest.mark.parametrize(("nodes", "edges"), [(40, 150), (400, 600), (3000, 2000), (6, 2)])
+def test_network_counts_match_the_array_measures(nodes, edges):
+    rng = np.random.default_rng(nodes)
+    a, b = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
+    assert network_measures(a, b, fused=True) == network_measures(a, b)
+
+
+def test_network_of_self_loops_only_is_empty():
+    loops = np.arange(5)
+    assert network_measures(loops, loops, fused=True) == network_measures(loops, loops)
+    assert network_measures(loops, loops, fused=True)["net_edges"] == 0.0
+
+
+def test_kernel_path_choice(monkeypatch):
+    monkeypatch.delenv(kernels.ENV_VAR, raising=False)
+    assert kernels.resolve_kernels(None, True) == "numba"
+    assert kernels.resolve_kernels(None, False) == "array"
+    assert kernels.resolve_kernels("array", True) == "array"
+    monkeypatch.setenv(kernels.ENV_VAR, "array")
+    assert kernels.resolve_kernels(None, True) == "array"
+    assert kernels.resolve_kernels("numba", True) == "numba"
+
+
+def test_kernel_path_bad_choices_name_the_option(monkeypatch, small_population):
+    monkeypatch.delenv(kernels.ENV_VAR, raising=False)
+    with pytest.raises(ValueError, match="kernels: unknown kernel path 'fortran'"):
+        Engine(None, small_population, kernels="fortran").run(1)
+    with pytest.raises(ValueError, match="run on NumPy arrays"):
+        kernels.resolve_kernels("numba", False)
+    monkeypatch.setenv(kernels.ENV_VAR, "fast")
+    with pytest.raises(ValueError, match="INNOWEAVE_KERNELS: unknown kernel path 'fast'"):
+        kernels.resolve_kernels(None, True)
