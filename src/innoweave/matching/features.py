@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from innoweave.matching.history import CollaborationHistory
 from innoweave.registry.geography import haversine_km
+from innoweave.registry.kinds import FIRM_KINDS, RESEARCH_KINDS, OrgKind
 
 SIGNAL_FAMILIES = ("text", "graph", "popularity", "geography", "kind", "recency")
 
@@ -31,6 +32,7 @@ FAMILY_FEATURES = {
 }
 
 KATZ_BETA = 0.05
+_STACK_CHUNK = 32_768
 
 
 def fit_text(history: CollaborationHistory, *, embedder=None):
@@ -55,13 +57,31 @@ def fit_text(history: CollaborationHistory, *, embedder=None):
     return matrix.tocsr().astype(np.float32), vec.get_feature_names_out()
 
 
+_FIRMS = sorted(str(k) for k in FIRM_KINDS)
+#: What a firm lacks in-house: research and intermediation.
+_FIRM_COMPLEMENTS = sorted(str(k) for k in RESEARCH_KINDS | {OrgKind.INTERMEDIARY})
+
+
 def kind_complementary(query_kind: str, cand_kinds: np.ndarray) -> np.ndarray:
     """1 where the candidate brings what a firm lacks (research, intermediation), else 0."""
-    firms = {"sme", "large_firm", "company"}
-    complements = {"university", "research_institute", "intermediary"}
-    if query_kind in firms:
-        return np.isin(cand_kinds, list(complements)).astype(float)
-    return np.isin(cand_kinds, list(firms)).astype(float)
+    return np.isin(cand_kinds, _FIRM_COMPLEMENTS if query_kind in FIRM_KINDS else _FIRMS).astype(float)
+
+
+def kind_complementary_block(query_kinds: np.ndarray, cand_kinds: np.ndarray) -> np.ndarray:
+    """:func:`kind_complementary` of every (query, candidate) pair as an ``(nq, nc)`` array.
+
+    A query is either a firm or not, so there are only two distinct rows: they are built once
+    and picked per query instead of testing the candidates' kinds again for every query.
+    """
+    firm_row = np.isin(cand_kinds, _FIRM_COMPLEMENTS)
+    other_row = np.isin(cand_kinds, _FIRMS)
+    is_firm = np.isin(query_kinds, _FIRMS)[:, None]
+    return np.where(is_firm, firm_row[None, :], other_row[None, :]).astype(float)
+
+
+def _region_codes(regions: np.ndarray, known: dict) -> np.ndarray:
+    """Integer code of each region (−1 where absent), shared across calls through ``known``."""
+    return np.array([-1 if r is None else known.setdefault(r, len(known)) for r in regions], dtype=np.int64)
 
 
 def _rows_dense(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -121,12 +141,13 @@ def pair_features(
             history.latitude[queries][:, None], history.longitude[queries][:, None],
             history.latitude[candidates][None, :], history.longitude[candidates][None, :],
         )  # fmt: skip
-        rq, rc = history.region[queries], history.region[candidates]
-        same = (rq[:, None] == rc[None, :]) & (rq[:, None] != None)  # noqa: E711 - object arrays
-        out["same_region"] = same.astype(float)
+        # integer codes instead of comparing Python strings pair by pair
+        codes: dict = {}
+        rq, rc = _region_codes(history.region[queries], codes), _region_codes(history.region[candidates], codes)
+        out["same_region"] = ((rq[:, None] == rc[None, :]) & (rq[:, None] >= 0)).astype(float)
     if "kind" in families:
         ck = history.kinds[candidates]
-        out["kind_complementary"] = np.stack([kind_complementary(k, ck) for k in history.kinds[queries]]) if nq else np.zeros((0, nc))
+        out["kind_complementary"] = kind_complementary_block(history.kinds[queries], ck)
         out["cand_is_university"] = np.broadcast_to((ck == "university").astype(float), (nq, nc))
     if "recency" in families:
         end = history.end if np.isfinite(history.end) else 0.0
@@ -138,11 +159,24 @@ def pair_features(
     return out
 
 
-def feature_matrix(features: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """Stack the named ``(nq, nc)`` features into ``(nq*nc, len(names))`` rows (row-major)."""
+def feature_matrix(features: dict[str, np.ndarray], names: Sequence[str], *, rows: np.ndarray | None = None) -> np.ndarray:
+    """Stack the named ``(nq, nc)`` features into ``(nq*nc, len(names))`` float32 rows (row-major).
+
+    With ``rows`` (flat pair indices, row-major) only those pairs are stacked — the same rows
+    as selecting them from the full matrix, without building it.
+    """
     if not names:
         return np.zeros((0, 0))
-    return np.stack([np.asarray(features[n], dtype=np.float32).ravel() for n in names], axis=1)
+    columns = [np.asarray(features[name]).ravel() for name in names]
+    n = len(columns[0]) if rows is None else len(rows)
+    out = np.empty((n, len(names)), dtype=np.float32)
+    # filled in chunks of rows, so the strided writes of each chunk stay in cache
+    for start in range(0, n, _STACK_CHUNK):
+        chunk = out[start : start + _STACK_CHUNK]
+        take = slice(start, start + _STACK_CHUNK) if rows is None else rows[start : start + _STACK_CHUNK]
+        for j, column in enumerate(columns):
+            chunk[:, j] = column[take]
+    return out
 
 
 def feature_names(families: Sequence[str]) -> list[str]:
