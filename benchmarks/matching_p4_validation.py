@@ -19,7 +19,12 @@ from innoweave.config import default_data_dir
 from innoweave.matching.evaluation import RESEARCH_KINDS, make_split
 from innoweave.matching.features import SIGNAL_FAMILIES
 from innoweave.matching.protocols import P4_OBJECTIVES, cordis_programme_split, p4_capacity
-from innoweave.matching.ranker import LearnedRanker, _make_model, feature_names, temporal_cuts
+from innoweave.matching.ranker import (
+    LearnedRanker,
+    _make_model,
+    ranker_feature_names,
+    temporal_cuts,
+)
 from innoweave.registry.cordis import read_cordis
 from innoweave.seeding import make_rng
 
@@ -30,7 +35,7 @@ def main(seed: int = 0) -> None:
     frames = read_cordis(default_data_dir() / "cordis_de")
     train, _ = cordis_programme_split(frames)
     ranker = LearnedRanker(model="logistic", seed=seed)
-    ranker.feature_names_ = feature_names(SIGNAL_FAMILIES)
+    ranker.feature_names_ = ranker_feature_names(SIGNAL_FAMILIES)
     (cut1, cut2), dates = temporal_cuts(frames, train, fractions=ranker.cuts)
     kw = dict(query_kinds=("sme",), target_kinds=RESEARCH_KINDS, new_only=True)
     fit = ranker._slice(make_split(frames, dates.index[dates < cut1],

@@ -1,0 +1,70 @@
+"""The learned ranker's columns: scaled pair features plus the interactions it was validated with."""
+
+import numpy as np
+import pytest
+
+from innoweave.matching.features import SIGNAL_FAMILIES, feature_names
+from innoweave.matching.history import project_dates
+from innoweave.matching.ranker import (
+    INTERACTIONS,
+    LearnedRanker,
+    normalised_features,
+    ranker_feature_names,
+)
+
+SIZE = "query_degree*cand_degree"
+
+
+def test_interaction_columns_follow_the_families():
+    names = ranker_feature_names(SIGNAL_FAMILIES)
+    assert names[: len(feature_names(SIGNAL_FAMILIES))] == feature_names(SIGNAL_FAMILIES)
+    assert names[-len(INTERACTIONS) :] == [SIZE]
+    # without the popularity family there is nothing to multiply
+    assert SIZE not in ranker_feature_names(("text", "graph"))
+
+
+def test_normalised_features_scale_counts_and_add_the_interaction():
+    qd = np.array([[1.0, 1.0, 1.0], [3.0, 3.0, 3.0]])
+    cd = np.array([[0.0, 2.0, 4.0], [0.0, 2.0, 4.0]])
+    dist = np.array([[5.0, np.nan, 1.0], [2.0, 3.0, np.nan]])
+    out = normalised_features({"query_degree": qd, "cand_degree": cd, "distance_km": dist})
+    assert np.allclose(out["query_degree"], qd / 2.0) and np.allclose(out["cand_degree"], cd / 2.0)
+    assert np.allclose(out[SIZE], np.log1p(qd / 2.0) * np.log1p(cd / 2.0))
+    assert out["distance_km"][0, 1] == 1000.0 and np.isfinite(out["distance_km"]).all()
+    # the caller's arrays are not modified, and an empty block stays empty
+    assert np.isnan(dist[0, 1]) and qd[1, 0] == 3.0
+    empty = normalised_features({"query_degree": np.zeros((0, 4)), "cand_degree": np.zeros((0, 4))})
+    assert empty[SIZE].shape == (0, 4)
+
+
+@pytest.fixture(scope="module")
+def ranker(registry):
+    dates = project_dates(registry)
+    train = dates.index[dates < "2021-01-01"].tolist()
+    return LearnedRanker(model="logistic", seed=0).fit(
+        registry, train, query_kinds=("sme",), target_kinds=("university", "research_institute")
+    )
+
+
+def test_fitted_ranker_uses_the_interaction_and_predicts_probabilities(ranker, fitted):
+    assert ranker.feature_names_ == ranker_feature_names(SIGNAL_FAMILIES)
+    assert ranker.model_[-1].coef_.shape == (1, len(ranker.feature_names_))
+    h = fitted.history_
+    queries = np.flatnonzero(h.kinds == "sme")[:7]
+    cands = np.flatnonzero(np.isin(h.kinds, ["university", "research_institute"]))
+    p = ranker.predict(fitted.features(queries, cands))
+    assert p.shape == (7, len(cands)) and ((p > 0) & (p < 1)).all()
+    keep = np.zeros(p.shape, dtype=bool)
+    keep[:, :3] = True
+    part = ranker.predict(fitted.features(queries, cands), pairs=keep)
+    assert np.allclose(part[keep], p[keep]) and np.isneginf(part[~keep]).all()
+
+
+def test_ranker_refuses_too_short_a_history(registry):
+    few = project_dates(registry).sort_values().index[:6].tolist()
+    with pytest.raises(ValueError, match="6 dated project"):
+        LearnedRanker(model="logistic").fit(registry, few, query_kinds=("sme",), target_kinds=("university",))
+    dates = project_dates(registry)
+    with pytest.raises(ValueError, match="unknown model 'forest'"):
+        LearnedRanker(model="forest").fit(registry, dates.index.tolist(), query_kinds=("sme",),
+                                          target_kinds=("university",))  # fmt: skip
