@@ -456,6 +456,8 @@ class Engine:
     def groups(self, members, key, n_groups):
         """Rows ``members`` grouped by ``key`` for uniform draws within a group."""
         xp = self.xp_
+        if self._fused:
+            return kernels.groups(members, key, n_groups)
         k = key[members]
         small = k.astype(xp.int16) if n_groups < 2**15 else k  # radix sort for small keys
         order = members[xp.argsort(small, kind="stable")]
@@ -505,6 +507,14 @@ class Engine:
     def slot_candidates(self, pools, rows, size_class, u_kind, u_src, u_pick):
         """The visible candidates of each row (``(C, P)``, -1 = void); draws are ``(C, P)``."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
+        if self._fused:
+            return kernels.slot_candidates(
+                rows.astype(np.int64), size_class, s.region, s.cluster, s.memory, s.alive,
+                s.kind, s.cluster_boost, pools["firms"], pools["research"],
+                *pools["firm_region"], *pools["firm_cluster"], *pools["research_region"],
+                u_kind, u_src, u_pick, np.asarray(sp.research_seek, dtype=np.float32),
+                sp.research_seek_max, sp.research_density_ref, sp.p_previous, sp.p_cluster,
+                sp.p_region, self.government_.cluster_boost_factor, INTERMEDIARY)
         # research is seen in proportion to its density among the region's firms
         res_counts, firm_counts = pools["research_region"][2], pools["firm_region"][2]
         region_density = res_counts / xp.maximum(firm_counts, 1)
@@ -742,6 +752,9 @@ class Engine:
         """Both sides put the other first in memory (this step's partners by ascending row)."""
         xp, s = self.xp_, self.state_
         if a.shape[0] == 0:
+            return
+        if self._fused:
+            kernels.remember(s.memory, a.astype(np.int64), b.astype(np.int64), s.N)
             return
         K = s.memory.shape[0]
         owner_new = xp.concatenate([a, b])

@@ -49,7 +49,9 @@ def resolve_kernels(kernels: str | None, numpy_xp: bool) -> str:
 
 
 def _njit(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+    # error_model="numpy": no zero-division checks in loops (every divisor here is guarded)
+    return (numba.njit(cache=True, nogil=True, error_model="numpy")(fn) if numba is not None
+            else fn)
 
 
 f32 = np.float32
@@ -118,12 +120,18 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
 # --- shared rules: knowledge match and attractiveness ----------------------------------------
 
 @_njit
-def _match_one(vec, norm, i, j, n_fields, progressive):
-    """K(o_ij) of one pair: the dot product summed field by field, in field order."""
+def _dot(vec, a, b, n_fields):
+    """Dot product of the knowledge vectors of rows ``a`` and ``b``, summed field by field in
+    field order."""
     dot = np.float32(0.0)
     for f in range(n_fields):
-        dot += vec[j, f] * vec[i, f]
-    den = norm[j] * norm[i]
+        dot += vec[a, f] * vec[b, f]
+    return dot
+
+
+@_njit
+def _match_of_dot(dot, norm_i, norm_j, progressive):
+    den = norm_j * norm_i
     o = dot / (den if den > 0 else np.float32(1.0))
     o = min(max(o, np.float32(0.0)), np.float32(1.0))
     if progressive:
@@ -138,7 +146,8 @@ def match(vec, norm, i, j, n_fields, progressive):
     out = np.empty((K, P), dtype=np.float32)
     for k in range(K):
         for p in range(P):
-            out[k, p] = _match_one(vec, norm, i[p], j[k, p], n_fields, progressive)
+            a, b = j[k, p], i[p]
+            out[k, p] = _match_of_dot(_dot(vec, a, b, n_fields), norm[b], norm[a], progressive)
     return out
 
 
@@ -160,7 +169,8 @@ def attractiveness(vec, norm, competence, region, cluster, memory, i, j, n_field
             if jk < 0:
                 out[k, p] = -np.inf
                 continue
-            score = w_knowledge * _match_one(vec, norm, ip, jk, n_fields, progressive)
+            score = w_knowledge * _match_of_dot(_dot(vec, jk, ip, n_fields), norm[ip], norm[jk],
+                                                progressive)
             if region[jk] == ri:
                 score = np.float32(np.float64(score) + w_region)
             if ci >= 0 and cluster[jk] == ci:
@@ -474,3 +484,143 @@ def insert_units(field, ability, expertise, mask, new_field, new_ability, expert
             ability[slot, r] = new_ability[r]
             expertise[slot, r] = 1
             mask[slot, r] = True
+
+
+# --- phase 3: partner search -----------------------------------------------------------------
+
+@_njit
+def groups(members, key, n_groups):
+    """``members`` grouped by ``key`` (a stable counting sort): order, starts and counts."""
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for m in members:
+        counts[key[m]] += 1
+    starts = np.empty(n_groups, dtype=np.int64)
+    total = 0
+    for g in range(n_groups):
+        starts[g] = total
+        total += counts[g]
+    fill = starts.copy()
+    order = np.empty(members.shape[0], dtype=np.int64)
+    for m in members:
+        order[fill[key[m]]] = m
+        fill[key[m]] += 1
+    return order, starts, counts
+
+
+@_njit
+def _pick(order, starts, counts, g, u):
+    """One uniform member of group ``g`` by draw ``u`` (-1 where none), as ``Engine.pick``."""
+    if order.shape[0] == 0 or g < 0:
+        return -1
+    c = counts[min(g, counts.shape[0] - 1)]
+    if c == 0:
+        return -1
+    idx = starts[min(g, counts.shape[0] - 1)] + min(np.int64(np.float64(u) * c), c - 1)
+    return order[min(max(idx, 0), order.shape[0] - 1)]
+
+
+@_njit
+def _pick_all(members, u):
+    if members.shape[0] == 0:
+        return -1
+    n = members.shape[0]
+    return members[min(np.int64(u * np.float32(n)), n - 1)]
+
+
+@_njit
+def slot_candidates(rows, size_class, region, cluster, memory, alive, kind, cluster_boost,
+                    firms, research, fr_order, fr_starts, fr_counts, fc_order, fc_starts,
+                    fc_counts, rr_order, rr_starts, rr_counts, u_kind, u_src, u_pick,
+                    research_seek, research_seek_max, research_density_ref, p_previous,
+                    p_cluster, p_region, boost_factor, intermediary):
+    """The visible candidates of each row (``(C, P)``, -1 = void), as
+    ``Engine.slot_candidates``: the same draws, the same float32/float64 arithmetic."""
+    C, P = u_pick.shape
+    K = memory.shape[0]
+    national = research.shape[0] / max(firms.shape[0], 1)
+    out = np.empty((C, P), dtype=np.int64)
+    for p in range(P):
+        r = rows[p]
+        reg = region[r]
+        if rr_counts[reg] > 0:
+            density = rr_counts[reg] / max(fr_counts[reg], 1)
+        else:
+            density = national
+        seek = min(research_seek_max,
+                   np.float64(research_seek[size_class[r]]) * density / research_density_ref)
+        mem_count = 0
+        for m in range(K):
+            if memory[m, r] >= 0:
+                mem_count += 1
+        cl = cluster[r]
+        has_cluster = cl >= 0 and fc_counts[max(cl, 0)] > 1
+        boost = 1.0 + boost_factor if has_cluster and cluster_boost[max(cl, 0)] else 1.0
+        p_prev = p_previous if mem_count > 0 else 0.0
+        p_cl = p_cluster * boost if has_cluster else 0.0
+        p_reg = p_region + (p_previous - p_prev) + (0.0 if has_cluster else p_cluster)
+        total = p_prev + p_cl + p_reg
+        scale = total if total > 1.0 else 1.0
+        c1 = p_prev / scale
+        c2 = c1 + p_cl / scale
+        c3 = c2 + p_reg / scale
+        for k in range(C):
+            u = u_pick[k, p]
+            if u_kind[k, p] < seek:
+                cand = _pick(rr_order, rr_starts, rr_counts, reg, u)
+                if cand < 0:
+                    cand = _pick_all(research, u)
+            else:
+                us = u_src[k, p]
+                if us < c1:
+                    cand = memory[min(np.int64(np.float64(u) * mem_count), K - 1), r]
+                elif us < c2:
+                    cand = _pick(fc_order, fc_starts, fc_counts, cl if has_cluster else -1, u)
+                elif us < c3:
+                    cand = _pick(fr_order, fr_starts, fr_counts, reg, u)
+                else:
+                    cand = _pick_all(firms, u)
+            if cand < 0 or cand == r or not alive[cand] or kind[cand] == intermediary:
+                cand = -1
+            out[k, p] = cand
+    return out
+
+
+@_njit
+def remember(memory, a, b, n_rows):
+    """Both sides put the other first in memory: this step's partners by ascending row, then
+    the older memory, each partner once, as many as fit (``Engine.remember``)."""
+    K = memory.shape[0]
+    n = a.shape[0]
+    owner = np.concatenate((a, b))
+    partner = np.concatenate((b, a))
+    order = np.argsort(owner * n_rows + partner)
+    fresh = np.empty(K, dtype=np.int64)
+    start = 0
+    while start < 2 * n:
+        o = owner[order[start]]
+        end = start
+        size = 0
+        while end < 2 * n and owner[order[end]] == o:
+            q = partner[order[end]]
+            if size < K and (size == 0 or fresh[size - 1] != q):
+                fresh[size] = q
+                size += 1
+            end += 1
+        for m in range(K):
+            q = memory[m, o]
+            if size == K:
+                break
+            if q < 0:
+                continue
+            seen = False
+            for x in range(size):
+                if fresh[x] == q:
+                    seen = True
+                    break
+            if not seen:
+                fresh[size] = q
+                size += 1
+        for m in range(K):
+            memory[m, o] = fresh[m] if m < size else -1
+        start = end
+
