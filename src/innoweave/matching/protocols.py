@@ -100,7 +100,7 @@ def assignment_quality(scores: np.ndarray, objective: str = "log_probability") -
     positive; the shift does not change a plan that meets every query's demand), the
     proportionally fair plan — a query moves to its second-best partner only where that
     partner is still likely *for it*. Chosen inside the training period (P1 validation slice,
-    capacity 5: Recall@3 0.112 against 0.084 with probabilities).
+    capacity 5: Recall@3 0.107 against 0.084 with probabilities).
     """
     if objective not in P4_OBJECTIVES:
         raise ValueError(f"unknown assignment objective {objective!r}; choose from {', '.join(P4_OBJECTIVES)}")
