@@ -560,6 +560,14 @@ class Engine:
         xp, s, mp = self.xp_, self.state_, self.params_.market
         firm = s.alive & s.is_firm()
         F = s.n_fields
+        if self._fused:
+            gm = self.params_.demography.growth_memory
+            kernels.market(s.employees, s.capital, s.growth, firm, dv.niche,
+                           xp.exp(mp.quality_sensitivity * dv.quality),
+                           self.demand0_ * (1.0 + mp.demand_growth) ** self.t_,
+                           np.float32(mp.cost_per_employee), np.float32(mp.employment_response),
+                           np.float32(1 - gm), np.float32(gm * 4.0))
+            return
         w = xp.where(firm, s.employees * xp.exp(mp.quality_sensitivity * dv.quality), 0.0)
         total_w = xp.bincount(dv.niche, weights=w, minlength=F)[:F]
         demand = self.demand0_ * (1.0 + mp.demand_growth) ** self.t_
@@ -584,15 +592,24 @@ class Engine:
         with self.rng_.block(s.max_rows):
             u = self.rng_.random(s.N, reserve=s.max_rows)
         firm = s.alive & s.is_firm()
-        cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
-        support = xp.where(s.grant_offer, gov.grant_share * cost, 0.0)
-        support += xp.where(s.tax_eligible, gov.tax_share * cost, 0.0)
-        credit = xp.minimum(1.0, s.credit_access
-                            + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
-        funds = xp.maximum(s.capital, 0.0) + credit * ip.credit_line_per_employee * s.employees
-        phi = xp.minimum(1.0, (funds + support) / cost)
-        bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
-        z = bias + ip.awareness_weight * (s.awareness - 0.5) + ip.funding_weight * (phi - 1.0)
+        if self._fused:
+            z, cost = kernels.intent_logit(
+                s.employees, s.capital, s.awareness, s.credit_access, s.grant_offer,
+                s.tax_eligible, s.guarantee_left, dv.size_class, firm,
+                np.asarray(ip.intent_bias, dtype=np.float32),
+                np.float32(ip.project_cost_per_employee), np.float32(gov.grant_share),
+                np.float32(gov.tax_share), float(gov.guarantee_boost),
+                ip.credit_line_per_employee, np.float32(ip.awareness_weight), ip.funding_weight)
+        else:
+            cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
+            support = xp.where(s.grant_offer, gov.grant_share * cost, 0.0)
+            support += xp.where(s.tax_eligible, gov.tax_share * cost, 0.0)
+            credit = xp.minimum(1.0, s.credit_access
+                                + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
+            funds = xp.maximum(s.capital, 0.0) + credit * ip.credit_line_per_employee * s.employees
+            phi = xp.minimum(1.0, (funds + support) / cost)
+            bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
+            z = bias + ip.awareness_weight * (s.awareness - 0.5) + ip.funding_weight * (phi - 1.0)
         project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
         grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
         s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(xp.float32)
@@ -651,6 +668,39 @@ class Engine:
         cand = xp.concatenate(cands, axis=0)
         via_m = xp.concatenate(via, axis=0)
         scores = self.attractiveness(dv, seekers, cand)
+        if self._fused:
+            acc_s, acc_j, acc_via = self._accept_fused(dv, scores, cand, via_m, seekers, u_open,
+                                                       cost)
+        else:
+            acc_s, acc_j, acc_via = self._accept_arrays(dv, scores, cand, via_m, seekers,
+                                                        u_open, cost)
+        a = xp.concatenate([link_a, acc_s])
+        b = xp.concatenate([link_b, acc_j])
+        lab = xp.concatenate([link_lab, xp.zeros(acc_s.shape[0], dtype=bool)])
+        via_all = xp.concatenate([xp.zeros(link_a.shape[0], dtype=bool), acc_via])
+        self.remember(acc_s, acc_j)
+        return Collaborations(a, b, lab, via_all)
+
+    def _accept_fused(self, dv, scores, cand, via_m, seekers, u_open, cost):
+        """Proposals, acceptance, capacity, transaction costs and vouchers in two kernels."""
+        s, sp, gov = self.state_, self.params_.search, self.government_
+        min_score = np.float32(sp.min_score)
+        prop_s, prop_j, prop_via = kernels.propose(scores, cand, via_m, seekers, min_score)
+        back = self.attractiveness(dv, prop_j, prop_s)
+        acc_s, acc_j, acc_via, n_new, n_used = kernels.accept(
+            prop_s, prop_j, prop_via, back, u_open, s.openness, s.is_research(), s.alive,
+            s.capacity, sp.firm_capacity, s.link_left, s.link_partner, s.second_left,
+            s.second_host, min_score, s.memory, cost, s.capital, s.voucher_left,
+            np.float32(sp.transaction_cost_share), sp.intermediated_cost_factor,
+            float(gov.voucher_value))
+        gov.spend("innovation_voucher", n_used * gov.voucher_value)
+        self.new_partnerships_ = n_new
+        return acc_s, acc_j, acc_via
+
+    def _accept_arrays(self, dv, scores, cand, via_m, seekers, u_open, cost):
+        """Proposals, acceptance, capacity, transaction costs and vouchers as array code."""
+        xp, s, sp, gov = self.xp_, self.state_, self.params_.search, self.government_
+        P = seekers.shape[0]
         best = xp.argmax(scores, axis=0)
         cols = xp.arange(P)
         best_score = scores[best, cols]
@@ -690,13 +740,7 @@ class Engine:
         gov.spend("innovation_voucher", voucher_used.sum() * gov.voucher_value)
         s.voucher_left[acc_s[voucher_used]] = 0
         self.new_partnerships_ = int(xp.count_nonzero(new))
-
-        a = xp.concatenate([link_a, acc_s])
-        b = xp.concatenate([link_b, acc_j])
-        lab = xp.concatenate([link_lab, xp.zeros(acc_s.shape[0], dtype=bool)])
-        via_all = xp.concatenate([xp.zeros(link_a.shape[0], dtype=bool), acc_via])
-        self.remember(acc_s, acc_j)
-        return Collaborations(a, b, lab, via_all)
+        return acc_s, acc_j, acc_via
 
     def introductions(self, dv, pools, seekers, u_order, u_pool):
         """Intermediary introductions: one complementary candidate per introduced seeker."""
@@ -999,6 +1043,17 @@ class Engine:
         mech = self.params_.mechanisms
         F, C = s.n_fields, s.n_clusters
         member = s.alive & s.is_firm() & (s.cluster >= 0)
+        if self._fused:
+            factor = self.government_.cluster_boost_factor
+            if mech.spillovers:
+                kernels.spillovers(s.ability, s.field, s.mask, xp.nonzero(member)[0], s.cluster,
+                                   s.cluster_boost, C, F, np.float32(sp.cluster_rate),
+                                   np.float32(sp.cluster_rate * (1.0 + factor)))
+            if mech.awareness_dynamics:
+                kernels.awareness(s.awareness, s.alive & s.is_firm(), member, s.cluster, success,
+                                  partner_success, C, np.float32(1 - sp.awareness_decay),
+                                  sp.awareness_own, sp.awareness_partner, sp.awareness_cluster)
+            return
         rows = xp.nonzero(member)[0]
         if mech.spillovers and rows.shape[0]:
             cl = s.cluster[rows]

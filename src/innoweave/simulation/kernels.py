@@ -54,7 +54,7 @@ def _njit(fn):
             else fn)
 
 
-f32 = np.float32
+#: Rows per block in the slot-by-slot kernels: a block of every (M, N) array stays in cache.
 
 
 # --- phase 0 -------------------------------------------------------------------------------
@@ -65,13 +65,14 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
     """Strength, idea, niche, knowledge vectors, norm, held units, competence, depth and size
     class of every row (``Engine.derive`` without the quality's ``exp``: returns the idea
     strength total in its place). Loops run slot by slot over all rows, as the array code
-    does, so the inner loops are contiguous and vectorise."""
+    does, so the inner loops are contiguous and (but for the scatter into ``vec``) vectorise."""
     M, N = mask.shape
     one = np.float32(1.0)
     strength = np.empty((M, N), dtype=np.float32)
     for u in range(M):
         for r in range(N):
             strength[u, r] = (np.float32(expertise[u, r]) * inv_expertise_max + one) * ability[u, r]
+    # rank[u] = #{v < u: s_v >= s_u} + #{v > u: s_v > s_u} (ties: lower slot first)
     idea = np.empty((M, N), dtype=np.bool_)
     rank = np.empty(N, dtype=np.int8)
     for u in range(M):
@@ -83,7 +84,7 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
             for r in range(N):
                 rank[r] += strength[v, r] > strength[u, r]
         for r in range(N):
-            idea[u, r] = mask[u, r] and rank[r] < idea_size
+            idea[u, r] = mask[u, r] & (rank[r] < idea_size)
     best = strength[0].copy()
     niche = field[0].astype(np.int64)
     for u in range(1, M):
@@ -91,20 +92,22 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
             if strength[u, r] > best[r]:
                 best[r] = strength[u, r]
                 niche[r] = field[u, r]
+    # sums slot by slot (adding 0 for units outside the idea leaves a float sum unchanged)
     total = np.zeros(N, dtype=np.float32)
     sq = np.zeros(N, dtype=np.float32)
     ab = np.zeros(N, dtype=np.float32)
     held = np.zeros(N, dtype=np.int64)
-    vec = np.zeros((N, n_fields + 1), dtype=np.float32)
     for u in range(M):
         for r in range(N):
             a = ability[u, r]
-            if idea[u, r]:
-                total[r] += strength[u, r]
+            total[r] += strength[u, r] * np.float32(idea[u, r])
             sq[r] += a * a
             ab[r] += a
             held[r] += mask[u, r]
-            vec[r, field[u, r] if mask[u, r] else n_fields] = a
+    vec = np.zeros((N, n_fields + 1), dtype=np.float32)
+    for u in range(M):
+        for r in range(N):
+            vec[r, field[u, r] if mask[u, r] else n_fields] = ability[u, r]
     norm = np.sqrt(sq)
     competence = np.empty(N, dtype=np.float64)
     depth = np.empty(N, dtype=np.float64)
@@ -302,23 +305,35 @@ def knowledge_outputs(ability, idea, mask, field, firm, n_fields):
 # --- phase 4: outcome and learning -----------------------------------------------------------
 
 @_njit
-def _absorptive_one(idea, expertise, talent, r, expertise_max):
+def _columns(a, rows):
+    """``a[:, rows].T`` of a unit-major ``(M, N)`` array, gathered slot by slot (each pass
+    stays within one slot's row of ``a``): per-row work then reads contiguous memory."""
+    out = np.empty((rows.shape[0], a.shape[0]), dtype=a.dtype)
+    for u in range(a.shape[0]):
+        for k in range(rows.shape[0]):
+            out[k, u] = a[u, rows[k]]
+    return out
+
+
+@_njit
+def _absorptive_row(idea, expertise, talent, expertise_max):
     exp_sum = np.float32(0.0)
     n = 0
     for u in range(idea.shape[0]):
-        if idea[u, r]:
-            exp_sum += np.float32(expertise[u, r])
+        if idea[u]:
+            exp_sum += np.float32(expertise[u])
             n += 1
-    return np.float64(talent[r]) * (
+    return np.float64(talent) * (
         0.5 + np.float64(np.float32(0.5) * exp_sum) / max(n, 1) / expertise_max)
 
 
 @_njit
 def absorptive(idea, expertise, talent, rows, expertise_max):
     """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
+    ideas, exps = _columns(idea, rows), _columns(expertise, rows)
     out = np.empty(rows.shape[0], dtype=np.float64)
     for k in range(rows.shape[0]):
-        out[k] = _absorptive_one(idea, expertise, talent, rows[k], expertise_max)
+        out[k] = _absorptive_row(ideas[k], exps[k], talent[rows[k]], expertise_max)
     return out
 
 
@@ -385,27 +400,32 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
     # (c) learning from partners: per pair, each offered teacher unit raises the learner's
     # unit of the same field, or is a candidate new unit where the learner lacks the field
     if partner_learning and P:
+        l_field, l_mask, l_ability = (_columns(field, learner), _columns(mask, learner),
+                                      _columns(ability, learner))
+        l_idea, l_exp = _columns(idea, learner), _columns(expertise, learner)
+        t_field, t_ability, t_idea = (_columns(field, teacher), _columns(ability, teacher),
+                                      _columns(idea, teacher))
         rate = np.empty(P, dtype=np.float32)
-        match_slot = np.empty((M, P), dtype=np.int64)  # learner slot of each teacher unit
+        match_slot = np.empty((P, M), dtype=np.int64)  # learner slot of each teacher unit
         for p in range(P):
             i, j = learner[p], teacher[p]
-            ac = research_absorptive if research[i] else _absorptive_one(
-                idea, expertise, talent, i, expertise_max)
+            ac = research_absorptive if research[i] else _absorptive_row(
+                l_idea[p], l_exp[p], talent[i], expertise_max)
             tau = (research_transfer if research[j] else 1.0) * (2.0 if lab[p] else 1.0)
             rate[p] = np.float32(learning_rate * tau * ac)
             for u in range(M):
-                match_slot[u, p] = -1
+                match_slot[p, u] = -1
                 for v in range(M):
-                    if mask[v, i] and field[v, i] == field[u, j]:
-                        match_slot[u, p] = v
+                    if l_mask[p, v] and l_field[p, v] == t_field[p, u]:
+                        match_slot[p, u] = v
                         break
         for u in range(M):
             for p in range(P):
-                i, j, v = learner[p], teacher[p], match_slot[u, p]
-                if idea[u, j] and v >= 0 and ability[v, i] < ability[u, j]:
+                v = match_slot[p, u]
+                if t_idea[p, u] and v >= 0 and l_ability[p, v] < t_ability[p, u]:
                     inc_slot[n_inc] = v
-                    inc_row[n_inc] = i
-                    inc_val[n_inc] = rate[p] * (ability[u, j] - ability[v, i])
+                    inc_row[n_inc] = learner[p]
+                    inc_val[n_inc] = rate[p] * (t_ability[p, u] - l_ability[p, v])
                     n_inc += 1
         # one new unit per learner: the strongest lacking unit offered (ties: lower field);
         # a radical unit keeps priority
@@ -414,13 +434,12 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
         cand_f = np.full(P, -1, dtype=np.int64)
         cand_a = np.zeros(P, dtype=np.float32)
         for p in range(P):
-            j = teacher[p]
             best_a = np.float32(-1.0)
             best_f = n_fields
             for u in range(M):
-                if idea[u, j] and match_slot[u, p] < 0:
-                    a = ability[u, j]
-                    f = field[u, j]
+                if t_idea[p, u] and match_slot[p, u] < 0:
+                    a = t_ability[p, u]
+                    f = t_field[p, u]
                     if a > best_a or (a == best_a and f < best_f):
                         best_a, best_f = a, f
             if best_f < n_fields:
@@ -624,3 +643,190 @@ def remember(memory, a, b, n_rows):
             memory[m, o] = fresh[m] if m < size else -1
         start = end
 
+
+
+# --- phase 5: spillovers and awareness -------------------------------------------------------
+
+@_njit
+def spillovers(ability, field, mask, rows, cluster, cluster_boost, n_clusters, n_fields, rate,
+               boosted_rate):
+    """Each held unit of the cluster members ``rows`` moves toward the cluster's best in its
+    field (in place); ``rate``/``boosted_rate`` are float32 (the array code rounds rho)."""
+    M = mask.shape[0]
+    best = np.zeros(n_clusters * n_fields, dtype=np.float32)
+    for u in range(M):
+        for r in rows:
+            if mask[u, r]:
+                k = cluster[r] * n_fields + field[u, r]
+                best[k] = max(best[k], ability[u, r])
+    for u in range(M):
+        for r in rows:
+            if mask[u, r]:
+                a = ability[u, r]
+                rho = boosted_rate if cluster_boost[cluster[r]] else rate
+                ability[u, r] = a + (best[cluster[r] * n_fields + field[u, r]] - a) * rho
+
+
+@_njit
+def awareness(aware, firm, member, cluster, success, partner_success, n_clusters, keep, own,
+              partner, cluster_weight):
+    """Awareness of firms after own, partners' and the cluster's successes (in place); the
+    terms are added in float64 and the result rounded to float32, as in the array code."""
+    members = np.zeros(n_clusters, dtype=np.int64)
+    wins = np.zeros(n_clusters, dtype=np.int64)
+    for r in range(aware.shape[0]):
+        if member[r]:
+            members[cluster[r]] += 1
+            if success[r]:
+                wins[cluster[r]] += 1
+    for r in range(aware.shape[0]):
+        if not firm[r]:
+            continue
+        share = wins[cluster[r]] / max(members[cluster[r]], 1) if member[r] else 0.0
+        new = (np.float64(aware[r] * keep) + (own if success[r] else 0.0)
+               + (partner if partner_success[r] else 0.0) + cluster_weight * share)
+        aware[r] = np.float32(min(max(new, 0.0), 1.0))
+
+
+# --- phases 1 and 2: market and intent -------------------------------------------------------
+
+@_njit
+def market(employees, capital, growth, firm, niche, appeal, demand, cost_per_employee,
+           employment_response, keep_growth, new_growth):
+    """Revenue shares of each niche's demand by weight (employees x appeal), profit into
+    capital, employment and growth (in place). Float32 factors are passed as float32, as
+    NumPy rounds Python scalars against float32 arrays; niche totals are float64 sums in row
+    order, as ``bincount``'s."""
+    N = employees.shape[0]
+    w = np.zeros(N, dtype=np.float32)
+    total = np.zeros(demand.shape[0], dtype=np.float64)
+    for r in range(N):
+        if firm[r]:
+            w[r] = employees[r] * appeal[r]
+            total[niche[r]] += w[r]
+    for r in range(N):
+        if not firm[r]:
+            continue
+        t = total[niche[r]]
+        per_weight = np.float64(demand[niche[r]]) / t if t > 0 else 0.0
+        revenue = np.float32(np.float64(w[r]) * per_weight)
+        profit = revenue - cost_per_employee * employees[r]
+        capital[r] = capital[r] + profit
+        margin = min(max(profit / max(revenue, np.float32(1e-6)), np.float32(-0.5)),
+                     np.float32(0.5))
+        new_emp = max(np.float32(1.0), employees[r] * (np.float32(1.0)
+                                                       + employment_response * margin))
+        change = new_emp / employees[r] - np.float32(1.0)
+        growth[r] = keep_growth * growth[r] + new_growth * change
+        employees[r] = new_emp
+
+
+@_njit
+def intent_logit(employees, capital, awareness, credit_access, grant_offer, tax_eligible,
+                 guarantee_left, size_class, firm, intent_bias, cost_per_employee, grant_share,
+                 tax_share, guarantee_boost, credit_line, awareness_weight, funding_weight):
+    """The project logit z of every firm (0 elsewhere) and its project cost (float32)."""
+    N = employees.shape[0]
+    z = np.zeros(N, dtype=np.float64)
+    cost = np.empty(N, dtype=np.float32)
+    for r in range(N):
+        c = cost_per_employee * employees[r]
+        cost[r] = c
+        if not firm[r]:
+            continue
+        support = grant_share * c if grant_offer[r] else np.float32(0.0)
+        support += tax_share * c if tax_eligible[r] else np.float32(0.0)
+        credit = min(1.0, np.float64(credit_access[r])
+                     + (guarantee_boost if guarantee_left[r] > 0 else 0.0))
+        funds = np.float64(max(capital[r], np.float32(0.0))) + credit * credit_line * np.float64(
+            employees[r])
+        phi = min(1.0, (funds + np.float64(support)) / np.float64(c))
+        z[r] = np.float64(intent_bias[size_class[r]] + awareness_weight * (
+            awareness[r] - np.float32(0.5))) + funding_weight * (phi - 1.0)
+    return z, cost
+
+
+@_njit
+def propose(scores, cand, via, seekers, min_score):
+    """Each seeker's best-scoring candidate (first among equals), kept where it scores at
+    least ``min_score`` (float32, as NumPy compares): seekers, targets, intermediated."""
+    K, P = scores.shape
+    prop_s = np.empty(P, dtype=np.int64)
+    prop_j = np.empty(P, dtype=np.int64)
+    prop_via = np.empty(P, dtype=np.bool_)
+    n = 0
+    for p in range(P):
+        best = 0
+        for k in range(1, K):
+            if scores[k, p] > scores[best, p]:
+                best = k
+        if scores[best, p] >= min_score:
+            prop_s[n], prop_j[n], prop_via[n] = seekers[p], cand[best, p], via[best, p]
+            n += 1
+    return prop_s[:n], prop_j[:n], prop_via[:n]
+
+
+@_njit
+def accept(prop_s, prop_j, prop_via, back, u_open, openness, research, alive, capacity,
+           firm_capacity, link_left, link_partner, second_left, second_host, min_score, memory,
+           cost, capital, voucher_left, cost_share, intermediated_factor, voucher_value):
+    """Acceptance, capacity, transaction costs and vouchers of phase 3, as the array code:
+    research accepts by openness, firms by the back score; each target takes its
+    proposals by descending back score (then seeker row) up to its free capacity. Updates
+    ``capital`` and ``voucher_left`` in place; returns the accepted seekers, partners and
+    intermediated flags (in the array code's order) and the counts of new partnerships and
+    vouchers used."""
+    N = research.shape[0]
+    hosted = np.zeros(N, dtype=np.int64)
+    for r in range(N):
+        if link_left[r] > 0 and link_partner[r] >= 0:
+            hosted[link_partner[r]] += 1
+    for r in range(N):
+        if second_left[r] > 0 and second_host[r] >= 0:
+            hosted[second_host[r]] += 1
+    ok = np.empty(prop_s.shape[0], dtype=np.bool_)
+    for k in range(prop_s.shape[0]):
+        j = prop_j[k]
+        if research[j]:
+            ok[k] = u_open[prop_s[k]] < openness[j]
+        else:
+            ok[k] = alive[j] and back[k] >= min_score
+    a_s, a_j, a_via = prop_s[ok], prop_j[ok], prop_via[ok]
+    # by target, then descending back score, then seeker: successive stable sorts
+    order = np.argsort(a_s, kind="mergesort")
+    order = order[np.argsort(-back[ok][order], kind="mergesort")]
+    order = order[np.argsort(a_j[order], kind="mergesort")]
+    a_s, a_j, a_via = a_s[order], a_j[order], a_via[order]
+    keep = np.empty(a_s.shape[0], dtype=np.bool_)
+    pos = 0
+    for k in range(a_s.shape[0]):
+        pos = pos + 1 if k > 0 and a_j[k] == a_j[k - 1] else 0
+        j = a_j[k]
+        cap = np.int64(capacity[j]) - hosted[j] if research[j] else firm_capacity
+        keep[k] = pos < cap
+    acc_s, acc_j, acc_via = a_s[keep], a_j[keep], a_via[keep]
+    n = acc_s.shape[0]
+    tau = np.empty(n, dtype=np.float64)
+    used = np.zeros(n, dtype=np.bool_)
+    n_new = 0
+    for k in range(n):
+        s, j = acc_s[k], acc_j[k]
+        tau[k] = np.float64(cost_share * cost[s]) * (intermediated_factor if acc_via[k] else 1.0)
+        new = True
+        for m in range(memory.shape[0]):
+            if memory[m, s] == j:
+                new = False
+        n_new += new
+        used[k] = voucher_left[s] > 0 and research[j] and new
+    for k in range(n):
+        paid = 0.0 if used[k] else tau[k]
+        capital[acc_s[k]] += np.float32(-paid + (voucher_value if used[k] else 0.0))
+    for k in range(n):
+        if not research[acc_j[k]]:
+            capital[acc_j[k]] += np.float32(-tau[k])
+    n_used = 0
+    for k in range(n):
+        if used[k]:
+            voucher_left[acc_s[k]] = 0
+            n_used += 1
+    return acc_s, acc_j, acc_via, n_new, n_used
