@@ -15,6 +15,7 @@ from innoweave.matching.features import (
     kind_complementary,
     pair_features,
 )
+from innoweave.matching.recommender import SHORTLIST_RANDOM_NEGATIVES
 from innoweave.matching.topk import learned_proba
 
 
@@ -90,5 +91,12 @@ def test_second_stage_equals_the_rankers_own_prediction(alliance):
     first = rec._linear(feats, ranker.scoring_weights_)
     kth = -np.sort(-first, axis=1)[:, rec.rerank - 1]
     assert (first[np.isfinite(scores)].reshape(len(queries), -1) >= kth[:, None]).all()
-    idx, top = rec.top_k(queries, mode="alliance", k=3)
+    idx, top = rec.top_k(queries, mode="alliance", k=3, block=16)
     assert np.isin(idx, cands).all() and (top[:, :-1] >= top[:, 1:]).all()
+    one_thread = rec.top_k(queries, mode="alliance", k=3, block=16, threads=1)
+    assert np.array_equal(idx, one_thread[0]) and np.array_equal(top, one_thread[1])
+
+
+def test_shortlist_modes_learn_from_fewer_random_negatives(alliance, fitted):
+    assert alliance.rankers_["alliance"].n_random == SHORTLIST_RANDOM_NEGATIVES
+    assert fitted.rankers_["alliance"].n_random == 1000  # few candidates: the ranker's default

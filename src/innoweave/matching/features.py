@@ -167,15 +167,31 @@ def feature_matrix(features: dict[str, np.ndarray], names: Sequence[str], *, row
     """
     if not names:
         return np.zeros((0, 0))
-    columns = [np.asarray(features[name]).ravel() for name in names]
-    n = len(columns[0]) if rows is None else len(rows)
-    out = np.empty((n, len(names)), dtype=np.float32)
-    # filled in chunks of rows, so the strided writes of each chunk stay in cache
-    for start in range(0, n, _STACK_CHUNK):
-        chunk = out[start : start + _STACK_CHUNK]
-        take = slice(start, start + _STACK_CHUNK) if rows is None else rows[start : start + _STACK_CHUNK]
+    columns = [np.asarray(features[name]) for name in names]
+    shape = columns[0].shape
+    if rows is not None:
+        # gathered in each feature's own memory order: some are column-major (per-candidate
+        # values broadcast over queries), and flattening those row-major would copy every pair
+        rows = np.asarray(rows, dtype=np.int64)
+        at = np.unravel_index(rows, shape)
+        transposed = np.ravel_multi_index(at[::-1], shape[::-1])
+        out = np.empty((len(rows), len(names)), dtype=np.float32)
         for j, column in enumerate(columns):
-            chunk[:, j] = column[take]
+            if column.flags.c_contiguous:
+                out[:, j] = column.reshape(-1).take(rows)
+            elif column.flags.f_contiguous:
+                out[:, j] = column.T.reshape(-1).take(transposed)
+            else:  # a broadcast view
+                out[:, j] = column[at]
+        return out
+    out = np.empty((int(np.prod(shape)), len(names)), dtype=np.float32)
+    # filled a few leading rows at a time, so each chunk's strided writes stay in cache
+    row_size = int(np.prod(shape[1:]))
+    step = max(1, _STACK_CHUNK // max(row_size, 1))
+    for start in range(0, shape[0], step):
+        chunk = out[start * row_size : (start + step) * row_size]
+        for j, column in enumerate(columns):
+            chunk[:, j] = column[start : start + step].reshape(-1)
     return out
 
 
