@@ -851,16 +851,26 @@ class Engine:
         with rng.block(4 * s.max_rows):
             u_radical, u_success, u_patent, u_field = (rng.random(N, reserve=s.max_rows)
                                                        for _ in range(4))
-        has_partner = xp.zeros(N, dtype=bool)
-        has_partner[collab.a] = True
-        radical = project & ~has_partner & (u_radical < op.radical_prob) if mech.radical else \
-            xp.zeros(N, dtype=bool)
-        rows = xp.nonzero(project)[0]
-        bonus = xp.zeros(N, dtype=xp.float32)  # complementarity and research depth of partners
-        bonus[collab.a] = (op.w_complementarity * self.match(dv, collab.a, collab.b)
-                           + op.w_depth * dv.depth[collab.b])
-        z = (op.success_base + op.w_quality * dv.quality[rows] + bonus[rows]
-             + op.w_absorptive * self.absorptive(dv, rows) - op.radical_penalty * radical[rows])
+        if self._fused:
+            f32 = np.float32
+            radical, rows, z = kernels.outcome_logit(
+                project, collab.a, collab.b, u_radical, dv.quality, dv.depth, dv.vec, dv.norm,
+                dv.idea, s.expertise, s.talent, mech.radical, f32(op.radical_prob),
+                f32(op.w_complementarity), op.w_depth, f32(op.success_base), f32(op.w_quality),
+                op.w_absorptive, op.radical_penalty,
+                self.params_.search.rule != "conservative", kp.expertise_max)
+        else:
+            has_partner = xp.zeros(N, dtype=bool)
+            has_partner[collab.a] = True
+            radical = project & ~has_partner & (u_radical < op.radical_prob) if mech.radical \
+                else xp.zeros(N, dtype=bool)
+            rows = xp.nonzero(project)[0]
+            bonus = xp.zeros(N, dtype=xp.float32)  # complementarity and depth of partners
+            bonus[collab.a] = (op.w_complementarity * self.match(dv, collab.a, collab.b)
+                               + op.w_depth * dv.depth[collab.b])
+            z = (op.success_base + op.w_quality * dv.quality[rows] + bonus[rows]
+                 + op.w_absorptive * self.absorptive(dv, rows)
+                 - op.radical_penalty * radical[rows])
         success = xp.zeros(N, dtype=bool)
         success[rows] = u_success[rows] < 1.0 / (1.0 + xp.exp(-z))
         # patents
@@ -1098,6 +1108,18 @@ class Engine:
         with rng.block(s.max_rows + 1):
             u_spin = rng.random(s.N, reserve=s.max_rows)
             child = rng.child()
+        if self._fused:
+            f32 = np.float32
+            exits, n_alive, parents = kernels.demography(
+                s.age, s.stage, s.neg_spell, s.alive, s.is_firm(), s.is_research(), s.capital,
+                s.employees, s.growth, s.link_left, s.link_partner, s.second_left, success,
+                collab.a, collab.b, u_spin, mech.stage_transitions, mech.exit, mech.spinoffs,
+                d.exit_after, f32(d.startup_max_age), f32(d.startup_max_employees),
+                f32(d.growth_min_rate), f32(d.transformation_max_growth),
+                f32(d.transformation_min_age), f32(d.spinoff_firm), f32(d.spinoff_research))
+            n_entry = int(child.poisson(d.entry_rate * n_alive)) if mech.entry else 0
+            entries, dropped = self._add_entrants(n_entry, parents, child)
+            return entries, exits, dropped
         firm = s.alive & s.is_firm()
         s.age = xp.where(firm, s.age + 0.25, s.age).astype(xp.float32)
         if mech.stage_transitions:

@@ -830,3 +830,94 @@ def accept(prop_s, prop_j, prop_via, back, u_open, openness, research, alive, ca
             voucher_left[acc_s[k]] = 0
             n_used += 1
     return acc_s, acc_j, acc_via, n_new, n_used
+
+
+# --- phase 7: demography ---------------------------------------------------------------------
+
+@_njit
+def demography(age, stage, neg_spell, alive, is_firm, research, capital, employees, growth,
+               link_left, link_partner, second_left, success, collab_a, collab_b, u_spin,
+               stage_transitions, exit_on, spinoffs_on, exit_after, startup_max_age,
+               startup_max_employees, growth_min_rate, transformation_max_growth,
+               transformation_min_age, spinoff_firm, spinoff_research):
+    """Ageing, growth stages, exits after a spell of negative capital and spin-off parents
+    (``Engine.demography`` up to the entrants; in place). Thresholds are float32, as NumPy
+    compares float32 columns with Python scalars. Returns exits, firms alive and parents."""
+    N = age.shape[0]
+    firm = alive & is_firm
+    for r in range(N):
+        if not firm[r]:
+            continue
+        age[r] = age[r] + np.float32(0.25)
+        if stage_transitions:
+            a = age[r]
+            st = 2
+            if growth[r] >= growth_min_rate:
+                st = 1
+            if growth[r] < transformation_max_growth and a >= transformation_min_age:
+                st = 3
+            if a < startup_max_age and employees[r] < startup_max_employees:
+                st = 0
+            stage[r] = st
+    exits = 0
+    if exit_on:
+        for r in range(N):
+            neg_spell[r] = neg_spell[r] + 1 if firm[r] and capital[r] < 0 else 0
+            if firm[r] and neg_spell[r] >= exit_after:
+                exits += 1
+                alive[r] = False
+                link_left[r] = 0
+                second_left[r] = 0
+        if exits:
+            for r in range(N):
+                q = max(link_partner[r], 0)
+                if link_partner[r] >= 0 and not alive[q] and is_firm[q]:
+                    link_left[r] = 0
+    n_alive = 0
+    for r in range(N):
+        n_alive += alive[r] and is_firm[r]
+    parents = np.empty(0, dtype=np.int64)
+    if spinoffs_on:
+        research_win = np.zeros(N, dtype=np.bool_)
+        for k in range(collab_a.shape[0]):
+            if research[collab_b[k]] and success[collab_a[k]]:
+                research_win[collab_b[k]] = True
+        spin = np.zeros(N, dtype=np.bool_)
+        for r in range(N):
+            spin[r] = ((firm[r] and success[r] and u_spin[r] < spinoff_firm)
+                       or (research_win[r] and u_spin[r] < spinoff_research))
+        parents = np.nonzero(spin)[0]
+    return exits, n_alive, parents
+
+
+@_njit
+def outcome_logit(project, collab_a, collab_b, u_radical, quality, depth, vec, norm, idea,
+                  expertise, talent, radical_on, radical_prob, w_complementarity, w_depth,
+                  success_base, w_quality, w_absorptive, radical_penalty, progressive,
+                  expertise_max):
+    """Phase 4 up to the success draw: radical projects, and the success logit z of each
+    project row (``rows``, ascending), with the array code's float32/float64 steps."""
+    N = project.shape[0]
+    n_fields = vec.shape[1] - 1
+    has_partner = np.zeros(N, dtype=np.bool_)
+    for a in collab_a:
+        has_partner[a] = True
+    radical = np.zeros(N, dtype=np.bool_)
+    if radical_on:
+        for r in range(N):
+            radical[r] = project[r] and not has_partner[r] and u_radical[r] < radical_prob
+    bonus = np.zeros(N, dtype=np.float32)  # complementarity and research depth of partners
+    for k in range(collab_a.shape[0]):
+        a, b = collab_a[k], collab_b[k]
+        m = _match_of_dot(_dot(vec, b, a, n_fields), norm[a], norm[b], progressive)
+        bonus[a] = np.float32(np.float64(w_complementarity * m) + w_depth * depth[b])
+    rows = np.nonzero(project)[0]
+    ideas, exps = _columns(idea, rows), _columns(expertise, rows)
+    z = np.empty(rows.shape[0], dtype=np.float64)
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        base = success_base + w_quality * quality[r] + bonus[r]
+        z[k] = (np.float64(base)
+                + w_absorptive * _absorptive_row(ideas[k], exps[k], talent[r], expertise_max)
+                - (radical_penalty if radical[r] else 0.0))
+    return radical, rows, z
