@@ -12,6 +12,14 @@ instruments (the ``policy_mix`` example, budgets scaled to the population).
     python benchmarks/simulation.py --firms 1000000 --steps 20 --xp cupy --json   # on a GPU
     python benchmarks/simulation.py --sizes 10000,100000 --steps 10 --repeat 3 \
         --baseline-src /tmp/simbase --json     # before/after, fastest of 3 timings each
+    python benchmarks/simulation.py --firms 10000 --steps 20 --vs-mesa --repeat 3 \
+        --kernels numba,array --json           # fused Numba kernels and the array code
+
+``--kernels`` names the engine's kernel paths to time (``numba``: fused compiled kernels,
+``array``: the whole-array code; default: the engine's own choice): the first is reported as
+``engine`` (and against Mesa as ``ratio``), every one under ``kernels`` with its ratio, so
+both paths are timed side by side in one run. ``warmup_seconds`` is the warm-up run's wall
+time: with Numba it includes loading (or, on a fresh cache, compiling) the kernels.
 
 ``--baseline-src DIR`` also times another checkout of the project (e.g. an earlier commit:
 ``git worktree add --detach /tmp/simbase <commit>``) side by side in the same run: each
@@ -50,7 +58,8 @@ def _sync(xp) -> None:
 
 
 def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy",
-                     policy: bool = False, network_every: int = 1, repeat: int = 1) -> dict:
+                     policy: bool = False, network_every: int = 1, repeat: int = 1,
+                     kernels: str | None = None) -> dict:
     """Time ``steps`` steps of the engine on a synthetic population of ``firms`` firms.
 
     With ``repeat`` > 1 the same run (same seed) is timed that many times and the fastest
@@ -67,15 +76,17 @@ def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy"
     params = replace(params, record=replace(params.record, network_every=network_every))
     # warm-up on a small population: CuPy compiles each kernel on first use (cached after)
     warm = synthetic_population(2000, seed=seed + 1, params=params)
+    t0 = time.perf_counter()
     Engine(params, warm, instruments=_instruments(2000) if policy else None, seed=seed,
-           xp=xp).run(2)
+           xp=xp, kernels=kernels).run(2)
+    warmup_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     pop = synthetic_population(firms, seed=seed, params=params)
     build_s = time.perf_counter() - t0
     walls, cpus = [], []
     for _ in range(max(1, repeat)):
         engine = Engine(params, pop, instruments=_instruments(firms) if policy else None,
-                        seed=seed, xp=xp)
+                        seed=seed, xp=xp, kernels=kernels)
         engine._setup(steps)
         xp_mod = engine.xp_
         alive = [pop.n_firms]
@@ -104,6 +115,8 @@ def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy"
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "state_mb": pop.nbytes() / 2**20,
         "xp": xp_mod.__name__,
+        "kernels": engine.kernels_,
+        "warmup_seconds": warmup_s,
         "policy": policy,
         "network_every": network_every,
         "partner_search": engine.params_.mechanisms.partner_search,
@@ -118,13 +131,16 @@ def engine_benchmark(firms: int, steps: int, *, seed: int = 0, xp: str = "numpy"
     return out
 
 
-def _in_subprocess(firms: int, args, src: str | None = None) -> dict:
+def _in_subprocess(firms: int, args, src: str | None = None,
+                   kernels: str | None = None) -> dict:
     """The engine benchmark in a fresh process (with ``src`` first on the path if given)."""
     cmd = [sys.executable, __file__, "--firms", str(firms), "--steps", str(args.steps),
            "--seed", str(args.seed), "--xp", args.xp, "--network-every",
            str(args.network_every), "--repeat", str(args.repeat), "--json", "--no-save"]
     if args.policy:
         cmd.append("--policy")
+    if kernels is not None:
+        cmd += ["--kernels", kernels]
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
@@ -153,6 +169,8 @@ def main(argv=None) -> dict:
                     help="time the run this many times, report the fastest")
     ap.add_argument("--baseline-src", default=None,
                     help="another checkout's root (or its src/) to time side by side")
+    ap.add_argument("--kernels", default=None,
+                    help="comma-separated kernel paths to time side by side: numba, array")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
@@ -161,6 +179,8 @@ def main(argv=None) -> dict:
     if args.baseline_src:
         root = Path(args.baseline_src).resolve()
         baseline = str(root / "src") if (root / "src" / "innoweave").is_dir() else str(root)
+    paths = args.kernels.split(",") if args.kernels else [None]
+    side_by_side = len(paths) > 1
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
         result = {"sizes": []}
@@ -168,23 +188,33 @@ def main(argv=None) -> dict:
             result["baseline_src"] = baseline
             result["baseline"] = []
             result["speedup"] = []
+        if args.kernels:
+            result["kernels"] = {path: [] for path in paths}
         for n in sizes:
             if baseline:
                 result["baseline"].append(_in_subprocess(n, args, baseline))
-            result["sizes"].append(_in_subprocess(n, args))
+            for path in paths:
+                run = _in_subprocess(n, args, kernels=path)
+                if args.kernels:
+                    result["kernels"][path].append(run)
+            result["sizes"].append(result["kernels"][paths[0]][-1] if args.kernels else run)
             if baseline:
                 result["speedup"].append(_speedup(result["sizes"][-1], result["baseline"][-1]))
     else:
-        if baseline:
-            result = {"baseline_src": baseline,
-                      "baseline": _in_subprocess(args.firms, args, baseline),
-                      "engine": _in_subprocess(args.firms, args)}
-            result["speedup"] = _speedup(result["engine"], result["baseline"])
+        if baseline or side_by_side:
+            runs = {path: _in_subprocess(args.firms, args, kernels=path) for path in paths}
         else:
-            result = {"engine": engine_benchmark(args.firms, args.steps, seed=args.seed,
-                                                 xp=args.xp, policy=args.policy,
-                                                 network_every=args.network_every,
-                                                 repeat=args.repeat)}
+            runs = {paths[0]: engine_benchmark(args.firms, args.steps, seed=args.seed, xp=args.xp,
+                                               policy=args.policy,
+                                               network_every=args.network_every,
+                                               repeat=args.repeat, kernels=paths[0])}
+        result = {"engine": runs[paths[0]]}
+        if args.kernels:
+            result["kernels"] = runs
+        if baseline:
+            result["baseline_src"] = baseline
+            result["baseline"] = _in_subprocess(args.firms, args, baseline)
+            result["speedup"] = _speedup(result["engine"], result["baseline"])
         if args.vs_mesa:
             from innoweave.simulation.mesa_reference import benchmark as mesa_benchmark
 
@@ -192,6 +222,10 @@ def main(argv=None) -> dict:
                                   max_seconds=args.mesa_max_seconds)
             result["mesa"] = mesa
             result["ratio"] = result["engine"]["agent_steps_per_s"] / mesa["agent_steps_per_s"]
+            if args.kernels:
+                result["kernel_ratios"] = {path: run["agent_steps_per_s"]
+                                           / mesa["agent_steps_per_s"]
+                                           for path, run in runs.items()}
             if baseline:
                 result["baseline_ratio"] = (result["baseline"]["agent_steps_per_s"]
                                             / mesa["agent_steps_per_s"])
@@ -201,7 +235,8 @@ def main(argv=None) -> dict:
         RESULTS.mkdir(parents=True, exist_ok=True)
         tag = args.sizes.replace(",", "_") if args.sizes else str(args.firms)
         name = (f"simulation_{args.xp}_{tag}{'_vs_mesa' if args.vs_mesa else ''}"
-                f"{'_vs_baseline' if baseline else ''}.json")
+                f"{'_vs_baseline' if baseline else ''}"
+                f"{'_' + '_'.join(paths) if args.kernels else ''}.json")
         (RESULTS / name).write_text(json.dumps(result, indent=2))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -210,12 +245,16 @@ def main(argv=None) -> dict:
         olds = result.get("baseline")
         olds = olds if isinstance(olds, list) else [olds] * len(rows)
         for r, old in zip(rows, olds, strict=True):
-            print(f"engine {r['xp']:5s} {r['firms']:>9d} firms: {r['agent_steps_per_s']:12.0f} "
+            print(f"engine {r['xp']:5s} {r['kernels']:5s} {r['firms']:>9d} firms: "
+                  f"{r['agent_steps_per_s']:12.0f} "
                   f"agent-steps/s ({r['agent_steps_per_cpu_s']:.0f} per CPU-s), "
                   f"peak RSS {r['peak_rss_mb']:.0f} MB")
             if old:
                 print(f"  baseline {old['agent_steps_per_s']:12.0f} agent-steps/s "
                       f"({old['agent_steps_per_cpu_s']:.0f} per CPU-s)")
+        for path, run in result.get("kernels", {}).items():
+            if isinstance(run, dict) and path != paths[0]:
+                print(f"  {path}: {run['agent_steps_per_s']:12.0f} agent-steps/s")
         if "mesa" in result:
             print(f"mesa {result['mesa']['agent_steps_per_s']:.0f} agent-steps/s, "
                   f"ratio {result['ratio']:.0f}x")

@@ -501,6 +501,9 @@ class Engine:
     def research_candidate(self, pools, rows, u):
         """Rule 1: a research organisation of the row's region, else one uniform nationwide."""
         xp, s = self.xp_, self.state_
+        if self._fused and u.ndim == 1:
+            return kernels.research_candidates(rows, s.region, pools["research"],
+                                               *pools["research_region"], u)
         local = self.pick(pools["research_region"], s.region[rows].astype(xp.int64), u)
         return xp.where(local >= 0, local, self.pick_all(pools["research"], u))
 
@@ -746,6 +749,17 @@ class Engine:
         """Intermediary introductions: one complementary candidate per introduced seeker."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
         R = s.n_regions
+        if self._fused:
+            out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
+            cols, draws, funded = kernels.introduction_draws(
+                seekers, s.region, s.kind, s.capacity, s.match_quality,
+                self.government_.extra_intro(), u_order, u_pool,
+                xp.concatenate([pools["firms"], pools["research"]]), R, INTERMEDIARY,
+                sp.intermediary_pool)
+            if cols.shape[0]:
+                sc = self.attractiveness(dv, seekers[cols], draws)
+                out[cols] = draws[xp.argmax(sc, axis=0), xp.arange(cols.shape[0])]
+            return out, funded
         inter = (s.kind == INTERMEDIARY)
         base = xp.bincount(s.region[inter], weights=s.capacity[inter].astype(xp.float64),
                            minlength=R)[:R].astype(xp.int64)

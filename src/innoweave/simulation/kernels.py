@@ -352,19 +352,16 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
     M, N = mask.shape
     n_fields = vec.shape[1] - 1
     # (b) incremental success: every idea unit of a successful, non-radical project
-    n_success = 0
-    for r in range(N):
-        if success[r] and not radical[r]:
-            n_success += 1
+    inc_rows = np.nonzero(success & ~radical)[0]
     P = learner.shape[0]
-    cap = M * n_success + M * P
+    cap = M * inc_rows.shape[0] + M * P
     inc_slot = np.empty(cap, dtype=np.int64)
     inc_row = np.empty(cap, dtype=np.int64)
     inc_val = np.empty(cap, dtype=np.float32)
     n_inc = 0
     for u in range(M):
-        for r in range(N):
-            if success[r] and not radical[r] and idea[u, r]:
+        for r in inc_rows:
+            if idea[u, r]:
                 inc_slot[n_inc] = u
                 inc_row[n_inc] = r
                 inc_val[n_inc] = incremental_gain * (
@@ -455,18 +452,21 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
                 new_field[r] = low[r]
                 new_ability[r] = top[r]
     # (a) learning by doing and forgetting, firms only
+    # (branch-free, so the passes vectorise; ability x 0 where a unit is dropped, as the
+    # array code multiplies)
     if doing or forgetting:
         for u in range(M):
             for r in range(N):
-                if not firm[r]:
-                    continue
-                if doing and idea[u, r]:
-                    expertise[u, r] = min(expertise[u, r] + 1, expertise_max)
-                if forgetting and mask[u, r] and not idea[u, r]:
-                    expertise[u, r] -= 1
-                    if expertise[u, r] <= 0:
-                        mask[u, r] = False
-                        ability[u, r] = 0.0
+                e = np.int64(expertise[u, r])
+                if doing:
+                    e = min(e + (idea[u, r] & firm[r]), expertise_max)
+                if forgetting:
+                    lose = mask[u, r] & ~idea[u, r] & firm[r]
+                    e -= lose
+                    drop = lose & (e <= 0)
+                    mask[u, r] = mask[u, r] & ~drop
+                    ability[u, r] = ability[u, r] * np.float32(~drop)
+                expertise[u, r] = e
     # (b), (c) applied: on units still held, in order, then capped
     for k in range(n_inc):
         if mask[inc_slot[k], inc_row[k]]:
@@ -921,3 +921,110 @@ def outcome_logit(project, collab_a, collab_b, u_radical, quality, depth, vec, n
                 + w_absorptive * _absorptive_row(ideas[k], exps[k], talent[r], expertise_max)
                 - (radical_penalty if radical[r] else 0.0))
     return radical, rows, z
+
+
+@_njit
+def introduction_draws(seekers, region, kind, capacity, match_quality, extra_intro, u_order,
+                       u_pool, pool, n_regions, intermediary, pool_size):
+    """Which seekers the region's intermediaries introduce (in draw order, up to capacity
+    plus funded extra) and each one's pool of drawn candidates (``(depth, introduced)``,
+    -1 = none), as ``Engine.introductions``; also the number of funded introductions."""
+    base_f = np.zeros(n_regions, dtype=np.float64)
+    n_int = np.zeros(n_regions, dtype=np.int64)
+    mq_sum = np.zeros(n_regions, dtype=np.float64)
+    for r in range(kind.shape[0]):
+        if kind[r] == intermediary:
+            base_f[region[r]] += np.float64(capacity[r])
+            n_int[region[r]] += 1
+            mq_sum[region[r]] += np.float64(match_quality[r])
+    P = seekers.shape[0]
+    # by region, then draw, then seeker position: successive stable sorts
+    order = np.argsort(u_order, kind="mergesort")
+    reg_of = np.empty(P, dtype=np.int64)
+    for p in range(P):
+        reg_of[p] = region[seekers[p]]
+    order = order[np.argsort(reg_of[order], kind="mergesort")]
+    rank = np.empty(P, dtype=np.int64)
+    for k in range(P):
+        rank[order[k]] = 0 if k == 0 or reg_of[order[k]] != reg_of[order[k - 1]] \
+            else rank[order[k - 1]] + 1
+    cols = np.empty(P, dtype=np.int64)
+    n_cols = 0
+    funded = 0
+    for p in range(P):
+        base = np.int64(base_f[reg_of[p]])
+        if rank[p] < base + extra_intro[reg_of[p]]:
+            cols[n_cols] = p
+            n_cols += 1
+            funded += rank[p] >= base
+    cols = cols[:n_cols]
+    m = np.empty(n_cols, dtype=np.int64)
+    depth = 0
+    for c in range(n_cols):
+        g = reg_of[cols[c]]
+        mq = mq_sum[g] / max(n_int[g], 1) if n_int[g] > 0 else 0.5
+        m[c] = max(1, np.int64(np.rint(pool_size * mq)))
+        depth = max(depth, m[c])
+    draws = np.full((depth, n_cols), -1, dtype=np.int64)
+    for d in range(depth):
+        for c in range(n_cols):
+            if d < m[c]:
+                q = _pick_all(pool, u_pool[d, cols[c]])
+                if q != seekers[cols[c]]:
+                    draws[d, c] = q
+    return cols, draws, funded
+
+
+@_njit
+def research_candidates(rows, region, research, rr_order, rr_starts, rr_counts, u):
+    """Rule 1 for each row: a research organisation of its region, else one nationwide."""
+    out = np.empty(rows.shape[0], dtype=np.int64)
+    for p in range(rows.shape[0]):
+        out[p] = _pick(rr_order, rr_starts, rr_counts, region[rows[p]], u[p])
+        if out[p] < 0:
+            out[p] = _pick_all(research, u[p])
+    return out
+
+
+@_njit
+def record_counts(alive, is_firm, kind, sme_kind, research, cluster, initial_firm, project,
+                  success, collab_a, collab_b, last_success, last_uir, t, window, size_class,
+                  link_left, second_left):
+    """The counts behind phase 8's shares: firms, SMEs, projects and successes of SMEs,
+    collaborations by mode, SMEs with a research partner, surviving initial firms, firms,
+    innovators and research co-operators by size class, active links and secondments."""
+    N = alive.shape[0]
+    sme_research = np.zeros(N, dtype=np.bool_)
+    alliance = uir = same_cluster = 0
+    for k in range(collab_a.shape[0]):
+        a, b = collab_a[k], collab_b[k]
+        if research[b]:
+            uir += 1
+            sme_research[a] = True
+        else:
+            alliance += 1
+        same_cluster += cluster[a] == cluster[b] and cluster[a] >= 0
+    n_firms = n_smes = sme_project = sme_success = innovations = sme_partner = survivors = 0
+    links = secondments = 0
+    by_class = np.zeros((3, 4), dtype=np.int64)  # firms, innovating, co-operating
+    for r in range(N):
+        links += link_left[r] > 0 and alive[r]
+        secondments += second_left[r] > 0 and alive[r]
+        innovations += success[r]
+        if not alive[r]:
+            continue
+        if kind[r] == sme_kind:
+            n_smes += 1
+            sme_project += project[r]
+            sme_success += success[r]
+            sme_partner += sme_research[r]
+        if is_firm[r]:
+            n_firms += 1
+            survivors += initial_firm[r]
+            c = size_class[r]
+            by_class[0, c] += 1
+            if last_success[r] > t - window:
+                by_class[1, c] += 1
+                by_class[2, c] += last_uir[r] > t - window
+    return (n_firms, n_smes, sme_project, sme_success, innovations, alliance, uir,
+            same_cluster, sme_partner, survivors, links, secondments, by_class)

@@ -207,14 +207,12 @@ class Recorder:
         eng = self.engine
         xp, s, p = eng.xp_, eng.state_, eng.params_
         t = eng.t_
+        window = p.record.innovating_window
         firm = s.alive & s.is_firm()
-        sme = s.alive & (s.kind == SME)
-        n_firms = int(xp.count_nonzero(firm))
-        n_smes = int(xp.count_nonzero(sme))
-        research_b = s.is_research()[collab.b]
-        same_cluster = (s.cluster[collab.a] == s.cluster[collab.b]) & (s.cluster[collab.a] >= 0)
-        sme_research = xp.zeros(s.N, dtype=bool)
-        sme_research[collab.a[research_b]] = True
+        count = self._counts_fused if eng._fused else self._counts
+        (n_firms, n_smes, sme_project, sme_success, innovations, alliance, uir, same_cluster,
+         sme_partner, survivors, links, secondments, by_class) = count(
+            dv, project, success, collab, firm, window)
         # capability: mean ability of the idea units / ability_max, of the firms alive at the
         # start of the step (this step's entrants have no phase-0 idea)
         kp = p.knowledge
@@ -240,17 +238,16 @@ class Recorder:
             "step": t,
             "n_firms": n_firms,
             "n_smes": n_smes,
-            "share_sme_project": float(xp.count_nonzero(project & sme)) / max(n_smes, 1),
-            "share_sme_success": float(xp.count_nonzero(success & sme)) / max(n_smes, 1),
-            "innovations": int(xp.count_nonzero(success)),
-            "innovations_sme": int(xp.count_nonzero(success & sme)),
+            "share_sme_project": float(sme_project) / max(n_smes, 1),
+            "share_sme_success": float(sme_success) / max(n_smes, 1),
+            "innovations": innovations,
+            "innovations_sme": sme_success,
             "radical_innovations": eng.radical_success_,
-            "collab_alliance": int(xp.count_nonzero(~research_b)),
-            "collab_uir": int(xp.count_nonzero(research_b)),
-            "collab_cluster": int(xp.count_nonzero(same_cluster)),
+            "collab_alliance": alliance,
+            "collab_uir": uir,
+            "collab_cluster": same_cluster,
             "collab_total": int(collab.a.shape[0]),
-            "share_sme_research_partner":
-                float(xp.count_nonzero(sme_research & sme)) / max(n_smes, 1),
+            "share_sme_research_partner": float(sme_partner) / max(n_smes, 1),
             "new_partnerships": eng.new_partnerships_,
             "patents": eng.patents_step_,
             "patents_total": self.patents_total,
@@ -258,8 +255,7 @@ class Recorder:
             "capability_gini": gini(q),
             "knowledge_variety": float(np.exp(-(nz * np.log(nz)).sum())) if nz.size else 0.0,
             "knowledge_breadth": float(breadth.mean()) if n_firms else 0.0,
-            "survival":
-                float(xp.count_nonzero(firm & s.initial_firm)) / max(self.n_initial_firms, 1),
+            "survival": float(survivors) / max(self.n_initial_firms, 1),
             "entries": entries,
             "exits": exits,
             "entry_dropped": dropped,
@@ -273,18 +269,44 @@ class Recorder:
         for key in INSTRUMENT_KEYS:
             rec[f"spend_{key}"] = spending[key]
         rec["spend_total"] = float(sum(spending.values()))
-        window = p.record.innovating_window
-        innovating = firm & (s.last_success > t - window)
-        cooperating = innovating & (s.last_uir > t - window)
-        classes = dv.size_class
-        n_class = to_host(xp.bincount(classes[firm], minlength=4))
-        n_inn = to_host(xp.bincount(classes[innovating], minlength=4))
-        n_coop = to_host(xp.bincount(classes[cooperating], minlength=4))
+        n_class, n_inn, n_coop = by_class
         for c, name in enumerate(SIZE_CLASSES):
             rec[f"innovating_{name}"] = n_inn[c] / n_class[c] if n_class[c] else float("nan")
             rec[f"coop_research_{name}"] = n_coop[c] / n_inn[c] if n_inn[c] else float("nan")
         rec["mean_awareness"] = float(s.awareness[firm].mean()) if n_firms else 0.0
         rec["mean_talent"] = float(s.talent[firm].mean()) if n_firms else 0.0
-        rec["links_active"] = int(xp.count_nonzero((s.link_left > 0) & s.alive))
-        rec["secondments_active"] = int(xp.count_nonzero((s.second_left > 0) & s.alive))
+        rec["links_active"] = links
+        rec["secondments_active"] = secondments
         return rec
+
+    def _counts_fused(self, dv, project, success, collab, firm, window):
+        eng = self.engine
+        s = eng.state_
+        return kernels.record_counts(
+            s.alive, s.is_firm(), s.kind, SME, s.is_research(), s.cluster, s.initial_firm,
+            project, success, collab.a, collab.b, s.last_success, s.last_uir, eng.t_, window,
+            dv.size_class, s.link_left, s.second_left)
+
+    def _counts(self, dv, project, success, collab, firm, window):
+        """The counts of :func:`kernels.record_counts`, as whole-array operations."""
+        eng = self.engine
+        xp, s, t = eng.xp_, eng.state_, eng.t_
+        sme = s.alive & (s.kind == SME)
+        research_b = s.is_research()[collab.b]
+        same_cluster = (s.cluster[collab.a] == s.cluster[collab.b]) & (s.cluster[collab.a] >= 0)
+        sme_research = xp.zeros(s.N, dtype=bool)
+        sme_research[collab.a[research_b]] = True
+        innovating = firm & (s.last_success > t - window)
+        cooperating = innovating & (s.last_uir > t - window)
+        classes = dv.size_class
+        by_class = [to_host(xp.bincount(classes[rows], minlength=4))
+                    for rows in (firm, innovating, cooperating)]
+        return (int(xp.count_nonzero(firm)), int(xp.count_nonzero(sme)),
+                int(xp.count_nonzero(project & sme)), int(xp.count_nonzero(success & sme)),
+                int(xp.count_nonzero(success)), int(xp.count_nonzero(~research_b)),
+                int(xp.count_nonzero(research_b)), int(xp.count_nonzero(same_cluster)),
+                int(xp.count_nonzero(sme_research & sme)),
+                int(xp.count_nonzero(firm & s.initial_firm)),
+                int(xp.count_nonzero((s.link_left > 0) & s.alive)),
+                int(xp.count_nonzero((s.second_left > 0) & s.alive)), by_class)
+
