@@ -67,9 +67,10 @@ MODES: dict[str, ModeSpec] = {
 TEXT_CHOICES = ("tfidf", "embeddings")
 #: Random negatives per training query of a mode that re-ranks a shortlist (more than
 #: ``5 × rerank`` candidates: alliance mode's ~4,900 firms on CORDIS), instead of the ranker's
-#: 1,000. It halves the training rows — the largest part of the fit — at the same validation
-#: Recall@10 on CORDIS alliance (seeds 0, 1, 2: 0.143, 0.135, 0.154 against 0.144, 0.123,
-#: 0.150 with 1,000); docs/matching.md, Speed. Modes with fewer candidates keep 1,000.
+#: 1,000. It halves the training rows — the largest part of the fit — and validation Recall@10
+#: on CORDIS alliance holds (seed 0: 0.143 against 0.117 with 1,000; seeds 0, 1, 2 before the
+#: degree interaction column: 0.143, 0.135, 0.154 against 0.144, 0.123, 0.150); see
+#: docs/matching.md, Speed. Modes with fewer candidates keep 1,000.
 SHORTLIST_RANDOM_NEGATIVES = 500
 _LINEAR_SIGNALS = {"text": "text", "proximity": "graph", "popularity": "popularity",
                    "distance": "geography", "same_region": "geography", "kind": "kind"}  # fmt: skip
