@@ -71,6 +71,9 @@ def test_learned_proba_is_bit_identical_to_predict_proba():
     linear = LogisticRegression().fit(np.nan_to_num(X), y)
     assert np.array_equal(learned_proba(linear, np.nan_to_num(test)), linear.predict_proba(np.nan_to_num(test))[:, 1])
     assert learned_proba(trees, test[:0]).shape == (0,)
+    codes = np.column_stack([np.nan_to_num(X[:, :4]), rng.integers(0, 4, len(X))])
+    categorical = HistGradientBoostingClassifier(max_iter=10, categorical_features=[4], random_state=0).fit(codes, y)
+    assert np.array_equal(learned_proba(categorical, codes[:50]), categorical.predict_proba(codes[:50])[:, 1])
     with pytest.raises(ValueError, match="5 feature columns"):
         learned_proba(trees, test[:, :4])
 

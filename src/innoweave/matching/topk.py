@@ -165,11 +165,23 @@ if numba is not None:
     _ensemble_raw = numba.njit(cache=True, nogil=True)(_ensemble_raw)
 
 
+#: The fields of scikit-learn's tree nodes that the compiled walk reads.
+_NODE_FIELDS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
+
+
 def _compiled_trees(model) -> bool:
-    """Whether ``model`` is a binary, numeric-only tree ensemble the compiled walk reproduces."""
+    """Whether ``model`` is a binary, numeric-only tree ensemble the compiled walk reproduces.
+
+    It reads scikit-learn's fitted trees (private attributes), so any other layout falls back
+    to ``predict_proba`` instead of failing.
+    """
+    if numba is None or not isinstance(model, HistGradientBoostingClassifier):
+        return False
+    predictors = getattr(model, "_predictors", None)
     return (
-        numba is not None and isinstance(model, HistGradientBoostingClassifier)
-        and model.n_trees_per_iteration_ == 1 and not np.any(model.is_categorical_)
+        bool(predictors) and model.n_trees_per_iteration_ == 1 and not np.any(model.is_categorical_)
+        and hasattr(model, "_baseline_prediction")
+        and set(_NODE_FIELDS) <= set(predictors[0][0].nodes.dtype.names or ())
     )  # fmt: skip
 
 
