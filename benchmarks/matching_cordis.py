@@ -13,12 +13,15 @@ whole block — side by side in this run, and the lists are checked to be identi
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 from matching_common import environment, peak_rss_gb, save
 
 from innoweave.config import default_data_dir
 from innoweave.matching import PartnerRecommender
+from innoweave.matching.features import feature_matrix
+from innoweave.matching.ranker import normalised_features
 from innoweave.registry.cordis import read_cordis
 
 
@@ -27,6 +30,13 @@ def timed(fn):
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn()
     return out, round(time.perf_counter() - wall, 2), round(time.process_time() - cpu, 2)
+
+
+def _reference_predict(ranker, features, *, pairs):
+    X = feature_matrix(normalised_features(features), ranker.feature_names_)
+    out = np.full(pairs.shape, -np.inf)
+    out[pairs] = ranker.model_.predict_proba(X)[:, 1].reshape(pairs.shape)[pairs]
+    return out
 
 
 def main() -> None:
@@ -42,8 +52,8 @@ def main() -> None:
                "fit_plus_top10_s": round(t_fit + t_top, 2), "fit_cpu_s": c_fit, "top10_cpu_s": c_top,
                "model": rec.fit_notes_[mode], "two_stage": n_cands > 5 * rec.rerank, "target_s": 20}  # fmt: skip
         if row["two_stage"] and rec.rankers_[mode] is not None:
-            # reference second stage: the ranker predicts from the full block's feature matrix
-            rec._rerank = lambda ranker, feats, keep: ranker.predict(feats, pairs=keep)
+            # reference second stage: scikit-learn predicts from the full block's feature matrix
+            rec.rankers_[mode].predict = partial(_reference_predict, rec.rankers_[mode])
             (ref_idx, ref_scores), t_ref, c_ref = timed(lambda r=rec, m=mode, q=smes: r.top_k(q, mode=m, k=10))
             row["reference_top10_s"], row["reference_top10_cpu_s"] = t_ref, c_ref
             row["identical_to_reference"] = bool(np.array_equal(idx, ref_idx) and np.array_equal(scores, ref_scores))

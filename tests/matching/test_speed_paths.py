@@ -15,6 +15,7 @@ from innoweave.matching.features import (
     kind_complementary,
     pair_features,
 )
+from innoweave.matching.ranker import normalised_features
 from innoweave.matching.recommender import SHORTLIST_RANDOM_NEGATIVES
 from innoweave.matching.topk import learned_proba
 
@@ -87,8 +88,11 @@ def test_second_stage_equals_the_rankers_own_prediction(alliance):
     assert len(cands) > 5 * rec.rerank  # the two-stage path
     feats = rec.features(queries, cands)
     keep = np.random.default_rng(1).random((len(queries), len(cands))) < 0.2
-    fast = rec._rerank(ranker, feats, keep)
-    assert np.array_equal(fast, ranker.predict(feats, pairs=keep))
+    fast = ranker.predict(feats, pairs=keep)
+    # reference: scikit-learn on the whole block's feature matrix
+    full = ranker.model_.predict_proba(feature_matrix(normalised_features(feats), ranker.feature_names_))[:, 1]
+    assert np.array_equal(fast[keep], full.reshape(keep.shape)[keep])
+    assert np.isneginf(fast[~keep]).all()
     scores = rec.score_matrix(queries, cands, mode="alliance")
     assert (np.isfinite(scores).sum(axis=1) == rec.rerank).all()
     first = rec._linear(feats, ranker.scoring_weights_)

@@ -32,6 +32,7 @@ from innoweave.matching.features import (
 )
 from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, project_dates
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, distance_feature
+from innoweave.matching.topk import learned_proba
 from innoweave.registry.frames import RegistryFrames
 from innoweave.seeding import make_rng
 
@@ -219,13 +220,13 @@ class LearnedRanker:
             rest = np.flatnonzero(free & ~chosen[i])
             if len(rest):
                 chosen[i, rng.choice(rest, min(self.n_random, len(rest)), replace=False)] = True
-        X = feature_matrix(data.features, self.feature_names_)[chosen.ravel()]
+        X = feature_matrix(data.features, self.feature_names_, rows=np.flatnonzero(chosen.ravel()))
         return X, labels.ravel()[chosen.ravel()]
 
     def _predict(self, model, data: SliceData) -> np.ndarray:
         X = feature_matrix(data.features, self.feature_names_)
         nq, nc = data.split.n_queries, len(data.split.candidates)
-        return model.predict_proba(X)[:, 1].reshape(nq, nc)
+        return learned_proba(model, X).reshape(nq, nc)
 
     def predict(self, features: dict[str, np.ndarray], *, pairs: np.ndarray | None = None) -> np.ndarray:
         """Probability that each pair collaborates (``(nq, nc)`` from raw pair features).
@@ -235,16 +236,12 @@ class LearnedRanker:
         """
         feats = normalised_features(features)
         shape = next(iter(feats.values())).shape
-        X = feature_matrix(feats, self.feature_names_)
-        if len(X) == 0:
-            return np.zeros(shape)
         if pairs is None:
-            with threadpool_limits(1, user_api="openmp"):
-                return self.model_.predict_proba(X)[:, 1].reshape(shape)
+            return learned_proba(self.model_, feature_matrix(feats, self.feature_names_)).reshape(shape)
+        # only the kept pairs' rows are stacked (features still normalised over the block)
         out = np.full(shape, -np.inf)
         flat = np.flatnonzero(np.asarray(pairs).ravel())
-        with threadpool_limits(1, user_api="openmp"):
-            out.ravel()[flat] = self.model_.predict_proba(X[flat])[:, 1]
+        out.ravel()[flat] = learned_proba(self.model_, feature_matrix(feats, self.feature_names_, rows=flat))
         return out
 
     def _linear_weights(self, slices: list[SliceData], rng) -> dict[str, float]:

@@ -25,15 +25,13 @@ import scipy.sparse as sp
 import innoweave
 from innoweave.matching.features import (
     SIGNAL_FAMILIES,
-    feature_matrix,
     fit_text,
     kind_complementary,
     pair_features,
 )
 from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, project_dates
-from innoweave.matching.ranker import LearnedRanker, normalised_features
+from innoweave.matching.ranker import LearnedRanker
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
-from innoweave.matching.topk import learned_proba
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
 from innoweave.registry.geography import haversine_km
 from innoweave.registry.kinds import CollaborationMode
@@ -232,21 +230,7 @@ class PartnerRecommender:
         keep = np.zeros(first.shape, dtype=bool)
         best = np.argpartition(-first, self.rerank - 1, axis=1)[:, : self.rerank]
         np.put_along_axis(keep, best, True, axis=1)
-        return self._rerank(ranker, feats, keep)
-
-    @staticmethod
-    def _rerank(ranker: LearnedRanker, feats: dict[str, np.ndarray], keep: np.ndarray) -> np.ndarray:
-        """The ranker's probabilities of the kept pairs (−inf elsewhere).
-
-        The same values as ``ranker.predict(feats, pairs=keep)`` — features normalised over
-        the whole block — but only the kept pairs' rows are stacked, and a tree model is
-        walked by the compiled kernel of :func:`~innoweave.matching.topk.learned_proba`.
-        """
-        flat = np.flatnonzero(keep.ravel())
-        out = np.full(keep.shape, -np.inf)
-        X = feature_matrix(normalised_features(feats), ranker.feature_names_, rows=flat)
-        out.ravel()[flat] = learned_proba(ranker.model_, X)
-        return out
+        return ranker.predict(feats, pairs=keep)
 
     def _linear(self, feats: dict[str, np.ndarray], weights: Mapping[str, float] | None = None) -> np.ndarray:
         base = DEFAULT_WEIGHTS if weights is None else weights
