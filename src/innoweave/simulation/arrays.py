@@ -7,6 +7,7 @@ to the host, the random stream) live here so the phases stay free of branches.
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 
 import numpy
@@ -120,7 +121,8 @@ class RandomStream:
         return int(self.host.random() * 2**53)
 
     def random(self, shape, *, reserve: int | None = None):
-        size = int(numpy.prod(shape))
+        # math.prod, not numpy.prod (~20 µs a call, some 15 calls a step)
+        size = math.prod(shape) if isinstance(shape, tuple) else int(shape)
         if reserve is not None and reserve < size:
             raise ValueError(f"random: block of {reserve} values cannot hold {size}")
         self._consume(reserve if reserve is not None else size)

@@ -690,12 +690,15 @@ class Engine:
         min_score = np.float32(sp.min_score)
         prop_s, prop_j, prop_via = kernels.propose(scores, cand, via_m, seekers, min_score)
         back = self.attractiveness(dv, prop_j, prop_s)
-        acc_s, acc_j, acc_via, n_new, n_used = kernels.accept(
-            prop_s, prop_j, prop_via, back, u_open, s.openness, s.is_research(), s.alive,
-            s.capacity, sp.firm_capacity, s.link_left, s.link_partner, s.second_left,
-            s.second_host, min_score, s.memory, cost, s.capital, s.voucher_left,
-            np.float32(sp.transaction_cost_share), sp.intermediated_cost_factor,
-            float(gov.voucher_value))
+        ok = kernels.acceptable(prop_s, prop_j, back, u_open, s.openness, s.is_research(),
+                                s.alive, min_score)
+        a_s, a_j, a_back, a_via = prop_s[ok], prop_j[ok], back[ok], prop_via[ok]
+        order = np.lexsort((a_s, -a_back, a_j))
+        acc_s, acc_j, acc_via, n_new, n_used = kernels.settle(
+            a_s[order], a_j[order], a_via[order], s.is_research(), s.capacity,
+            sp.firm_capacity, s.link_left, s.link_partner, s.second_left, s.second_host,
+            s.memory, cost, s.capital, s.voucher_left, np.float32(sp.transaction_cost_share),
+            sp.intermediated_cost_factor, float(gov.voucher_value))
         gov.spend("innovation_voucher", n_used * gov.voucher_value)
         self.new_partnerships_ = n_new
         return acc_s, acc_j, acc_via
@@ -751,9 +754,12 @@ class Engine:
         R = s.n_regions
         if self._fused:
             out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
+            reg = s.region[seekers].astype(np.int64)
+            by_draw = np.argsort(u_order, kind="stable")
+            order = by_draw[np.argsort(reg[by_draw], kind="stable")]
             cols, draws, funded = kernels.introduction_draws(
-                seekers, s.region, s.kind, s.capacity, s.match_quality,
-                self.government_.extra_intro(), u_order, u_pool,
+                seekers, reg, order, s.region, s.kind, s.capacity, s.match_quality,
+                self.government_.extra_intro(), u_pool,
                 xp.concatenate([pools["firms"], pools["research"]]), R, INTERMEDIARY,
                 sp.intermediary_pool)
             if cols.shape[0]:
@@ -812,7 +818,9 @@ class Engine:
         if a.shape[0] == 0:
             return
         if self._fused:
-            kernels.remember(s.memory, a.astype(np.int64), b.astype(np.int64), s.N)
+            owner = np.concatenate([a, b]).astype(np.int64)
+            partner = np.concatenate([b, a]).astype(np.int64)
+            kernels.remember(s.memory, owner, partner, np.argsort(owner * s.N + partner))
             return
         K = s.memory.shape[0]
         owner_new = xp.concatenate([a, b])

@@ -197,42 +197,25 @@ def _find(parent, x):
 
 
 @_njit
-def network_counts(a, b, count_wedges):
-    """Counts of the simple undirected graph with edges ``a[k] - b[k]``: nodes, edges, size of
-    the largest component, largest degree, sum of d(d - 1) over nodes and — with
-    ``count_wedges`` — the closed wedges (pairs of a node's neighbours that are linked)."""
-    n_raw = a.shape[0]
-    keys = np.empty(n_raw, dtype=np.int64)
-    width = np.int64(1)
-    for k in range(n_raw):
-        width = max(width, np.int64(max(a[k], b[k])) + 1)
-    m = 0
-    for k in range(n_raw):
-        lo, hi = min(a[k], b[k]), max(a[k], b[k])
-        if lo != hi:
-            keys[m] = np.int64(lo) * width + hi
-            m += 1
-    keys = np.sort(keys[:m])
-    n_pairs = 0
-    for k in range(m):
-        if k == 0 or keys[k] != keys[k - 1]:
-            keys[n_pairs] = keys[k]
-            n_pairs += 1
-    keys = keys[:n_pairs]
+def network_counts(lo, hi, count_wedges):
+    """Counts of the simple undirected graph with distinct edges ``lo[k] < hi[k]``, sorted by
+    ``lo`` then ``hi`` (``measures.unique_pairs``): nodes, edges, size of the largest
+    component, largest degree, sum of d(d - 1) over nodes and — with ``count_wedges`` — the
+    closed wedges (pairs of a node's neighbours that are linked). No sorting here: node
+    numbers come from a presence table, neighbour lists are built in ascending order."""
+    n_pairs = lo.shape[0]
     if n_pairs == 0:
         return 0, 0, 0, 0, 0.0, 0
-    lo = keys // width
-    hi = keys % width
-    ends = np.sort(np.concatenate((lo, hi)))
-    nodes = np.empty(ends.shape[0], dtype=np.int64)
+    width = hi.max() + 1
+    position = np.full(width, -1, dtype=np.int64)
+    for k in range(n_pairs):
+        position[lo[k]] = 0
+        position[hi[k]] = 0
     n = 0
-    for k in range(ends.shape[0]):
-        if k == 0 or ends[k] != ends[k - 1]:
-            nodes[n] = ends[k]
+    for x in range(width):
+        if position[x] == 0:
+            position[x] = n
             n += 1
-    position = np.empty(width, dtype=np.int64)
-    for k in range(n):
-        position[nodes[k]] = k
     degree = np.zeros(n, dtype=np.int64)
     parent = np.arange(n)
     for k in range(n_pairs):
@@ -250,29 +233,34 @@ def network_counts(a, b, count_wedges):
         triples += degree[k] * (degree[k] - 1.0)
     closed = 0
     if count_wedges:
-        # adjacency with sorted neighbour lists (pairs are sorted by low end, then high end)
         indptr = np.zeros(n + 1, dtype=np.int64)
         for k in range(n):
             indptr[k + 1] = indptr[k] + degree[k]
         fill = indptr[:-1].copy()
         indices = np.empty(2 * n_pairs, dtype=np.int64)
+        # a node's lower neighbours first (ascending: pairs are sorted by low end), then its
+        # higher ones (ascending within a low end)
         for k in range(n_pairs):
-            u, v = position[lo[k]], position[hi[k]]
-            indices[fill[u]] = v
-            fill[u] += 1
-            indices[fill[v]] = u
+            v = position[hi[k]]
+            indices[fill[v]] = position[lo[k]]
             fill[v] += 1
-        for c in range(n):
-            nb = indices[indptr[c]:indptr[c + 1]]
-            nb.sort()
+        for k in range(n_pairs):
+            u = position[lo[k]]
+            indices[fill[u]] = position[hi[k]]
+            fill[u] += 1
         for c in range(n):
             for x in range(indptr[c], indptr[c + 1]):
                 u = indices[x]
-                row = indices[indptr[u]:indptr[u + 1]]
                 for y in range(x + 1, indptr[c + 1]):
                     w = indices[y]
-                    p = np.searchsorted(row, w)
-                    if p < row.shape[0] and row[p] == w:
+                    left, right = indptr[u], indptr[u + 1]  # binary search of u's list
+                    while left < right:
+                        mid = (left + right) // 2
+                        if indices[mid] < w:
+                            left = mid + 1
+                        else:
+                            right = mid
+                    if left < indptr[u + 1] and indices[left] == w:
                         closed += 1
     return n, n_pairs, size.max(), degree.max(), triples, closed
 
@@ -605,21 +593,19 @@ def slot_candidates(rows, size_class, region, cluster, memory, alive, kind, clus
 
 
 @_njit
-def remember(memory, a, b, n_rows):
-    """Both sides put the other first in memory: this step's partners by ascending row, then
-    the older memory, each partner once, as many as fit (``Engine.remember``)."""
+def remember(memory, owner, partner, order):
+    """Each owner puts this step's partners first in memory, by ascending row, then its older
+    memory, each partner once, as many as fit (``Engine.remember``); ``order`` sorts the
+    (owner, partner) pairs."""
     K = memory.shape[0]
-    n = a.shape[0]
-    owner = np.concatenate((a, b))
-    partner = np.concatenate((b, a))
-    order = np.argsort(owner * n_rows + partner)
+    n = order.shape[0]
     fresh = np.empty(K, dtype=np.int64)
     start = 0
-    while start < 2 * n:
+    while start < n:
         o = owner[order[start]]
         end = start
         size = 0
-        while end < 2 * n and owner[order[end]] == o:
+        while end < n and owner[order[end]] == o:
             q = partner[order[end]]
             if size < K and (size == 0 or fresh[size - 1] != q):
                 fresh[size] = q
@@ -642,7 +628,6 @@ def remember(memory, a, b, n_rows):
         for m in range(K):
             memory[m, o] = fresh[m] if m < size else -1
         start = end
-
 
 
 # --- phase 5: spillovers and awareness -------------------------------------------------------
@@ -767,14 +752,26 @@ def propose(scores, cand, via, seekers, min_score):
 
 
 @_njit
-def accept(prop_s, prop_j, prop_via, back, u_open, openness, research, alive, capacity,
-           firm_capacity, link_left, link_partner, second_left, second_host, min_score, memory,
-           cost, capital, voucher_left, cost_share, intermediated_factor, voucher_value):
-    """Acceptance, capacity, transaction costs and vouchers of phase 3, as the array code:
-    research accepts by openness, firms by the back score; each target takes its
-    proposals by descending back score (then seeker row) up to its free capacity. Updates
-    ``capital`` and ``voucher_left`` in place; returns the accepted seekers, partners and
-    intermediated flags (in the array code's order) and the counts of new partnerships and
+def acceptable(prop_s, prop_j, back, u_open, openness, research, alive, min_score):
+    """Research accepts a proposal by its openness draw, a firm by its back score."""
+    ok = np.empty(prop_s.shape[0], dtype=np.bool_)
+    for k in range(prop_s.shape[0]):
+        j = prop_j[k]
+        if research[j]:
+            ok[k] = u_open[prop_s[k]] < openness[j]
+        else:
+            ok[k] = alive[j] and back[k] >= min_score
+    return ok
+
+
+@_njit
+def settle(a_s, a_j, a_via, research, capacity, firm_capacity, link_left, link_partner,
+           second_left, second_host, memory, cost, capital, voucher_left, cost_share,
+           intermediated_factor, voucher_value):
+    """Capacity, transaction costs and vouchers of phase 3, as the array code: the accepted
+    proposals come sorted by target, descending back score, seeker; each target takes them
+    up to its free capacity. Updates ``capital`` and ``voucher_left`` in place; returns the
+    kept seekers, partners and intermediated flags and the counts of new partnerships and
     vouchers used."""
     N = research.shape[0]
     hosted = np.zeros(N, dtype=np.int64)
@@ -784,19 +781,6 @@ def accept(prop_s, prop_j, prop_via, back, u_open, openness, research, alive, ca
     for r in range(N):
         if second_left[r] > 0 and second_host[r] >= 0:
             hosted[second_host[r]] += 1
-    ok = np.empty(prop_s.shape[0], dtype=np.bool_)
-    for k in range(prop_s.shape[0]):
-        j = prop_j[k]
-        if research[j]:
-            ok[k] = u_open[prop_s[k]] < openness[j]
-        else:
-            ok[k] = alive[j] and back[k] >= min_score
-    a_s, a_j, a_via = prop_s[ok], prop_j[ok], prop_via[ok]
-    # by target, then descending back score, then seeker: successive stable sorts
-    order = np.argsort(a_s, kind="mergesort")
-    order = order[np.argsort(-back[ok][order], kind="mergesort")]
-    order = order[np.argsort(a_j[order], kind="mergesort")]
-    a_s, a_j, a_via = a_s[order], a_j[order], a_via[order]
     keep = np.empty(a_s.shape[0], dtype=np.bool_)
     pos = 0
     for k in range(a_s.shape[0]):
@@ -924,11 +908,12 @@ def outcome_logit(project, collab_a, collab_b, u_radical, quality, depth, vec, n
 
 
 @_njit
-def introduction_draws(seekers, region, kind, capacity, match_quality, extra_intro, u_order,
-                       u_pool, pool, n_regions, intermediary, pool_size):
+def introduction_draws(seekers, reg_of, order, region, kind, capacity, match_quality,
+                       extra_intro, u_pool, pool, n_regions, intermediary, pool_size):
     """Which seekers the region's intermediaries introduce (in draw order, up to capacity
     plus funded extra) and each one's pool of drawn candidates (``(depth, introduced)``,
-    -1 = none), as ``Engine.introductions``; also the number of funded introductions."""
+    -1 = none), as ``Engine.introductions``; also the number of funded introductions.
+    ``reg_of`` is each seeker's region, ``order`` the seekers by region, then draw."""
     base_f = np.zeros(n_regions, dtype=np.float64)
     n_int = np.zeros(n_regions, dtype=np.int64)
     mq_sum = np.zeros(n_regions, dtype=np.float64)
@@ -938,12 +923,6 @@ def introduction_draws(seekers, region, kind, capacity, match_quality, extra_int
             n_int[region[r]] += 1
             mq_sum[region[r]] += np.float64(match_quality[r])
     P = seekers.shape[0]
-    # by region, then draw, then seeker position: successive stable sorts
-    order = np.argsort(u_order, kind="mergesort")
-    reg_of = np.empty(P, dtype=np.int64)
-    for p in range(P):
-        reg_of[p] = region[seekers[p]]
-    order = order[np.argsort(reg_of[order], kind="mergesort")]
     rank = np.empty(P, dtype=np.int64)
     for k in range(P):
         rank[order[k]] = 0 if k == 0 or reg_of[order[k]] != reg_of[order[k - 1]] \

@@ -130,8 +130,9 @@ def network_measures(a: np.ndarray, b: np.ndarray, *, fused: bool = False) -> di
     """
     out = dict.fromkeys(NETWORK_COLUMNS, 0.0)
     if fused and a.shape[0] <= EXACT_CLUSTERING_MAX_EDGES:  # so the count is exact
+        pairs = unique_pairs(a, b)
         n, m, largest, max_degree, triples, closed = kernels.network_counts(
-            a.astype(np.int64), b.astype(np.int64), True)
+            pairs[:, 0].copy(), pairs[:, 1].copy(), True)
         if m:
             out.update(
                 net_nodes=float(n),
