@@ -46,6 +46,7 @@ def test_summary_records_seed_settings_and_version(small_population):
     summary = engine.summary()
     assert summary["seed"] == 3 and summary["steps"] == STEPS and summary["version"]
     assert summary["params"]["search"]["n_candidates"] == 5
+    assert summary["kernels"] == engine.kernels_ and engine.kernels_ in ("numba", "array")
     assert summary["final"]["step"] == STEPS - 1
 
 

@@ -1260,6 +1260,7 @@ class Engine:
             "params": self.params_.to_dict(),
             "instruments": {k: v.to_dict() for k, v in (self.instruments or {}).items()},
             "xp": self.xp_.__name__,
+            "kernels": self.kernels_,
             "version": __version__,
             "final": last,
         }

@@ -129,50 +129,42 @@ def network_measures(a: np.ndarray, b: np.ndarray, *, fused: bool = False) -> di
     the same (the wedge sampling above :data:`EXACT_CLUSTERING_MAX_EDGES` stays here).
     """
     out = dict.fromkeys(NETWORK_COLUMNS, 0.0)
-    if fused and a.shape[0] <= EXACT_CLUSTERING_MAX_EDGES:  # so the count is exact
-        pairs = unique_pairs(a, b)
-        n, m, largest, max_degree, triples, closed = kernels.network_counts(
-            pairs[:, 0].copy(), pairs[:, 1].copy(), True)
-        if m:
-            out.update(
-                net_nodes=float(n),
-                net_edges=float(m),
-                net_density=float(2 * m / (n * (n - 1))) if n > 1 else 0.0,
-                net_largest_component=float(largest / n),
-                net_clustering=closed / (triples / 2) if triples > 0 else 0.0,
-                net_mean_degree=float(2 * m / n),
-                net_max_degree=float(max_degree),
-            )
-        return out
     pairs = unique_pairs(a, b)
     m = pairs.shape[0]
     if m == 0:
         return out
-    # CSR of both directions on compact node numbers, built by one sort (SciPy's conversions
-    # cost more than the whole graph at the sizes of a step's window)
-    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    width = int(pairs[:, 1].max()) + 1
-    order = np.argsort(src * width + dst)
-    src, dst = src[order], dst[order]
-    starts = np.concatenate([[True], src[1:] != src[:-1]])
-    nodes = src[starts]
-    n = nodes.shape[0]
-    indptr = np.append(np.flatnonzero(starts), 2 * m).astype(np.int64)
-    position = np.empty(width, dtype=np.int64)  # node id -> compact number (a lookup, not a search)
-    position[nodes] = np.arange(n)
-    indices = position[dst]
-    degree = np.diff(indptr)
-    largest = np.bincount(component_labels(position[pairs[:, 0]], position[pairs[:, 1]],
-                                           n)).max()
+    if fused and m <= EXACT_CLUSTERING_MAX_EDGES:
+        n, _, largest, max_degree, triples, closed = kernels.network_counts(
+            pairs[:, 0].copy(), pairs[:, 1].copy(), True)
+        clustering = closed / (triples / 2) if triples > 0 else 0.0
+    else:
+        # CSR of both directions on compact node numbers, built by one sort (SciPy's
+        # conversions cost more than the whole graph at the sizes of a step's window)
+        src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        width = int(pairs[:, 1].max()) + 1
+        order = np.argsort(src * width + dst)
+        src, dst = src[order], dst[order]
+        starts = np.concatenate([[True], src[1:] != src[:-1]])
+        nodes = src[starts]
+        n = nodes.shape[0]
+        indptr = np.append(np.flatnonzero(starts), 2 * m).astype(np.int64)
+        position = np.empty(width, dtype=np.int64)  # node id -> compact number (no search)
+        position[nodes] = np.arange(n)
+        indices = position[dst]
+        degree = np.diff(indptr)
+        largest = np.bincount(component_labels(position[pairs[:, 0]], position[pairs[:, 1]],
+                                               n)).max()
+        clustering = transitivity(indptr, indices, degree)
+        max_degree = degree.max()
     out.update(
         net_nodes=float(n),
         net_edges=float(m),
         net_density=float(2 * m / (n * (n - 1))) if n > 1 else 0.0,
         net_largest_component=float(largest / n),
-        net_clustering=transitivity(indptr, indices, degree),
-        net_mean_degree=float(degree.mean()),
-        net_max_degree=float(degree.max()),
+        net_clustering=clustering,
+        net_mean_degree=float(2 * m / n),  # the mean degree, exactly (degrees sum to 2m)
+        net_max_degree=float(max_degree),
     )
     return out
 
