@@ -613,11 +613,17 @@ class Engine:
             phi = xp.minimum(1.0, (funds + support) / cost)
             bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
             z = bias + ip.awareness_weight * (s.awareness - 0.5) + ip.funding_weight * (phi - 1.0)
-        project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
-        grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
-        s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(xp.float32)
+        if self._fused:
+            project, grant, self.rd_spend_ = kernels.projects(
+                u, 1.0 / (1.0 + xp.exp(-z)), firm, s.grant_offer, cost, s.capital,
+                np.float32(gov.grant_share))
+        else:
+            project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
+            grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
+            s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(
+                xp.float32)
+            self.rd_spend_ = xp.where(project, cost, 0.0)
         gov.spend("rd_grant", grant[project].sum())  # over the projects: independent of N
-        self.rd_spend_ = xp.where(project, cost, 0.0)
         return project, cost, grant
 
     # --- phase 3 -------------------------------------------------------------------------
@@ -893,6 +899,22 @@ class Engine:
             z = (op.success_base + op.w_quality * dv.quality[rows] + bonus[rows]
                  + op.w_absorptive * self.absorptive(dv, rows)
                  - op.radical_penalty * radical[rows])
+        if self._fused:
+            success, partner_success, self.patents_step_, self.radical_success_ = \
+                kernels.outcome_draws(
+                    rows, 1.0 / (1.0 + xp.exp(-z)), u_success, u_patent, radical,
+                    s.ip_supported, s.ip_awareness, s.patents, s.last_success, s.last_uir,
+                    s.is_research(), collab.a, collab.b, self.t_, mech.patents,
+                    np.float32(op.patent_prob), float(self.government_.patent_factor))
+            learner, teacher, lab = self._learning_pairs(collab)
+            kernels.learning(
+                dv.idea, dv.vec, s.field, s.ability, s.expertise, s.mask, s.talent,
+                s.is_research(), s.alive & s.is_firm(), success, radical, u_field, learner,
+                teacher, lab, mech.learning, mech.learning, mech.forgetting,
+                np.float32(op.incremental_gain), np.float32(kp.ability_max), kp.expertise_max,
+                op.learning_rate, op.research_transfer, op.research_absorptive,
+                np.float32(op.new_unit_share))
+            return success, partner_success
         success = xp.zeros(N, dtype=bool)
         success[rows] = u_success[rows] < 1.0 / (1.0 + xp.exp(-z))
         # patents
@@ -904,17 +926,7 @@ class Engine:
             self.patents_step_ = int(patent_rows.shape[0])
         else:
             self.patents_step_ = 0
-        firm = s.alive & s.is_firm()
-        if self._fused:
-            learner, teacher, lab = self._learning_pairs(collab)
-            kernels.learning(
-                dv.idea, dv.vec, s.field, s.ability, s.expertise, s.mask, s.talent,
-                s.is_research(), firm, success, radical, u_field, learner, teacher, lab,
-                mech.learning, mech.learning, mech.forgetting, np.float32(op.incremental_gain),
-                np.float32(kp.ability_max), kp.expertise_max, op.learning_rate,
-                op.research_transfer, op.research_absorptive, np.float32(op.new_unit_share))
-        else:
-            self._learning_arrays(dv, collab, success, radical, u_field, firm)
+        self._learning_arrays(dv, collab, success, radical, u_field, s.alive & s.is_firm())
         # bookkeeping for outputs and the calibration window
         s.last_success[success] = self.t_
         research_b = s.is_research()[collab.b]

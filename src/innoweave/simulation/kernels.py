@@ -1007,3 +1007,56 @@ def record_counts(alive, is_firm, kind, sme_kind, research, cluster, initial_fir
                 by_class[2, c] += last_uir[r] > t - window
     return (n_firms, n_smes, sme_project, sme_success, innovations, alliance, uir,
             same_cluster, sme_partner, survivors, links, secondments, by_class)
+
+
+@_njit
+def projects(u, prob, firm, grant_offer, cost, capital, grant_share):
+    """Which firms start a project (draw below the intent probability), their R&D grants and
+    spending, and capital after paying the project net of the grant (in place)."""
+    N = u.shape[0]
+    project = np.zeros(N, dtype=np.bool_)
+    grant = np.zeros(N, dtype=np.float32)
+    spend = np.zeros(N, dtype=np.float32)
+    for r in range(N):
+        if firm[r] and u[r] < prob[r]:
+            project[r] = True
+            if grant_offer[r]:
+                grant[r] = grant_share * cost[r]
+            capital[r] = capital[r] - cost[r] + grant[r]
+            spend[r] = cost[r]
+    return project, grant, spend
+
+
+@_njit
+def outcome_draws(rows, prob, u_success, u_patent, radical, ip_supported, ip_awareness,
+                  patents, last_success, last_uir, research, collab_a, collab_b, t, patents_on,
+                  patent_prob, patent_factor):
+    """Success of each project row (draw below its probability), patents (in place), the
+    calibration window's last success and last research co-operation, and which rows had a
+    partner firm succeed. Returns success, partner success and the counts of patents and of
+    radical successes."""
+    N = u_success.shape[0]
+    success = np.zeros(N, dtype=np.bool_)
+    n_patents = n_radical = 0
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        success[r] = u_success[r] < prob[k]
+        if not success[r]:
+            continue
+        n_radical += radical[r]
+        last_success[r] = t
+        if patents_on:
+            factor = patent_factor if ip_supported[r] else 1.0
+            if u_patent[r] < min(1.0, np.float64(patent_prob * ip_awareness[r]) * factor):
+                patents[r] += 1
+                n_patents += 1
+    partner_success = np.zeros(N, dtype=np.bool_)
+    for k in range(collab_a.shape[0]):
+        a, b = collab_a[k], collab_b[k]
+        if research[b]:
+            last_uir[a] = t
+        if success[a]:
+            partner_success[b] = True
+        if success[b] and not research[b]:
+            partner_success[a] = True
+    return success, partner_success, n_patents, n_radical
