@@ -1233,6 +1233,11 @@ class Engine:
         ability = (kp.ability_firm[0] + child.random((n_new, M))
                    * (kp.ability_firm[1] - kp.ability_firm[0])).astype(np.float32)
         expertise = child.integers(1, kp.expertise_max // 2 + 1, (n_new, M)).astype(np.int8)
+        if self._fused:
+            kernels.place_knowledge(s.field, s.ability, s.expertise, s.mask, s.memory,
+                                    int(rows[0]), fields, mask, ability, expertise,
+                                    parents_h[:n_spin], n_start)
+            return n_new, wanted - n_new
         if n_spin:
             par = parents_h[:n_spin]
             strength = to_host(xp.where(s.mask[:, xp.asarray(par)],

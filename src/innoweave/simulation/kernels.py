@@ -1060,3 +1060,43 @@ def outcome_draws(rows, prob, u_success, u_patent, radical, ip_supported, ip_awa
         if success[b] and not research[b]:
             partner_success[a] = True
     return success, partner_success, n_patents, n_radical
+
+
+@_njit
+def place_knowledge(field, ability, expertise, mask, memory, first_row, fields, held,
+                    new_ability, new_expertise, parents, n_start):
+    """Write entrants' knowledge into rows ``first_row`` on (in place): start-ups their drawn
+    units; spin-offs (the last ``len(parents)``) their parent's two strongest held units
+    (ties: lower slot) at 0.8 of its ability, expertise 1, the parent first in memory."""
+    M = mask.shape[0]
+    for k in range(fields.shape[0]):
+        r = first_row + k
+        if k >= n_start:
+            par = parents[k - n_start]
+            first = second = -1
+            for u in range(M):  # strength: ability where held, else -1
+                su = ability[u, par] if mask[u, par] else np.float32(-1.0)
+                if first < 0 or su > (ability[first, par] if mask[first, par] else -1.0):
+                    first, second = u, first
+                elif second < 0 or su > (ability[second, par] if mask[second, par] else -1.0):
+                    second = u
+            for u in range(M):
+                held[k, u] = False
+            for x, u in enumerate((first, second)):
+                if mask[u, par]:
+                    held[k, x] = True
+                    fields[k, x] = field[u, par]
+                    new_ability[k, x] = np.float32(0.8) * ability[u, par]
+                    new_expertise[k, x] = 1
+        for u in range(M):
+            if held[k, u]:
+                field[u, r] = fields[k, u]
+                ability[u, r] = new_ability[k, u]
+                expertise[u, r] = new_expertise[k, u]
+            else:
+                field[u, r] = 0
+                ability[u, r] = 0.0
+                expertise[u, r] = 0
+            mask[u, r] = held[k, u]
+        for m in range(memory.shape[0]):
+            memory[m, r] = parents[k - n_start] if k >= n_start and m == 0 else -1
