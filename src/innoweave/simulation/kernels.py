@@ -274,16 +274,17 @@ def knowledge_outputs(ability, idea, mask, field, firm, n_fields):
     n_idea = np.zeros(N, dtype=np.int64)
     held = np.zeros(N, dtype=np.int64)
     kenes = np.zeros(n_fields * 5, dtype=np.int64)
+    # sums branch-free (adding 0 leaves a float sum unchanged), then the kene counts
     for u in range(M):
         for r in range(N):
-            if idea[u, r]:
-                idea_sum[r] += ability[u, r]
-                n_idea[r] += 1
-            if mask[u, r]:
-                held[r] += 1
-                if firm[r]:
-                    band = min(np.int32(ability[u, r] * np.float32(0.5)), 4)
-                    kenes[field[u, r] * 5 + band] += 1
+            idea_sum[r] += ability[u, r] * np.float32(idea[u, r])
+            n_idea[r] += idea[u, r]
+            held[r] += mask[u, r]
+    for u in range(M):
+        for r in range(N):
+            if mask[u, r] and firm[r]:
+                band = min(np.int32(ability[u, r] * np.float32(0.5)), 4)
+                kenes[field[u, r] * 5 + band] += 1
     idea_ability = np.empty(N, dtype=np.float64)
     for r in range(N):
         idea_ability[r] = np.float64(idea_sum[r]) / max(n_idea[r], 1)
