@@ -863,9 +863,6 @@ class Engine:
     def absorptive(self, dv: Derived, rows):
         """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
-        if self._fused:
-            return kernels.absorptive(dv.idea, s.expertise, s.talent, rows.astype(np.int64),
-                                      kp.expertise_max)
         idea = xp.take(dv.idea, rows, axis=1)
         exp_sum = (xp.take(s.expertise, rows, axis=1) * idea).sum(axis=0, dtype=xp.float32)
         n = xp.maximum(count_true(xp, idea), 1)

@@ -9,8 +9,9 @@ same order and sizes — and repeats its arithmetic in the same dtypes and order
 where the array code is float32, float64 where NumPy promotes), so both paths give the
 same outputs for the same seed; ``tests/simulation/test_kernels.py`` holds them to that.
 Transcendental functions (``exp``) stay in NumPy, whose float32 ``exp`` may round
-differently from the C library's. Kernels are compiled on first use and cached on disk
-(``cache=True``). :func:`resolve_kernels` picks the path: ``Engine(kernels=...)``, else the
+differently from the C library's; so do sorts (stable sorts and ``lexsort`` are done before
+a kernel and passed in), which also keeps compiling short. Kernels are compiled on first use
+and cached on disk (``cache=True``). :func:`resolve_kernels` picks the path: ``Engine(kernels=...)``, else the
 ``INNOWEAVE_KERNELS`` environment variable (``numba`` or ``array``), else Numba where it is
 installed and the array module is NumPy.
 """
@@ -52,9 +53,6 @@ def _njit(fn):
     # error_model="numpy": no zero-division checks in loops (every divisor here is guarded)
     return (numba.njit(cache=True, nogil=True, error_model="numpy")(fn) if numba is not None
             else fn)
-
-
-#: Rows per block in the slot-by-slot kernels: a block of every (M, N) array stays in cache.
 
 
 # --- phase 0 -------------------------------------------------------------------------------
@@ -314,16 +312,6 @@ def _absorptive_row(idea, expertise, talent, expertise_max):
             n += 1
     return np.float64(talent) * (
         0.5 + np.float64(np.float32(0.5) * exp_sum) / max(n, 1) / expertise_max)
-
-
-@_njit
-def absorptive(idea, expertise, talent, rows, expertise_max):
-    """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
-    ideas, exps = _columns(idea, rows), _columns(expertise, rows)
-    out = np.empty(rows.shape[0], dtype=np.float64)
-    for k in range(rows.shape[0]):
-        out[k] = _absorptive_row(ideas[k], exps[k], talent[rows[k]], expertise_max)
-    return out
 
 
 @_njit
