@@ -199,3 +199,37 @@ def test_cupy_engine_matches_numpy_in_distribution(small_population):
     cpu = Engine(None, small_population, seed=1).run(STEPS)
     assert gpu.columns.tolist() == cpu.columns.tolist()
     assert gpu["innovations"].sum() == pytest.approx(cpu["innovations"].sum(), rel=0.3)
+
+
+def _firm_attributes_as_first_written(employees, kind, rng):
+    """``draw_firm_attributes`` as first written (``np.isin``, ``np.clip``): the reference
+    its faster form must reproduce value for value, drawing the same numbers in order."""
+    from innoweave.simulation.population import FIRM_KINDS, size_class_of
+
+    n = kind.shape[0]
+    sc = size_class_of(employees.astype(np.float32))
+    firm = np.isin(kind, FIRM_KINDS)
+    return {
+        "age": np.where(firm, rng.exponential(12.0, n), 30.0).astype(np.float32),
+        "employees": employees.astype(np.float32),
+        "capital": (employees * rng.uniform(0.5, 2.0, n)).astype(np.float32),
+        "growth": np.where(firm, rng.normal(0.03, 0.10, n), 0.0).astype(np.float32),
+        "awareness": rng.beta(2, 3, n).astype(np.float32),
+        "ip_awareness": rng.beta(2, 4, n).astype(np.float32),
+        "talent": np.clip(rng.beta(2, 4, n) + 0.05 * sc, 0, 1).astype(np.float32),
+        "credit_access": rng.beta(2 + sc, 3).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_entrant_attributes_keep_their_draws(seed):
+    from innoweave.simulation.population import draw_firm_attributes
+
+    rng = np.random.default_rng(seed + 100)
+    employees = rng.integers(1, 2000, 500).astype(np.float32)
+    kind = rng.integers(0, 5, 500).astype(np.int8)
+    got = draw_firm_attributes(employees, kind, np.random.default_rng(seed))
+    want = _firm_attributes_as_first_written(employees, kind, np.random.default_rng(seed))
+    assert got.keys() == want.keys()
+    for name in want:
+        assert np.array_equal(got[name], want[name]), name

@@ -9,7 +9,7 @@ import pytest
 from innoweave.simulation import kernels
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
-from innoweave.simulation.measures import network_measures
+from innoweave.simulation.measures import network_measures, unique_pairs
 from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams
 from innoweave.simulation.population import synthetic_population
 from innoweave.simulation.scenario import example_scenarios, load_scenario
@@ -76,6 +76,14 @@ def test_network_counts_match_the_array_measures(nodes, edges):
     rng = np.random.default_rng(nodes)
     a, b = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
     assert network_measures(a, b, fused=True) == network_measures(a, b)
+
+
+@pytest.mark.parametrize(("nodes", "edges"), [(3, 200), (50, 400), (10_000, 1300), (5, 0)])
+def test_unique_pairs_kernel_matches_the_array_code(nodes, edges):
+    rng = np.random.default_rng(edges)
+    a, b = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
+    lo, hi = kernels.unique_pairs(a, b)
+    assert np.array_equal(np.stack([lo, hi], axis=1).reshape(-1, 2), unique_pairs(a, b))
 
 
 def test_network_of_self_loops_only_is_empty():

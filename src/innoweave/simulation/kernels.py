@@ -10,7 +10,8 @@ where the array code is float32, float64 where NumPy promotes), so both paths gi
 same outputs for the same seed; ``tests/simulation/test_kernels.py`` holds them to that.
 Transcendental functions (``exp``) stay in NumPy, whose float32 ``exp`` may round
 differently from the C library's; so do sorts (stable sorts and ``lexsort`` are done before
-a kernel and passed in), which also keeps compiling short. Kernels are compiled on first use
+a kernel and passed in), which also keeps compiling short; the one exception orders the
+integer edge codes of :func:`unique_pairs`, where any sort gives the same result. Kernels are compiled on first use
 and cached on disk (``cache=True``). :func:`resolve_kernels` picks the path: ``Engine(kernels=...)``, else the
 ``INNOWEAVE_KERNELS`` environment variable (``numba`` or ``array``), else Numba where it is
 installed and the array module is NumPy.
@@ -192,6 +193,33 @@ def _find(parent, x):
         parent[x] = parent[parent[x]]
         x = parent[x]
     return x
+
+
+@_njit
+def unique_pairs(a, b):
+    """``measures.unique_pairs`` as two arrays ``lo, hi``: the distinct undirected pairs
+    without self-loops, sorted by ``lo`` then ``hi``. One pass builds the ``lo * width + hi``
+    codes, one sort orders them (integers: any sort gives the same order) and one pass drops
+    repeats — in place of some ten NumPy calls on a few thousand edges."""
+    width = 0
+    for k in range(a.shape[0]):
+        width = max(width, a[k] + 1, b[k] + 1)
+    key = np.empty(a.shape[0], dtype=np.int64)
+    m = 0
+    for k in range(a.shape[0]):
+        if a[k] != b[k]:
+            key[m] = min(a[k], b[k]) * width + max(a[k], b[k])
+            m += 1
+    key = np.sort(key[:m])
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    n_unique = 0
+    for k in range(m):
+        if k == 0 or key[k] != key[k - 1]:
+            lo[n_unique] = key[k] // width
+            hi[n_unique] = key[k] % width
+            n_unique += 1
+    return lo[:n_unique], hi[:n_unique]
 
 
 @_njit

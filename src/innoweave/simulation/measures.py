@@ -31,7 +31,7 @@ def gini(values: np.ndarray) -> float:
     total = v.sum()
     if n == 0 or total <= 0:
         return 0.0
-    ranks = np.arange(1, n + 1)
+    ranks = np.arange(1, n + 1, dtype=float)  # as the product would cast them, made once
     return float((2 * (ranks * v).sum() / (n * total)) - (n + 1) / n)
 
 
@@ -129,13 +129,17 @@ def network_measures(a: np.ndarray, b: np.ndarray, *, fused: bool = False) -> di
     the same (the wedge sampling above :data:`EXACT_CLUSTERING_MAX_EDGES` stays here).
     """
     out = dict.fromkeys(NETWORK_COLUMNS, 0.0)
-    pairs = unique_pairs(a, b)
+    if fused:
+        lo, hi = kernels.unique_pairs(a.astype(np.int64, copy=False),
+                                      b.astype(np.int64, copy=False))
+        pairs = np.stack([lo, hi], axis=1)
+    else:
+        pairs = unique_pairs(a, b)
     m = pairs.shape[0]
     if m == 0:
         return out
     if fused and m <= EXACT_CLUSTERING_MAX_EDGES:
-        n, _, largest, max_degree, triples, closed = kernels.network_counts(
-            pairs[:, 0].copy(), pairs[:, 1].copy(), True)
+        n, _, largest, max_degree, triples, closed = kernels.network_counts(lo, hi, True)
         clustering = closed / (triples / 2) if triples > 0 else 0.0
     else:
         # CSR of both directions on compact node numbers, built by one sort (SciPy's
@@ -225,7 +229,8 @@ class Recorder:
         counts = to_host(counts).astype(float)
         share = counts / max(counts.sum(), 1.0)
         nz = share[share > 0]
-        breadth = held[firm]  # after this step's learning and entry
+        firm_rows = xp.flatnonzero(firm)  # one index for the three means: beats three masks
+        breadth = xp.take(held, firm_rows)  # after this step's learning and entry
         self.patents_total += eng.patents_step_
         rec: dict[str, float] = {
             "step": t,
@@ -266,8 +271,8 @@ class Recorder:
         for c, name in enumerate(SIZE_CLASSES):
             rec[f"innovating_{name}"] = n_inn[c] / n_class[c] if n_class[c] else float("nan")
             rec[f"coop_research_{name}"] = n_coop[c] / n_inn[c] if n_inn[c] else float("nan")
-        rec["mean_awareness"] = float(s.awareness[firm].mean()) if n_firms else 0.0
-        rec["mean_talent"] = float(s.talent[firm].mean()) if n_firms else 0.0
+        rec["mean_awareness"] = float(xp.take(s.awareness, firm_rows).mean()) if n_firms else 0.0
+        rec["mean_talent"] = float(xp.take(s.talent, firm_rows).mean()) if n_firms else 0.0
         rec["links_active"] = links
         rec["secondments_active"] = secondments
         return rec
