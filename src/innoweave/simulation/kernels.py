@@ -71,26 +71,26 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
     for u in range(M):
         for r in range(N):
             strength[u, r] = (np.float32(expertise[u, r]) * inv_expertise_max + one) * ability[u, r]
-    # rank[u] = #{v < u: s_v >= s_u} + #{v > u: s_v > s_u} (ties: lower slot first)
+    # rank[u] = #{v < u: s_v >= s_u} + #{v > u: s_v > s_u} (ties: lower slot first); each
+    # pair v < u is compared once: ge = (s_v >= s_u) counts for u, its negation for v
+    rank = np.zeros((M, N), dtype=np.int8)
+    for v in range(M - 1):
+        for u in range(v + 1, M):
+            for r in range(N):
+                ge = strength[v, r] >= strength[u, r]
+                rank[u, r] += ge
+                rank[v, r] += not ge
     idea = np.empty((M, N), dtype=np.bool_)
-    rank = np.empty(N, dtype=np.int8)
     for u in range(M):
-        rank[:] = 0
-        for v in range(u):
-            for r in range(N):
-                rank[r] += strength[v, r] >= strength[u, r]
-        for v in range(u + 1, M):
-            for r in range(N):
-                rank[r] += strength[v, r] > strength[u, r]
         for r in range(N):
-            idea[u, r] = mask[u, r] & (rank[r] < idea_size)
+            idea[u, r] = mask[u, r] & (rank[u, r] < idea_size)
     best = strength[0].copy()
     niche = field[0].astype(np.int64)
     for u in range(1, M):
         for r in range(N):
-            if strength[u, r] > best[r]:
-                best[r] = strength[u, r]
-                niche[r] = field[u, r]
+            better = strength[u, r] > best[r]  # selects, not branches: vectorises
+            best[r] = strength[u, r] if better else best[r]
+            niche[r] = field[u, r] if better else niche[r]
     # sums slot by slot (adding 0 for units outside the idea leaves a float sum unchanged)
     total = np.zeros(N, dtype=np.float32)
     sq = np.zeros(N, dtype=np.float32)
@@ -114,7 +114,8 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
     for r in range(N):
         competence[r] = np.float64(ab[r]) / max(held[r], 1) * np.float64(inv_ability_max)
         depth[r] = competence[r] if research[r] else 0.0
-        for b in bounds:
+    for b in bounds:  # bound by bound: the inner loop over rows vectorises
+        for r in range(N):
             size_class[r] += employees[r] >= b
     return strength, idea, total, niche, vec, norm, held, competence, depth, size_class
 
