@@ -50,7 +50,7 @@ def main() -> None:
         n_cands = len(rec.candidates(mode))
         row = {"smes": len(smes), "candidates": n_cands, "fit_s": t_fit, "top10_all_smes_s": t_top,
                "fit_plus_top10_s": round(t_fit + t_top, 2), "fit_cpu_s": c_fit, "top10_cpu_s": c_top,
-               "model": rec.fit_notes_[mode], "two_stage": n_cands > 5 * rec.rerank, "target_s": 20}  # fmt: skip
+               "model": rec.fit_notes_[mode], "two_stage": rec._reranks_shortlist(n_cands), "target_s": 20}  # fmt: skip
         if row["two_stage"] and rec.rankers_[mode] is not None:
             # reference second stage: scikit-learn predicts from the full block's feature matrix
             rec.rankers_[mode].predict = partial(_reference_predict, rec.rankers_[mode])

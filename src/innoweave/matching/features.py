@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -79,11 +80,6 @@ def kind_complementary_block(query_kinds: np.ndarray, cand_kinds: np.ndarray) ->
     return np.where(is_firm, firm_row[None, :], other_row[None, :]).astype(float)
 
 
-def _region_codes(regions: np.ndarray, known: dict) -> np.ndarray:
-    """Integer code of each region (−1 where absent), shared across calls through ``known``."""
-    return np.array([-1 if r is None else known.setdefault(r, len(known)) for r in regions], dtype=np.int64)
-
-
 def _rows_dense(m: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return m[rows][:, cols].toarray()
 
@@ -141,9 +137,9 @@ def pair_features(
             history.latitude[queries][:, None], history.longitude[queries][:, None],
             history.latitude[candidates][None, :], history.longitude[candidates][None, :],
         )  # fmt: skip
-        # integer codes instead of comparing Python strings pair by pair
-        codes: dict = {}
-        rq, rc = _region_codes(history.region[queries], codes), _region_codes(history.region[candidates], codes)
+        # integer codes (−1 where absent) instead of comparing Python strings pair by pair
+        codes = pd.factorize(np.concatenate([history.region[queries], history.region[candidates]]))[0]
+        rq, rc = codes[:nq], codes[nq:]
         out["same_region"] = ((rq[:, None] == rc[None, :]) & (rq[:, None] >= 0)).astype(float)
     if "kind" in families:
         ck = history.kinds[candidates]

@@ -167,7 +167,8 @@ class PartnerRecommender:
                 self.fit_notes_[mode] = "linear combination with default weights (ranker='none')"
                 continue
             # a shortlist-re-ranking mode learns from fewer random negatives (see the constant)
-            negatives = {"n_random": SHORTLIST_RANDOM_NEGATIVES} if self._reranks_shortlist(mode) else {}
+            shortlist = self._reranks_shortlist(len(self.candidates(mode)))
+            negatives = {"n_random": SHORTLIST_RANDOM_NEGATIVES} if shortlist else {}
             try:
                 self.rankers_[mode] = LearnedRanker(
                     model=self.ranker, families=self.signals, seed=self.seed, **negatives
@@ -196,9 +197,9 @@ class PartnerRecommender:
         self._check_mode(mode)
         return np.flatnonzero(np.isin(self.history_.kinds, list(self.mode_specs_[mode].target_kinds)))
 
-    def _reranks_shortlist(self, mode: str) -> bool:
-        """Whether ``mode`` has so many candidates that the model re-ranks a linear shortlist."""
-        return len(self.candidates(mode)) > 5 * self.rerank
+    def _reranks_shortlist(self, n_candidates: int) -> bool:
+        """Whether so many candidates are scored that the model re-ranks a linear shortlist."""
+        return n_candidates > 5 * self.rerank
 
     def _check_mode(self, mode: str) -> None:
         if mode not in self.mode_specs_:
@@ -224,7 +225,7 @@ class PartnerRecommender:
         ranker = self.rankers_.get(mode)
         if ranker is None:
             return self._linear(feats)
-        if len(candidates) <= 5 * self.rerank:
+        if not self._reranks_shortlist(len(candidates)):
             return ranker.predict(feats)
         first = self._linear(feats, ranker.scoring_weights_)
         keep = np.zeros(first.shape, dtype=bool)
