@@ -603,6 +603,9 @@ class Engine:
                 np.float32(ip.project_cost_per_employee), np.float32(gov.grant_share),
                 np.float32(gov.tax_share), float(gov.guarantee_boost),
                 ip.credit_line_per_employee, np.float32(ip.awareness_weight), ip.funding_weight)
+            project, grant, self.rd_spend_ = kernels.projects(
+                u, 1.0 / (1.0 + xp.exp(-z)), firm, s.grant_offer, cost, s.capital,
+                np.float32(gov.grant_share))
         else:
             cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
             support = xp.where(s.grant_offer, gov.grant_share * cost, 0.0)
@@ -613,11 +616,6 @@ class Engine:
             phi = xp.minimum(1.0, (funds + support) / cost)
             bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
             z = bias + ip.awareness_weight * (s.awareness - 0.5) + ip.funding_weight * (phi - 1.0)
-        if self._fused:
-            project, grant, self.rd_spend_ = kernels.projects(
-                u, 1.0 / (1.0 + xp.exp(-z)), firm, s.grant_offer, cost, s.capital,
-                np.float32(gov.grant_share))
-        else:
             project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
             grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
             s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(
@@ -884,19 +882,6 @@ class Engine:
                 f32(op.w_complementarity), op.w_depth, f32(op.success_base), f32(op.w_quality),
                 op.w_absorptive, op.radical_penalty,
                 self.params_.search.rule != "conservative", kp.expertise_max)
-        else:
-            has_partner = xp.zeros(N, dtype=bool)
-            has_partner[collab.a] = True
-            radical = project & ~has_partner & (u_radical < op.radical_prob) if mech.radical \
-                else xp.zeros(N, dtype=bool)
-            rows = xp.nonzero(project)[0]
-            bonus = xp.zeros(N, dtype=xp.float32)  # complementarity and depth of partners
-            bonus[collab.a] = (op.w_complementarity * self.match(dv, collab.a, collab.b)
-                               + op.w_depth * dv.depth[collab.b])
-            z = (op.success_base + op.w_quality * dv.quality[rows] + bonus[rows]
-                 + op.w_absorptive * self.absorptive(dv, rows)
-                 - op.radical_penalty * radical[rows])
-        if self._fused:
             success, partner_success, self.patents_step_, self.radical_success_ = \
                 kernels.outcome_draws(
                     rows, 1.0 / (1.0 + xp.exp(-z)), u_success, u_patent, radical,
@@ -907,11 +892,22 @@ class Engine:
             kernels.learning(
                 dv.idea, dv.vec, s.field, s.ability, s.expertise, s.mask, s.talent,
                 s.is_research(), s.alive & s.is_firm(), success, radical, u_field, learner,
-                teacher, lab, mech.learning, mech.learning, mech.forgetting,
+                teacher, lab, mech.learning, mech.forgetting,
                 np.float32(op.incremental_gain), np.float32(kp.ability_max), kp.expertise_max,
                 op.learning_rate, op.research_transfer, op.research_absorptive,
                 np.float32(op.new_unit_share))
             return success, partner_success
+        has_partner = xp.zeros(N, dtype=bool)
+        has_partner[collab.a] = True
+        radical = project & ~has_partner & (u_radical < op.radical_prob) if mech.radical \
+            else xp.zeros(N, dtype=bool)
+        rows = xp.nonzero(project)[0]
+        bonus = xp.zeros(N, dtype=xp.float32)  # complementarity and depth of partners
+        bonus[collab.a] = (op.w_complementarity * self.match(dv, collab.a, collab.b)
+                           + op.w_depth * dv.depth[collab.b])
+        z = (op.success_base + op.w_quality * dv.quality[rows] + bonus[rows]
+             + op.w_absorptive * self.absorptive(dv, rows)
+             - op.radical_penalty * radical[rows])
         success = xp.zeros(N, dtype=bool)
         success[rows] = u_success[rows] < 1.0 / (1.0 + xp.exp(-z))
         # patents

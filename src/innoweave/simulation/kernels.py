@@ -224,15 +224,15 @@ def unique_pairs(a, b):
 
 
 @_njit
-def network_counts(lo, hi, count_wedges):
+def network_counts(lo, hi):
     """Counts of the simple undirected graph with distinct edges ``lo[k] < hi[k]``, sorted by
-    ``lo`` then ``hi`` (``measures.unique_pairs``): nodes, edges, size of the largest
-    component, largest degree, sum of d(d - 1) over nodes and — with ``count_wedges`` — the
-    closed wedges (pairs of a node's neighbours that are linked). No sorting here: node
+    ``lo`` then ``hi`` (``measures.unique_pairs``): nodes, size of the largest component,
+    largest degree, sum of d(d - 1) over nodes and the closed wedges (pairs of a node's
+    neighbours that are linked); the edges are ``lo.shape[0]``. No sorting here: node
     numbers come from a presence table, neighbour lists are built in ascending order."""
     n_pairs = lo.shape[0]
     if n_pairs == 0:
-        return 0, 0, 0, 0, 0.0, 0
+        return 0, 0, 0, 0.0, 0
     width = hi.max() + 1
     position = np.full(width, -1, dtype=np.int64)
     for k in range(n_pairs):
@@ -259,37 +259,36 @@ def network_counts(lo, hi, count_wedges):
     for k in range(n):
         triples += degree[k] * (degree[k] - 1.0)
     closed = 0
-    if count_wedges:
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        for k in range(n):
-            indptr[k + 1] = indptr[k] + degree[k]
-        fill = indptr[:-1].copy()
-        indices = np.empty(2 * n_pairs, dtype=np.int64)
-        # a node's lower neighbours first (ascending: pairs are sorted by low end), then its
-        # higher ones (ascending within a low end)
-        for k in range(n_pairs):
-            v = position[hi[k]]
-            indices[fill[v]] = position[lo[k]]
-            fill[v] += 1
-        for k in range(n_pairs):
-            u = position[lo[k]]
-            indices[fill[u]] = position[hi[k]]
-            fill[u] += 1
-        for c in range(n):
-            for x in range(indptr[c], indptr[c + 1]):
-                u = indices[x]
-                for y in range(x + 1, indptr[c + 1]):
-                    w = indices[y]
-                    left, right = indptr[u], indptr[u + 1]  # binary search of u's list
-                    while left < right:
-                        mid = (left + right) // 2
-                        if indices[mid] < w:
-                            left = mid + 1
-                        else:
-                            right = mid
-                    if left < indptr[u + 1] and indices[left] == w:
-                        closed += 1
-    return n, n_pairs, size.max(), degree.max(), triples, closed
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for k in range(n):
+        indptr[k + 1] = indptr[k] + degree[k]
+    fill = indptr[:-1].copy()
+    indices = np.empty(2 * n_pairs, dtype=np.int64)
+    # a node's lower neighbours first (ascending: pairs are sorted by low end), then its
+    # higher ones (ascending within a low end)
+    for k in range(n_pairs):
+        v = position[hi[k]]
+        indices[fill[v]] = position[lo[k]]
+        fill[v] += 1
+    for k in range(n_pairs):
+        u = position[lo[k]]
+        indices[fill[u]] = position[hi[k]]
+        fill[u] += 1
+    for c in range(n):
+        for x in range(indptr[c], indptr[c + 1]):
+            u = indices[x]
+            for y in range(x + 1, indptr[c + 1]):
+                w = indices[y]
+                left, right = indptr[u], indptr[u + 1]  # binary search of u's list
+                while left < right:
+                    mid = (left + right) // 2
+                    if indices[mid] < w:
+                        left = mid + 1
+                    else:
+                        right = mid
+                if left < indptr[u + 1] and indices[left] == w:
+                    closed += 1
+    return n, size.max(), degree.max(), triples, closed
 
 
 @_njit
@@ -345,7 +344,7 @@ def _absorptive_row(idea, expertise, talent, expertise_max):
 
 @_njit
 def learning(idea, vec, field, ability, expertise, mask, talent, research, firm, success,
-             radical, u_field, learner, teacher, lab, partner_learning, doing, forgetting,
+             radical, u_field, learner, teacher, lab, learn, forgetting,
              incremental_gain, ability_max, expertise_max, learning_rate, research_transfer,
              research_absorptive, new_unit_share):
     """Phase 4 after the outcome draws (``Engine.outcome_and_learning`` from the ability
@@ -354,7 +353,8 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
     Increments are read from the state at the start of the phase and added in the array
     code's order (successes slot by slot, then partners' units unit by unit), so float32
     sums round alike; ``learner``/``teacher``/``lab`` are the learning pairs (both sides of
-    each collaboration, then secondments), empty without partner learning."""
+    each collaboration, then secondments); ``learn`` switches on both learning from partners
+    and learning by doing (``Mechanisms.learning``)."""
     M, N = mask.shape
     n_fields = vec.shape[1] - 1
     # (b) incremental success: every idea unit of a successful, non-radical project
@@ -402,7 +402,7 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
         new_ability[r] = np.float32(np.float64(idea_sum) / max(n_idea, 1))
     # (c) learning from partners: per pair, each offered teacher unit raises the learner's
     # unit of the same field, or is a candidate new unit where the learner lacks the field
-    if partner_learning and P:
+    if learn and P:
         l_field, l_mask, l_ability = (_columns(field, learner), _columns(mask, learner),
                                       _columns(ability, learner))
         l_idea, l_exp = _columns(idea, learner), _columns(expertise, learner)
@@ -460,11 +460,11 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
     # (a) learning by doing and forgetting, firms only
     # (branch-free, so the passes vectorise; ability x 0 where a unit is dropped, as the
     # array code multiplies)
-    if doing or forgetting:
+    if learn or forgetting:
         for u in range(M):
             for r in range(N):
                 e = np.int64(expertise[u, r])
-                if doing:
+                if learn:
                     e = min(e + (idea[u, r] & firm[r]), expertise_max)
                 if forgetting:
                     lose = mask[u, r] & ~idea[u, r] & firm[r]

@@ -139,7 +139,7 @@ def network_measures(a: np.ndarray, b: np.ndarray, *, fused: bool = False) -> di
     if m == 0:
         return out
     if fused and m <= EXACT_CLUSTERING_MAX_EDGES:
-        n, _, largest, max_degree, triples, closed = kernels.network_counts(lo, hi, True)
+        n, largest, max_degree, triples, closed = kernels.network_counts(lo, hi)
         clustering = closed / (triples / 2) if triples > 0 else 0.0
     else:
         # CSR of both directions on compact node numbers, built by one sort (SciPy's
