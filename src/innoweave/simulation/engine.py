@@ -1079,7 +1079,8 @@ class Engine:
         xp, s, sp = self.xp_, self.state_, self.params_.spillover
         mech = self.params_.mechanisms
         F, C = s.n_fields, s.n_clusters
-        member = s.alive & s.is_firm() & (s.cluster >= 0)
+        firm = s.alive & s.is_firm()  # spillovers change abilities only: valid for both
+        member = firm & (s.cluster >= 0)
         if self._fused:
             factor = self.government_.cluster_boost_factor
             if mech.spillovers:
@@ -1087,7 +1088,7 @@ class Engine:
                                    s.cluster_boost, C, F, np.float32(sp.cluster_rate),
                                    np.float32(sp.cluster_rate * (1.0 + factor)))
             if mech.awareness_dynamics:
-                kernels.awareness(s.awareness, s.alive & s.is_firm(), member, s.cluster, success,
+                kernels.awareness(s.awareness, firm, member, s.cluster, success,
                                   partner_success, C, np.float32(1 - sp.awareness_decay),
                                   sp.awareness_own, sp.awareness_partner, sp.awareness_cluster)
             return
@@ -1104,7 +1105,6 @@ class Engine:
             gain = (best[key] - ability) * rho.astype(xp.float32)[None, :]
             s.ability[:, rows] = ability + gain * units
         if mech.awareness_dynamics:
-            firm = s.alive & s.is_firm()
             cl = xp.maximum(s.cluster, 0)
             members = xp.bincount(cl[member], minlength=C)[:C]
             wins = xp.bincount(cl[member & success], minlength=C)[:C]
