@@ -7,7 +7,14 @@ import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from innoweave.cli import app
-from innoweave.matching.evaluation import EvalSplit, gini, make_split, ranking_metrics
+from innoweave.matching.evaluation import (
+    RRF_K,
+    EvalSplit,
+    _reciprocal_rank,
+    gini,
+    make_split,
+    ranking_metrics,
+)
 from innoweave.matching.history import project_dates
 from innoweave.matching.protocols import EvaluationInputError, evaluate_files, evaluate_split
 
@@ -155,3 +162,15 @@ def test_assignment_quality_log_objective_is_fair_under_capacity():
     assert plan("log_probability") == {0: 1, 1: 0}
     with pytest.raises(ValueError, match="unknown assignment objective 'rank'"):
         assignment_quality(p, "rank")
+
+
+def test_reciprocal_rank_fusion_terms():
+    scores = np.array([[0.1, 0.9, 0.5], [2.0, 2.0, 1.0]])
+    rr = _reciprocal_rank(scores)
+    # row 0 ranks: 0.9 first, 0.5 second, 0.1 third; row 1: tie kept in candidate order
+    np.testing.assert_allclose(rr[0], 1.0 / (RRF_K + np.array([3, 1, 2])))
+    np.testing.assert_allclose(rr[1], 1.0 / (RRF_K + np.array([1, 2, 3])))
+    # fusion favours a candidate ranked well by every signal over one first by a single signal
+    other = np.array([[0.2, 0.1, 0.3], [0.0, 0.0, 0.0]])
+    fused = rr + _reciprocal_rank(other)
+    assert fused[0].argmax() == 2
