@@ -178,9 +178,11 @@ class Government(InstrumentEffects):
         self._ongoing_links()
         for key in INSTRUMENT_KEYS:
             cfg = self.instruments.get(key)
+            if cfg is None:  # its block is skipped whole, as an unused block would be
+                rng.skip(per_instrument)
+                continue
             with rng.block(per_instrument):
-                if cfg is not None:
-                    getattr(self, "_" + key)(cfg, self.eligible(cfg, dv), dv, collab=collab)
+                getattr(self, "_" + key)(cfg, self.eligible(cfg, dv), dv, collab=collab)
 
     def _ongoing_guarantees(self):
         s = self.engine.state_
