@@ -487,16 +487,17 @@ class Engine:
     def pools(self):
         """Alive firms grouped by region and cluster, research by region (for draws)."""
         xp, s = self.xp_, self.state_
+        names = ("firms", "research", "firm_region", "firm_cluster", "research_region")
+        if self._fused:
+            return dict(zip(names, kernels.pools(s.alive, s.is_firm(), s.is_research(), s.region,
+                                                 s.cluster, s.n_regions, s.n_clusters),
+                            strict=True))
         firms = xp.nonzero(s.alive & s.is_firm())[0]
         research = xp.nonzero(s.is_research())[0]
         members = firms[s.cluster[firms] >= 0]
-        return {
-            "firms": firms,
-            "research": research,
-            "firm_region": self.groups(firms, s.region, s.n_regions),
-            "firm_cluster": self.groups(members, s.cluster, s.n_clusters),
-            "research_region": self.groups(research, s.region, s.n_regions),
-        }
+        return dict(zip(names, (firms, research, self.groups(firms, s.region, s.n_regions),
+                                self.groups(members, s.cluster, s.n_clusters),
+                                self.groups(research, s.region, s.n_regions)), strict=True))
 
     def research_candidate(self, pools, rows, u):
         """Rule 1: a research organisation of the row's region, else one uniform nationwide."""

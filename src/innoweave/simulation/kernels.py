@@ -306,11 +306,29 @@ def knowledge_outputs(ability, idea, mask, field, firm, n_fields):
             idea_sum[r] += ability[u, r] * np.float32(idea[u, r])
             n_idea[r] += idea[u, r]
             held[r] += mask[u, r]
+    # per slot: each unit's kene (a spare bin where not counted) in a branch-free pass, then
+    # counted into four sub-histograms in turn, so consecutive increments rarely wait on
+    # each other (one branch per unit mispredicts on the random masks: ~1.5x slower)
+    spare = n_fields * 5
+    bins = np.empty(N, dtype=np.int32)
+    sub = np.zeros((4, spare + 1), dtype=np.int32)
     for u in range(M):
         for r in range(N):
-            if mask[u, r] and firm[r]:
-                band = min(np.int32(ability[u, r] * np.float32(0.5)), 4)
-                kenes[field[u, r] * 5 + band] += 1
+            band = min(np.int32(ability[u, r] * np.float32(0.5)), np.int32(4))
+            kene = np.int32(field[u, r]) * np.int32(5) + band
+            bins[r] = kene if mask[u, r] & firm[r] else np.int32(spare)
+        r = 0
+        while r + 4 <= N:
+            sub[0, bins[r]] += 1
+            sub[1, bins[r + 1]] += 1
+            sub[2, bins[r + 2]] += 1
+            sub[3, bins[r + 3]] += 1
+            r += 4
+        for rest in range(r, N):
+            sub[0, bins[rest]] += 1
+    for q in range(4):
+        for b in range(spare):
+            kenes[b] += sub[q, b]
     idea_ability = np.empty(N, dtype=np.float64)
     for r in range(N):
         idea_ability[r] = np.float64(idea_sum[r]) / max(n_idea[r], 1)
@@ -460,18 +478,25 @@ def learning(idea, vec, field, ability, expertise, mask, talent, research, firm,
     # (a) learning by doing and forgetting, firms only
     # (branch-free, so the passes vectorise; ability x 0 where a unit is dropped, as the
     # array code multiplies)
+    # In int8 and with the booleans read as bytes the pass runs 32 lanes wide (2-3x faster):
+    # held expertise stays in 0..expertise_max (<= 127, the int8 the array code adds in),
+    # so the capped step is exact as a select and never wraps.
     if learn or forgetting:
+        e_max = np.int8(min(expertise_max, 127))
+        one = np.uint8(1)
+        idea_b, mask_b, firm_b = idea.view(np.uint8), mask.view(np.uint8), firm.view(np.uint8)
         for u in range(M):
             for r in range(N):
-                e = np.int64(expertise[u, r])
+                e = expertise[u, r]
+                i, m, f = idea_b[u, r], mask_b[u, r], firm_b[r]
                 if learn:
-                    e = min(e + (idea[u, r] & firm[r]), expertise_max)
+                    e = np.int8(e + np.int8(i & f)) if e < e_max else e_max
                 if forgetting:
-                    lose = mask[u, r] & ~idea[u, r] & firm[r]
-                    e -= lose
-                    drop = lose & (e <= 0)
-                    mask[u, r] = mask[u, r] & ~drop
-                    ability[u, r] = ability[u, r] * np.float32(~drop)
+                    lose = m & (i ^ one) & f
+                    e = np.int8(e - np.int8(lose))
+                    drop = lose & np.uint8(e <= 0)
+                    mask_b[u, r] = m & (drop ^ one)
+                    ability[u, r] = ability[u, r] * np.float32(drop ^ one)
                 expertise[u, r] = e
     # (b), (c) applied: on units still held, in order, then capped
     for k in range(n_inc):
@@ -530,6 +555,35 @@ def groups(members, key, n_groups):
         order[fill[key[m]]] = m
         fill[key[m]] += 1
     return order, starts, counts
+
+
+@_njit
+def pools(alive, firm, research, region, cluster, n_regions, n_clusters):
+    """``Engine.pools`` in one pass over the rows: the alive firms and the research rows (in
+    row order), grouped as :func:`groups` does: both by region, firms in a cluster by cluster."""
+    N = alive.shape[0]
+    n_firms = n_members = n_research = 0
+    for r in range(N):
+        if alive[r] and firm[r]:
+            n_firms += 1
+            n_members += cluster[r] >= 0
+        n_research += research[r]
+    firms = np.empty(n_firms, dtype=np.int64)
+    members = np.empty(n_members, dtype=np.int64)
+    research_rows = np.empty(n_research, dtype=np.int64)
+    n_firms = n_members = n_research = 0
+    for r in range(N):
+        if alive[r] and firm[r]:
+            firms[n_firms] = r
+            n_firms += 1
+            if cluster[r] >= 0:
+                members[n_members] = r
+                n_members += 1
+        if research[r]:
+            research_rows[n_research] = r
+            n_research += 1
+    return (firms, research_rows, groups(firms, region, n_regions),
+            groups(members, cluster, n_clusters), groups(research_rows, region, n_regions))
 
 
 @_njit
