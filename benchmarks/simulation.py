@@ -338,8 +338,9 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     return result
 
 
-def _alternating(firms: int, args, paths: list, baseline: str | None) -> dict[str, _Worker]:
-    """``--repeat`` rounds of one run per engine path, in alternation; the closed workers."""
+def _side_by_side(firms: int, args, paths: list, baseline: str | None):
+    """``--repeat`` rounds of one run per engine path, in alternation: each path's summary
+    (fastest round) and, with a baseline, the speed-up of the first path over it."""
     workers = _start_workers(firms, args, paths, baseline)
     for w in workers.values():
         w.ready()
@@ -349,7 +350,11 @@ def _alternating(firms: int, args, paths: list, baseline: str | None) -> dict[st
             workers[name].run()
     for w in workers.values():
         w.close()
-    return workers
+    summaries = {name: w.summary(total=False) for name, w in workers.items()}
+    first = str(paths[0])
+    speedup = (_speedup(workers[first], workers["baseline"], summaries[first],
+                        summaries["baseline"]) if baseline else None)
+    return summaries, speedup
 
 
 def _speedup(new: _Worker, old: _Worker, new_summary: dict, old_summary: dict) -> dict:
@@ -413,27 +418,23 @@ def main(argv=None) -> dict:
         if args.kernels:
             result["kernels"] = {path: [] for path in paths}
         for n in sizes:
-            workers = _alternating(n, args, paths, baseline)
-            summaries = {name: w.summary(total=False) for name, w in workers.items()}
+            summaries, speedup = _side_by_side(n, args, paths, baseline)
             result["sizes"].append(summaries[first])
             for path in paths if args.kernels else []:
                 result["kernels"][path].append(summaries[path])
             if baseline:
                 result["baseline"].append(summaries["baseline"])
-                result["speedup"].append(_speedup(workers[first], workers["baseline"],
-                                                  summaries[first], summaries["baseline"]))
+                result["speedup"].append(speedup)
     elif args.vs_mesa:
         result = _vs_mesa(args, paths, baseline)
     elif baseline or len(paths) > 1:
-        workers = _alternating(args.firms, args, paths, baseline)
-        summaries = {name: w.summary(total=False) for name, w in workers.items()}
+        summaries, speedup = _side_by_side(args.firms, args, paths, baseline)
         result = {"engine": summaries[first]}
         if args.kernels:
             result["kernels"] = {path: summaries[path] for path in paths}
         if baseline:
             result |= {"baseline_src": baseline, "baseline": summaries["baseline"],
-                       "speedup": _speedup(workers[first], workers["baseline"],
-                                           summaries[first], summaries["baseline"])}
+                       "speedup": speedup}
     else:
         result = {"engine": engine_benchmark(args.firms, args.steps, seed=args.seed, xp=args.xp,
                                              policy=args.policy,
