@@ -96,6 +96,15 @@ def make_split(
     return EvalSplit(history, queries, candidates, truth, excluded, new_only)
 
 
+def _descending_ranks(scores: np.ndarray) -> np.ndarray:
+    """0-based rank of each candidate within its query's row (best score first; ties keep
+    candidate order)."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(scores.shape[1]), order.shape), axis=1)
+    return ranks
+
+
 def ranking_metrics(scores: np.ndarray, split: EvalSplit, *, k: int = 10) -> dict[str, float]:
     """Recall@k, Hit@k, nDCG@k and MRR averaged over the split's queries."""
     if k <= 0:
@@ -105,9 +114,7 @@ def ranking_metrics(scores: np.ndarray, split: EvalSplit, *, k: int = 10) -> dic
     s = np.array(scores, dtype=float, copy=True)
     ex = split.excluded.tocoo()
     s[ex.row, ex.col] = -np.inf
-    order = np.argsort(-s, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    rank[np.arange(len(s))[:, None], order] = np.arange(s.shape[1])[None, :]
+    rank = _descending_ranks(s)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     recall, hit, ndcg, mrr = [], [], [], []
     for i, t in enumerate(split.truth):
@@ -130,10 +137,7 @@ RRF_K = 60
 def _reciprocal_rank(scores: np.ndarray) -> np.ndarray:
     """Per-query reciprocal rank ``1 / (RRF_K + rank)`` (rank 1 = highest score; ties keep
     candidate order), the term each signal adds in reciprocal rank fusion."""
-    order = np.argsort(-scores, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(1, scores.shape[1] + 1), order.shape), axis=1)
-    return 1.0 / (RRF_K + ranks)
+    return 1.0 / (RRF_K + 1 + _descending_ranks(scores))
 
 
 def baseline_scores(split: EvalSplit, *, seed=0) -> dict[str, np.ndarray]:
