@@ -16,15 +16,10 @@ import time
 from matching_common import environment, save
 
 from innoweave.config import default_data_dir
-from innoweave.matching.evaluation import RESEARCH_KINDS, make_split
+from innoweave.matching.evaluation import RESEARCH_KINDS
 from innoweave.matching.features import SIGNAL_FAMILIES
 from innoweave.matching.protocols import P4_OBJECTIVES, cordis_programme_split, p4_capacity
-from innoweave.matching.ranker import (
-    LearnedRanker,
-    _make_model,
-    ranker_feature_names,
-    temporal_cuts,
-)
+from innoweave.matching.ranker import LearnedRanker, _make_model, ranker_feature_names
 from innoweave.registry.cordis import read_cordis
 from innoweave.seeding import make_rng
 
@@ -36,11 +31,8 @@ def main(seed: int = 0) -> None:
     train, _ = cordis_programme_split(frames)
     ranker = LearnedRanker(model="logistic", seed=seed)
     ranker.feature_names_ = ranker_feature_names(SIGNAL_FAMILIES)
-    (cut1, cut2), dates = temporal_cuts(frames, train, fractions=ranker.cuts)
-    kw = dict(query_kinds=("sme",), target_kinds=RESEARCH_KINDS, new_only=True)
-    fit = ranker._slice(make_split(frames, dates.index[dates < cut1],
-                                   dates.index[(dates >= cut1) & (dates < cut2)], **kw), None)  # fmt: skip
-    val = ranker._slice(make_split(frames, dates.index[dates < cut2], dates.index[dates >= cut2], **kw), None)
+    (cut1, cut2), (fit, val) = ranker.slices(frames, train, query_kinds=("sme",), target_kinds=RESEARCH_KINDS,
+                                             new_only=True)  # fmt: skip
     X, y = ranker._rows(fit, make_rng(seed))
     scores = ranker._predict(_make_model("logistic", seed).fit(X, y), val)
     result = {

@@ -47,7 +47,7 @@ _SCALED = ("common_neighbours", "adamic_adar", "resource_allocation", "katz", "s
 #: logistic model has main effects only, and how much a partner's popularity counts depends
 #: on the SME — an SME with many partners joins the consortia of the most connected
 #: institutes more readily than a newcomer. Kept because it raised validation Recall@10
-#: inside the training period (P1 0.376 → 0.385, P2 0.585 → 0.586; docs/matching.md).
+#: inside the training period (P1 0.376 → 0.385, P2 0.582 → 0.586; docs/matching.md).
 INTERACTIONS = (("query_degree", "cand_degree"),)
 
 
@@ -151,16 +151,8 @@ class LearnedRanker:
     ) -> LearnedRanker:
         rng = make_rng(self.seed)
         seed_int = int(rng.integers(2**31 - 1))
-        cuts, dates = temporal_cuts(frames, train_projects, fractions=self.cuts)
-        kw = dict(query_kinds=query_kinds, target_kinds=target_kinds, new_only=new_only,
-                  max_project_size=max_project_size)  # fmt: skip
-        # fit slices: history before cut i, labels between cut i and cut i+1; the validation
-        # slice: history before the last cut, labels after it (all inside the training period)
-        bounds = [*cuts, dates.max() + pd.Timedelta(days=1)]
-        slices = [
-            self._slice(make_split(frames, dates.index[dates < lo], dates.index[(dates >= lo) & (dates < hi)], **kw), embedder)
-            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
-        ]  # fmt: skip
+        cuts, slices = self.slices(frames, train_projects, query_kinds=query_kinds, target_kinds=target_kinds,
+                                   new_only=new_only, max_project_size=max_project_size, embedder=embedder)  # fmt: skip
         fit_slices, val = slices[:-1], slices[-1]
         self.feature_names_ = ranker_feature_names(self.families)
         choices = MODEL_CHOICES if self.model == "auto" else (self.model,)
@@ -187,6 +179,18 @@ class LearnedRanker:
         self.model_ = _make_model(best, seed_int).fit(X, y)
         self.scoring_weights_ = self._linear_weights(slices, rng)
         return self
+
+    def slices(self, frames: RegistryFrames, train_projects: Sequence[str], *, embedder=None,
+               **split_kw) -> tuple[list, list[SliceData]]:
+        """The cut dates and the slices of the training period: fit slices (history before cut
+        i, labels between cut i and cut i+1), then the validation slice (history before the
+        last cut, labels after it); ``split_kw`` go to :func:`make_split`."""
+        cuts, dates = temporal_cuts(frames, train_projects, fractions=self.cuts)
+        bounds = [*cuts, dates.max() + pd.Timedelta(days=1)]
+        return cuts, [
+            self._slice(make_split(frames, dates.index[dates < lo], dates.index[(dates >= lo) & (dates < hi)], **split_kw), embedder)
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]  # fmt: skip
 
     def _slice(self, split: EvalSplit, embedder) -> SliceData:
         text = fit_text(split.history, embedder=embedder)[0] if "text" in self.families else None
