@@ -178,8 +178,6 @@ class Derived:
     depth: Any  # (N,) research depth in 0..1 (0 for others)
     competence: Any  # (N,) mean held ability / ability_max, every row
     size_class: Any  # (N,)
-    strength: Any  # (M, N)
-    held: Any  # (N,) units held
 
 
 @dataclass
@@ -343,14 +341,12 @@ class Engine:
     def derive(self) -> Derived:
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
         if self._fused:
-            (strength, idea, total, niche, vec, norm, held, competence, depth,
-             size_class) = kernels.derive(
+            idea, total, niche, vec, norm, competence, depth, size_class = kernels.derive(
                 s.expertise, s.ability, s.mask, s.field, s.is_research(), s.employees,
                 kp.idea_size, np.float32(1.0 / kp.expertise_max),
                 np.float32(1.0 / kp.ability_max), s.n_fields, _SIZE_BOUNDS)
             quality = 1.0 - xp.exp(-total * xp.float32(1.0 / kp.quality_scale))
-            return Derived(idea, quality, niche, vec, norm, depth, competence, size_class,
-                           strength, held)
+            return Derived(idea, quality, niche, vec, norm, depth, competence, size_class)
         M, N = s.mask.shape
         # strength = ability x (1 + expertise / max); empty slots hold ability 0 (an invariant
         # of every phase), so their strength is 0, below every held unit's
@@ -395,7 +391,7 @@ class Engine:
         for bound in SIZE_CLASS_BOUNDS:
             size_class += s.employees >= bound
         return Derived(idea, quality, niche.astype(xp.int64), vec, norm, depth, competence,
-                       size_class, strength, held)
+                       size_class)
 
     # --- shared rules --------------------------------------------------------------------
 
@@ -456,8 +452,6 @@ class Engine:
     def groups(self, members, key, n_groups):
         """Rows ``members`` grouped by ``key`` for uniform draws within a group."""
         xp = self.xp_
-        if self._fused:
-            return kernels.groups(members, key, n_groups)
         k = key[members]
         small = k.astype(xp.int16) if n_groups < 2**15 else k  # radix sort for small keys
         order = members[xp.argsort(small, kind="stable")]
@@ -757,20 +751,30 @@ class Engine:
         """Intermediary introductions: one complementary candidate per introduced seeker."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
         R = s.n_regions
+        reg = s.region[seekers].astype(xp.int64)
+        # by region, then draw: two stable sorts (the second a radix sort on small keys) are
+        # faster than lexsort and give the same order
+        by_draw = xp.argsort(u_order, kind="stable")
+        key = reg[by_draw]
+        order = by_draw[xp.argsort(key.astype(xp.int16) if R < 2**15 else key, kind="stable")]
+        pool = xp.concatenate([pools["firms"], pools["research"]])
         if self._fused:
-            out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
-            reg = s.region[seekers].astype(np.int64)
-            by_draw = np.argsort(u_order, kind="stable")
-            order = by_draw[np.argsort(reg[by_draw], kind="stable")]
             cols, draws, funded = kernels.introduction_draws(
                 seekers, reg, order, s.region, s.kind, s.capacity, s.match_quality,
-                self.government_.extra_intro(), u_pool,
-                xp.concatenate([pools["firms"], pools["research"]]), R, INTERMEDIARY,
+                self.government_.extra_intro(), u_pool, pool, R, INTERMEDIARY,
                 sp.intermediary_pool)
-            if cols.shape[0]:
-                sc = self.attractiveness(dv, seekers[cols], draws)
-                out[cols] = draws[xp.argmax(sc, axis=0), xp.arange(cols.shape[0])]
-            return out, funded
+        else:
+            cols, draws, funded = self._introduction_draws(seekers, reg, order, u_pool, pool)
+        out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
+        if cols.shape[0]:
+            sc = self.attractiveness(dv, seekers[cols], draws)
+            out[cols] = draws[xp.argmax(sc, axis=0), xp.arange(cols.shape[0])]
+        return out, funded
+
+    def _introduction_draws(self, seekers, reg, order, u_pool, pool):
+        """:func:`kernels.introduction_draws` as whole-array operations."""
+        xp, s, sp = self.xp_, self.state_, self.params_.search
+        R = s.n_regions
         inter = (s.kind == INTERMEDIARY)
         base = xp.bincount(s.region[inter], weights=s.capacity[inter].astype(xp.float64),
                            minlength=R)[:R].astype(xp.int64)
@@ -779,32 +783,20 @@ class Engine:
                              minlength=R)[:R]
         mq = xp.where(n_int > 0, mq_sum / xp.maximum(n_int, 1), 0.5)
         capacity = base + self.government_.extra_intro()
-        reg = s.region[seekers].astype(xp.int64)
-        # by region, then draw: two stable sorts (the second a radix sort on small keys) are
-        # faster than lexsort and give the same order
-        by_draw = xp.argsort(u_order, kind="stable")
-        key = reg[by_draw]
-        order = by_draw[xp.argsort(key.astype(xp.int16) if R < 2**15 else key, kind="stable")]
         sorted_reg = reg[order]
         rank_sorted = xp.arange(order.shape[0]) - xp.searchsorted(sorted_reg, sorted_reg)
         rank = xp.empty_like(rank_sorted)
         rank[order] = rank_sorted
         introduced = rank < capacity[reg]
-        funded = introduced & (rank >= base[reg])
-        out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
+        funded = int(xp.count_nonzero(introduced & (rank >= base[reg])))
         cols = xp.nonzero(introduced)[0]
         if cols.shape[0] == 0:
-            return out, 0
-        rows = seekers[cols]
+            return cols, xp.zeros((0, 0), dtype=xp.int64), funded
         m = xp.maximum(1, xp.rint(sp.intermediary_pool * mq[reg[cols]]).astype(xp.int64))
         depth = int(m.max())
-        pool = xp.concatenate([pools["firms"], pools["research"]])
         draws = self.pick_all(pool, u_pool[:depth, cols])  # (depth, introduced)
-        use = (xp.arange(depth)[:, None] < m[None, :]) & (draws != rows[None, :])
-        draws = xp.where(use, draws, -1)
-        sc = self.attractiveness(dv, rows, draws)
-        out[cols] = draws[xp.argmax(sc, axis=0), xp.arange(cols.shape[0])]
-        return out, int(xp.count_nonzero(funded))
+        use = (xp.arange(depth)[:, None] < m[None, :]) & (draws != seekers[cols][None, :])
+        return cols, xp.where(use, draws, -1), funded
 
     def remaining_capacity(self):
         """Free collaborations this step: firms ``firm_capacity``, research capacity - hosted."""

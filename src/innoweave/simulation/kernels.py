@@ -61,10 +61,10 @@ def _njit(fn):
 @_njit
 def derive(expertise, ability, mask, field, research, employees, idea_size, inv_expertise_max,
            inv_ability_max, n_fields, bounds):
-    """Strength, idea, niche, knowledge vectors, norm, held units, competence, depth and size
-    class of every row (``Engine.derive`` without the quality's ``exp``: returns the idea
-    strength total in its place). Loops run slot by slot over all rows, as the array code
-    does, so the inner loops are contiguous and (but for the scatter into ``vec``) vectorise."""
+    """Idea, niche, knowledge vectors, norm, competence, depth and size class of every row
+    (``Engine.derive`` without the quality's ``exp``: returns the idea strength total in its
+    place). Loops run slot by slot over all rows, as the array code does, so the inner loops
+    are contiguous and (but for the scatter into ``vec``) vectorise."""
     M, N = mask.shape
     one = np.float32(1.0)
     strength = np.empty((M, N), dtype=np.float32)
@@ -117,7 +117,7 @@ def derive(expertise, ability, mask, field, research, employees, idea_size, inv_
     for b in bounds:  # bound by bound: the inner loop over rows vectorises
         for r in range(N):
             size_class[r] += employees[r] >= b
-    return strength, idea, total, niche, vec, norm, held, competence, depth, size_class
+    return idea, total, niche, vec, norm, competence, depth, size_class
 
 
 # --- shared rules: knowledge match and attractiveness ----------------------------------------
@@ -143,6 +143,15 @@ def _match_of_dot(dot, norm_i, norm_j, progressive):
 
 
 @_njit
+def _remembers(memory, row, partner):
+    """Whether ``partner`` is in ``row``'s memory of past partners."""
+    for m in range(memory.shape[0]):
+        if memory[m, row] == partner:
+            return True
+    return False
+
+
+@_njit
 def match(vec, norm, i, j, n_fields, progressive):
     """K(o_ij) of rows ``i`` (P,) against ``j`` (K, P)."""
     K, P = j.shape
@@ -162,7 +171,6 @@ def attractiveness(vec, norm, competence, region, cluster, memory, i, j, n_field
     Each weighted term is added in float64 and the sum rounded to float32 after each, as
     the array code's in-place additions of float64 terms to a float32 score do."""
     K, P = j.shape
-    n_mem = memory.shape[0]
     out = np.empty((K, P), dtype=np.float32)
     for p in range(P):
         ip = i[p]
@@ -178,10 +186,8 @@ def attractiveness(vec, norm, competence, region, cluster, memory, i, j, n_field
                 score = np.float32(np.float64(score) + w_region)
             if ci >= 0 and cluster[jk] == ci:
                 score = np.float32(np.float64(score) + w_cluster)
-            for m in range(n_mem):
-                if memory[m, ip] == jk:
-                    score = np.float32(np.float64(score) + w_previous)
-                    break
+            if _remembers(memory, ip, jk):
+                score = np.float32(np.float64(score) + w_previous)
             out[k, p] = np.float32(np.float64(score) + w_competence * competence[jk])
     return out
 
@@ -868,10 +874,7 @@ def settle(a_s, a_j, a_via, research, capacity, firm_capacity, link_left, link_p
     for k in range(n):
         s, j = acc_s[k], acc_j[k]
         tau[k] = np.float64(cost_share * cost[s]) * (intermediated_factor if acc_via[k] else 1.0)
-        new = True
-        for m in range(memory.shape[0]):
-            if memory[m, s] == j:
-                new = False
+        new = not _remembers(memory, s, j)
         n_new += new
         used[k] = voucher_left[s] > 0 and research[j] and new
     for k in range(n):
