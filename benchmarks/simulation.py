@@ -254,48 +254,12 @@ def _round_rate(runs: list[dict]) -> float:
     return sum(r["agent_steps"] for r in runs) / sum(r["seconds"] for r in runs)
 
 
-class _MesaStepper:
-    """The Mesa reference model, built once (not timed), timed one step at a time."""
-
-    def __init__(self, firms: int, steps: int, seed: int):
-        from innoweave.simulation.mesa_reference import ReferenceModel
-        from innoweave.simulation.params import ModelParams
-        from innoweave.simulation.population import synthetic_population
-
-        params = ModelParams()
-        self.model = ReferenceModel(params, synthetic_population(firms, seed=seed, params=params),
-                                    seed=seed)
-        self.model._setup(steps)
-        self.firms, self.steps_requested = firms, steps
-        self.seconds: list[float] = []
-        self.agent_steps: list[int] = []
-
-    def step(self) -> float:
-        """Time one step; returns its agent-steps per second."""
-        alive = sum(1 for f in self.model.firms if f.alive)
-        t0 = time.perf_counter()
-        self.model.step()
-        self.seconds.append(time.perf_counter() - t0)
-        self.agent_steps.append(alive)
-        return alive / self.seconds[-1]
-
-    def summary(self) -> dict:
-        import mesa
-
-        steps_run = len(self.seconds)
-        return {"agent_steps_per_s": sum(self.agent_steps) / sum(self.seconds),
-                "timing": f"total over {steps_run} steps of one model, interleaved with the "
-                          "engine runs",
-                "firms": self.firms, "steps_requested": self.steps_requested,
-                "steps_run": steps_run, "extrapolated": steps_run < self.steps_requested,
-                "seconds": sum(self.seconds), "agent_steps": sum(self.agent_steps),
-                "all_seconds": self.seconds, "mesa": mesa.__version__}
-
-
 def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     """Engine runs and Mesa reference steps in alternation; totals and per-round ratios."""
     workers = _start_workers(args.firms, args, paths, baseline)
-    mesa = _MesaStepper(args.firms, args.steps, args.seed)
+    from innoweave.simulation.mesa_reference import ReferenceTimer
+
+    mesa = ReferenceTimer(args.firms, args.steps, args.seed)
     for w in workers.values():
         w.ready()
     names = list(workers)
@@ -314,7 +278,9 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     result = {"method": "interleaved", "engine": summaries[str(paths[0])]}
     if args.kernels:
         result["kernels"] = {path: summaries[path] for path in paths}
-    result["mesa"] = mesa.summary()
+    result["mesa"] = mesa.summary() | {
+        "timing": f"total over {len(mesa.seconds)} steps of one model, interleaved with the "
+                  "engine runs"}
     m = result["mesa"]["agent_steps_per_s"]
 
     def ratios(name: str) -> tuple[float, dict]:

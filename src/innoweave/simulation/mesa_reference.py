@@ -1352,40 +1352,57 @@ def _network(edges: list[tuple[int, int]]) -> dict[str, float]:
     }
 
 
+class ReferenceTimer:
+    """The reference on a synthetic population, every mechanism on, timed one step at a time.
+
+    Building the agents is not timed; agent-steps count the firms alive at the start of
+    each step (counted outside the timed step). ``benchmarks/simulation.py`` interleaves
+    these steps with engine runs; :func:`benchmark` runs them back to back.
+    """
+
+    def __init__(self, firms: int, steps: int, seed: int = 0):
+        from innoweave.simulation.population import synthetic_population
+
+        params = ModelParams()
+        self.model = ReferenceModel(params, synthetic_population(firms, seed=seed, params=params),
+                                    seed=seed)
+        self.model._setup(steps)
+        self.firms, self.steps_requested = firms, steps
+        self.seconds: list[float] = []
+        self.agent_steps: list[int] = []
+
+    def step(self) -> float:
+        """Time one step; returns its agent-steps per second."""
+        alive = sum(1 for f in self.model.firms if f.alive)
+        started = time.perf_counter()
+        self.model.step()
+        self.seconds.append(time.perf_counter() - started)
+        self.agent_steps.append(alive)
+        return alive / self.seconds[-1]
+
+    def summary(self) -> dict:
+        steps_run = len(self.seconds)
+        return {"agent_steps_per_s": sum(self.agent_steps) / sum(self.seconds),
+                "firms": self.firms, "steps_requested": self.steps_requested,
+                "steps_run": steps_run, "extrapolated": steps_run < self.steps_requested,
+                "seconds": sum(self.seconds), "agent_steps": sum(self.agent_steps),
+                "all_seconds": self.seconds, "mesa": mesa.__version__}
+
+
 def benchmark(firms: int, steps: int, seed: int = 0, *, max_seconds: float = 120.0) -> dict:
     """Agent-steps per second of the Mesa reference on a synthetic population, all mechanisms on.
 
     Runs up to ``steps`` steps but stops after the first step that ends past
     ``max_seconds``; the rate is then extrapolated per agent-step from the steps run
-    (``extrapolated`` true, ``steps_run`` < ``steps_requested``). Set-up (building the
-    agents) is not timed; agent-steps count firms alive at the start of each step.
+    (``extrapolated`` true, ``steps_run`` < ``steps_requested``). See :class:`ReferenceTimer`.
     """
-    from innoweave.simulation.population import synthetic_population
-
-    params = ModelParams()
-    population = synthetic_population(firms, seed=seed, params=params)
-    model = ReferenceModel(params, population, seed=seed)
-    model._setup(steps)
-    agent_steps = 0
-    started = time.perf_counter()
-    steps_run = 0
+    timer = ReferenceTimer(firms, steps, seed)
     for _ in range(steps):
-        agent_steps += sum(1 for f in model.firms if f.alive)
-        model.step()
-        steps_run += 1
-        if time.perf_counter() - started > max_seconds:
+        timer.step()
+        if sum(timer.seconds) > max_seconds:
             break
-    elapsed = time.perf_counter() - started
-    return {
-        "agent_steps_per_s": agent_steps / elapsed,
-        "firms": firms,
-        "steps_requested": steps,
-        "steps_run": steps_run,
-        "extrapolated": steps_run < steps,
-        "seconds": elapsed,
-        "mesa": mesa.__version__,
-    }
+    return timer.summary()
 
 
 __all__ = ["Firm", "Intermediary", "Organisation", "ReferenceGovernment", "ReferenceModel",
-           "ReferenceRecorder", "ResearchOrganisation", "benchmark", "size_class"]
+           "ReferenceRecorder", "ReferenceTimer", "ResearchOrganisation", "benchmark", "size_class"]
