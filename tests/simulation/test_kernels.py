@@ -111,3 +111,35 @@ def test_kernel_path_bad_choices_name_the_option(monkeypatch, small_population):
     monkeypatch.setenv(kernels.ENV_VAR, "fast")
     with pytest.raises(ValueError, match="INNOWEAVE_KERNELS: unknown kernel path 'fast'"):
         kernels.resolve_kernels(None, True)
+
+
+def test_overlapped_phase_zero_gives_the_step_by_step_run(monkeypatch):
+    """run() derives each next step's phase 0 on the second thread while the current step
+    records (Numba path): the records and the final state are those of step() one by one,
+    and of a run timing its phases (which never overlaps)."""
+    pop = synthetic_population(800, seed=5, research_per_firm=1 / 50)
+    instruments = every_instrument(pop.n_firms)
+    submitted = []
+    pool = kernels.second_thread()
+
+    class Counting:
+        def submit(self, fn, *args, **kwargs):
+            submitted.append(fn.__name__)
+            return pool.submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(kernels, "second_thread", lambda: Counting())
+    overlapped = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
+    overlapped.run(10)
+    assert submitted == ["derive"] * 9  # every step but the last derives the next one's
+    stepped = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
+    stepped._setup(10)
+    for _ in range(10):
+        stepped.step()
+    stepped.results_ = pd.DataFrame(stepped.records_)
+    assert len(submitted) == 9  # step() never overlaps
+    assert_same_run(overlapped, stepped)
+    # timing phases derives each step in place (its time is then phase 0's own)
+    timed = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
+    timed.run(10, timing=True)
+    assert len(submitted) == 9 and timed.phase_seconds_["derive"] > 0
+    assert_same_run(overlapped, timed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,6 +250,7 @@ class Engine:
         self.recorder_ = Recorder(self)
         self.records_: list[dict[str, float]] = []
         self.steps_ = steps
+        self._next_dv: Future | None = None  # phase 0 of the next step, on the second thread
         self.phase_seconds_: dict[str, float] | None = None
 
     def _init_demand(self) -> None:
@@ -270,12 +272,25 @@ class Engine:
             raise ValueError(f"steps: must be >= 1, got {steps}")
         self._setup(steps)
         self.phase_seconds_ = {} if timing else None
-        for _ in range(steps):
-            self.step()
-            if progress is not None:
-                progress()
+        self.advance(steps, progress=progress)
         self.results_ = pd.DataFrame(self.records_)
         return self.results_
+
+    def advance(self, steps: int, *, progress=None) -> list[dict[str, float]]:
+        """Run ``steps`` more steps (after :meth:`run` or ``_setup``); returns their records.
+
+        The same steps as :meth:`step`, with one overlap on the Numba path (phase timing
+        off): phase 0 of each next step reads the state only, and nothing changes the state
+        between the end of phase 7 and the next phase 0, so it is computed on a second
+        thread (its kernel releases the GIL) while phase 8 records the current step. The
+        outputs are identical; ``docs/model.md`` section 10.
+        """
+        records = []
+        for k in range(steps):
+            records.append(self._step(prefetch=k < steps - 1))
+            if progress is not None:
+                progress()
+        return records
 
     def step(self) -> dict[str, float]:
         """One step (phases 0-8); appends and returns its record.
@@ -283,6 +298,10 @@ class Engine:
         With ``timing=True`` passed to :meth:`run` (or ``phase_seconds_`` set to a dict), the
         wall time of each phase is added to ``phase_seconds_`` (synchronising the GPU).
         """
+        self._next_dv = None  # the state may have been changed since: derive afresh
+        return self._step(prefetch=False)
+
+    def _step(self, *, prefetch: bool) -> dict[str, float]:
         p = self.params_
         mech = p.mechanisms
         gov = self.government_
@@ -290,7 +309,8 @@ class Engine:
         gov.begin_step()
         n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
-        dv = timed("derive", self.derive)
+        pending, self._next_dv = self._next_dv, None
+        dv = pending.result() if pending is not None else timed("derive", self.derive)
         if mech.market:
             timed("market", self.market, dv)
         project, cost, _ = timed("intent", self.intent, dv)
@@ -304,6 +324,8 @@ class Engine:
         if self.state_.N != n_rows:  # grown for entrants: extend this step's row arrays
             dv, project, success, self.alive_at_start_ = self._pad_rows(
                 dv, project, success, self.alive_at_start_)
+        if prefetch and self._fused and self.phase_seconds_ is None:
+            self._next_dv = kernels.second_thread().submit(self.derive)
         record = timed("record", self.recorder_.record, dv, project, success, collab, entries,
                        exits, dropped)
         self.records_.append(record)

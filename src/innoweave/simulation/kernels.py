@@ -20,6 +20,7 @@ installed and the array module is NumPy.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -48,6 +49,19 @@ def resolve_kernels(kernels: str | None, numpy_xp: bool) -> str:
                              "with CuPy")
         return "numba"
     return "numba" if numba is not None and numpy_xp else "array"
+
+
+_worker: ThreadPoolExecutor | None = None
+
+
+def second_thread() -> ThreadPoolExecutor:
+    """The one helper thread on which a run computes the next step's phase 0 while the main
+    thread records the current step (``Engine.advance``); the kernels release the GIL, so
+    the two use both cores. Made on first use, shared by every engine of the process."""
+    global _worker
+    if _worker is None:
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="innoweave")
+    return _worker
 
 
 def _njit(fn):
