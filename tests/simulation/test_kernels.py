@@ -114,8 +114,8 @@ def test_kernel_path_bad_choices_name_the_option(monkeypatch, small_population):
 
 
 def test_overlapped_phase_zero_gives_the_step_by_step_run(monkeypatch):
-    """run() derives each next step's phase 0 on the second thread while the current step
-    records (Numba path): the records and the final state are those of step() one by one,
+    """run() computes phases 0-1 of each next step and its draw pools on the second thread
+    while the current step records (Numba path): the records and the final state are those of step() one by one,
     and of a run timing its phases (which never overlaps)."""
     pop = synthetic_population(800, seed=5, research_per_firm=1 / 50)
     instruments = every_instrument(pop.n_firms)
@@ -130,7 +130,7 @@ def test_overlapped_phase_zero_gives_the_step_by_step_run(monkeypatch):
     monkeypatch.setattr(kernels, "second_thread", lambda: Counting())
     overlapped = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
     overlapped.run(10)
-    assert submitted == ["derive"] * 9  # every step but the last derives the next one's
+    assert submitted == ["_next_phases"] * 9  # every step but the last: the next one's
     stepped = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
     stepped._setup(10)
     for _ in range(10):

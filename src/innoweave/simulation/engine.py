@@ -250,7 +250,8 @@ class Engine:
         self.recorder_ = Recorder(self)
         self.records_: list[dict[str, float]] = []
         self.steps_ = steps
-        self._next_dv: Future | None = None  # phase 0 of the next step, on the second thread
+        self._ahead: Future | None = None  # phases 0-1 of the next step, on the second thread
+        self._pools = None  # the draw pools computed with them
         self.phase_seconds_: dict[str, float] | None = None
 
     def _init_demand(self) -> None:
@@ -280,14 +281,15 @@ class Engine:
         """Run ``steps`` more steps (after :meth:`run` or ``_setup``); returns their records.
 
         The same steps as :meth:`step`, with one overlap on the Numba path (phase timing
-        off): phase 0 of each next step reads the state only, and nothing changes the state
-        between the end of phase 7 and the next phase 0, so it is computed on a second
-        thread (its kernel releases the GIL) while phase 8 records the current step. The
-        outputs are identical; ``docs/model.md`` section 10.
+        off): phases 0 and 1 of each next step and its draw pools for phase 3 read and write
+        nothing that phase 8 of the current step reads, and nothing else runs between the
+        end of phase 7 and the next phase 0, so they are computed on a second thread (their
+        kernels release the GIL) while phase 8 records the current step. The outputs are
+        identical; ``docs/model.md`` section 10.
         """
         records = []
         for k in range(steps):
-            records.append(self._step(prefetch=k < steps - 1))
+            records.append(self._step(ahead=k < steps - 1))
             if progress is not None:
                 progress()
         return records
@@ -298,10 +300,17 @@ class Engine:
         With ``timing=True`` passed to :meth:`run` (or ``phase_seconds_`` set to a dict), the
         wall time of each phase is added to ``phase_seconds_`` (synchronising the GPU).
         """
-        self._next_dv = None  # the state may have been changed since: derive afresh
-        return self._step(prefetch=False)
+        self._ahead = self._pools = None  # the state may have changed since: start afresh
+        return self._step(ahead=False)
 
-    def _step(self, *, prefetch: bool) -> dict[str, float]:
+    def _next_phases(self, t: int):
+        """Phases 0 and 1 of step ``t`` and the draw pools of its phase 3."""
+        dv = self.derive()
+        if self.params_.mechanisms.market:
+            self.market(dv, t)
+        return dv, self.pools()
+
+    def _step(self, *, ahead: bool) -> dict[str, float]:
         p = self.params_
         mech = p.mechanisms
         gov = self.government_
@@ -309,10 +318,13 @@ class Engine:
         gov.begin_step()
         n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
-        pending, self._next_dv = self._next_dv, None
-        dv = pending.result() if pending is not None else timed("derive", self.derive)
-        if mech.market:
-            timed("market", self.market, dv)
+        pending, self._ahead = self._ahead, None
+        if pending is not None:
+            dv, self._pools = pending.result()
+        else:
+            dv = timed("derive", self.derive)
+            if mech.market:
+                timed("market", self.market, dv)
         project, cost, _ = timed("intent", self.intent, dv)
         collab = timed("partner_search", self.partner_search, dv, project, cost)
         success, partner_success = timed("outcome", self.outcome_and_learning, dv, project,
@@ -324,8 +336,8 @@ class Engine:
         if self.state_.N != n_rows:  # grown for entrants: extend this step's row arrays
             dv, project, success, self.alive_at_start_ = self._pad_rows(
                 dv, project, success, self.alive_at_start_)
-        if prefetch and self._fused and self.phase_seconds_ is None:
-            self._next_dv = kernels.second_thread().submit(self.derive)
+        if ahead and self._fused and self.phase_seconds_ is None:
+            self._ahead = kernels.second_thread().submit(self._next_phases, self.t_ + 1)
         record = timed("record", self.recorder_.record, dv, project, success, collab, entries,
                        exits, dropped)
         self.records_.append(record)
@@ -576,21 +588,23 @@ class Engine:
 
     # --- phase 1 -------------------------------------------------------------------------
 
-    def market(self, dv: Derived) -> None:
+    def market(self, dv: Derived, t: int | None = None) -> None:
+        """Phase 1 of step ``t`` (default: the current step)."""
         xp, s, mp = self.xp_, self.state_, self.params_.market
+        t = self.t_ if t is None else t
         firm = s.alive & s.is_firm()
         F = s.n_fields
         if self._fused:
             gm = self.params_.demography.growth_memory
             kernels.market(s.employees, s.capital, s.growth, firm, dv.niche,
                            xp.exp(mp.quality_sensitivity * dv.quality),
-                           self.demand0_ * (1.0 + mp.demand_growth) ** self.t_,
+                           self.demand0_ * (1.0 + mp.demand_growth) ** t,
                            np.float32(mp.cost_per_employee), np.float32(mp.employment_response),
                            np.float32(1 - gm), np.float32(gm * 4.0))
             return
         w = xp.where(firm, s.employees * xp.exp(mp.quality_sensitivity * dv.quality), 0.0)
         total_w = xp.bincount(dv.niche, weights=w, minlength=F)[:F]
-        demand = self.demand0_ * (1.0 + mp.demand_growth) ** self.t_
+        demand = self.demand0_ * (1.0 + mp.demand_growth) ** t
         per_weight = xp.where(total_w > 0, demand / xp.where(total_w > 0, total_w, 1.0), 0.0)
         revenue = (w * per_weight[dv.niche]).astype(xp.float32)
         cost = mp.cost_per_employee * s.employees
@@ -667,7 +681,7 @@ class Engine:
         seekers = xp.nonzero(project & ~linked)[0]
         P = seekers.shape[0]
         u_kind, u_src, u_pick = (rng.random((C, P), reserve=C * N) for _ in range(3))
-        pools = self.pools()
+        pools, self._pools = self._pools or self.pools(), None
         cands = [self.slot_candidates(pools, seekers, dv.size_class, u_kind, u_src, u_pick)]
         via = [xp.zeros(cands[0].shape, dtype=bool)]
         # intermediary introductions

@@ -55,9 +55,9 @@ _worker: ThreadPoolExecutor | None = None
 
 
 def second_thread() -> ThreadPoolExecutor:
-    """The one helper thread on which a run computes the next step's phase 0 while the main
-    thread records the current step (``Engine.advance``); the kernels release the GIL, so
-    the two use both cores. Made on first use, shared by every engine of the process."""
+    """The one helper thread on which a run computes the next step's first phases while the
+    main thread records the current step (``Engine.advance``); the kernels release the GIL,
+    so the two use both cores. Made on first use, shared by every engine of the process."""
     global _worker
     if _worker is None:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="innoweave")
