@@ -113,10 +113,10 @@ def test_kernel_path_bad_choices_name_the_option(monkeypatch, small_population):
         kernels.resolve_kernels(None, True)
 
 
-def test_overlapped_phase_zero_gives_the_step_by_step_run(monkeypatch):
+def test_overlapped_next_phases_give_the_step_by_step_run(monkeypatch):
     """run() computes phases 0-1 of each next step and its draw pools on the second thread
-    while the current step records (Numba path): the records and the final state are those of step() one by one,
-    and of a run timing its phases (which never overlaps)."""
+    while the current step records (Numba path): the records and the final state are
+    those of step() one by one, and of a run timing its phases (which never overlaps)."""
     pop = synthetic_population(800, seed=5, research_per_firm=1 / 50)
     instruments = every_instrument(pop.n_firms)
     submitted = []
@@ -138,8 +138,38 @@ def test_overlapped_phase_zero_gives_the_step_by_step_run(monkeypatch):
     stepped.results_ = pd.DataFrame(stepped.records_)
     assert len(submitted) == 9  # step() never overlaps
     assert_same_run(overlapped, stepped)
-    # timing phases derives each step in place (its time is then phase 0's own)
+    # a run timing its phases runs each phase in place (its time is the phase's own)
     timed = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
     timed.run(10, timing=True)
     assert len(submitted) == 9 and timed.phase_seconds_["derive"] > 0
     assert_same_run(overlapped, timed)
+
+
+def test_a_failed_record_leaves_the_next_phases_to_the_next_step(monkeypatch):
+    """If phase 8 fails while the next step's phases 0-1 run beside it, they finish and the
+    next step takes them: phase 1 (which writes the state) runs once, and the state goes on
+    as in an uninterrupted run."""
+    from innoweave.simulation.measures import Recorder
+
+    pop = synthetic_population(600, seed=8)
+    whole = Engine(None, pop, seed=2, kernels="numba")
+    whole.run(6)
+    broken = Engine(None, pop, seed=2, kernels="numba")
+    broken._setup(6)
+    broken.advance(2)
+    record = Recorder.record
+    monkeypatch.setattr(Recorder, "record",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError, match="disk full"):
+        broken.advance(2)
+    assert broken._ahead is not None and broken._ahead.done()
+    monkeypatch.setattr(Recorder, "record", record)
+    broken.t_ += 1  # the failed step's record is lost; its phases 0-7 ran
+    broken.step()
+    broken.advance(2)
+    for name in STATE_ARRAYS:  # phase 1 of the step after the failure ran once
+        np.testing.assert_array_equal(getattr(whole.state_, name),
+                                      getattr(broken.state_, name), err_msg=name)
+    later = pd.DataFrame(broken.records_[2:])
+    pd.testing.assert_series_equal(later["innovations"], whole.results_["innovations"][3:]
+                                   .reset_index(drop=True), check_exact=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,8 +299,9 @@ class Engine:
 
         With ``timing=True`` passed to :meth:`run` (or ``phase_seconds_`` set to a dict), the
         wall time of each phase is added to ``phase_seconds_`` (synchronising the GPU).
+        Phases 0-1 already run beside the last record (an :meth:`advance` stopped by an
+        error there) are taken, not run again: phase 1 writes the state.
         """
-        self._ahead = self._pools = None  # the state may have changed since: start afresh
         return self._step(ahead=False)
 
     def _next_phases(self, t: int):
@@ -318,9 +319,9 @@ class Engine:
         gov.begin_step()
         n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
-        pending, self._ahead = self._ahead, None
-        if pending is not None:
-            dv, self._pools = pending.result()
+        if self._ahead is not None:  # phases 0-1 already run (cleared once taken, so an
+            dv, self._pools = self._ahead.result()  # interrupted wait leaves them to take)
+            self._ahead = None
         else:
             dv = timed("derive", self.derive)
             if mech.market:
@@ -338,8 +339,15 @@ class Engine:
                 dv, project, success, self.alive_at_start_)
         if ahead and self._fused and self.phase_seconds_ is None:
             self._ahead = kernels.second_thread().submit(self._next_phases, self.t_ + 1)
-        record = timed("record", self.recorder_.record, dv, project, success, collab, entries,
-                       exits, dropped)
+        try:
+            record = timed("record", self.recorder_.record, dv, project, success, collab,
+                           entries, exits, dropped)
+        except BaseException:
+            # let phases 0-1 of the next step finish (phase 1 writes the state), so the
+            # state is whole and the next step takes them
+            if self._ahead is not None:
+                wait([self._ahead])
+            raise
         self.records_.append(record)
         self.t_ += 1
         return record
