@@ -173,3 +173,28 @@ def test_a_failed_record_leaves_the_next_phases_to_the_next_step(monkeypatch):
     later = pd.DataFrame(broken.records_[2:])
     pd.testing.assert_series_equal(later["innovations"], whole.results_["innovations"][3:]
                                    .reset_index(drop=True), check_exact=True)
+
+
+def _run_in_child(pop, queue):
+    engine = Engine(None, pop, seed=2, kernels="numba")
+    queue.put(engine.run(3)["n_firms"].tolist())
+
+
+def test_a_forked_process_runs_with_its_own_second_thread():
+    """A process forked after a run (the parent's helper thread then exists, but not in the
+    child) still runs: the child makes its own helper thread instead of queueing forever."""
+    import multiprocessing
+
+    pop = synthetic_population(300, seed=3)
+    expected = Engine(None, pop, seed=2, kernels="numba").run(3)["n_firms"].tolist()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_run_in_child, args=(pop, queue))
+    child.start()
+    try:
+        assert queue.get(timeout=60) == expected
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert child.exitcode == 0

@@ -51,17 +51,19 @@ def resolve_kernels(kernels: str | None, numpy_xp: bool) -> str:
     return "numba" if numba is not None and numpy_xp else "array"
 
 
-_worker: ThreadPoolExecutor | None = None
+_worker: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def second_thread() -> ThreadPoolExecutor:
     """The one helper thread on which a run computes the next step's first phases while the
     main thread records the current step (``Engine.advance``); the kernels release the GIL,
-    so the two use both cores. Made on first use, shared by every engine of the process."""
+    so the two use both cores. Made on first use, shared by every engine of the process; a
+    forked process (docking's and the runner's worker processes) makes its own, as the
+    parent's thread does not exist there."""
     global _worker
-    if _worker is None:
-        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="innoweave")
-    return _worker
+    if _worker is None or _worker[0] != os.getpid():
+        _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="innoweave"))
+    return _worker[1]
 
 
 def _njit(fn):
