@@ -319,8 +319,10 @@ class Engine:
         gov.begin_step()
         n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
-        if self._ahead is not None:  # phases 0-1 already run (cleared once taken, so an
-            dv, self._pools = self._ahead.result()  # interrupted wait leaves them to take)
+        if self._ahead is not None:
+            # phases 0-1 already run beside the last record; cleared only once taken, so a
+            # wait interrupted here leaves them to the next step
+            dv, self._pools = self._ahead.result()
             self._ahead = None
         else:
             dv = timed("derive", self.derive)
@@ -689,7 +691,7 @@ class Engine:
         seekers = xp.nonzero(project & ~linked)[0]
         P = seekers.shape[0]
         u_kind, u_src, u_pick = (rng.random((C, P), reserve=C * N) for _ in range(3))
-        pools, self._pools = self._pools or self.pools(), None
+        pools, self._pools = self._pools or self.pools(), None  # (made with phases 0-1)
         cands = [self.slot_candidates(pools, seekers, dv.size_class, u_kind, u_src, u_pick)]
         via = [xp.zeros(cands[0].shape, dtype=bool)]
         # intermediary introductions
