@@ -251,7 +251,6 @@ class Engine:
         self.records_: list[dict[str, float]] = []
         self.steps_ = steps
         self._ahead: Future | None = None  # phases 0-1 of the next step, on the second thread
-        self._pools = None  # the draw pools computed with them
         self.phase_seconds_: dict[str, float] | None = None
 
     def _init_demand(self) -> None:
@@ -319,17 +318,18 @@ class Engine:
         gov.begin_step()
         n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
+        pools = None  # phase 3's draw pools, when made with phases 0-1
         if self._ahead is not None:
             # phases 0-1 already run beside the last record; cleared only once taken, so a
             # wait interrupted here leaves them to the next step
-            dv, self._pools = self._ahead.result()
+            dv, pools = self._ahead.result()
             self._ahead = None
         else:
             dv = timed("derive", self.derive)
             if mech.market:
                 timed("market", self.market, dv)
         project, cost, _ = timed("intent", self.intent, dv)
-        collab = timed("partner_search", self.partner_search, dv, project, cost)
+        collab = timed("partner_search", self.partner_search, dv, project, cost, pools)
         success, partner_success = timed("outcome", self.outcome_and_learning, dv, project,
                                          collab)
         timed("spillovers", self.spillovers_and_awareness, dv, success, partner_success)
@@ -667,13 +667,14 @@ class Engine:
 
     # --- phase 3 -------------------------------------------------------------------------
 
-    def partner_search(self, dv: Derived, project, cost) -> Collaborations:
+    def partner_search(self, dv: Derived, project, cost, pools=None) -> Collaborations:
+        """Phase 3 (``pools``: :meth:`pools` already made for this step, else made here)."""
         s, sp, rng = self.state_, self.params_.search, self.rng_
         N, C = s.max_rows, sp.n_candidates  # random blocks are sized by max_rows
         with rng.block((3 * C + sp.intermediary_pool + 5) * N):
-            return self._partner_search(dv, project, cost, N, C)
+            return self._partner_search(dv, project, cost, pools, N, C)
 
-    def _partner_search(self, dv, project, cost, N, C) -> Collaborations:
+    def _partner_search(self, dv, project, cost, pools, N, C) -> Collaborations:
         xp, s, sp, rng = self.xp_, self.state_, self.params_.search, self.rng_
         mech = self.params_.mechanisms
         gov = self.government_
@@ -691,7 +692,7 @@ class Engine:
         seekers = xp.nonzero(project & ~linked)[0]
         P = seekers.shape[0]
         u_kind, u_src, u_pick = (rng.random((C, P), reserve=C * N) for _ in range(3))
-        pools, self._pools = self._pools or self.pools(), None  # (made with phases 0-1)
+        pools = pools if pools is not None else self.pools()
         cands = [self.slot_candidates(pools, seekers, dv.size_class, u_kind, u_src, u_pick)]
         via = [xp.zeros(cands[0].shape, dtype=bool)]
         # intermediary introductions

@@ -58,8 +58,8 @@ def second_thread() -> ThreadPoolExecutor:
     """The one helper thread on which a run computes the next step's first phases while the
     main thread records the current step (``Engine.advance``); the kernels release the GIL,
     so the two use both cores. Made on first use, shared by every engine of the process; a
-    forked process (docking's and the runner's worker processes) makes its own, as the
-    parent's thread does not exist there."""
+    forked process (docking's worker processes) makes its own, as the parent's thread does
+    not exist there."""
     global _worker
     if _worker is None or _worker[0] != os.getpid():
         _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="innoweave"))
