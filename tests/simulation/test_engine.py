@@ -175,6 +175,43 @@ def test_random_stream_blocks_keep_positions():
             c.random(3)
 
 
+class _Now:
+    """A job run on the spot (``draw_ahead``'s ``submit`` without a second thread)."""
+
+    def __init__(self, fn, *args):
+        self.value = fn(*args)
+
+    def result(self):
+        return self.value
+
+
+def test_random_stream_draws_made_ahead_are_the_streams_own():
+    """Uniforms drawn ahead are taken by the draws at their positions and sizes; a draw of
+    another size draws as usual; values, positions and the stream's state stay as without."""
+    def draws(stream):
+        out = [stream.random(4, reserve=10)]
+        with stream.block(30):
+            out.append(stream.random((2, 3), reserve=12))
+            out.append(stream.random(7, reserve=10))  # planned with 5: drawn as usual
+        stream.skip(3)
+        out.append(stream.random(6))
+        return out
+
+    plain = RandomStream(11, np)
+    plain.random(2)
+    ahead = RandomStream(11, np)
+    ahead.random(2)
+    ahead.draw_ahead([(43, 6), (0, 4), (10, 6), (22, 5)], _Now)
+    for x, y in zip(draws(plain), draws(ahead), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert ahead.hits_ == 3 and plain.hits_ == 0
+    assert ahead.position == plain.position == 2 + 10 + 30 + 3 + 6
+    assert ahead.host.bit_generator.state == plain.host.bit_generator.state
+    fresh = np.random.default_rng(11)
+    fresh.bit_generator.advance(ahead.position)
+    assert fresh.bit_generator.state == ahead.host.bit_generator.state
+
+
 def test_cupy_request_fails_clearly_without_cupy():
     try:
         import cupy  # noqa: F401

@@ -130,19 +130,46 @@ def test_overlapped_next_phases_give_the_step_by_step_run(monkeypatch):
     monkeypatch.setattr(kernels, "second_thread", lambda: Counting())
     overlapped = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
     overlapped.run(10)
-    assert submitted == ["_next_phases"] * 9  # every step but the last: the next one's
+    # each step: its draw pools and later uniforms while phase 2 runs, and (but the last)
+    # the next step's phases 0-1 while it records
+    assert submitted == ["pools", "pcg64_uniforms", "_next_phases"] * 9 + [
+        "pools", "pcg64_uniforms"]
+    # phases 4 and 7 of every step and phases 2-3 of all but the first took drawn-ahead
+    # uniforms (a few miss where entrants grew the rows)
+    assert 5 * 10 + 2 * 9 - 6 <= overlapped.rng_.hits_ <= 5 * 10 + 2 * 9
     stepped = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
     stepped._setup(10)
     for _ in range(10):
         stepped.step()
     stepped.results_ = pd.DataFrame(stepped.records_)
-    assert len(submitted) == 9  # step() never overlaps
+    assert len(submitted) == 29 and stepped.rng_.hits_ == 0  # step() never overlaps
     assert_same_run(overlapped, stepped)
+    assert stepped.rng_.position == overlapped.rng_.position
     # a run timing its phases runs each phase in place (its time is the phase's own)
     timed = Engine(None, pop, instruments=instruments, seed=4, kernels="numba")
     timed.run(10, timing=True)
-    assert len(submitted) == 9 and timed.phase_seconds_["derive"] > 0
+    assert len(submitted) == 29 and timed.phase_seconds_["derive"] > 0
     assert_same_run(overlapped, timed)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
+def test_pcg64_uniforms_repeat_numpys_stream(seed):
+    """The compiled PCG64 gives NumPy's uniforms (as float32) at any distance ahead."""
+    rng = np.random.default_rng(seed)
+    rng.random(13)  # a state that is not a fresh seed's
+    state = rng.bit_generator.state["state"]
+    low = (1 << 64) - 1
+    words = [np.uint64(w) for w in (state["state"] >> 64, state["state"] & low,
+                                    state["inc"] >> 64, state["inc"] & low)]
+    offsets = np.array([0, 3, 3, 70_000, 2**41], dtype=np.int64)
+    sizes = np.array([2, 0, 5, 20_000, 9], dtype=np.int64)
+    got = kernels.pcg64_uniforms(*words, offsets, sizes)
+    expected, at = [], 0
+    for offset, size in zip(offsets, sizes, strict=True):
+        rng.bit_generator.advance(int(offset - at))
+        expected.append(rng.random(int(size)).astype(np.float32))
+        at = offset + size
+    np.testing.assert_array_equal(got, np.concatenate(expected))
 
 
 def test_a_failed_record_leaves_the_next_phases_to_the_next_step(monkeypatch):

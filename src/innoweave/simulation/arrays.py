@@ -88,6 +88,10 @@ class RandomStream:
     (one 64-bit output each, which makes the advance exact) and returned as float32.
     With CuPy the arrays come from a device generator seeded by one draw of ``host``;
     reservations are then a no-op (the device stream is not shared across scenarios).
+
+    ``position`` counts the values taken from ``host`` so far. :meth:`draw_ahead` has the
+    uniforms of draws to come made elsewhere (on another thread) from a copy of the state;
+    the draw at such a position then takes them and only advances the stream.
     """
 
     def __init__(self, seed: SeedLike, xp):
@@ -95,6 +99,9 @@ class RandomStream:
         self.host = make_rng(seed)
         self._numpy = is_numpy(xp)
         self._blocks: list[int] = []
+        self.position = 0
+        self._ahead: dict[int, tuple] = {}  # position -> (job, start, size) of draw_ahead
+        self.hits_ = 0  # draws taken from draw_ahead
         if not self._numpy:
             self._device = xp.random.default_rng(self._seed_draw())
 
@@ -108,7 +115,11 @@ class RandomStream:
     def _close_block(self) -> None:
         left = self._blocks.pop()
         if self._numpy and left > 0:
-            self.host.bit_generator.advance(left)
+            self._advance(left)
+
+    def _advance(self, n: int) -> None:
+        self.host.bit_generator.advance(n)
+        self.position += n
 
     def _consume(self, n: int) -> None:
         if self._blocks:
@@ -117,6 +128,7 @@ class RandomStream:
             self._blocks[-1] -= n
 
     def _seed_draw(self) -> int:
+        self.position += 1
         return int(self.host.random() * 2**53)
 
     def random(self, shape, *, reserve: int | None = None):
@@ -126,17 +138,49 @@ class RandomStream:
             raise ValueError(f"random: block of {reserve} values cannot hold {size}")
         self._consume(reserve if reserve is not None else size)
         if self._numpy:
+            ahead = self._ahead.pop(self.position, None) if self._ahead else None
+            if ahead is not None and ahead[2] == size:
+                job, start, _ = ahead
+                out = job.result()[start:start + size].reshape(shape)
+                self.hits_ += 1
+                self._advance(reserve if reserve is not None else size)
+                return out
             out = self.host.random(shape).astype(numpy.float32)
+            self.position += size
             if reserve is not None and reserve > size:
-                self.host.bit_generator.advance(reserve - size)
+                self._advance(reserve - size)
             return out
         return self._device.random(shape, dtype=self.xp.float32)
+
+    def draw_ahead(self, plan, submit) -> None:
+        """Have the uniforms of draws to come made by ``submit(function, *args)`` (a job
+        with ``result()``, e.g. on a second thread). ``plan`` lists ``(offset, size)``: a
+        draw of ``size`` values at ``offset`` values from the current position. The values
+        are the stream's own (:func:`kernels.pcg64_uniforms` repeats NumPy's PCG64), so a
+        draw takes them only where its position and size match, else it draws as usual."""
+        from innoweave.simulation import kernels
+
+        if not self._numpy or not plan:
+            return
+        self._ahead = {at: entry for at, entry in self._ahead.items() if at >= self.position}
+        plan = sorted(plan)
+        state = self.host.bit_generator.state["state"]
+        low = (1 << 64) - 1
+        words = (state["state"] >> 64, state["state"] & low, state["inc"] >> 64,
+                 state["inc"] & low)
+        offsets = numpy.asarray([at for at, _ in plan], dtype=numpy.int64)
+        sizes = numpy.asarray([n for _, n in plan], dtype=numpy.int64)
+        job = submit(kernels.pcg64_uniforms, *map(numpy.uint64, words), offsets, sizes)
+        start = 0
+        for at, n in plan:
+            self._ahead[self.position + at] = (job, start, n)
+            start += n
 
     def skip(self, n: int) -> None:
         """Advance past values this run does not use."""
         self._consume(n)
         if self._numpy and n > 0:
-            self.host.bit_generator.advance(n)
+            self._advance(n)
 
     def normal(self, shape, *, reserve: int | None = None):
         """Standard normal by Box-Muller on two uniform blocks (same on NumPy and CuPy)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,7 +249,7 @@ class Engine:
         self.recorder_ = Recorder(self)
         self.records_: list[dict[str, float]] = []
         self.steps_ = steps
-        self._ahead: Future | None = None  # phases 0-1 of the next step, on the second thread
+        self._ahead: kernels.Job | None = None  # phases 0-1 of the next step, on the second thread
         self.phase_seconds_: dict[str, float] | None = None
 
     def _init_demand(self) -> None:
@@ -288,7 +287,7 @@ class Engine:
         """
         records = []
         for k in range(steps):
-            records.append(self._step(ahead=k < steps - 1))
+            records.append(self._step(helper=True, ahead=k < steps - 1))
             if progress is not None:
                 progress()
         return records
@@ -301,16 +300,34 @@ class Engine:
         Phases 0-1 already run beside the last record (an :meth:`advance` stopped by an
         error there) are taken, not run again: phase 1 writes the state.
         """
-        return self._step(ahead=False)
+        return self._step(helper=False, ahead=False)
 
     def _next_phases(self, t: int):
-        """Phases 0 and 1 of step ``t`` and the draw pools of its phase 3."""
+        """Phases 0 and 1 of step ``t``."""
         dv = self.derive()
         if self.params_.mechanisms.market:
             self.market(dv, t)
-        return dv, self.pools()
+        return dv
 
-    def _step(self, *, ahead: bool) -> dict[str, float]:
+    def _search_block(self) -> int:
+        """Values of the random stream that phase 3 reserves."""
+        sp = self.params_.search
+        return (3 * sp.n_candidates + sp.intermediary_pool + 5) * self.state_.max_rows
+
+    def _draws_ahead(self) -> list[tuple[int, int]]:
+        """``(offset, size)`` of the draws of this step and the next that can be made when
+        this step starts (offsets from its first draw; the random blocks of section 8 of
+        docs/model.md): phase 4's four uniforms and phase 7's of this step, and phase 2's
+        and phase 3's acceptance draw of the next step at the present number of rows."""
+        s, M = self.state_, self.state_.max_rows
+        gov = self.government_.block_size() if self.params_.mechanisms.government else 0
+        outcome = M + self._search_block()
+        demography = outcome + 4 * M + gov
+        following = demography + M + 1
+        return ([(outcome + k * M, s.N) for k in range(4)]
+                + [(demography, s.N), (following, s.N), (following + M, s.N)])
+
+    def _step(self, *, helper: bool, ahead: bool) -> dict[str, float]:
         p = self.params_
         mech = p.mechanisms
         gov = self.government_
@@ -318,16 +335,22 @@ class Engine:
         gov.begin_step()
         n_rows = self.state_.N
         self.alive_at_start_ = self.state_.alive.copy()
-        pools = None  # phase 3's draw pools, when made with phases 0-1
         if self._ahead is not None:
             # phases 0-1 already run beside the last record; cleared only once taken, so a
             # wait interrupted here leaves them to the next step
-            dv, pools = self._ahead.result()
+            dv = self._ahead.result()
             self._ahead = None
         else:
             dv = timed("derive", self.derive)
             if mech.market:
                 timed("market", self.market, dv)
+        pools = None  # phase 3's draw pools, when made on the second thread
+        if helper and self._fused and self.phase_seconds_ is None:
+            # while phase 2 runs here: the pools (phase 2 writes nothing they read) and the
+            # uniforms of later draws, which a compiled PCG64 makes from the stream's state
+            second = kernels.second_thread()
+            pools = second.submit(self.pools)
+            self.rng_.draw_ahead(self._draws_ahead(), second.submit)
         project, cost, _ = timed("intent", self.intent, dv)
         collab = timed("partner_search", self.partner_search, dv, project, cost, pools)
         success, partner_success = timed("outcome", self.outcome_and_learning, dv, project,
@@ -348,7 +371,7 @@ class Engine:
             # let phases 0-1 of the next step finish (phase 1 writes the state), so the
             # state is whole and the next step takes them
             if self._ahead is not None:
-                wait([self._ahead])
+                self._ahead.wait()
             raise
         self.records_.append(record)
         self.t_ += 1
@@ -668,10 +691,10 @@ class Engine:
     # --- phase 3 -------------------------------------------------------------------------
 
     def partner_search(self, dv: Derived, project, cost, pools=None) -> Collaborations:
-        """Phase 3 (``pools``: :meth:`pools` already made for this step, else made here)."""
+        """Phase 3 (``pools``: a job making :meth:`pools` for this step, else made here)."""
         s, sp, rng = self.state_, self.params_.search, self.rng_
         N, C = s.max_rows, sp.n_candidates  # random blocks are sized by max_rows
-        with rng.block((3 * C + sp.intermediary_pool + 5) * N):
+        with rng.block(self._search_block()):
             return self._partner_search(dv, project, cost, pools, N, C)
 
     def _partner_search(self, dv, project, cost, pools, N, C) -> Collaborations:
@@ -692,7 +715,7 @@ class Engine:
         seekers = xp.nonzero(project & ~linked)[0]
         P = seekers.shape[0]
         u_kind, u_src, u_pick = (rng.random((C, P), reserve=C * N) for _ in range(3))
-        pools = pools if pools is not None else self.pools()
+        pools = pools.result() if pools is not None else self.pools()
         cands = [self.slot_candidates(pools, seekers, dv.size_class, u_kind, u_src, u_pick)]
         via = [xp.zeros(cands[0].shape, dtype=bool)]
         # intermediary introductions

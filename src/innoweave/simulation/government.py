@@ -160,11 +160,19 @@ class Government(InstrumentEffects):
 
     # --- phase 6 -------------------------------------------------------------------------
 
+    def _instrument_block(self) -> int:
+        """Values of the random stream reserved per instrument (sized by max_rows)."""
+        s = self.engine.state_
+        return (3 * self.engine.params_.search.n_candidates + 6) * s.max_rows + s.n_fields
+
+    def block_size(self) -> int:
+        """Values of the random stream that phase 6 reserves."""
+        return len(INSTRUMENT_KEYS) * self._instrument_block()
+
     def act(self, dv, collab) -> None:
         eng = self.engine
         s, rng = eng.state_, eng.rng_
-        N = s.max_rows  # random blocks are sized by max_rows
-        per_instrument = (3 * eng.params_.search.n_candidates + 6) * N + s.n_fields
+        per_instrument = self._instrument_block()
         # next-step flags are re-allocated every step
         s.grant_offer[:] = False
         s.tax_eligible[:] = False

@@ -20,7 +20,8 @@ installed and the array module is NumPy.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 
 import numpy as np
 
@@ -51,18 +52,73 @@ def resolve_kernels(kernels: str | None, numpy_xp: bool) -> str:
     return "numba" if numba is not None and numpy_xp else "array"
 
 
-_worker: tuple[int, ThreadPoolExecutor] | None = None
+class Job:
+    """A call queued on the :class:`SecondThread`: :meth:`result` waits for it and returns
+    its value or raises its exception."""
+
+    __slots__ = ("call", "args", "_done", "_value", "_error")
+
+    def __init__(self, call, args):
+        self.call, self.args = call, args
+        self._value = self._error = None
+        self._done = threading.Lock()
+        self._done.acquire()  # released by the second thread when the call has ended
+
+    def done(self) -> bool:
+        if self._done.acquire(blocking=False):
+            self._done.release()
+            return True
+        return False
+
+    def wait(self) -> None:
+        with self._done:
+            pass
+
+    def result(self):
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
-def second_thread() -> ThreadPoolExecutor:
-    """The one helper thread on which a run computes the next step's first phases while the
-    main thread records the current step (``Engine.advance``); the kernels release the GIL,
-    so the two use both cores. Made on first use, shared by every engine of the process; a
-    forked process (docking's worker processes) makes its own, as the parent's thread does
-    not exist there."""
+class SecondThread:
+    """One helper thread that runs queued calls in order. A bare queue and a lock per call:
+    handing a call over costs a few microseconds where a ``ThreadPoolExecutor``'s futures
+    cost 15-45 µs on these machines, a few times a step."""
+
+    def __init__(self):
+        self._queue: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="innoweave", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                job._value = job.call(*job.args)
+            except BaseException as error:  # handed to the caller by Job.result
+                job._error = error
+            job.args = None
+            job._done.release()
+
+    def submit(self, call, *args) -> Job:
+        job = Job(call, args)
+        self._queue.put(job)
+        return job
+
+
+_worker: tuple[int, SecondThread] | None = None
+
+
+def second_thread() -> SecondThread:
+    """The one helper thread of the process. A run computes on it the next step's first
+    phases while the main thread records the current step, and, while phase 2 runs, the
+    draw pools of phase 3 and the uniforms of later draws (``Engine.advance``); the kernels
+    release the GIL, so the two threads use both cores. Made on first use, shared by every
+    engine of the process; a forked process (docking's worker processes) makes its own, as
+    the parent's thread does not exist there."""
     global _worker
     if _worker is None or _worker[0] != os.getpid():
-        _worker = (os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="innoweave"))
+        _worker = (os.getpid(), SecondThread())
     return _worker[1]
 
 
@@ -70,6 +126,80 @@ def _njit(fn):
     # error_model="numpy": no zero-division checks in loops (every divisor here is guarded)
     return (numba.njit(cache=True, nogil=True, error_model="numpy")(fn) if numba is not None
             else fn)
+
+
+# --- the random stream, drawn ahead ---------------------------------------------------------
+# NumPy's PCG64 repeated to the bit (the generator of every run), so that uniforms a step
+# will draw can be made in one compiled call on the second thread: a 128-bit linear
+# congruential step, the XSL-RR output, a double from the top 53 bits, rounded to float32 as
+# ``RandomStream.random`` does, and the O(log n) jump of ``bit_generator.advance``.
+
+_PCG_MULT = (2549297995355413924, 4865540595714422341)  # high and low 64 bits
+
+if numba is not None:
+    from llvmlite import ir
+    from numba.core import types as _nbtypes
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _mul_add_128(typingctx, a_hi, a_lo, b_hi, b_lo, c_hi, c_lo):
+        """``(a * b + c) mod 2**128`` of 128-bit integers given as uint64 halves."""
+        u64 = _nbtypes.uint64
+        sig = _nbtypes.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
+
+        def codegen(context, builder, signature, args):
+            i128 = ir.IntType(128)
+            half = ir.Constant(i128, 64)
+
+            def join(hi, lo):
+                return builder.or_(builder.shl(builder.zext(hi, i128), half),
+                                   builder.zext(lo, i128))
+
+            a, b, c = (join(args[k], args[k + 1]) for k in (0, 2, 4))
+            r = builder.add(builder.mul(a, b), c)
+            hi = builder.trunc(builder.lshr(r, half), ir.IntType(64))
+            lo = builder.trunc(r, ir.IntType(64))
+            return context.make_tuple(builder, signature.return_type, (hi, lo))
+
+        return sig, codegen
+
+
+@_njit
+def pcg64_uniforms(state_hi, state_lo, inc_hi, inc_lo, offsets, sizes):
+    """Float32 uniforms of a PCG64 stream (NumPy's) from the given state: for each request
+    ``k`` (``offsets`` ascending, in values from that state), ``sizes[k]`` values starting
+    ``offsets[k]`` values ahead, concatenated."""
+    out = np.empty(sizes.sum(), dtype=np.float32)
+    m_hi, m_lo = np.uint64(_PCG_MULT[0]), np.uint64(_PCG_MULT[1])
+    zero, one = np.uint64(0), np.uint64(1)
+    s_hi, s_lo = np.uint64(state_hi), np.uint64(state_lo)
+    c_hi, c_lo = np.uint64(inc_hi), np.uint64(inc_lo)
+    scale = 1.0 / 9007199254740992.0
+    at = 0  # values drawn so far from the state
+    n = 0
+    for k in range(offsets.shape[0]):
+        # jump ahead by delta values: s <- A s + P with A = m^delta, P = c (m^delta - 1)/(m - 1)
+        delta = np.uint64(offsets[k] - at)
+        acc_hi, acc_lo, add_hi, add_lo = zero, one, zero, zero
+        cm_hi, cm_lo, cp_hi, cp_lo = m_hi, m_lo, c_hi, c_lo
+        while delta > zero:
+            if delta & one:
+                acc_hi, acc_lo = _mul_add_128(acc_hi, acc_lo, cm_hi, cm_lo, zero, zero)
+                add_hi, add_lo = _mul_add_128(add_hi, add_lo, cm_hi, cm_lo, cp_hi, cp_lo)
+            m1_hi, m1_lo = _mul_add_128(cm_hi, cm_lo, zero, one, zero, one)  # m + 1
+            cp_hi, cp_lo = _mul_add_128(m1_hi, m1_lo, cp_hi, cp_lo, zero, zero)
+            cm_hi, cm_lo = _mul_add_128(cm_hi, cm_lo, cm_hi, cm_lo, zero, zero)
+            delta >>= one
+        s_hi, s_lo = _mul_add_128(acc_hi, acc_lo, s_hi, s_lo, add_hi, add_lo)
+        for _ in range(sizes[k]):
+            s_hi, s_lo = _mul_add_128(s_hi, s_lo, m_hi, m_lo, c_hi, c_lo)
+            x = s_hi ^ s_lo
+            rot = s_hi >> np.uint64(58)
+            word = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+            out[n] = np.float32(np.float64(word >> np.uint64(11)) * scale)
+            n += 1
+        at = offsets[k] + sizes[k]
+    return out
 
 
 # --- phase 0 -------------------------------------------------------------------------------
