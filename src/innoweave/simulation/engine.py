@@ -49,6 +49,7 @@ from innoweave.simulation.population import Population, draw_firm_attributes
 
 NEVER = -(10**6)
 _SIZE_BOUNDS = np.asarray(SIZE_CLASS_BOUNDS, dtype=np.float64)
+_SIZE_BOUNDS_32 = _SIZE_BOUNDS.astype(np.float32)  # as population.size_class_of compares
 LINK_NONE, LINK_LAB, LINK_CONSORTIUM = 0, 1, 2
 
 def _headroom(n: int) -> int:
@@ -1257,10 +1258,20 @@ class Engine:
         if alive_firms.shape[0] == 0:
             n_start = 0
             n_new = n_spin
+        s.grow(n_new)
+        if self._fused:
+            kernels.entrants(
+                child, s.n_used, n_start, alive_firms, parents_h[:n_spin], _SIZE_BOUNDS_32,
+                s.kind, SME, s._firm, s._research, s.alive, s.region, s.cluster, s.x, s.y,
+                s.stage, s.age, s.employees, s.capital, s.growth, s.awareness,
+                s.ip_awareness, s.talent, s.credit_access, s.field, s.ability, s.expertise,
+                s.mask, s.memory, kp.units_sme[0], kp.units_sme[1], kp.n_fields,
+                float(kp.ability_firm[0]), float(kp.ability_firm[1]), kp.expertise_max)
+            s.n_used += n_new
+            return n_new, wanted - n_new
         templates = alive_firms[child.integers(0, alive_firms.shape[0], n_start)] \
             if n_start else np.zeros(0, dtype=np.int64)
         origin = np.concatenate([templates, parents_h[:n_spin]]).astype(np.int64)
-        s.grow(n_new)
         rows = np.arange(s.n_used, s.n_used + n_new)
         s.n_used += n_new
         employees = child.integers(1, 6, n_new).astype(np.float32)
@@ -1289,11 +1300,6 @@ class Engine:
         ability = (kp.ability_firm[0] + child.random((n_new, M))
                    * (kp.ability_firm[1] - kp.ability_firm[0])).astype(np.float32)
         expertise = child.integers(1, kp.expertise_max // 2 + 1, (n_new, M)).astype(np.int8)
-        if self._fused:
-            kernels.place_knowledge(s.field, s.ability, s.expertise, s.mask, s.memory,
-                                    int(rows[0]), fields, mask, ability, expertise,
-                                    parents_h[:n_spin], n_start)
-            return n_new, wanted - n_new
         if n_spin:
             par = parents_h[:n_spin]
             strength = to_host(xp.where(s.mask[:, xp.asarray(par)],

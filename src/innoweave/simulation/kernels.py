@@ -1284,6 +1284,78 @@ def outcome_draws(rows, prob, u_success, u_patent, radical, ip_supported, ip_awa
 
 
 @_njit
+def entrants(child, first_row, n_start, alive_firms, parents, size_bounds, kind, sme, firm,
+             research, alive, region, cluster, x, y, stage, age, employees, capital, growth,
+             awareness, ip_awareness, talent, credit_access, field, ability, expertise, mask,
+             memory, units_low, units_high, n_fields, ability_low, ability_high,
+             expertise_max):
+    """``Engine._add_entrants`` after the rows are made: the ``n_start`` start-ups (templates
+    drawn among ``alive_firms``) and the spin-offs of ``parents``, in rows ``first_row`` on
+    (in place). ``child`` is the step's child generator, whose draws Numba makes as NumPy's
+    ``Generator`` does (the same algorithms on the same bit generator), in the order of
+    ``Engine._add_entrants`` and ``population.draw_firm_attributes``: templates, head counts,
+    the attribute draws (age, capital and growth drawn and then reset, as entrants start
+    at age 0 with capital 2 x head count), units, field keys, ability and expertise."""
+    n_spin = parents.shape[0]
+    n_new = n_start + n_spin
+    M = mask.shape[0]
+    origin = np.empty(n_new, dtype=np.int64)
+    if n_start:
+        picks = child.integers(0, alive_firms.shape[0], n_start)
+        for k in range(n_start):
+            origin[k] = alive_firms[picks[k]]
+    for k in range(n_spin):
+        origin[n_start + k] = parents[k]
+    heads = child.integers(1, 6, n_new)
+    child.exponential(12.0, n_new)  # age, reset below
+    child.uniform(0.5, 2.0, n_new)  # capital, reset below
+    child.normal(0.03, 0.10, n_new)  # growth, reset below
+    aware = child.beta(2.0, 3.0, n_new)
+    ip_aware = child.beta(2.0, 4.0, n_new)
+    gifted = child.beta(2.0, 4.0, n_new)
+    size_class = np.zeros(n_new, dtype=np.int64)
+    for k in range(n_new):
+        for bound in size_bounds:
+            size_class[k] += np.float32(heads[k]) >= bound
+    for k in range(n_new):
+        r = first_row + k
+        e = np.float32(heads[k])
+        employees[r] = e
+        age[r] = 0.0
+        capital[r] = np.float32(2.0) * e
+        growth[r] = 0.0
+        awareness[r] = np.float32(aware[k])
+        ip_awareness[r] = np.float32(ip_aware[k])
+        talent[r] = np.float32(min(gifted[k] + 0.05 * size_class[k], 1.0))
+        credit_access[r] = np.float32(child.beta(2.0 + size_class[k], 3.0))
+        kind[r] = sme
+        firm[r] = True
+        research[r] = False
+        alive[r] = True
+        o = origin[k]
+        region[r], cluster[r], x[r], y[r] = region[o], cluster[o], x[o], y[o]
+        stage[r] = 0
+    units = child.integers(units_low, units_high + 1, n_new)
+    keys = child.random((n_new, n_fields))
+    draws = child.random((n_new, M))
+    skill = child.integers(1, expertise_max // 2 + 1, (n_new, M))
+    fields = np.empty((n_new, M), dtype=np.int16)
+    held = np.empty((n_new, M), dtype=np.bool_)
+    new_ability = np.empty((n_new, M), dtype=np.float32)
+    new_expertise = np.empty((n_new, M), dtype=np.int8)
+    for k in range(n_new):
+        order = np.argsort(keys[k])  # distinct random keys: every sort gives this order
+        for u in range(M):
+            fields[k, u] = order[u]
+            held[k, u] = u < units[k]
+            new_ability[k, u] = np.float32(ability_low + draws[k, u] * (ability_high
+                                                                       - ability_low))
+            new_expertise[k, u] = skill[k, u]
+    place_knowledge(field, ability, expertise, mask, memory, first_row, fields, held,
+                    new_ability, new_expertise, parents, n_start)
+
+
+@_njit
 def place_knowledge(field, ability, expertise, mask, memory, first_row, fields, held,
                     new_ability, new_expertise, parents, n_start):
     """Write entrants' knowledge into rows ``first_row`` on (in place): start-ups their drawn
