@@ -212,6 +212,18 @@ def test_random_stream_draws_made_ahead_are_the_streams_own():
     assert fresh.bit_generator.state == ahead.host.bit_generator.state
 
 
+def test_random_stream_child_is_default_rng_of_its_seed_draw():
+    """The child generator, one object re-seeded per call, draws as a fresh
+    ``default_rng`` of the same seed draw would."""
+    stream, reference = RandomStream(9, np), np.random.default_rng(9)
+    for _ in range(3):
+        child = stream.child()
+        fresh = np.random.default_rng(int(reference.random() * 2**53))
+        np.testing.assert_array_equal(child.integers(0, 50, 20), fresh.integers(0, 50, 20))
+        np.testing.assert_array_equal(child.beta(2, 3, 5), fresh.beta(2, 3, 5))
+    assert stream.position == 3
+
+
 def test_cupy_request_fails_clearly_without_cupy():
     try:
         import cupy  # noqa: F401

@@ -102,6 +102,7 @@ class RandomStream:
         self.position = 0
         self._ahead: dict[int, tuple] = {}  # position -> (job, start, size) of draw_ahead
         self.hits_ = 0  # draws taken from draw_ahead
+        self._child: numpy.random.Generator | None = None
         if not self._numpy:
             self._device = xp.random.default_rng(self._seed_draw())
 
@@ -190,9 +191,16 @@ class RandomStream:
         return xp.sqrt(-2.0 * xp.log(1.0 - u1)) * xp.cos(2.0 * numpy.pi * u2)
 
     def child(self) -> numpy.random.Generator:
-        """A host generator for draws whose number varies (entrants), seeded by one draw."""
+        """A host generator for draws whose number varies (entrants), seeded by one draw: as
+        ``numpy.random.default_rng(seed)``. One generator object per stream, re-seeded each
+        call (its state set to a fresh ``PCG64(seed)``'s): compiled kernels that take it
+        then reuse what they read from it once (~60 µs for a new one, ~20 µs after)."""
         self._consume(1)
-        return numpy.random.default_rng(self._seed_draw())
+        state = numpy.random.PCG64(self._seed_draw()).state
+        if self._child is None:
+            self._child = numpy.random.Generator(numpy.random.PCG64())
+        self._child.bit_generator.state = state
+        return self._child
 
 
 class _Block:

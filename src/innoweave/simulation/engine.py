@@ -494,11 +494,9 @@ class Engine:
         xp, s, sp = self.xp_, self.state_, self.params_.search
         if self._fused:
             jj = j if j.ndim == 2 else j[None, :]
-            out = kernels.attractiveness(
-                dv.vec, dv.norm, dv.competence, s.region, s.cluster, s.memory,
-                i.astype(np.int64), jj.astype(np.int64), s.n_fields, sp.rule != "conservative",
-                np.float32(sp.w_knowledge), sp.w_region, sp.w_cluster, sp.w_previous,
-                sp.w_competence)
+            vec, norm, competence, region, cluster, memory, *rule = self._attraction_args(dv)
+            out = kernels.attractiveness(vec, norm, competence, region, cluster, memory,
+                                         i.astype(np.int64), jj.astype(np.int64), *rule)
             return out if j.ndim == 2 else out[0]
         valid = j >= 0
         jj = xp.where(valid, j, 0)
@@ -516,6 +514,14 @@ class Engine:
         score += sp.w_previous * previous
         score += sp.w_competence * dv.competence[jj]
         return xp.where(valid, score, -xp.inf).astype(xp.float32)
+
+    def _attraction_args(self, dv: Derived) -> tuple:
+        """The arrays and weights of S_ij, in the argument order of the kernels that score
+        pairs (around the pairs themselves)."""
+        s, sp = self.state_, self.params_.search
+        return (dv.vec, dv.norm, dv.competence, s.region, s.cluster, s.memory, s.n_fields,
+                sp.rule != "conservative", np.float32(sp.w_knowledge), sp.w_region,
+                sp.w_cluster, sp.w_previous, sp.w_competence)
 
     def groups(self, members, key, n_groups):
         """Rows ``members`` grouped by ``key`` for uniform draws within a group."""
@@ -822,6 +828,11 @@ class Engine:
         """Intermediary introductions: one complementary candidate per introduced seeker."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
         R = s.n_regions
+        if self._fused:
+            return kernels.introductions(
+                seekers, u_order, s.kind, s.capacity, s.match_quality,
+                self.government_.extra_intro(), u_pool, pools["firms"], pools["research"], R,
+                INTERMEDIARY, sp.intermediary_pool, *self._attraction_args(dv))
         reg = s.region[seekers].astype(xp.int64)
         # by region, then draw: two stable sorts (the second a radix sort on small keys) are
         # faster than lexsort and give the same order
@@ -829,13 +840,7 @@ class Engine:
         key = reg[by_draw]
         order = by_draw[xp.argsort(key.astype(xp.int16) if R < 2**15 else key, kind="stable")]
         pool = xp.concatenate([pools["firms"], pools["research"]])
-        if self._fused:
-            cols, draws, funded = kernels.introduction_draws(
-                seekers, reg, order, s.region, s.kind, s.capacity, s.match_quality,
-                self.government_.extra_intro(), u_pool, pool, R, INTERMEDIARY,
-                sp.intermediary_pool)
-        else:
-            cols, draws, funded = self._introduction_draws(seekers, reg, order, u_pool, pool)
+        cols, draws, funded = self._introduction_draws(seekers, reg, order, u_pool, pool)
         out = xp.full(seekers.shape[0], -1, dtype=xp.int64)
         if cols.shape[0]:
             sc = self.attractiveness(dv, seekers[cols], draws)

@@ -1129,12 +1129,15 @@ def outcome_logit(project, collab_a, collab_b, u_radical, quality, depth, vec, n
 
 
 @_njit
-def introduction_draws(seekers, reg_of, order, region, kind, capacity, match_quality,
-                       extra_intro, u_pool, pool, n_regions, intermediary, pool_size):
-    """Which seekers the region's intermediaries introduce (in draw order, up to capacity
-    plus funded extra) and each one's pool of drawn candidates (``(depth, introduced)``,
-    -1 = none), as ``Engine.introductions``; also the number of funded introductions.
-    ``reg_of`` is each seeker's region, ``order`` the seekers by region, then draw."""
+def introductions(seekers, u_order, kind, capacity, match_quality, extra_intro, u_pool, firms,
+                  research, n_regions, intermediary, pool_size, vec, norm, competence, region,
+                  cluster, memory, n_fields, progressive, w_knowledge, w_region, w_cluster,
+                  w_previous, w_competence):
+    """``Engine.introductions``: which seekers the region's intermediaries introduce (by
+    region, then in draw order — two stable sorts, as the array code's — up to capacity plus
+    funded extra), each one's pool of drawn candidates, and its best candidate by S_ij
+    (first among equals; -1 for a seeker not introduced). Returns those candidates and
+    the number of funded introductions."""
     base_f = np.zeros(n_regions, dtype=np.float64)
     n_int = np.zeros(n_regions, dtype=np.int64)
     mq_sum = np.zeros(n_regions, dtype=np.float64)
@@ -1144,35 +1147,47 @@ def introduction_draws(seekers, reg_of, order, region, kind, capacity, match_qua
             n_int[region[r]] += 1
             mq_sum[region[r]] += np.float64(match_quality[r])
     P = seekers.shape[0]
+    reg_of = np.empty(P, dtype=np.int64)
+    for p in range(P):
+        reg_of[p] = region[seekers[p]]
+    # each seeker's rank among its region's seekers in draw order (ties: lower index first)
+    by_draw = np.argsort(u_order, kind="mergesort")
     rank = np.empty(P, dtype=np.int64)
+    seen = np.zeros(n_regions, dtype=np.int64)
     for k in range(P):
-        rank[order[k]] = 0 if k == 0 or reg_of[order[k]] != reg_of[order[k - 1]] \
-            else rank[order[k - 1]] + 1
-    cols = np.empty(P, dtype=np.int64)
-    n_cols = 0
+        p = by_draw[k]
+        rank[p] = seen[reg_of[p]]
+        seen[reg_of[p]] += 1
+    # the introduced seekers' pools of drawn candidates (-1 = none), scored all at once
+    n_pool = firms.shape[0] + research.shape[0]
+    introduced = np.zeros(P, dtype=np.bool_)
+    draws = np.full((pool_size if pool_size > 0 else 1, P), -1, dtype=np.int64)
     funded = 0
     for p in range(P):
-        base = np.int64(base_f[reg_of[p]])
-        if rank[p] < base + extra_intro[reg_of[p]]:
-            cols[n_cols] = p
-            n_cols += 1
-            funded += rank[p] >= base
-    cols = cols[:n_cols]
-    m = np.empty(n_cols, dtype=np.int64)
-    depth = 0
-    for c in range(n_cols):
-        g = reg_of[cols[c]]
+        g = reg_of[p]
+        base = np.int64(base_f[g])
+        if rank[p] >= base + extra_intro[g]:
+            continue
+        introduced[p] = True
+        funded += rank[p] >= base
         mq = mq_sum[g] / max(n_int[g], 1) if n_int[g] > 0 else 0.5
-        m[c] = max(1, np.int64(np.rint(pool_size * mq)))
-        depth = max(depth, m[c])
-    draws = np.full((depth, n_cols), -1, dtype=np.int64)
-    for d in range(depth):
-        for c in range(n_cols):
-            if d < m[c]:
-                q = _pick_all(pool, u_pool[d, cols[c]])
-                if q != seekers[cols[c]]:
-                    draws[d, c] = q
-    return cols, draws, funded
+        for d in range(min(max(1, np.int64(np.rint(pool_size * mq))), u_pool.shape[0])):
+            if n_pool > 0:
+                at = min(np.int64(u_pool[d, p] * np.float32(n_pool)), n_pool - 1)
+                q = firms[at] if at < firms.shape[0] else research[at - firms.shape[0]]
+                draws[d, p] = q if q != seekers[p] else -1
+    scores = attractiveness(vec, norm, competence, region, cluster, memory, seekers, draws,
+                            n_fields, progressive, w_knowledge, w_region, w_cluster, w_previous,
+                            w_competence)
+    out = np.full(P, -1, dtype=np.int64)
+    for p in range(P):
+        if introduced[p]:
+            best = 0  # the first best, as argmax
+            for d in range(1, draws.shape[0]):
+                if scores[d, p] > scores[best, p]:
+                    best = d
+            out[p] = draws[best, p]
+    return out, funded
 
 
 @_njit
