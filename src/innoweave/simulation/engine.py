@@ -757,23 +757,17 @@ class Engine:
         b = xp.concatenate([link_b, acc_j])
         lab = xp.concatenate([link_lab, xp.zeros(acc_s.shape[0], dtype=bool)])
         via_all = xp.concatenate([xp.zeros(link_a.shape[0], dtype=bool), acc_via])
-        self.remember(acc_s, acc_j)
         return Collaborations(a, b, lab, via_all)
 
     def _accept_fused(self, dv, scores, cand, via_m, seekers, u_open, cost):
-        """Proposals, acceptance, capacity, transaction costs and vouchers in two kernels."""
+        """Proposals, acceptance, capacity, transaction costs, vouchers and memory in one
+        kernel."""
         s, sp, gov = self.state_, self.params_.search, self.government_
-        min_score = np.float32(sp.min_score)
-        prop_s, prop_j, prop_via = kernels.propose(scores, cand, via_m, seekers, min_score)
-        back = self.attractiveness(dv, prop_j, prop_s)
-        ok = kernels.acceptable(prop_s, prop_j, back, u_open, s.openness, s.is_research(),
-                                s.alive, min_score)
-        a_s, a_j, a_back, a_via = prop_s[ok], prop_j[ok], back[ok], prop_via[ok]
-        order = np.lexsort((a_s, -a_back, a_j))
-        acc_s, acc_j, acc_via, n_new, n_used = kernels.settle(
-            a_s[order], a_j[order], a_via[order], s.is_research(), s.capacity,
+        acc_s, acc_j, acc_via, n_new, n_used = kernels.accept(
+            scores, cand, via_m, seekers, u_open, s.openness, s.is_research(), s.alive,
+            np.float32(sp.min_score), *self._attraction_args(dv), s.capacity,
             sp.firm_capacity, s.link_left, s.link_partner, s.second_left, s.second_host,
-            s.memory, cost, s.capital, s.voucher_left, np.float32(sp.transaction_cost_share),
+            cost, s.capital, s.voucher_left, np.float32(sp.transaction_cost_share),
             sp.intermediated_cost_factor, float(gov.voucher_value))
         gov.spend("innovation_voucher", n_used * gov.voucher_value)
         self.new_partnerships_ = n_new
@@ -822,6 +816,7 @@ class Engine:
         gov.spend("innovation_voucher", voucher_used.sum() * gov.voucher_value)
         s.voucher_left[acc_s[voucher_used]] = 0
         self.new_partnerships_ = int(xp.count_nonzero(new))
+        self.remember(acc_s, acc_j)
         return acc_s, acc_j, acc_via
 
     def introductions(self, dv, pools, seekers, u_order, u_pool):
@@ -889,11 +884,6 @@ class Engine:
         """Both sides put the other first in memory (this step's partners by ascending row)."""
         xp, s = self.xp_, self.state_
         if a.shape[0] == 0:
-            return
-        if self._fused:
-            owner = np.concatenate([a, b]).astype(np.int64)
-            partner = np.concatenate([b, a]).astype(np.int64)
-            kernels.remember(s.memory, owner, partner, np.argsort(owner * s.N + partner))
             return
         K = s.memory.shape[0]
         owner_new = xp.concatenate([a, b])

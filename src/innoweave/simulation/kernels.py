@@ -9,12 +9,18 @@ same order and sizes — and repeats its arithmetic in the same dtypes and order
 where the array code is float32, float64 where NumPy promotes), so both paths give the
 same outputs for the same seed; ``tests/simulation/test_kernels.py`` holds them to that.
 Transcendental functions (``exp``) stay in NumPy, whose float32 ``exp`` may round
-differently from the C library's; so do sorts (stable sorts and ``lexsort`` are done before
-a kernel and passed in), which also keeps compiling short; the one exception orders the
-integer edge codes of :func:`unique_pairs`, where any sort gives the same result. Kernels are compiled on first use
-and cached on disk (``cache=True``). :func:`resolve_kernels` picks the path: ``Engine(kernels=...)``, else the
-``INNOWEAVE_KERNELS`` environment variable (``numba`` or ``array``), else Numba where it is
-installed and the array module is NumPy.
+differently from the C library's; so do most sorts (stable sorts and ``lexsort`` are done
+before a kernel and passed in), which also keeps compiling short. The exceptions are sorts
+whose result is unique: the integer edge codes of :func:`unique_pairs`, the draw order of
+:func:`introductions` (a stable merge sort, as NumPy's stable sort) and the distinct random
+keys of :func:`entrants`. :func:`entrants` draws from the step's child generator through
+Numba's ``Generator``, which runs NumPy's algorithms on the same bit generator (its
+``beta``, ``normal`` and ``exponential`` compute their logarithms and exponentials as NumPy's
+C code does; the tests compare whole runs of both paths). :func:`pcg64_uniforms` repeats
+NumPy's PCG64, so that uniforms can be made ahead on the second thread. Kernels are compiled
+on first use and cached on disk (``cache=True``). :func:`resolve_kernels` picks the path:
+``Engine(kernels=...)``, else the ``INNOWEAVE_KERNELS`` environment variable (``numba`` or
+``array``), else Numba where it is installed and the array module is NumPy.
 """
 
 from __future__ import annotations
@@ -817,12 +823,16 @@ def slot_candidates(rows, size_class, region, cluster, memory, alive, kind, clus
 
 
 @_njit
-def remember(memory, owner, partner, order):
-    """Each owner puts this step's partners first in memory, by ascending row, then its older
-    memory, each partner once, as many as fit (``Engine.remember``); ``order`` sorts the
-    (owner, partner) pairs."""
+def remember(memory, a, b):
+    """Both sides of each pair ``a[k] - b[k]`` put this step's partners first in memory, by
+    ascending row, then their older memory, each partner once, as many as fit
+    (``Engine.remember``)."""
     K = memory.shape[0]
-    n = order.shape[0]
+    n = 2 * a.shape[0]
+    owner = np.concatenate((a, b))
+    partner = np.concatenate((b, a))
+    # (owner, partner) in order; equal keys are equal pairs, so any sort gives this result
+    order = np.argsort(owner * memory.shape[1] + partner)
     fresh = np.empty(K, dtype=np.int64)
     start = 0
     while start < n:
@@ -1034,6 +1044,36 @@ def settle(a_s, a_j, a_via, research, capacity, firm_capacity, link_left, link_p
         if used[k]:
             voucher_left[acc_s[k]] = 0
             n_used += 1
+    return acc_s, acc_j, acc_via, n_new, n_used
+
+
+@_njit
+def accept(scores, cand, via, seekers, u_open, openness, research, alive, min_score, vec, norm,
+           competence, region, cluster, memory, n_fields, progressive, w_knowledge, w_region,
+           w_cluster, w_previous, w_competence, capacity, firm_capacity, link_left,
+           link_partner, second_left, second_host, cost, capital, voucher_left, cost_share,
+           intermediated_factor, voucher_value):
+    """``Engine._accept_fused``: each seeker proposes to its best candidate, targets accept
+    by openness (research) or their own score of the seeker (firms), then take the accepted
+    proposals by descending score up to capacity (:func:`settle`: lexsort's order by
+    target, descending score, seeker — three stable sorts); both sides remember each other.
+    Returns the kept seekers, partners, intermediated flags, new partnerships and vouchers
+    used."""
+    prop_s, prop_j, prop_via = propose(scores, cand, via, seekers, min_score)
+    back = attractiveness(vec, norm, competence, region, cluster, memory, prop_j,
+                          prop_s.reshape(1, -1), n_fields, progressive, w_knowledge, w_region,
+                          w_cluster, w_previous, w_competence)[0]
+    ok = acceptable(prop_s, prop_j, back, u_open, openness, research, alive, min_score)
+    a_s, a_j, a_back, a_via = prop_s[ok], prop_j[ok], back[ok], prop_via[ok]
+    order = np.argsort(a_s, kind="mergesort")
+    order = order[np.argsort(-a_back[order], kind="mergesort")]
+    order = order[np.argsort(a_j[order], kind="mergesort")]
+    acc_s, acc_j, acc_via, n_new, n_used = settle(
+        a_s[order], a_j[order], a_via[order], research, capacity, firm_capacity, link_left,
+        link_partner, second_left, second_host, memory, cost, capital, voucher_left,
+        cost_share, intermediated_factor, voucher_value)
+    if acc_s.shape[0]:
+        remember(memory, acc_s, acc_j)
     return acc_s, acc_j, acc_via, n_new, n_used
 
 
