@@ -37,3 +37,6 @@ def test_sampled_transitivity_is_close(monkeypatch):
     monkeypatch.setattr(measures, "EXACT_CLUSTERING_MAX_EDGES", 100)
     est = network_measures(e[:, 0], e[:, 1])["net_clustering"]
     assert est == pytest.approx(nx.transitivity(g), abs=0.01)
+    pytest.importorskip("numba")
+    # the compiled path hands a window this large to the same sampled count
+    assert network_measures(e[:, 0], e[:, 1], fused=True) == network_measures(e[:, 0], e[:, 1])

@@ -134,16 +134,18 @@ def network_measures(a: np.ndarray, b: np.ndarray, *, fused: bool = False) -> di
     if fused:
         lo, hi = kernels.unique_pairs(a.astype(np.int64, copy=False),
                                       b.astype(np.int64, copy=False))
-        pairs = np.stack([lo, hi], axis=1)
+        m = lo.shape[0]
     else:
         pairs = unique_pairs(a, b)
-    m = pairs.shape[0]
+        m = pairs.shape[0]
     if m == 0:
         return out
     if fused and m <= EXACT_CLUSTERING_MAX_EDGES:
         n, largest, max_degree, triples, closed = kernels.network_counts(lo, hi)
         clustering = closed / (triples / 2) if triples > 0 else 0.0
     else:
+        if fused:  # the sampled clustering of a large window works on the pairs
+            pairs = np.stack([lo, hi], axis=1)
         # CSR of both directions on compact node numbers, built by one sort (SciPy's
         # conversions cost more than the whole graph at the sizes of a step's window)
         src = np.concatenate([pairs[:, 0], pairs[:, 1]])
