@@ -947,11 +947,11 @@ class Engine:
                     s.ip_supported, s.ip_awareness, s.patents, s.last_success, s.last_uir,
                     s.is_research(), collab.a, collab.b, self.t_, mech.patents,
                     np.float32(op.patent_prob), float(self.government_.patent_factor))
-            learner, teacher, lab = self._learning_pairs(collab)
             kernels.learning(
                 dv.idea, dv.vec, s.field, s.ability, s.expertise, s.mask, s.talent,
-                s.is_research(), s.alive & s.is_firm(), success, radical, u_field, learner,
-                teacher, lab, mech.learning, mech.forgetting,
+                s.is_research(), s.alive, s.is_firm(), success, radical, u_field, collab.a,
+                collab.b, collab.lab, s.second_left, s.second_host, mech.learning,
+                mech.forgetting,
                 np.float32(op.incremental_gain), np.float32(kp.ability_max), kp.expertise_max,
                 op.learning_rate, op.research_transfer, op.research_absorptive,
                 np.float32(op.new_unit_share))

@@ -519,18 +519,43 @@ def _absorptive_row(idea, expertise, talent, expertise_max):
 
 
 @_njit
-def learning(idea, vec, field, ability, expertise, mask, talent, research, firm, success,
-             radical, u_field, learner, teacher, lab, learn, forgetting,
-             incremental_gain, ability_max, expertise_max, learning_rate, research_transfer,
-             research_absorptive, new_unit_share):
+def learning_pairs(collab_a, collab_b, collab_lab, second_left, second_host, alive):
+    """``Engine._learning_pairs``: learners, their teachers and joint-lab flags — both sides
+    of each collaboration, then secondees (alive, placed) learning from their hosts."""
+    n_sec = 0
+    for r in range(alive.shape[0]):
+        n_sec += second_left[r] > 0 and second_host[r] >= 0 and alive[r]
+    C = collab_a.shape[0]
+    learner = np.empty(2 * C + n_sec, dtype=np.int64)
+    teacher = np.empty(2 * C + n_sec, dtype=np.int64)
+    lab = np.zeros(2 * C + n_sec, dtype=np.bool_)
+    for k in range(C):
+        learner[k], teacher[k], lab[k] = collab_a[k], collab_b[k], collab_lab[k]
+        learner[C + k], teacher[C + k], lab[C + k] = collab_b[k], collab_a[k], collab_lab[k]
+    k = 2 * C
+    for r in range(alive.shape[0]):
+        if second_left[r] > 0 and second_host[r] >= 0 and alive[r]:
+            learner[k], teacher[k] = r, second_host[r]
+            k += 1
+    return learner, teacher, lab
+
+
+@_njit
+def learning(idea, vec, field, ability, expertise, mask, talent, research, alive, is_firm,
+             success, radical, u_field, collab_a, collab_b, collab_lab, second_left,
+             second_host, learn, forgetting, incremental_gain, ability_max, expertise_max,
+             learning_rate, research_transfer, research_absorptive, new_unit_share):
     """Phase 4 after the outcome draws (``Engine.outcome_and_learning`` from the ability
     increments to :meth:`Engine.insert_units`), in place on the knowledge arrays.
 
     Increments are read from the state at the start of the phase and added in the array
     code's order (successes slot by slot, then partners' units unit by unit), so float32
-    sums round alike; ``learner``/``teacher``/``lab`` are the learning pairs (both sides of
-    each collaboration, then secondments); ``learn`` switches on both learning from partners
-    and learning by doing (``Mechanisms.learning``)."""
+    sums round alike; the learning pairs are :func:`learning_pairs`'; ``learn`` switches
+    on both learning from partners and learning by doing (``Mechanisms.learning``); learning
+    by doing and forgetting concern alive firms."""
+    learner, teacher, lab = learning_pairs(collab_a, collab_b, collab_lab, second_left,
+                                           second_host, alive)
+    firm = alive & is_firm
     M, N = mask.shape
     n_fields = vec.shape[1] - 1
     # (b) incremental success: every idea unit of a successful, non-radical project
