@@ -6,9 +6,9 @@ at the start of each step, summed over the timed steps — for the engine at one
 warm-up run on 2000 firms (it loads or compiles the Numba kernels; CuPy compiles each kernel
 on first use). Every mechanism is on; ``--policy`` adds all thirteen instruments (the
 ``policy_mix`` example, budgets scaled to the population). An engine run is timed as
-``Engine.run`` steps (``Engine.advance``): on the Numba path the next step's phases 0-1 run
-on a second thread beside the record, so a run uses both cores (``cpu_seconds`` counts
-both threads).
+``Engine.run`` steps (``Engine.advance``): on the Numba path a second thread makes each
+step's draw pools and later uniforms while phase 2 runs and the next step's phases 0-1
+beside the record, so a run uses both cores (``cpu_seconds`` counts both threads).
 
     python benchmarks/simulation.py --firms 10000 --steps 20 --vs-mesa --json
     python benchmarks/simulation.py --sizes 10000,100000,1000000 --steps 10 --json

@@ -184,13 +184,17 @@ class Government(InstrumentEffects):
         self._ongoing_guarantees()
         self._ongoing_secondments()
         self._ongoing_links()
+        unused = 0  # blocks of instruments not configured, skipped whole (in one advance)
         for key in INSTRUMENT_KEYS:
             cfg = self.instruments.get(key)
-            if cfg is None:  # its block is skipped whole, as an unused block would be
-                rng.skip(per_instrument)
+            if cfg is None:
+                unused += per_instrument
                 continue
+            rng.skip(unused)
+            unused = 0
             with rng.block(per_instrument):
                 getattr(self, "_" + key)(cfg, self.eligible(cfg, dv), dv, collab=collab)
+        rng.skip(unused)
 
     def _ongoing_guarantees(self):
         s = self.engine.state_
