@@ -317,7 +317,7 @@ class Engine:
 
     def _draws_ahead(self) -> list[tuple[int, int]]:
         """``(offset, size)`` of the draws of this step and the next that can be made when
-        this step starts (offsets from its first draw; the random blocks of section 8 of
+        this step starts (offsets from its first draw; the random blocks of section 7 of
         docs/model.md): phase 4's four uniforms and phase 7's of this step, and phase 2's
         and phase 3's acceptance draw of the next step at the present number of rows."""
         s, M = self.state_, self.state_.max_rows
@@ -350,7 +350,8 @@ class Engine:
             # while phase 2 runs here: the pools (phase 2 writes nothing they read) and the
             # uniforms of later draws, which a compiled PCG64 makes from the stream's state
             second = kernels.second_thread()
-            pools = second.submit(self.pools)
+            if mech.partner_search:
+                pools = second.submit(self.pools)
             self.rng_.draw_ahead(self._draws_ahead(), second.submit)
         project, cost, _ = timed("intent", self.intent, dv)
         collab = timed("partner_search", self.partner_search, dv, project, cost, pools)
