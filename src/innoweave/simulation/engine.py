@@ -279,12 +279,13 @@ class Engine:
     def advance(self, steps: int, *, progress=None) -> list[dict[str, float]]:
         """Run ``steps`` more steps (after :meth:`run` or ``_setup``); returns their records.
 
-        The same steps as :meth:`step`, with one overlap on the Numba path (phase timing
-        off): phases 0 and 1 of each next step and its draw pools for phase 3 read and write
-        nothing that phase 8 of the current step reads, and nothing else runs between the
-        end of phase 7 and the next phase 0, so they are computed on a second thread (their
-        kernels release the GIL) while phase 8 records the current step. The outputs are
-        identical; ``docs/model.md`` section 10.
+        The same steps as :meth:`step`, with work handed to a second thread on the Numba
+        path (phase timing off), each job one compiled call that releases the GIL: while
+        phase 2 runs, the draw pools of phase 3 (phase 2 writes nothing they read) and the
+        uniforms of later draws (:meth:`RandomStream.draw_ahead`); while phase 8 records,
+        phases 0 and 1 of the next step, which read and write nothing phase 8 reads
+        (nothing else runs between the end of phase 7 and the next phase 0). The outputs
+        are identical; ``docs/model.md`` sections 8 and 10.
         """
         records = []
         for k in range(steps):
