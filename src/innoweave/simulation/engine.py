@@ -49,7 +49,6 @@ from innoweave.simulation.population import Population, draw_firm_attributes
 
 NEVER = -(10**6)
 _SIZE_BOUNDS = np.asarray(SIZE_CLASS_BOUNDS, dtype=np.float64)
-_SIZE_BOUNDS_32 = _SIZE_BOUNDS.astype(np.float32)  # as population.size_class_of compares
 LINK_NONE, LINK_LAB, LINK_CONSORTIUM = 0, 1, 2
 
 def _headroom(n: int) -> int:
@@ -845,7 +844,9 @@ class Engine:
         return out, funded
 
     def _introduction_draws(self, seekers, reg, order, u_pool, pool):
-        """:func:`kernels.introduction_draws` as whole-array operations."""
+        """Who is introduced and each one's drawn pool (``(depth, introduced)``, -1 = none)
+        and the funded count, as whole-array operations (:func:`kernels.introductions`
+        does this and the scoring in one pass)."""
         xp, s, sp = self.xp_, self.state_, self.params_.search
         R = s.n_regions
         inter = (s.kind == INTERMEDIARY)
@@ -1258,7 +1259,7 @@ class Engine:
         s.grow(n_new)
         if self._fused:
             kernels.entrants(
-                child, s.n_used, n_start, alive_firms, parents_h[:n_spin], _SIZE_BOUNDS_32,
+                child, s.n_used, n_start, alive_firms, parents_h[:n_spin], _SIZE_BOUNDS,
                 s.kind, SME, s._firm, s._research, s.alive, s.region, s.cluster, s.x, s.y,
                 s.stage, s.age, s.employees, s.capital, s.growth, s.awareness,
                 s.ip_awareness, s.talent, s.credit_access, s.field, s.ability, s.expertise,

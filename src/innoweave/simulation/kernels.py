@@ -1225,7 +1225,7 @@ def introductions(seekers, u_order, kind, capacity, match_quality, extra_intro, 
         rank[p] = seen[reg_of[p]]
         seen[reg_of[p]] += 1
     # the introduced seekers' pools of drawn candidates (-1 = none), scored all at once
-    n_pool = firms.shape[0] + research.shape[0]
+    pool = np.concatenate((firms, research))
     introduced = np.zeros(P, dtype=np.bool_)
     draws = np.full((pool_size if pool_size > 0 else 1, P), -1, dtype=np.int64)
     funded = 0
@@ -1238,10 +1238,8 @@ def introductions(seekers, u_order, kind, capacity, match_quality, extra_intro, 
         funded += rank[p] >= base
         mq = mq_sum[g] / max(n_int[g], 1) if n_int[g] > 0 else 0.5
         for d in range(min(max(1, np.int64(np.rint(pool_size * mq))), u_pool.shape[0])):
-            if n_pool > 0:
-                at = min(np.int64(u_pool[d, p] * np.float32(n_pool)), n_pool - 1)
-                q = firms[at] if at < firms.shape[0] else research[at - firms.shape[0]]
-                draws[d, p] = q if q != seekers[p] else -1
+            q = _pick_all(pool, u_pool[d, p])
+            draws[d, p] = q if q != seekers[p] else -1
     scores = attractiveness(vec, norm, competence, region, cluster, memory, seekers, draws,
                             n_fields, progressive, w_knowledge, w_region, w_cluster, w_previous,
                             w_competence)
