@@ -31,6 +31,10 @@ CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
         "small": ["matching_quality.py"],
         "large": ["matching_quality.py"],
     },
+    "matching_ceiling": {
+        "small": ["matching_ceiling.py"],
+        "large": ["matching_ceiling.py"],
+    },
     "matching_scale": {
         "small": ["matching_scale.py", "small"],
         "large": ["matching_scale.py", "large"],
