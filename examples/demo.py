@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     # 4. Matchmaking
     innoweave("match", "recommend", sme, "--mode", "research", "--k", "10", "--seed", seed, "--json",
               out=out / "recommendations.json")  # fmt: skip
+    # three research partners for every SME, at most five SMEs per partner (the fair plan)
+    innoweave("match", "assign", "--mode", "research", "--k", "3", "--capacity", "5", "--seed", seed,
+              "--out", str(out / "assignment.csv"), "--json", out=out / "assignment.json")  # fmt: skip
     if real and not args.quick:
         innoweave("match", "evaluate", "--preset", "cordis-de", "--data-dir", str(cordis), "--seed", seed,
                   "--json", out=out / "matching_evaluation.json")  # fmt: skip

@@ -25,4 +25,7 @@ def test_demo_runs_on_a_synthetic_ecosystem(tmp_path):
                  "simulation_comparison.json", "registry_template.xlsx"):  # fmt: skip
         assert (results / name).stat().st_size > 0, name
     assert json.loads((results / "recommendations.json").read_text())
+    plan = json.loads((results / "assignment.json").read_text())["stats"]
+    assert plan["max_load"] <= 5 and plan["assigned_pairs"] > 0
+    assert len((results / "assignment.csv").read_text().splitlines()) == plan["assigned_pairs"] + 1
     assert "Results are in" in done.stderr

@@ -57,3 +57,53 @@ def test_assign_from_registry_and_from_file(registry_url, tmp_path):
     assert pairs == {("a", "y"), ("b", "x")}
     out = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--capacity", "lots"])
     assert out.exit_code == 2 and "--capacity must be an integer" in out.output
+
+
+def test_assign_objective_log_probability_is_the_fair_plan(registry_url, tmp_path):
+    """With probabilities, the sum of log-probabilities gives b its likely partner where the
+    sum of probabilities leaves it one it will not take; the pairs keep their probabilities."""
+    cands = pd.DataFrame({"query": ["a", "a", "b", "b"], "partner": ["x", "y", "x", "y"],
+                          "score": [0.9, 0.3, 0.6, 0.05]})  # fmt: skip
+    path = tmp_path / "p.csv"
+    cands.to_csv(path, index=False)
+
+    def plan(*options):
+        out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--k", "1",
+                                  "--capacity", "1", "--json", *options])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.stdout)
+        return {(p["query"], p["partner"], p["score"]) for p in data["pairs"]}, data["stats"]
+
+    fair, stats = plan("--objective", "log-probability")
+    assert fair == {("a", "y", 0.3), ("b", "x", 0.6)}
+    assert stats["objective"] == "log-probability" and stats["total_score"] == pytest.approx(0.9)
+    assert stats["total_quality"] > 0
+    # a file's scores are taken as given unless told otherwise
+    for options in ((), ("--objective", "score")):
+        pairs, stats = plan(*options)
+        assert pairs == {("a", "x", 0.9), ("b", "y", 0.05)} and stats["objective"] == "score"
+    # --min-quality drops pairs by their probability, before the plan
+    pairs, _ = plan("--objective", "log-probability", "--min-quality", "0.1")
+    assert pairs == {("a", "y", 0.3), ("b", "x", 0.6)}
+    pairs, _ = plan("--objective", "log-probability", "--min-quality", "0.5")
+    assert pairs == {("a", "x", 0.9)}
+    # from the registry: the learned ranker's probabilities get the fair plan by default
+    out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "3", "--json",
+                              "--database-url", registry_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["stats"]["objective"] in ("log-probability", "score")
+    if data["stats"]["objective"] == "log-probability":
+        assert all(0 < p["score"] <= 1 for p in data["pairs"])
+
+
+def test_assign_objective_bad_input(tmp_path):
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"query": ["a", "b"], "partner": ["x", "x"], "score": [0.5, 2.5]}).to_csv(path, index=False)
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--objective", "log-probability"])
+    assert out.exit_code == 2
+    assert f"{path}, line 3 (b, x): score 2.5 is not a probability in (0, 1]" in " ".join(out.output.split())
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--objective", "happiness"])
+    assert out.exit_code == 2 and "--objective must be one of auto, log-probability, score" in out.output
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--json"])  # as given: fine
+    assert out.exit_code == 0, out.output

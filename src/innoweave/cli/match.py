@@ -126,16 +126,24 @@ def assign_cmd(
     forced: Annotated[Path | None, typer.Option("--forced", help="CSV query,partner of pairs to keep.")] = None,
     min_quality: Annotated[float | None, typer.Option("--min-quality", help="Drop pairs scoring below this.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the chosen pairs to this CSV.")] = None,
+    objective: Annotated[str, typer.Option("--objective", help=(
+        "What the plan maximises: 'log-probability' (the sum of log-probabilities, the "
+        "proportionally fair plan chosen by validation; scores must be probabilities), "
+        "'score' (the sum of the scores as given), or 'auto': log-probability where the "
+        "scores are a learned ranker's probabilities, else score."))] = "auto",
     train_end: TrainEndOpt = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:
     """Assign K partners to every SME under partner capacities (min-cost flow)."""
-    from innoweave.matching.assignment import assign, capacity_from_activity
+    from innoweave.matching.assignment import capacity_from_activity
 
     if k <= 0 or top <= 0:
         raise fail(f"--k and --top must be positive, got {k} and {top}")
+    if objective not in ASSIGN_OBJECTIVES:
+        raise fail(f"--objective must be one of {', '.join(ASSIGN_OBJECTIVES)}, got {objective!r}")
+    probabilities = False  # whether the scores are a learned ranker's probabilities
     if candidates is not None:
         if not candidates.is_file():
             raise fail(f"candidates file {candidates} does not exist")
@@ -159,6 +167,7 @@ def assign_cmd(
                               "score": scores.ravel()})  # fmt: skip
         table = table[np.isfinite(table["score"])]
         activity = pd.Series(h.activity, index=h.org_ids)
+        probabilities = rec.rankers_.get(mode) is not None
     if capacity == "activity":
         cap = capacity_from_activity(activity.reindex(pd.unique(table["partner"])).fillna(0),
                                      total=2 * k * table["query"].nunique())  # fmt: skip
@@ -167,9 +176,13 @@ def assign_cmd(
             cap = int(capacity)
         except ValueError:
             raise fail(f"--capacity must be an integer or 'activity', got {capacity!r}") from None
+    if objective == "auto":
+        objective = "log-probability" if probabilities else "score"
+    source = str(candidates) if candidates is not None else None
     try:
-        result = assign(table, k=k, capacity=cap, conflicts=_pairs_file(conflicts, "conflicts"),
-                        forced=_pairs_file(forced, "forced"), min_quality=min_quality)  # fmt: skip
+        result = _assign_by(table, objective, source, k=k, capacity=cap,
+                            conflicts=_pairs_file(conflicts, "conflicts"),
+                            forced=_pairs_file(forced, "forced"), min_quality=min_quality)
     except (ValueError, TypeError) as exc:
         raise fail(str(exc)) from None
     if out is not None:
@@ -185,6 +198,48 @@ def assign_cmd(
     err.print(view)
     if out is not None:
         err.print(f"pairs written to {out}")
+
+
+#: What ``match assign`` maximises (``--objective``).
+ASSIGN_OBJECTIVES = ("auto", "log-probability", "score")
+
+
+def _assign_by(table: pd.DataFrame, objective: str, source: str | None, *, min_quality,
+               **options):
+    """:func:`~innoweave.matching.assignment.assign` of ``table`` maximising ``objective``
+    (``log-probability`` or ``score``); the chosen pairs keep their scores as given, and
+    ``min_quality`` applies to them. ``stats`` gain the objective (and, where it is not the
+    scores, ``total_quality``, the sum it maximised). ``source``: the candidate file the
+    table was read from (its scores are checked, errors name the line), or None for the
+    recommender's probabilities."""
+    from innoweave.matching.assignment import assign
+    from innoweave.matching.protocols import assignment_quality
+
+    if objective == "score":
+        result = assign(table, min_quality=min_quality, **options)
+        result.stats["objective"] = objective
+        return result
+    score = table["score"].to_numpy(dtype=float)
+    # a file must hold probabilities; the ranker's are (a 0 that underflowed takes the
+    # smallest positive one's quality)
+    bad = np.flatnonzero(~((score > 0) & (score <= 1))) if source is not None else []
+    if len(bad):
+        row = int(bad[0])
+        raise ValueError(f"{source}, line {row + 2} ({table['query'].iloc[row]}, "
+                         f"{table['partner'].iloc[row]}): score {float(score[row])!r} is not a "
+                         "probability in (0, 1], which --objective log-probability needs "
+                         "(--objective score maximises the scores as given)")
+    if min_quality is not None:
+        table = table[score >= min_quality]
+        score = table["score"].to_numpy(dtype=float)
+    given = table.groupby(["query", "partner"], sort=False)["score"].max()
+    result = assign(table.assign(score=assignment_quality(score, "log_probability")), **options)
+    pairs = result.pairs
+    result.stats["total_quality"] = result.stats.pop("total_score")
+    pairs["score"] = given.reindex(pd.MultiIndex.from_frame(pairs[["query", "partner"]])).to_numpy()
+    result.stats["total_score"] = float(pairs["score"].sum(skipna=True))
+    result.stats["objective"] = objective
+    return result
 
 
 @app.command("evaluate")
