@@ -46,6 +46,31 @@ def oracle_scores(
     return scores
 
 
+def hop_distances(split: EvalSplit) -> tuple[dict, np.ndarray]:
+    """Where the truth lies in the training graph: how many of the queries' test partners
+    are two, three or more hops away, and how many candidates each query has at two hops;
+    and the (query, candidate) matrix of two-hop candidates."""
+    A = (split.history.adjacency > 0).astype(np.int8).tocsr()
+    found = {"2": 0, "3": 0, "4+": 0}
+    at_two = np.zeros((split.n_queries, len(split.candidates)), dtype=bool)
+    for i, (q, truth) in enumerate(zip(split.queries, split.truth, strict=True)):
+        one = A[q].toarray().ravel() > 0
+        two = (A.T @ one.astype(np.int8) > 0) & ~one
+        two[q] = False
+        three = (A.T @ (one | two).astype(np.int8) > 0) & ~(one | two)
+        three[q] = False
+        at_two[i] = two[split.candidates]
+        for c in split.candidates[truth]:
+            found["2" if two[c] else "3" if three[c] else "4+"] += 1
+    total = sum(found.values())
+    stats = {
+        "truth_pairs": total,
+        "share_at_hops": {k: v / total for k, v in found.items()},
+        "candidates_at_two_hops_median": float(np.median(at_two.sum(axis=1))),
+    }
+    return stats, at_two
+
+
 def main() -> None:
     env = environment()
     t0 = time.perf_counter()
@@ -72,12 +97,25 @@ def main() -> None:
                 scorers[f"oracle: {label} test popularity + {weight} x global, leave-one-out"] = (
                     regional + weight * loo + tie
                 )
+        hops = None
+        if new_only:  # P1: the truth is new partners, whose distance in the graph says much
+            hops, at_two = hop_distances(split)
+            scorers["oracle: true test popularity, two-hop candidates first, leave-one-out"] = (
+                loo + 1e3 * at_two + tie
+            )
         metrics = {label: ranking_metrics(s, split) for label, s in scorers.items()}
         out["protocols"][name] = {
             "queries": split.n_queries,
             "candidates": len(split.candidates),
             "metrics": metrics,
-        }
+        } | ({"hops": hops} if hops else {})
+        if hops:
+            shares = ", ".join(f"{k} hops {v:.3f}" for k, v in hops["share_at_hops"].items())
+            print(
+                f"{name} new partners by distance in the training graph: {shares} of "
+                f"{hops['truth_pairs']} pairs; median candidates at 2 hops "
+                f"{hops['candidates_at_two_hops_median']:.0f}"
+            )
         for label, m in metrics.items():
             print(f"{name} {label:70s} R@10 {m['recall@10']:.3f}  Hit@10 {m['hit@10']:.3f}")
     out["seconds"] = round(time.perf_counter() - t0, 1)
