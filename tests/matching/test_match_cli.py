@@ -87,14 +87,15 @@ def test_assign_objective_log_probability_is_the_fair_plan(registry_url, tmp_pat
     assert pairs == {("a", "y", 0.3), ("b", "x", 0.6)}
     pairs, _ = plan("--objective", "log-probability", "--min-quality", "0.5")
     assert pairs == {("a", "x", 0.9)}
-    # from the registry: the learned ranker's probabilities get the fair plan by default
-    out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "3", "--json",
-                              "--database-url", registry_url])  # fmt: skip
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.stdout)
-    assert data["stats"]["objective"] in ("log-probability", "score")
-    if data["stats"]["objective"] == "log-probability":
-        assert all(0 < p["score"] <= 1 for p in data["pairs"])
+    # from the registry (whose research mode learns a ranker): its probabilities get the
+    # fair plan by default, and the pairs keep them
+    for options, expected in (((), "log-probability"), (("--objective", "score"), "score")):
+        out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "3", "--json",
+                                  "--database-url", registry_url, *options])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.stdout)
+        assert data["stats"]["objective"] == expected and data["stats"]["max_load"] <= 3
+        assert data["pairs"] and all(0 < p["score"] <= 1 for p in data["pairs"])
 
 
 def test_assign_objective_bad_input(tmp_path):
