@@ -4,8 +4,8 @@ A diagnostic, not a method: each oracle scores a candidate by how many of the *t
 period's* queries really took it as a partner (its true Horizon Europe popularity among the
 SMEs of the protocol), overall or within the query's region, so it knows what no
 recommender can know. ``leave-one-out`` versions do not count the query's own partners
-(they score a query only by the other SMEs' choices); the plain global oracle counts them too
-and is therefore an upper bound for any ranking that gives every SME the same order.
+(they score a query only by the other SMEs' choices); the plain global oracle counts them
+too, so it knows part of each answer: about as well as one order shared by every SME can do.
 Ties are broken by training degree, as in the baselines. If such oracles stay far below a
 target, popularity and geography alone cannot reach it, and a recommender would have to
 predict which partner each SME takes beyond who is in demand.
@@ -48,8 +48,9 @@ def oracle_scores(
 
 def hop_distances(split: EvalSplit) -> tuple[dict, np.ndarray]:
     """Where the truth lies in the training graph: how many of the queries' test partners
-    are two, three or more hops away, and how many candidates each query has at two hops;
-    and the (query, candidate) matrix of two-hop candidates."""
+    are two, three, or four or more hops away (or not connected: "4+"), and how many
+    candidates each query has at two hops; and the (query, candidate) matrix of two-hop
+    candidates."""
     A = (split.history.adjacency > 0).astype(np.int8).tocsr()
     found = {"2": 0, "3": 0, "4+": 0}
     at_two = np.zeros((split.n_queries, len(split.candidates)), dtype=bool)
