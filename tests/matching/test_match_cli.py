@@ -108,3 +108,46 @@ def test_assign_objective_bad_input(tmp_path):
     assert out.exit_code == 2 and "--objective must be one of auto, log-probability, score" in out.output
     out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--json"])  # as given: fine
     assert out.exit_code == 0, out.output
+
+
+def test_assign_plan_from_the_registry_names_and_explains_each_pair(registry_url, tmp_path, registry):
+    """The plan written from the registry can be handed out as it is: names, the partner's
+    kind and the recommender's explanation beside every pair, in CSV or Excel."""
+    plans = {}
+    for suffix in (".csv", ".xlsx"):
+        path = tmp_path / f"plan{suffix}"
+        out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "3", "--out", str(path),
+                                  "--json", "--database-url", registry_url])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["pairs"] == str(path)
+        plans[suffix] = pd.read_csv(path) if suffix == ".csv" else pd.read_excel(path)
+    csv, xlsx = plans[".csv"], plans[".xlsx"]
+    assert list(csv.columns) == ["query", "query_name", "partner", "partner_name", "partner_kind",
+                                 "score", "forced", "explanation"]  # fmt: skip
+    assert len(csv) > 0 and csv[["query", "partner"]].equals(xlsx[["query", "partner"]])
+    names = registry.organisations.set_index("external_id")["name"]
+    kinds = registry.organisations.set_index("external_id")["kind"]
+    assert (csv["query_name"] == names.reindex(csv["query"]).to_numpy()).all()
+    assert (csv["partner_name"] == names.reindex(csv["partner"]).to_numpy()).all()
+    assert csv["partner_kind"].isin(["university", "research_institute"]).all()
+    assert (csv["partner_kind"] == kinds.reindex(csv["partner"]).astype(str).to_numpy()).all()
+    assert csv["explanation"].str.contains("research mode").all()
+
+
+def test_recommend_writes_its_table(registry_url, tmp_path):
+    path = tmp_path / "recs.xlsx"
+    out = runner.invoke(app, ["match", "recommend", "t:sme:4", "--k", "3", "--out", str(path),
+                              "--json", "--database-url", registry_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    shown = json.loads(out.stdout)["recommendations"]
+    table = pd.read_excel(path)
+    assert table["partner_id"].tolist() == [r["partner_id"] for r in shown]
+    assert table["explanation"].tolist() == [r["explanation"] for r in shown]
+
+
+def test_table_outputs_refuse_other_suffixes_before_any_work(tmp_path):
+    for args in (["match", "assign", "--out", str(tmp_path / "plan.txt")],
+                 ["match", "recommend", "t:sme:4", "--out", str(tmp_path / "recs.json")]):
+        out = runner.invoke(app, [*args, "--database-url", "sqlite:///" + str(tmp_path / "none.db")])
+        assert out.exit_code == 2 and "--out must end in .csv or .xlsx" in out.output, out.output
+        assert not (tmp_path / "none.db").exists()  # stopped before opening the registry

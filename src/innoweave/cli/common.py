@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -51,3 +52,28 @@ def progress_bar(quiet: bool = False):
         transient=False,
     ) as progress:
         yield progress
+
+
+#: Table files a command writes (``--out``), by suffix.
+TABLE_SUFFIXES = (".csv", ".xlsx")
+
+
+def check_table_path(path: Path | None, option: str = "--out") -> None:
+    """Stop (exit 2) unless ``path`` is None or ends in a table suffix: before any work."""
+    if path is not None and path.suffix not in TABLE_SUFFIXES:
+        raise fail(f"{option} must end in .csv or .xlsx, got {path.name!r}")
+
+
+def write_table(table, path: Path) -> None:
+    """Write a DataFrame as CSV or Excel by ``path``'s suffix (folders made as needed); list
+    cells are joined with "; " so they read as text in a spreadsheet."""
+    table = table.copy()
+    for column in table.columns:
+        if table[column].map(lambda v: isinstance(v, (list, tuple))).any():
+            table[column] = table[column].map(
+                lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".xlsx":
+        table.to_excel(path, index=False, engine="openpyxl")
+    else:
+        table.to_csv(path, index=False)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from innoweave.cli.common import EXIT_FAILED, err, fail, print_json
+from innoweave.cli.common import EXIT_FAILED, check_table_path, err, fail, print_json, write_table
 
 app = typer.Typer(help="Diagnose: EIS reproduction, SME profiles, growth stages, support.", no_args_is_help=True)
 
@@ -204,16 +204,11 @@ def batch(
     json_out: JsonOpt = False,
 ) -> None:
     """Diagnose every SME of the registry and write one row per SME (CSV or XLSX)."""
-    if out.suffix not in (".csv", ".xlsx"):
-        raise fail(f"--out must end in .csv or .xlsx, got {out.name!r}")
+    check_table_path(out)
     t0 = time.perf_counter()
     model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules)
     table = model.transform()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".csv":
-        table.to_csv(out, index=False)
-    else:
-        table.to_excel(out, index=False, engine="openpyxl")
+    write_table(table, out)
     summary = {"smes": len(table), "out": str(out), "seconds": round(time.perf_counter() - t0, 3),
                "stages": model.stage_distribution(), "report": model.report_, "meta": model.meta_}
     if json_out:

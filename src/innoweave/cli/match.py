@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from innoweave.cli.common import EXIT_FAILED, err, fail, print_json
+from innoweave.cli.common import EXIT_FAILED, check_table_path, err, fail, print_json, write_table
 
 app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
 
@@ -72,6 +72,7 @@ def recommend(
     org: Annotated[str, typer.Argument(help="Organisation: id, external id or CORDIS PIC.")],
     mode: ModeOpt = "research",
     k: Annotated[int, typer.Option("--k", help="How many partners.")] = 10,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the table to this file: .csv or .xlsx.")] = None,
     train_end: TrainEndOpt = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
@@ -80,6 +81,7 @@ def recommend(
     """The best partners of ORG in a mode, each with the reasons behind it."""
     if k <= 0:
         raise fail(f"--k must be positive, got {k}")
+    check_table_path(out)
     frames = _frames(database_url)
     org_id = _resolve(frames, org)  # before fitting: a typo should not cost a fit
     rec = _fit(frames, mode, train_end, seed)
@@ -87,6 +89,8 @@ def recommend(
         table = rec.recommend(org_id, mode=mode, k=k)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if out is not None:
+        write_table(table, out)
     if json_out:
         print_json({"organisation": org_id, "mode": mode, "k": k, "model": rec.fit_notes_.get(mode),
                     "recommendations": table.to_dict(orient="records"), **rec.metadata_})  # fmt: skip
@@ -101,6 +105,8 @@ def recommend(
         view.add_row(str(row["rank"]), f"{row['name']}\n{row[id_col]}", f"{row['score']:.3f}", row["explanation"])
     err.print(view)
     err.print(f"model: {rec.fit_notes_.get(mode)}")
+    if out is not None:
+        err.print(f"table written to {out}")
 
 
 def _pairs_file(path: Path | None, what: str) -> list[tuple[str, str]]:
@@ -125,7 +131,7 @@ def assign_cmd(
     conflicts: Annotated[Path | None, typer.Option("--conflicts", help="CSV query,partner of excluded pairs.")] = None,
     forced: Annotated[Path | None, typer.Option("--forced", help="CSV query,partner of pairs to keep.")] = None,
     min_quality: Annotated[float | None, typer.Option("--min-quality", help="Drop pairs scoring below this.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the chosen pairs to this CSV.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the chosen pairs to this file: .csv or .xlsx.")] = None,
     objective: Annotated[str, typer.Option("--objective", help=(
         "What the plan maximises: 'log-probability' (the sum of log-probabilities, the "
         "proportionally fair plan chosen by validation; scores must be probabilities), "
@@ -143,6 +149,8 @@ def assign_cmd(
         raise fail(f"--k and --top must be positive, got {k} and {top}")
     if objective not in ASSIGN_OBJECTIVES:
         raise fail(f"--objective must be one of {', '.join(ASSIGN_OBJECTIVES)}, got {objective!r}")
+    check_table_path(out)
+    rec = None
     probabilities = False  # whether the scores are a learned ranker's probabilities
     if candidates is not None:
         if not candidates.is_file():
@@ -185,8 +193,10 @@ def assign_cmd(
                             forced=_pairs_file(forced, "forced"), min_quality=min_quality)
     except (ValueError, TypeError) as exc:
         raise fail(str(exc)) from None
+    if rec is not None:
+        _describe_pairs(result.pairs, rec, mode)
     if out is not None:
-        result.pairs.to_csv(out, index=False)
+        write_table(result.pairs, out)
     if json_out:
         print_json({"stats": result.stats, "pairs": result.pairs.to_dict(orient="records") if out is None else str(out)})
         return
@@ -198,6 +208,23 @@ def assign_cmd(
     err.print(view)
     if out is not None:
         err.print(f"pairs written to {out}")
+
+
+def _describe_pairs(pairs: pd.DataFrame, rec, mode: str) -> None:
+    """Names, the partner's kind and the recommender's explanation beside each chosen pair
+    (in place), so a plan can be handed out as it is."""
+    h = rec.history_
+    index = pd.Index(h.org_ids)
+    q_rows, p_rows = index.get_indexer(pairs["query"]), index.get_indexer(pairs["partner"])
+
+    def of(values, rows):  # None for an id the registry does not hold (a forced pair's)
+        return [values[r] if r >= 0 else None for r in rows]
+
+    pairs.insert(1, "query_name", of(h.names, q_rows))
+    pairs.insert(3, "partner_name", of(h.names, p_rows))
+    pairs.insert(4, "partner_kind", of(h.kinds, p_rows))
+    pairs["explanation"] = [rec.explain(q, p, mode=mode)["explanation"] if q >= 0 and p >= 0
+                            else None for q, p in zip(q_rows, p_rows, strict=True)]
 
 
 #: What ``match assign`` maximises (``--objective``).
