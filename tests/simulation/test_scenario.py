@@ -134,9 +134,19 @@ def test_cli_compare_writes_plots(tmp_path):
     assert data["common_random_numbers"] and "alt" in data["differences"]
     row = data["differences"]["alt"]["innovations"]
     assert len(row["ci95"]) == 2
-    for name in ("compare.png", "compare.html", "compare.json", "steps.parquet"):
+    for name in ("compare.png", "compare.html", "compare.json", "steps.parquet", "compare.xlsx"):
         assert (tmp_path / "c" / name).stat().st_size > 0
     assert "data:image/png;base64" in (tmp_path / "c" / "compare.html").read_text()
+    # the workbook holds the same differences and the per-step means over replications
+    book = pd.read_excel(tmp_path / "c" / "compare.xlsx", sheet_name=None)
+    assert set(book) == {"differences", "mean_per_step", "run"}
+    diff = book["differences"].set_index(["alternative", "output"])
+    assert diff.loc[("alt", "innovations"), "difference"] == pytest.approx(row["diff"])
+    assert diff.loc[("alt", "innovations"), "ci95_low"] == pytest.approx(row["ci95"][0])
+    steps = pd.read_parquet(tmp_path / "c" / "steps.parquet")
+    means = book["mean_per_step"].set_index(["scenario", "step"])
+    expected = steps[steps["scenario"] == "alt"].groupby("step")["innovations"].mean()
+    assert means.loc["alt", "innovations"].to_numpy() == pytest.approx(expected.to_numpy())
 
 
 def test_cli_bad_scenario_exits_2_naming_the_field(tmp_path):

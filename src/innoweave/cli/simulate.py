@@ -127,8 +127,10 @@ def compare(
     plot_comparison(comparison, folder / "compare.png", folder / "compare.html")
     data = comparison.to_dict()
     data["files"] = {name: str(folder / name) for name in
-                     ("steps.parquet", "compare.json", "compare.png", "compare.html")}
+                     ("steps.parquet", "compare.json", "compare.png", "compare.html",
+                      "compare.xlsx")}
     (folder / "compare.json").write_text(json.dumps(data, indent=2, default=str))
+    _comparison_workbook(data, steps_df, folder / "compare.xlsx")
     if json_out:
         print_json(data)
         return
@@ -146,7 +148,34 @@ def compare(
                               f"{r.get('alt', float('nan')):.4g}", f"{r['diff']:.4g}",
                               f"[{lo:.4g}, {hi:.4g}]")
         err.print(table)
-    err.print(f"wrote {folder}/compare.json, compare.png, compare.html, steps.parquet")
+    err.print(f"wrote {folder}/compare.json, compare.xlsx, compare.png, compare.html, "
+              "steps.parquet")
+
+
+def _comparison_workbook(data: dict, steps, path: Path) -> None:
+    """The comparison as a workbook: one row per alternative and output with the base, the
+    alternative, their difference and its 95 % CI (sheet ``differences``); each scenario's
+    outputs per step, averaged over replications (``mean_per_step``); the run's settings."""
+    import pandas as pd
+
+    rows = []
+    for alternative, outputs in data["differences"].items():
+        for output, r in outputs.items():
+            low, high = r.get("ci95", (None, None))
+            rows.append({"alternative": alternative, "output": output, "kind": r["kind"],
+                         "base": r.get("base"), "alternative_value": r.get("alt"),
+                         "difference": r.get("diff"), "ci95_low": low, "ci95_high": high,
+                         "value": r.get("value")})  # fmt: skip
+    means = (steps.drop(columns=["replication"]).groupby(["scenario", "step"], sort=False)
+             .mean(numeric_only=True).reset_index())
+    about = {key: data[key] for key in ("base", "seed", "replications", "horizon",
+                                        "common_random_numbers", "version")}
+    about["alternatives"] = ", ".join(data["alternatives"])
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        pd.DataFrame(rows).to_excel(book, sheet_name="differences", index=False)
+        means.to_excel(book, sheet_name="mean_per_step", index=False)
+        pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}).to_excel(
+            book, sheet_name="run", index=False)
 
 
 @app.command("calibrate")
