@@ -119,6 +119,13 @@ def test_cli_run_writes_parquet_and_summary(tmp_path):
     steps = pd.read_parquet(tmp_path / "o" / "steps.parquet")
     assert len(steps) == 2 and "spend_awareness_campaign" in steps
     assert (tmp_path / "o" / "summary.json").exists()
+    # the same figures in a workbook
+    book = pd.read_excel(tmp_path / "o" / "summary.xlsx", sheet_name=None)
+    assert set(book) == {"outputs", "mean_per_step", "run"}
+    outputs = book["outputs"].set_index("output")
+    assert outputs.loc["innovations", "mean"] == pytest.approx(summary["outputs"]["innovations"]["mean"])
+    assert book["mean_per_step"]["innovations"].tolist() == pytest.approx(steps["innovations"].tolist())
+    assert dict(zip(book["run"]["setting"], book["run"]["value"].astype(str), strict=True))["seed"] == "3"
 
 
 def test_cli_compare_writes_plots(tmp_path):

@@ -74,8 +74,14 @@ def run(
     result.steps.to_parquet(folder / "steps.parquet", index=False)
     summary = result.summary()
     summary["files"] = {"steps": str(folder / "steps.parquet"),
-                        "summary": str(folder / "summary.json")}
+                        "summary": str(folder / "summary.json"),
+                        "workbook": str(folder / "summary.xlsx")}
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    outputs = [{"output": name, "kind": o["kind"], "mean": o["mean"], "ci95_low": o["ci95"][0],
+                "ci95_high": o["ci95"][1]} for name, o in summary["outputs"].items()]  # fmt: skip
+    _workbook(folder / "summary.xlsx", "outputs", outputs, result.steps, ["step"],
+              {"scenario": sc.name, "seed": result.seed, "replications": reps,
+               "horizon": steps, "version": summary.get("version")})
     if json_out:
         print_json(summary)
         return
@@ -88,7 +94,8 @@ def run(
         lo, hi = o["ci95"]
         table.add_row(name, o["kind"], f"{o['mean']:.4g}", f"[{lo:.4g}, {hi:.4g}]")
     err.print(table)
-    err.print(f"wrote {folder / 'steps.parquet'} and {folder / 'summary.json'}")
+    err.print(f"wrote {folder / 'steps.parquet'}, {folder / 'summary.json'} and "
+              f"{folder / 'summary.xlsx'}")
 
 
 @app.command("compare")
@@ -130,7 +137,11 @@ def compare(
                      ("steps.parquet", "compare.json", "compare.png", "compare.html",
                       "compare.xlsx")}
     (folder / "compare.json").write_text(json.dumps(data, indent=2, default=str))
-    _comparison_workbook(data, steps_df, folder / "compare.xlsx")
+    _workbook(folder / "compare.xlsx", "differences", _difference_rows(data), steps_df,
+              ["scenario", "step"],
+              {key: data[key] for key in ("base", "seed", "replications", "horizon",
+                                          "common_random_numbers", "version")}
+              | {"alternatives": ", ".join(data["alternatives"])})
     if json_out:
         print_json(data)
         return
@@ -152,12 +163,9 @@ def compare(
               "steps.parquet")
 
 
-def _comparison_workbook(data: dict, steps, path: Path) -> None:
-    """The comparison as a workbook: one row per alternative and output with the base, the
-    alternative, their difference and its 95 % CI (sheet ``differences``); each scenario's
-    outputs per step, averaged over replications (``mean_per_step``); the run's settings."""
-    import pandas as pd
-
+def _difference_rows(data: dict) -> list[dict]:
+    """One row per alternative and output of a comparison: base, alternative, difference and
+    its 95 % CI (or the value of a ratio)."""
     rows = []
     for alternative, outputs in data["differences"].items():
         for output, r in outputs.items():
@@ -166,16 +174,22 @@ def _comparison_workbook(data: dict, steps, path: Path) -> None:
                          "base": r.get("base"), "alternative_value": r.get("alt"),
                          "difference": r.get("diff"), "ci95_low": low, "ci95_high": high,
                          "value": r.get("value")})  # fmt: skip
-    means = (steps.drop(columns=["replication"]).groupby(["scenario", "step"], sort=False)
+    return rows
+
+
+def _workbook(path: Path, name: str, rows: list[dict], steps, keys: list[str], about: dict) -> None:
+    """A run's or a comparison's workbook: the figures (sheet ``name``), the outputs per step
+    averaged over replications by ``keys`` (``mean_per_step``) and the settings (``run``)."""
+    import pandas as pd
+
+    means = (steps.drop(columns=["replication"]).groupby(keys, sort=False)
              .mean(numeric_only=True).reset_index())
-    about = {key: data[key] for key in ("base", "seed", "replications", "horizon",
-                                        "common_random_numbers", "version")}
-    about["alternatives"] = ", ".join(data["alternatives"])
     with pd.ExcelWriter(path, engine="openpyxl") as book:
-        pd.DataFrame(rows).to_excel(book, sheet_name="differences", index=False)
+        pd.DataFrame(rows).to_excel(book, sheet_name=name, index=False)
         means.to_excel(book, sheet_name="mean_per_step", index=False)
         pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}).to_excel(
             book, sheet_name="run", index=False)
+
 
 
 @app.command("calibrate")
