@@ -150,8 +150,7 @@ def assign_cmd(
     if objective not in ASSIGN_OBJECTIVES:
         raise fail(f"--objective must be one of {', '.join(ASSIGN_OBJECTIVES)}, got {objective!r}")
     check_table_path(out)
-    rec = None
-    probabilities = False  # whether the scores are a learned ranker's probabilities
+    rec = None  # the recommender, where the scores come from the registry
     if candidates is not None:
         if not candidates.is_file():
             raise fail(f"candidates file {candidates} does not exist")
@@ -175,7 +174,6 @@ def assign_cmd(
                               "score": scores.ravel()})  # fmt: skip
         table = table[np.isfinite(table["score"])]
         activity = pd.Series(h.activity, index=h.org_ids)
-        probabilities = rec.rankers_.get(mode) is not None
     if capacity == "activity":
         cap = capacity_from_activity(activity.reindex(pd.unique(table["partner"])).fillna(0),
                                      total=2 * k * table["query"].nunique())  # fmt: skip
@@ -184,8 +182,9 @@ def assign_cmd(
             cap = int(capacity)
         except ValueError:
             raise fail(f"--capacity must be an integer or 'activity', got {capacity!r}") from None
-    if objective == "auto":
-        objective = "log-probability" if probabilities else "score"
+    if objective == "auto":  # the fair plan where the scores are a learned ranker's probabilities
+        objective = ("log-probability" if rec is not None and rec.rankers_.get(mode) is not None
+                     else "score")
     source = str(candidates) if candidates is not None else None
     try:
         result = _assign_by(table, objective, source, k=k, capacity=cap,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -94,9 +95,13 @@ class CollaborationHistory:
     def index(self) -> dict[str, int]:
         return {o: i for i, o in enumerate(self.org_ids)}
 
-    @property
+    @cached_property
     def degree(self) -> np.ndarray:
-        return np.asarray(self.adjacency.sum(axis=1)).ravel()
+        """Distinct partners of each organisation (computed once: the adjacency is fixed;
+        explaining a plan's pairs reads it twice a pair)."""
+        degree = np.asarray(self.adjacency.sum(axis=1)).ravel()
+        degree.flags.writeable = False  # shared by every reader
+        return degree
 
     def active(self) -> np.ndarray:
         """Organisations with at least one project in the period."""

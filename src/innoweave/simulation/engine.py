@@ -345,14 +345,16 @@ class Engine:
             dv = timed("derive", self.derive)
             if mech.market:
                 timed("market", self.market, dv)
+        # the second thread's submit, where this step hands it work (phase timing off)
+        submit = (kernels.second_thread().submit
+                  if helper and self._fused and self.phase_seconds_ is None else None)
         pools = None  # phase 3's draw pools, when made on the second thread
-        if helper and self._fused and self.phase_seconds_ is None:
+        if submit is not None:
             # while phase 2 runs here: the pools (phase 2 writes nothing they read) and the
             # uniforms of later draws, which a compiled PCG64 makes from the stream's state
-            second = kernels.second_thread()
             if mech.partner_search:
-                pools = second.submit(self.pools)
-            self.rng_.draw_ahead(self._draws_ahead(), second.submit)
+                pools = submit(self.pools)
+            self.rng_.draw_ahead(self._draws_ahead(), submit)
         project, cost, _ = timed("intent", self.intent, dv)
         collab = timed("partner_search", self.partner_search, dv, project, cost, pools)
         success, partner_success = timed("outcome", self.outcome_and_learning, dv, project,
@@ -364,8 +366,8 @@ class Engine:
         if self.state_.N != n_rows:  # grown for entrants: extend this step's row arrays
             dv, project, success, self.alive_at_start_ = self._pad_rows(
                 dv, project, success, self.alive_at_start_)
-        if ahead and self._fused and self.phase_seconds_ is None:
-            self._ahead = kernels.second_thread().submit(self._next_phases, self.t_ + 1)
+        if ahead and submit is not None:
+            self._ahead = submit(self._next_phases, self.t_ + 1)
         try:
             record = timed("record", self.recorder_.record, dv, project, success, collab,
                            entries, exits, dropped)
