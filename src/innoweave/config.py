@@ -36,19 +36,27 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        allowed = ("sqlite", "postgresql")
-        scheme = value.split(":", 1)[0].split("+", 1)[0]
-        if scheme not in allowed:
-            raise ValueError(
-                f"INNOWEAVE_DATABASE_URL must be an sqlite:/// or postgresql:// URL, got {value!r}"
-            )
-        if scheme == "postgresql" and "+" not in value.split(":", 1)[0]:
-            value = "postgresql+psycopg" + value[len("postgresql") :]
-        return value
+        return normalise_database_url(value)
 
     @property
     def shared_data(self) -> Path:
         return self.data_dir or default_data_dir()
+
+
+def normalise_database_url(value: str) -> str:
+    """``value`` as the engine URL to open (``postgresql://`` gets the psycopg driver).
+
+    Raises ValueError, naming the setting, unless it is an ``sqlite:///`` or
+    ``postgresql://`` URL."""
+    scheme, sep, _rest = value.partition("://")
+    if not sep or scheme.split("+", 1)[0] not in ("sqlite", "postgresql"):
+        raise ValueError(
+            "the database URL (--database-url or INNOWEAVE_DATABASE_URL) must be an "
+            f"sqlite:///PATH or postgresql://USER@HOST:PORT/DB URL, got {value!r}"
+        )
+    if scheme == "postgresql":
+        value = "postgresql+psycopg" + value[len("postgresql") :]
+    return value
 
 
 def get_settings() -> Settings:

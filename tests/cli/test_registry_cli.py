@@ -59,9 +59,23 @@ def test_db_init_and_stats_json(cli):
     cli("db", "upgrade")
 
 
-def test_stats_before_init_is_bad_input(cli):
+def test_stats_before_init_is_bad_input(cli, tmp_path):
+    result = cli("db", "stats", code=2)
+    assert "there is no registry at sqlite:///" in said(result)
+    assert "run `innoweave db init`" in said(result)
+    assert not (tmp_path / "registry.db").exists()  # a read-only command creates no file
+    (tmp_path / "registry.db").touch()
     result = cli("db", "stats", code=2)
     assert "not initialised: run `innoweave db init`" in said(result)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "mysql://u@h/db", "sqlite:relative.db"])
+def test_a_malformed_database_url_is_bad_input(cli, url, monkeypatch):
+    result = cli("orgs", "list", "--database-url", url, code=2)
+    assert f"must be an sqlite:///PATH or postgresql://USER@HOST:PORT/DB URL, got {url!r}" in said(result)
+    monkeypatch.setenv("INNOWEAVE_DATABASE_URL", url)
+    result = cli("db", "stats", code=2)
+    assert "INNOWEAVE_DATABASE_URL" in said(result) and repr(url) in said(result)
 
 
 def test_import_cordis_and_orgs_commands(cli, small_cordis):

@@ -218,7 +218,7 @@ def test_network_from_the_registry(planted, tmp_path):
 
     url = f"sqlite:///{tmp_path / 'registry.db'}"
     empty = run("network", "--database-url", url)
-    assert empty.exit_code == 2 and "not initialised" in flat(empty.stderr)
+    assert empty.exit_code == 2 and "there is no registry at" in flat(empty.stderr)
     engine = make_engine(url)
     upgrade(engine)
     assert "holds no organisations" in flat(run("network", "--database-url", url).stderr)

@@ -232,7 +232,7 @@ def test_cli_bad_input(tmp_path):
                                  "--database-url", url])  # fmt: skip
     assert result.exit_code == 2 and "must not precede --first-year" in _flat(result.output)
     result = runner.invoke(app, ["complete", "--database-url", url])
-    assert result.exit_code == 2 and "not initialised" in _flat(result.output)
+    assert result.exit_code == 2 and "there is no registry at" in _flat(result.output)
     runner.invoke(app, ["db", "init", "--database-url", url])
     result = runner.invoke(app, ["complete", "--database-url", url])
     assert result.exit_code == 2 and "no organisations" in _flat(result.output)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,9 +29,30 @@ def _default(obj: Any):
     return str(obj)
 
 
+def strict_json(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, ±inf, NumPy's too) replaced by None, so the
+    JSON is valid for strict parsers (``jq``, JavaScript) where a value is unknown."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: strict_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(value) for value in data]
+    if hasattr(data, "dtype") and getattr(data, "ndim", None) == 0:
+        return strict_json(data.item())
+    return data
+
+
+def json_text(data: Any) -> str:
+    """``data`` as strict JSON text: numpy scalars and dates converted, unknown numbers (NaN,
+    ±inf) as ``null``. Used for stdout and for the JSON files commands write."""
+    return json.dumps(strict_json(data), default=_default, indent=2, ensure_ascii=False,
+                      allow_nan=False)
+
+
 def print_json(data: Any) -> None:
-    """Write ``data`` as JSON on stdout (numpy scalars and dates converted)."""
-    sys.stdout.write(json.dumps(data, default=_default, indent=2, ensure_ascii=False) + "\n")
+    """Write ``data`` as strict JSON on stdout (see :func:`json_text`)."""
+    sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
 
 
@@ -58,10 +81,46 @@ def progress_bar(quiet: bool = False):
 TABLE_SUFFIXES = (".csv", ".xlsx")
 
 
+def check_out_file(path: Path | None, option: str = "--out") -> None:
+    """Stop (exit 2) unless a file can be written at ``path`` (None: nothing to check).
+
+    Called before any work, so a long run is not lost to a bad path: the folder is made as
+    needed, and a folder at ``path`` or a folder that cannot be written is refused."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise fail(f"{option} {str(path)!r} is a folder, not a file")
+    check_out_dir(path.parent, option, what=f"the folder of {str(path)!r}")
+
+
+def check_out_dir(path: Path | None, option: str = "--out", *, what: str | None = None) -> None:
+    """Stop (exit 2) unless ``path`` is a writable folder, made here where it is missing."""
+    if path is None:
+        return
+    what = what or repr(str(path))
+    if path.exists() and not path.is_dir():
+        raise fail(f"{option}: {what} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"{option}: cannot create {what}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise fail(f"{option}: cannot write in {what}")
+
+
+def table_suffix(path: Path) -> str:
+    """``path``'s table suffix, in lower case (``PLAN.CSV`` is a CSV file)."""
+    return path.suffix.lower()
+
+
 def check_table_path(path: Path | None, option: str = "--out") -> None:
-    """Stop (exit 2) unless ``path`` is None or ends in a table suffix: before any work."""
-    if path is not None and path.suffix not in TABLE_SUFFIXES:
+    """Stop (exit 2) unless ``path`` is None or a writable file with a table suffix: before
+    any work."""
+    if path is None:
+        return
+    if table_suffix(path) not in TABLE_SUFFIXES:
         raise fail(f"{option} must end in .csv or .xlsx, got {path.name!r}")
+    check_out_file(path, option)
 
 
 def write_table(table, path: Path) -> None:
@@ -73,7 +132,7 @@ def write_table(table, path: Path) -> None:
             table[column] = table[column].map(
                 lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".xlsx":
+    if table_suffix(path) == ".xlsx":
         table.to_excel(path, index=False, engine="openpyxl")
     else:
         table.to_csv(path, index=False)

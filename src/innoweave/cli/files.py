@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from innoweave.cli.common import EXIT_BAD_INPUT, err, fail, print_json
-from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry
+from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry, registry_engine
 
 SHOWN_ERRORS = 20
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="csv, xlsx or json.")]
@@ -66,11 +66,10 @@ def import_file(
     Every row is validated first; if any row is invalid nothing is written (exit 2) unless
     --skip-invalid is given. Rows are upserted by external_id (programmes by name).
     """
-    from innoweave.registry.db import make_engine
     from innoweave.registry.files import FileFormatError, import_files
 
     start = time.perf_counter()
-    engine = make_engine(database_url)
+    engine = registry_engine(database_url)
     try:
         result = import_files(
             paths, engine=engine, entity=entity, encoding=encoding, skip_invalid=skip_invalid,

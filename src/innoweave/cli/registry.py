@@ -31,13 +31,34 @@ def register(app: typer.Typer) -> None:
     app.add_typer(orgs_app, name="orgs")
 
 
+def registry_engine(url: str | None):
+    """The engine for ``url`` (default: the setting); a malformed URL stops with exit 2."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_engine(url)
+    except ValidationError as exc:
+        raise fail(exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    except (ValueError, ArgumentError) as exc:
+        raise fail(str(exc)) from None
+
+
 def open_registry(url: str | None, *, create: bool = False):
-    """The registry engine; with ``create`` the schema is brought to the newest revision."""
-    engine = make_engine(url)
+    """The registry engine; with ``create`` the schema is brought to the newest revision.
+
+    Without ``create`` a registry that does not exist or has no schema stops with exit 2,
+    and no empty SQLite file is left behind."""
+    engine = registry_engine(url)
+    where = engine.url.render_as_string(hide_password=True)
+    database = engine.url.database
     if create:
         upgrade(engine)
+    elif (engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+          and not Path(database).exists()):
+        raise fail(f"there is no registry at {where}: run `innoweave db init` (or `make demo`)")
     elif not is_initialised(engine):
-        raise fail(f"the registry at {engine.url!r} is not initialised: run `innoweave db init`")
+        raise fail(f"the registry at {where} is not initialised: run `innoweave db init`")
     return engine
 
 
@@ -53,7 +74,7 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument()] = "head", database_url: UrlOpt = None
 ) -> None:
     """Migrate the schema to REVISION (default: the newest)."""
-    engine = make_engine(database_url)
+    engine = registry_engine(database_url)
     upgrade(engine, revision)
     err.print(f"schema at revision {revision}")
 

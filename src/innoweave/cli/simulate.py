@@ -11,7 +11,10 @@ from rich.table import Table
 
 from innoweave.cli.common import EXIT_FAILED, err, fail, print_json, progress_bar
 
-app = typer.Typer(help="simulate commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="Policy simulation: run and compare scenarios, dock against Mesa, calibrate.",
+    no_args_is_help=True,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

@@ -14,17 +14,14 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from innoweave.config import get_settings
+from innoweave.config import get_settings, normalise_database_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: the ``INNOWEAVE_DATABASE_URL`` setting)."""
-    if url is None:
-        url = get_settings().database_url
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = get_settings().database_url if url is None else normalise_database_url(url)
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
 
