@@ -15,7 +15,15 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from innoweave.cli.common import err, fail, print_json
+from innoweave.cli.common import (
+    check_out_dir,
+    check_out_file,
+    check_table_path,
+    err,
+    fail,
+    print_json,
+    write_table,
+)
 
 app = typer.Typer(
     help="Industrial clusters: specialisation, relatedness, networks, spatial.",
@@ -45,17 +53,80 @@ def _input_errors():
 
 def _show_report(report) -> None:
     for note in report.notes:
-        err.print(f"[yellow]note:[/] {note}", highlight=False)
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of CSV ``path`` (a missing, empty or unreadable file stops, naming it)."""
+    from innoweave.clusters.inputs import ClusterInputError
+
+    if not path.is_file():
+        raise ClusterInputError(
+            f"{path}: cannot be read ({'no such file' if not path.exists() else 'not a file'})"
+        )
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise ClusterInputError(f"{path}: the file is empty (no header, no rows)") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
 
 
 def _read_csv(path: Path, text_columns: list[str]) -> pd.DataFrame:
+    """CSV ``path`` with ``text_columns`` kept as text; a file without rows stops, naming it."""
     from innoweave.clusters.inputs import ClusterInputError
 
+    header = _csv_header(path)
     try:
-        header = pd.read_csv(path, nrows=0).columns
-        return pd.read_csv(path, dtype={c: str for c in text_columns if c in header})
+        table = pd.read_csv(path, dtype={c: str for c in text_columns if c in header})
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+    if table.empty:
+        raise ClusterInputError(f"{path}: no rows (only a header)")
+    return table
+
+
+def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
+    """Stop (exit 2) unless ``value`` is one of ``choices``: before any work."""
+    if value not in choices:
+        raise fail(f"{option} must be {', '.join(choices[:-1])} or {choices[-1]}, not {value!r}")
+
+
+def _check_positive(value: float, option: str) -> None:
+    if not value > 0:
+        raise fail(f"{option} must be positive, not {value:g}")
+
+
+def _check_picture(path: Path | None, option: str) -> None:
+    """Stop (exit 2) unless a picture can be written at ``path``: suffix and folder."""
+    if path is None:
+        return
+    from innoweave.clusters.pictures import PICTURE_SUFFIXES
+
+    if path.suffix.lower() not in PICTURE_SUFFIXES:
+        raise fail(
+            f"{option} must end in {', '.join(PICTURE_SUFFIXES[:-1])} or {PICTURE_SUFFIXES[-1]}, "
+            f"got {path.name!r}"
+        )
+    check_out_file(path, option)
+
+
+def _parse_kinds(kinds: str) -> tuple[str, ...] | None:
+    """``--kinds`` as registry kinds (None for 'all'); an unknown kind stops (exit 2)."""
+    from innoweave.clusters.spatial import check_kinds
+
+    names = [k.strip() for k in kinds.split(",") if k.strip()]
+    if [n.lower() for n in names] == ["all"]:
+        return None
+    if "all" in (n.lower() for n in names):
+        raise fail("--kinds: 'all' stands alone (every kind); leave it out or give only kinds")
+    try:
+        return check_kinds(names)
+    except ValueError as exc:
+        raise fail(f"--kinds: {exc} (or all)") from None
+
+
+DUPLICATES = ("error", "sum", "first")
 
 
 def _load_frames(cordis: Path | None, database_url: str | None):
@@ -120,11 +191,14 @@ def lq(
         int, typer.Option(min=1, help="Rows shown / listed in JSON, highest LQ first.")
     ] = 20,
     out: Annotated[
-        Path | None, typer.Option(help="Write the full table (LQ, flags, stars) to this CSV.")
+        Path | None,
+        typer.Option(help="Write the full table (LQ, flags, stars) to this .csv or .xlsx file."),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Location quotients, strong-cluster flags and European stars by region × cluster."""
+    _check_choice(duplicates, DUPLICATES, "--duplicates")
+    check_table_path(out, "--out")
     from innoweave.clusters import (
         ClusterStars,
         Columns,
@@ -137,8 +211,9 @@ def lq(
     from innoweave.clusters.uscmp import with_cluster_type
 
     try:
-        header = set(pd.read_csv(data, nrows=0).columns) if data.is_file() else set()
+        header = set(_csv_header(data))
         preset = USCMP_COLUMNS if USCMP_COLUMNS.cluster in header and code is None else Columns()
+        source = None
         report = InputReport()
         if code is not None:
             walk = (
@@ -160,6 +235,7 @@ def lq(
                 employment=employment or "employment",
                 establishments=establishments or "establishments",
                 duplicates=duplicates,
+                source=str(data),
             )
             columns = Columns()
         else:
@@ -174,7 +250,10 @@ def lq(
                 region_name=preset.region_name,
             )
             rows = with_cluster_type(_read_csv(data, [columns.region, columns.cluster]))
-        quotients = LocationQuotients(columns=columns, duplicates=duplicates).fit(rows)
+            source = str(data)  # rows are the file's own, so the file lines named are right
+        quotients = LocationQuotients(columns=columns, duplicates=duplicates, source=source).fit(
+            rows
+        )
         flags = StrongClusters(min_regions=min_regions).fit(quotients)
         stars = ClusterStars().fit(quotients)
     except _input_errors() as exc:
@@ -182,7 +261,7 @@ def lq(
     report.merge(quotients.report_)
     table = specialisation_table(quotients, flags, stars).drop(columns=["line"])
     if out:
-        table.to_csv(out, index=False)
+        write_table(table, out)
     best = table.sort_values("lq", ascending=False).head(top)
     result = {
         "rows": len(table),
@@ -230,17 +309,19 @@ def reproduce(
     json_out: JsonOpt = False,
 ) -> None:
     """Recompute published LQs and strong-cluster flags; count agreements."""
+    _check_choice(duplicates, DUPLICATES, "--duplicates")
     from innoweave.clusters.uscmp import read_uscmp, reproduce_uscmp
 
     try:
+        _csv_header(data)
         result, report = reproduce_uscmp(
-            read_uscmp(data), min_regions=min_regions, duplicates=duplicates
+            read_uscmp(data), min_regions=min_regions, duplicates=duplicates, source=str(data)
         )
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     _show_report(report)
     for note in result.get("notes", []):
-        err.print(f"[yellow]note:[/] {note}", highlight=False)
+        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if json_out:
         print_json(result)
         return
@@ -267,17 +348,28 @@ def related(
     percentile: Annotated[
         float | None,
         typer.Option(
-            help="Link pairs whose measure percentile reaches this (default: the published flag)."
+            help="Link pairs whose measure percentile (0-100) reaches this "
+            "(default: the published flag)."
         ),
     ] = None,
-    measure: Annotated[str, typer.Option(help="Relatedness measure used as weight.")] = "cr_all",
-    resolution: Annotated[float, typer.Option(help="Louvain resolution.")] = 1.0,
+    measure: Annotated[
+        str,
+        typer.Option(
+            help="Relatedness measure used as weight (cr_all, cr_lc, cr_lcemp, "
+            "cr_lcest, cr_io, cr_occ)."
+        ),
+    ] = "cr_all",
+    resolution: Annotated[float, typer.Option(help="Louvain resolution (positive).")] = 1.0,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Related cluster categories as a weighted graph, with groups of related clusters."""
-    from innoweave.clusters.relatedness import ClusterRelatedness, read_related_clusters
+    if percentile is not None and not 0 <= percentile <= 100:
+        raise fail(f"--percentile must lie between 0 and 100, not {percentile:g}")
+    _check_positive(resolution, "--resolution")
+    from innoweave.clusters.relatedness import MEASURES, ClusterRelatedness, read_related_clusters
 
+    _check_choice(measure, MEASURES, "--measure")
     try:
         model = ClusterRelatedness(
             measure=measure, percentile=percentile, resolution=resolution, seed=seed
@@ -299,6 +391,9 @@ def related(
             {"a": a, "b": b, "weight": d["weight"]} for a, b, d in model.graph_.edges(data=True)
         ],
     }
+    if model.report_.notes:
+        result["notes"] = list(model.report_.notes)
+    _show_report(model.report_)
     if json_out:
         print_json(result)
         return
@@ -334,13 +429,18 @@ def network(
         typer.Option(help="Folder for communities.csv, centrality.csv, policy_targets.csv."),
     ] = None,
     picture: Annotated[
-        Path | None, typer.Option(help="Save the network picture (.png or .html).")
+        Path | None, typer.Option(help="Save the network picture (.png, .svg, .pdf or .html).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Communities of the collaboration network, positions, brokers and SMEs left out."""
-    from innoweave.clusters.network import CollaborationCommunities
+    from innoweave.clusters.network import METHODS, WEIGHTINGS, CollaborationCommunities
 
+    _check_choice(method, METHODS, "--method")
+    _check_choice(weighting, WEIGHTINGS, "--weighting")
+    _check_positive(resolution, "--resolution")
+    check_out_dir(out, "--out")
+    _check_picture(picture, "--picture")
     try:
         frames = _load_frames(cordis, database_url)
         model = CollaborationCommunities(
@@ -355,7 +455,6 @@ def network(
         raise fail(str(exc)) from None
     _show_report(model.report_)
     if out:
-        out.mkdir(parents=True, exist_ok=True)
         model.communities_.to_csv(out / "communities.csv", index=False)
         model.centrality_.to_csv(out / "centrality.csv")
         model.policy_targets_.to_csv(out / "policy_targets.csv")
@@ -406,27 +505,39 @@ def spatial(
         ),
     ] = 0.05,
     kinds: Annotated[
-        str, typer.Option(help="Comma-separated kinds clustered ('all' for every kind).")
+        str,
+        typer.Option(
+            help="Comma-separated kinds clustered: sme, large_firm, company, university, "
+            "research_institute, government, intermediary, other ('all' for every kind)."
+        ),
     ] = "sme",
     out: Annotated[
         Path | None, typer.Option(help="Folder for clusters.geojson, points.csv, clusters.csv.")
     ] = None,
     map_path: Annotated[
-        Path | None, typer.Option("--map", help="Save the map (.png or .html).")
+        Path | None, typer.Option("--map", help="Save the map (.png, .svg, .pdf or .html).")
     ] = None,
     geojson: Annotated[
-        bool, typer.Option("--geojson", help="Print the GeoJSON FeatureCollection on stdout.")
+        bool,
+        typer.Option(
+            "--geojson",
+            help="Print the GeoJSON FeatureCollection on stdout (not with --json: use --out "
+            "for both).",
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Spatial clusters of SMEs (great-circle DBSCAN with topic similarity); GeoJSON and map."""
+    if geojson and json_out:
+        raise fail(
+            "--geojson and --json both print on stdout: choose one (--out DIR also writes "
+            "clusters.geojson, so `--json --out DIR` gives both)"
+        )
+    kind_list = _parse_kinds(kinds)
+    check_out_dir(out, "--out")
+    _check_picture(map_path, "--map")
     from innoweave.clusters.spatial import SpatialClusters
 
-    kind_list = (
-        None
-        if kinds.strip().lower() == "all"
-        else tuple(k.strip() for k in kinds.split(",") if k.strip())
-    )
     try:
         frames = _load_frames(cordis, database_url)
         model = SpatialClusters(
@@ -436,8 +547,9 @@ def spatial(
         raise fail(str(exc)) from None
     _show_report(model.report_)
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "clusters.geojson").write_text(json.dumps(model.to_geojson(), ensure_ascii=False))
+        (out / "clusters.geojson").write_text(
+            json.dumps(model.to_geojson(), ensure_ascii=False), encoding="utf-8"
+        )
         model.points_.to_csv(out / "points.csv", index=False)
         model.clusters_.to_csv(out / "clusters.csv", index=False)
     if map_path:

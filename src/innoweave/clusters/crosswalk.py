@@ -18,12 +18,14 @@ import numpy as np
 import pandas as pd
 
 from innoweave.clusters.inputs import (
+    EXAMPLES,
     ClusterInputError,
     InputReport,
     deduplicate,
     numeric_column,
     require_columns,
 )
+from innoweave.clusters.specialisation import cluster_types
 from innoweave.config import default_data_dir
 
 USCMP_CROSSWALK = "us_cluster_mapping_2016/naics2012_to_cluster_dps2016.csv"
@@ -41,18 +43,28 @@ class Crosswalk:
 
     Build one with :meth:`from_csv` (column names are options, so a NACE or GB/T 4754 table
     with other headings drops in) or :meth:`uscmp_2016`. A code listed with an empty cluster
-    (``NA``) is known but belongs to no cluster; its employment is reported as such.
+    (``NA``) is known but belongs to no cluster; its employment is reported as such. Every
+    code with a cluster needs the type ``traded`` or ``local`` (any case); another value raises
+    :class:`~innoweave.clusters.inputs.ClusterInputError` naming the file line.
     """
 
-    def __init__(self, table: pd.DataFrame, *, name: str = "crosswalk"):
+    def __init__(self, table: pd.DataFrame, *, name: str = "crosswalk", type_column: str = "type"):
         require_columns(table, ["code", "cluster", "cluster_name", "type"], name)
-        table = table[["code", "cluster", "cluster_name", "type"]].copy()
+        table = table[["code", "cluster", "cluster_name", "type"]].reset_index(drop=True)
         table["code"] = normalise_codes(table["code"])
         cluster = normalise_codes(table["cluster"])
         table["cluster"] = cluster.where(
             ~cluster.astype("string").str.upper().fillna("").isin(NO_CLUSTER), None
         )
         table["type"] = table["type"].astype("string").str.strip().str.lower().astype(object)
+        clustered = table["cluster"].notna().to_numpy()
+        if clustered.any():  # a code without a cluster needs no type
+            cluster_types(
+                table.loc[clustered, "type"],
+                type_column,
+                name,
+                np.arange(2, len(table) + 2)[clustered],
+            )
         conflicting = table.drop_duplicates().duplicated("code", keep=False)
         if conflicting.any():
             codes = sorted(set(table.loc[conflicting, "code"]))
@@ -86,7 +98,7 @@ class Crosswalk:
         table = raw.rename(
             columns={code: "code", cluster: "cluster", cluster_name: "cluster_name", type: "type"}
         )
-        return cls(table, name=str(path))
+        return cls(table, name=str(path), type_column=type)
 
     @classmethod
     def uscmp_2016(cls, data_dir: str | Path | None = None) -> Crosswalk:
@@ -120,6 +132,7 @@ class Crosswalk:
         employment: str = "employment",
         establishments: str | None = "establishments",
         duplicates: str = "error",
+        source: str | None = None,
     ) -> tuple[pd.DataFrame, InputReport]:
         """Sum region × industry rows into region × cluster rows.
 
@@ -128,10 +141,22 @@ class Crosswalk:
         without a cluster, each with its rows and employment; those rows are not in the sum.
         A cluster's establishments are undecided (NaN) when any of its rows lacks them.
         Repeated region × code rows are handled by ``duplicates`` as in
-        :func:`~innoweave.clusters.inputs.deduplicate`.
+        :func:`~innoweave.clusters.inputs.deduplicate`. ``source`` (a file name) is named in
+        error messages; a table without rows, or a row without a region, raises
+        :class:`~innoweave.clusters.inputs.ClusterInputError`.
         """
-        what = "industry employment table"
+        what = f"industry employment table {source}" if source else "industry employment table"
         require_columns(df, [region, code, employment], what)
+        if df.empty:
+            raise ClusterInputError(f"{what}: no rows (only a header)")
+        region_text = df[region].astype("string").str.strip()
+        no_region = (region_text.isna() | (region_text == "")).to_numpy()
+        if no_region.any():
+            lines = np.arange(2, len(df) + 2)[no_region][:EXAMPLES]
+            raise ClusterInputError(
+                f"{what}: column {region!r} is empty in {int(no_region.sum())} row(s) "
+                f"(file lines {', '.join(map(str, lines))})"
+            )
         report = InputReport()
         emp = numeric_column(df, employment, what, allow_missing=False)
         has_est = establishments is not None and establishments in df.columns
@@ -191,6 +216,15 @@ class Crosswalk:
             else None,
         )
         keep = mapped["cluster"].notna()
+        if not keep.any():
+            codes = sorted(set(mapped["code"].dropna()))
+            if not codes:
+                raise ClusterInputError(f"{what}: column {code!r} is empty in every row")
+            raise ClusterInputError(
+                f"{what}: none of its {len(codes)} industry code(s) maps to a cluster of "
+                f"{self.name} (e.g. {', '.join(codes[:EXAMPLES])}): check the code column and "
+                "the crosswalk"
+            )
         rows = pd.DataFrame(
             {
                 "region": rows.loc[keep, "region"].astype("string").str.strip().astype(object),

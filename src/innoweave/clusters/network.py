@@ -429,6 +429,14 @@ class CollaborationCommunities:
             if stats["projects_too_large_to_link"]
             else None,
         )
+        report.add(
+            "no_links",
+            int(len(graph.source) == 0),
+            note="no two organisations share a linked project: no links, no communities "
+            "(modularity 0)"
+            if len(graph.source) == 0
+            else None,
+        )
         timings["projection"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -1,8 +1,9 @@
 """Pictures of clusters for people: a map of spatial clusters and a picture of the network.
 
 The interfaces layer's view of the cluster analyses: the CLI saves these next to its JSON.
-Both are drawn with matplotlib (Agg backend) to PNG; an ``.html`` path gets a self-contained
-page with the PNG inlined and the cluster table beside it (no external scripts).
+Both are drawn with matplotlib (Agg backend) to PNG (or SVG / PDF, by the file's suffix); an
+``.html`` path gets a self-contained page with the PNG inlined and the cluster table beside it
+(no external scripts).
 """
 
 from __future__ import annotations
@@ -25,6 +26,19 @@ HELIX_COLOURS = {
     "intermediaries": "#ff7f0e",
     "other": "#7f7f7f",
 }
+
+
+#: Picture files the CLI writes, by suffix (any case): matplotlib's formats and the page.
+PICTURE_SUFFIXES = (".png", ".svg", ".pdf", ".html")
+
+
+def check_picture_path(path: str | Path) -> None:
+    """Raise ``ValueError`` unless ``path`` ends in one of :data:`PICTURE_SUFFIXES`."""
+    if Path(path).suffix.lower() not in PICTURE_SUFFIXES:
+        raise ValueError(
+            f"a picture must end in {', '.join(PICTURE_SUFFIXES[:-1])} or "
+            f"{PICTURE_SUFFIXES[-1]}, got {Path(path).name!r}"
+        )
 
 
 def _figure():
@@ -63,6 +77,7 @@ def _save(fig, path: Path, title: str, table: pd.DataFrame) -> Path:
 
 def save_map(spatial: SpatialClusters, path: str | Path, *, label_top: int = 10) -> Path:
     """Organisations as dots (noise grey), each cluster in colour with its hull outline."""
+    check_picture_path(path)
     plt = _figure()
     points = spatial.points_
     fig, ax = plt.subplots(figsize=(8, 9))
@@ -103,6 +118,7 @@ def save_network_picture(
     joined by the weight of the links between them."""
     import networkx as nx
 
+    check_picture_path(path)
     plt = _figure()
     table = network.communities_.head(communities)
     shown = set(table["community"])

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import innoweave
-from innoweave.clusters.inputs import ClusterInputError, require_columns
+from innoweave.clusters.inputs import ClusterInputError, InputReport, require_columns
 from innoweave.config import default_data_dir
 from innoweave.seeding import SeedLike, make_rng
 
@@ -30,9 +30,13 @@ def read_related_clusters(path: str | Path | None = None) -> pd.DataFrame:
     """The published pairs (``related_clusters.json``) as a table with numeric measures."""
     path = Path(path) if path else default_data_dir() / RELATED_CLUSTERS
     try:
-        records = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        records = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ClusterInputError(f"{path}: cannot be read as JSON ({exc})") from exc
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ClusterInputError(f"{path}: expected a JSON list of cluster pairs (objects)")
+    if not records:
+        raise ClusterInputError(f"{path}: no cluster pairs (an empty list)")
     table = pd.DataFrame(records)
     require_columns(table, ["clustera", "clusterb", "cluster_name", "cluster_name_2"], str(path))
     for column in table.columns:
@@ -52,12 +56,13 @@ class ClusterRelatedness:
         Relatedness column used as edge weight (``cr_all`` by default; any of ``MEASURES``).
     percentile
         Link two clusters when the measure's percentile column (``<measure>_pc``) reaches it
-        in either direction; ``None`` uses the published flag ``flag`` instead.
+        in either direction; ``None`` uses the published flag ``flag`` instead. Must lie
+        between 0 and 100 (``ValueError`` otherwise).
     flag
         Published related-pair flag (``rel_all_90_v3``), used when ``percentile`` is None and
         always reported in ``agreement_``.
     resolution
-        Louvain resolution (higher gives more, smaller groups).
+        Louvain resolution (higher gives more, smaller groups); positive.
     seed
         Seed for Louvain's node order.
 
@@ -70,6 +75,10 @@ class ClusterRelatedness:
         ``cluster, name, group, degree, strength`` sorted by group.
     agreement_ : dict
         How many off-diagonal ordered pairs the percentile rule and the published flag agree on.
+    modularity_ : float or None
+        Modularity of the groups; ``None`` when no pair is linked (every cluster alone).
+    report_ : InputReport
+        Notes, e.g. ``no_links`` when no pair reaches the rule.
     """
 
     def __init__(
@@ -88,9 +97,21 @@ class ClusterRelatedness:
         self.seed = seed
 
     def fit(self, pairs: pd.DataFrame) -> ClusterRelatedness:
+        if self.percentile is not None and not 0 <= self.percentile <= 100:
+            raise ValueError(
+                f"percentile must lie between 0 and 100 (the scale of the measure's "
+                f"percentile column), not {self.percentile}"
+            )
+        if not self.resolution > 0:
+            raise ValueError(f"resolution must be positive, not {self.resolution}")
         if self.measure not in pairs.columns:
-            raise ClusterInputError(f"related clusters: no measure column {self.measure!r}")
+            present = [m for m in MEASURES if m in pairs.columns]
+            raise ClusterInputError(
+                f"related clusters: no measure column {self.measure!r}"
+                + (f"; measures present: {', '.join(present)}" if present else "")
+            )
         rng = make_rng(self.seed)
+        report = InputReport()
         off = pairs[pairs["clustera"] != pairs["clusterb"]]
         pct_col = f"{self.measure}_pc"
         if self.percentile is None:
@@ -136,9 +157,24 @@ class ClusterRelatedness:
         # Louvain needs positive weights; relatedness can be negative for weakly related pairs.
         for _, _, data in graph.edges(data=True):
             data["weight"] = max(data["weight"], 1e-9)
-        communities = nx.community.louvain_communities(
-            graph, weight="weight", resolution=self.resolution, seed=int(rng.integers(2**31 - 1))
-        )
+        louvain_seed = int(rng.integers(2**31 - 1))
+        if graph.number_of_edges():
+            communities = nx.community.louvain_communities(
+                graph, weight="weight", resolution=self.resolution, seed=louvain_seed
+            )
+        else:  # nothing links: every cluster is its own group, modularity is undefined
+            communities = [{node} for node in graph.nodes]
+            rule = (
+                "the published flag"
+                if self.percentile is None
+                else f"percentile {self.percentile:g} of {self.measure}"
+            )
+            report.add(
+                "no_links",
+                1,
+                note=f"no pair of clusters reaches {rule}: no links, every cluster is its own "
+                "group and modularity is undefined",
+            )
         ordered = sorted(communities, key=lambda c: (-len(c), min(c)))
         group_of = {node: g for g, members in enumerate(ordered) for node in members}
         self.graph_ = graph
@@ -158,7 +194,12 @@ class ClusterRelatedness:
             .sort_values(["group", "strength"], ascending=[True, False])
             .reset_index(drop=True)
         )
-        self.modularity_ = float(nx.community.modularity(graph, ordered, weight="weight"))
+        self.modularity_ = (
+            float(nx.community.modularity(graph, ordered, weight="weight"))
+            if graph.number_of_edges()
+            else None
+        )
+        self.report_ = report
         self.settings_ = {
             "measure": self.measure,
             "percentile": self.percentile,

@@ -71,7 +71,9 @@ class SpatialClusters:
         (0 disables the topic condition). Pairs where either has no text are judged on
         distance alone (their count is reported).
     kinds
-        Organisation kinds clustered (SMEs by default; ``None`` for all).
+        Organisation kinds clustered (SMEs by default; ``None`` for all). Each must be an
+        :class:`~innoweave.registry.kinds.OrgKind` value (any case); an unknown kind raises
+        ``ValueError`` listing the valid ones.
     topic_words
         Words per cluster label.
     placeholder_min
@@ -111,10 +113,18 @@ class SpatialClusters:
 
         if self.eps_km <= 0:
             raise ValueError(f"eps_km must be positive, not {self.eps_km}")
+        kinds = check_kinds(self.kinds)
         report = InputReport()
         orgs = frames.organisations.drop_duplicates("external_id")
-        if self.kinds is not None:
-            orgs = orgs[orgs["kind"].astype(str).isin(self.kinds)]
+        if kinds is not None:
+            orgs = orgs[orgs["kind"].astype(str).isin(kinds)]
+            report.add(
+                "no_organisations_of_kinds",
+                int(orgs.empty),
+                note=f"no organisation of kind {', '.join(kinds)} in the registry: nothing placed"
+                if orgs.empty
+                else None,
+            )
         lat = pd.to_numeric(orgs["latitude"], errors="coerce").astype(float)
         lon = pd.to_numeric(orgs["longitude"], errors="coerce").astype(float)
         located = (lat.between(-90, 90) & lon.between(-180, 180)).fillna(False).astype(bool)
@@ -202,7 +212,7 @@ class SpatialClusters:
             "eps_km": self.eps_km,
             "min_samples": self.min_samples,
             "min_similarity": self.min_similarity,
-            "kinds": list(self.kinds) if self.kinds else None,
+            "kinds": list(kinds) if kinds is not None else None,
             "version": innoweave.__version__,
         }
         return self
@@ -288,6 +298,27 @@ class SpatialClusters:
                 }
             )
         return {"type": "FeatureCollection", "features": features}
+
+
+def check_kinds(kinds) -> tuple[str, ...] | None:
+    """``kinds`` as registry kind names (trimmed, lower case; ``None`` stays None for all).
+
+    Raises ``ValueError`` naming an unknown kind and listing the valid ones, or when no kind
+    is given, so that a misspelt kind cannot leave the analysis silently empty."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    names = tuple(str(k).strip().lower() for k in kinds)
+    valid = [k.value for k in OrgKind]
+    unknown = [k for k in names if k not in valid]
+    if unknown:
+        raise ValueError(
+            f"unknown kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(valid)}"
+        )
+    if not names:
+        raise ValueError(f"no kind given; valid kinds: {', '.join(valid)}")
+    return tuple(dict.fromkeys(names))
 
 
 def outline_geometry(lon: np.ndarray, lat: np.ndarray) -> dict:

@@ -36,7 +36,9 @@ from innoweave.clusters.inputs import (
 )
 
 FLAGS = ("strong", "strong10", "significant", "qualifying")
-ALL_TYPES = "all"
+#: The cluster types an input may name (U.S. Cluster Mapping: traded and local clusters).
+TYPES = ("traded", "local")
+ALL_TYPES = "all"  # the one type given to every row when the input has no type column
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,40 @@ USCMP_COLUMNS = Columns(
 )
 
 
-def _canonical(df: pd.DataFrame, cols: Columns, report: InputReport) -> pd.DataFrame:
-    what = "employment table"
+def cluster_types(values: pd.Series, column: str, what: str, lines) -> pd.Series:
+    """``values`` as cluster types (trimmed, lower case), checked: each must be one of
+    :data:`TYPES`. An empty or unknown value raises, naming ``column``, the values and their
+    file ``lines`` (one per value, header = line 1)."""
+    kind = values.astype("string").str.strip().str.lower()
+    lines = np.asarray(lines)
+    empty = (kind.isna() | (kind == "")).to_numpy()
+    if empty.any():
+        raise ClusterInputError(
+            f"{what}: column {column!r} is empty in {int(empty.sum())} row(s) "
+            f"(file lines {', '.join(map(str, lines[empty][:EXAMPLES]))}"
+            f"{', ...' if empty.sum() > EXAMPLES else ''}); each row needs traded or local"
+        )
+    unknown = (~kind.isin(TYPES)).to_numpy()
+    if unknown.any():
+        raw = values.astype("string").str.strip().to_numpy()
+        by_value: dict[str, list[int]] = {}
+        for i in unknown.nonzero()[0]:
+            by_value.setdefault(str(raw[i]), []).append(int(lines[i]))
+        shown = "; ".join(
+            f"{value!r} (file line{'s' if len(at) > 1 else ''} "
+            f"{', '.join(map(str, at[:EXAMPLES]))}{', ...' if len(at) > EXAMPLES else ''})"
+            for value, at in list(by_value.items())[:EXAMPLES]
+        )
+        raise ClusterInputError(
+            f"{what}: column {column!r} has {int(unknown.sum())} value(s) other than "
+            f"{' or '.join(TYPES)}: {shown}{'; ...' if len(by_value) > EXAMPLES else ''}"
+        )
+    return kind.astype(object)
+
+
+def _canonical(df: pd.DataFrame, cols: Columns, report: InputReport, what: str) -> pd.DataFrame:
+    if df.empty:
+        raise ClusterInputError(f"{what}: no rows (only a header)")
     require_columns(df, [cols.region, cols.cluster, cols.employment], what)
     out = pd.DataFrame(index=df.index)
     out["line"] = np.arange(2, len(df) + 2)
@@ -80,13 +114,7 @@ def _canonical(df: pd.DataFrame, cols: Columns, report: InputReport) -> pd.DataF
             )
         out[key] = text.astype(object)
     if cols.type and cols.type in df.columns:
-        kind = df[cols.type].astype("string").str.strip().str.lower()
-        if kind.isna().any():
-            lines = out["line"][kind.isna()].tolist()[:EXAMPLES]
-            raise ClusterInputError(
-                f"{what}: column {cols.type!r} is empty in {int(kind.isna().sum())} row(s) (file lines {lines})"
-            )
-        out["type"] = kind.astype(object)
+        out["type"] = cluster_types(df[cols.type], cols.type, what, out["line"].to_numpy())
     else:
         out["type"] = ALL_TYPES
         report.add(
@@ -163,6 +191,11 @@ class LocationQuotients:
     duplicates
         For a region × cluster key repeated with *different* values: ``"error"`` (default),
         ``"sum"`` or ``"first"``. Identical repeated rows are counted once and reported.
+    source
+        Where the rows come from (a file name), named in error messages.
+
+    An input without rows, or with a type other than ``traded`` / ``local`` (any case),
+    raises :class:`~innoweave.clusters.inputs.ClusterInputError`.
 
     Attributes
     ----------
@@ -176,11 +209,17 @@ class LocationQuotients:
     """
 
     def __init__(
-        self, *, columns: Columns = Columns(), national: str = "auto", duplicates: str = "error"
+        self,
+        *,
+        columns: Columns = Columns(),
+        national: str = "auto",
+        duplicates: str = "error",
+        source: str | None = None,
     ):
         self.columns = columns
         self.national = national
         self.duplicates = duplicates
+        self.source = source
 
     def fit(self, df: pd.DataFrame) -> LocationQuotients:
         if self.national not in ("auto", "share", "sum"):
@@ -190,21 +229,20 @@ class LocationQuotients:
                 f"duplicates must be 'error', 'sum' or 'first', not {self.duplicates!r}"
             )
         report = InputReport()
-        table = _canonical(df, self.columns, report)
+        what = f"employment table {self.source}" if self.source else "employment table"
+        table = _canonical(df, self.columns, report, what)
         if self.national == "share" and "national_share" not in table.columns:
             raise ClusterInputError(
-                f"employment table: national='share' needs column {self.columns.national_share!r}"
+                f"{what}: national='share' needs column {self.columns.national_share!r}"
             )
         if self.national == "sum":
             table = table.drop(columns="national_share", errors="ignore")
-        table = deduplicate(
-            table, ["region", "cluster"], self.duplicates, report, what="employment table"
-        )
+        table = deduplicate(table, ["region", "cluster"], self.duplicates, report, what=what)
         types_per_cluster = table.groupby("cluster")["type"].nunique()
         mixed = types_per_cluster[types_per_cluster > 1]
         if len(mixed):
             raise ClusterInputError(
-                f"employment table: {len(mixed)} cluster(s) carry several types, e.g. {list(mixed.index[:EXAMPLES])}"
+                f"{what}: {len(mixed)} cluster(s) carry several types, e.g. {list(mixed.index[:EXAMPLES])}"
             )
 
         table["region_type_employment"] = table.groupby(["region", "type"])["employment"].transform(

@@ -19,6 +19,7 @@ from innoweave.clusters.specialisation import (
     USCMP_COLUMNS,
     LocationQuotients,
     StrongClusters,
+    cluster_types,
 )
 
 PUBLISHED_LQ = "lq_tf"
@@ -55,7 +56,7 @@ def _published_flag(series: pd.Series) -> pd.Series:
 
 
 def reproduce_uscmp(
-    df: pd.DataFrame, *, min_regions: int = 10, duplicates: str = "error"
+    df: pd.DataFrame, *, min_regions: int = 10, duplicates: str = "error", source: str | None = None
 ) -> tuple[dict, InputReport]:
     """Recompute LQs and flags of a U.S. Cluster Mapping table and compare with its own.
 
@@ -63,20 +64,38 @@ def reproduce_uscmp(
     {"compared", "strong", "strong10", "significant", "qualifying"}}`` (flag entries count
     matches among the rows compared) and the input report. A ``"notes"`` entry is added when
     clusters were too thinly spread for flags. A file holding several years or region types
-    (``year_t``, ``region_type_t``) is compared one year × region type at a time.
+    (``year_t``, ``region_type_t``) is compared one year × region type at a time. ``source``
+    (a file name) is named in error messages; a table without rows, or with a cluster type
+    other than traded / local, raises :class:`ClusterInputError`.
     """
+    what = f"U.S. Cluster Mapping table {source}" if source else "U.S. Cluster Mapping table"
     if PUBLISHED_LQ not in df.columns:
-        raise ClusterInputError(
-            f"U.S. Cluster Mapping table: missing column {PUBLISHED_LQ!r} to compare with"
+        raise ClusterInputError(f"{what}: missing column {PUBLISHED_LQ!r} to compare with")
+    if df.empty:
+        raise ClusterInputError(f"{what}: no rows (only a header)")
+    df = df.reset_index(drop=True)
+    lines = np.arange(2, len(df) + 2)
+    if USCMP_COLUMNS.type not in df.columns and "traded_b" in df.columns:
+        unknown = _published_flag(df["traded_b"]).isna().to_numpy()
+        if unknown.any():
+            raise ClusterInputError(
+                f"{what}: column 'traded_b' (the cluster type, as there is no "
+                f"{USCMP_COLUMNS.type!r} column) is neither TRUE nor FALSE in {int(unknown.sum())} "
+                f"row(s) (file lines {', '.join(map(str, lines[unknown][:5]))})"
+            )
+    df = with_cluster_type(df)
+    if USCMP_COLUMNS.type in df.columns:
+        # checked over the whole file, so the lines named are the file's own
+        df[USCMP_COLUMNS.type] = cluster_types(
+            df[USCMP_COLUMNS.type], USCMP_COLUMNS.type, what, lines
         )
-    df = with_cluster_type(df).reset_index(drop=True)
     keys = [k for k in PARTITIONS if k in df.columns and df[k].nunique(dropna=False) > 1]
     parts = [df] if not keys else [part for _, part in df.groupby(keys, dropna=False, sort=True)]
     result = {"rows": 0, "lq_within_1e-6": 0, "lq_max_rel_error": 0.0}
     flags = {"compared": 0, **{flag: 0 for flag in FLAGS}}
     report, notes = InputReport(), []
     for part in parts:
-        part_result, part_report, part_notes = _compare(part, min_regions, duplicates)
+        part_result, part_report, part_notes = _compare(part, min_regions, duplicates, source)
         result["rows"] += part_result["rows"]
         result["lq_within_1e-6"] += part_result["lq_within_1e-6"]
         result["lq_max_rel_error"] = max(
@@ -94,10 +113,10 @@ def reproduce_uscmp(
 
 
 def _compare(
-    df: pd.DataFrame, min_regions: int, duplicates: str
+    df: pd.DataFrame, min_regions: int, duplicates: str, file: str | None = None
 ) -> tuple[dict, InputReport, list[str]]:
     """Compare one year × region type."""
-    lq = LocationQuotients(columns=USCMP_COLUMNS, duplicates=duplicates).fit(df)
+    lq = LocationQuotients(columns=USCMP_COLUMNS, duplicates=duplicates, source=file).fit(df)
     flags = StrongClusters(min_regions=min_regions).fit(lq)
     table = lq.table_
     source = df.iloc[table["line"].to_numpy() - 2].reset_index(drop=True)

@@ -1,0 +1,377 @@
+"""Bad input to `innoweave clusters ...` stops with one line naming what and where, exit 2.
+
+Out-of-range or misspelt options, files without rows, made-up cluster types and unusable
+output paths are refused before any work, and no traceback reaches the analyst.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_cluster_cli import _write_cordis
+from test_cluster_relatedness import _pairs
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+from innoweave.clusters import (
+    ClusterInputError,
+    ClusterRelatedness,
+    Crosswalk,
+    LocationQuotients,
+    SpatialClusters,
+    reproduce_uscmp,
+)
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, ["clusters", *map(str, args)])
+
+
+def said(result) -> str:
+    """stderr with Rich's line wrapping undone."""
+    return " ".join(result.stderr.split())
+
+
+def refused(result, *phrases: str) -> str:
+    """Assert exit 2, one error line holding every phrase, nothing on stdout, no traceback."""
+    message = said(result)
+    assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert message.startswith("error:") and message.count("error:") == 1, message
+    for phrase in phrases:
+        assert phrase in message, (phrase, message)
+    return message
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    path = tmp_path / "related.json"
+    path.write_text(_pairs().to_json(orient="records"))
+    return path
+
+
+@pytest.fixture
+def cordis(planted, tmp_path):
+    folder = tmp_path / "cordis"
+    _write_cordis(planted, folder)
+    return folder
+
+
+def _csv(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# 1. related: the percentile's range, and a graph without links
+
+
+@pytest.mark.parametrize("percentile", ["150", "-5", "100.5", "nan"])
+def test_related_percentile_outside_0_to_100_is_refused(pairs_file, percentile):
+    refused(
+        run("related", "--data", pairs_file, "--percentile", percentile, "--json"),
+        "--percentile must lie between 0 and 100",
+    )
+    with pytest.raises(ValueError, match="percentile must lie between 0 and 100"):
+        ClusterRelatedness(percentile=float(percentile)).fit(_pairs())
+
+
+def test_related_without_links_has_no_modularity_and_says_why(pairs_file):
+    model = ClusterRelatedness(percentile=100, seed=0).fit(_pairs())
+    assert model.graph_.number_of_edges() == 0 and model.modularity_ is None
+    assert model.groups_["group"].nunique() == 6  # every cluster its own group
+    assert "no pair of clusters reaches percentile 100" in model.report_.notes[0]
+
+    result = run("related", "--data", pairs_file, "--percentile", "100", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["links"] == 0 and payload["modularity"] is None
+    assert len(payload["groups"]) == 6 and "modularity is undefined" in payload["notes"][0]
+    assert "note: no pair of clusters reaches percentile 100" in said(result)
+    people = run("related", "--data", pairs_file, "--percentile", "100")
+    assert people.exit_code == 0 and "6 cluster(s) without related clusters" in said(people)
+    # the ends of the range are accepted: 0 links every pair
+    assert (
+        json.loads(run("related", "--data", pairs_file, "--percentile", "0", "--json").stdout)[
+            "links"
+        ]
+        == 15
+    )
+
+
+def test_related_measure_and_resolution_are_checked(pairs_file):
+    refused(
+        run("related", "--data", pairs_file, "--measure", "cr_alll"),
+        "--measure must be cr_all, cr_lc",
+        "'cr_alll'",
+    )
+    refused(
+        run("related", "--data", pairs_file, "--resolution", "0"), "--resolution must be positive"
+    )
+    with pytest.raises(
+        ClusterInputError, match="no measure column 'cr_io'; measures present: cr_all"
+    ):
+        ClusterRelatedness(measure="cr_io").fit(_pairs())
+
+
+def test_related_file_that_is_not_a_list_of_pairs(tmp_path):
+    refused(run("related", "--data", _csv(tmp_path, "d.json", '{"a": 1}')), "d.json", "JSON list")
+    refused(run("related", "--data", _csv(tmp_path, "e.json", "[]")), "e.json", "no cluster pairs")
+
+
+# 2. kinds
+
+
+def test_spatial_misspelt_kind_is_refused_naming_it_and_the_valid_ones(cordis):
+    message = refused(
+        run("spatial", "--cordis", cordis, "--kinds", "smes", "--json"),
+        "--kinds: unknown kind(s) 'smes'",
+        "valid kinds: sme, large_firm, company, university, research_institute, government, "
+        "intermediary, other",
+    )
+    assert "(or all)" in message
+    refused(run("spatial", "--cordis", cordis, "--kinds", "sme,univ"), "'univ'")
+    refused(run("spatial", "--cordis", cordis, "--kinds", " , "), "no kind given")
+    refused(run("spatial", "--cordis", cordis, "--kinds", "all,sme"), "'all' stands alone")
+    with pytest.raises(ValueError, match="unknown kind.*'smes'.*valid kinds: sme"):
+        SpatialClusters(kinds=("smes",)).fit(_frames_of(cordis))
+
+
+def _frames_of(folder):
+    from innoweave.registry.cordis import read_cordis
+
+    return read_cordis(folder)
+
+
+def test_spatial_kinds_in_any_case_and_a_kind_nobody_has(cordis):
+    default = json.loads(run("spatial", "--cordis", cordis, "--json").stdout)
+    upper = run("spatial", "--cordis", cordis, "--kinds", " SME ", "--json")
+    assert upper.exit_code == 0, upper.output
+    assert json.loads(upper.stdout)["organisations_placed"] == default["organisations_placed"] > 0
+    everyone = json.loads(run("spatial", "--cordis", cordis, "--kinds", "all", "--json").stdout)
+    assert everyone["organisations_placed"] > default["organisations_placed"]
+    assert everyone["settings"]["kinds"] is None
+    nobody = run("spatial", "--cordis", cordis, "--kinds", "other", "--json")
+    assert nobody.exit_code == 0, nobody.output
+    payload = json.loads(nobody.stdout)
+    assert payload["organisations_placed"] == 0
+    assert payload["input_report"]["counts"]["no_organisations_of_kinds"] == 1
+    assert "no organisation of kind other" in said(nobody)
+
+
+# 3. files without rows, made-up types
+
+
+def test_lq_and_reproduce_refuse_a_file_without_rows(tmp_path):
+    header = _csv(tmp_path, "header.csv", "region,cluster,type,employment\n")
+    refused(run("lq", "--data", header, "--json"), "header.csv: no rows")
+    empty = _csv(tmp_path, "empty.csv", "")
+    refused(run("lq", "--data", empty, "--json"), "empty.csv: the file is empty")
+    refused(run("reproduce-uscmp", "--data", empty, "--json"), "empty.csv: the file is empty")
+    published = _csv(
+        tmp_path, "uscmp.csv", "region_code_t,cluster_code_t,cluster_type,emp_tl,est_tl,lq_tf\n"
+    )
+    refused(run("reproduce-uscmp", "--data", published, "--json"), "uscmp.csv: no rows")
+    with pytest.raises(ClusterInputError, match="no rows"):
+        LocationQuotients().fit(pd.DataFrame(columns=["region", "cluster", "employment"]))
+
+
+def test_lq_refuses_made_up_types_naming_file_line_and_value(tmp_path):
+    data = _csv(
+        tmp_path,
+        "types.csv",
+        "region,cluster,type,employment\nA,c1,Traded,100\nB,c1,traded,50\n"
+        "A,c2,foo,10\nB,c2,foo,30\nA,c3,bar,5\n",
+    )
+    refused(
+        run("lq", "--data", data, "--json"),
+        "types.csv",
+        "column 'type' has 3 value(s) other than traded or local",
+        "'foo' (file lines 4, 5); 'bar' (file line 6)",
+    )
+    blank = _csv(tmp_path, "blank.csv", "region,cluster,type,employment\nA,c1, ,100\n")
+    refused(
+        run("lq", "--data", blank), "blank.csv", "column 'type' is empty in 1 row(s) (file lines 2)"
+    )
+    fine = run("lq", "--data", _csv(tmp_path, "ok.csv", data.read_text().replace("foo", "local")
+                                    .replace("bar", "LOCAL")), "--json")  # fmt: skip
+    assert fine.exit_code == 0, fine.output
+
+
+def test_reproduce_refuses_made_up_types_with_the_files_own_lines():
+    rows = pd.DataFrame(
+        {
+            "year_t": [2015, 2015, 2016, 2016],
+            "region_code_t": ["01", "02", "01", "02"],
+            "cluster_code_t": ["1", "1", "1", "1"],
+            "cluster_type": ["traded", "traded", "traded", "tradd"],
+            "emp_tl": [10, 20, 10, 20],
+            "lq_tf": [1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    with pytest.raises(ClusterInputError, match=r"x\.csv: .*'tradd' \(file line 5\)"):
+        reproduce_uscmp(rows, source="x.csv")
+    flags = rows.drop(columns="cluster_type").assign(traded_b=["TRUE", "FALSE", "yes", "1"])
+    with pytest.raises(ClusterInputError, match=r"'traded_b'.*file lines 4"):
+        reproduce_uscmp(flags)
+
+
+def test_crosswalk_types_are_checked_with_file_lines(tmp_path):
+    walk = _csv(
+        tmp_path,
+        "walk.csv",
+        "code,cluster,name,scope\n3670,A,Auto,traded\n5211,L,Retail,locl\n9999,NA,None,\n",
+    )
+    with pytest.raises(
+        ClusterInputError, match=r"walk\.csv: column 'scope' .*'locl' \(file line 3\)"
+    ):
+        Crosswalk.from_csv(walk, code="code", cluster="cluster", cluster_name="name", type="scope")
+    data = _csv(tmp_path, "industry.csv", "region,code,employment\nP1,3670,10\n")
+    refused(
+        run(
+            "lq",
+            "--data",
+            data,
+            "--code",
+            "code",
+            "--crosswalk",
+            walk,
+            "--crosswalk-code",
+            "code",
+            "--crosswalk-cluster",
+            "cluster",
+            "--crosswalk-name",
+            "name",
+            "--crosswalk-type",
+            "scope",
+        ),  # fmt: skip
+        "walk.csv",
+        "'locl' (file line 3)",
+    )
+
+
+def test_industry_rows_without_region_or_without_any_cluster(tmp_path):
+    walk = Crosswalk(
+        pd.DataFrame({"code": ["1"], "cluster": ["A"], "cluster_name": ["a"], "type": ["traded"]})
+    )
+    rows = pd.DataFrame({"region": ["P1", None], "code": ["1", "1"], "employment": [1, 2]})
+    with pytest.raises(ClusterInputError, match=r"in\.csv: column 'region' is empty .*lines 3"):
+        walk.aggregate(rows, source="in.csv")
+    unknown = pd.DataFrame({"region": ["P1"], "code": ["9"], "employment": [1]})
+    with pytest.raises(ClusterInputError, match="none of its 1 industry code"):
+        walk.aggregate(unknown)
+
+
+# 4. output paths, checked before any work
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path):
+    missing = tmp_path / "no-such-input"  # the work would fail on this; the path check is first
+    a_file = _csv(tmp_path, "a_file", "")
+    a_folder = tmp_path / "folder.csv"
+    a_folder.mkdir()
+    refused(run("lq", "--data", missing, "--out", a_folder), "--out", "is a folder")
+    refused(run("lq", "--data", missing, "--out", tmp_path / "t.txt"), "--out must end in .csv")
+    refused(run("lq", "--data", missing, "--out", a_file / "t.csv"), "--out", "is a file")
+    for command in ("network", "spatial"):
+        refused(run(command, "--cordis", missing, "--out", a_file), "--out", "is a file")
+    refused(run("network", "--cordis", missing, "--picture", a_folder), "--picture must end in")
+    folder_png = tmp_path / "pic.png"
+    folder_png.mkdir()
+    refused(
+        run("network", "--cordis", missing, "--picture", folder_png), "--picture", "is a folder"
+    )
+    refused(run("spatial", "--cordis", missing, "--map", tmp_path / "m.gif"), "--map must end in")
+    refused(run("spatial", "--cordis", missing, "--map", a_file / "m.png"), "--map", "is a file")
+    refused(
+        run("network", "--cordis", missing, "--method", "leidn"),
+        "--method must be louvain or leiden",
+    )
+    refused(
+        run("network", "--cordis", missing, "--weighting", "x"),
+        "--weighting must be inverse or count",
+    )
+    refused(
+        run("network", "--cordis", missing, "--resolution", "-1"), "--resolution must be positive"
+    )
+    refused(
+        run("lq", "--data", missing, "--duplicates", "add"),
+        "--duplicates must be error, sum or first",
+    )
+    refused(run("reproduce-uscmp", "--data", missing, "--duplicates", "x"), "--duplicates must be")
+    assert not any(p.name.endswith((".csv", ".png")) and p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_lq_out_as_excel(tmp_path):
+    data = _csv(
+        tmp_path, "ok.csv", "region,cluster,type,employment\nA,c1,traded,1\nB,c1,traded,2\n"
+    )
+    out = tmp_path / "tables" / "lq.XLSX"
+    result = run("lq", "--data", data, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_excel(out)) == 2
+
+
+def test_pictures_refuse_other_suffixes(planted, tmp_path):
+    from innoweave.clusters.pictures import save_map
+
+    model = SpatialClusters(min_samples=2).fit(planted)
+    with pytest.raises(ValueError, match=r"must end in \.png, \.svg, \.pdf or \.html"):
+        save_map(model, tmp_path / "map.gif")
+    assert not (tmp_path / "map.gif").exists()
+    assert save_map(model, tmp_path / "map.svg").read_text().lstrip().startswith("<?xml")
+
+
+# 5. --geojson with --json
+
+
+def test_spatial_geojson_and_json_together_are_refused(cordis, tmp_path):
+    refused(
+        run("spatial", "--cordis", cordis, "--geojson", "--json"),
+        "--geojson and --json both print on stdout",
+        "--out DIR",
+    )
+    both = run("spatial", "--cordis", cordis, "--json", "--out", tmp_path / "spatial")
+    assert both.exit_code == 0, both.output
+    summary = json.loads(both.stdout)
+    collection = json.loads((tmp_path / "spatial" / "clusters.geojson").read_text())
+    assert collection["type"] == "FeatureCollection"
+    points = [f for f in collection["features"] if f["properties"]["feature"] == "organisation"]
+    assert len(points) == summary["organisations_placed"]
+    alone = run("spatial", "--cordis", cordis, "--geojson")
+    assert alone.exit_code == 0 and json.loads(alone.stdout) == collection
+
+
+# 6. a read-only command creates no database
+
+
+@pytest.mark.parametrize("command", ["network", "spatial"])
+def test_without_a_registry_no_empty_database_is_made(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INNOWEAVE_DATABASE_URL", raising=False)
+    refused(run(command), "there is no registry at sqlite:///innoweave.db")
+    assert not (tmp_path / "innoweave.db").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_network_without_links_says_so(planted, tmp_path):
+    parts = planted.participations
+    planted.participations = parts[parts["project_external_id"].isin(["psolo", "pgiant"])]
+    folder = tmp_path / "unlinked"
+    _write_cordis(planted, folder)
+    for method in ("louvain", "leiden"):
+        result = run("network", "--cordis", folder, "--max-consortium", "8", "--method", method,
+                     "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.stdout)
+        assert payload["links"] == 0 and payload["communities"] == 0
+        assert payload["modularity"] == 0
+        assert "no two organisations share a linked project" in said(result)
+    people = run("network", "--cordis", folder, "--max-consortium", "8", "--picture",
+                 tmp_path / "net.png")  # fmt: skip
+    assert people.exit_code == 0, people.output
+    assert "0 communities" in said(people) and (tmp_path / "net.png").exists()
