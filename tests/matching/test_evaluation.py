@@ -105,12 +105,12 @@ def test_generic_files_bad_input(registry, tmp_path):
     o = pd.read_csv(paths["O"])
     o.loc[3, "kind"] = "wizard"
     o.to_csv(tmp_path / "bad_o.csv", index=False)
-    with pytest.raises(EvaluationInputError, match=r"bad_o.csv: line 5: unknown kind 'wizard'"):
+    with pytest.raises(EvaluationInputError, match=r"bad_o.csv, line 5: unknown kind 'wizard'"):
         evaluate_files(paths["P"], tmp_path / "bad_o.csv", paths["PR"], **kw)
     pr = pd.read_csv(paths["PR"])
     pr.loc[0, "start_date"] = "next tuesday"
     pr.to_csv(tmp_path / "bad_pr.csv", index=False)
-    with pytest.raises(EvaluationInputError, match=r"unparsable or empty date.*lines \[2\]"):
+    with pytest.raises(EvaluationInputError, match=r"bad_pr.csv, line 2: start_date 'next tuesday' is not a date"):
         evaluate_files(paths["P"], paths["O"], tmp_path / "bad_pr.csv", **kw)
     with pytest.raises(EvaluationInputError, match="no project dates"):
         evaluate_files(paths["P"], paths["O"], None, **kw)

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -151,3 +152,63 @@ def test_table_outputs_refuse_other_suffixes_before_any_work(tmp_path):
         out = runner.invoke(app, [*args, "--database-url", "sqlite:///" + str(tmp_path / "none.db")])
         assert out.exit_code == 2 and "--out must end in .csv or .xlsx" in out.output, out.output
         assert not (tmp_path / "none.db").exists()  # stopped before opening the registry
+
+
+def _strict(text: str):
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_recommend_json_is_strict_where_the_distance_is_unknown(registry_url):
+    """A cold start without coordinates has no distance: null in the JSON, not NaN."""
+    out = runner.invoke(app, ["match", "recommend", "t:sme:cold0", "--k", "3", "--json",
+                              "--database-url", registry_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    recs = _strict(out.stdout)["recommendations"]
+    assert recs and all(r["distance_km"] is None for r in recs)
+
+
+def test_assign_checks_forced_and_conflict_ids_against_the_registry(registry_url, tmp_path):
+    forced = tmp_path / "f.csv"
+    forced.write_text("query,partner\nt:sme:4,t:university:0\nnobody,t:university:1\n")
+    out = runner.invoke(app, ["match", "assign", "--forced", str(forced), "--database-url", registry_url])
+    assert out.exit_code == 2
+    assert f"{forced}, line 3: query 'nobody' is not an SME of the registry" in " ".join(out.output.split())
+    forced.write_text("query,partner\nt:sme:4,t:university:0\nt:sme:5,t:nobody\n")
+    out = runner.invoke(app, ["match", "assign", "--forced", str(forced), "--database-url", registry_url])
+    assert out.exit_code == 2
+    assert "line 3: partner 't:nobody' is not an organisation of the registry" in " ".join(out.output.split())
+    # a forced pair outside the top lists keeps no score (null); an unknown conflict warns
+    forced.write_text("query,partner\nt:sme:4,t:intermediary:0\nt:sme:4,t:intermediary:0\n")
+    conflicts = tmp_path / "x.csv"
+    conflicts.write_text("query,partner\nt:sme:4,t:ghost\n")
+    out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "20", "--forced", str(forced), "--conflicts", str(conflicts),
+                              "--json", "--database-url", registry_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    said = " ".join(out.output.split())
+    assert "line 3: the forced pair (t:sme:4, t:intermediary:0) repeats line 2; counted once" in said
+    assert "x.csv, line 2: partner 't:ghost' is not an organisation of the registry; this conflict never applies" in said
+    pairs = [p for p in _strict(out.stdout)["pairs"] if p["query"] == "t:sme:4"]
+    assert len(pairs) == 2
+    forced_pair = next(p for p in pairs if p["forced"])
+    assert forced_pair["partner"] == "t:intermediary:0" and forced_pair["score"] is None
+
+
+def test_assign_objective_score_fills_demand_with_negative_scores(tmp_path):
+    """--objective score on log-scores gives the same plan as log-probability on the
+    probabilities: the shift makes the lowest score 1 in both."""
+    probs = pd.DataFrame({"query": ["a", "a", "b", "b", "c"], "partner": ["x", "y", "x", "y", "x"],
+                          "score": [0.9, 0.3, 0.6, 0.05, 0.2]})  # fmt: skip
+    probs.to_csv(tmp_path / "p.csv", index=False)
+    probs.assign(score=np.log(probs["score"])).to_csv(tmp_path / "l.csv", index=False)
+
+    def plan(path, objective):
+        out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--k", "1", "--capacity", "2",
+                                  "--objective", objective, "--json"])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        return {(p["query"], p["partner"]) for p in json.loads(out.stdout)["pairs"]}
+
+    fair = plan(tmp_path / "p.csv", "log-probability")
+    assert plan(tmp_path / "l.csv", "score") == fair and len(fair) == 3

@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from innoweave.cli.common import EXIT_FAILED, check_table_path, err, fail, print_json, write_table
+from innoweave.cli.common import check_table_path, err, fail, print_json, write_table
 
 app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
 
@@ -38,21 +38,35 @@ def _frames(database_url: str | None):
     return frames
 
 
-def _fit(frames, mode: str, train_end: str | None, seed: int):
-    from innoweave.matching.recommender import MODES, PartnerRecommender
+def _train_end(train_end: str | None) -> pd.Timestamp | None:
+    """``--train-end`` as a date: YYYY-MM-DD or DD.MM.YYYY, never guessed (exit 2 otherwise)."""
+    from innoweave.matching.inputs import InputFileError, parse_date_option
+
+    try:
+        return parse_date_option(train_end, "--train-end")
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+
+
+def _check_mode(mode: str) -> None:
+    from innoweave.matching.recommender import MODES
 
     if mode not in MODES:
         raise fail(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
-    if train_end is not None:
-        try:
-            pd.Timestamp(train_end)
-        except ValueError:
-            raise fail(f"--train-end: cannot parse {train_end!r} as a date (use YYYY-MM-DD)") from None
+
+
+def _fit(frames, mode: str, train_end: pd.Timestamp | None, seed: int):
+    from innoweave.matching.recommender import PartnerRecommender
+
     with err.status(f"fitting the {mode} recommender"):
         try:
             return PartnerRecommender(modes=(mode,), seed=seed).fit(frames, train_end=train_end)
         except ValueError as exc:
             raise fail(str(exc)) from None
+
+
+def _warn(message: str) -> None:
+    err.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _resolve(frames, ref: str) -> str:
@@ -81,10 +95,12 @@ def recommend(
     """The best partners of ORG in a mode, each with the reasons behind it."""
     if k <= 0:
         raise fail(f"--k must be positive, got {k}")
+    _check_mode(mode)
+    cut = _train_end(train_end)
     check_table_path(out)
     frames = _frames(database_url)
     org_id = _resolve(frames, org)  # before fitting: a typo should not cost a fit
-    rec = _fit(frames, mode, train_end, seed)
+    rec = _fit(frames, mode, cut, seed)
     try:
         table = rec.recommend(org_id, mode=mode, k=k)
     except ValueError as exc:
@@ -109,25 +125,118 @@ def recommend(
         err.print(f"table written to {out}")
 
 
-def _pairs_file(path: Path | None, what: str) -> list[tuple[str, str]]:
+#: The modes ``match assign`` plans in (cluster mode recommends clusters to join, not partners).
+ASSIGN_MODES = ("research", "alliance", "intermediary")
+
+
+def _read_lines(path: Path, what: str, required: list[str], option: str) -> pd.DataFrame:
+    """A CSV file of ``match assign``, indexed by file line, ids present (exit 2 naming the
+    file and line otherwise)."""
+    from innoweave.matching.inputs import InputFileError, read_csv_lines, require_cells
+
+    try:
+        df = read_csv_lines(path, what, required, option=option)
+        require_cells(df, path, ["query", "partner"])
+    except InputFileError as exc:
+        raise fail(str(exc)) from None
+    return df
+
+
+def _candidates_file(path: Path) -> pd.DataFrame:
+    """``--candidates``: one row per (query, partner) pair with a finite numeric score, indexed
+    by file line. A pair listed twice with the same score counts once (with a warning); with
+    two different scores it stops, naming both lines."""
+    from innoweave.matching.inputs import first_duplicate
+
+    df = _read_lines(path, "candidates", ["query", "partner", "score"], "--candidates")
+    if len(df) == 0:
+        raise fail(f"{path} has no candidate pairs (a header only)")
+    text = df["score"]
+    score = pd.to_numeric(text, errors="coerce")
+    for line in df.index[~np.isfinite(score.to_numpy(dtype=float))]:
+        pair = f"({df.at[line, 'query']}, {df.at[line, 'partner']})"
+        value = text[line]
+        if not isinstance(value, str):
+            raise fail(f"{path}, line {line} {pair}: empty score")
+        kind = "not a finite number" if value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") \
+            else "not a number"
+        raise fail(f"{path}, line {line} {pair}: score {value!r} is {kind}")
+    df = df.assign(score=score.astype(float))[["query", "partner", "score"]]
+    dup = first_duplicate(df, ["query", "partner"])
+    while dup is not None:
+        first, again = dup
+        pair = f"({df.at[first, 'query']}, {df.at[first, 'partner']})"
+        if df.at[first, "score"] != df.at[again, "score"]:
+            raise fail(f"{path}: the pair {pair} is on line {first} (score {df.at[first, 'score']:g}) and line "
+                       f"{again} (score {df.at[again, 'score']:g}); give each pair once")  # fmt: skip
+        repeats = df.duplicated(["query", "partner", "score"])
+        _warn(f"{path}, line {again}: the pair {pair} repeats line {first}; counted once"
+              + (f" ({int(repeats.sum()) - 1} more repeated line(s) likewise)" if repeats.sum() > 1 else ""))
+        df = df[~repeats]
+        dup = first_duplicate(df, ["query", "partner"])
+    return df
+
+
+def _pairs_file(path: Path | None, option: str) -> pd.DataFrame:
+    """``--forced`` / ``--conflicts``: (query, partner) pairs indexed by file line; a pair
+    listed twice counts once (forced: with a warning, as it would have used two units)."""
     if path is None:
-        return []
-    if not path.is_file():
-        raise fail(f"{what} file {path} does not exist")
-    df = pd.read_csv(path, dtype=str)
-    missing = [c for c in ("query", "partner") if c not in df.columns]
-    if missing:
-        raise fail(f"{path}: missing column(s) {', '.join(missing)} (need query, partner)")
-    return list(zip(df["query"], df["partner"], strict=True))
+        return pd.DataFrame(columns=["query", "partner"])
+    df = _read_lines(path, option.lstrip("-"), ["query", "partner"], option)[["query", "partner"]]
+    repeats = df.duplicated()
+    if repeats.any() and option == "--forced":
+        again = df.index[np.flatnonzero(repeats.to_numpy())[0]]
+        first = df.index[np.flatnonzero((df == df.loc[again]).all(axis=1).to_numpy())[0]]
+        more = int(repeats.sum()) - 1
+        _warn(f"{path}, line {again}: the forced pair ({df.at[again, 'query']}, {df.at[again, 'partner']}) "
+              f"repeats line {first}; counted once" + (f" ({more} more repeated line(s) likewise)" if more else ""))
+    return df[~repeats]
+
+
+def _check_pair_ids(forced: pd.DataFrame, conflicts: pd.DataFrame, paths: dict, *, queries: set, partners: set,
+                    query_where: str, partner_where: str, partners_known: bool) -> None:  # fmt: skip
+    """Forced pairs must name known queries (an unknown one would become a query of its own),
+    and known partners where the registry is the source (``partners_known``); a conflict with
+    an unknown id never applies (a warning)."""
+    for line, q, p in forced.itertuples():
+        if q not in queries:
+            raise fail(f"{paths['forced']}, line {line}: query {q!r} is not {query_where}")
+        if p not in partners:
+            if partners_known:
+                raise fail(f"{paths['forced']}, line {line}: partner {p!r} is not {partner_where}")
+            _warn(f"{paths['forced']}, line {line}: partner {p!r} is in no candidate pair; "
+                  "the forced pair is assigned without a score")  # fmt: skip
+    unknown = [(line, q, p) for line, q, p in conflicts.itertuples() if q not in queries or p not in partners]
+    if unknown:
+        line, q, p = unknown[0]
+        what = f"query {q!r} is not {query_where}" if q not in queries else f"partner {p!r} is not {partner_where}"
+        more = f" ({len(unknown) - 1} more such line(s))" if len(unknown) > 1 else ""
+        _warn(f"{paths['conflicts']}, line {line}: {what}; this conflict never applies{more}")
+
+
+def _capacity(capacity: str) -> int | str:
+    if capacity == "activity":
+        return capacity
+    try:
+        cap = int(capacity)
+    except ValueError:
+        raise fail(f"--capacity must be an integer or 'activity', got {capacity!r}") from None
+    if cap <= 0:
+        raise fail(f"--capacity must be a positive integer or 'activity', got {capacity!r}")
+    return cap
 
 
 @app.command("assign")
 def assign_cmd(
-    mode: ModeOpt = "research",
+    mode: Annotated[str | None, typer.Option("--mode", help=(
+        "research, alliance or intermediary (default research). Not with --candidates. Cluster mode "
+        "recommends clusters to join (`match recommend --mode cluster`) and has no plan."))] = None,
     k: Annotated[int, typer.Option("--k", help="Partners per SME.")] = 3,
     capacity: Annotated[str, typer.Option("--capacity", help="Flat capacity per partner, or 'activity' (proportional).")] = "5",
-    top: Annotated[int, typer.Option("--top", help="Candidates per SME given to the assignment.")] = 50,
-    candidates: Annotated[Path | None, typer.Option("--candidates", help="CSV query,partner,score instead of the registry.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help=(
+        "Candidates per SME given to the assignment (default 50). Not with --candidates."))] = None,
+    candidates: Annotated[Path | None, typer.Option("--candidates", help=(
+        "CSV query,partner,score (UTF-8) instead of the registry."))] = None,
     conflicts: Annotated[Path | None, typer.Option("--conflicts", help="CSV query,partner of excluded pairs.")] = None,
     forced: Annotated[Path | None, typer.Option("--forced", help="CSV query,partner of pairs to keep.")] = None,
     min_quality: Annotated[float | None, typer.Option("--min-quality", help="Drop pairs scoring below this.")] = None,
@@ -135,9 +244,11 @@ def assign_cmd(
     objective: Annotated[str, typer.Option("--objective", help=(
         "What the plan maximises: 'log-probability' (the sum of log-probabilities, the "
         "proportionally fair plan chosen by validation; scores must be probabilities), "
-        "'score' (the sum of the scores as given), or 'auto': log-probability where the "
+        "'score' (the sum of the scores as given, shifted so the lowest is 1: every SME still "
+        "gets up to K partners where scores are negative), or 'auto': log-probability where the "
         "scores are a learned ranker's probabilities, else score."))] = "auto",
-    train_end: TrainEndOpt = None,
+    train_end: Annotated[str | None, typer.Option("--train-end", help=(
+        "Learn only from projects starting before DATE (YYYY-MM-DD). Not with --candidates."))] = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
@@ -145,53 +256,76 @@ def assign_cmd(
     """Assign K partners to every SME under partner capacities (min-cost flow)."""
     from innoweave.matching.assignment import capacity_from_activity
 
-    if k <= 0 or top <= 0:
-        raise fail(f"--k and --top must be positive, got {k} and {top}")
+    # every option is checked before any work, whether it applies or not
+    if k <= 0:
+        raise fail(f"--k must be positive, got {k}")
+    if top is not None and top <= 0:
+        raise fail(f"--top must be positive, got {top}")
+    if mode is not None and mode not in ASSIGN_MODES:
+        if mode == "cluster":
+            raise fail("--mode cluster recommends clusters to join (`innoweave match recommend ORG --mode "
+                       "cluster`), not partners; match assign takes research, alliance or intermediary")  # fmt: skip
+        raise fail(f"unknown mode {mode!r}; match assign takes {', '.join(ASSIGN_MODES)}")
+    cut = _train_end(train_end)
     if objective not in ASSIGN_OBJECTIVES:
         raise fail(f"--objective must be one of {', '.join(ASSIGN_OBJECTIVES)}, got {objective!r}")
+    cap_option = _capacity(capacity)
+    if min_quality is not None and not np.isfinite(min_quality):
+        raise fail(f"--min-quality must be a finite number, got {min_quality}")
     check_table_path(out)
+    forced_pairs, conflict_pairs = _pairs_file(forced, "--forced"), _pairs_file(conflicts, "--conflicts")
+    paths = {"forced": forced, "conflicts": conflicts}
     rec = None  # the recommender, where the scores come from the registry
     if candidates is not None:
-        if not candidates.is_file():
-            raise fail(f"candidates file {candidates} does not exist")
-        table = pd.read_csv(candidates, dtype={"query": str, "partner": str})
-        missing = [c for c in ("query", "partner", "score") if c not in table.columns]
-        if missing:
-            raise fail(f"{candidates}: missing column(s) {', '.join(missing)} (need query, partner, score)")
+        ignored = [name for name, value in (("--mode", mode), ("--top", top), ("--train-end", train_end),
+                                            ("--database-url", database_url)) if value is not None]  # fmt: skip
+        if ignored:
+            _warn(f"{', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply with --candidates "
+                  "(the file gives the pairs and their scores): ignored")  # fmt: skip
+        table = _candidates_file(candidates)
+        _check_pair_ids(forced_pairs, conflict_pairs, paths, queries=set(table["query"]),
+                        partners=set(table["partner"]), query_where=f"a query of {candidates}",
+                        partner_where=f"a partner of {candidates}", partners_known=False)  # fmt: skip
         activity = table.groupby("partner").size()
     else:
+        mode = mode or "research"
         frames = _frames(database_url)
-        rec = _fit(frames, mode, train_end, seed)
+        orgs = frames.organisations
+        sme_ids = set(orgs.loc[orgs["kind"].astype(str) == "sme", "external_id"].astype(str))
+        if not sme_ids:
+            raise fail("the registry has no SMEs to assign partners to")
+        _check_pair_ids(forced_pairs, conflict_pairs, paths, queries=sme_ids,
+                        partners=set(orgs["external_id"].astype(str)), query_where="an SME of the registry",
+                        partner_where="an organisation of the registry", partners_known=True)  # fmt: skip
+        rec = _fit(frames, mode, cut, seed)
         h = rec.history_
         smes = np.flatnonzero(h.kinds == "sme")
-        if len(smes) == 0:
-            raise fail("the registry has no SMEs to assign partners to")
         try:
-            idx, scores = rec.top_k(smes, mode=mode, k=top)
+            idx, scores = rec.top_k(smes, mode=mode, k=top or 50)
         except ValueError as exc:
             raise fail(str(exc)) from None
         table = pd.DataFrame({"query": np.repeat(h.org_ids[smes], idx.shape[1]), "partner": h.org_ids[idx.ravel()],
                               "score": scores.ravel()})  # fmt: skip
         table = table[np.isfinite(table["score"])]
         activity = pd.Series(h.activity, index=h.org_ids)
-    if capacity == "activity":
-        cap = capacity_from_activity(activity.reindex(pd.unique(table["partner"])).fillna(0),
+    if cap_option == "activity":
+        partners = pd.unique(pd.concat([table["partner"], forced_pairs["partner"]], ignore_index=True))
+        cap = capacity_from_activity(activity.reindex(partners).fillna(0),
                                      total=2 * k * table["query"].nunique())  # fmt: skip
     else:
-        try:
-            cap = int(capacity)
-        except ValueError:
-            raise fail(f"--capacity must be an integer or 'activity', got {capacity!r}") from None
+        cap = cap_option
     if objective == "auto":  # the fair plan where the scores are a learned ranker's probabilities
         objective = ("log-probability" if rec is not None and rec.rankers_.get(mode) is not None
                      else "score")
     source = str(candidates) if candidates is not None else None
     try:
         result = _assign_by(table, objective, source, k=k, capacity=cap,
-                            conflicts=_pairs_file(conflicts, "conflicts"),
-                            forced=_pairs_file(forced, "forced"), min_quality=min_quality)
+                            conflicts=list(conflict_pairs.itertuples(index=False, name=None)),
+                            forced=list(forced_pairs.itertuples(index=False, name=None)),
+                            min_quality=min_quality)  # fmt: skip
     except (ValueError, TypeError) as exc:
-        raise fail(str(exc)) from None
+        message = str(exc)
+        raise fail(f"{forced}: {message}" if "forced" in message and forced is not None else message) from None
     if rec is not None:
         _describe_pairs(result.pairs, rec, mode)
     if out is not None:
@@ -234,34 +368,43 @@ def _assign_by(table: pd.DataFrame, objective: str, source: str | None, *, min_q
                **options):
     """:func:`~innoweave.matching.assignment.assign` of ``table`` maximising ``objective``
     (``log-probability`` or ``score``); the chosen pairs keep their scores as given, and
-    ``min_quality`` applies to them. ``stats`` gain the objective (and, where it is not the
-    scores, ``total_quality``, the sum it maximised). ``source``: the candidate file the
-    table was read from (its scores are checked, errors name the line), or None for the
-    recommender's probabilities."""
+    ``min_quality`` applies to them. ``stats`` gain the objective (and, for log-probability,
+    ``total_quality``, the sum it maximised). ``source``: the candidate file the table was
+    read from (its index is the file's lines; its scores are checked, errors name the line),
+    or None for the recommender's probabilities.
+
+    ``score`` maximises the sum of ``score − min + 1`` (the lowest score counts 1), so that
+    every SME gets up to k partners whatever the sign of the scores (z-scores, log-scores:
+    a pair worth ≤ 0 would never be assigned); among plans that assign the same number of
+    pairs — those that meet every SME's demand — it is the plan of the largest sum of scores,
+    and adding a constant to every score changes nothing. ``log-probability`` is the same
+    shift of log p (:func:`~innoweave.matching.protocols.assignment_quality`)."""
     from innoweave.matching.assignment import assign
     from innoweave.matching.protocols import assignment_quality
 
-    if objective == "score":
-        result = assign(table, min_quality=min_quality, **options)
-        result.stats["objective"] = objective
-        return result
     score = table["score"].to_numpy(dtype=float)
     # a file must hold probabilities; the ranker's are (a 0 that underflowed takes the
     # smallest positive one's quality)
-    bad = np.flatnonzero(~((score > 0) & (score <= 1))) if source is not None else []
+    bad = np.flatnonzero(~((score > 0) & (score <= 1))) if source is not None and objective != "score" else []
     if len(bad):
         row = int(bad[0])
-        raise ValueError(f"{source}, line {row + 2} ({table['query'].iloc[row]}, "
+        raise ValueError(f"{source}, line {table.index[row]} ({table['query'].iloc[row]}, "
                          f"{table['partner'].iloc[row]}): score {float(score[row])!r} is not a "
                          "probability in (0, 1], which --objective log-probability needs "
                          "(--objective score maximises the scores as given)")
     if min_quality is not None:
         table = table[score >= min_quality]
         score = table["score"].to_numpy(dtype=float)
+    if objective == "score":
+        quality = score - score.min() + 1.0 if len(score) else score
+    else:
+        quality = assignment_quality(score, "log_probability")
     given = table.groupby(["query", "partner"], sort=False)["score"].max()
-    result = assign(table.assign(score=assignment_quality(score, "log_probability")), **options)
+    result = assign(table.assign(score=quality), **options)
     pairs = result.pairs
-    result.stats["total_quality"] = result.stats.pop("total_score")
+    total_quality = result.stats.pop("total_score")
+    if objective != "score":
+        result.stats["total_quality"] = total_quality
     pairs["score"] = given.reindex(pd.MultiIndex.from_frame(pairs[["query", "partner"]])).to_numpy()
     result.stats["total_score"] = float(pairs["score"].sum(skipna=True))
     result.stats["objective"] = objective
@@ -318,6 +461,11 @@ def evaluate(
                                         k=k, seed=seed)  # fmt: skip
     except EvaluationInputError as exc:
         raise fail(str(exc)) from None
+    if "protocols" not in result and result.get("queries", 0) == 0:
+        # a property of the files and options, told the same way with or without --json
+        raise fail(f"nothing to evaluate: {result.get('note', 'no queries')} (--query-kinds {','.join(kinds_q)}, "
+                   f"--target-kinds {','.join(kinds_t)}, --train-end {result.get('train_end', train_end)}"
+                   f"{', --new-only' if new_only else ''})")  # fmt: skip
     if json_out:
         print_json(result)
         return
@@ -327,8 +475,6 @@ def evaluate(
             _metrics_table(name, block)
         elif "capacities" in block:
             _p4_table(block)
-    if "protocols" not in result and result.get("queries", 0) == 0:
-        raise typer.Exit(EXIT_FAILED)
 
 
 def _metrics_table(name: str, block: dict) -> None:

@@ -78,16 +78,28 @@ def assign(
     is a flat int or a mapping partner → int (see :func:`capacity_from_activity`).
     ``conflicts`` are (query, partner) pairs never assigned; ``forced`` pairs are always
     assigned (they use up the query's demand and the partner's capacity, and need not be
-    in ``queries``). ``min_quality`` (scalar or per query) drops pairs scoring below it.
+    in ``queries``; a pair forced twice counts once). ``min_quality`` (scalar or per query)
+    drops pairs scoring below it. A pair listed twice counts once, with its best score.
+
+    The plan maximises the sum of the chosen scores, so a pair scoring 0 or less is never
+    worth assigning (leaving demand open is worth 0). For a plan that gives every query up
+    to ``k`` partners whatever the sign of the scores (z-scores, log-scores), shift them to
+    be positive first, e.g. ``score − min + 1`` (what ``innoweave match assign --objective
+    score`` does); among plans that assign the same number of pairs the shift changes
+    nothing. Scores must be finite.
     """
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     missing = [c for c in ("query", "partner", "score") if c not in queries.columns]
     if missing:
         raise ValueError(f"queries: missing column(s) {', '.join(missing)} (need query, partner, score)")
-    if queries["score"].isna().any():
-        raise ValueError("queries: scores must not be NaN")
-    forced_pairs = pd.DataFrame(list(forced or []), columns=["query", "partner"])
+    finite = np.isfinite(queries["score"].to_numpy(dtype=float))
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"queries: scores must be finite numbers, got {float(queries['score'].iloc[row])!r} for "
+                         f"({queries['query'].iloc[row]}, {queries['partner'].iloc[row]})")  # fmt: skip
+    # a pair forced twice is forced once (it would use two units of demand and capacity)
+    forced_pairs = pd.DataFrame(list(forced or []), columns=["query", "partner"]).drop_duplicates(ignore_index=True)
     conflict_pairs = pd.DataFrame(list(conflicts or []), columns=["query", "partner"])
     clash = forced_pairs.merge(conflict_pairs, on=["query", "partner"])
     if len(clash):
@@ -110,6 +122,7 @@ def assign(
     first = np.ones(len(order), dtype=bool)
     first[1:] = key[order][1:] != key[order][:-1]
     rows = order[first]  # best row of each distinct pair
+    best = queries.iloc[rows][["query", "partner", "score"]]
     drop = np.zeros(len(rows), dtype=bool)
     if len(forced_pairs):
         fq, fp = q_codes[n_pairs:], p_codes[n_pairs:]
@@ -138,7 +151,7 @@ def assign(
                    load_penalty=load_penalty, epsilon=epsilon)  # fmt: skip
     chosen = table.iloc[np.flatnonzero(won)].assign(forced=False)
     if len(forced_pairs):
-        extra = forced_pairs.merge(queries[["query", "partner", "score"]], how="left", on=["query", "partner"])
+        extra = forced_pairs.merge(best, how="left", on=["query", "partner"])
         chosen = pd.concat([chosen, extra.assign(forced=True)], ignore_index=True)
     chosen = chosen.sort_values(["query", "score"], ascending=[True, False]).reset_index(drop=True)
     load = chosen["partner"].value_counts().reindex(pd.Index(all_partners), fill_value=0)

@@ -79,8 +79,8 @@ def make_split(
     degree = history.degree
     test = links_of(frames, test_projects, max_project_size=max_project_size)
     test = test[test["a"].isin(index) & test["b"].isin(index)]
-    a = test["a"].map(index).to_numpy()
-    b = test["b"].map(index).to_numpy()
+    a = test["a"].map(index).to_numpy(dtype=np.int64)
+    b = test["b"].map(index).to_numpy(dtype=np.int64)
     keep = np.isin(kinds[a], list(query_kinds)) & (degree[a] > 0) & np.isin(b, candidates)
     a, b = a[keep], b[keep]
     if new_only and len(a):

@@ -30,6 +30,14 @@ from innoweave.matching.evaluation import (
     ranking_metrics,
 )
 from innoweave.matching.history import project_dates
+from innoweave.matching.inputs import (
+    InputFileError,
+    first_duplicate,
+    parse_date_option,
+    parse_dates,
+    read_csv_lines,
+    require_cells,
+)
 from innoweave.matching.recommender import PartnerRecommender
 from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.kinds import parse_kind
@@ -194,44 +202,75 @@ def evaluate_preset(frames: RegistryFrames, *, protocols: Sequence[str] = ("P1",
 
 # ------------------------------------------------------------------------ generic files
 def _read_csv(path: Path, what: str, required: Sequence[str]) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise EvaluationInputError(f"{what} file {path} does not exist")
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise EvaluationInputError(f"{path}: cannot be read as CSV ({exc})") from exc
-    df.columns = [c.strip() for c in df.columns]
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise EvaluationInputError(f"{path}: missing column(s) {', '.join(missing)} (has: {', '.join(df.columns)})")
-    return df
+        return read_csv_lines(path, what, required)
+    except InputFileError as exc:
+        raise EvaluationInputError(str(exc)) from None
 
 
 def _parse_dates(values: pd.Series, path: Path, column: str) -> pd.Series:
-    dates = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = dates.isna()
+    try:
+        return parse_dates(values, path, column)
+    except InputFileError as exc:
+        raise EvaluationInputError(str(exc)) from None
+
+
+def _check_ids(df: pd.DataFrame, path: Path, columns: Sequence[str]) -> None:
+    try:
+        require_cells(df, path, columns)
+    except InputFileError as exc:
+        raise EvaluationInputError(str(exc)) from None
+
+
+def _unique_ids(df: pd.DataFrame, path: Path, column: str, what: str) -> None:
+    dup = first_duplicate(df, [column])
+    if dup is not None:
+        first, again = dup
+        raise EvaluationInputError(f"{path}: {column} {df.loc[again, column]!r} appears on line {first} and "
+                                   f"line {again}; list each {what} once")  # fmt: skip
+
+
+def _unknown(ids: pd.Series, known: set, path: Path, column: str, where: str) -> None:
+    bad = ~ids.isin(known).to_numpy()
     if bad.any():
-        rows = (np.flatnonzero(bad.to_numpy()) + 2)[:5].tolist()  # line 1 is the header
+        lines = ids.index[bad]
+        more = len(set(ids[bad])) - 1
         raise EvaluationInputError(
-            f"{path}: {int(bad.sum())} unparsable or empty date(s) in column {column!r} "
-            f"(lines {rows}; first value {values[bad].iloc[0]!r}); use YYYY-MM-DD"
-        )
-    return dates
+            f"{path}, line {lines[0]}: {column} {ids[lines[0]]!r} is not in {where}"
+            + (f" (and {more} more unknown {column}s)" if more else ""))
+
+
+def _numbers(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """A numeric column (empty = unknown); a cell that is not a number stops, naming its line."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna().to_numpy() & values.notna().to_numpy()
+    if bad.any():
+        line = values.index[bad][0]
+        raise EvaluationInputError(f"{path}, line {line}: {column} {values[line]!r} is not a number")
+    return numbers
 
 
 def read_eval_files(participations: Path, organisations: Path, projects: Path | None = None) -> RegistryFrames:
     """Frames from ``P.csv`` (project_id, org_id[, role][, start_date]), ``O.csv`` (org_id, kind
-    [, name, region, lat, lon]) and ``PR.csv`` (project_id, start_date[, title])."""
+    [, name, region, lat, lon]) and ``PR.csv`` (project_id, start_date[, title]).
+
+    Cells are trimmed; dates are ``YYYY-MM-DD`` or ``DD.MM.YYYY`` (one format per column,
+    never guessed value by value); every error names the file and the line."""
     parts = _read_csv(participations, "participations", ["project_id", "org_id"])
     orgs = _read_csv(organisations, "organisations", ["org_id", "kind"])
+    _check_ids(parts, participations, ["project_id", "org_id"])
+    _check_ids(orgs, organisations, ["org_id"])
+    _unique_ids(orgs, organisations, "org_id", "organisation")
     kinds = []
-    for line, value in enumerate(orgs["kind"].fillna(""), start=2):
+    for line, value in orgs["kind"].fillna("").items():
         try:
             kinds.append(parse_kind(value).value)
         except ValueError as exc:
-            raise EvaluationInputError(f"{organisations}: line {line}: {exc}") from None
+            raise EvaluationInputError(f"{organisations}, line {line}: {exc}") from None
     if projects is not None:
         proj = _read_csv(projects, "projects", ["project_id", "start_date"])
+        _check_ids(proj, projects, ["project_id"])
+        _unique_ids(proj, projects, "project_id", "project")
         proj["start_date"] = _parse_dates(proj["start_date"], projects, "start_date")
     elif "start_date" in parts.columns:
         dates = _parse_dates(parts["start_date"], participations, "start_date")
@@ -241,28 +280,25 @@ def read_eval_files(participations: Path, organisations: Path, projects: Path | 
             f"{participations}: no project dates: pass --projects PR.csv (project_id,start_date) "
             "or add a start_date column to the participations file"
         )
-    unknown_orgs = sorted(set(parts["org_id"]) - set(orgs["org_id"]))
-    if unknown_orgs:
-        raise EvaluationInputError(f"{participations}: org_id(s) not in {organisations}: {unknown_orgs[:5]}")
-    unknown_proj = sorted(set(parts["project_id"]) - set(proj["project_id"]))
-    if unknown_proj:
-        raise EvaluationInputError(f"{participations}: project_id(s) without a start date in the projects file: {unknown_proj[:5]}")
+    _unknown(parts["org_id"], set(orgs["org_id"]), participations, "org_id", str(organisations))
+    _unknown(parts["project_id"], set(proj["project_id"]), participations, "project_id",
+             f"{projects} (no start date)" if projects is not None else "the projects")  # fmt: skip
+    coords = {c: _numbers(orgs[c], organisations, c) if c in orgs else np.nan for c in ("lat", "lon")}
     org_frame = pd.DataFrame({
-        "external_id": orgs["org_id"].str.strip(), "kind": kinds,
-        "name": orgs["name"] if "name" in orgs else orgs["org_id"],
+        "external_id": orgs["org_id"], "kind": kinds,
+        "name": orgs["name"].fillna(orgs["org_id"]) if "name" in orgs else orgs["org_id"],
         "region_code": orgs["region"] if "region" in orgs else None,
-        "latitude": pd.to_numeric(orgs["lat"], errors="coerce") if "lat" in orgs else np.nan,
-        "longitude": pd.to_numeric(orgs["lon"], errors="coerce") if "lon" in orgs else np.nan,
+        "latitude": coords["lat"], "longitude": coords["lon"],
         "source": "file",
-    })  # fmt: skip
+    }).reset_index(drop=True)  # fmt: skip
     project_frame = pd.DataFrame({
-        "external_id": proj["project_id"].str.strip(), "start_date": proj["start_date"].dt.date,
+        "external_id": proj["project_id"], "start_date": proj["start_date"].dt.date,
         "title": proj["title"].fillna("") if "title" in proj else "", "source": "file",
-    })  # fmt: skip
+    }).reset_index(drop=True)  # fmt: skip
     part_frame = pd.DataFrame({
-        "project_external_id": parts["project_id"].str.strip(), "org_external_id": parts["org_id"].str.strip(),
+        "project_external_id": parts["project_id"], "org_external_id": parts["org_id"],
         "role": parts["role"] if "role" in parts else None, "source": "file",
-    })  # fmt: skip
+    }).reset_index(drop=True)  # fmt: skip
     return RegistryFrames(organisations=org_frame, projects=project_frame, participations=part_frame)
 
 
@@ -286,9 +322,11 @@ def evaluate_files(
         except ValueError as exc:
             raise EvaluationInputError(f"--query-kinds/--target-kinds: {exc}") from None
     try:
-        cut = pd.Timestamp(train_end)
-    except (ValueError, TypeError):
-        raise EvaluationInputError(f"--train-end: cannot parse {train_end!r} as a date (use YYYY-MM-DD)") from None
+        cut = parse_date_option(train_end, "--train-end")
+    except InputFileError as exc:
+        raise EvaluationInputError(str(exc)) from None
+    if cut is None:
+        raise EvaluationInputError("--train-end: give the date that separates training from test projects")
     frames = read_eval_files(participations, organisations, projects)
     dates = project_dates(frames)
     train = dates.index[dates < cut].tolist()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,17 +42,37 @@ class ModeSpec:
     target_kinds: tuple[str, ...]
     collaboration: CollaborationMode
     why: str
+    #: the reason for a query of another kind than an SME (the modes are the paper's modes
+    #: for SMEs; a university asking for research partners needs another reason)
+    why_by_kind: Mapping[str, str] = field(default_factory=dict)
 
+    def reason(self, query_kind: str | None) -> str:
+        """Why this mode, for a query of ``query_kind``."""
+        return self.why_by_kind.get(str(query_kind), self.why)
+
+
+_RESEARCH_FOR_RESEARCH = ("research mode: another university or research institute brings complementary "
+                          "expertise, equipment and researchers")  # fmt: skip
+_RESEARCH_FOR_FIRM = "research mode: a university or research institute brings technology and researchers a firm rarely has in-house"
+_RESEARCH_FOR_OTHER = "research mode: a university or research institute brings research expertise and researchers"
+_ALLIANCE_FOR_RESEARCH = ("alliance mode: a firm brings applications, markets and production capacity that put "
+                          "research to use")  # fmt: skip
+_ALLIANCE_FOR_OTHER = "alliance mode: a firm brings markets, production capacity and applied know-how"
 
 MODES: dict[str, ModeSpec] = {
     "research": ModeSpec(
         ("university", "research_institute"), CollaborationMode.INDUSTRY_UNIVERSITY_RESEARCH,
         "research mode: a university or research institute brings technology and researchers an SME rarely has in-house",
-    ),
+        {"large_firm": _RESEARCH_FOR_FIRM, "company": _RESEARCH_FOR_FIRM,
+         "university": _RESEARCH_FOR_RESEARCH, "research_institute": _RESEARCH_FOR_RESEARCH,
+         "government": _RESEARCH_FOR_OTHER, "intermediary": _RESEARCH_FOR_OTHER, "other": _RESEARCH_FOR_OTHER},
+    ),  # fmt: skip
     "alliance": ModeSpec(
         ("sme", "large_firm", "company"), CollaborationMode.ALLIANCE,
         "alliance mode: a firm shares markets, production capacity and applied know-how",
-    ),
+        {"university": _ALLIANCE_FOR_RESEARCH, "research_institute": _ALLIANCE_FOR_RESEARCH,
+         "government": _ALLIANCE_FOR_OTHER, "intermediary": _ALLIANCE_FOR_OTHER, "other": _ALLIANCE_FOR_OTHER},
+    ),  # fmt: skip
     "intermediary": ModeSpec(
         ("intermediary",), CollaborationMode.INTERMEDIATED,
         "intermediary mode: an association, chamber or cluster organisation brokers further contacts and services",
@@ -63,6 +83,10 @@ MODES: dict[str, ModeSpec] = {
     ),
 }
 TEXT_CHOICES = ("tfidf", "embeddings")
+_COLD_START = ("cold start: no past collaborations, keywords or project titles for this organisation, "
+               "so ranked by region, kind")  # fmt: skip
+_COLD_START_END = " and the partner's activity"
+_COLD_START_NAME = ", the partner's activity and the words of its name"
 #: Random negatives per training query of a mode that re-ranks a shortlist (more than
 #: ``5 × rerank`` candidates: alliance mode's ~4,900 firms on CORDIS), instead of the ranker's
 #: 1,000. It halves the training rows — the largest part of the fit — and validation Recall@10
@@ -130,7 +154,7 @@ class PartnerRecommender:
         self.mode_specs_ = dict(MODES)
         for name, kinds in (self.target_kinds or {}).items():
             base = MODES.get(name, ModeSpec((), CollaborationMode.OTHER, f"{name} mode: partners of kind {', '.join(kinds)}"))
-            self.mode_specs_[name] = ModeSpec(tuple(kinds), base.collaboration, base.why)
+            self.mode_specs_[name] = ModeSpec(tuple(kinds), base.collaboration, base.why, base.why_by_kind)
         unknown = sorted(set(self.modes) - set(self.mode_specs_))
         if unknown:
             raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(self.mode_specs_)}")
@@ -272,7 +296,11 @@ class PartnerRecommender:
         _check_k(k)
         cands = self.candidates(mode)
         if len(cands) == 0:
-            raise ValueError(f"empty candidate set: no organisations of kind {', '.join(self.mode_specs_[mode].target_kinds)} for mode {mode!r}")
+            kinds = self.mode_specs_[mode].target_kinds
+            if not kinds:
+                raise ValueError(f"mode {mode!r} recommends no partners (cluster mode recommends clusters to join: "
+                                 "recommend(..., mode='cluster'))")  # fmt: skip
+            raise ValueError(f"empty candidate set: no organisations of kind {', '.join(kinds)} for mode {mode!r}")
         kk = min(k, len(cands))
         top_idx = np.zeros((len(queries), kk), dtype=np.int64)
         top_score = np.zeros((len(queries), kk))
@@ -331,10 +359,11 @@ class PartnerRecommender:
         capacity, load = int(h.peak_yearly[c]), int(h.current_load[c])
         cold = self.is_cold_start(q)
         parts = []
-        if cold:
-            parts.append("cold start: no past collaborations or profile text for this organisation, "
-                         "so ranked by region, kind and the partner's activity")  # fmt: skip
-        if shared_terms:
+        if cold:  # its profile text is its name alone: name words are not topics
+            parts.append(_COLD_START + (_COLD_START_NAME if shared_terms else _COLD_START_END))
+            if shared_terms:
+                parts.append("words of its name in the partner's profile: " + ", ".join(shared_terms))
+        elif shared_terms:
             parts.append("shared topics: " + ", ".join(shared_terms))
         if common_names:
             parts.append("common past partners: " + "; ".join(common_names))
@@ -349,11 +378,12 @@ class PartnerRecommender:
             parts.append("distance unknown")
         parts.append(f"capacity: up to {capacity} new project(s) a year so far; current load: "
                      f"{load} project(s) started in the last year")  # fmt: skip
-        parts.append(self.mode_specs_[mode].why)
+        why = self.mode_specs_[mode].reason(h.kinds[q])
+        parts.append(why)
         return {
             "shared_keywords": shared_terms, "common_partners": common_names,
             "distance_km": round(dist, 1) if np.isfinite(dist) else None, "same_region": same_region,
-            "capacity": capacity, "current_load": load, "mode_reason": self.mode_specs_[mode].why,
+            "capacity": capacity, "current_load": load, "mode_reason": why,
             "cold_start": cold, "explanation": "; ".join(parts),
         }  # fmt: skip
 
@@ -385,9 +415,12 @@ class PartnerRecommender:
             raise ValueError("the registry has no clusters to recommend (cluster mode needs the `cluster` column)")
         h = self.history_
         partners = set(h.adjacency[q].indices)
+        cold = self.is_cold_start(q)
         rows = []
         for _, cl in table.iterrows():
-            members = cl["members"][cl["members"] != q]
+            if q in cl["members"] or cl["external_id"] == h.clusters[q]:
+                continue  # its own cluster: nothing to join
+            members = cl["members"]
             if len(members) == 0:
                 continue
             text = 0.0
@@ -404,11 +437,13 @@ class PartnerRecommender:
             if known:
                 why.append("you already know: " + "; ".join(str(h.names[m]) for m in known[:3]))
             if terms:
-                why.append("shared topics: " + ", ".join(terms))
+                why.append(("words of your name in members' profiles: " if cold else "shared topics: ")
+                           + ", ".join(terms))  # fmt: skip
             if same:
                 why.append("most members are in your region")
-            if self.is_cold_start(q):
-                why.append("cold start: ranked by region, kind and cluster size")
+            if cold:
+                why.append("cold start: no past collaborations, keywords or project titles for this organisation, "
+                           "so ranked by region, kind and cluster size")  # fmt: skip
             why.append(MODES["cluster"].why)
             rows.append({"cluster_id": cl["external_id"], "name": cl["name"], "score": float(score),
                          "members": len(members), "known_members": len(known), "shared_keywords": terms,

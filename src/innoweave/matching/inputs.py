@@ -1,0 +1,160 @@
+"""Reading the small CSV files of ``innoweave match``: every problem named by file and line.
+
+The generic evaluation files (participations, organisations, projects) and the files of
+``match assign`` (candidates, forced pairs, conflicts) are read here. Cells are text,
+trimmed of surrounding spaces (``"s0 "`` is ``"s0"``), an empty cell is missing; the frame's
+index is the line of the file each row came from (the header is line 1), so every later
+check can say where a bad value is. Dates are parsed by an explicit format decided per
+column — ``YYYY-MM-DD`` (ISO; a time after it is ignored) or ``DD.MM.YYYY`` (German) — and
+never guessed value by value: a column that mixes the two, or a date written another way
+(``01/02/2021`` could be either day or month first), is an error naming the line.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class InputFileError(ValueError):
+    """A file or option that cannot be used; the message names the file, line or option."""
+
+
+#: Date formats of the generic files and of ``--train-end``, by name.
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_GERMAN = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+DATE_FORMATS = {"YYYY-MM-DD": _ISO, "DD.MM.YYYY": _GERMAN}
+_DATE_HINT = "write dates as YYYY-MM-DD (or DD.MM.YYYY, one format per column)"
+
+
+def _ymd(fmt: str, match: re.Match) -> tuple[int, int, int]:
+    a, b, c = (int(x) for x in match.groups()[:3])
+    return (a, b, c) if fmt == "YYYY-MM-DD" else (c, b, a)
+
+
+def _date_format(value: str) -> tuple[str, re.Match] | None:
+    for name, pattern in DATE_FORMATS.items():
+        m = pattern.match(value)
+        if m:
+            return name, m
+    return None
+
+
+def parse_date_option(value: str | None, option: str) -> pd.Timestamp | None:
+    """``value`` of a date option (``--train-end``) as a Timestamp: ``YYYY-MM-DD`` or
+    ``DD.MM.YYYY``; anything else stops with a message naming the option."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    found = _date_format(text)
+    if found is not None:
+        try:
+            return pd.Timestamp(*_ymd(*found))
+        except ValueError:
+            pass
+    raise InputFileError(f"{option}: cannot parse {value!r} as a date (use YYYY-MM-DD, e.g. 2021-01-01)")
+
+
+def parse_dates(values: pd.Series, path: Path | str, column: str) -> pd.Series:
+    """Dates of a column read by :func:`read_csv_lines` (index = file lines).
+
+    The format is decided for the whole column by its values: all ``YYYY-MM-DD`` or all
+    ``DD.MM.YYYY``. An empty cell, a value in neither format (``2016/13/01``, ``01/02/2021``),
+    a day that does not exist (``31.02.2021``) or a column mixing the formats stops with the
+    file, the line and the value."""
+    formats: dict[str, int] = {}
+    parts = np.zeros((len(values), 3), dtype=np.int64)
+    for i, (line, value) in enumerate(values.items()):
+        if not isinstance(value, str) or not value:
+            raise InputFileError(f"{path}, line {line}: empty date in column {column!r}; {_DATE_HINT}")
+        found = _date_format(value)
+        if found is None:
+            why = ("is ambiguous (day or month first?)" if re.match(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$", value)
+                   else "is not a date in a known format")  # fmt: skip
+            raise InputFileError(f"{path}, line {line}: {column} {value!r} {why}; {_DATE_HINT}")
+        fmt, m = found
+        if formats and fmt not in formats:
+            (other, other_line), = formats.items()
+            raise InputFileError(
+                f"{path}, line {line}: {column} {value!r} is {fmt} but line {other_line} is {other} "
+                f"({values[other_line]!r}); use one date format per column")
+        formats.setdefault(fmt, line)
+        parts[i] = _ymd(fmt, m)
+    dates = pd.to_datetime(pd.DataFrame(parts, columns=["year", "month", "day"]), errors="coerce")
+    bad = np.flatnonzero(dates.isna().to_numpy())
+    if len(bad):
+        line = values.index[bad[0]]
+        raise InputFileError(f"{path}, line {line}: {column} {values.iloc[bad[0]]!r} is not a valid date")
+    return pd.Series(dates.to_numpy(), index=values.index, name=column)
+
+
+def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, option: str | None = None) -> pd.DataFrame:
+    """The CSV file ``path`` as text cells, indexed by file line (the header is line 1).
+
+    Column names and cells are trimmed, empty cells are missing (NaN), blank lines are
+    skipped. Stops (:class:`InputFileError`) where the file is missing, empty, not UTF-8
+    (a byte-order mark is fine), not CSV, or lacks a ``required`` column. ``what`` names the
+    file in messages ("candidates"); ``option`` is the option that gave it."""
+    path = Path(path)
+    label = f"{option} " if option else ""
+    if not path.exists():
+        raise InputFileError(f"{label}{what} file {path} does not exist")
+    if not path.is_file():
+        raise InputFileError(f"{label}{what} file {path} is not a file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"{what} file {path}: cannot be read ({exc.strerror or exc})") from None
+    need = ", ".join(required)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            f"{path}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 "
+            "(in Excel: 'CSV UTF-8')") from None
+    if not text.strip():
+        raise InputFileError(f"{path} is empty: it needs a header line with the columns {need}")
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                         skip_blank_lines=False)  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"{path}: cannot be read as CSV ({str(exc).strip()})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        header = text.splitlines()[0] if text.splitlines() else ""
+        hint = ("; the file looks separated by ';': save it comma-separated"
+                if ";" in header and "," not in header else "")
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)} (need {need}; has: "
+                             f"{', '.join(df.columns)}){hint}")  # fmt: skip
+    df.index = np.arange(2, len(df) + 2)
+    for column in df.columns:
+        cells = df[column]
+        df[column] = cells.str.strip().replace("", np.nan) if cells.notna().any() else cells
+    return df[df.notna().any(axis=1)] if len(df.columns) else df
+
+
+def require_cells(df: pd.DataFrame, path: Path | str, columns: Sequence[str]) -> None:
+    """Stop at the first empty cell of ``columns`` (an id that must be given), naming its line."""
+    for column in columns:
+        empty = df[column].isna().to_numpy()
+        if empty.any():
+            raise InputFileError(f"{path}, line {df.index[np.flatnonzero(empty)[0]]}: empty {column}")
+
+
+def first_duplicate(df: pd.DataFrame, columns: Sequence[str]) -> tuple[int, int] | None:
+    """Lines of the first row repeating an earlier one in ``columns`` and of that earlier one."""
+    dup = df.duplicated(list(columns), keep=False)
+    if not dup.any():
+        return None
+    later = df.duplicated(list(columns), keep="first")
+    line = df.index[np.flatnonzero(later.to_numpy())[0]]
+    key = tuple(df.loc[line, list(columns)])
+    same = (df[list(columns)] == pd.Series(key, index=list(columns))).all(axis=1)
+    return int(df.index[np.flatnonzero(same.to_numpy())[0]]), int(line)

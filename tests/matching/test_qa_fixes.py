@@ -1,0 +1,335 @@
+"""Defects found by QA in ``innoweave match``: each test fails without its fix.
+
+Bad input must stop with one line naming what and where (file, line, option) and exit 2,
+never a traceback; plans and explanations must say what they do.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+from innoweave.matching.assignment import assign
+from innoweave.matching.inputs import InputFileError, parse_date_option, parse_dates, read_csv_lines
+from innoweave.matching.protocols import EvaluationInputError, read_eval_files
+
+runner = CliRunner()
+
+
+def one_line(output: str) -> str:
+    return " ".join(output.split())
+
+
+def invoke(*args):
+    out = runner.invoke(app, ["match", *map(str, args)])
+    assert "Traceback" not in out.output and not isinstance(out.exception, (ValueError, KeyError, IndexError)), out.output
+    return out
+
+
+# ------------------------------------------------------------------ generic evaluation files
+def _eval_files(tmp_path, *, dates=None, orgs_extra=(), id_suffix=""):
+    """A toy ecosystem: 12 SMEs, 4 universities; projects p0..p11 in 2015-2020 (training) and
+    t0..t5 in 2021 (test, each an SME with a new university partner)."""
+    orgs = [(f"s{i}", "sme", f"Firma {i}") for i in range(12)] + [(f"u{i}", "university", f"Uni {i}") for i in range(4)]
+    o = pd.DataFrame(orgs + list(orgs_extra), columns=["org_id", "kind", "name"])
+    o["org_id"] = o["org_id"] + id_suffix
+    parts, projects = [], []
+    for i in range(12):
+        parts += [(f"p{i}", f"s{i}"), (f"p{i}", f"s{(i + 1) % 12}"), (f"p{i}", f"u{i % 4}")]
+        projects.append((f"p{i}", f"{2015 + i % 6}-0{1 + i % 9}-01", "laser optics" if i % 2 else "battery cells"))
+    for j in range(6):
+        parts += [(f"t{j}", f"s{j}"), (f"t{j}", f"u{(j + 2) % 4}")]
+        projects.append((f"t{j}", "2021-03-01", "laser battery"))
+    paths = {n: tmp_path / f"{n}.csv" for n in ("P", "O", "PR")}
+    pd.DataFrame(parts, columns=["project_id", "org_id"]).to_csv(paths["P"], index=False)
+    o.to_csv(paths["O"], index=False)
+    pr = pd.DataFrame(projects, columns=["project_id", "start_date", "title"])
+    if dates is not None:
+        pr["start_date"] = dates(pr["start_date"])
+    pr.to_csv(paths["PR"], index=False)
+    return paths
+
+
+def _evaluate(paths, *extra, json_out=True):
+    args = ["evaluate", "--participations", paths["P"], "--organisations", paths["O"], "--projects", paths["PR"],
+            "--query-kinds", "sme", "--target-kinds", "university", *extra]  # fmt: skip
+    return invoke(*args, *(["--json"] if json_out else []))
+
+
+def test_german_dates_are_day_first_whatever_the_day(tmp_path):
+    """01.02.2021 is 1 February (pandas guessed 2 January where the day was ≤ 12)."""
+    lines = pd.Series(["01.02.2021", "13.02.2021", "28.02.2021"], index=[2, 3, 4])
+    got = parse_dates(lines, "PR.csv", "start_date")
+    assert [d.isoformat()[:10] for d in got] == ["2021-02-01", "2021-02-13", "2021-02-28"]
+    iso = parse_dates(pd.Series(["2021-02-01", "2021-02-01T10:00:00"], index=[2, 3]), "PR.csv", "start_date")
+    assert (iso == pd.Timestamp("2021-02-01")).all()
+    assert parse_date_option("01.02.2021", "--train-end") == pd.Timestamp("2021-02-01")
+    # on the files: with the cut on 15 January, a project of 01.02.2021 is a test project
+    paths = _eval_files(tmp_path, dates=lambda s: s.map(lambda d: f"{d[8:10]}.{d[5:7]}.{d[:4]}").where(
+        ~s.str.startswith("2021"), "01.02.2021"))  # fmt: skip
+    out = _evaluate(paths, "--train-end", "15.01.2021")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["train_end"] == "2021-01-15" and data["queries"] == 6
+
+
+@pytest.mark.parametrize("values, message", [
+    (["2021-02-01", "01.03.2021"], "PR.csv, line 3: start_date '01.03.2021' is DD.MM.YYYY but line 2 is YYYY-MM-DD"),
+    (["01/02/2021"], "PR.csv, line 2: start_date '01/02/2021' is ambiguous (day or month first?)"),
+    (["2016/13/01"], "PR.csv, line 2: start_date '2016/13/01' is not a date in a known format"),
+    (["31.02.2021"], "PR.csv, line 2: start_date '31.02.2021' is not a valid date"),
+    (["2021-01-01", None], "PR.csv, line 3: empty date in column 'start_date'"),
+])  # fmt: skip
+def test_mixed_ambiguous_and_invalid_dates_name_the_line(values, message):
+    with pytest.raises(InputFileError) as info:
+        parse_dates(pd.Series(values, index=range(2, 2 + len(values))), "PR.csv", "start_date")
+    assert message in str(info.value)
+
+
+def test_mixed_date_formats_stop_the_cli(tmp_path):
+    paths = _eval_files(tmp_path, dates=lambda s: s.where(s.index != 3, "01.05.2016"))
+    out = _evaluate(paths, "--train-end", "2021-01-01")
+    assert out.exit_code == 2
+    assert "PR.csv, line 5: start_date '01.05.2016' is DD.MM.YYYY but line 2 is YYYY-MM-DD" in one_line(out.output)
+    out = _evaluate(_eval_files(tmp_path), "--train-end", "1/2/2021")
+    assert out.exit_code == 2 and "--train-end: cannot parse '1/2/2021' as a date" in one_line(out.output)
+
+
+def test_duplicate_org_id_names_the_id_and_both_lines(tmp_path):
+    paths = _eval_files(tmp_path, orgs_extra=[("s3", "sme", "Firma 3 again")])
+    out = _evaluate(paths, "--train-end", "2021-01-01")
+    assert out.exit_code == 2
+    assert "O.csv: org_id 's3' appears on line 5 and line 18; list each organisation once" in one_line(out.output)
+    (tmp_path / "ok").mkdir()
+    paths = _eval_files(tmp_path / "ok")
+    pr = pd.read_csv(paths["PR"])
+    pd.concat([pr, pr.iloc[[1]]]).to_csv(paths["PR"], index=False)
+    with pytest.raises(EvaluationInputError, match="PR.csv: project_id 'p1' appears on line 3 and line 20"):
+        read_eval_files(paths["P"], paths["O"], paths["PR"])
+
+
+def test_ids_with_surrounding_spaces_are_trimmed(tmp_path):
+    paths = _eval_files(tmp_path, id_suffix=" ")
+    text = paths["O"].read_text()
+    assert "s0 ," in text  # the organisations file has "s0 " ids, the participations "s0"
+    out = _evaluate(paths, "--train-end", "2021-01-01")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["queries"] == 6
+
+
+def test_unknown_ids_name_the_line(tmp_path):
+    paths = _eval_files(tmp_path)
+    with paths["P"].open("a") as f:
+        f.write("p3,ghost\n")
+    out = _evaluate(paths, "--train-end", "2021-01-01")
+    assert out.exit_code == 2 and "P.csv, line 50: org_id 'ghost' is not in" in one_line(out.output)
+
+
+def test_no_query_is_bad_input_with_and_without_json(tmp_path):
+    """With no query the command exits 2 either way and says why (it was 1 in the table and
+    0 with --json, and the table hid the reason)."""
+    paths = _eval_files(tmp_path)
+    for json_out in (True, False):
+        out = _evaluate(paths, "--train-end", "2021-01-01", "--new-only", json_out=json_out)
+        assert out.exit_code == 0, out.output  # the toy's test partners are new
+        out = runner.invoke(app, ["match", "evaluate", "--participations", str(paths["P"]), "--organisations",
+                                  str(paths["O"]), "--projects", str(paths["PR"]), "--train-end", "2021-01-01",
+                                  "--query-kinds", "university", "--target-kinds", "university",
+                                  *(["--json"] if json_out else [])])  # fmt: skip
+        assert out.exit_code == 2, out.output
+        assert "nothing to evaluate: no query has a test partner of the target kinds" in one_line(out.output)
+        assert out.stdout.strip() == "" or not out.stdout.lstrip().startswith("{")
+
+
+def test_unreadable_files_say_why(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty.csv is empty: it needs a header line with the columns org_id, kind"):
+        read_csv_lines(empty, "organisations", ["org_id", "kind"])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("org_id,kind,name\ns0,sme,Firma M\xfcller\n".encode("latin-1"))
+    with pytest.raises(InputFileError, match=r"latin.csv, line 2: not UTF-8 text .*save the file as UTF-8"):
+        read_csv_lines(latin, "organisations", ["org_id", "kind"])
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufefforg_id,kind\ns0 ,sme\n\n s1,sme\n".encode())
+    df = read_csv_lines(bom, "organisations", ["org_id", "kind"])
+    assert df["org_id"].tolist() == ["s0", "s1"] and df.index.tolist() == [2, 4]  # lines of the file
+
+
+# ------------------------------------------------------------------------------- assign
+def _write(path, text: str):
+    path.write_text(text)
+    return path
+
+
+def _assign(*args):
+    return invoke("assign", *args)
+
+
+CANDS = "query,partner,score\nq1,a,0.9\nq1,b,0.5\nq1,c,0.2\nq2,a,0.8\nq2,b,0.6\nq3,a,0.7\nq3,c,0.3\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "c.csv is empty: it needs a header line with the columns query, partner, score"),
+    ("query,partner,score\nM\xfcller,a,0.5\n".encode("latin-1"), "c.csv, line 2: not UTF-8 text"),
+    (b"query,partner,score\nq1,a,inf\nq1,b,0.5\n", "c.csv, line 2 (q1, a): score 'inf' is not a finite number"),
+    (b"query,partner,score\nq1,b,0.5\nq1,a,-Infinity\n", "c.csv, line 3 (q1, a): score '-Infinity' is not a finite number"),
+    (b"query,partner,score\nq1,a,high\n", "c.csv, line 2 (q1, a): score 'high' is not a number"),
+    (b"query,partner,score\nq1,b,0.5\nq1,a,\n", "c.csv, line 3 (q1, a): empty score"),
+    (b"query,partner,score\n,a,0.9\nq1,b,0.5\n", "c.csv, line 2: empty query"),
+    (b"query,partner,score\n", "c.csv has no candidate pairs"),
+    (b"query,partner,score\nq1,a,0.9\nq1,b,0.5\nq1,a,0.1\n",
+     "c.csv: the pair (q1, a) is on line 2 (score 0.9) and line 4 (score 0.1); give each pair once"),
+    (b"query;partner;score\nq1;a;0,9\n", "the file looks separated by ';'"),
+])  # fmt: skip
+def test_bad_candidate_files_name_file_and_line(tmp_path, content, message):
+    path = tmp_path / "c.csv"
+    path.write_bytes(content)
+    out = _assign("--candidates", path, "--json")
+    assert out.exit_code == 2 and out.stdout == "", out.output
+    assert message in one_line(out.output)
+
+
+def test_bad_forced_and_conflict_files(tmp_path):
+    cands = _write(tmp_path / "c.csv", CANDS)
+    (tmp_path / "f.csv").write_bytes(b"")
+    out = _assign("--candidates", cands, "--forced", tmp_path / "f.csv")
+    assert out.exit_code == 2 and "f.csv is empty: it needs a header line with the columns query, partner" in one_line(out.output)
+    out = _assign("--candidates", cands, "--forced", _write(tmp_path / "f2.csv", "query,partner\nq1,a\n ,b\n"))
+    assert out.exit_code == 2 and "f2.csv, line 3: empty query" in one_line(out.output)
+    out = _assign("--candidates", cands, "--conflicts", tmp_path / "nope.csv")
+    assert out.exit_code == 2 and "--conflicts conflicts file" in out.output and "does not exist" in out.output
+
+
+def test_forced_pairs_count_once(tmp_path):
+    """A forced pair listed twice used two units of demand and capacity; with a duplicated
+    candidate pair it came out three times for k = 2."""
+    forced = _write(tmp_path / "f.csv", "query,partner\nq1,a\nq1,a\n")
+    cands = _write(tmp_path / "c.csv", CANDS + "q1,a,0.9\n")  # the same pair again, same score
+    out = _assign("--candidates", cands, "--forced", forced, "--k", "2", "--capacity", "2", "--json")
+    assert out.exit_code == 0, out.output
+    assert "f.csv, line 3: the forced pair (q1, a) repeats line 2; counted once" in one_line(out.output)
+    assert "c.csv, line 9: the pair (q1, a) repeats line 2; counted once" in one_line(out.output)
+    pairs = pd.DataFrame(json.loads(out.stdout)["pairs"])
+    assert pairs.groupby("query").size().max() <= 2 and not pairs.duplicated(["query", "partner"]).any()
+    assert pairs["partner"].value_counts()["a"] == 2  # the forced pair uses one unit of a's 2
+    assert pairs.set_index(["query", "partner"]).loc[("q1", "a"), "forced"]
+    # the library too
+    table = pd.DataFrame({"query": ["q1", "q1", "q1", "q2"], "partner": ["a", "a", "b", "a"], "score": [0.9, 0.9, 0.5, 0.8]})
+    res = assign(table, k=2, capacity=2, forced=[("q1", "a"), ("q1", "a")])
+    assert len(res.pairs) == 3 and res.pairs.duplicated(["query", "partner"]).sum() == 0
+    assert res.load["a"] == 2
+
+
+def test_negative_scores_still_give_every_sme_its_best_partners(tmp_path):
+    """z-scores or log-scores are negative: the plan still gives each SME its k best feasible
+    partners (it assigned nothing, silently)."""
+    cands = _write(tmp_path / "c.csv", "query,partner,score\nq1,a,-0.5\nq1,b,-1.2\nq1,c,-3\nq2,a,-0.7\nq2,c,-2.5\n")
+    out = _assign("--candidates", cands, "--k", "2", "--capacity", "2", "--objective", "score", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    pairs = {(p["query"], p["partner"], p["score"]) for p in data["pairs"]}
+    assert pairs == {("q1", "a", -0.5), ("q1", "b", -1.2), ("q2", "a", -0.7), ("q2", "c", -2.5)}
+    assert data["stats"]["total_score"] == pytest.approx(-4.9)
+    # shifting every score by a constant gives the same plan
+    shifted = _write(tmp_path / "s.csv", "query,partner,score\nq1,a,9.5\nq1,b,8.8\nq1,c,7\nq2,a,9.3\nq2,c,7.5\n")
+    out = _assign("--candidates", shifted, "--k", "2", "--capacity", "2", "--json")
+    assert {(p["query"], p["partner"]) for p in json.loads(out.stdout)["pairs"]} == {p[:2] for p in pairs}
+
+
+def test_inf_scores_are_refused_by_the_library_too():
+    table = pd.DataFrame({"query": ["q1", "q1"], "partner": ["a", "b"], "score": [np.inf, 0.5]})
+    with pytest.raises(ValueError, match=r"scores must be finite numbers, got inf for \(q1, a\)"):
+        assign(table, k=1, capacity=1)
+
+
+def test_forced_and_conflict_ids_must_be_known(tmp_path):
+    cands = _write(tmp_path / "c.csv", CANDS)
+    forced = _write(tmp_path / "f.csv", "query,partner\nq1,a\nghost,a\n")
+    out = _assign("--candidates", cands, "--forced", forced, "--json")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert f"f.csv, line 3: query 'ghost' is not a query of {cands}" in one_line(out.output)
+    # a partner outside the candidate lists may be forced, with a warning
+    forced = _write(tmp_path / "f2.csv", "query,partner\nq1,newpartner\n")
+    out = _assign("--candidates", cands, "--forced", forced, "--capacity", "activity", "--json")
+    assert out.exit_code == 0, out.output
+    assert "f2.csv, line 2: partner 'newpartner' is in no candidate pair" in one_line(out.output)
+    got = json.loads(out.stdout)["pairs"]
+    assert {"query": "q1", "partner": "newpartner", "score": None, "forced": True} in got  # strict JSON: null
+    conflicts = _write(tmp_path / "x.csv", "query,partner\nq1,zz\nghost,a\nq1,b\n")
+    out = _assign("--candidates", cands, "--conflicts", conflicts, "--json")
+    assert out.exit_code == 0, out.output
+    assert ("x.csv, line 2: partner 'zz' is not a partner of" in one_line(out.output)
+            and "this conflict never applies (1 more such line(s))" in one_line(out.output))  # fmt: skip
+    assert ("q1", "b") not in {(p["query"], p["partner"]) for p in json.loads(out.stdout)["pairs"]}
+
+
+def test_options_that_do_not_apply_to_a_candidate_file_are_checked_and_warned(tmp_path):
+    cands = _write(tmp_path / "c.csv", CANDS)
+    for args, message in ((["--top", "0"], "--top must be positive, got 0"),
+                          (["--mode", "dating"], "unknown mode 'dating'"),
+                          (["--train-end", "soon"], "--train-end: cannot parse 'soon' as a date"),
+                          (["--capacity", "-1"], "--capacity must be a positive integer or 'activity'")):  # fmt: skip
+        out = _assign("--candidates", cands, *args)
+        assert out.exit_code == 2 and message in one_line(out.output), out.output
+    out = _assign("--candidates", cands, "--top", "5", "--train-end", "2020-01-01", "--json")
+    assert out.exit_code == 0
+    assert "--top, --train-end do not apply with --candidates" in one_line(out.output)
+    out = _assign("--candidates", cands, "--json")
+    assert "warning" not in out.output.split("{")[0]
+
+
+def test_assign_refuses_cluster_mode_before_the_fit(tmp_path):
+    out = _assign("--mode", "cluster", "--database-url", "sqlite:///" + str(tmp_path / "none.db"))
+    assert out.exit_code == 2
+    assert "--mode cluster recommends clusters to join" in one_line(out.output)
+    assert "match assign takes research, alliance or intermediary" in one_line(out.output)
+    assert not (tmp_path / "none.db").exists()  # before opening the registry
+
+
+def test_out_suffix_in_any_case(tmp_path):
+    cands = _write(tmp_path / "c.csv", CANDS)
+    out = _assign("--candidates", cands, "--out", tmp_path / "PLAN.CSV", "--json")
+    assert out.exit_code == 0, out.output
+    assert len(pd.read_csv(tmp_path / "PLAN.CSV")) > 0
+
+
+# -------------------------------------------------------------------- recommender texts
+def test_cluster_mode_does_not_recommend_the_own_cluster(fitted, registry):
+    orgs = registry.organisations.set_index("external_id")
+    for org in ("t:sme:0", "t:sme:2", "t:large_firm:0"):
+        own = orgs.loc[org, "cluster"]
+        assert isinstance(own, str)
+        table = fitted.recommend(org, mode="cluster", k=10)
+        assert own not in set(table["cluster_id"]) and len(table) == 4
+
+
+def test_cold_start_explanation_does_not_contradict_itself(fitted):
+    """A cold start's profile text is its name alone: the words its name shares with a
+    partner are said as such, not as "shared topics" beside "no profile text"."""
+    for mode in ("research", "alliance"):
+        table = fitted.recommend("t:sme:cold0", mode=mode, k=5)
+        assert table["cold_start"].all()
+        for text, terms in zip(table["explanation"], table["shared_keywords"], strict=True):
+            assert "shared topics" not in text and "no past collaborations or profile text" not in text
+            assert text.startswith("cold start: no past collaborations, keywords or project titles")
+            if terms:
+                assert "words of its name in the partner's profile: " + ", ".join(terms) in text
+    # "Cold SME 0" and its alliance partner "Cold SME 1" share the word "cold"
+    table = fitted.recommend("t:sme:cold0", mode="alliance", k=5)
+    named = table[table["shared_keywords"].map(len) > 0]
+    assert len(named) and named["explanation"].str.contains("words of its name in the partner's profile: cold").all()
+
+
+def test_mode_reason_follows_the_query_kind(fitted):
+    sme = fitted.recommend("t:sme:4", mode="research", k=2)
+    assert sme["mode_reason"].str.contains("an SME rarely has in-house").all()
+    uni = fitted.recommend("t:university:0", mode="research", k=2)
+    assert not uni["mode_reason"].str.contains("SME").any()
+    assert uni["mode_reason"].str.startswith("research mode: another university or research institute").all()
+    assert uni["explanation"].str.contains("another university or research institute").all()
+    uni_alliance = fitted.recommend("t:university:0", mode="alliance", k=2)
+    assert uni_alliance["mode_reason"].str.contains("put research to use").all()
