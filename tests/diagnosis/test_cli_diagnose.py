@@ -98,3 +98,191 @@ def test_stage_rules_file_changes_the_distribution(registry_url, tmp_path):
     rules.write_text("[stages]\nstartup_age = 3\n")
     bad = runner.invoke(app, ["diagnose", "stages", "--database-url", registry_url, "--stage-rules", str(rules)])
     assert bad.exit_code == 2 and "unknown stage rule keys" in bad.output
+
+
+# -- QA defects: bad input is one line, exit 2, before any work --------------------------------
+
+
+def _one_error_line(result) -> str:
+    """The error line of a failed run; no traceback."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    return " ".join(result.output.split())  # Rich wraps long lines in the test terminal
+
+
+def test_text_answers_are_named_or_treated_as_missing(registry_url, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("org_id,item_id,answer\nsyn:sme:1,AW1,3\nsyn:sme:1,AW2,agree\n")
+    bad = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", "--answers", str(answers), "--database-url", registry_url])
+    text = _one_error_line(bad)
+    assert "answers.csv line 3: answer 'agree' of organisation 'syn:sme:1' to item 'AW2' is not a number" in text
+    assert "--invalid-answers missing" in text
+    ok = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", "--answers", str(answers), "--invalid-answers", "missing",
+                             "--json", "--database-url", registry_url, "--min-peers", "3"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["questionnaire"]["answered"] is True
+    assert "1 answer not a whole number on the scale treated as unanswered" in " ".join(ok.stderr.split())
+    header = tmp_path / "header.csv"
+    header.write_text("org_id,item_id,answer\n")
+    empty = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "o.csv"), "--answers", str(header),
+                                "--database-url", registry_url])
+    assert "header.csv has no answers" in _one_error_line(empty)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_blank_org_id_names_file_and_line(registry_url, tmp_path):
+    answers = tmp_path / "wide.csv"
+    answers.write_text("org_id,AW1,AW2\nsyn:sme:1,3,4\n,2,5\n")
+    result = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "o.csv"), "--answers", str(answers),
+                                 "--database-url", registry_url])
+    assert "wide.csv line 3: org_id is empty" in _one_error_line(result)
+
+
+def test_unmatched_respondents_are_reported_in_sme_and_batch(registry_url, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("org_id,item_id,answer\n syn:sme:1 ,AW1,3\nnobody,AW1,4\nsyn:university:0,AW1,4\n")
+    for command in (["sme", "syn:sme:1"], ["batch", "--out", str(tmp_path / "o.csv")]):
+        result = runner.invoke(app, ["diagnose", *command, "--answers", str(answers), "--json",
+                                     "--database-url", registry_url, "--min-peers", "3"])
+        assert result.exit_code == 0, result.output
+        warning = " ".join(result.stderr.split())
+        assert "warning:" in warning and "answers of 2 organisations match no diagnosed SME and were ignored" in warning
+        assert "'nobody'" in warning and "'syn:university:0' (a university)" in warning
+    profile = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", "--answers", str(answers), "--json",
+                                  "--database-url", registry_url, "--min-peers", "3"])
+    assert json.loads(profile.stdout)["questionnaire"]["answered"] is True  # " syn:sme:1 " matched
+
+
+def test_conflicting_and_repeated_answers(registry_url, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("org_id,item_id,answer\nsyn:sme:1,AW1,3\nsyn:sme:1,AW1,3\n")
+    repeated = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "o.csv"), "--answers", str(answers),
+                                   "--database-url", registry_url])
+    assert repeated.exit_code == 0, repeated.output
+    assert "1 repeated answer (same organisation, item and value) counted once" in " ".join(repeated.stderr.split())
+    answers.write_text("org_id,item_id,answer\nsyn:sme:1,AW1,3\nsyn:sme:1,AW1,4\n")
+    clash = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "o2.csv"), "--answers", str(answers),
+                                "--database-url", registry_url])
+    text = _one_error_line(clash)
+    assert "'syn:sme:1' answers item 'AW1' twice, differently: 3" in text and "line 2" in text and "line 3" in text
+    assert not (tmp_path / "o2.csv").exists()
+
+
+def test_output_paths_are_checked_before_any_work(registry_url, tmp_path, monkeypatch):
+    from innoweave.diagnosis.sme import SMEDiagnoser
+
+    def no_work(self, frames):
+        raise AssertionError("the diagnosis ran before the output path was checked")
+
+    monkeypatch.setattr(SMEDiagnoser, "fit", no_work)
+    folder = tmp_path / "dir.csv"
+    folder.mkdir()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cases = [
+        (["batch", "--out", str(folder)], "is a folder, not a file"),
+        (["batch", "--out", str(blocker / "o.csv")], "--out"),
+        (["sme", "syn:sme:1", "--plot", str(blocker / "r.png")], "--plot"),
+        (["sme", "syn:sme:1", "--plot", str(tmp_path / "r.svg")], "--plot must end in .png"),
+        (["sme", "syn:sme:1", "--plot", str(folder.with_suffix(".png"))], None),
+    ]
+    folder.with_suffix(".html").mkdir()  # r.png is fine, its .html beside it is a folder
+    for args, message in cases:
+        result = runner.invoke(app, ["diagnose", *args, "--database-url", registry_url])
+        text = _one_error_line(result)
+        assert message is None or message in text, text
+    result = runner.invoke(app, ["diagnose", "eis-uncertainty", "--plot", str(tmp_path / "r.svg"),
+                                 "--data-dir", str(tmp_path)])
+    assert "--plot must end in .png" in _one_error_line(result)
+
+
+def _eis_dir(tmp_path, text: str):
+    folder = tmp_path / "eis" / "eis2023_database"
+    folder.mkdir(parents=True)
+    (folder / "eis2023_scores_long.csv").write_text(text)
+    return folder.parent
+
+
+def test_malformed_eis_data_names_file_and_column(tmp_path):
+    header = "indicator_code,indicator,indicator_variant,performance_group,year,zone,country,country_name"
+    no_value = _eis_dir(tmp_path / "a", header + "\n0,Summary Innovation Index,,Strong,2016,EU,DE,Germany\n")
+    for command in ("eis", "eis-uncertainty"):
+        result = runner.invoke(app, ["diagnose", command, "--data-dir", str(no_value)])
+        text = _one_error_line(result)
+        assert "eis2023_scores_long.csv lacks the column value" in text
+    empty = _eis_dir(tmp_path / "b", "")
+    assert "eis2023_scores_long.csv is empty" in _one_error_line(
+        runner.invoke(app, ["diagnose", "eis", "--data-dir", str(empty)]))
+    junk = _eis_dir(tmp_path / "c", header + ",value\n0,SII,,Strong,2016,EU,DE,Germany,lots\n")
+    assert "line 2: value 'lots' is not a number" in _one_error_line(
+        runner.invoke(app, ["diagnose", "eis", "--data-dir", str(junk)]))
+
+
+def test_answer_file_problems_are_one_line(registry_url, tmp_path):
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes("org_id,item_id,answer,note\nsyn:sme:1,AW1,5,非常同意\n".encode("gbk"))
+    semi = tmp_path / "semi.csv"
+    semi.write_text("org_id;item_id;answer\nsyn:sme:1;AW1;5\n")
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{oops")
+    no_answer = tmp_path / "long.csv"
+    no_answer.write_text("org_id,item_id\nsyn:sme:1,AW1\n")
+    for path, message in ((gbk, "is not UTF-8 text"), (bad_json, "is not valid JSON"),
+                          (no_answer, "has no 'answer' column")):
+        result = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", "--answers", str(path),
+                                     "--database-url", registry_url])
+        assert message in _one_error_line(result)
+    for extra in (["--answers", str(semi)], ["--answers", str(gbk), "--answers-encoding", "gbk"]):
+        result = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", *extra, "--json", "--min-peers", "3",
+                                     "--database-url", registry_url])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["questionnaire"]["answered"] is True
+
+
+def test_not_an_sme_and_the_stage_basis(registry_url):
+    result = runner.invoke(app, ["diagnose", "sme", "syn:research_institute:1", "--database-url", registry_url])
+    assert "organisation 'syn:research_institute:1' (research_institute 1) exists but is a research_institute, " \
+           "not an SME" in _one_error_line(result)
+    profile = runner.invoke(app, ["diagnose", "sme", "syn:sme:4", "--database-url", registry_url, "--min-peers", "3"])
+    assert profile.exit_code == 0, profile.output
+    text = " ".join(profile.stderr.split())
+    assert "(from synthetic values)" in text and "note: the stage rests on synthetic (drawn) age, employees, growth" in text
+    stages = runner.invoke(app, ["diagnose", "stages", "--json", "--database-url", registry_url])
+    assert json.loads(stages.stdout)["stage_basis"] == {"synthetic": 40}
+    readable = runner.invoke(app, ["diagnose", "stages", "--database-url", registry_url])
+    assert "growth stage of 40 of 40 SMEs rests on synthetic (drawn)" in " ".join(readable.stderr.split())
+
+
+def test_stage_rules_and_reference_year_are_checked(registry_url, tmp_path):
+    rules = tmp_path / "rules.toml"
+    for text, message in (("[stages]\nstartup_max_age = true\n", "[stages]: startup_max_age must be a number"),
+                          ("[stages]\ngrowth_min_rate = 10\n", "growth_min_rate = 10 is not an annual rate"),
+                          ("stages = 3\n", "'stages' must be a table ([stages]")):
+        rules.write_text(text)
+        result = runner.invoke(app, ["diagnose", "stages", "--database-url", registry_url, "--stage-rules", str(rules)])
+        assert message in _one_error_line(result)
+    for year in ("-5", "1900", "2200"):
+        result = runner.invoke(app, ["diagnose", "stages", "--database-url", registry_url, "--reference-year", year])
+        assert f"--reference-year must be a year after 1900 and at most 2100, got {year}" in _one_error_line(result)
+    early = runner.invoke(app, ["diagnose", "stages", "--database-url", registry_url, "--reference-year", "1990"])
+    assert early.exit_code == 0 and "founded after --reference-year 1990" in " ".join(early.stderr.split())
+    help_text = runner.invoke(app, ["diagnose", "stages", "--help"])
+    assert "[stages] table" in " ".join(help_text.output.split())
+
+
+def test_documented_example_sme_is_a_cordis_sme(cordis_dir):
+    """The id docs/diagnosis.md uses is an SME of the CORDIS data (999984059, Fraunhofer, is not)."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "diagnosis.md").read_text()
+    ids = set(re.findall(r"diagnose sme (?:cordis:)?(\d+)", docs)) | set(re.findall(r'diagnose\("cordis:(\d+)"\)', docs))
+    assert ids and "999984059" not in ids
+    orgs = pd.read_csv(cordis_dir / "organisations.csv.gz", dtype=str).set_index("organisationID")
+    for pic in ids:
+        assert orgs.at[pic, "SME"].lower() == "true" and orgs.at[pic, "activityType"] == "PRC", pic
+    fraunhofer = runner.invoke(app, ["diagnose", "sme", "999984059", "--cordis", str(cordis_dir)])
+    assert "exists but is a research_institute, not an SME" in _one_error_line(fraunhofer)

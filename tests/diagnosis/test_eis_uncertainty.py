@@ -80,3 +80,19 @@ def test_uncertainty_bad_choices():
         UncertaintyAnalysis(base, {"x": []}).fit(data)
     with pytest.raises(RuntimeError, match="fit"):
         UncertaintyAnalysis(base, CHOICES).sobol()
+
+
+def test_switzerland_recomputed_below_published(eis_csv):
+    """docs/diagnosis.md: three indicators of Switzerland are "n/a" in the export, so its
+    recomputed 2023 SII (146.2) falls below the published 151.4 and Denmark ranks first."""
+    from innoweave.diagnosis.eis import load_eis, reproduce_eis
+
+    eis = load_eis(eis_csv)
+    rows = eis[(eis["level"] == "indicator") & (eis["country"] == "CH") & (eis["year"] == 2023)]
+    assert sorted(rows.loc[rows["value"].isna(), "indicator_code"]) == ["2.2.2", "2.2.3", "2.3.1"]
+    _, model = reproduce_eis(eis_csv.parent.parent)
+    sii = model.scores().set_index(["unit", "year"])["SII"]
+    assert sii[("CH", 2023)] == pytest.approx(146.2, abs=0.05)
+    assert sii[("CH", 2023)] < sii[("DK", 2023)]
+    published = eis[(eis["level"] == "index") & (eis["country"] == "CH") & (eis["year"] == 2023)]["value"]
+    assert published.iloc[0] == pytest.approx(151.393)

@@ -166,3 +166,106 @@ def test_cordis_smes(cordis_dir):
     assert len(model.scores_) > 1000
     assert not model.synthetic_["projects"].any() and model.synthetic_["patents"].all()
     assert model.stage_distribution()["total"] == len(model.scores_)
+
+
+# -- QA defects 2, 3, 4, 10 -------------------------------------------------------------------
+
+
+def test_stage_resting_on_drawn_attributes_is_marked(make_registry):
+    frames = make_registry(30)
+    orgs = frames.organisations
+    orgs["source"] = "cordis"
+    frames.participations["source"] = "cordis"
+    cordis_like = orgs["external_id"].isin([f"syn:sme:{i}" for i in range(20)])
+    orgs.loc[cordis_like, ["founding_year", "employees"]] = None  # CORDIS records neither
+    for i in range(20):
+        orgs.at[orgs.index[i], "attributes"] = {k: v for k, v in orgs.at[orgs.index[i], "attributes"].items()
+                                                if k != "growth"}
+    model = SMEDiagnoser(min_peers=3, seed=1).fit(frames)
+    drawn = model.diagnose("syn:sme:1")["stage"]
+    assert drawn["basis"] == "synthetic" and drawn["synthetic_attributes"] == ["age", "employees", "growth"]
+    assert "synthetic (drawn)" in drawn["note"] and "illustrative" in drawn["note"]
+    real = model.diagnose("syn:sme:25")["stage"]
+    assert real["basis"] == "observed" and real["synthetic_attributes"] == [] and "note" not in real
+    table = model.transform().set_index("org_id")
+    assert table.loc["syn:sme:1", "stage_basis"] == "synthetic"
+    assert table.loc["syn:sme:1", "stage_synthetic_attributes"] == "age; employees; growth"
+    assert table.loc["syn:sme:25", "stage_synthetic_attributes"] == ""
+    # only the age drawn: partly synthetic
+    orgs.loc[orgs["external_id"] == "syn:sme:25", "founding_year"] = None
+    partly = SMEDiagnoser(min_peers=3, seed=1).fit(frames).diagnose("syn:sme:25")["stage"]
+    assert partly["basis"] == "partly synthetic" and partly["synthetic_attributes"] == ["age"]
+
+
+def test_a_synthetic_registry_marks_every_stage(fitted):
+    assert set(fitted.stage_basis_) == {"synthetic"}
+    assert fitted.diagnose("syn:sme:0")["stage"]["synthetic_attributes"] == ["age", "employees", "growth"]
+
+
+def test_an_organisation_that_is_not_an_sme_is_named_as_such(fitted):
+    with pytest.raises(UnknownOrganisation, match=r"organisation 'syn:research_institute:1' \(research_institute 1\) "
+                                                  r"exists but is a research_institute, not an SME"):
+        fitted.diagnose("syn:research_institute:1")
+    with pytest.raises(UnknownOrganisation, match="exists but is an intermediary, not an SME"):
+        fitted.diagnose("intermediary 2")  # by exact name too
+    # the example offered is an id of this registry, not a fixed CORDIS id
+    with pytest.raises(UnknownOrganisation, match=r"give an external id such as 'syn:sme:0'"):
+        fitted.diagnose("nobody")
+
+
+def test_answer_ids_are_stripped_and_take_the_forms_the_sme_argument_takes(frames):
+    orgs = frames.organisations
+    orgs.loc[orgs["external_id"] == "syn:sme:7", "external_id"] = "cordis:865913472"
+    parts = frames.participations
+    parts.loc[parts["org_external_id"] == "syn:sme:7", "org_external_id"] = "cordis:865913472"
+    answers = pd.DataFrame({"org_id": [" syn:sme:3 ", "865913472", "nobody", "syn:university:0", "ghost"],
+                            "item_id": ["AW1"] * 5, "answer": [5, 5, 3, 3, 3]})
+    model = SMEDiagnoser(complete_attributes=False, answers=answers).fit(frames)
+    assert model.answered_["syn:sme:3"] and model.answered_["cordis:865913472"]
+    assert model.answered_.sum() == 2
+    assert model.report_["answers_for_unknown_orgs"] == ["ghost", "nobody", "syn:university:0"]
+    assert model.report_["answers_for_unknown_orgs_count"] == 3
+    assert model.report_["answers_for_other_kinds"] == {"syn:university:0": "university"}
+    # the PIC and the external id of one SME answering one item differently is a conflict
+    clash = pd.DataFrame({"org_id": ["865913472", "cordis:865913472"], "item_id": ["AW1", "AW1"], "answer": [5, 1]})
+    with pytest.raises(ValueError, match="'cordis:865913472' answers item 'AW1' twice, differently"):
+        SMEDiagnoser(complete_attributes=False, answers=clash).fit(frames)
+
+
+def test_reference_year_must_be_a_plausible_year(frames):
+    for year in (-5, 1900, 2101, 2024.5, True):
+        with pytest.raises(ValueError, match="reference_year must be a year after 1900 and at most 2100"):
+            SMEDiagnoser(complete_attributes=False, reference_year=year).fit(frames)
+    early = SMEDiagnoser(complete_attributes=False, reference_year=1990, min_peers=5).fit(frames)
+    founded = frames.organisations.query("kind == 'sme'")["founding_year"]
+    assert early.report_["founded_after_reference_year"] == int((founded > 1990).sum()) > 0
+
+
+def test_stage_rules_file_values_are_checked(tmp_path):
+    from innoweave.diagnosis.sme import read_stage_rules
+
+    path = tmp_path / "rules.toml"
+    cases = {
+        "[stages]\nstartup_max_age = true\n": r"\[stages\]: startup_max_age must be a number, got True",
+        "[stages]\ngrowth_min_rate = 10\n": r"growth_min_rate = 10 is not an annual rate as a fraction",
+        "[stages]\ntransformation_max_growth = -5\n": r"transformation_max_growth = -5 is not an annual rate",
+        "[stages]\nstartup_max_employees = -1\n": r"startup_max_employees must not be negative",
+        "[stages]\nstartup_max_age = \"abc\"\n": r"startup_max_age must be a number, got 'abc'",
+        "stages = 3\n": r"'stages' must be a table \(\[stages\] followed by key = value lines\), got stages = 3",
+        "[stage]\nstartup_max_age = 3.0\n": r"has no \[stages\] table \(it has \[stage\]\)",
+        "[stages\nstartup_max_age = 3.0\n": r"is not valid TOML",
+        "[stages]\nfoo = 3\n": r"unknown stage rule keys \['foo'\]",
+        "[stages]\nmissing_stage = \"Startup\"\n": r"missing_stage must be one of",
+        "[stages]\ngrowth_min_rate = -0.1\n": r"must be below growth_min_rate",
+    }
+    for text, message in cases.items():
+        path.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            read_stage_rules(path)
+        with pytest.raises(ValueError, match="rules.toml"):
+            read_stage_rules(path)
+    path.write_text("[stages]\nstartup_max_age = 3\ngrowth_min_rate = 0.2\n")
+    rules = read_stage_rules(path)
+    assert rules.startup_max_age == 3 and rules.growth_min_rate == 0.2
+    with pytest.raises(ValueError, match="stage rules file not found"):
+        read_stage_rules(tmp_path / "absent.toml")

@@ -3,7 +3,9 @@
 The registry is read from the database (``--database-url``, default the configured one) or,
 with ``--cordis DIR``, straight from a CORDIS folder. Exit codes: 0 ok, 1 a failed check
 (the EIS reproduction misses its tolerance), 2 bad input (unknown SME, bad answers file,
-missing data).
+missing data). Every path given is checked before any work; every input problem is one line
+on stderr naming the file (and line, organisation, item or option). Warnings (answers that
+match no SME, repeated answers, SMEs founded after the reference year) go to stderr too.
 """
 
 from __future__ import annotations
@@ -13,9 +15,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from innoweave.cli.common import EXIT_FAILED, check_table_path, err, fail, print_json, write_table
+from innoweave.cli.common import (
+    EXIT_FAILED,
+    check_out_file,
+    check_table_path,
+    err,
+    fail,
+    print_json,
+    write_table,
+)
 
 app = typer.Typer(help="Diagnose: EIS reproduction, SME profiles, growth stages, support.", no_args_is_help=True)
 
@@ -23,11 +34,37 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.
 UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Registry database (overrides INNOWEAVE_DATABASE_URL).")]
 CordisOpt = Annotated[Path | None, typer.Option("--cordis", help="Read the registry from this CORDIS folder instead of the database.")]
 AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="Questionnaire answers (CSV/XLSX/JSON; long or wide).")]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--answers-encoding", help="Text encoding of a CSV/JSON answers file (default UTF-8; e.g. gbk, cp1252).")]
+InvalidOpt = Annotated[str, typer.Option(
+    "--invalid-answers", help="An answer that is not a whole number on the scale: 'raise' (stop, exit 2) "
+                              "or 'missing' (treat it as unanswered, with a warning).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the attribute model (synthetic values).")]
 MinPeersOpt = Annotated[int, typer.Option("--min-peers", help="Smallest peer group before widening.")]
-YearOpt = Annotated[int, typer.Option("--reference-year", help="Year ages and recent projects count to.")]
-RulesOpt = Annotated[Path | None, typer.Option("--stage-rules", help="TOML file with a [stages] table of growth-stage thresholds.")]
+YearOpt = Annotated[int, typer.Option("--reference-year", help="Year ages and recent projects count to (1901-2100).")]
+RulesOpt = Annotated[Path | None, typer.Option("--stage-rules", help="TOML file with a \\[stages] table of growth-stage thresholds.")]
+PlotOpt = Annotated[Path | None, typer.Option("--plot", help="Write the plot to this .png and an .html beside it.")]
 DataOpt = Annotated[Path | None, typer.Option("--data-dir", help="Folder holding eis2023_database/ (default: the shared data).")]
+
+
+def _fail(message: str) -> typer.Exit:
+    """:func:`fail` for a message that may hold square brackets ("[stages]", "['AW1']"), which
+    Rich would otherwise take for markup."""
+    return fail(escape(message))
+
+
+def _warn(message: str) -> None:
+    err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _check_plot(plot: Path | None) -> None:
+    """Before any work: the plot is a .png (an .html of the same name goes beside it) that can be written."""
+    if plot is None:
+        return
+    if plot.suffix.lower() != ".png":
+        raise _fail(f"--plot must end in .png (an .html with the same name is written beside it), got {plot.name!r}")
+    check_out_file(plot, "--plot")
+    check_out_file(plot.with_suffix(".html"), "--plot")
 
 
 def _frames(database_url: str | None, cordis: Path | None):
@@ -36,29 +73,83 @@ def _frames(database_url: str | None, cordis: Path | None):
 
         if not cordis.is_dir():
             raise fail(f"CORDIS folder not found: {cordis}")
-        return read_cordis(cordis)
+        try:
+            return read_cordis(cordis)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
     from innoweave.cli.registry import open_registry
     from innoweave.registry.frames import load_frames
 
     return load_frames(open_registry(database_url))
 
 
-def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules=None):
-    from innoweave.diagnosis.questionnaire import read_answers
-    from innoweave.diagnosis.sme import SMEDiagnoser
-    from innoweave.registry.stages import StageRules
+def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules=None, *,
+               answers_encoding=None, invalid_answers="raise"):
+    from innoweave.diagnosis.questionnaire import InvalidAnswer, read_answers
+    from innoweave.diagnosis.sme import REFERENCE_YEARS, SMEDiagnoser, read_stage_rules
 
+    lo, hi = REFERENCE_YEARS
+    if not lo < reference_year <= hi:
+        raise fail(f"--reference-year must be a year after {lo} and at most {hi}, got {reference_year}")
+    if invalid_answers not in ("raise", "missing"):
+        raise fail(f"--invalid-answers must be 'raise' or 'missing', got {invalid_answers!r}")
+    if min_peers < 1:
+        raise fail(f"--min-peers must be at least 1, got {min_peers}")
     try:
-        rules = StageRules.from_toml(stage_rules) if stage_rules is not None else None
-        table = read_answers(answers) if answers is not None else None
+        rules = read_stage_rules(stage_rules) if stage_rules is not None else None
+        table = read_answers(answers, encoding=answers_encoding) if answers is not None else None
     except (OSError, ValueError) as exc:
-        raise fail(f"{exc}") from None
+        raise _fail(f"{exc}") from None
     frames = _frames(database_url, cordis)
     try:
-        return SMEDiagnoser(answers=table, seed=seed, min_peers=min_peers, reference_year=reference_year,
-                            stage_rules=rules).fit(frames)
+        model = SMEDiagnoser(answers=table, seed=seed, min_peers=min_peers, reference_year=reference_year,
+                             stage_rules=rules, on_invalid_answer=invalid_answers).fit(frames)
+    except InvalidAnswer as exc:
+        raise _fail(f"{exc}; correct it, or give --invalid-answers missing to treat such answers as unanswered") \
+            from None
     except ValueError as exc:
-        raise fail(str(exc)) from None
+        raise _fail(str(exc)) from None
+    _report_warnings(model, answers)
+    return model
+
+
+def _report_warnings(model, answers: Path | None) -> None:
+    """What the diagnosis set aside, said on stderr (the JSON carries it in ``report``)."""
+    report = model.report_
+    n = report.get("answers_for_unknown_orgs_count", 0)
+    if n:
+        shown = report["answers_for_unknown_orgs"][:5]
+        kinds = report.get("answers_for_other_kinds", {})
+        listed = ", ".join(repr(o) + (f" (a {kinds[o]})" if o in kinds else "") for o in shown)
+        example = model.scores_.index[0]
+        _warn(f"{answers}: answers of {n} organisation{'s' if n > 1 else ''} match no diagnosed SME and were "
+              f"ignored: {listed}{', …' if n > len(shown) else ''} (give external ids such as {example!r} or "
+              "CORDIS PICs)")
+    dup = report.get("duplicate_answers_ignored")
+    if dup:
+        _warn(f"{dup['count']} repeated answer{'s' if dup['count'] > 1 else ''} (same organisation, item and "
+              f"value) counted once: {'; '.join(dup['examples'])}{' …' if dup['count'] > len(dup['examples']) else ''}")
+    bad = report.get("invalid_answers_ignored")
+    if bad:
+        _warn(f"{bad} answer{'s' if bad > 1 else ''} not a whole number on the scale treated as unanswered "
+              "(--invalid-answers missing)")
+    later = report.get("founded_after_reference_year")
+    if later:
+        _warn(f"{later} SME{'s were' if later > 1 else ' was'} founded after --reference-year "
+              f"{model.reference_year}: {'their ages are' if later > 1 else 'its age is'} unknown to the stage rule")
+
+
+def _stage_basis(model) -> dict[str, int]:
+    return {k: int(v) for k, v in model.stage_basis_.value_counts().items()}
+
+
+def _stage_note(model) -> None:
+    """A line for people when stages rest on drawn (synthetic) firm attributes."""
+    drawn = int(model.stage_basis_.isin(["synthetic", "partly synthetic"]).sum())
+    if drawn:
+        _warn(f"the growth stage of {drawn:,} of {len(model.stage_basis_):,} SMEs rests on synthetic (drawn) "
+              "age, size or growth, not recorded values (CORDIS records none of them): those stages, and the "
+              "support offered for them, are illustrative (see stage_basis)")
 
 
 @app.command("eis")
@@ -72,8 +163,8 @@ def eis(
 
     try:
         result, _ = reproduce_eis(data_dir)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
     ok = (
         result["sii"]["within_0.001"] == result["sii"]["compared"]
         and result["dimensions"]["within_0.001"] == result["dimensions"]["compared"]
@@ -100,20 +191,19 @@ def eis_uncertainty(
     draws: Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")] = 1000,
     sobol: Annotated[int, typer.Option("--sobol", help="Sobol base sample (power of two; 0 = skip).")] = 256,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write the ranking plot to this PNG and an HTML beside it.")] = None,
+    plot: PlotOpt = None,
     json_out: JsonOpt = False,
     data_dir: DataOpt = None,
 ) -> None:
     """Median rank and 5-95 % interval of the 38 countries over methodological choices; Sobol indices."""
     from innoweave.diagnosis.eis import eis_uncertainty as run
 
+    _check_plot(plot)
     t0 = time.perf_counter()
     try:
         ua, indices = run(data_dir, n_draws=draws, sobol_base=sobol, seed=seed)
-    except FileNotFoundError as exc:
-        raise fail(str(exc)) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
     seconds = time.perf_counter() - t0
     if plot is not None:
         from innoweave.diagnosis.plots import ranking_plot, write_html
@@ -145,8 +235,10 @@ def eis_uncertainty(
 def sme(
     org: Annotated[str, typer.Argument(help="External id, CORDIS PIC or exact name of the SME.")],
     json_out: JsonOpt = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write the radar to this PNG and an HTML beside it.")] = None,
+    plot: PlotOpt = None,
     answers: AnswersOpt = None,
+    answers_encoding: EncodingOpt = None,
+    invalid_answers: InvalidOpt = "raise",
     database_url: UrlOpt = None,
     cordis: CordisOpt = None,
     seed: SeedOpt = 0,
@@ -157,11 +249,13 @@ def sme(
     """Profile one SME on the six restricting factors against its peers, with the support that fits."""
     from innoweave.diagnosis.sme import UnknownOrganisation
 
-    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules)
+    _check_plot(plot)
+    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules,
+                       answers_encoding=answers_encoding, invalid_answers=invalid_answers)
     try:
         profile = model.diagnose(org)
     except UnknownOrganisation as exc:
-        raise fail(str(exc)) from None
+        raise _fail(str(exc)) from None
     if plot is not None:
         from innoweave.diagnosis.plots import radar_plot, write_html
 
@@ -170,15 +264,19 @@ def sme(
                  "peer percentile": v["peer_percentile"]} for v in profile["factors"].values()]
         import pandas as pd
 
+        notes = "Synthetic indicator values: " + (", ".join(profile["synthetic_indicators"]) or "none")
+        if profile["stage"].get("note"):
+            notes += f". Growth stage: {profile['stage']['note']}"
         html_path = write_html(plot.with_suffix(".html"), title=f"{profile['name']}: six restricting factors",
-                               png=png, table=pd.DataFrame(rows),
-                               notes="Synthetic indicator values: " + (", ".join(profile["synthetic_indicators"]) or "none"))
+                               png=png, table=pd.DataFrame(rows), notes=notes)
         err.print(f"wrote {png} and {html_path}")
     if json_out:
         print_json(profile)
         return
-    table = Table(title=f"{profile['name']} ({profile['org_id']}) — stage {profile['stage']['value']}, "
-                        f"peers: {profile['peers']['level']} (n={profile['peers']['size']})")
+    stage = profile["stage"]
+    drawn = " (from synthetic values)" if stage["synthetic_attributes"] else ""
+    table = Table(title=escape(f"{profile['name']} ({profile['org_id']}) — stage {stage['value']}{drawn}, "
+                               f"peers: {profile['peers']['level']} (n={profile['peers']['size']})"))
     for col in ("factor", "score", "peer median", "percentile"):
         table.add_column(col)
     for v in profile["factors"].values():
@@ -189,12 +287,16 @@ def sme(
         err.print(f"  - [bold]{r['name']}[/] ({r['instrument']}): {r['reason']}")
     if profile["synthetic_indicators"]:
         err.print(f"synthetic values: {', '.join(profile['synthetic_indicators'])}")
+    if stage.get("note"):
+        err.print(escape(f"note: {stage['note']}"), highlight=False)
 
 
 @app.command("batch")
 def batch(
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv or .xlsx.")],
     answers: AnswersOpt = None,
+    answers_encoding: EncodingOpt = None,
+    invalid_answers: InvalidOpt = "raise",
     database_url: UrlOpt = None,
     cordis: CordisOpt = None,
     seed: SeedOpt = 0,
@@ -206,14 +308,17 @@ def batch(
     """Diagnose every SME of the registry and write one row per SME (CSV or XLSX)."""
     check_table_path(out)
     t0 = time.perf_counter()
-    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules)
+    model = _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, stage_rules,
+                       answers_encoding=answers_encoding, invalid_answers=invalid_answers)
     table = model.transform()
     write_table(table, out)
     summary = {"smes": len(table), "out": str(out), "seconds": round(time.perf_counter() - t0, 3),
-               "stages": model.stage_distribution(), "report": model.report_, "meta": model.meta_}
+               "stages": model.stage_distribution(), "stage_basis": _stage_basis(model),
+               "report": model.report_, "meta": model.meta_}
     if json_out:
         print_json(summary)
     else:
+        _stage_note(model)
         err.print(f"diagnosed {len(table):,} SMEs in {summary['seconds']} s -> {out}")
 
 
@@ -228,7 +333,7 @@ def stages(
 ) -> None:
     """Distribution of the registry's SMEs over the growth stages."""
     model = _diagnoser(database_url, cordis, None, seed, 10, reference_year, stage_rules)
-    dist = model.stage_distribution() | {"stage_rules": model.meta_["stage_rules"]}
+    dist = model.stage_distribution() | {"stage_basis": _stage_basis(model), "stage_rules": model.meta_["stage_rules"]}
     if json_out:
         print_json(dist)
         return
@@ -239,6 +344,7 @@ def stages(
     for s, n in dist["counts"].items():
         table.add_row(s, f"{n:,}", f"{dist['shares'][s]:.1%}")
     err.print(table)
+    _stage_note(model)
 
 
 def _fmt(value) -> str:

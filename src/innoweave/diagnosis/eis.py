@@ -58,10 +58,41 @@ def eis_path(data_dir: str | Path | None = None) -> Path:
     return path
 
 
+#: Columns of the EIS long CSV the reproduction reads.
+EIS_COLUMNS = ("indicator_code", "indicator", "performance_group", "year", "country", "value")
+
+
 def load_eis(path: str | Path | None = None) -> pd.DataFrame:
-    """The EIS long table with a ``level`` column: index, dimension, indicator or context."""
+    """The EIS long table with a ``level`` column: index, dimension, indicator or context.
+
+    A file that is empty, not CSV, lacks one of :data:`EIS_COLUMNS` or holds a value or year
+    that is not a number raises ``ValueError`` naming the file (and the column, line and
+    value)."""
     path = Path(path) if path is not None and Path(path).is_file() else eis_path(path)
-    df = pd.read_csv(path, dtype={"indicator_code": str, "country": str})
+    try:
+        df = pd.read_csv(path, dtype={"indicator_code": str, "country": str})
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"EIS file {path} is empty") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"EIS file {path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"EIS file {path} is not a readable CSV table: {exc}") from None
+    missing = [c for c in EIS_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"EIS file {path} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(it has: {', '.join(map(str, df.columns))}); expected the long export with {', '.join(EIS_COLUMNS)}"
+        )
+    if df.empty:
+        raise ValueError(f"EIS file {path} has a header but no rows")
+    for col in ("value", "year"):
+        number = pd.to_numeric(df[col], errors="coerce")
+        wrong = number.isna() & df[col].notna()
+        if wrong.any():
+            pos = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise ValueError(f"EIS file {path} line {pos + 2}: {col} {df[col].iloc[pos]!r} is not a number "
+                             f"({int(wrong.sum())} such cells; leave a missing value empty)")
+        df[col] = number
     depth = df["indicator_code"].str.count(r"\.")
     main = df["indicator_code"].str[0].isin(list("1234"))
     df["level"] = np.select(

@@ -38,7 +38,9 @@ def radar_plot(profile: dict, path: str | Path) -> Path:
     ax.set_xticklabels(labels, fontsize=9)
     ax.set_ylim(0, 100)
     weak = ", ".join(profile["weakest"]) or "none"
-    ax.set_title(f"{profile['name']} — stage: {profile['stage']['value']}\nweakest: {weak}", fontsize=10)
+    stage = profile["stage"]
+    drawn = " (from synthetic values)" if stage.get("synthetic_attributes") else ""
+    ax.set_title(f"{profile['name']} — stage: {stage['value']}{drawn}\nweakest: {weak}", fontsize=10)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.2), fontsize=8)
     return _save(fig, path)
 

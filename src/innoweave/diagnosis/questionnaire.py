@@ -9,13 +9,19 @@ factor, which the SME diagnosis (:mod:`innoweave.diagnosis.sme`) uses as one ind
 each factor beside the registry's.
 
 Answers are a long table ``org_id, item_id, answer`` (or a wide one: ``org_id`` plus one
-column per item). An answer outside the scale (or not a whole number) raises ``ValueError``
-naming the organisation, the item and the value, unless ``on_invalid="missing"`` treats it
-as unanswered; an unknown item id always raises; an empty answer is unanswered.
+column per item), read from CSV, XLSX or JSON by :func:`read_answers`, which keeps where
+each answer came from (file and line) for the messages. Numbers written as text parse; an
+answer that is not a whole number on the scale (text such as "agree" included) raises
+:class:`InvalidAnswer` (a ``ValueError``) naming the file and line, the organisation, the
+item and the value, unless ``on_invalid="missing"`` treats it as unanswered; an unknown item
+id always raises; an empty answer is unanswered; the same answer given twice counts once,
+two different answers to one item raise.
 """
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -105,26 +111,212 @@ def load_questionnaire(source: str | Path = "v1") -> Questionnaire:
     return Questionnaire.from_dict(yaml.safe_load(text), source=name)
 
 
-def read_answers(path: str | Path) -> pd.DataFrame:
-    """Answers from a CSV/XLSX/JSON file, long or wide, as a long table."""
+ANSWER_COLUMNS = ("org_id", "item_id", "answer")
+#: Where each answer came from: the file's line (CSV), row (XLSX) or record (JSON) number.
+LINE = "_line"
+
+
+class InvalidAnswer(ValueError):
+    """An answer that is not a whole number on the scale (``on_invalid="missing"`` skips it)."""
+
+
+def read_answers(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
+    """Answers from a CSV/XLSX/JSON file, long or wide, as a long table.
+
+    CSV (and ``.tsv``/``.txt``) files are read as UTF-8 (a byte-order mark is fine; UTF-16
+    with a byte-order mark is recognised; ``encoding`` names another) and their separator
+    (comma, semicolon or tab) is taken from the header line. Every cell is read as text,
+    so numbers stored as text parse like numbers. The table keeps, in column ``_line``, the
+    line (CSV), row (XLSX) or record (JSON) number of each answer, so that errors can say
+    where; ``attrs["source"]`` names the file. Any problem raises ``ValueError`` naming the
+    file and what to fix: not found, empty, not UTF-8, not valid JSON, not a workbook, no
+    answers.
+    """
     path = Path(path)
     if not path.exists():
         raise ValueError(f"answers file not found: {path}")
-    if path.suffix == ".xlsx":
-        df = pd.read_excel(path)
-    elif path.suffix == ".json":
-        df = pd.read_json(path)
+    if path.is_dir():
+        raise ValueError(f"answers file {path} is a folder, not a file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        df, unit, first = _read_excel(path), "row", 2
+    elif suffix == ".xls":
+        raise ValueError(f"answers file {path}: the old .xls format cannot be read; save it as .xlsx or CSV (UTF-8)")
+    elif suffix == ".json":
+        df, unit, first = _read_json(path, encoding), "record", 1
     else:
-        df = pd.read_csv(path)
+        df, unit, first = _read_csv(path, encoding), "line", 2
+    df.columns = [_header(c) for c in df.columns]
+    df[LINE] = np.arange(first, first + len(df))
+    df.attrs["source"] = str(path)
+    df.attrs["line_unit"] = unit
+    cells = df.drop(columns=LINE)
+    filled = cells.notna() & (cells.astype(str).apply(lambda c: c.str.strip()) != "")
+    df = df[filled.any(axis=1).to_numpy()]  # blank lines and empty spreadsheet rows
+    if df.empty:
+        raise ValueError(f"answers file {path} has no answers (only a header: {', '.join(map(str, cells.columns))})"
+                         if len(cells.columns) else f"answers file {path} is empty")
     return long_answers(df)
 
 
+def _header(name: object) -> str:
+    text = str(name).strip().lstrip("\ufeff").strip()
+    return text.lower() if text.lower() in ANSWER_COLUMNS else text
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ValueError(f"answers file {path} is empty")
+    if encoding is None:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for answers file {path}") from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"answers file {path} is not {encoding.removesuffix('-sig').upper()} text (byte {exc.start}, line {line}: "
+            f"{exc.reason}); save it as CSV UTF-8, or give its encoding (e.g. --answers-encoding gbk)"
+        ) from None
+    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    sep = "\t" if path.suffix.lower() == ".tsv" else max((",", ";", "\t"), key=header.count)
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                           skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"answers file {path} is empty") from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"answers file {path} is not a readable {_sep_name(sep)}-separated table: {exc}") from None
+
+
+def _sep_name(sep: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab"}[sep]
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_excel(path, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl and zipfile raise many kinds for a damaged file
+        raise ValueError(
+            f"answers file {path} is not a readable Excel workbook ({type(exc).__name__}: {exc}); "
+            "open and save it again as .xlsx, or export it as CSV UTF-8"
+        ) from None
+
+
+def _read_json(path: Path, encoding: str | None) -> pd.DataFrame:
+    try:
+        data = json.loads(path.read_text(encoding=encoding or "utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"answers file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"answers file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if isinstance(data, dict) and all(isinstance(v, (list, dict)) for v in data.values()):
+        df = pd.DataFrame(data)  # {"org_id": [...], ...} or {"org_id": {"0": ...}, ...}
+    elif isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        df = pd.DataFrame.from_records(data)
+    else:
+        raise ValueError(f"answers file {path}: JSON answers must be a list of records "
+                         '[{"org_id": …, "item_id": …, "answer": …}, …] or an object of columns')
+    return df.astype(object).reset_index(drop=True)
+
+
+def _source(df: pd.DataFrame) -> str:
+    return str(df.attrs.get("source", "answers"))
+
+
+def _where(df: pd.DataFrame, pos: int) -> str:
+    """Where answer ``pos`` (0-based position in ``df``) came from: file and line, or table row."""
+    if LINE in df.columns:
+        unit = df.attrs.get("line_unit", "row")
+        return f"{_source(df)} {unit} {int(df[LINE].iloc[pos])}"
+    return f"answers row {pos + 1}"
+
+
+def _id_text(values: pd.Series) -> np.ndarray:
+    """Ids as stripped text (a whole-number float id loses its ``.0``), ``""`` where missing."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+        values = values.fillna(0).astype("int64").astype("str")
+    elif not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(object).where(~missing, "").astype("str")
+    text = values.str.strip().to_numpy(dtype=object, na_value="")
+    text[missing] = ""
+    return text
+
+
 def long_answers(df: pd.DataFrame) -> pd.DataFrame:
-    if "org_id" not in df.columns:
-        raise ValueError("answers need an 'org_id' column")
-    if {"item_id", "answer"} <= set(df.columns):
-        return df[["org_id", "item_id", "answer"]].copy()
-    return df.melt(id_vars="org_id", var_name="item_id", value_name="answer")
+    """Answers as a long table ``org_id, item_id, answer`` (plus ``_line`` where known).
+
+    A long input has ``org_id``, ``item_id`` and ``answer``; a wide one ``org_id`` and one
+    column per item (and neither ``item_id`` nor ``answer``). Header names are matched
+    without regard to case or surrounding spaces; organisation and item ids are stripped. An
+    empty ``org_id`` raises ``ValueError`` naming where.
+    """
+    attrs = dict(df.attrs)
+    if attrs.get("normalised") and {"org_id", "item_id", "answer"} <= set(df.columns):
+        return df  # already through here (the diagnosis reads, then scores)
+    src = attrs.get("source", "answers")
+    df = df.rename(columns=_header)
+    columns = [c for c in df.columns if c != LINE]
+    if "org_id" not in columns:
+        only = columns[0] if len(columns) == 1 else ""
+        hint = next((f"; it looks {_sep_name(s)}-separated" for s in (";", "\t") if s in str(only)), "")
+        raise ValueError(
+            f"{src} has no 'org_id' column (columns: {', '.join(map(str, columns[:8]))}"
+            f"{', …' if len(columns) > 8 else ''}){hint}; answers are a long table org_id,item_id,answer "
+            "or a wide one: org_id and one column per item"
+        )
+    has = {c: c in columns for c in ("item_id", "answer")}
+    if all(has.values()):
+        keep = ["org_id", "item_id", "answer"] + ([LINE] if LINE in df.columns else [])
+        long = df[keep].copy()
+    elif any(has.values()):
+        lacking = next(c for c, here in has.items() if not here)
+        raise ValueError(f"{src} has no {lacking!r} column: a long answers table needs org_id, item_id and answer")
+    else:
+        ids = ["org_id"] + ([LINE] if LINE in df.columns else [])
+        long = df.melt(id_vars=ids, var_name="item_id", value_name="answer")
+        if LINE in long.columns:  # one row per organisation: list its answers in file order
+            long = long.sort_values(LINE, kind="stable").reset_index(drop=True)
+        attrs["layout"] = "wide"
+    long.attrs = attrs
+    org = _id_text(long["org_id"])
+    blank = org == ""
+    if blank.any():
+        pos = int(np.flatnonzero(blank)[0])
+        raise ValueError(f"{_where(long, pos)}: org_id is empty ({int(blank.sum())} answers without an organisation)")
+    # plain object columns: hashing Arrow-backed strings row by row is slow at 10^6 answers
+    long["org_id"] = pd.Series(org, index=long.index, dtype=object)
+    long["item_id"] = pd.Series(_id_text(long["item_id"]), index=long.index, dtype=object)
+    long.attrs["normalised"] = True
+    return long
+
+
+def _answer_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric value of each answer (NaN where not a number) and whether an answer was given.
+
+    Text is stripped and parsed ("3", " 4 ", "5.0"); an empty cell is unanswered; true and
+    false are not answers on the scale."""
+    if pd.api.types.is_bool_dtype(raw):
+        given = raw.notna().to_numpy()
+        return np.full(len(raw), np.nan), given
+    if pd.api.types.is_numeric_dtype(raw):
+        value = raw.to_numpy(dtype=float, na_value=np.nan)
+        return value, ~np.isnan(value)
+    obj = raw.astype(object)
+    missing = obj.isna().to_numpy()
+    text = obj.where(~missing, "").astype(str).str.strip()
+    given = ~missing & (text.to_numpy(dtype=object) != "")
+    value = np.array(pd.to_numeric(text.where(given, ""), errors="coerce"), dtype=float)
+    flags = obj.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool) if raw.dtype == object else None
+    if flags is not None and flags.any():
+        value[flags] = np.nan
+    return value, given
 
 
 def score_answers(
@@ -134,44 +326,97 @@ def score_answers(
 
     Reverse-worded items are flipped first. A factor with no answered item is NaN; an
     organisation whose every answer was invalid (with ``on_invalid="missing"``) stays, all NaN.
+    Item ids are matched without regard to case. An answer repeated with the same value (same
+    organisation and item) counts once; two different answers to one item raise
+    ``ValueError`` naming both. ``attrs`` of the result: ``invalid_answers`` (how many were
+    treated as unanswered) and ``duplicate_answers`` (how many repeats were dropped, with
+    examples).
     """
     if on_invalid not in ("raise", "missing"):
         raise ValueError("on_invalid must be 'raise' or 'missing'")
     long = long_answers(answers)
     # plain object arrays: hashing Arrow-backed strings row by row is slow at 10^6 answers
-    items = long["item_id"].astype(str).to_numpy(dtype=object)
+    items = long["item_id"].to_numpy(dtype=object)
     item_pos = pd.Index(questionnaire.item_ids).get_indexer(items)
     if (item_pos < 0).any():
+        upper = pd.Index([i.upper() for i in questionnaire.item_ids])
+        if upper.is_unique:
+            item_pos = np.where(item_pos < 0, upper.get_indexer(pd.Index(items).str.upper()), item_pos)
+    if (item_pos < 0).any():
         unknown = sorted(set(items[item_pos < 0]))
-        raise ValueError(f"answers name items {unknown} that questionnaire v{questionnaire.version} does not have")
+        first = int(np.flatnonzero(item_pos < 0)[0])
+        shown = unknown[:10] + (["…"] if len(unknown) > 10 else [])
+        its = f"{questionnaire.item_ids[0]}…{questionnaire.item_ids[-1]}"
+        if long.attrs.get("layout") == "wide":
+            raise ValueError(f"{_source(long)}: columns {shown} are not items of questionnaire "
+                             f"v{questionnaire.version}; a wide answers table has org_id and one column per "
+                             f"item ({its}): remove the other columns")
+        raise ValueError(f"{_where(long, first)}: answers name items {shown} that questionnaire "
+                         f"v{questionnaire.version} does not have (its items: {its})")
     lo, hi = questionnaire.scale
-    raw = long["answer"]
-    value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    given = raw.notna().to_numpy()
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-        given &= raw.astype(str).str.strip().to_numpy(dtype=object) != ""
+    value, given = _answer_values(long["answer"])
     with np.errstate(invalid="ignore"):
         bad = given & (np.isnan(value) | (value < lo) | (value > hi) | (value != np.round(value)))
     if bad.any() and on_invalid == "raise":
-        row = long[bad].iloc[0]
-        raise ValueError(
-            f"answer {str(row['answer'])!r} of organisation {row['org_id']!r} to item {row['item_id']!r} "
-            f"is outside the scale {lo}..{hi} ({int(bad.sum())} such answers)"
+        pos = int(np.flatnonzero(bad)[0])
+        row = long.iloc[pos]
+        v = value[pos]
+        what = ("is not a number on" if np.isnan(v) else
+                "is outside" if not lo <= v <= hi else "is not a whole number on")
+        n = int(bad.sum())
+        raise InvalidAnswer(
+            f"{_where(long, pos)}: answer {str(row['answer']).strip()!r} of organisation {row['org_id']!r} to item "
+            f"{row['item_id']!r} {what} the scale {lo}..{hi} ({n} invalid answer{'s' if n > 1 else ''})"
         )
     value = np.where(bad, np.nan, value)
     factors = [f.value for f in RestrictingFactor]
+    org_pos, orgs = pd.factorize(long["org_id"].to_numpy(dtype=object))
+    keep, duplicates = _drop_duplicates(long, org_pos, item_pos, value, len(questionnaire.items))
     reverse = np.array([i.reverse for i in questionnaire.items])[item_pos]
     factor_pos = np.array([factors.index(i.factor) for i in questionnaire.items])[item_pos]
     score = (np.where(reverse, lo + hi - value, value) - lo) / (hi - lo)
-    org_pos, orgs = pd.factorize(long["org_id"].astype(str).to_numpy(dtype=object))
     cell = org_pos * len(factors) + factor_pos
-    ok = ~np.isnan(score)
+    ok = ~np.isnan(score) & keep
     size = len(orgs) * len(factors)
     total = np.bincount(cell[ok], weights=score[ok], minlength=size)
     count = np.bincount(cell[ok], minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / count, np.nan)
-    return pd.DataFrame(mean.reshape(len(orgs), len(factors)), index=pd.Index(orgs, name="org_id"), columns=factors)
+    out = pd.DataFrame(mean.reshape(len(orgs), len(factors)), index=pd.Index(orgs, name="org_id"), columns=factors)
+    out.attrs = {"invalid_answers": int(bad.sum()), "duplicate_answers": duplicates}
+    return out
+
+
+def _drop_duplicates(long: pd.DataFrame, org_pos: np.ndarray, item_pos: np.ndarray, value: np.ndarray,
+                     n_items: int) -> tuple[np.ndarray, dict[str, object]]:
+    """Which answers to keep: the first of answers repeated with the same value.
+
+    Two different answers of one organisation to one item raise ``ValueError`` naming the
+    organisation, the item, both values and where they are. Unanswered cells are ignored."""
+    keep = np.ones(len(long), dtype=bool)
+    answered = np.flatnonzero(~np.isnan(value))
+    key = pd.Series(org_pos[answered].astype(np.int64) * n_items + item_pos[answered])
+    repeated = key.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return keep, {"count": 0}
+    rows = answered[repeated]
+    groups = pd.DataFrame({"key": key.to_numpy()[repeated], "value": value[rows], "pos": rows})
+    spread = groups.groupby("key")["value"].transform("nunique").to_numpy()
+    if (spread > 1).any():
+        first_key = groups["key"].to_numpy()[spread > 1][0]
+        clash = groups[groups["key"] == first_key]
+        a, b = clash.iloc[0], next(r for _, r in clash.iterrows() if r["value"] != clash.iloc[0]["value"])
+        pa, pb = int(a["pos"]), int(b["pos"])
+        n = int(pd.unique(groups["key"].to_numpy()[spread > 1]).size)
+        raise ValueError(
+            f"organisation {long['org_id'].iloc[pa]!r} answers item {long['item_id'].iloc[pa]!r} twice, differently: "
+            f"{a['value']:g} ({_where(long, pa)}) and {b['value']:g} ({_where(long, pb)}); keep one answer per "
+            f"organisation and item ({n} such conflict{'s' if n > 1 else ''})"
+        )
+    extra = groups["pos"].to_numpy()[groups["key"].duplicated().to_numpy()]
+    keep[extra] = False
+    examples = [f"{long['org_id'].iloc[p]!r} item {long['item_id'].iloc[p]!r} ({_where(long, int(p))})" for p in extra[:3]]
+    return keep, {"count": int(len(extra)), "examples": examples}
 
 
 def simulate_answers(

@@ -17,15 +17,22 @@ scenario inputs; the CLI prints and plots them.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from innoweave import __version__
 from innoweave.diagnosis.composite import CompositeIndex, Hierarchy, IndicatorData
-from innoweave.diagnosis.questionnaire import Questionnaire, load_questionnaire, score_answers
+from innoweave.diagnosis.questionnaire import (
+    Questionnaire,
+    load_questionnaire,
+    long_answers,
+    score_answers,
+)
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import OrgKind
@@ -36,6 +43,10 @@ FACTORS = [f.value for f in RestrictingFactor]
 RESEARCH = {OrgKind.UNIVERSITY.value, OrgKind.RESEARCH_INSTITUTE.value}
 SUPPORT_BODIES = {OrgKind.INTERMEDIARY.value, OrgKind.GOVERNMENT.value}
 RECENT_YEARS = 5
+#: Reference years accepted (ages count to it): after 1900, up to 2100.
+REFERENCE_YEARS = (1900, 2100)
+#: The inputs of the growth-stage rule and the registry fields they come from.
+STAGE_INPUTS = {"age": "founding_year", "employees": "employees", "growth": "attributes.growth"}
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,58 @@ PEER_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stage", ("stage",)),
     ("all", ()),
 )
+
+
+#: Keys of the stage rules that are annual growth rates, given as fractions (0.10 = 10 %).
+RATE_RULES = ("growth_min_rate", "transformation_max_growth")
+
+
+def read_stage_rules(path: str | Path, *, table: str = "stages") -> StageRules:
+    """Growth-stage thresholds from the ``[stages]`` table of a TOML file, checked.
+
+    Beyond :meth:`StageRules.from_dict` (unknown keys, numbers, order of the two rates) it
+    refuses what a TOML file lets slip through: a ``stages`` key that is not a table, true or
+    false for a threshold, an age or head count below zero, and a growth rate outside -1..1
+    (rates are fractions, 0.10 = 10 % a year: 10 reads as 1,000 %). Every ``ValueError``
+    names the file and the key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"stage rules file not found: {path}" if not path.exists()
+                         else f"stage rules file {path} is a folder, not a file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"stage rules file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"stage rules file {path} is not valid TOML: {exc}") from None
+    where = f"stage rules file {path}"
+    if table in data:
+        rules = data[table]
+        if not isinstance(rules, dict):
+            raise ValueError(f"{where}: {table!r} must be a table ([{table}] followed by key = value lines), "
+                             f"got {table} = {rules!r}")
+        where += f", [{table}]"
+    else:
+        tables = [k for k, v in data.items() if isinstance(v, dict)]
+        if tables:
+            raise ValueError(f"{where} has no [{table}] table (it has {', '.join(f'[{t}]' for t in tables)}); "
+                             f"put the thresholds under [{table}]")
+        rules = data
+    for key, value in rules.items():
+        if key == "missing_stage":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where}: {key} must be a number, got {value!r}")
+        if key in RATE_RULES and not -1.0 <= value <= 1.0:
+            raise ValueError(f"{where}: {key} = {value!r} is not an annual rate as a fraction "
+                             f"(0.10 = 10 % a year; allowed -1..1)")
+        if key not in RATE_RULES and value < 0:
+            raise ValueError(f"{where}: {key} must not be negative, got {value!r}")
+    try:
+        return StageRules.from_dict(rules)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def sme_hierarchy() -> Hierarchy:
@@ -239,8 +302,9 @@ class SMEDiagnoser:
 
     Parameters (keyword-only): ``kinds`` diagnosed (default SMEs); ``questionnaire`` a
     :class:`Questionnaire` or shipped version; ``answers`` a table of answers (long
-    ``org_id, item_id, answer`` or wide) and ``answers_synthetic`` whether they were
-    simulated; ``on_invalid_answer`` ``"raise"`` or ``"missing"``; ``complete_attributes``
+    ``org_id, item_id, answer`` or wide; an ``org_id`` is an external id or a bare CORDIS
+    PIC, answers of other organisations are left out and named in ``report_``) and
+    ``answers_synthetic`` whether they were simulated; ``on_invalid_answer`` ``"raise"`` or ``"missing"``; ``complete_attributes``
     draws what the registry lacks with the attribute model (flagged synthetic; ``seed`` is
     its seed); ``stage_rules`` the growth-stage rule; ``reference_year`` the year ages and
     recent projects count to; ``min_peers`` the smallest peer group (the SME included)
@@ -251,7 +315,9 @@ class SMEDiagnoser:
     weights, arithmetic means, log1p for counts).
 
     After :meth:`fit`: ``indicators_`` (raw), ``synthetic_`` (bool, same shape),
-    ``stages_``, ``peer_level_``, ``peer_size_``, ``scores_`` (six factors and ``overall``,
+    ``stages_``, ``stage_basis_`` (``observed``, ``synthetic``, ``partly synthetic`` or
+    ``no data``: whether the stage rests on values the attribute model drew),
+    ``stage_synthetic_`` (bool per stage input: age, employees, growth, stage), ``peer_level_``, ``peer_size_``, ``scores_`` (six factors and ``overall``,
     0..100), ``percentiles_`` (within peers, 0..100), ``peer_medians_``, ``weakest_``,
     ``composite_`` (the fitted engine), ``report_`` and ``meta_``.
     """
@@ -283,8 +349,17 @@ class SMEDiagnoser:
     def fit(self, frames: RegistryFrames) -> SMEDiagnoser:
         if self.min_peers < 1 or self.n_weakest < 1:
             raise ValueError("min_peers and n_weakest must be >= 1")
+        lo, hi = REFERENCE_YEARS
+        if isinstance(self.reference_year, bool) or not isinstance(self.reference_year, (int, np.integer)) \
+                or not lo < self.reference_year <= hi:
+            raise ValueError(f"reference_year must be a year after {lo} and at most {hi}, got {self.reference_year!r}")
         report: dict[str, object] = {}
         orgs, attrs = self._select(frames)
+        others = frames.organisations
+        others = others[~_isin(others["kind"].astype(str), self.kinds)].drop_duplicates("external_id")
+        self._others = pd.DataFrame({"kind": others["kind"].astype(str).to_numpy(dtype=object),
+                                     "name": others["name"].astype(str).to_numpy(dtype=object)},
+                                    index=pd.Index(others["external_id"].astype(str).to_numpy(dtype=object)))
         self.attributes_completed_ = False
         if self.complete_attributes and _lacks_attributes(orgs, attrs):
             from innoweave.registry.attributes import AttributeModel
@@ -303,6 +378,9 @@ class SMEDiagnoser:
         self.indicators_ = ind
         self.synthetic_ = self._synthetic(orgs, sources)
         self.stages_, self.stage_inputs_ = self._stages(orgs)
+        founded_later = int(self._founded_later.sum())
+        if founded_later:
+            report["founded_after_reference_year"] = founded_later
         self.names_ = orgs["name"].astype(str)
         self.kind_ = orgs["kind"].astype(str)
 
@@ -386,11 +464,19 @@ class SMEDiagnoser:
             ind[f"q_{f}"] = np.nan
         self.answered_ = pd.Series(False, index=ids)
         if self.answers is not None:
-            scored = score_answers(self.answers, q, on_invalid=self.on_invalid_answer)
+            answers = self._match_answer_ids(long_answers(self.answers), ids)
+            scored = score_answers(answers, q, on_invalid=self.on_invalid_answer)
             stray = sorted(set(scored.index) - set(ids))
             if stray:
                 report["answers_for_unknown_orgs"] = stray[:20]
                 report["answers_for_unknown_orgs_count"] = len(stray)
+                known = self._others.reindex(stray[:20])["kind"].dropna()
+                if len(known):
+                    report["answers_for_other_kinds"] = known.to_dict()
+            if scored.attrs.get("invalid_answers"):
+                report["invalid_answers_ignored"] = scored.attrs["invalid_answers"]
+            if scored.attrs.get("duplicate_answers", {}).get("count"):
+                report["duplicate_answers_ignored"] = scored.attrs["duplicate_answers"]
             scored = scored.reindex(ids)
             for f in FACTORS:
                 ind[f"q_{f}"] = scored[f].to_numpy(dtype=float)
@@ -398,6 +484,21 @@ class SMEDiagnoser:
         self.history_synthetic_ = collab["synthetic_history"].to_numpy(dtype=bool)
         ind = ind[[i.code for i in INDICATORS]]
         return ind, {i.code: list(i.sources) for i in INDICATORS}
+
+    def _match_answer_ids(self, answers: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+        """Answers with their organisation ids in the form the diagnosis uses: an id is taken as
+        given when an SME has it, else as a CORDIS PIC (``cordis:<id>``) when that names one."""
+        given = pd.Index(pd.unique(answers["org_id"].to_numpy(dtype=object)))
+        missing = given[ids.get_indexer(given) < 0]
+        as_pic = pd.Index([f"cordis:{g}" for g in missing], dtype=object)
+        found = ids.get_indexer(as_pic) >= 0
+        if not found.any():
+            return answers
+        mapping = dict(zip(missing[found], as_pic[found], strict=True))
+        out = answers.copy()
+        org = out["org_id"].to_numpy(dtype=object)
+        out["org_id"] = pd.Series(org).map(lambda o: mapping.get(o, o)).to_numpy(dtype=object)
+        return out
 
     def _synthetic(self, orgs: pd.DataFrame, sources: dict[str, list[str]]) -> pd.DataFrame:
         fields = {s for srcs in sources.values() for s in srcs} - {"participations", "questionnaire"}
@@ -420,6 +521,7 @@ class SMEDiagnoser:
             "employees": _num(orgs["employees"]),
             "growth": _column(self._attrs, "growth"),
         }, index=orgs.index)
+        self._founded_later = (inputs["age"] < 0).to_numpy()
         inputs.loc[inputs["age"] < 0, "age"] = np.nan
         stages = classify_stage(inputs["age"], inputs["employees"], inputs["growth"], rules=self.stage_rules)
         known = inputs.notna().any(axis=1).to_numpy()
@@ -427,7 +529,29 @@ class SMEDiagnoser:
         # A stage recorded in the registry stands in where none of age, size, growth is known.
         use_registry = ~known & pd.notna(registry_stage)
         stages = np.where(use_registry, registry_stage, stages)
+        # What the stage rests on: which of its inputs were drawn by the attribute model (or
+        # come from a synthetic registry), so that no one reads a drawn stage as a fact.
+        flags = _field_synthetic(orgs, set(STAGE_INPUTS.values()) | {"stage"})
+        drawn = pd.DataFrame({k: flags[f] for k, f in STAGE_INPUTS.items()}, index=orgs.index) & inputs.notna()
+        drawn["stage"] = flags["stage"] & use_registry
+        self.stage_synthetic_ = drawn
+        n_drawn = drawn.sum(axis=1).to_numpy()
+        basis = np.where(n_drawn == 0, "observed", "partly synthetic").astype(object)
+        basis[(n_drawn > 0) & (n_drawn == inputs.notna().sum(axis=1).to_numpy())] = "synthetic"
+        basis[use_registry] = np.where(drawn["stage"].to_numpy()[use_registry], "synthetic", "observed")
+        basis[~known & ~use_registry] = "no data"
+        self.stage_basis_ = pd.Series(basis, index=orgs.index, dtype=object)
+        self._synthetic_origin = pd.Series(orgs["source"].astype(str).to_numpy(dtype=object) == "synthetic",
+                                           index=orgs.index)
         return pd.Series(stages, index=orgs.index, dtype=object), inputs
+
+    def _stage_synthetic_names(self) -> pd.Series:
+        """Per SME, the stage inputs that are synthetic, as text ("age; employees; growth")."""
+        drawn = self.stage_synthetic_
+        text = pd.Series("", index=drawn.index, dtype=object)
+        for col in drawn.columns:
+            text = text + np.where(drawn[col].to_numpy(), f"{col}; ", "")
+        return text.str.removesuffix("; ")
 
     def _peers(self, orgs: pd.DataFrame) -> None:
         region = orgs["region_code"].astype(object).where(orgs["region_code"].notna(), "unknown").astype(str)
@@ -502,9 +626,22 @@ class SMEDiagnoser:
             return str(by_name.index[0])
         if len(by_name) > 1:
             raise UnknownOrganisation(f"{len(by_name)} SMEs are named {ref!r}; give the external id")
+        what = "an SME" if list(self.kinds) == ["sme"] else f"of the kinds diagnosed {list(self.kinds)}"
+        others = self._others
+        matches = [c for c in (ref, f"cordis:{ref}") if c in others.index]
+        if not matches:
+            matches = list(others.index[others["name"].str.lower().to_numpy() == ref.lower()][:1])
+        if matches:
+            kind, name = others.loc[matches[0], ["kind", "name"]]
+            article = "an" if kind[:1] in "aeio" else "a"
+            raise UnknownOrganisation(
+                f"organisation {matches[0]!r} ({name}) exists but is {article} {kind}, not {what}"
+                + ("; only SMEs are diagnosed" if what == "an SME" else "")
+            )
+        example = f"such as {ids[0]!r}, " if len(ids) else ""
         raise UnknownOrganisation(
             f"no SME {ref!r} among the {len(ids):,} diagnosed (kinds {list(self.kinds)}); "
-            "give an external id such as 'cordis:999984059', a CORDIS PIC or an exact name"
+            f"give an external id {example}a CORDIS PIC or an exact name"
         )
 
     def recommend(self, org_id: str) -> list[dict[str, str]]:
@@ -555,12 +692,7 @@ class SMEDiagnoser:
             "kind": self.kind_[org_id],
             "region": keys["region"],
             "sector": keys["sector"],
-            "stage": {
-                "value": self.stages_[org_id],
-                "age": _clean(inputs["age"]),
-                "employees": _clean(inputs["employees"]),
-                "growth": _clean(inputs["growth"]),
-            },
+            "stage": self._stage_profile(org_id, inputs),
             "overall": {
                 "score": _clean(self.scores_.at[org_id, "overall"]),
                 "peer_percentile": _clean(self.percentiles_.at[org_id, "overall"]),
@@ -577,6 +709,28 @@ class SMEDiagnoser:
             "synthetic_indicators": synthetic,
             "meta": self.meta_,
         }
+
+    def _stage_profile(self, org_id: str, inputs: pd.Series) -> dict[str, object]:
+        drawn = [k for k, v in self.stage_synthetic_.loc[org_id].items() if v]
+        basis = self.stage_basis_[org_id]
+        out: dict[str, object] = {
+            "value": self.stages_[org_id],
+            "age": _clean(inputs["age"]),
+            "employees": _clean(inputs["employees"]),
+            "growth": _clean(inputs["growth"]),
+            "basis": basis,
+            "synthetic_attributes": drawn,
+        }
+        if drawn:
+            why = ("a synthetic registry" if self._synthetic_origin[org_id] else
+                   "the registry lacks them: CORDIS has no firm age, size or growth")
+            out["note"] = (
+                f"the stage rests on synthetic (drawn) {', '.join(drawn)}, not recorded values ({why}): "
+                "the stage and the support offered for it are illustrative"
+            )
+        elif basis == "no data":
+            out["note"] = "no age, size or growth known: the stage is the default of the stage rules"
+        return out
 
     def transform(self) -> pd.DataFrame:
         """One row per SME: stage, peer group, factor scores and percentiles, weakest, support."""
@@ -596,6 +750,8 @@ class SMEDiagnoser:
         recs = np.asarray(recs_by_combo, dtype=object)[codes]
         weakest = weak.apply(lambda c: c + ";").sum(axis=1).str.strip(";").str.replace(";;", ";")
         out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(), "stage": stage.to_numpy(),
+                            "stage_basis": self.stage_basis_.to_numpy(),
+                            "stage_synthetic_attributes": self._stage_synthetic_names().to_numpy(),
                             "peer_level": self.peer_level_.to_numpy(), "peer_size": self.peer_size_.to_numpy()})
         for f in FACTORS + ["overall"]:
             out[f"{f}_score"] = self.scores_[f].to_numpy()
@@ -629,4 +785,4 @@ def _clean(value: object) -> object:
     return None if np.isnan(f) else round(f, 6)
 
 
-__all__ = ["INDICATORS", "SMEDiagnoser", "UnknownOrganisation", "sme_hierarchy"]
+__all__ = ["INDICATORS", "SMEDiagnoser", "UnknownOrganisation", "read_stage_rules", "sme_hierarchy"]
