@@ -54,7 +54,21 @@ def test_bad_docking_input_names_the_field():
     with pytest.raises(ValueError, match="seeds"):
         run_docking(seeds=1)
     with pytest.raises(ValueError, match="outputs"):
-        run_docking(seeds=2, n_firms=30, steps=1, scenarios=("baseline",), outputs=("nope",))
+        run_docking(seeds=5, n_firms=30, steps=1, scenarios=("baseline",), outputs=("nope",))
+
+
+def test_too_few_seeds_to_detect_anything_are_refused():
+    """With n seeds a KS test's smallest p is that of two fully separated samples (2 / C(2n,
+    n)); Bonferroni over 42 tests needs it below 0.01 / 42, else docking can never fail."""
+    assert docking.smallest_p(2) == pytest.approx(1 / 3)
+    assert docking.smallest_p(8) == pytest.approx(2 / 12870)
+    assert docking.min_seeds(3 * len(KEY_OUTPUTS)) == 8
+    assert docking.min_seeds(1) == 5
+    with pytest.raises(ValueError, match="seeds: 7 cannot detect a mismatch.*at least 8"):
+        run_docking(seeds=7)
+    with pytest.raises(ValueError, match="seeds: 2 cannot detect"):
+        run_docking(seeds=2, n_firms=30, steps=1, scenarios=("baseline",),
+                    outputs=("innovations",))
 
 
 def test_three_named_scenarios_with_valid_instruments():
@@ -72,10 +86,10 @@ def test_dock_command_prints_exactly_the_agreed_json():
 
     from innoweave.cli import app
 
-    result = CliRunner().invoke(app, ["simulate", "dock", "--seeds", "2", "--firms", "30",
+    result = CliRunner().invoke(app, ["simulate", "dock", "--seeds", "8", "--firms", "30",
                                       "--steps", "2", "--workers", "1", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert list(out) == ["scenarios", "outputs", "seeds", "min_p", "passed"]
-    assert out["scenarios"] == 3 and out["seeds"] == 2 and out["outputs"] == len(KEY_OUTPUTS)
+    assert out["scenarios"] == 3 and out["seeds"] == 8 and out["outputs"] == len(KEY_OUTPUTS)
     assert out["passed"] is True

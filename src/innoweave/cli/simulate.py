@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import json
+import math
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from innoweave.cli.common import EXIT_FAILED, err, fail, print_json, progress_bar
+from innoweave.cli.common import (
+    EXIT_FAILED,
+    check_out_dir,
+    check_out_file,
+    err,
+    json_text,
+    print_json,
+    progress_bar,
+)
+from innoweave.cli.common import fail as _fail
 
 app = typer.Typer(
     help="Policy simulation: run and compare scenarios, dock against Mesa, calibrate.",
@@ -24,6 +36,19 @@ HorizonOpt = Annotated[int | None, typer.Option("--horizon", min=1,
                                                 help="Override the scenario's horizon (steps).")]
 XpOpt = Annotated[str, typer.Option("--xp", help="Array module: numpy or cupy.")]
 
+#: The files ``run`` and ``compare`` write into their folder.
+RUN_FILES = ("steps.parquet", "summary.json", "summary.xlsx")
+COMPARE_FILES = ("steps.parquet", "compare.json", "compare.png", "compare.html", "compare.xlsx")
+
+
+def fail(message: str) -> typer.Exit:
+    """Exit 2 with ``message`` shown as written (``[population]`` is not Rich markup)."""
+    return _fail(escape(message))
+
+
+def _note(message: str) -> None:
+    err.print(f"note: {escape(message)}", highlight=False, soft_wrap=True)
+
 
 def _load(ref: str):
     from innoweave.simulation.scenario import ScenarioError, load_scenario, resolve_scenario
@@ -31,12 +56,95 @@ def _load(ref: str):
     try:
         return load_scenario(resolve_scenario(ref))
     except ScenarioError as exc:
-        raise fail(str(exc)) from None
+        raise fail(_where(str(exc), ref)) from None
+
+
+def _where(message: str, ref: str) -> str:
+    """``message`` with the scenario file named (once)."""
+    return message if ref in message else f"{ref}: {message}"
+
+
+def _check_xp(xp: str) -> None:
+    from innoweave.simulation.arrays import get_xp
+
+    try:
+        get_xp(xp)
+    except ValueError as exc:
+        raise fail(f"--xp: {exc}".replace("xp: ", "", 1)) from None
+
+
+def _out_folder(out: Path | None, default: str) -> tuple[Path, Path | None]:
+    """The output folder (``--out`` or ``simulation_runs/<default>``), checked before any
+    work (made here where missing); and the outermost folder made here (None: none)."""
+    folder = out if out is not None else Path("simulation_runs") / default
+    if out is None and (Path(default).name != default or default in ("", ".", "..")):
+        raise fail(f"name: {default!r} cannot name an output folder; give --out")
+    made = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        made = candidate
+    check_out_dir(folder, "--out")
+    return folder, made
+
+
+def _note_overwrite(folder: Path, names: tuple[str, ...]) -> None:
+    present = [n for n in names if (folder / n).exists()]
+    if present:
+        _note(f"overwriting the earlier results in {folder} ({', '.join(present)})")
+
+
+def _after_run(folder: Path, names: tuple[str, ...], replications: int) -> None:
+    _note_overwrite(folder, names)
+    if replications < 2:
+        _note("1 replication: a 95 % confidence interval needs at least 2 (reported as n/a)")
+
+
+def _forget(folder: Path, made: Path | None) -> None:
+    """Remove the folders this command made for its output again, where still empty."""
+    if made is None:
+        return
+    for candidate in (folder, *folder.parents):
+        try:
+            candidate.rmdir()
+        except OSError:
+            return
+        if candidate == made:
+            return
+
+
+def _write_all(folder: Path, writers: dict[str, Callable[[Path], None]]) -> None:
+    """Write every file to a temporary name beside it, then move them all into place, so a
+    failure leaves the earlier results (or nothing), never half of a new set."""
+    tmp = {name: folder / f".{name}.{os.getpid()}.tmp" for name in writers}
+    try:
+        for name, write in writers.items():
+            write(tmp[name])
+        for name in writers:
+            os.replace(tmp[name], folder / name)
+    finally:
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) \
+        else f"{value:.4g}"
+
+
+def _ci(low, high) -> str:
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "n/a"
+    return f"[{low:.4g}, {high:.4g}]"
 
 
 @app.command("examples")
 def examples(json_out: JsonOpt = False) -> None:
-    """List the example scenarios shipped with the package."""
+    """List the example scenarios shipped with the package (on stdout)."""
     from innoweave.simulation.scenario import example_scenarios
 
     found = {name: str(path) for name, path in sorted(example_scenarios().items())}
@@ -44,16 +152,18 @@ def examples(json_out: JsonOpt = False) -> None:
         print_json(found)
         return
     for name, path in found.items():
-        err.print(f"{name}: {path}")
+        typer.echo(f"{name}: {path}")
 
 
 @app.command("run")
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario TOML file or example name.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
+                                             "simulation_runs/NAME).")] = None,
     replications: RepsOpt = None,
     horizon: HorizonOpt = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Override the seed.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0,
+                                             help="Override the seed (>= 0).")] = None,
     xp: XpOpt = "numpy",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -63,28 +173,36 @@ def run(
     from innoweave.simulation.scenario import ScenarioError
 
     sc = _load(scenario)
+    _check_xp(xp)
     reps = replications or sc.replications
     steps = horizon or sc.horizon
-    folder = out or Path("simulation_runs") / sc.name
+    folder, made = _out_folder(out, sc.name)
     try:
         with progress_bar(quiet or json_out) as bar:
             task = bar.add_task(f"{sc.name}", total=reps * steps)
             result = run_scenario(sc, seed=seed, replications=reps, horizon=steps, xp=xp,
                                   progress=lambda: bar.advance(task))
     except (ScenarioError, ValueError) as exc:
-        raise fail(str(exc)) from None
-    folder.mkdir(parents=True, exist_ok=True)
-    result.steps.to_parquet(folder / "steps.parquet", index=False)
+        _forget(folder, made)
+        raise fail(_where(str(exc), scenario)) from None
+    except BaseException:
+        _forget(folder, made)
+        raise
+    _after_run(folder, RUN_FILES, reps)
     summary = result.summary()
     summary["files"] = {"steps": str(folder / "steps.parquet"),
                         "summary": str(folder / "summary.json"),
                         "workbook": str(folder / "summary.xlsx")}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     outputs = [{"output": name, "kind": o["kind"], "mean": o["mean"], "ci95_low": o["ci95"][0],
                 "ci95_high": o["ci95"][1]} for name, o in summary["outputs"].items()]  # fmt: skip
-    _workbook(folder / "summary.xlsx", "outputs", outputs, result.steps, ["step"],
-              {"scenario": sc.name, "seed": result.seed, "replications": reps,
-               "horizon": steps, "version": summary.get("version")})
+    about = {"scenario": sc.name, "seed": result.seed, "replications": reps, "horizon": steps,
+             "kernels": result.kernels, "version": summary.get("version")}
+    _write_all(folder, {
+        "steps.parquet": lambda path: result.steps.to_parquet(path, index=False),
+        "summary.json": _text_writer(json_text(summary) + "\n"),
+        "summary.xlsx": lambda path: _workbook(path, "outputs", outputs, result.steps,
+                                               ["step"], about),
+    })
     if json_out:
         print_json(summary)
         return
@@ -94,8 +212,7 @@ def run(
     for name, o in summary["outputs"].items():
         if name.startswith("spend_") and name != "spend_total" and o["mean"] == 0:
             continue
-        lo, hi = o["ci95"]
-        table.add_row(name, o["kind"], f"{o['mean']:.4g}", f"[{lo:.4g}, {hi:.4g}]")
+        table.add_row(name, o["kind"], _fmt(o["mean"]), _ci(*o["ci95"]))
     err.print(table)
     err.print(f"wrote {folder / 'steps.parquet'}, {folder / 'summary.json'} and "
               f"{folder / 'summary.xlsx'}")
@@ -105,46 +222,71 @@ def run(
 def compare(
     base: Annotated[str, typer.Argument(help="Base scenario (file or example name).")],
     alternatives: Annotated[list[str], typer.Argument(help="Alternative scenarios.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
+                                             "simulation_runs/compare_BASE).")] = None,
     replications: RepsOpt = None,
     horizon: HorizonOpt = None,
     xp: XpOpt = "numpy",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare scenarios with a base under common random numbers (95 % CIs, plots)."""
+    """Compare scenarios with a base under common random numbers (95 % CIs, plots).
+
+    Every scenario runs with the base's seed, replications and horizon (a note on stderr
+    names each alternative's own value that is replaced); all need distinct names and the
+    base's [population]."""
     from innoweave.simulation.runner import compare_scenarios, plot_comparison
-    from innoweave.simulation.scenario import ScenarioError
+    from innoweave.simulation.scenario import ScenarioError, comparable
 
     base_sc = _load(base)
     alts = [_load(a) for a in alternatives]
+    try:
+        notes = comparable(base_sc, alts, replications=replications, horizon=horizon)
+    except ScenarioError as exc:
+        raise fail(str(exc)) from None
+    for note in notes:
+        _note(note)
+    _check_xp(xp)
     reps = replications or base_sc.replications
     steps = horizon or base_sc.horizon
-    folder = out or Path("simulation_runs") / f"compare_{base_sc.name}"
+    folder, made = _out_folder(out, f"compare_{base_sc.name}")
     try:
         with progress_bar(quiet or json_out) as bar:
             task = bar.add_task("scenarios", total=reps * steps * (1 + len(alts)))
             comparison = compare_scenarios(base_sc, alts, replications=reps, horizon=steps,
                                            xp=xp, progress=lambda: bar.advance(task))
     except (ScenarioError, ValueError) as exc:
+        _forget(folder, made)
         raise fail(str(exc)) from None
-    folder.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        _forget(folder, made)
+        raise
+    _after_run(folder, COMPARE_FILES, reps)
     import pandas as pd
 
     steps_df = pd.concat([r.steps.assign(scenario=r.scenario.name)
                           for r in [comparison.base, *comparison.alternatives]])
-    steps_df.to_parquet(folder / "steps.parquet", index=False)
-    plot_comparison(comparison, folder / "compare.png", folder / "compare.html")
     data = comparison.to_dict()
-    data["files"] = {name: str(folder / name) for name in
-                     ("steps.parquet", "compare.json", "compare.png", "compare.html",
-                      "compare.xlsx")}
-    (folder / "compare.json").write_text(json.dumps(data, indent=2, default=str))
-    _workbook(folder / "compare.xlsx", "differences", _difference_rows(data), steps_df,
-              ["scenario", "step"],
-              {key: data[key] for key in ("base", "seed", "replications", "horizon",
-                                          "common_random_numbers", "version")}
-              | {"alternatives": ", ".join(data["alternatives"])})
+    data["files"] = {name: str(folder / name) for name in COMPARE_FILES}
+
+    def plots(png: Path) -> None:  # the PNG and the page showing it, written together
+        plot_comparison(comparison, png, html_tmp)
+
+    html_tmp = folder / f".compare.html.{os.getpid()}.plot"
+    try:
+        _write_all(folder, {
+            "steps.parquet": lambda path: steps_df.to_parquet(path, index=False),
+            "compare.png": plots,
+            "compare.html": lambda path: os.replace(html_tmp, path),
+            "compare.json": _text_writer(json_text(data) + "\n"),
+            "compare.xlsx": lambda path: _workbook(
+                path, "differences", _difference_rows(data), steps_df, ["scenario", "step"],
+                {key: data[key] for key in ("base", "seed", "replications", "horizon",
+                                            "common_random_numbers", "kernels", "version")}
+                | {"alternatives": ", ".join(data["alternatives"])}),
+        })
+    finally:
+        html_tmp.unlink(missing_ok=True)
     if json_out:
         print_json(data)
         return
@@ -154,13 +296,10 @@ def compare(
             table.add_column(col)
         for col, r in rows.items():
             if "value" in r:
-                v = "n/a" if r["value"] is None else f"{r['value']:.4g}"
-                table.add_row(col, r["kind"], "", "", v, "")
+                table.add_row(col, r["kind"], "", "", _fmt(r["value"]), "")
             elif not (col.startswith("spend_") and r.get("alt") == 0 and r.get("base") == 0):
-                lo, hi = r["ci95"]
-                table.add_row(col, r["kind"], f"{r.get('base', float('nan')):.4g}",
-                              f"{r.get('alt', float('nan')):.4g}", f"{r['diff']:.4g}",
-                              f"[{lo:.4g}, {hi:.4g}]")
+                table.add_row(col, r["kind"], _fmt(r.get("base")), _fmt(r.get("alt")),
+                              _fmt(r["diff"]), _ci(*r["ci95"]))
         err.print(table)
     err.print(f"wrote {folder}/compare.json, compare.xlsx, compare.png, compare.html, "
               "steps.parquet")
@@ -202,16 +341,22 @@ def calibrate(
     n_firms: Annotated[int, typer.Option("--firms", min=100, help="Population size.")] = 20000,
     replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 2,
     iterations: Annotated[int, typer.Option("--iterations", min=1)] = 8,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Points.")] = 3.0,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 7,
+    tolerance: Annotated[float, typer.Option("--tolerance", min=0, help="Points.")] = 3.0,
     write: Annotated[Path | None, typer.Option("--write", help="Write the fitted values as a "
-                                               "calibration TOML.")] = None,
+                                               "calibration TOML (not with --check).")] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Fit intent bias and research seeking by size class to NCSES tables 2609 and 4446."""
     from innoweave.simulation.calibration import Calibration
 
+    if check and write is not None:
+        raise fail("--write: --check fits nothing, so there is nothing to write; leave out "
+                   "--check to fit and write, or --write to check")
+    if not math.isfinite(tolerance):
+        raise fail(f"--tolerance: expected a finite number of points, got {tolerance}")
+    check_out_file(write, "--write")
     cal = Calibration(n_firms=n_firms, replications=replications, iterations=iterations,
                       seed=seed, tolerance=tolerance)
     with progress_bar(quiet or json_out) as bar:
@@ -220,8 +365,8 @@ def calibrate(
             report = cal.check(progress=lambda: bar.advance(task))
         else:
             report = cal.fit(progress=lambda: bar.advance(task)).report_
-    if write is not None and not check:
-        write.write_text(cal.to_toml())
+    if write is not None:
+        _write_all(write.parent, {write.name: _text_writer(cal.to_toml())})
         report["written"] = str(write)
     passed = report["max_gap_points"] <= tolerance
     if json_out:
@@ -242,12 +387,14 @@ def calibrate(
 
 @app.command("dock")
 def dock(
-    seeds: Annotated[int, typer.Option("--seeds", min=2, help="Replications per scenario.")] = 30,
+    seeds: Annotated[int, typer.Option("--seeds", min=2, help="Replications per scenario "
+                                       "(at least 8 with the 42 default tests).")] = 30,
     n_firms: Annotated[int | None, typer.Option("--firms", min=10, help="Firms per population "
                                                 "(default 400).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="Steps per run "
                                               "(default 24).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Root seed of the replications.")] = 20240601,
+    seed: Annotated[int, typer.Option("--seed", min=0,
+                                      help="Root seed of the replications.")] = 20240601,
     details: Annotated[Path | None, typer.Option("--details", help="Write the full report "
                                                  "(every test) as JSON here.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes running "
@@ -255,10 +402,26 @@ def dock(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Dock the engine against the Mesa reference: 3 scenarios x SEEDS runs in each, KS tests
-    of the key final-step outputs, Bonferroni-corrected; fails (exit 1) if any p <= 0.01."""
-    from innoweave.simulation.docking import DEFAULT_FIRMS, DEFAULT_STEPS, SCENARIOS, run_docking
+    """Dock the engine against the Mesa reference (KS tests, Bonferroni-corrected).
 
+    3 scenarios x SEEDS runs in each; two-sample KS tests of the key final-step outputs,
+    Bonferroni-corrected; fails (exit 1) if any corrected p <= 0.01. SEEDS must be large
+    enough that a total mismatch could be detected (8 for the 42 tests)."""
+    from innoweave.simulation.docking import (
+        DEFAULT_FIRMS,
+        DEFAULT_STEPS,
+        KEY_OUTPUTS,
+        SCENARIOS,
+        min_seeds,
+        run_docking,
+    )
+
+    needed = min_seeds(len(SCENARIOS) * len(KEY_OUTPUTS))
+    if seeds < needed:
+        raise fail(f"--seeds: {seeds} seeds cannot detect even a total mismatch over "
+                   f"{len(SCENARIOS) * len(KEY_OUTPUTS)} Bonferroni-corrected KS tests at "
+                   f"alpha 0.01 (the test would always pass); use at least {needed}")
+    check_out_file(details, "--details")
     n_firms = n_firms or DEFAULT_FIRMS
     steps = steps or DEFAULT_STEPS
     with progress_bar(quiet or json_out) as bar:
@@ -266,10 +429,10 @@ def dock(
         try:
             report = run_docking(seeds=seeds, n_firms=n_firms, steps=steps, seed=seed,
                                  workers=workers, progress=lambda: bar.advance(task))
-        except RuntimeError as exc:  # the Mesa extra is missing
+        except (RuntimeError, ValueError) as exc:  # the Mesa extra is missing; bad input
             raise fail(str(exc)) from None
     if details is not None:
-        details.write_text(json.dumps(report, indent=2))
+        _write_all(details.parent, {details.name: _text_writer(json_text(report) + "\n")})
     if json_out:
         print_json({k: report[k] for k in ("scenarios", "outputs", "seeds", "min_p", "passed")})
     else:
@@ -277,8 +440,8 @@ def dock(
         for col in ("scenario", "output", "engine mean", "Mesa mean", "KS", "p (Bonferroni)"):
             table.add_column(col)
         for d in report["details"]:
-            table.add_row(d["scenario"], d["output"], f"{d['engine_mean']:.4g}",
-                          f"{d['mesa_mean']:.4g}", f"{d['ks']:.3f}", f"{d['p_corrected']:.3g}")
+            table.add_row(d["scenario"], d["output"], _fmt(d["engine_mean"]),
+                          _fmt(d["mesa_mean"]), f"{d['ks']:.3f}", f"{d['p_corrected']:.3g}")
         err.print(table)
         err.print(f"min corrected p {report['min_p']:.3g}: "
                   f"{'PASSED' if report['passed'] else 'FAILED'} (alpha {report['alpha']})")

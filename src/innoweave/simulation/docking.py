@@ -127,6 +127,22 @@ def _reference_model():
     return ReferenceModel
 
 
+def smallest_p(seeds: int) -> float:
+    """The smallest p-value the two-sample KS test can give with ``seeds`` values per sample:
+    its exact p for two fully separated samples."""
+    return float(ks_2samp(np.arange(seeds), np.arange(seeds) + seeds, method="exact").pvalue)
+
+
+def min_seeds(n_tests: int, alpha: float = 0.01) -> int:
+    """The fewest seeds with which docking can fail at all: even two fully separated samples
+    must reach a Bonferroni-corrected p (``n_tests`` × p) below ``alpha``. With fewer, every
+    run "passes", which says nothing (with 3 × 14 tests at 0.01: 8 seeds)."""
+    seeds = 2
+    while smallest_p(seeds) * n_tests >= alpha:
+        seeds += 1
+    return seeds
+
+
 def run_docking(
     *,
     seeds: int = 30,
@@ -161,6 +177,12 @@ def run_docking(
         raise ValueError(f"n_firms and steps must be >= 1, got {n_firms} and {steps}")
     if not names or not outputs:
         raise ValueError("docking needs at least one scenario and one output")
+    needed = min_seeds(len(names) * len(outputs), alpha)
+    if seeds < needed:
+        raise ValueError(
+            f"seeds: {seeds} cannot detect a mismatch: the smallest Bonferroni-corrected p "
+            f"they allow is {min(1.0, smallest_p(seeds) * len(names) * len(outputs)):.3g} "
+            f"(> alpha {alpha}) over {len(names) * len(outputs)} tests; use at least {needed}")
     _reference_model()  # fail early, with the install hint, when Mesa is missing
 
     started = time.perf_counter()
@@ -271,4 +293,4 @@ def _compare(scenario: str, output: str, engine: np.ndarray, mesa: np.ndarray,
 
 
 __all__ = ["DEFAULT_FIRMS", "DEFAULT_STEPS", "KEY_OUTPUTS", "SCENARIOS", "DockingScenario",
-           "run_docking"]
+           "min_seeds", "run_docking", "smallest_p"]

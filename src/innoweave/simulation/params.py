@@ -287,7 +287,7 @@ class InstrumentConfig:
     stages: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ("sme",)
     size_classes: tuple[str, ...] | None = None
-    regions: tuple[int, ...] | None = None
+    regions: tuple[int | str, ...] | None = None
     targeting: str = "random"
     settings: dict[str, float] = field(default_factory=dict)
 
@@ -312,8 +312,8 @@ class InstrumentConfig:
         budget = data["budget"]
         if isinstance(budget, bool) or not isinstance(budget, (int, float)):
             raise ValueError(f"{where}.budget: expected a number, got {budget!r}")
-        if budget < 0:
-            raise ValueError(f"{where}.budget: must be >= 0, got {budget}")
+        if not budget >= 0 or budget == float("inf"):  # NaN fails the comparison
+            raise ValueError(f"{where}.budget: must be >= 0 and finite, got {budget}")
         stages = tuple(data.get("stages", [s.value for s in INSTRUMENTS[key].stages]))
         for s in stages:
             if s not in STAGES:
@@ -330,7 +330,14 @@ class InstrumentConfig:
                     raise ValueError(f"{where}.size_classes: unknown {s!r}; allowed: {list(SIZE_CLASSES)}")
         regions = data.get("regions")
         if regions is not None:
-            regions = tuple(int(r) for r in regions)
+            # region numbers, or region codes resolved against the population
+            # (``Scenario.instruments_for``)
+            if not isinstance(regions, (list, tuple)) or not all(
+                    isinstance(r, str) or (isinstance(r, int) and not isinstance(r, bool))
+                    for r in regions):
+                raise ValueError(f"{where}.regions: expected a list of region numbers or "
+                                 f"codes, got {regions!r}")
+            regions = tuple(regions)
         targeting = data.get("targeting", "random")
         if targeting not in TARGETING:
             raise ValueError(f"{where}.targeting: {targeting!r}; allowed: {list(TARGETING)}")
@@ -338,7 +345,8 @@ class InstrumentConfig:
         for name, default in INSTRUMENT_DEFAULTS[key].items():
             if name in data:
                 value = data[name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                if (isinstance(value, bool) or not isinstance(value, (int, float))
+                        or not 0 <= value < float("inf")):
                     raise ValueError(f"{where}.{name}: expected a number >= 0, got {value!r}")
                 settings[name] = type(default)(value) if isinstance(default, int) else float(value)
         if not stages or not kinds or (size_classes is not None and not size_classes) or (

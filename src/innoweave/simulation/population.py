@@ -80,6 +80,8 @@ class Population:
     n_fields: int
     external_id: np.ndarray | None = None
     field_labels: list[str] | None = None
+    #: region codes by region index, where the source has them (registry: NUTS codes)
+    region_names: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return int(self.kind.shape[0])
@@ -465,7 +467,7 @@ def population_from_frames(
         match_quality=match_quality, patents=patents,
         n_regions=int(len(region_names)), n_clusters=int(len(cluster_names)),
         n_fields=kp.n_fields, external_id=orgs["external_id"].to_numpy(object),
-        field_labels=labels, **attrs,
+        field_labels=labels, region_names=tuple(str(r) for r in region_names), **attrs,
     )
 
 

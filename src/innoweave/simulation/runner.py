@@ -13,6 +13,7 @@ self-contained HTML page).
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from innoweave import __version__
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
-from innoweave.simulation.scenario import Scenario
+from innoweave.simulation.scenario import Scenario, ScenarioError, comparable
 
 #: Outputs compared at the final step (levels).
 LEVEL_OUTPUTS = (
@@ -71,6 +72,21 @@ class RunResult:
     replications: int
     horizon: int
     xp: str
+    kernels: str | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The scenario's settings as run: ``seed``, ``replications`` and ``horizon`` are the
+        values used (overrides included); ``overrides`` gives, for each one that differs from
+        the scenario file, the file's value and the one used."""
+        settings = self.scenario.to_dict()
+        overrides = {}
+        for key, used in (("seed", self.seed), ("replications", self.replications),
+                          ("horizon", self.horizon)):
+            if settings[key] != used:
+                overrides[key] = {"scenario_file": settings[key], "used": used}
+                settings[key] = used
+        settings["overrides"] = overrides
+        return settings
 
     def per_replication(self) -> pd.DataFrame:
         """One row per replication: final-step levels and horizon totals of flows."""
@@ -93,8 +109,9 @@ class RunResult:
             "replications": self.replications,
             "horizon": self.horizon,
             "xp": self.xp,
+            "kernels": self.kernels,
             "version": __version__,
-            "settings": self.scenario.to_dict(),
+            "settings": self.settings(),
             "outputs": outputs,
         }
 
@@ -118,19 +135,20 @@ def run_scenario(
     reps = replications or scenario.replications
     steps = horizon or scenario.horizon
     frames = []
-    xp_name = "numpy"
+    xp_name, kernels = "numpy", None
     for r, child in enumerate(spawn_seeds(seed, reps)):
         pop_seed, run_seed = child.spawn(2)
         pop = scenario.build_population(seed=pop_seed)
         if r == 0:
             scenario.check_population(pop)
-        engine = Engine(scenario.params, pop, instruments=scenario.instruments, seed=run_seed,
-                        xp=xp)
+        engine = Engine(scenario.params, pop, instruments=scenario.instruments_for(pop),
+                        seed=run_seed, xp=xp)
         df = engine.run(steps, progress=progress)
-        xp_name = engine.xp_.__name__
+        xp_name, kernels = engine.xp_.__name__, engine.kernels_
         df.insert(0, "replication", r)
         frames.append(df)
-    return RunResult(scenario, pd.concat(frames, ignore_index=True), seed, reps, steps, xp_name)
+    return RunResult(scenario, pd.concat(frames, ignore_index=True), seed, reps, steps, xp_name,
+                     kernels)
 
 
 @dataclass
@@ -172,9 +190,9 @@ class Comparison:
             "replications": self.base.replications,
             "horizon": self.base.horizon,
             "common_random_numbers": True,
+            "kernels": self.base.kernels,
             "version": __version__,
-            "settings": {r.scenario.name: r.scenario.to_dict()
-                         for r in [self.base, *self.alternatives]},
+            "settings": {r.scenario.name: r.settings() for r in [self.base, *self.alternatives]},
             "differences": self.differences(),
         }
 
@@ -188,11 +206,20 @@ def compare_scenarios(
     xp: Any = None,
     progress: Callable[[], None] | None = None,
 ) -> Comparison:
-    """Run base and alternatives with the base's seed, replications and horizon (CRN)."""
+    """Run base and alternatives with the base's seed, replications and horizon (CRN).
+
+    Scenarios must have distinct names and the base's population
+    (:func:`~innoweave.simulation.scenario.comparable`: a ScenarioError otherwise)."""
+    comparable(base, alternatives, replications=replications, horizon=horizon)
     reps = replications or base.replications
     steps = horizon or base.horizon
-    for alt in alternatives:  # validate every population before the first run
-        alt.check_population(alt.build_population(seed=spawn_seeds(base.seed, 1)[0].spawn(2)[0]))
+    first = spawn_seeds(base.seed, 1)[0].spawn(2)[0]  # replication 0's population seed
+    for sc in alternatives:  # validate every population before the first run
+        try:
+            sc.check_population(sc.build_population(seed=first))
+        except ScenarioError as exc:
+            where = sc.path or f"scenario {sc.name!r}"
+            raise ScenarioError(f"{where}: {exc}") from None
     runs = [run_scenario(s, seed=base.seed, replications=reps, horizon=steps, xp=xp,
                          progress=progress) for s in [base, *alternatives]]
     return Comparison(runs[0], runs[1:])
@@ -244,32 +271,36 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
 
 def _html(comparison: Comparison, png_b64: str) -> str:
     diffs = comparison.differences()
+    esc = html.escape
+    base = esc(comparison.base.scenario.name)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Scenario comparison</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}"
         "td:first-child{text-align:left}</style></head><body>",
-        f"<h1>Scenarios compared with {comparison.base.scenario.name}</h1>",
+        f"<h1>Scenarios compared with {base}</h1>",
         f"<p>{comparison.base.replications} replications, horizon {comparison.base.horizon} "
-        f"steps, seed {comparison.base.seed}, common random numbers; innoweave {__version__}.</p>",
+        f"steps, seed {comparison.base.seed}, common random numbers; innoweave "
+        f"{esc(__version__)}.</p>",
         f"<img alt='time series' src='data:image/png;base64,{png_b64}'>",
     ]
     for name, rows in diffs.items():
-        parts.append(f"<h2>{name} − {comparison.base.scenario.name}</h2><table>"
+        parts.append(f"<h2>{esc(name)} − {base}</h2><table>"
                      "<tr><th>output</th><th>kind</th><th>base</th><th>alternative</th>"
                      "<th>difference</th><th>95 % CI</th></tr>")
         for col, r in rows.items():
             if "value" in r:
                 v = "n/a" if r["value"] is None else f"{r['value']:.4g}"
-                parts.append(f"<tr><td>{col}</td><td>{r['kind']}</td><td></td><td></td>"
-                             f"<td>{v}</td><td></td></tr>")
+                parts.append(f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td><td></td>"
+                             f"<td></td><td>{v}</td><td></td></tr>")
                 continue
             lo, hi = r["ci95"]
+            ci = "n/a" if math.isnan(lo) or math.isnan(hi) else f"[{lo:.4g}, {hi:.4g}]"
             parts.append(
-                f"<tr><td>{col}</td><td>{r['kind']}</td><td>{r.get('base', float('nan')):.4g}</td>"
+                f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td>"
+                f"<td>{r.get('base', float('nan')):.4g}</td>"
                 f"<td>{r.get('alt', float('nan')):.4g}</td><td>{r['diff']:.4g}</td>"
-                f"<td>[{lo:.4g}, {hi:.4g}]</td></tr>")
+                f"<td>{ci}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
-

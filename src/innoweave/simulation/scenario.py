@@ -11,19 +11,23 @@ scenarios shipped in ``simulation/scenarios/`` are listed by :func:`example_scen
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from innoweave.registry.instruments import INSTRUMENTS
 from innoweave.seeding import SeedLike
 from innoweave.simulation.params import (
+    INSTRUMENT_DEFAULTS,
     INTERMEDIARY,
     SIZE_CLASSES,
     STAGES,
+    TARGETING,
     InstrumentConfig,
     ModelParams,
 )
@@ -34,6 +38,173 @@ TOP_LEVEL = {"name", "description", "horizon", "replications", "seed", "populati
 SOURCES = ("synthetic", "synth", "registry", "cordis")
 SYNTHETIC_OPTIONS = {"n_regions", "clusters_per_region", "cluster_share", "research_per_firm",
                      "university_share", "intermediaries_per_region"}
+#: The ``[population]`` keys each source reads (besides ``source``).
+SOURCE_KEYS = {"synthetic": {"n_firms", *SYNTHETIC_OPTIONS}, "synth": {"n_firms"},
+               "registry": {"url"}, "cordis": {"path"}}
+#: Characters allowed in a scenario ``name`` besides letters and digits (it names the
+#: default output folder, so no path separators).
+NAME_EXTRA_CHARS = " -_."
+#: Largest budget per step accepted (money in quarter-revenues per employee): far beyond
+#: any economy the model can hold, small enough that every budget arithmetic stays exact.
+MAX_BUDGET = 1e12
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: ``low``/``high`` bounds (None: unbounded; ``open``:
+    the low bound itself excluded) and whether it must be an integer. NaN and ±inf are
+    never accepted."""
+
+    low: float | None = None
+    high: float | None = None
+    open: bool = False
+    integer: bool = False
+
+    def text(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{kind} in {'(' if self.open else '['}{_num(self.low)}, {_num(self.high)}]"
+        if self.low is not None:
+            return f"{kind} {'>' if self.open else '>='} {_num(self.low)}"
+        if self.high is not None:
+            return f"{kind} <= {_num(self.high)}"
+        return "any finite number"
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is out of range (None when it is fine)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected {self.text()}, got {value!r}"
+        if not math.isfinite(value):
+            return f"must be {self.text()}, got {value!r} (NaN and infinity are not allowed)"
+        if self.integer and value != int(value):
+            return f"must be {self.text()}, got {value!r}"
+        low_bad = self.low is not None and (value <= self.low if self.open else value < self.low)
+        if low_bad or (self.high is not None and value > self.high):
+            return f"must be {self.text()}, got {value!r}"
+        return None
+
+
+def _num(x: float) -> str:
+    if abs(x) >= 1e6:
+        return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+ANY = Range()
+PROB = Range(0.0, 1.0)                      # a probability or a share
+NONNEG = Range(0.0)                         # a rate, weight, cost or amount
+POSITIVE = Range(0.0, open=True)            # divides something
+COUNT = Range(1, integer=True)              # a count, period or duration (>= 1)
+COUNT0 = Range(0, integer=True)             # a count that may be 0
+
+#: The accepted values of every model parameter (``params.<section>.<name>``; a pair or a
+#: per-size-class list: every element). ``docs/model.md`` section 9 lists the same table.
+#: Cross-field rules are in :func:`_check_params`.
+PARAM_RANGES: dict[str, Range] = {
+    "knowledge.n_fields": Range(1, 32767, integer=True),
+    "knowledge.max_units": COUNT,
+    "knowledge.idea_size": COUNT,
+    "knowledge.ability_max": POSITIVE,
+    "knowledge.expertise_max": Range(2, 127, integer=True),
+    "knowledge.quality_scale": POSITIVE,
+    "knowledge.units_sme": COUNT,
+    "knowledge.units_large": COUNT,
+    "knowledge.units_research": COUNT,
+    "knowledge.ability_firm": NONNEG,
+    "knowledge.ability_research": NONNEG,
+    "market.demand_per_employee": POSITIVE,
+    "market.demand_growth": Range(-1.0, open=True),
+    "market.quality_sensitivity": NONNEG,
+    "market.cost_per_employee": NONNEG,
+    "market.employment_response": NONNEG,
+    "market.success_growth": NONNEG,
+    "intent.intent_bias": ANY,
+    "intent.awareness_weight": NONNEG,
+    "intent.funding_weight": NONNEG,
+    "intent.project_cost_per_employee": POSITIVE,
+    "intent.credit_line_per_employee": NONNEG,
+    "search.n_candidates": COUNT,
+    "search.p_previous": PROB,
+    "search.p_cluster": PROB,
+    "search.p_region": PROB,
+    "search.research_seek": PROB,
+    "search.w_knowledge": NONNEG,
+    "search.w_region": NONNEG,
+    "search.w_cluster": NONNEG,
+    "search.w_previous": NONNEG,
+    "search.w_competence": NONNEG,
+    "search.min_score": ANY,
+    "search.research_density_ref": POSITIVE,
+    "search.research_seek_max": PROB,
+    "search.firm_capacity": COUNT0,
+    "search.transaction_cost_share": NONNEG,
+    "search.intermediated_cost_factor": NONNEG,
+    "search.intermediary_pool": COUNT,
+    "search.memory": COUNT,
+    "outcome.success_base": ANY,
+    "outcome.w_quality": NONNEG,
+    "outcome.w_complementarity": NONNEG,
+    "outcome.w_absorptive": NONNEG,
+    "outcome.w_depth": NONNEG,
+    "outcome.radical_prob": PROB,
+    "outcome.radical_penalty": NONNEG,
+    "outcome.incremental_gain": PROB,
+    "outcome.learning_rate": NONNEG,
+    "outcome.research_transfer": NONNEG,
+    "outcome.research_absorptive": PROB,
+    "outcome.new_unit_share": PROB,
+    "outcome.patent_prob": PROB,
+    "spillover.cluster_rate": PROB,
+    "spillover.awareness_decay": PROB,
+    "spillover.awareness_own": PROB,
+    "spillover.awareness_partner": PROB,
+    "spillover.awareness_cluster": PROB,
+    "demography.exit_after": COUNT,
+    "demography.entry_rate": NONNEG,
+    "demography.spinoff_firm": PROB,
+    "demography.spinoff_research": PROB,
+    "demography.growth_memory": PROB,
+    "demography.startup_max_age": NONNEG,
+    "demography.startup_max_employees": NONNEG,
+    "demography.growth_min_rate": ANY,
+    "demography.transformation_max_growth": ANY,
+    "demography.transformation_min_age": NONNEG,
+    "record.network_window": COUNT,
+    "record.innovating_window": COUNT,
+    "record.network_every": COUNT,
+}
+
+#: The accepted values of every instrument setting (``instruments.<key>.<name>``; defaults
+#: in ``params.INSTRUMENT_DEFAULTS``). A setting whose 0 would switch the instrument off
+#: silently (no introductions bought, no consortium funded) must be > 0.
+INSTRUMENT_RANGES: dict[str, dict[str, Range]] = {
+    "rd_grant": {"share": PROB},
+    "credit_guarantee": {"boost": PROB, "duration": COUNT, "cost_per_employee": NONNEG},
+    "rd_tax_credit": {"share": PROB},
+    "talent_subsidy": {"boost": PROB, "cost": NONNEG},
+    "researcher_secondment": {"duration": COUNT, "cost": NONNEG, "talent_gain": PROB},
+    "innovation_voucher": {"value": NONNEG, "valid": COUNT},
+    "matchmaking_platform": {"cost": NONNEG, "candidates": COUNT,
+                             "pool": Range(2, integer=True)},
+    "joint_lab": {"duration": COUNT, "cost": NONNEG},
+    "intermediary_funding": {"cost_per_introduction": POSITIVE},
+    "cluster_programme": {"boost": NONNEG, "cost_per_member": NONNEG},
+    "ip_support": {"boost": PROB, "patent_factor": NONNEG, "cost": NONNEG},
+    "awareness_campaign": {"boost": PROB, "cost": NONNEG},
+    "collaborative_call": {"every": COUNT, "duration": COUNT, "grant": POSITIVE,
+                           "n_fields": COUNT, "noise": NONNEG},
+}
+BUDGET_RANGE = Range(0.0, MAX_BUDGET)
+
+#: The options of the synthetic generator (``population.<name>``).
+SYNTHETIC_RANGES: dict[str, Range] = {
+    "n_regions": COUNT,
+    "clusters_per_region": COUNT,
+    "cluster_share": PROB,
+    "research_per_firm": NONNEG,
+    "university_share": PROB,
+    "intermediaries_per_region": COUNT0,
+}
 
 
 class ScenarioError(ValueError):
@@ -80,19 +251,26 @@ class Scenario:
             rng = make_rng(seed)
             frames = synthesize(n_smes=spec.n_firms, seed=rng)
             return population_from_frames(frames, seed=rng, params=self.params)
-        return population_from_frames(_frames(spec), seed=seed, params=self.params)
+        field_name = "population.url" if spec.source == "registry" else "population.path"
+        try:
+            return population_from_frames(_frames(spec), seed=seed, params=self.params)
+        except ScenarioError:
+            raise
+        except ValueError as exc:
+            raise ScenarioError(f"{field_name}: {exc}") from None
 
     def check_population(self, pop: Population) -> None:
         """Fail, naming the field, if the population is empty or an instrument reaches no one."""
         if pop.n_firms == 0:
             raise ScenarioError("population: no firms to simulate (empty population)")
+        instruments = self.instruments_for(pop)
         d = self.params.demography
         stage = np.full(len(pop), 2, dtype=np.int8)
         stage[pop.growth >= d.growth_min_rate] = 1
         stage[(pop.growth < d.transformation_max_growth) & (pop.age >= d.transformation_min_age)] = 3
         stage[(pop.age < d.startup_max_age) & (pop.employees < d.startup_max_employees)] = 0
         size_class = size_class_of(pop.employees)
-        for key, cfg in self.instruments.items():
+        for key, cfg in instruments.items():
             ok = np.isin(pop.kind, [0 if k == "sme" else 1 for k in cfg.kinds])
             ok &= np.isin(stage, [STAGES.index(s) for s in cfg.stages])
             if cfg.size_classes is not None:
@@ -104,7 +282,42 @@ class Scenario:
                 raise ScenarioError(
                     f"instruments.{key}: eligibility excludes every firm of the population "
                     f"(stages={list(cfg.stages)}, kinds={list(cfg.kinds)}, "
-                    f"size_classes={cfg.size_classes}, regions={cfg.regions})")
+                    f"size_classes={cfg.size_classes}, "
+                    f"regions={self.instruments[key].regions})")
+
+    def instruments_for(self, pop: Population) -> dict[str, InstrumentConfig]:
+        """The instruments with ``regions`` as the population's region indices: region codes
+        (``"DE11"``, where the population has codes: registry, CORDIS, synth) are looked up,
+        numbers checked against the regions there are. Unchanged when nothing needs it."""
+        names = getattr(pop, "region_names", None)
+        out = dict(self.instruments)
+        for key, cfg in self.instruments.items():
+            if cfg.regions is None:
+                continue
+            where = f"instruments.{key}.regions"
+            resolved = []
+            for r in cfg.regions:
+                if isinstance(r, str):
+                    if not names:
+                        raise ScenarioError(
+                            f"{where}: {r!r} is a region code, but this population's regions "
+                            f"are numbered 0..{pop.n_regions - 1}: give numbers")
+                    if r not in names:
+                        shown = ", ".join(sorted(names)[:12])
+                        more = ", ..." if len(names) > 12 else ""
+                        raise ScenarioError(f"{where}: no region {r!r} in the population "
+                                            f"(regions: {shown}{more})")
+                    resolved.append(list(names).index(r))
+                else:
+                    if not 0 <= r < pop.n_regions:
+                        hint = (f" (or region codes: {', '.join(sorted(names)[:6])}, ...)"
+                                if names else "")
+                        raise ScenarioError(f"{where}: no region {r}; this population has "
+                                            f"regions 0..{pop.n_regions - 1}{hint}")
+                    resolved.append(int(r))
+            if tuple(resolved) != cfg.regions:
+                out[key] = replace(cfg, regions=tuple(resolved))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,19 +335,47 @@ _FRAMES_CACHE: dict[tuple, Any] = {}
 
 
 def _frames(spec: PopulationSpec):
+    """The registry's or the CORDIS folder's frames (cached); a registry or folder that
+    cannot be read is a :class:`ScenarioError` naming ``population.url`` / ``.path``."""
     key = (spec.source, spec.url, spec.path)
     if key not in _FRAMES_CACHE:
         if spec.source == "cordis":
             from innoweave.registry.cordis import read_cordis
 
-            _FRAMES_CACHE[key] = read_cordis(spec.path)
+            try:
+                _FRAMES_CACHE[key] = read_cordis(spec.path)
+            except (ValueError, KeyError, OSError) as exc:
+                raise ScenarioError(f"population.path: cannot read the CORDIS folder "
+                                    f"{spec.path}: {_one_line(exc)}") from None
         else:
-            from sqlalchemy import create_engine
-
-            from innoweave.registry.frames import load_frames
-
-            _FRAMES_CACHE[key] = load_frames(create_engine(spec.url))
+            _FRAMES_CACHE[key] = _registry_frames(spec.url)
     return _FRAMES_CACHE[key]
+
+
+def _registry_frames(url: str):
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from innoweave.config import normalise_database_url
+    from innoweave.registry.frames import load_frames
+
+    engine = create_engine(normalise_database_url(url))
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if not inspect(engine).has_table("organisation"):
+            raise ScenarioError(f"population.url: the registry at {where} is not initialised "
+                                "(no tables): run `innoweave db init` and import data")
+        return load_frames(engine)
+    except SQLAlchemyError as exc:
+        raise ScenarioError(f"population.url: cannot read the registry at {where}: "
+                            f"{_one_line(getattr(exc, 'orig', None) or exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _int(data: dict, key: str, default: int | None, *, minimum: int, where: str) -> int:
@@ -148,6 +389,19 @@ def _int(data: dict, key: str, default: int | None, *, minimum: int, where: str)
     return value
 
 
+def check_name(name: Any, where: str = "name") -> str:
+    """A scenario name: it names the default output folder and the rows of a comparison, so
+    letters, digits, spaces, ``-``, ``_`` and ``.``, starting with a letter or digit."""
+    if not isinstance(name, str):
+        raise ScenarioError(f"{where}: expected a text, got {name!r}")
+    if not name or len(name) > 100 or not name[0].isalnum() or not all(
+            c.isalnum() or c in NAME_EXTRA_CHARS for c in name):
+        raise ScenarioError(f"{where}: {name!r} is not a valid scenario name: use 1-100 "
+                            "letters, digits, spaces, '-', '_' or '.', starting with a letter "
+                            "or digit")
+    return name
+
+
 def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
                    base_dir: Path | None = None) -> Scenario:
     """Validate a scenario mapping (as read from TOML); errors name the field."""
@@ -156,13 +410,22 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
     unknown = sorted(set(data) - TOP_LEVEL)
     if unknown:
         raise ScenarioError(f"{unknown[0]}: unknown scenario key; allowed: {sorted(TOP_LEVEL)}")
+    if "name" in data:
+        scenario_name = check_name(data["name"])
+    else:  # the file's stem, made safe: it names the default output folder
+        safe = "".join(c if c.isalnum() or c in NAME_EXTRA_CHARS else "_" for c in name)
+        scenario_name = safe[:100] if safe[:1].isalnum() else f"s{safe}"[:100]
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(f"description: expected a text, got {description!r}")
     horizon = _int(data, "horizon", None, minimum=1, where="")
     replications = _int(data, "replications", 1, minimum=1, where="")
     seed = _int(data, "seed", 0, minimum=0, where="")
     population = _parse_population(data.get("population", {}), base_dir)
-    overrides = dict(data.get("params", {}))
+    overrides = data.get("params", {})
     if not isinstance(overrides, dict):
-        raise ScenarioError("params: expected a table")
+        raise ScenarioError("params: expected a table of parameter sections")
+    overrides = dict(overrides)
     if "mechanisms" in data:
         overrides["mechanisms"] = data["mechanisms"]
     calibration = data.get("calibration")
@@ -175,23 +438,119 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
         if msg.startswith("params.mechanisms"):
             msg = msg[len("params."):]
         raise ScenarioError(msg) from None
-    if params.search.rule not in ("conservative", "progressive"):
-        raise ScenarioError(f"params.search.rule: {params.search.rule!r}; allowed: "
-                            "conservative, progressive")
+    _check_params(params)
     instruments_data = data.get("instruments", {})
     if not isinstance(instruments_data, dict):
         raise ScenarioError("instruments: expected a table of instrument tables")
-    instruments = {}
-    for key, table in instruments_data.items():
-        try:
-            instruments[key] = InstrumentConfig.from_dict(key, table)
-        except ValueError as exc:
-            raise ScenarioError(str(exc)) from None
+    instruments = {key: _parse_instrument(key, table, population, params)
+                   for key, table in instruments_data.items()}
     return Scenario(
-        name=str(data.get("name", name)), description=str(data.get("description", "")),
+        name=scenario_name, description=description,
         horizon=horizon, replications=replications, seed=seed, population=population,
         params=params, instruments=instruments,
     )
+
+
+def _check_params(params: ModelParams) -> None:
+    """Every parameter within :data:`PARAM_RANGES`, and the rules that tie several."""
+    for section in fields(params):
+        values = getattr(params, section.name)
+        if section.name == "mechanisms" or not is_dataclass(values):
+            continue
+        for f in fields(values):
+            value = getattr(values, f.name)
+            if isinstance(value, str):
+                continue
+            where = f"params.{section.name}.{f.name}"
+            rng = PARAM_RANGES[f"{section.name}.{f.name}"]
+            for v in value if isinstance(value, tuple) else (value,):
+                problem = rng.problem(v)
+                if problem:
+                    each = "every value " if isinstance(value, tuple) else ""
+                    raise ScenarioError(f"{where}: {each}{problem}")
+    if params.search.rule not in ("conservative", "progressive"):
+        raise ScenarioError(f"params.search.rule: {params.search.rule!r}; allowed: "
+                            "conservative, progressive")
+    k = params.knowledge
+    if k.max_units > k.n_fields:
+        raise ScenarioError(f"params.knowledge.max_units: must be <= n_fields ({k.n_fields}): "
+                            f"an organisation holds at most one unit per field, got {k.max_units}")
+    if k.idea_size > k.max_units:
+        raise ScenarioError(f"params.knowledge.idea_size: must be <= max_units ({k.max_units}), "
+                            f"got {k.idea_size}")
+    for name in ("units_sme", "units_large", "units_research"):
+        lo, hi = getattr(k, name)
+        if lo > hi:
+            raise ScenarioError(f"params.knowledge.{name}: [low, high] with low <= high, "
+                                f"got {[lo, hi]}")
+    for name in ("ability_firm", "ability_research"):
+        lo, hi = getattr(k, name)
+        if lo > hi or hi > k.ability_max:
+            raise ScenarioError(f"params.knowledge.{name}: [low, high] with low <= high <= "
+                                f"ability_max ({_num(k.ability_max)}), got {[lo, hi]}")
+
+
+def _parse_instrument(key: str, table: Any, population: PopulationSpec,
+                      params: ModelParams) -> InstrumentConfig:
+    """One ``[instruments.<key>]`` table: types and :data:`INSTRUMENT_RANGES` first (so
+    every error names its field), then :meth:`InstrumentConfig.from_dict`."""
+    where = f"instruments.{key}"
+    if key not in INSTRUMENTS:
+        raise ScenarioError(f"{where}: unknown instrument {key!r}; known: {sorted(INSTRUMENTS)}")
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table")
+    allowed = {"budget", "stages", "kinds", "size_classes", "regions", "targeting",
+               *INSTRUMENT_DEFAULTS[key]}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ScenarioError(f"{where}.{unknown[0]}: unknown parameter; allowed: {sorted(allowed)}")
+    if "budget" not in table:
+        raise ScenarioError(f"{where}.budget: missing (budget per step, >= 0)")
+    problem = BUDGET_RANGE.problem(table["budget"])
+    if problem:
+        raise ScenarioError(f"{where}.budget: {problem}")
+    for name in ("stages", "kinds", "size_classes"):
+        if name in table:
+            value = table[name]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ScenarioError(f"{where}.{name}: expected a list of names, got {value!r}")
+    if "regions" in table:
+        _check_regions(table["regions"], f"{where}.regions", population)
+    if "targeting" in table and (not isinstance(table["targeting"], str)
+                                 or table["targeting"] not in TARGETING):
+        raise ScenarioError(f"{where}.targeting: {table['targeting']!r}; allowed: "
+                            f"{list(TARGETING)}")
+    for name, rng in INSTRUMENT_RANGES[key].items():
+        if name in table:
+            problem = rng.problem(table[name])
+            if problem:
+                raise ScenarioError(f"{where}.{name}: {problem}")
+    if key == "collaborative_call" and table.get("n_fields", 0) > params.knowledge.n_fields:
+        raise ScenarioError(f"{where}.n_fields: must be <= params.knowledge.n_fields "
+                            f"({params.knowledge.n_fields}), got {table['n_fields']}")
+    try:
+        return InstrumentConfig.from_dict(key, table, where=where)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+def _check_regions(regions: Any, where: str, population: PopulationSpec) -> None:
+    """A list of region numbers (0, 1, ...) or, where the population has them (registry,
+    CORDIS, synth), of region codes; checked against the built population later."""
+    if not isinstance(regions, list):
+        raise ScenarioError(f"{where}: expected a list of region numbers or codes, "
+                            f"got {regions!r}")
+    numbers = [isinstance(r, int) and not isinstance(r, bool) for r in regions]
+    codes = [isinstance(r, str) and r != "" for r in regions]
+    if not (all(numbers) or all(codes)):
+        raise ScenarioError(f"{where}: expected a list of region numbers (0, 1, ...) or of "
+                            f"region codes, got {regions!r}")
+    if regions and all(numbers) and min(regions) < 0:
+        raise ScenarioError(f"{where}: region numbers start at 0, got {min(regions)}")
+    if regions and all(codes) and population.source == "synthetic":
+        raise ScenarioError(f"{where}: region codes ({regions[0]!r}) need a population with "
+                            "coded regions (registry, cordis or synth); the synthetic "
+                            "generator's regions are numbered 0, 1, ...")
 
 
 def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
@@ -204,6 +563,11 @@ def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ScenarioError(f"population.{unknown[0]}: unknown key; allowed: {sorted(known)}")
+    foreign = sorted(set(data) - SOURCE_KEYS[source] - {"source"})
+    if foreign:
+        users = [repr(s) for s in SOURCES if foreign[0] in SOURCE_KEYS[s]]
+        raise ScenarioError(f"population.{foreign[0]}: not used with source {source!r} (only "
+                            f"with {' or '.join(users)})")
     if source in ("synthetic", "synth"):
         n_firms = data.get("n_firms", 2000)
         if isinstance(n_firms, bool) or not isinstance(n_firms, int):
@@ -211,60 +575,160 @@ def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
         if n_firms < 1:
             raise ScenarioError(f"population.n_firms: empty population ({n_firms} firms); "
                                 "need at least 1")
-        options = {k: data[k] for k in SYNTHETIC_OPTIONS if k in data}
-        if options and source == "synth":
-            raise ScenarioError(f"population.{sorted(options)[0]}: only for source 'synthetic'")
+        options = {k: data[k] for k in sorted(SYNTHETIC_OPTIONS) if k in data}
+        for key, value in options.items():
+            problem = SYNTHETIC_RANGES[key].problem(value)
+            if problem:
+                raise ScenarioError(f"population.{key}: {problem}")
         return PopulationSpec(source=source, n_firms=n_firms, options=options)
     if source == "registry":
         url = data.get("url")
         if not isinstance(url, str) or not url:
             raise ScenarioError("population.url: a database URL is required for source 'registry'")
+        _check_registry_url(url)
         return PopulationSpec(source=source, url=url)
     path = data.get("path")
     if not isinstance(path, str) or not path:
         raise ScenarioError("population.path: a CORDIS folder is required for source 'cordis'")
     resolved = Path(path) if base_dir is None or Path(path).is_absolute() else base_dir / path
+    resolved = resolved.resolve()
     if not resolved.exists():
         raise ScenarioError(f"population.path: {resolved} does not exist")
+    if not resolved.is_dir():
+        raise ScenarioError(f"population.path: {resolved} is a file; a CORDIS folder is "
+                            "expected")
     return PopulationSpec(source=source, path=str(resolved))
+
+
+def _check_registry_url(url: str) -> None:
+    """A registry URL that can be opened: ``sqlite:///PATH`` to an existing file (never
+    created here) or ``postgresql://...``. Whether it holds a registry is checked when the
+    population is built, before the first run."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from innoweave.config import normalise_database_url
+
+    expected = "expected sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    try:
+        parsed = make_url(normalise_database_url(url))
+    except (ValueError, ArgumentError):
+        raise ScenarioError(f"population.url: {url!r} is not a database URL; "
+                            f"{expected}") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            raise ScenarioError(f"population.url: {url!r} names no registry file; {expected}")
+        if not Path(database).is_file():
+            raise ScenarioError(f"population.url: there is no registry file {database} "
+                                "(create one with `innoweave db init` and an import, or "
+                                "`make demo`)")
 
 
 def _apply_calibration(overrides: dict, calibration: Any, base_dir: Path | None) -> None:
     """``calibration = "file.toml"`` or a table with ``intent_bias`` / ``research_seek``."""
+    source = ""
     if isinstance(calibration, str):
         path = Path(calibration)
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
-        if not path.exists():
-            raise ScenarioError(f"calibration: file {path} does not exist")
-        with open(path, "rb") as fh:
-            calibration = tomllib.load(fh)
+        source = f" (in {path})"
+        calibration = _read_toml(path, "calibration")
     if not isinstance(calibration, dict):
         raise ScenarioError("calibration: expected a file name or a table")
     allowed = {"intent_bias": "intent", "research_seek": "search"}
     for key, value in calibration.items():
+        label = f"calibration.{key}{source}"
         if key not in allowed:
-            raise ScenarioError(f"calibration.{key}: unknown; allowed: {sorted(allowed)}")
+            raise ScenarioError(f"{label}: unknown; allowed: {sorted(allowed)}")
         section = allowed[key]
+        if not isinstance(value, list) or len(value) != len(SIZE_CLASSES):
+            raise ScenarioError(f"{label}: expected a list of {len(SIZE_CLASSES)} numbers "
+                                f"({', '.join(SIZE_CLASSES)}), got {value!r}")
+        for v in value:
+            problem = PARAM_RANGES[f"{section}.{key}"].problem(v)
+            if problem:
+                raise ScenarioError(f"{label}: every value {problem}")
         overrides.setdefault(section, {})
         if not isinstance(overrides[section], dict):
             raise ScenarioError(f"params.{section}: expected a table")
         overrides[section] = {**overrides[section], key: value}
 
 
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file as a mapping; a missing, unreadable or invalid file is a ScenarioError
+    naming ``what`` and the file."""
+    if not path.exists():
+        raise ScenarioError(f"{what}: file {path} does not exist")
+    if path.is_dir():
+        raise ScenarioError(f"{what}: {path} is a folder, not a TOML file")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{what}: {path} is not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{what}: {path} is not UTF-8 text ({exc.reason} at byte "
+                            f"{exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise ScenarioError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file."""
     path = Path(path)
-    if not path.exists():
-        raise ScenarioError(f"scenario: file {path} does not exist")
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"scenario: {path} is not valid TOML ({exc})") from None
+    data = _read_toml(path, "scenario")
     scenario = parse_scenario(data, name=path.stem, base_dir=path.parent)
     scenario.path = str(path)
     return scenario
+
+
+def comparable(base: Scenario, alternatives: list[Scenario], *, replications: int | None = None,
+               horizon: int | None = None) -> list[str]:
+    """Check that ``alternatives`` can be compared with ``base`` under common random numbers.
+
+    Raises :class:`ScenarioError` when two scenarios share a ``name`` (results are keyed by
+    it) or an alternative's ``[population]`` differs from the base's (common random numbers
+    need the same population). Returns a warning for each alternative's ``seed``,
+    ``replications`` or ``horizon`` that the comparison replaces with the base's (the
+    ``replications`` / ``horizon`` given here, where not None, replace every scenario's)."""
+    seen: dict[str, Scenario] = {}
+    for sc in [base, *alternatives]:
+        if sc.name in seen:
+            first = seen[sc.name]
+            raise ScenarioError(
+                f"name: {_label(first)} and {_label(sc)} are both named {sc.name!r}; results "
+                "are kept by scenario name, so give each scenario its own `name`")
+        seen[sc.name] = sc
+    warnings = []
+    for alt in alternatives:
+        if alt.population != base.population:
+            raise ScenarioError(
+                f"population: {_label(alt)} has another population than the base "
+                f"{_label(base)} ({_population_text(alt.population)} vs "
+                f"{_population_text(base.population)}); common random numbers need the same "
+                "population: give both the same [population] table")
+        used = {"seed": base.seed,
+                "replications": replications or base.replications,
+                "horizon": horizon or base.horizon}
+        given = {"replications": replications, "horizon": horizon}
+        changed = [f"{key} {getattr(alt, key)} -> {value}" for key, value in used.items()
+                   if getattr(alt, key) != value and given.get(key) is None]
+        if changed:
+            warnings.append(f"{_label(alt)}: compared with the base's settings "
+                            f"({', '.join(changed)})")
+    return warnings
+
+
+def _label(sc: Scenario) -> str:
+    return f"{sc.path}" if sc.path else f"scenario {sc.name!r}"
+
+
+def _population_text(spec: PopulationSpec) -> str:
+    if spec.source in ("synthetic", "synth"):
+        options = "".join(f", {k}={v}" for k, v in spec.options.items())
+        return f"{spec.source}, n_firms={spec.n_firms}{options}"
+    return f"{spec.source} {spec.url or spec.path}"
 
 
 def example_scenarios() -> dict[str, Path]:
@@ -277,6 +741,8 @@ def resolve_scenario(ref: str | Path) -> Path:
     """A path as given, or the shipped example of that name (``baseline``)."""
     path = Path(ref)
     if path.exists():
+        if path.is_dir():
+            raise ScenarioError(f"scenario: {path} is a folder, not a scenario file")
         return path
     examples = example_scenarios()
     if str(ref) in examples:
