@@ -273,6 +273,22 @@ NEED_ATTRIBUTE: dict[str, str] = {
 TARGETING = ("random", "need")
 
 
+def check_instrument_table(key: str, data: Any, where: str) -> None:
+    """Raise ValueError, naming the field, unless ``data`` is a table for a known instrument
+    ``key`` with a budget and only the instrument's own parameters."""
+    if key not in INSTRUMENTS:
+        raise ValueError(f"{where}: unknown instrument {key!r}; known: {sorted(INSTRUMENTS)}")
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a table")
+    allowed = {"budget", "stages", "kinds", "size_classes", "regions", "targeting",
+               *INSTRUMENT_DEFAULTS[key]}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValueError(f"{where}.{unknown[0]}: unknown parameter; allowed: {sorted(allowed)}")
+    if "budget" not in data:
+        raise ValueError(f"{where}.budget: missing (budget per step, >= 0)")
+
+
 @dataclass(frozen=True)
 class InstrumentConfig:
     """One instrument of a scenario: budget per step, eligibility, targeting, settings.
@@ -298,17 +314,7 @@ class InstrumentConfig:
     def from_dict(cls, key: str, data: dict[str, Any], *, where: str | None = None) -> InstrumentConfig:
         """Validate one ``[instruments.<key>]`` table; every error names the field."""
         where = where or f"instruments.{key}"
-        if key not in INSTRUMENTS:
-            raise ValueError(f"{where}: unknown instrument {key!r}; known: {sorted(INSTRUMENTS)}")
-        if not isinstance(data, dict):
-            raise ValueError(f"{where}: expected a table")
-        allowed = {"budget", "stages", "kinds", "size_classes", "regions", "targeting",
-                   *INSTRUMENT_DEFAULTS[key]}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"{where}.{unknown[0]}: unknown parameter; allowed: {sorted(allowed)}")
-        if "budget" not in data:
-            raise ValueError(f"{where}.budget: missing (budget per step, >= 0)")
+        check_instrument_table(key, data, where)
         budget = data["budget"]
         if isinstance(budget, bool) or not isinstance(budget, (int, float)):
             raise ValueError(f"{where}.budget: expected a number, got {budget!r}")

@@ -20,16 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from innoweave.registry.instruments import INSTRUMENTS
 from innoweave.seeding import SeedLike
 from innoweave.simulation.params import (
-    INSTRUMENT_DEFAULTS,
     INTERMEDIARY,
     SIZE_CLASSES,
     STAGES,
     TARGETING,
     InstrumentConfig,
     ModelParams,
+    check_instrument_table,
 )
 from innoweave.simulation.population import Population, size_class_of
 
@@ -495,17 +494,10 @@ def _parse_instrument(key: str, table: Any, population: PopulationSpec,
     """One ``[instruments.<key>]`` table: types and :data:`INSTRUMENT_RANGES` first (so
     every error names its field), then :meth:`InstrumentConfig.from_dict`."""
     where = f"instruments.{key}"
-    if key not in INSTRUMENTS:
-        raise ScenarioError(f"{where}: unknown instrument {key!r}; known: {sorted(INSTRUMENTS)}")
-    if not isinstance(table, dict):
-        raise ScenarioError(f"{where}: expected a table")
-    allowed = {"budget", "stages", "kinds", "size_classes", "regions", "targeting",
-               *INSTRUMENT_DEFAULTS[key]}
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ScenarioError(f"{where}.{unknown[0]}: unknown parameter; allowed: {sorted(allowed)}")
-    if "budget" not in table:
-        raise ScenarioError(f"{where}.budget: missing (budget per step, >= 0)")
+    try:
+        check_instrument_table(key, table, where)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     problem = BUDGET_RANGE.problem(table["budget"])
     if problem:
         raise ScenarioError(f"{where}.budget: {problem}")
