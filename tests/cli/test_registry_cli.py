@@ -108,8 +108,11 @@ def test_template_import_export_cycle(cli, tmp_path):
     cli("template", "orgs", "--format", "xlsx", "-o", "orgs.xlsx")
     cli("template", "all", "--format", "csv", "-o", "tpl")
     cli("import", "file", "tpl", "--dry-run")
-    assert "not initialised" in said(cli("db", "stats", code=2))  # a dry run writes nothing
-    report = json.loads(cli("import", "file", "orgs.xlsx", "--json").stdout)
+    assert "there is no registry" in said(cli("db", "stats", code=2))  # a dry run writes nothing
+    assert not (tmp_path / "registry.db").exists()  # not even an empty file
+    result = cli("import", "file", "orgs.xlsx", "--json")
+    assert "created a new registry at sqlite:///" in said(result)
+    report = json.loads(result.stdout)
     assert report["written"] == {"organisations": 1, "clusters": 1}
     (tmp_path / "orgs.csv").write_text(ORGS_CSV, encoding="utf-8")
     cli("import", "file", "orgs.csv")
@@ -143,3 +146,157 @@ def test_import_file_unreadable(cli, tmp_path):
     (tmp_path / "orgs.csv").write_bytes("external_id,name,kind\n1,é,sme\n".encode("latin-1"))
     result = cli("import", "file", "orgs.csv", "--encoding", "utf-8", code=2)
     assert "cannot be decoded as utf-8" in said(result)
+
+
+# --- round trips of what synth and complete write ---------------------------------------------
+
+
+def test_synth_and_complete_export_and_import_again(cli, tmp_path):
+    cli("synth", "--smes", 20, "--seed", 1)
+    cli("complete", "--seed", 0)
+    cli("export", "-o", "vx")  # a folder of CSV files
+    cli("export", "-o", "vx.json")  # the format from the suffix
+    for i, out in enumerate(("vx", "vx.json", "vx/orgs.csv")):
+        url = f"sqlite:///{tmp_path / f'fresh{i}.db'}"
+        result = cli("import", "file", out, "--database-url", url)
+        assert "created a new registry at" in said(result)
+    first = json.loads(cli("db", "stats", "--json").stdout)
+    again = json.loads(cli("db", "stats", "--json", "--database-url", f"sqlite:///{tmp_path / 'fresh0.db'}").stdout)
+    assert again == first
+
+
+# --- synth on a registry that holds another run ------------------------------------------------
+
+
+def test_synth_refuses_to_mix_ecosystems_unless_replace(cli, tmp_path):
+    assert "created a new registry at" in said(cli("synth", "--smes", 30, "--seed", 1))
+    before = json.loads(cli("db", "stats", "--json").stdout)
+    cli("synth", "--smes", 30, "--seed", 1)  # the same run again changes nothing
+    assert json.loads(cli("db", "stats", "--json").stdout) == before
+    result = cli("synth", "--smes", 20, "--seed", 1, code=2)
+    assert "already holds a synthetic ecosystem from another run" in said(result)
+    assert "give --replace" in said(result) and "nothing written" in said(result)
+    assert json.loads(cli("db", "stats", "--json").stdout) == before
+    out = json.loads(cli("synth", "--smes", 20, "--seed", 1, "--replace", "--json").stdout)
+    assert out["deleted"]["organisation"] > 0
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    cli("synth", "--smes", 20, "--seed", 1, "--database-url", fresh)
+    replaced = json.loads(cli("db", "stats", "--json").stdout)
+    assert replaced == json.loads(cli("db", "stats", "--json", "--database-url", fresh).stdout)
+    assert replaced["by_kind"]["sme"] == 20
+
+
+def test_synth_replace_keeps_records_that_others_refer_to(cli, tmp_path):
+    cli("synth", "--smes", 30, "--seed", 1)
+    (tmp_path / "projects.csv").write_text("external_id,title\ncrm:p:1,Ours\n", encoding="utf-8")
+    (tmp_path / "participations.csv").write_text(
+        "project_external_id,org_external_id\ncrm:p:1,synthetic:sme:000025\n", encoding="utf-8")
+    cli("import", "file", "projects.csv", "participations.csv")
+    before = json.loads(cli("db", "stats", "--json").stdout)
+    result = cli("synth", "--smes", 20, "--seed", 1, "--replace", code=2)
+    assert "refer to" in said(result) and "'synthetic:sme:000025'" in said(result)
+    assert json.loads(cli("db", "stats", "--json").stdout) == before
+
+
+# --- bad input is one line and exit 2, never a traceback ----------------------------------------
+
+
+def test_db_upgrade_unknown_revision(cli):
+    result = cli("db", "upgrade", "nonsense", code=2)
+    assert "to revision 'nonsense'" in said(result) and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_synth_projects_per_sme_must_be_finite(cli, value, tmp_path):
+    result = cli("synth", "--smes", 5, "--projects-per-sme", value, code=2)
+    assert "--projects-per-sme must be a finite number >= 0" in said(result)
+    assert not (tmp_path / "registry.db").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["db", "stats"], ["db", "init"], ["orgs", "list"], ["orgs", "search", "x"], ["complete"],
+    ["export", "-o", "out"], ["import", "file", "orgs.csv"], ["import", "cordis", "CORDIS"],
+    ["synth", "--smes", "5"],
+])  # fmt: skip
+def test_a_file_that_is_not_a_database(cli, tmp_path, small_cordis, command):
+    not_db = tmp_path / "a.csv"
+    not_db.write_text(ORGS_CSV, encoding="utf-8")
+    (tmp_path / "orgs.csv").write_text(ORGS_CSV, encoding="utf-8")
+    command = [str(small_cordis) if c == "CORDIS" else c for c in command]
+    result = cli(*command, "--database-url", f"sqlite:///{not_db}", code=2)
+    assert f"{not_db} is not an SQLite database" in said(result)
+    assert not_db.read_text(encoding="utf-8") == ORGS_CSV
+
+
+# --- orgs search ----------------------------------------------------------------------------------
+
+
+def test_orgs_search_finds_keywords_and_takes_wildcards_literally(db_url, registry_engine, tmp_path):
+    (tmp_path / "orgs.csv").write_text(
+        "external_id,name,kind,keywords\n"
+        "o:1,Acme GmbH,sme,machining;Automotive\n"
+        "o:2,Fifty % Tools,sme,\n"
+        "o:3,Under_score AG,sme,\n"
+        "o:4,Plain,sme,sensor_fusion\n", encoding="utf-8")  # fmt: skip
+    runner = CliRunner()
+
+    def search(text):
+        result = runner.invoke(app, ["import", "file", str(tmp_path / "orgs.csv"), "--database-url", db_url]
+                               if text is None else
+                               ["orgs", "search", text, "--json", "--database-url", db_url])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return None if text is None else sorted(o["external_id"] for o in json.loads(result.stdout)["data"])
+
+    search(None)
+    assert search("automotive") == ["o:1"]  # a keyword, any case
+    assert search("%") == ["o:2"]  # not "anything"
+    assert search("_") == ["o:3", "o:4"]  # a name and a keyword with an underscore
+    assert search("r_f") == ["o:4"]
+    assert search("fifty") == ["o:2"]
+
+
+# --- the output format follows the file name ----------------------------------------------------
+
+
+def test_output_format_from_the_suffix(cli, tmp_path):
+    cli("template", "orgs", "-o", "orgs.csv")
+    assert (tmp_path / "orgs.csv").read_text(encoding="utf-8").startswith("external_id,name,kind")
+    cli("template", "orgs", "-o", "orgs.json")
+    assert json.loads((tmp_path / "orgs.json").read_text(encoding="utf-8"))["orgs"]
+    result = cli("template", "orgs", "-f", "csv", "-o", "t.xlsx", code=2)
+    assert "--format csv contradicts the suffix of --output 't.xlsx'" in said(result)
+    assert not (tmp_path / "t.xlsx").exists()
+    assert "is a folder of files" in said(cli("template", "all", "-o", "all.csv", code=2))
+    assert not (tmp_path / "all.csv").exists()
+    cli("import", "file", "orgs.csv")
+    cli("export", "-o", "reg.json")
+    assert (tmp_path / "reg.json").is_file()
+    assert json.loads((tmp_path / "reg.json").read_text(encoding="utf-8"))["orgs"][0]["external_id"]
+    cli("export", "-o", "reg.xlsx")
+    assert (tmp_path / "reg.xlsx").read_bytes()[:2] == b"PK"
+    assert "contradicts" in said(cli("export", "-f", "json", "-o", "reg.csv", code=2))
+    assert not (tmp_path / "reg.csv").exists()
+    (tmp_path / "taken").write_text("a file", encoding="utf-8")
+    assert "is a file, not a folder" in said(cli("export", "-o", "taken", code=2))
+
+
+# --- CORDIS rows are checked --------------------------------------------------------------------
+
+
+def test_import_cordis_reports_invalid_rows(cli, tmp_path, small_cordis):
+    with gzip.open(small_cordis / "projects.csv.gz", "wt", encoding="utf-8") as fh:
+        fh.write(GZ_FILES["projects"] + "11,Q,Horizon Europe,RIA,SIGNED,2025-01-01,2024-01-01,abc,Reversed\n")
+    with gzip.open(small_cordis / "participations.csv.gz", "wt", encoding="utf-8") as fh:
+        fh.write(GZ_FILES["participations"] + "11,1,coordinator,1,1\n")
+    result = cli("import", "cordis", small_cordis, code=2)
+    assert "projects.csv.gz, row 3, column endDate: end 2024-01-01 is before start 2025-01-01" in said(result)
+    assert "projects.csv.gz, row 3, column ecMaxContribution: expected a number, got 'abc'" in said(result)
+    assert "participations.csv.gz, row 4, column projectID: its project '11' was left out" in said(result)
+    assert "nothing written" in said(result)
+    assert not (tmp_path / "registry.db").exists()
+    result = cli("import", "cordis", small_cordis, "--skip-invalid", "--json")
+    assert "created a new registry at sqlite:///" in said(result)
+    report = json.loads(result.stdout)
+    assert report["written"]["projects"] == 1 and report["written"]["participations"] == 2
+    assert report["rejected_rows"] == {"participations.csv.gz": 1, "projects.csv.gz": 1}
+    assert len(report["errors"]) == 3

@@ -231,3 +231,22 @@ def test_a_value_is_flagged_exactly_when_it_was_missing(rows, seed):
             assert not pd.isna(out.at[i, "employees"])
         elif not completed:
             assert flags == set()
+
+
+def test_drawn_founding_years_stay_in_the_range_the_import_accepts():
+    """The log-normal age has a long tail (a university 650 years old); drawn founding years
+    are clipped to the import's range, so a completed registry exports and re-imports."""
+    from innoweave.registry.attributes import FOUNDING_YEAR_RANGE
+    from innoweave.registry.validation import ORGS
+
+    column = ORGS.column("founding_year")
+    assert FOUNDING_YEAR_RANGE == (column.minimum, column.maximum) == (1800, column.maximum)
+    kinds = ["university"] * 2000 + ["large_firm"] * 2000
+    orgs = AttributeModel(shares=SHARES).complete(_orgs(kinds), seed=0).organisations
+    years = orgs["founding_year"].astype(int)
+    assert years.between(*FOUNDING_YEAR_RANGE).all()
+    assert (years == 1800).sum() >= 10  # the tail exists and is clipped, not redrawn
+    observed = _orgs(["university"], founding_year=[1386])  # an observed year is kept as it is
+    assert AttributeModel(shares=SHARES).complete(observed, seed=0).organisations["founding_year"].iat[0] == 1386
+    future = AttributeModel(shares=SHARES, reference_year=column.maximum + 10).complete(_orgs(kinds), seed=0)
+    assert future.organisations["founding_year"].astype(int).max() <= column.maximum

@@ -119,6 +119,22 @@ def test_geolocation_split(bulk_dir):
     assert orgs.loc[["cordis:999000003", "cordis:999000004"], "latitude"].isna().all()
 
 
+def test_unusable_geolocations_are_left_empty_with_a_warning(bulk_dir):
+    from innoweave.registry.cordis import read_cordis_checked
+
+    text = ORGANIZATION_CSV.replace('"48.77,9.18"', '"95.0,9.18"').replace('"51.05,13.74"', '"51.05,east"')
+    (bulk_dir / "organization.csv").write_text(text, encoding="utf-8")
+    read = read_cordis_checked(bulk_dir)
+    assert read.errors == []
+    assert read.warnings == [
+        "organization.csv: 2 geolocation(s) not 'latitude,longitude' on the globe, left empty "
+        "(row 3: '51.05,east', row 6: '95.0,9.18')"
+    ]
+    orgs = read.frames.organisations.set_index("external_id")
+    # a position is kept whole or not at all (a latitude without longitude would not re-import)
+    assert orgs.loc[["cordis:999000002", "cordis:999000004"], ["latitude", "longitude"]].isna().all().all()
+
+
 def test_bad_cordis_folders(tmp_path, bulk_dir):
     with pytest.raises(CordisFormatError, match="not a folder"):
         read_cordis(tmp_path / "absent")
@@ -132,3 +148,67 @@ def test_bad_cordis_folders(tmp_path, bulk_dir):
     (bulk_dir / "project.csv").write_text(PROJECT_CSV.split("654321")[0], encoding="utf-8")
     with pytest.raises(CordisFormatError, match="participation.s. name an organisation or project absent"):
         read_cordis(bulk_dir)
+
+
+def test_rows_are_checked_like_import_file(bulk_dir):
+    """A reversed or unreadable date, an amount that is no number: reported with file, row and
+    column; the row and the participations of a left-out project are left out."""
+    from innoweave.registry.cordis import CordisRowErrors, read_cordis_checked
+
+    text = PROJECT_CSV.replace("2015-03-01;2018-02-28", "2018-03-01;2015-02-28")
+    text = text.replace("2024-01-01;2026-12-31", "2024-13-01;2026-12-31")
+    (bulk_dir / "project.csv").write_text(text, encoding="utf-8")
+    orgs = ORGANIZATION_CSV.replace("450000,50;430000", "viel;430000")
+    (bulk_dir / "organization.csv").write_text(orgs, encoding="utf-8")
+    read = read_cordis_checked(bulk_dir)
+    assert [str(e) for e in read.errors] == [
+        "organization.csv, row 2, column ecContribution: expected a number, got 'viel'",
+        "organization.csv, row 3, column projectID: its project '101070001' was left out (see its row)",
+        "organization.csv, row 4, column projectID: its project '101070001' was left out (see its row)",
+        "organization.csv, row 5, column projectID: its project '654321' was left out (see its row)",
+        "organization.csv, row 6, column projectID: its project '654321' was left out (see its row)",
+        "organization.csv, row 7, column projectID: its project '654321' was left out (see its row)",
+        "project.csv, row 2, column startDate: expected a date YYYY-MM-DD, got '2024-13-01'",
+        "project.csv, row 3, column endDate: end 2015-02-28 is before start 2018-03-01",
+    ]
+    assert read.rejected == {"organization.csv": 6, "project.csv": 2}
+    assert read.frames.counts() == {"organisations": 5, "projects": 0, "participations": 0}
+    with pytest.raises(CordisRowErrors, match=r"8 problem\(s\) in 8 row\(s\); first: organization.csv, row 2"):
+        read_cordis(bulk_dir)
+
+
+def test_gzip_layout_checks_ids_amounts_and_lengths(tmp_path):
+    import gzip
+
+    from innoweave.registry.cordis import read_cordis_checked
+
+    files = {
+        "organisations": "organisationID,name,SME,activityType\n1,A,true,PRC\n1,A again,true,PRC\n2,B,maybe,HES\n"
+                         f"3,{'x' * 600},false,PRC\n",
+        "projects": "projectID,acronym,title,programme,startDate,endDate,ecMaxContribution\n"
+                    "10,P,T,H,2024-01-01,2025-01-01,-5\n11,Q,U,H,2024-01-01,,1000\n",
+        "participations": "projectID,organisationID,role,ecContribution,netEcContribution\n"
+                          "11,1,coordinator,1e999,0\n11,2,participant,,\n",
+    }  # fmt: skip
+    for name, text in files.items():
+        with gzip.open(tmp_path / f"{name}.csv.gz", "wt", encoding="utf-8") as fh:
+            fh.write(text)
+    read = read_cordis_checked(tmp_path)
+    found = [str(e) for e in read.errors]
+    assert found == [
+        "organisations.csv.gz, row 3, column organisationID: duplicate organisationID '1' (first at row 2)",
+        "organisations.csv.gz, row 4, column SME: expected true or false, got 'maybe'",
+        "organisations.csv.gz, row 5, column name: longer than 512 characters (600)",
+        "participations.csv.gz, row 2, column ecContribution: expected a number, got '1e999'",
+        "participations.csv.gz, row 3, column organisationID: its organisation '2' was left out (see its row)",
+        "projects.csv.gz, row 2, column ecMaxContribution: -5 is out of range 0..",
+    ]
+    assert list(read.frames.organisations["name"]) == ["A"]  # a repeated id's first row stays
+
+
+def test_real_cordis_rows_are_all_valid(cordis_dir):
+    from innoweave.registry.cordis import read_cordis_checked
+
+    read = read_cordis_checked(cordis_dir)
+    assert read.errors == [] and read.warnings == []
+    assert read.frames.counts() == {"organisations": 6542, "projects": 18030, "participations": 36985}

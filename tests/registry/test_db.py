@@ -45,3 +45,23 @@ def test_empty_registry_stats(registry_engine):
 def test_postgres_url_without_driver_uses_psycopg():
     engine = make_engine("postgresql://user@127.0.0.1:1/x")
     assert engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+
+
+def test_registry_state_creates_nothing_and_names_what_is_wrong(tmp_path):
+    import pytest
+
+    from innoweave.registry.db import RegistryUnavailable, registry_state
+
+    missing = tmp_path / "new.db"
+    assert registry_state(make_engine(f"sqlite:///{missing}")) == "missing"
+    assert not missing.exists()  # asking does not create the file
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(RegistryUnavailable, match=r"a.csv is not an SQLite database"):
+        registry_state(make_engine(f"sqlite:///{tmp_path / 'a.csv'}"))
+    with pytest.raises(RegistryUnavailable, match="is a folder, not an SQLite database file"):
+        registry_state(make_engine(f"sqlite:///{tmp_path}"))
+    (tmp_path / "empty.db").touch()
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert registry_state(engine) == "empty"
+    upgrade(engine)
+    assert registry_state(engine) == "ready"

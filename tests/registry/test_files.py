@@ -262,3 +262,127 @@ def test_rejects_from_json_keep_lists_readable(registry_engine, tmp_path):
     fixed = write(tmp_path / "orgs.csv", (tmp_path / "data.orgs.rejects.csv").read_text().replace("nope", "sme"))
     assert import_files([fixed], engine=registry_engine).errors == []
     assert stats(registry_engine)["organisations"] == 2
+
+
+# --- encodings: Western European files are not read as Chinese -------------------------------
+
+GERMAN = "external_id,name,kind,city\nd:1,Müller & Söhne GmbH,sme,München\nd:2,Straße AG,large_firm,Köln\n"
+CHINESE = "external_id,name,kind,city\ncn:1,深圳市精密机械有限公司,sme,深圳\ncn:2,华中科技大学,university,武汉\n"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_german_excel_csv_is_refused_not_garbled(tmp_path, encoding):
+    path = write(tmp_path / "orgs.csv", GERMAN, encoding)
+    with pytest.raises(FileFormatError) as caught:
+        read_tables(path)
+    message = str(caught.value)
+    assert message.startswith("orgs.csv: not UTF-8 text (line 2): 'Müller' if read as Western European")
+    assert "'M黮ler' if read as Chinese (gb18030)" in message
+    assert "--encoding cp1252 or --encoding gb18030" in message
+    (table,) = read_tables(path, encoding="cp1252")
+    assert [r["name"] for r in table.rows] == ["Müller & Söhne GmbH", "Straße AG"]
+    assert import_files([path], engine=None, dry_run=True, encoding="cp1252").encodings == {"orgs.csv": "cp1252"}
+
+
+def test_western_json_is_refused_too(tmp_path):
+    path = write(tmp_path / "orgs.json", json.dumps([{"external_id": "x", "name": "Citroën", "kind": "sme"}],
+                                                    ensure_ascii=False), "cp1252")  # fmt: skip
+    with pytest.raises(FileFormatError, match=r"'Citroën' if read as Western European"):
+        read_tables(path)
+
+
+@pytest.mark.parametrize("text", [
+    CHINESE,
+    "external_id,name,kind\ncn:1,TCL科技集团股份有限公司,sme\ncn:2,王堃，“精密”机械 ①,sme\n",
+])  # fmt: skip
+def test_chinese_gbk_is_still_detected(tmp_path, text):
+    path = write(tmp_path / "orgs.csv", text, "gbk")
+    (table,) = read_tables(path)
+    assert table.encoding == "gb18030"
+    assert [r["name"] for r in table.rows] == [line.split(",")[1] for line in text.splitlines()[1:]]
+
+
+def test_reads_as_chinese_rule():
+    from innoweave.registry.files import reads_as_chinese
+
+    assert reads_as_chinese("深圳市精密机械有限公司")
+    assert not reads_as_chinese("M黮ler")  # a CJK character inside a Latin word
+    assert not reads_as_chinese("黮 遝 雗")  # rare characters only (what cp1252 bytes give)
+    assert not reads_as_chinese("Müller")  # no CJK at all
+
+
+# --- ids are trimmed -----------------------------------------------------------------------------
+
+
+def test_ids_and_references_are_trimmed(registry_engine, tmp_path):
+    orgs = write(tmp_path / "orgs.csv", "external_id,name,kind,cluster\n w:3 , Padded name ,sme, cl:1 \n")
+    clusters = write(tmp_path / "clusters.csv", "external_id,name\n cl:1 ,Cluster\n")
+    projects = write(tmp_path / "projects.csv", "external_id,title\n p:1 ,T\n")
+    parts = write(tmp_path / "participations.csv",
+                  "project_external_id,org_external_id,role\n p:1 , w:3 ,coordinator\n")  # fmt: skip
+    programmes = write(tmp_path / "programmes.csv", "name,resource\n Voucher ,capital\n")
+    result = import_files([orgs, clusters, projects, parts, programmes], engine=registry_engine)
+    assert result.errors == []
+    from innoweave.registry.frames import load_frames
+
+    frames = load_frames(registry_engine)
+    org = frames.organisations.iloc[0]
+    assert org["external_id"] == "w:3" and org["cluster"] == "cl:1"
+    assert org["name"] == " Padded name "  # free text is kept as written
+    assert list(frames.clusters["external_id"]) == ["cl:1"]
+    assert list(frames.participations["external_id"]) == ["p:1|w:3|coordinator"]
+    assert list(frames.programmes["name"]) == ["Voucher"]
+    write(orgs, "external_id,name,kind\nw:3,Again,sme\n w:3 ,Twice,sme\n")
+    assert messages(import_files([orgs], engine=None, dry_run=True)) == [
+        "orgs.csv, row 3, column external_id: duplicate external_id 'w:3' (first at row 2)"
+    ]
+
+
+# --- files of the same name ------------------------------------------------------------------
+
+
+def test_same_named_files_keep_their_rejects_apart(registry_engine, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for folder, bad in (("A", "a:2,Bad,spaceship"), ("B", "b:2,Worse,rocket")):
+        (tmp_path / folder).mkdir()
+        write(tmp_path / folder / "orgs.csv", f"external_id,name,kind\n{folder.lower()}:1,Ok,sme\n{bad}\n")
+    rejects = tmp_path / "rejects"
+    result = import_files(["A/orgs.csv", "B"], engine=registry_engine, skip_invalid=True, rejects_dir=rejects)
+    assert [m.split(":")[0] for m in messages(result)] == [
+        "A/orgs.csv, row 3, column kind", "B/orgs.csv, row 3, column kind"
+    ]
+    assert sorted(p.name for p in rejects.iterdir()) == ["A_orgs.rejects.csv", "B_orgs.rejects.csv"]
+    assert "spaceship" in (rejects / "A_orgs.rejects.csv").read_text(encoding="utf-8")
+    assert "rocket" in (rejects / "B_orgs.rejects.csv").read_text(encoding="utf-8")
+    assert stats(registry_engine)["by_source"] == {"file:orgs.csv": 2}  # provenance: the file name
+    write(tmp_path / "B" / "orgs.csv", "external_id,name\nx,y\n")
+    with pytest.raises(FileFormatError, match="^B/orgs.csv: missing required column"):
+        import_files(["A/orgs.csv", "B/orgs.csv"], engine=None, dry_run=True)
+
+
+def test_a_key_in_two_files_names_the_key_and_both_files(tmp_path):
+    for folder in ("A", "B"):
+        (tmp_path / folder).mkdir()
+        write(tmp_path / folder / "orgs.csv", "external_id,name,kind\no:1,Acme,sme\n")
+    write(tmp_path / "more_orgs.csv", "external_id,name,kind\no:2,Other,sme\no:1,Again,sme\n")
+    paths = [tmp_path / "A" / "orgs.csv", tmp_path / "B" / "orgs.csv", tmp_path / "more_orgs.csv"]
+    result = import_files(paths, engine=None, dry_run=True)  # a dry run finds it too
+    assert messages(result) == [
+        f"{paths[1]}, row 2, column external_id: duplicate external_id 'o:1' (first at {paths[0]}, row 2)",
+        f"more_orgs.csv, row 3, column external_id: duplicate external_id 'o:1' (first at {paths[0]}, row 2)",
+    ]
+    assert result.valid == {"orgs": 2}
+
+
+# --- spreadsheets: OOXML escapes ------------------------------------------------------------------
+
+
+def test_xlsx_texts_are_unescaped(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "orgs"
+    sheet.append(["external_id", "name", "kind", "capabilities"])
+    sheet.append(["o:1", "Acme", "sme", "line one_x000D_\nline two, literal _x005F_x000D_"])
+    book.save(tmp_path / "orgs.xlsx")
+    (table,) = read_tables(tmp_path / "orgs.xlsx")
+    assert table.rows[0]["capabilities"] == "line one\r\nline two, literal _x000D_"

@@ -13,11 +13,29 @@ from typing import Annotated
 
 import typer
 
-from innoweave.cli.common import EXIT_BAD_INPUT, err, fail, print_json
-from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry, registry_engine
+from innoweave.cli.common import (
+    EXIT_BAD_INPUT,
+    check_out_dir,
+    check_out_file,
+    err,
+    fail,
+    print_json,
+)
+from innoweave.cli.registry import (
+    JsonOpt,
+    UrlOpt,
+    open_registry,
+    registry_engine,
+    registry_errors,
+    registry_status,
+    show_problems,
+)
 
-SHOWN_ERRORS = 20
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="csv, xlsx or json.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", "-f", help="csv, xlsx or json (default: from the suffix of --output)."),
+]
+SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 
 
 def register(app: typer.Typer, import_app: typer.Typer) -> None:
@@ -36,6 +54,25 @@ def _check_format(format: str) -> str:
     return value
 
 
+def output_format(output: Path, format: str | None, *, default: str, several: bool) -> str:
+    """The format to write ``output`` in: ``--format``, else the suffix (.csv, .xlsx, .json),
+    else ``default``. A suffix that contradicts --format, or CSV of several tables (a folder
+    of files) given a .csv name, stops with exit 2."""
+    by_suffix = SUFFIX_FORMATS.get(output.suffix.lower())
+    fmt = _check_format(format) if format is not None else by_suffix or default
+    if by_suffix and by_suffix != fmt:
+        raise fail(f"--format {fmt} contradicts the suffix of --output {str(output)!r} "
+                   f"({output.suffix}); give a matching name or leave out --format")  # fmt: skip
+    if fmt == "csv" and several and by_suffix == "csv":
+        raise fail(f"--output {str(output)!r}: CSV of several tables is a folder of files, one "
+                   "per entity; give a folder name without .csv (or one entity for one file)")  # fmt: skip
+    if fmt == "csv" and several or (fmt == "csv" and by_suffix != "csv"):
+        check_out_dir(output, "--output")
+    else:
+        check_out_file(output, "--output")
+    return fmt
+
+
 def import_file(
     paths: Annotated[
         list[Path],
@@ -48,8 +85,9 @@ def import_file(
     ] = None,
     encoding: Annotated[
         str | None,
-        typer.Option(help="Text encoding of CSV/JSON files (default: UTF-8 with or without "
-                     "BOM, else GB18030/GBK)."),  # fmt: skip
+        typer.Option(help="Text encoding of CSV/JSON files, e.g. cp1252 (Western European "
+                     "Excel) or gb18030 (default: UTF-8 with or without BOM, else GB18030 when "
+                     "the text is plainly Chinese; anything else is refused)."),  # fmt: skip
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Write the valid rows; invalid ones go to reject files.")
@@ -70,25 +108,24 @@ def import_file(
 
     start = time.perf_counter()
     engine = registry_engine(database_url)
+    state = registry_status(engine)  # a file that is no database stops here, before reading
+    if skip_invalid and not dry_run:
+        check_out_dir(rejects_dir, "--rejects-dir")
     try:
-        result = import_files(
-            paths, engine=engine, entity=entity, encoding=encoding, skip_invalid=skip_invalid,
-            dry_run=dry_run, rejects_dir=rejects_dir,
-        )  # fmt: skip
+        with registry_errors(engine):
+            result = import_files(
+                paths, engine=engine, entity=entity, encoding=encoding, skip_invalid=skip_invalid,
+                dry_run=dry_run, rejects_dir=rejects_dir,
+            )  # fmt: skip
     except FileFormatError as exc:
         raise fail(str(exc)) from None
     report = result.to_dict() | {"seconds": round(time.perf_counter() - start, 2)}
     if json_out:
         print_json(report)
-    for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     for label, enc in result.encodings.items():
         if not enc.startswith("utf-8"):
             err.print(f"{label}: read as {enc}", highlight=False)
-    for error in result.errors[:SHOWN_ERRORS]:
-        err.print(str(error), highlight=False, markup=False, soft_wrap=True)
-    if len(result.errors) > SHOWN_ERRORS:
-        err.print(f"… and {len(result.errors) - SHOWN_ERRORS} more (--json lists all)")
+    show_problems(result.errors, result.warnings)
     read = sum(result.read.values())
     if result.errors and not skip_invalid:
         raise fail(
@@ -100,6 +137,9 @@ def import_file(
     if dry_run:
         err.print(f"dry run: {valid or 'no rows'} valid, {result.rejected_rows} invalid; nothing written")
         return
+    if state != "ready":
+        where = engine.url.render_as_string(hide_password=True)
+        err.print(f"created a new registry at {where}", highlight=False, soft_wrap=True)
     err.print(f"imported {valid or 'no rows'} in {report['seconds']} s")
     if result.rejects:
         err.print(f"{result.rejected_rows} invalid row(s) skipped; reasons in {', '.join(result.rejects)}")
@@ -107,20 +147,25 @@ def import_file(
 
 def export(
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder (csv) or file (xlsx, json).")
+        Path, typer.Option("--output", "-o", help="Folder (csv) or file (.xlsx, .json).")
     ],
-    format: FormatOpt = "csv",
+    format: FormatOpt = None,
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:
-    """Export the whole registry in the import template layout (re-importable)."""
+    """Export the whole registry in the import template layout (re-importable).
+
+    The format is --format, else the suffix of --output (.xlsx, .json), else csv: a folder
+    with one file per entity."""
     from innoweave.registry.export import export_registry
 
-    fmt = _check_format(format)
-    if fmt == "csv" and output.exists() and not output.is_dir():
-        raise fail(f"{output}: CSV export writes a folder of files; give a folder")
     engine = open_registry(database_url)
-    counts = export_registry(engine, output, format=fmt)
+    fmt = output_format(output, format, default="csv", several=True)
+    try:
+        with registry_errors(engine, writing=False):
+            counts = export_registry(engine, output, format=fmt)
+    except ValueError as exc:  # a value the format cannot hold; no file is left half-written
+        raise fail(f"{output}: {exc}; nothing written") from None
     if json_out:
         print_json({"output": str(output), "format": fmt, "rows": counts})
     else:
@@ -133,13 +178,14 @@ def template(
         str, typer.Argument(help="orgs, projects, participations, programmes, clusters or all.")
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write (a folder for csv + all).")],
-    format: FormatOpt = "xlsx",
+    format: FormatOpt = None,
 ) -> None:
-    """Write an import template: header, an example row and (xlsx, json) column documentation."""
+    """Write an import template: header, an example row and (xlsx, json) column documentation.
+
+    The format is --format, else the suffix of --output (.csv, .xlsx, .json), else xlsx."""
     from innoweave.registry.export import write_template
     from innoweave.registry.validation import ENTITIES, entity_for
 
-    fmt = _check_format(format)
     if entity.strip().lower() == "all":
         names = list(ENTITIES)
     else:
@@ -147,5 +193,6 @@ def template(
             names = [entity_for(entity).name]
         except ValueError as exc:
             raise fail(str(exc)) from None
+    fmt = output_format(output, format, default="xlsx", several=len(names) > 1)
     written = write_template(names, output, format=fmt)
     err.print(f"template written: {', '.join(str(p) for p in written)}")

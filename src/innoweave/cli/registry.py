@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import or_, select
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from innoweave.cli.common import err, fail, print_json, progress_bar
-from innoweave.registry.db import is_initialised, make_engine, stats, upgrade
+from innoweave.registry.db import (
+    RegistryUnavailable,
+    make_engine,
+    registry_state,
+    stats,
+    unavailable,
+    upgrade,
+)
 from innoweave.registry.models import Organisation
 
 db_app = typer.Typer(help="Create, migrate and inspect the registry database.", no_args_is_help=True)
@@ -44,38 +53,74 @@ def registry_engine(url: str | None):
         raise fail(str(exc)) from None
 
 
-def open_registry(url: str | None, *, create: bool = False):
+def open_registry(url: str | None, *, create: bool = False, announce: bool = True):
     """The registry engine; with ``create`` the schema is brought to the newest revision.
 
     Without ``create`` a registry that does not exist or has no schema stops with exit 2,
-    and no empty SQLite file is left behind."""
+    and no empty SQLite file is left behind. With it, a registry made here is announced on
+    stderr ("created a new registry at …") unless ``announce`` is false. A file that is not
+    an SQLite database or a server that cannot be reached stops with exit 2 too."""
     engine = registry_engine(url)
     where = engine.url.render_as_string(hide_password=True)
-    database = engine.url.database
+    state = registry_status(engine)
     if create:
-        upgrade(engine)
-    elif (engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
-          and not Path(database).exists()):
+        with registry_errors(engine):
+            upgrade(engine)
+        if state != "ready" and announce:
+            err.print(f"created a new registry at {where}", highlight=False, soft_wrap=True)
+    elif state == "missing":
         raise fail(f"there is no registry at {where}: run `innoweave db init` (or `make demo`)")
-    elif not is_initialised(engine):
+    elif state == "empty":
         raise fail(f"the registry at {where} is not initialised: run `innoweave db init`")
     return engine
+
+
+def registry_status(engine) -> str:
+    """:func:`~innoweave.registry.db.registry_state` (missing, empty, ready); a database that
+    cannot be opened stops with exit 2."""
+    try:
+        return registry_state(engine)
+    except RegistryUnavailable as exc:
+        raise fail(str(exc)) from None
+
+
+@contextmanager
+def registry_errors(engine, *, writing: bool = True):
+    """Turn a database error (not a database, unreachable, locked …) into one line and exit 2.
+    Writes are single transactions, so "nothing written" holds."""
+    try:
+        yield
+    except DBAPIError as exc:
+        suffix = "; nothing written" if writing else ""
+        raise fail(f"{unavailable(engine, exc)}{suffix}") from None
 
 
 @db_app.command("init")
 def db_init(database_url: UrlOpt = None) -> None:
     """Create the registry schema (idempotent)."""
-    engine = open_registry(database_url, create=True)
+    engine = open_registry(database_url, create=True, announce=False)
     err.print(f"registry ready at {engine.url.render_as_string(hide_password=True)}")
 
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument()] = "head", database_url: UrlOpt = None
+    revision: Annotated[str, typer.Argument(help="Revision id (default: head, the newest).")] = "head",
+    database_url: UrlOpt = None,
 ) -> None:
     """Migrate the schema to REVISION (default: the newest)."""
+    from alembic.util.exc import CommandError
+
     engine = registry_engine(database_url)
-    upgrade(engine, revision)
+    where = engine.url.render_as_string(hide_password=True)
+    state = registry_status(engine)
+    try:
+        with registry_errors(engine):
+            upgrade(engine, revision)
+    except CommandError as exc:
+        raise fail(f"cannot upgrade the registry at {where} to revision {revision!r}: {exc} "
+                   "(give head, the newest, or a revision id such as 0001)") from None
+    if state != "ready":
+        err.print(f"created a new registry at {where}", highlight=False, soft_wrap=True)
     err.print(f"schema at revision {revision}")
 
 
@@ -114,21 +159,52 @@ def db_stats(
     err.print(table)
 
 
+SHOWN_PROBLEMS = 20
+
+
+def show_problems(errors: list, warnings: list[str]) -> None:
+    """Warnings, then the first :data:`SHOWN_PROBLEMS` row problems, one line each (stderr)."""
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    for error in errors[:SHOWN_PROBLEMS]:
+        err.print(str(error), highlight=False, markup=False, soft_wrap=True)
+    if len(errors) > SHOWN_PROBLEMS:
+        err.print(f"… and {len(errors) - SHOWN_PROBLEMS} more (--json lists all)")
+
+
 @import_app.command("cordis")
 def import_cordis(
     folder: Annotated[Path, typer.Argument(help="CORDIS folder (gzip or bulk CSV layout).")],
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Write the valid rows; leave out the invalid "
+                           "ones (and the participations of left-out projects and organisations).")
+    ] = False,  # fmt: skip
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:
-    """Import a CORDIS export; importing twice changes nothing (upsert by PIC)."""
-    from innoweave.registry.cordis import CordisFormatError, read_cordis
+    """Import a CORDIS export; importing twice changes nothing (upsert by PIC).
+
+    Rows are checked as `import file` checks them (dates, end not before start, amounts,
+    ids, text lengths); if any row is invalid nothing is written (exit 2) unless
+    --skip-invalid is given."""
+    from innoweave.registry.cordis import CordisFormatError, read_cordis_checked
     from innoweave.registry.writer import write_frames
 
     start = time.perf_counter()
     try:
-        frames = read_cordis(folder)
+        read = read_cordis_checked(folder)
     except CordisFormatError as exc:
         raise fail(str(exc)) from None
+    frames = read.frames
+    report = {"source": str(folder), "errors": [str(e) for e in read.errors],
+              "warnings": read.warnings, "rejected_rows": read.rejected}  # fmt: skip
+    show_problems(read.errors, read.warnings)
+    if read.errors and not skip_invalid:
+        if json_out:
+            print_json(report | {"written": None})
+        rows = sum(read.rejected.values())
+        raise fail(f"{len(read.errors)} problem(s) in {rows} row(s) of {folder}; nothing written "
+                   "(fix them, or --skip-invalid to write the valid rows)")  # fmt: skip
     engine = open_registry(database_url, create=True)
     totals = frames.counts()
     with progress_bar(quiet=json_out) as progress:
@@ -141,13 +217,17 @@ def import_cordis(
             if table in tasks:
                 progress.advance(tasks[table], n)
 
-        written = write_frames(engine, frames, progress=advance)
-    result = {"source": str(folder), "written": written, "seconds": round(time.perf_counter() - start, 2)}
+        with registry_errors(engine):
+            written = write_frames(engine, frames, progress=advance)
+    result = report | {"written": written, "seconds": round(time.perf_counter() - start, 2)}
     if json_out:
         print_json(result)
     else:
         err.print(f"imported {written['organisations']:,} organisations, {written['projects']:,} "
                   f"projects, {written['participations']:,} participations in {result['seconds']} s")
+        if read.errors:
+            left_out = ", ".join(f"{n:,} of {file}" for file, n in read.rejected.items())
+            err.print(f"{len(read.errors)} problem(s): rows left out: {left_out}", highlight=False)
 
 
 def _org_dict(org: Organisation) -> dict:
@@ -176,29 +256,48 @@ def orgs_list(
     _show_orgs(open_registry(database_url), query, json_out)
 
 
+def like_pattern(text: str) -> str:
+    """``%text%`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` in ``text`` match
+    themselves, not any characters."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _keyword_match(dialect: str, pattern: str):
+    """Organisations with a keyword that contains the pattern (keywords is a JSON list)."""
+    if dialect == "postgresql":
+        items = func.json_array_elements_text(Organisation.keywords).table_valued("value")
+    else:  # SQLite's JSON1
+        items = func.json_each(Organisation.keywords).table_valued("value")
+    return exists(select(1).select_from(items).where(items.c.value.ilike(pattern, escape="\\")))
+
+
 @orgs_app.command("search")
 def orgs_search(
-    text: Annotated[str, typer.Argument(help="Part of a name, short name, city or keyword.")],
+    text: Annotated[str, typer.Argument(help="Part of a name, short name, city, keyword or capability.")],
     limit: Annotated[int, typer.Option(min=1)] = 20,
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:
-    """Search organisations by name, short name or city (case-insensitive)."""
-    pattern = f"%{text}%"
+    """Search organisations by name, short name, city, keywords or capabilities
+    (case-insensitive; % and _ match themselves)."""
+    engine = open_registry(database_url)
+    pattern = like_pattern(text)
     query = (
         select(Organisation)
         .where(
             or_(
-                Organisation.name.ilike(pattern),
-                Organisation.short_name.ilike(pattern),
-                Organisation.city.ilike(pattern),
-                Organisation.capabilities.ilike(pattern),
+                Organisation.name.ilike(pattern, escape="\\"),
+                Organisation.short_name.ilike(pattern, escape="\\"),
+                Organisation.city.ilike(pattern, escape="\\"),
+                Organisation.capabilities.ilike(pattern, escape="\\"),
+                _keyword_match(engine.dialect.name, pattern),
             )
         )
         .order_by(Organisation.name)
         .limit(limit)
     )
-    _show_orgs(open_registry(database_url), query, json_out)
+    _show_orgs(engine, query, json_out)
 
 
 def _show_orgs(engine, query, json_out: bool) -> None:

@@ -8,13 +8,14 @@ every drawn value as synthetic.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Annotated
 
 import typer
 
 from innoweave.cli.common import EXIT_BAD_INPUT, err, fail, print_json, progress_bar
-from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry
+from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry, registry_errors
 
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")]
 
@@ -25,7 +26,7 @@ def register(app: typer.Typer, import_app: typer.Typer) -> None:
     app.command("complete")(complete)
 
 
-def _write(engine, frames, quiet: bool) -> dict[str, int]:
+def _write(engine, frames, quiet: bool, delete=None) -> dict[str, int]:
     from innoweave.registry.writer import write_frames
 
     totals = {"cluster": len(frames.clusters), "organisation": len(frames.organisations),
@@ -37,7 +38,8 @@ def _write(engine, frames, quiet: bool) -> dict[str, int]:
             if table in tasks:
                 progress.advance(tasks[table], n)
 
-        return write_frames(engine, frames, progress=advance)
+        with registry_errors(engine):
+            return write_frames(engine, frames, progress=advance, delete=delete)
 
 
 def synth(
@@ -48,10 +50,18 @@ def synth(
     projects_per_sme: Annotated[float, typer.Option(help="Projects in the collaboration history per SME.")] = 0.2,
     first_year: Annotated[int, typer.Option(help="First start year of the history.")] = 2014,
     last_year: Annotated[int, typer.Option(help="Last start year of the history.")] = 2023,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a synthetic ecosystem of another run "
+                           "(its records that this run does not rewrite are deleted).")
+    ] = False,  # fmt: skip
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:
-    """Generate a synthetic ecosystem and write it into the registry (upsert by id)."""
+    """Generate a synthetic ecosystem and write it into the registry (upsert by id).
+
+    The same command twice leaves the registry as it was. A registry that holds synthetic
+    records of another run (another size, seed or history) is refused, so that two
+    ecosystems are not mixed, unless --replace is given."""
     from innoweave.registry.stages import stage_distribution
     from innoweave.registry.synth import MAX_REGIONS, synthesize
 
@@ -61,8 +71,8 @@ def synth(
         raise fail(f"--regions must be between 1 and {MAX_REGIONS}, got {regions}", EXIT_BAD_INPUT)
     if clusters is not None and clusters < 0:
         raise fail(f"--clusters must be >= 0, got {clusters}", EXIT_BAD_INPUT)
-    if projects_per_sme < 0:
-        raise fail(f"--projects-per-sme must be >= 0, got {projects_per_sme}", EXIT_BAD_INPUT)
+    if not math.isfinite(projects_per_sme) or projects_per_sme < 0:
+        raise fail(f"--projects-per-sme must be a finite number >= 0, got {projects_per_sme}", EXIT_BAD_INPUT)
     if last_year < first_year:
         raise fail(f"--last-year ({last_year}) must not precede --first-year ({first_year})", EXIT_BAD_INPUT)
     start = time.perf_counter()
@@ -72,11 +82,13 @@ def synth(
     frames = synthesize(n_smes=smes, seed=seed, n_regions=regions, n_clusters=clusters,
                         projects_per_sme=projects_per_sme, years=(first_year, last_year))
     generated = time.perf_counter() - start
-    written = _write(engine, frames, json_out)
+    stale = _stale_synthetic(engine, frames, replace)
+    written = _write(engine, frames, json_out, delete=stale)
     result = {
         "seed": seed,
         "settings": frames.settings,
         "written": written,
+        "deleted": {table: len(ids) for table, ids in stale.items()},
         "stage_distribution": stage_distribution(frames),
         "seconds_generate": round(generated, 2),
         "seconds": round(time.perf_counter() - start, 2),
@@ -87,6 +99,31 @@ def synth(
         err.print(f"wrote {written['organisations']:,} organisations, {written['projects']:,} projects, "
                   f"{written['participations']:,} participations, {written['clusters']:,} clusters "
                   f"in {result['seconds']} s")  # fmt: skip
+
+
+def _stale_synthetic(engine, frames, replace: bool) -> dict[str, list[str]]:
+    """The synthetic records of another run that this one would leave beside its own: none,
+    or refused (exit 2) without ``replace``; with it, those to delete (checked first that no
+    record from another source refers to them)."""
+    from innoweave.registry.synth import SOURCE
+    from innoweave.registry.writer import leftovers, references_to
+
+    with registry_errors(engine, writing=False):
+        stale = leftovers(engine, frames, SOURCE)
+        if not any(stale.values()):
+            return {}
+        counts = ", ".join(f"{len(ids):,} {table}(s)" for table, ids in stale.items() if ids)
+        if not replace:
+            raise fail(
+                f"the registry already holds a synthetic ecosystem from another run ({counts} "
+                "that this run would not overwrite): give --replace to replace it, or use another "
+                "--database-url; nothing written", EXIT_BAD_INPUT)  # fmt: skip
+        blocking = references_to(engine, stale)
+    if blocking:
+        raise fail(f"--replace would delete synthetic records that {len(blocking)} record(s) from "
+                   f"other sources refer to (e.g. {blocking[0]}); nothing written", EXIT_BAD_INPUT)  # fmt: skip
+    err.print(f"replacing the synthetic ecosystem of another run: deleting {counts}", highlight=False)
+    return stale
 
 
 def complete(

@@ -35,6 +35,7 @@ from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.kinds import FIRM_KINDS, RESEARCH_KINDS, OrgKind
 from innoweave.registry.ncses import SIZE_BOUNDS, SIZE_CLASSES, NcsesShares, load_ncses_shares
 from innoweave.registry.stages import StageRules, classify_stage
+from innoweave.registry.validation import ORGS
 from innoweave.seeding import SeedLike, make_rng
 
 BARRIERS = ("internal_finance", "credit", "costs", "skilled_employees", "partners",
@@ -52,6 +53,9 @@ FIRM_ATTRIBUTES = ("size_class", "awareness", "ip_awareness", "credit_access", "
                    "innovating", "cooperates_research", "growth", "barriers", "cooperation",
                    "ip_use", "support_use")  # fmt: skip
 RESEARCH_ATTRIBUTES = ("capacity", "openness")
+#: The founding years the registry accepts (the import's range): drawn years are clipped to it,
+#: so a completed registry exports and imports again. Observed years are kept as they are.
+FOUNDING_YEAR_RANGE = (int(ORGS.column("founding_year").minimum), int(ORGS.column("founding_year").maximum))
 SCORE_BARRIER = {"credit_access": "credit", "talent": "skilled_employees",
                  "awareness": "government_grants"}  # fmt: skip
 
@@ -214,6 +218,11 @@ class AttributeModel:
             orgs[col] = pd.to_numeric(orgs[col], errors="coerce").astype("Int64")
         return RegistryFrames(orgs, frames.projects, frames.participations, frames.clusters)
 
+    def _founding(self, age: np.ndarray) -> np.ndarray:
+        """Founding years of drawn ages, clipped to :data:`FOUNDING_YEAR_RANGE` (a log-normal
+        age has a long tail: a university drawn 650 years old is founded in 1800)."""
+        return np.clip(self.reference_year - np.floor(age), *FOUNDING_YEAR_RANGE)
+
     # -- firms ---------------------------------------------------------------------------
     def _draw_size_class(self, sub: pd.DataFrame, attrs: list[dict], rng) -> tuple[np.ndarray, np.ndarray]:
         n = len(sub)
@@ -272,7 +281,7 @@ class AttributeModel:
         founding = _column_values(sub, "founding_year")
         age_draw = np.exp(np.log(np.array(p.age_median)[ci]) + p.age_sigma * rng.standard_normal(n))
         drawn["founding_year"] = np.isnan(founding)
-        founding = np.where(drawn["founding_year"], self.reference_year - np.floor(age_draw), founding)
+        founding = np.where(drawn["founding_year"], self._founding(age_draw), founding)
         age = np.clip(self.reference_year - founding, 0, None)
 
         # innovation incidence (table 2609), an observed flag wins
@@ -449,7 +458,7 @@ class AttributeModel:
         age = np.where(is_uni, p.research_age_median[0], p.research_age_median[1]) * np.exp(
             0.6 * rng.standard_normal(n)
         )
-        founding = np.where(drawn["founding_year"], self.reference_year - np.floor(age), founding)
+        founding = np.where(drawn["founding_year"], self._founding(age), founding)
         rd_staff = _column_values(sub, "rd_staff")
         drawn["rd_staff"] = np.isnan(rd_staff)
         rd_staff = np.where(drawn["rd_staff"], np.round(0.6 * employees), rd_staff)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, inspect, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from innoweave.config import get_settings, normalise_database_url
@@ -61,6 +62,53 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("organisation")
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of an SQLite registry (None for another back-end or an in-memory database)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    return Path(database)
+
+
+def registry_exists(engine: Engine) -> bool:
+    """False for an SQLite file that is not there (connecting would create it); other
+    databases are taken to exist (a server tells when they do not)."""
+    path = sqlite_file(engine)
+    return path is None or path.exists()
+
+
+class RegistryUnavailable(ValueError):
+    """The database cannot be opened as a registry (not a database, unreachable …)."""
+
+
+def registry_state(engine: Engine) -> str:
+    """``"missing"`` (an SQLite file not there yet), ``"empty"`` (no schema) or ``"ready"``.
+
+    Creates nothing. A file that is not an SQLite database, or a server that cannot be
+    reached, raises :class:`RegistryUnavailable` with one line saying so."""
+    if not registry_exists(engine):
+        return "missing"
+    try:
+        return "ready" if is_initialised(engine) else "empty"
+    except DBAPIError as exc:
+        raise unavailable(engine, exc) from None
+
+
+def unavailable(engine: Engine, exc: Exception) -> RegistryUnavailable:
+    """One line for a database error raised while opening or writing the registry."""
+    where = engine.url.render_as_string(hide_password=True)
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = detail[0] if detail else type(exc).__name__
+    path = sqlite_file(engine)
+    if path is not None and "file is not a database" in detail:
+        return RegistryUnavailable(f"{path} is not an SQLite database (--database-url {where})")
+    if path is not None and path.is_dir():
+        return RegistryUnavailable(f"{path} is a folder, not an SQLite database file")
+    if path is not None and not path.parent.is_dir():
+        return RegistryUnavailable(f"cannot create the registry {path}: there is no folder {path.parent}")
+    return RegistryUnavailable(f"cannot use the registry at {where}: {detail}")
 
 
 @contextmanager

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from innoweave.registry.validation import (
 )
 
 FORMATS = ("csv", "xlsx", "json")
+XLSX_CELL_LIMIT = 32_767  # characters a spreadsheet cell holds
 DOC_HEADER = ["column", "type", "required", "allowed values / rule", "description", "example"]
 
 
@@ -100,14 +103,32 @@ def _xlsx_value(column: Column, value: Any) -> Any:
     if value is None:
         return None
     if column.type in (LIST, OBJECT):
-        return cell_text(column, value) or None
+        return escape_ooxml(cell_text(column, value)) or None
     if column.type == INTEGER:
         return int(value)
     if column.type == NUMBER:
         return float(value)
     if column.type in (BOOLEAN, DATE):
         return value
-    return str(value)
+    return escape_ooxml(str(value))
+
+
+_OOXML_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)|[\x00-\x08\x0b\x0c\r\x0e-\x1f]")
+
+
+def escape_ooxml(text: str) -> str:
+    """``text`` as a spreadsheet cell keeps it: carriage returns and other control characters
+    as ``_xHHHH_`` (XML readers would turn CR LF into LF; openpyxl refuses the others), and a
+    literal ``_xHHHH_`` with its underscore escaped, as Excel does. The import unescapes."""
+    return _OOXML_ESCAPED.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def _number_cell(cell, value: float) -> None:
+    """Write every digit of ``value``: openpyxl formats numbers with 16 significant digits,
+    which loses the last digit of some doubles (51.027902850000004 -> 51.02790285); the
+    shortest repr that reads back exactly is written instead (still a number cell)."""
+    if isinstance(value, float) and math.isfinite(value) and float(f"{value:.16g}") != value:
+        cell._value = repr(value)  # openpyxl writes str values of numeric cells as they are
 
 
 def _json_value(column: Column, value: Any) -> Any:
@@ -141,6 +162,26 @@ def documentation_rows(entity: Entity) -> list[list[str]]:
     ]
 
 
+def _xlsx_rows(tables: dict[Entity, list[dict]]) -> dict[Entity, list[list[Any]]]:
+    """Cell values of every row, checked before a workbook is started: a text longer than a
+    cell holds raises ValueError (openpyxl would silently cut it)."""
+    prepared = {}
+    for entity, records in tables.items():
+        rows = []
+        for n, r in enumerate(records, start=2):
+            values = [_xlsx_value(c, r.get(c.name)) for c in entity.columns]
+            for c, value in zip(entity.columns, values, strict=True):
+                if isinstance(value, str) and len(value) > XLSX_CELL_LIMIT:
+                    raise ValueError(
+                        f"{entity.name}, row {n}, column {c.name}: a text of {len(value):,} "
+                        f"characters does not fit in a spreadsheet cell ({XLSX_CELL_LIMIT:,} at "
+                        "most); export as csv or json"
+                    )
+            rows.append(values)
+        prepared[entity] = rows
+    return prepared
+
+
 def write_xlsx(tables: dict[Entity, list[dict]], path: Path) -> Path:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -157,22 +198,23 @@ def write_xlsx(tables: dict[Entity, list[dict]], path: Path) -> Path:
             row.append(cell)
         return row
 
-    for entity, records in tables.items():
+    for entity, rows in _xlsx_rows(tables).items():
         sheet = book.create_sheet(entity.name)
         sheet.freeze_panes = "A2"
         sheet.append(header_row(sheet, entity.column_names))
-        for n, r in enumerate(records, start=2):
+        for n, values in enumerate(rows, start=2):
             row = []
-            for c in entity.columns:
-                value = _xlsx_value(c, r.get(c.name))
+            for c, value in zip(entity.columns, values, strict=True):
                 try:
                     cell = WriteOnlyCell(sheet, value=value)
-                except ValueError as exc:  # openpyxl refuses control characters
+                except ValueError as exc:  # openpyxl refuses what it cannot store
                     raise ValueError(f"{entity.name}, row {n}, column {c.name}: {exc}") from None
                 if isinstance(value, str):
                     cell.data_type = "s"  # a text starting with '=' stays text, not a formula
                 elif c.type == DATE:
                     cell.number_format = "yyyy-mm-dd"
+                elif c.type == NUMBER:
+                    _number_cell(cell, value)
                 row.append(cell)
             sheet.append(row)
     for entity in tables:
@@ -200,22 +242,42 @@ def write_json(tables: dict[Entity, list[dict]], path: Path, *, documented: bool
     return path
 
 
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def write_tables(
     tables: dict[Entity, list[dict]], path: str | Path, *, format: str, documented: bool = False
 ) -> list[Path]:
-    """Write ``tables`` as ``format``; CSV with several tables writes a folder of files."""
+    """Write ``tables`` as ``format``; CSV with several tables writes a folder of files.
+
+    Each file is written under a temporary name and renamed when every file is complete, so
+    a failure leaves no half-written file (and an earlier file of the same name intact)."""
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     path = Path(path)
     if format == "xlsx":
-        return [write_xlsx(tables, path)]
-    if format == "json":
-        return [write_json(tables, path, documented=documented)]
-    if len(tables) == 1 and path.suffix.lower() == ".csv":
-        (entity, records), = tables.items()
-        return [write_csv(entity, records, path)]
-    path.mkdir(parents=True, exist_ok=True)
-    return [write_csv(e, r, path / f"{e.name}.csv") for e, r in tables.items()]
+        jobs = [(path, lambda p: write_xlsx(tables, p))]
+    elif format == "json":
+        jobs = [(path, lambda p: write_json(tables, p, documented=documented))]
+    elif len(tables) == 1 and path.suffix.lower() == ".csv":
+        ((entity, records),) = tables.items()
+        jobs = [(path, lambda p: write_csv(entity, records, p))]
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        jobs = [(path / f"{e.name}.csv", lambda p, e=e, r=r: write_csv(e, r, p)) for e, r in tables.items()]
+    done: list[tuple[Path, Path]] = []
+    try:
+        for final, write in jobs:
+            temporary = _temporary(final)
+            done.append((final, temporary))
+            write(temporary)
+        for final, temporary in done:
+            os.replace(temporary, final)
+    finally:
+        for _final, temporary in done:
+            temporary.unlink(missing_ok=True)
+    return [final for final, _ in jobs]
 
 
 def write_template(entities: Iterable[str], path: str | Path, *, format: str) -> list[Path]:

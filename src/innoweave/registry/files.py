@@ -18,6 +18,7 @@ import io
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,6 @@ from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.validation import ENTITIES, Entity, entity_for, validate_row
 
 SUFFIXES = (".csv", ".xlsx", ".json")
-AUTO_ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 class FileFormatError(ValueError):
@@ -101,23 +101,96 @@ class ImportResult:
 
 def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, str]:
     """Text of a file and the encoding used: ``encoding`` if given, else UTF-8 (with or
-    without BOM), else GB18030 (a superset of GBK, for Chinese files saved by Excel)."""
-    for candidate in (encoding,) if encoding else AUTO_ENCODINGS:
+    without BOM), else GB18030 (a superset of GBK, for Chinese files saved by Excel) when the
+    text unambiguously reads as Chinese (:func:`reads_as_chinese`). Anything else — a
+    Western European file saved by Excel (cp1252, latin-1) above all — is refused with a
+    message that shows how the first non-UTF-8 word reads in each encoding."""
+    if encoding:
         try:
-            text = data.decode(candidate)
+            text = data.decode(encoding)
         except LookupError:
-            raise FileFormatError(f"{label}: unknown encoding {candidate!r}") from None
+            raise FileFormatError(f"{label}: unknown encoding {encoding!r}") from None
         except UnicodeDecodeError as exc:
-            if encoding:
-                raise FileFormatError(
-                    f"{label}: cannot be decoded as {encoding} (byte {exc.start})"
-                ) from None
-            continue
-        if candidate == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
-            candidate = "utf-8"
-        return text.lstrip("\ufeff"), candidate
-    raise FileFormatError(
-        f"{label}: neither UTF-8 nor GB18030 text; give the encoding with --encoding"
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise FileFormatError(
+                f"{label}: cannot be decoded as {encoding} (byte {exc.start}, line {line})"
+            ) from None
+        return text.lstrip("\ufeff"), encoding
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+    else:
+        return text.lstrip("\ufeff"), "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and reads_as_chinese(text):
+        return text.lstrip("\ufeff"), "gb18030"
+    raise FileFormatError(_not_utf8_message(data, label, first_bad))
+
+
+#: Characters of Chinese text: CJK radicals, punctuation, kana, ideographs (with extension A
+#: and the compatibility block), vertical and full-width forms, the supplementary planes.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_CJK_IN_WORD = re.compile(f"[A-Za-z][{_CJK}]+[A-Za-z]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+#: GB18030 is taken only when at least this share of the non-ASCII characters is in GB2312,
+#: the common simplified set (misread cp1252 gives rare GBK characters: 'ü' + 'l' -> '黮').
+COMMON_CHINESE_SHARE = 0.8
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def reads_as_chinese(text: str) -> bool:
+    """Whether ``text`` (bytes that are not UTF-8, decoded as GB18030) is plainly Chinese.
+
+    True when half or more of its non-ASCII characters are CJK, at least
+    :data:`COMMON_CHINESE_SHARE` of them are in the common GB2312 set, and no CJK character
+    sits inside a Latin word (letters on both sides, as in 'M黮ler': 'Müller' in cp1252).
+    """
+    counts = Counter(_NON_ASCII.findall(text))
+    total = sum(counts.values())
+    if not total:
+        return False
+    cjk = sum(n for c, n in counts.items() if _CJK_RE.match(c))
+    common = sum(n for c, n in counts.items() if _in_gb2312(c))
+    return (2 * cjk >= total and common >= COMMON_CHINESE_SHARE * total
+            and not _CJK_IN_WORD.search(text))  # fmt: skip
+
+
+def _word(text: str) -> str:
+    """The word around the first non-ASCII character of ``text`` (at most 30 characters)."""
+    match = _NON_ASCII.search(text)
+    if match is None:
+        return text[:30]
+    start = end = match.start()
+    while start > 0 and text[start - 1] not in ' ,;\t"' and match.start() - start < 15:
+        start -= 1
+    while end < len(text) and text[end] not in ' ,;\t"\r' and end - match.start() < 15:
+        end += 1
+    return text[start:end]
+
+
+def _not_utf8_message(data: bytes, label: str, first_bad: int) -> str:
+    line_no = data.count(b"\n", 0, first_bad) + 1
+    begin = data.rfind(b"\n", 0, first_bad) + 1
+    stop = data.find(b"\n", first_bad)
+    line = data[begin : stop if stop >= 0 else len(data)]
+    western = _word(line.decode("cp1252", errors="replace"))
+    chinese = _word(line.decode("gb18030", errors="replace"))
+    return (
+        f"{label}: not UTF-8 text (line {line_no}): '{western}' if read as Western European "
+        f"(cp1252), '{chinese}' if read as Chinese (gb18030); give --encoding cp1252 or "
+        "--encoding gb18030 (or the file's encoding), or save the file as UTF-8"
     )
 
 
@@ -131,7 +204,7 @@ def _entity_from_name(name: str) -> Entity | None:
     return None
 
 
-def _choose_entity(path: Path, entity: str | Entity | None) -> Entity:
+def _choose_entity(path: Path, entity: str | Entity | None, label: str | None = None) -> Entity:
     if isinstance(entity, Entity):
         return entity
     if entity:
@@ -142,7 +215,7 @@ def _choose_entity(path: Path, entity: str | Entity | None) -> Entity:
     found = _entity_from_name(path.stem)
     if found is None:
         raise FileFormatError(
-            f"{path.name}: cannot tell what the file holds; name it after the entity "
+            f"{label or path.name}: cannot tell what the file holds; name it after the entity "
             f"({', '.join(ENTITIES)}) or give --entity"
         )
     return found
@@ -185,15 +258,20 @@ def _table(
     return table
 
 
-def read_csv(path: Path, *, entity: str | Entity | None = None, encoding: str | None = None) -> RawTable:
-    """One CSV table; the delimiter (comma, semicolon or tab) is taken from the header line."""
-    chosen = _choose_entity(path, entity)
-    text, used = decode(path.read_bytes(), path.name, encoding)
+def read_csv(
+    path: Path, *, entity: str | Entity | None = None, encoding: str | None = None,
+    label: str | None = None,
+) -> RawTable:
+    """One CSV table; the delimiter (comma, semicolon or tab) is taken from the header line.
+    ``label`` names the file in messages (default: its name)."""
+    label = label or path.name
+    chosen = _choose_entity(path, entity, label)
+    text, used = decode(path.read_bytes(), label, encoding)
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
-        header = _header(next(reader, []), path.name)
+        header = _header(next(reader, []), label)
         records = []
         line = reader.line_num
         for cells in reader:
@@ -201,22 +279,30 @@ def read_csv(path: Path, *, entity: str | Entity | None = None, encoding: str | 
             line = reader.line_num
     except csv.Error as exc:
         raise FileFormatError(
-            f"{path.name}: malformed CSV near line {reader.line_num} ({exc})"
+            f"{label}: malformed CSV near line {reader.line_num} ({exc})"
         ) from None
-    return _table(chosen, path.name, header, records, encoding=used, exact_width=True)
+    return _table(chosen, label, header, records, encoding=used, exact_width=True)
 
 
-def read_xlsx(path: Path, *, entity: str | Entity | None = None) -> list[RawTable]:
-    """The entity sheets of a workbook (sheets named after an entity; others are ignored)."""
+def read_xlsx(
+    path: Path, *, entity: str | Entity | None = None, label: str | None = None
+) -> list[RawTable]:
+    """The entity sheets of a workbook (sheets named after an entity; others are ignored).
+
+    Texts are unescaped as OOXML prescribes (``_x000D_`` is a carriage return, ``_x005F_`` a
+    literal underscore), which openpyxl leaves to its callers. (For Excel's shared strings
+    openpyxl already drops ``x005F_``, so a literal ``_x000D_`` typed in Excel reads as a
+    carriage return; the exports write inline strings and read back exactly.)"""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    name = label or path.name
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise FileFormatError(f"{path.name}: cannot be read as an XLSX workbook ({exc})") from None
+        raise FileFormatError(f"{name}: cannot be read as an XLSX workbook ({exc})") from None
     try:
-        wanted = _choose_entity(path, entity) if entity else None
+        wanted = _choose_entity(path, entity, name) if entity else None
         sheets = []
         for sheet in book.worksheets:
             try:
@@ -231,38 +317,52 @@ def read_xlsx(path: Path, *, entity: str | Entity | None = None) -> list[RawTabl
         if not sheets:
             names = ", ".join(repr(ws.title) for ws in book.worksheets)
             raise FileFormatError(
-                f"{path.name}: no sheet named after an entity ({', '.join(ENTITIES)}); "
+                f"{name}: no sheet named after an entity ({', '.join(ENTITIES)}); "
                 f"sheets: {names}"
             )
         tables = []
         for found, sheet in sheets:
-            label = f"{path.name}[{sheet.title}]"
-            rows = sheet.iter_rows(values_only=True)
-            header = _header(next(rows, ()), label)
+            sheet_label = f"{name}[{sheet.title}]"
+            rows = (_unescape_row(cells) for cells in sheet.iter_rows(values_only=True))
+            header = _header(next(rows, ()), sheet_label)
             numbered = ((i, cells) for i, cells in enumerate(rows, start=2))
-            tables.append(_table(found, label, header, numbered))
+            tables.append(_table(found, sheet_label, header, numbered))
         return tables
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise FileFormatError(f"{path.name}: damaged XLSX workbook ({exc})") from None
+        raise FileFormatError(f"{name}: damaged XLSX workbook ({exc})") from None
     finally:
         book.close()
 
 
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape_ooxml(text: str) -> str:
+    """``_xHHHH_`` escapes of a spreadsheet text replaced by their characters."""
+    return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+def _unescape_row(cells: tuple) -> tuple:
+    return tuple(unescape_ooxml(c) if isinstance(c, str) else c for c in cells)
+
+
 def read_json(
-    path: Path, *, entity: str | Entity | None = None, encoding: str | None = None
+    path: Path, *, entity: str | Entity | None = None, encoding: str | None = None,
+    label: str | None = None,
 ) -> list[RawTable]:
     """A JSON list of records (one entity) or an object with a list per entity."""
-    text, used = decode(path.read_bytes(), path.name, encoding)
+    name = label or path.name
+    text, used = decode(path.read_bytes(), name, encoding)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileFormatError(
-            f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     if isinstance(data, list):
-        groups = [(_choose_entity(path, entity), path.name, data)]
+        groups = [(_choose_entity(path, entity, name), name, data)]
     elif isinstance(data, dict):
-        wanted = _choose_entity(path, entity) if entity else None
+        wanted = _choose_entity(path, entity, name) if entity else None
         groups = []
         for key, records in data.items():
             if key.startswith("_"):
@@ -271,14 +371,14 @@ def read_json(
                 found = entity_for(key)
             except ValueError:
                 raise FileFormatError(
-                    f"{path.name}: unknown key {key!r}; expected entity names ({', '.join(ENTITIES)})"
+                    f"{name}: unknown key {key!r}; expected entity names ({', '.join(ENTITIES)})"
                 ) from None
             if not isinstance(records, list):
-                raise FileFormatError(f"{path.name}: {key!r} must hold a list of records")
+                raise FileFormatError(f"{name}: {key!r} must hold a list of records")
             if wanted is None or found is wanted:
-                groups.append((found, f"{path.name}[{key}]", records))
+                groups.append((found, f"{name}[{key}]", records))
     else:
-        raise FileFormatError(f"{path.name}: expected a list of records or an object of lists")
+        raise FileFormatError(f"{name}: expected a list of records or an object of lists")
     tables = []
     for found, label, records in groups:
         header: list[str] = []
@@ -297,35 +397,58 @@ def read_json(
     return tables
 
 
-def read_tables(
-    path: str | Path, *, entity: str | None = None, encoding: str | None = None
-) -> list[RawTable]:
-    """Every table in a file, or in a folder's files named after entities (an export)."""
+def input_files(path: str | Path) -> list[Path]:
+    """The files an import of ``path`` reads: the file itself, or a folder's files named
+    after an entity (an export; reject files left out), each as ``path`` / name."""
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES
                        and not p.name.endswith(".rejects.csv") and _entity_from_name(p.stem))  # fmt: skip
         if not files:
             raise FileFormatError(f"{path}: no .csv, .xlsx or .json files named after an entity")
-        return [t for f in files for t in read_tables(f, entity=entity, encoding=encoding)]
+        return files
     if not path.is_file():
         raise FileFormatError(f"{path}: no such file")
+    return [path]
+
+
+def read_file(
+    path: Path, *, entity: str | None = None, encoding: str | None = None, label: str | None = None
+) -> list[RawTable]:
+    """The tables of one file; ``label`` names it in messages (default: its name)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return [read_csv(path, entity=entity, encoding=encoding)]
+        return [read_csv(path, entity=entity, encoding=encoding, label=label)]
     if suffix == ".xlsx":
-        return read_xlsx(path, entity=entity)
+        return read_xlsx(path, entity=entity, label=label)
     if suffix == ".json":
-        return read_json(path, entity=entity, encoding=encoding)
-    raise FileFormatError(f"{path.name}: unknown file type; expected {', '.join(SUFFIXES)}")
+        return read_json(path, entity=entity, encoding=encoding, label=label)
+    raise FileFormatError(f"{label or path.name}: unknown file type; expected {', '.join(SUFFIXES)}")
+
+
+def file_labels(files: list[Path]) -> list[str]:
+    """How messages name each file: its name, or the path as given where two files of one
+    import share a name (``A/orgs.csv`` and ``B/orgs.csv``)."""
+    names = Counter(f.name for f in files)
+    return [f.name if names[f.name] == 1 else str(f) for f in files]
+
+
+def read_tables(
+    path: str | Path, *, entity: str | None = None, encoding: str | None = None
+) -> list[RawTable]:
+    """Every table in a file, or in a folder's files named after entities (an export)."""
+    files = input_files(path)
+    return [t for f, label in zip(files, file_labels(files), strict=True)
+            for t in read_file(f, entity=entity, encoding=encoding, label=label)]  # fmt: skip
 
 
 def registry_keys(engine: Engine | None) -> dict[str, set[str]]:
-    """External ids already in the registry, per entity that others reference."""
-    from innoweave.registry.db import is_initialised
+    """External ids already in the registry, per entity that others reference (a registry
+    that does not exist yet is not created by asking)."""
+    from innoweave.registry.db import is_initialised, registry_exists
     from innoweave.registry.models import Organisation, Project
 
-    if engine is None or not is_initialised(engine):
+    if engine is None or not registry_exists(engine) or not is_initialised(engine):
         return {"orgs": set(), "projects": set()}
     with engine.connect() as conn:
         return {
@@ -341,7 +464,20 @@ class _Checked:
     rejected: list[tuple[int, list[RowError]]] = field(default_factory=list)
 
 
-def _check_table(table: RawTable, known: dict[str, set[str]], warnings: list[str]) -> _Checked:
+def _file_name_label(label: str) -> str:
+    """``label`` with any folders left out: ``A/book.xlsx[orgs]`` -> ``book.xlsx[orgs]``."""
+    file_part, bracket, rest = label.partition("[")
+    return Path(file_part).name + bracket + rest
+
+
+Seen = dict[str, dict[str, tuple[str, int]]]
+
+
+def _check_table(
+    table: RawTable, known: dict[str, set[str]], warnings: list[str], seen: Seen | None = None
+) -> _Checked:
+    """Validate ``table``'s rows. ``seen`` holds each entity's keys met so far in this import
+    (with file and row), so a key in two files is reported as well as one twice in a file."""
     entity = table.entity
     checked = _Checked(table)
     missing = [c for c in entity.required if c not in table.header]
@@ -353,8 +489,8 @@ def _check_table(table: RawTable, known: dict[str, set[str]], warnings: list[str
     unknown = [c for c in table.header if c not in entity.column_names and not c.startswith("_")]
     if unknown:
         warnings.append(f"{table.label}: ignored unknown column(s) {', '.join(unknown)}")
-    source = f"file:{table.label}"[:64]
-    first_row: dict[str, int] = {}
+    source = f"file:{_file_name_label(table.label)}"[:64]
+    first_seen = (seen if seen is not None else {}).setdefault(entity.name, {})
     for index, (raw, number) in enumerate(zip(table.rows, table.row_numbers, strict=True)):
         errors = []
         if index in table.row_problems:
@@ -363,11 +499,13 @@ def _check_table(table: RawTable, known: dict[str, set[str]], warnings: list[str
         errors += [RowError(table.label, number, col, msg) for col, msg in problems]
         key = clean.get(entity.key)
         if key is not None:  # invalid rows count too: a duplicate is reported either way
-            if key in first_row:
+            if key in first_seen:
+                label, row = first_seen[key]
+                where = f"row {row}" if label == table.label else f"{label}, row {row}"
                 errors.append(RowError(table.label, number, entity.key,
-                                       f"duplicate {entity.key} {key!r} (first at row {first_row[key]})"))  # fmt: skip
+                                       f"duplicate {entity.key} {key!r} (first at {where})"))  # fmt: skip
             else:
-                first_row[key] = number
+                first_seen[key] = (table.label, number)
         for column, target in entity.references.items():
             value = clean.get(column)
             if value is not None and value not in known[target]:
@@ -388,14 +526,17 @@ def _check_table(table: RawTable, known: dict[str, set[str]], warnings: list[str
 
 def _frames(checked: list[_Checked]) -> RegistryFrames:
     by_frame: dict[str, list[dict]] = {}
+    origin: dict[tuple[str, str], str] = {}
     for c in checked:
+        key_column = c.table.entity.key
+        for record in c.records:  # _check_table rejects these already: a last safeguard
+            first = origin.setdefault((c.table.entity.frame, record[key_column]), c.table.label)
+            if first != c.table.label:
+                raise FileFormatError(
+                    f"{c.table.entity.name}: {key_column} {record[key_column]!r} is in both "
+                    f"{first} and {c.table.label}; import them separately"
+                )
         by_frame.setdefault(c.table.entity.frame, []).extend(c.records)
-    for frame, records in by_frame.items():
-        keys = [r[ENTITIES[_entity_of_frame(frame)].key] for r in records]
-        if len(set(keys)) != len(keys):
-            raise FileFormatError(
-                f"{frame}: the same key appears in two files of this import; import them separately"
-            )
     # object columns keep Python ints and dates as validated (no float coercion of gaps)
     return RegistryFrames(**{f: pd.DataFrame(r, dtype=object) for f, r in by_frame.items() if r})
 
@@ -417,11 +558,25 @@ def _reject_cell(value: Any) -> Any:
     return value
 
 
-def _write_rejects(c: _Checked, folder: Path) -> Path:
+def _rejects_path(label: str, folder: Path, used: set[Path]) -> Path:
+    """``<file>[.<sheet>].rejects.csv`` in ``folder``, from the table's label (a label that is
+    a path, for files of the same name, gives ``A_orgs.rejects.csv``); never one already used
+    by this import, so no file's rejects overwrite another's."""
+    file_part, _, sheet = label.partition("[")  # book.xlsx[orgs] -> book.orgs
+    file_path = Path(file_part)
+    stem = str(file_path.with_suffix("")) if file_path.parent != Path(".") else file_path.stem
+    stem += f".{sheet.rstrip(']')}" if sheet else ""
+    base = re.sub(r"[^\w.-]+", "_", stem).strip("_.") or "rejects"
+    path, n = folder / f"{base}.rejects.csv", 1
+    while path in used:
+        n += 1
+        path = folder / f"{base}.{n}.rejects.csv"
+    used.add(path)
+    return path
+
+
+def _write_rejects(c: _Checked, path: Path) -> Path:
     table = c.table
-    file_name, _, sheet = table.label.partition("[")  # book.xlsx[orgs] -> book.orgs
-    stem = Path(file_name).stem + (f".{sheet.rstrip(']')}" if sheet else "")
-    path = folder / (re.sub(r"[^\w.-]+", "_", stem) + ".rejects.csv")
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([*table.header, "_row", "_errors"])
@@ -448,14 +603,18 @@ def import_files(
     Nothing is written when a row is invalid, unless ``skip_invalid``: then the invalid rows
     go to ``<file>[.<sheet>].rejects.csv`` files in ``rejects_dir`` (original cells plus ``_row`` and
     ``_errors``) and the rest is written. ``dry_run`` validates and writes nothing at all.
-    Unreadable files raise :class:`FileFormatError`.
+    Files are named in messages by their name, or by their path as given where two share a
+    name. Unreadable files raise :class:`FileFormatError`.
     """
-    tables = [t for p in paths for t in read_tables(p, entity=entity, encoding=encoding)]
+    files = [f for p in paths for f in input_files(p)]
+    tables = [t for f, label in zip(files, file_labels(files), strict=True)
+              for t in read_file(f, entity=entity, encoding=encoding, label=label)]  # fmt: skip
     order = list(ENTITIES)
     tables.sort(key=lambda t: order.index(t.entity.name))
     known = registry_keys(engine)
     warnings: list[str] = []
-    checked = [_check_table(t, known, warnings) for t in tables]
+    seen: Seen = {}
+    checked = [_check_table(t, known, warnings, seen) for t in tables]
     errors = [e for c in checked for _, errs in c.rejected for e in errs]
     result = ImportResult(
         files=[t.label for t in tables],
@@ -472,7 +631,9 @@ def import_files(
     if skip_invalid:
         folder = Path(rejects_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        result.rejects = [str(_write_rejects(c, folder)) for c in checked if c.rejected]
+        used: set[Path] = set()
+        result.rejects = [str(_write_rejects(c, _rejects_path(c.table.label, folder, used)))
+                          for c in checked if c.rejected]  # fmt: skip
     from innoweave.registry.db import upgrade
     from innoweave.registry.writer import write_frames
 

@@ -277,7 +277,7 @@ def _clusters(regions: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.Dat
             "description": f"Cluster of {sector_name} firms in {region['name']} working on "
                            f"{', '.join(terms[:-1])} and {terms[-1]}.",
             "source": SOURCE,
-            "source_row": k,
+            "source_row": k + 1,
             "synthetic_fields": ["name", "region_code", "sector", "description"],
         })  # fmt: skip
     return pd.DataFrame(rows, columns=["external_id", "name", "region_code", "sector", "description",
@@ -402,7 +402,7 @@ def _organisations(regions, clusters, rng, *, country, n_smes, n_large, n_univer
     # names need not be unique in reality, but a numbered suffix keeps listings readable
     dup = orgs.groupby("name").cumcount().to_numpy()
     orgs["name"] = [f"{name} ({k + 1})" if k else name for name, k in zip(orgs["name"], dup, strict=True)]
-    orgs["source_row"] = np.arange(len(orgs))
+    orgs["source_row"] = np.arange(1, len(orgs) + 1)  # rows numbered from 1, as in a file
     return RegistryFrames(orgs).organisations
 
 
@@ -554,7 +554,7 @@ def _history(orgs: pd.DataFrame, regions: pd.DataFrame, rng: np.random.Generator
         "status": np.where(end.dt.year.to_numpy() <= years[1], "CLOSED", "SIGNED"),
         "start_date": start.dt.date.to_numpy(), "end_date": end.dt.date.to_numpy(),
         "budget": budget, "public_funding": public, "source": SOURCE,
-        "source_row": np.arange(n_projects),
+        "source_row": np.arange(1, n_projects + 1),
     })  # fmt: skip
     project_fields = ["acronym", "title", "description", "programme", "funding_scheme", "status",
                       "start_date", "end_date", "budget", "public_funding"]  # fmt: skip
@@ -566,7 +566,7 @@ def _history(orgs: pd.DataFrame, regions: pd.DataFrame, rng: np.random.Generator
         "project_external_id": p_ext, "org_external_id": o_ext, "role": part["role"].to_numpy(),
         "public_contribution": part["public_contribution"].to_numpy(),
         "net_public_contribution": part["public_contribution"].to_numpy(),
-        "source": SOURCE, "source_row": np.arange(len(part)),
+        "source": SOURCE, "source_row": np.arange(1, len(part) + 1),
     })  # fmt: skip
     parts["synthetic_fields"] = [["role", "public_contribution", "net_public_contribution"] for _ in range(len(parts))]
     return projects, parts

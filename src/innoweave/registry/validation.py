@@ -43,6 +43,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
+    identifier: bool = False  # an id or a reference to one: surrounding blanks are trimmed
 
     def rule(self) -> str:
         """The allowed values or range in words (the template's documentation sheet)."""
@@ -55,6 +56,8 @@ class Column:
             parts.append(f"<= {self.maximum:g}")
         if self.max_length:
             parts.append(f"at most {self.max_length} characters")
+        if self.identifier:
+            parts.append("trimmed")
         if self.type == DATE:
             parts.append("YYYY-MM-DD")
         if self.type == LIST:
@@ -100,12 +103,17 @@ def _text(model, name, description, **kw) -> Column:
     return Column(name, TEXT, description, max_length=_length(model, name), **kw)
 
 
+def _id(model, name, description, **kw) -> Column:
+    """An identifier column (a key or a reference to one): text, trimmed."""
+    return _text(model, name, description, identifier=True, **kw)
+
+
 def _provenance(model) -> tuple[Column, ...]:
     return (
         _text(model, "source", "Where the record comes from; default: file:<file name>.",
               example="survey-2026"),
         Column("source_row", INTEGER, "Row in the original source; with no source given: the row in this file.",
-               minimum=1),
+               minimum=0),
         Column("synthetic_fields", LIST, "Names of the values that were drawn, not observed."),
     )  # fmt: skip
 
@@ -121,7 +129,7 @@ ORGS = Entity(
     key="external_id",
     aliases=("organisations", "organizations", "orgs", "organisation", "organization"),
     columns=(
-        _text(Organisation, "external_id", "Stable id, namespaced (e.g. cordis:999984059, crm:42).",
+        _id(Organisation, "external_id", "Stable id, namespaced (e.g. cordis:999984059, crm:42).",
               required=True, example="crm:acme-gmbh"),
         _text(Organisation, "name", "Legal or usual name.", required=True, example="Acme Präzisionsteile GmbH"),
         Column("kind", CHOICE, "Kind of organisation.", required=True, allowed=KINDS, example="sme"),
@@ -155,7 +163,8 @@ ORGS = Entity(
         Column("keywords", LIST, "Keywords.", example=["machining", "automotive"]),
         Column("stage", CHOICE, "SME growth stage.", allowed=STAGES, example="maturity"),
         Column("cluster", TEXT, "external_id of its cluster (created when unknown).",
-               example="cluster:munich-mechatronics", max_length=_length(Cluster, "external_id")),
+               example="cluster:munich-mechatronics", max_length=_length(Cluster, "external_id"),
+               identifier=True),
         Column("attributes", OBJECT, "Further attributes as a JSON object.",
                example={"activity_type": "PRC"}),
         Column("external_ids", OBJECT, "Other ids as a JSON object.", example={"vat": "DE123456789"}),
@@ -169,7 +178,7 @@ PROJECTS = Entity(
     key="external_id",
     aliases=("projects", "project", "collaborations", "collaboration"),
     columns=(
-        _text(Project, "external_id", "Stable id, namespaced (e.g. cordis:project:101070000).",
+        _id(Project, "external_id", "Stable id, namespaced (e.g. cordis:project:101070000).",
               required=True, example="crm:project:7"),
         Column("title", TEXT, "Title.", required=True, example="Laser-welded sensor housings"),
         _text(Project, "acronym", "Acronym.", example="LASH"),
@@ -192,15 +201,16 @@ PARTICIPATIONS = Entity(
     aliases=("participations", "participation", "participants"),
     references={"project_external_id": "projects", "org_external_id": "orgs"},
     columns=(
-        _text(Participation, "external_id",
+        _id(Participation, "external_id",
               "Stable id; default: <project_external_id>|<org_external_id>|<role>.",
               example="crm:part:7:acme"),
         Column("project_external_id", TEXT,
                "external_id of the project (in this import or the registry).", required=True,
-               example="crm:project:7", max_length=_length(Project, "external_id")),
+               example="crm:project:7", max_length=_length(Project, "external_id"), identifier=True),
         Column("org_external_id", TEXT,
                "external_id of the organisation (in this import or the registry).", required=True,
-               example="crm:acme-gmbh", max_length=_length(Organisation, "external_id")),
+               example="crm:acme-gmbh", max_length=_length(Organisation, "external_id"),
+               identifier=True),
         _text(Participation, "role", "Role (coordinator, participant, partner …).",
               example="coordinator"),
         Column("public_contribution", NUMBER, "Public contribution to this participant, EUR.",
@@ -217,7 +227,7 @@ PROGRAMMES = Entity(
     key="name",
     aliases=("programmes", "programme", "programs", "program", "instruments"),
     columns=(
-        _text(Programme, "name", "Unique name of the programme.", required=True,
+        _id(Programme, "name", "Unique name of the programme.", required=True,
               example="Innovation voucher Bavaria"),
         Column("resource", CHOICE, "Resource it provides.", required=True, allowed=RESOURCES,
                example="capital"),
@@ -237,7 +247,7 @@ CLUSTERS = Entity(
     key="external_id",
     aliases=("clusters", "cluster"),
     columns=(
-        _text(Cluster, "external_id", "Stable id (organisations name it in their cluster column).",
+        _id(Cluster, "external_id", "Stable id (organisations name it in their cluster column).",
               required=True, example="cluster:munich-mechatronics"),
         _text(Cluster, "name", "Name.", required=True, example="Munich mechatronics"),
         _text(Cluster, "region_code", "Region code.", example="DE212"),
@@ -401,6 +411,8 @@ def parse_cell(column: Column, value: Any) -> Any:
         return [] if column.type == LIST else {} if column.type == OBJECT else None
     if column.type == TEXT:
         result = _as_text(value)
+        if column.identifier:
+            result = result.strip()
         if column.max_length and len(result) > column.max_length:
             raise CellError(f"longer than {column.max_length} characters ({len(result)})")
         return result

@@ -159,10 +159,74 @@ def _id_map(conn: Connection, table: Table) -> dict[str, int]:
     return dict(conn.execute(select(table.c.external_id, table.c.id)).all())
 
 
+#: Tables keyed by external id, in the order they are deleted (dependants first).
+DELETE_ORDER = ("participation", "project", "organisation", "cluster")
+_FRAME_OF = {"participation": "participations", "project": "projects",
+             "organisation": "organisations", "cluster": "clusters"}  # fmt: skip
+
+
+def _tables() -> dict[str, Table]:
+    return {m.__tablename__: m.__table__ for m in (Participation, Project, Organisation, Cluster)}
+
+
+def leftovers(engine: Engine, frames: RegistryFrames, source: str) -> dict[str, list[str]]:
+    """External ids of the registry's records from ``source`` that writing ``frames`` would
+    not rewrite, per table (all tables keyed by external id, possibly empty lists)."""
+    out = {}
+    with engine.connect() as conn:
+        for name, table in _tables().items():
+            stored = set(conn.scalars(select(table.c.external_id).where(table.c.source == source)))
+            out[name] = sorted(stored - set(getattr(frames, _FRAME_OF[name])["external_id"]))
+    return {name: out[name] for name in DELETE_ORDER}
+
+
+def references_to(engine: Engine, doomed: dict[str, list[str]]) -> list[str]:
+    """Records outside ``doomed`` that refer to a record in it (a participation of a doomed
+    organisation or project, an organisation in a doomed cluster), described one per line."""
+    tables = _tables()
+    part, org, proj, cluster = (tables[n] for n in ("participation", "organisation", "project", "cluster"))
+    gone = {name: set(ids) for name, ids in doomed.items()}
+    found: list[str] = []
+    with engine.connect() as conn:
+        rows = conn.execute(select(part.c.external_id, org.c.external_id, proj.c.external_id)
+                            .join(org, part.c.organisation_id == org.c.id)
+                            .join(proj, part.c.project_id == proj.c.id))  # fmt: skip
+        for part_id, org_id, proj_id in rows:
+            if part_id in gone.get("participation", ()):
+                continue
+            if org_id in gone.get("organisation", ()):
+                found.append(f"participation {part_id!r} names organisation {org_id!r}")
+            elif proj_id in gone.get("project", ()):
+                found.append(f"participation {part_id!r} names project {proj_id!r}")
+        rows = conn.execute(select(org.c.external_id, cluster.c.external_id)
+                            .join(cluster, org.c.cluster_id == cluster.c.id))  # fmt: skip
+        for org_id, cluster_id in rows:
+            if org_id not in gone.get("organisation", ()) and cluster_id in gone.get("cluster", ()):
+                found.append(f"organisation {org_id!r} is in cluster {cluster_id!r}")
+    return found
+
+
+def _delete(conn: Connection, doomed: dict[str, Iterable[str]]) -> dict[str, int]:
+    tables, deleted = _tables(), {}
+    for name in DELETE_ORDER:
+        ids = list(doomed.get(name, ()))
+        for start in range(0, len(ids), 500):
+            conn.execute(tables[name].delete().where(tables[name].c.external_id.in_(ids[start:start + 500])))
+        deleted[name] = len(ids)
+    return deleted
+
+
 def write_frames(
-    engine: Engine, frames: RegistryFrames, *, progress: Progress | None = None
+    engine: Engine,
+    frames: RegistryFrames,
+    *,
+    progress: Progress | None = None,
+    delete: dict[str, Iterable[str]] | None = None,
 ) -> dict[str, int]:
     """Upsert every frame in one transaction; returns the number of rows written per table.
+
+    ``delete`` (table name → external ids, e.g. from :func:`leftovers`) removes those
+    records first, in the same transaction.
 
     Clusters, organisations, projects and participations are keyed by ``external_id``,
     programmes by ``name``. An organisation's ``cluster`` names a cluster's external id; a
@@ -174,6 +238,8 @@ def write_frames(
     cluster_tbl, org_tbl = Cluster.__table__, Organisation.__table__
     proj_tbl, part_tbl, prog_tbl = Project.__table__, Participation.__table__, Programme.__table__
     with engine.begin() as conn:
+        if delete:
+            _delete(conn, delete)
         clusters = _records(
             frames.clusters, [c.name for c in cluster_tbl.columns if c.name != "id"], cluster_tbl
         )
