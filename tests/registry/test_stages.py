@@ -92,6 +92,12 @@ def test_rules_validate_and_load(tmp_path):
         StageRules(missing_stage="scale-up")
     with pytest.raises(ValueError, match="growth_min_rate must be a number"):
         StageRules(growth_min_rate="fast")
+    with pytest.raises(ValueError, match="startup_max_age must be a number, got True"):
+        StageRules(startup_max_age=True)  # TOML's true is not 1 year
+    with pytest.raises(ValueError, match="growth_min_rate = 10 is not an annual rate as a fraction"):
+        StageRules(growth_min_rate=10)  # 10 %, written as a percentage
+    with pytest.raises(ValueError, match="transformation_min_age must not be negative"):
+        StageRules(transformation_min_age=-1)
     with pytest.raises(ValueError, match=r"unknown stage rule keys \['speed'\]"):
         StageRules.from_dict({"speed": 3})
     path = tmp_path / "rules.toml"

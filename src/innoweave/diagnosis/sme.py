@@ -117,17 +117,15 @@ PEER_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 #: Keys of the stage rules that are annual growth rates, given as fractions (0.10 = 10 %).
-RATE_RULES = ("growth_min_rate", "transformation_max_growth")
 
 
 def read_stage_rules(path: str | Path, *, table: str = "stages") -> StageRules:
     """Growth-stage thresholds from the ``[stages]`` table of a TOML file, checked.
 
-    Beyond :meth:`StageRules.from_dict` (unknown keys, numbers, order of the two rates) it
-    refuses what a TOML file lets slip through: a ``stages`` key that is not a table, true or
-    false for a threshold, an age or head count below zero, and a growth rate outside -1..1
-    (rates are fractions, 0.10 = 10 % a year: 10 reads as 1,000 %). Every ``ValueError``
-    names the file and the key.
+    :class:`StageRules` checks the values (numbers, not true or false; ages and head counts
+    not below zero; growth rates as fractions within -1..1, so 10 is not read as 1,000 %; the
+    order of the two rates); here a ``stages`` key that is not a table, a file without the
+    table and unknown keys are refused too. Every ``ValueError`` names the file and the key.
     """
     path = Path(path)
     if not path.is_file():
@@ -152,16 +150,6 @@ def read_stage_rules(path: str | Path, *, table: str = "stages") -> StageRules:
             raise ValueError(f"{where} has no [{table}] table (it has {', '.join(f'[{t}]' for t in tables)}); "
                              f"put the thresholds under [{table}]")
         rules = data
-    for key, value in rules.items():
-        if key == "missing_stage":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{where}: {key} must be a number, got {value!r}")
-        if key in RATE_RULES and not -1.0 <= value <= 1.0:
-            raise ValueError(f"{where}: {key} = {value!r} is not an annual rate as a fraction "
-                             f"(0.10 = 10 % a year; allowed -1..1)")
-        if key not in RATE_RULES and value < 0:
-            raise ValueError(f"{where}: {key} must not be negative, got {value!r}")
     try:
         return StageRules.from_dict(rules)
     except (TypeError, ValueError) as exc:

@@ -38,6 +38,10 @@ from innoweave.registry.kinds import GrowthStage
 STAGE_ORDER = [s.value for s in GrowthStage]
 
 
+#: The thresholds that are annual growth rates, as fractions (0.10 = 10 % a year).
+RATE_RULES = ("growth_min_rate", "transformation_max_growth")
+
+
 @dataclass(frozen=True)
 class StageRules:
     """Thresholds of the growth-stage rule (see the module docstring for the order).
@@ -59,8 +63,13 @@ class StageRules:
             if f.name == "missing_stage":
                 continue
             value = getattr(self, f.name)
-            if not isinstance(value, (int, float)) or np.isnan(value):
-                raise ValueError(f"StageRules.{f.name} must be a number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or np.isnan(value):
+                raise ValueError(f"{f.name} must be a number, got {value!r}")
+            if f.name in RATE_RULES and not -1.0 <= value <= 1.0:
+                raise ValueError(f"{f.name} = {value!r} is not an annual rate as a fraction "
+                                 "(0.10 = 10 % a year; allowed -1..1)")
+            if f.name not in RATE_RULES and value < 0:
+                raise ValueError(f"{f.name} must not be negative, got {value!r}")
         if self.startup_max_age <= 0 or self.startup_max_employees <= 0:
             raise ValueError("StageRules: startup_max_age and startup_max_employees must be > 0")
         if self.transformation_max_growth >= self.growth_min_rate:
