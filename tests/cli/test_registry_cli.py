@@ -89,6 +89,9 @@ def test_import_cordis_and_orgs_commands(cli, small_cordis):
     assert found["count"] == 1
     listed = json.loads(cli("orgs", "list", "--kind", "university", "--json").stdout)
     assert [o["name"] for o in listed["data"]] == ["Uni"]
+    page = json.loads(cli("orgs", "list", "--limit", "1", "--json").stdout)
+    assert len(page["data"]) == 1 and page["count"] == 2  # count: every match, not the page
+    assert "showing 1 of 2 organisations" in said(cli("orgs", "list", "--limit", "1"))
     assert "unknown kind 'firm'" in said(cli("orgs", "list", "--kind", "firm", code=2))
 
 

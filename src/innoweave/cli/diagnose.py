@@ -148,7 +148,7 @@ def _stage_note(model) -> None:
     drawn = int(model.stage_basis_.isin(["synthetic", "partly synthetic"]).sum())
     if drawn:
         _warn(f"the growth stage of {drawn:,} of {len(model.stage_basis_):,} SMEs rests on synthetic (drawn) "
-              "age, size or growth, not recorded values (CORDIS records none of them): those stages, and the "
+              "age, size or growth, not on values the registry records: those stages, and the "
               "support offered for them, are illustrative (see stage_basis)")
 
 

@@ -301,12 +301,16 @@ def orgs_search(
 
 
 def _show_orgs(engine, query, json_out: bool) -> None:
+    """The organisations of ``query`` (a page: its limit); ``count`` is every match."""
     with Session(engine) as s:
         orgs = s.scalars(query).all()
         rows = [_org_dict(o) for o in orgs]
+        count = s.scalar(select(func.count()).select_from(query.limit(None).order_by(None).subquery()))
     if json_out:
-        print_json({"data": rows, "count": len(rows)})
+        print_json({"data": rows, "count": count})
         return
+    if count > len(rows):
+        err.print(f"showing {len(rows):,} of {count:,} organisations (--limit for more)")
     table = Table()
     for col in ("id", "external_id", "name", "kind", "region_code", "city"):
         table.add_column(col)
