@@ -117,6 +117,9 @@ def test_template_import_export_cycle(cli, tmp_path):
     assert "created a new registry at sqlite:///" in said(result)
     report = json.loads(result.stdout)
     assert report["written"] == {"organisations": 1, "clusters": 1}
+    shown = json.loads(cli("orgs", "show", "crm:acme-gmbh", "--json").stdout)
+    listed = json.loads(cli("orgs", "list", "--json").stdout)["data"][0]
+    assert shown["cluster"] == listed["cluster"] == "cluster:munich-mechatronics"  # not a row number
     (tmp_path / "orgs.csv").write_text(ORGS_CSV, encoding="utf-8")
     cli("import", "file", "orgs.csv")
     out = json.loads(cli("export", "--format", "json", "-o", "all.json", "--json").stdout)

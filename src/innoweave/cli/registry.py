@@ -22,7 +22,7 @@ from innoweave.registry.db import (
     unavailable,
     upgrade,
 )
-from innoweave.registry.models import Organisation
+from innoweave.registry.models import Cluster, Organisation
 
 db_app = typer.Typer(help="Create, migrate and inspect the registry database.", no_args_is_help=True)
 import_app = typer.Typer(help="Import organisations and collaborations.", no_args_is_help=True)
@@ -230,8 +230,14 @@ def import_cordis(
             err.print(f"{len(read.errors)} problem(s): rows left out: {left_out}", highlight=False)
 
 
-def _org_dict(org: Organisation) -> dict:
-    return {c.name: getattr(org, c.name) for c in Organisation.__table__.columns}
+def _org_dicts(session: Session, orgs: list[Organisation]) -> list[dict]:
+    """Each organisation's columns, plus ``cluster``: the external id of its cluster (the
+    id a user imports and sees; ``cluster_id`` is the database's own number)."""
+    ids = {o.cluster_id for o in orgs if o.cluster_id is not None}
+    clusters = dict(session.execute(
+        select(Cluster.id, Cluster.external_id).where(Cluster.id.in_(ids))).all()) if ids else {}
+    return [{c.name: getattr(o, c.name) for c in Organisation.__table__.columns}
+            | {"cluster": clusters.get(o.cluster_id)} for o in orgs]
 
 
 @orgs_app.command("list")
@@ -304,7 +310,7 @@ def _show_orgs(engine, query, json_out: bool) -> None:
     """The organisations of ``query`` (a page: its limit); ``count`` is every match."""
     with Session(engine) as s:
         orgs = s.scalars(query).all()
-        rows = [_org_dict(o) for o in orgs]
+        rows = _org_dicts(s, orgs)
         count = s.scalar(select(func.count()).select_from(query.limit(None).order_by(None).subquery()))
     if json_out:
         print_json({"data": rows, "count": count})
@@ -343,7 +349,7 @@ def orgs_show(
     engine = open_registry(database_url)
     with Session(engine) as s:
         org = find_org(s, ref)
-        data = _org_dict(org)
+        (data,) = _org_dicts(s, [org])
         data["projects"] = [
             {"external_id": p.project.external_id, "acronym": p.project.acronym,
              "title": p.project.title, "role": p.role,
