@@ -81,6 +81,26 @@ def test_diagnose_profile_and_recommendations(fitted):
     assert flagged == set(profile["synthetic_indicators"]) and "patents" in flagged
 
 
+def test_weakest_factors_without_an_instrument_at_the_stage_say_why(fitted):
+    """A weakest factor no instrument serves at the SME's stage is named, with the
+    instruments for it and the stages they serve, instead of silently getting nothing."""
+    uncovered_seen = 0
+    for org_id in fitted.weakest_.index:
+        profile = fitted.diagnose(org_id)
+        stage = profile["stage"]["value"]
+        served = {r["factor"] for r in profile["recommendations"]}
+        uncovered = {u["factor"]: u["reason"] for u in profile["weakest_without_support"]}
+        assert set(uncovered) == {f for f in profile["weakest"] if not instruments_for(f, stage)}
+        assert served <= set(profile["weakest"]) - set(uncovered)
+        for factor, reason in uncovered.items():
+            assert not instruments_for(factor, stage)
+            assert f"at the {stage} stage" in reason
+            elsewhere = instruments_for(factor)
+            assert all(i.key in reason for i in elsewhere)
+            uncovered_seen += 1
+    assert uncovered_seen  # the synthetic registry has such SMEs: the check above ran
+
+
 def test_unknown_and_ambiguous_ids(fitted):
     with pytest.raises(UnknownOrganisation, match="no SME 'nobody'"):
         fitted.diagnose("nobody")

@@ -285,6 +285,8 @@ def sme(
     err.print(f"weakest: {', '.join(profile['weakest'])}")
     for r in profile["recommendations"]:
         err.print(f"  - [bold]{r['name']}[/] ({r['instrument']}): {r['reason']}")
+    for r in profile["weakest_without_support"]:
+        err.print(escape(f"  - {r['factor']}: {r['reason']}"), highlight=False)
     if profile["synthetic_indicators"]:
         err.print(f"synthetic values: {', '.join(profile['synthetic_indicators'])}")
     if stage.get("note"):

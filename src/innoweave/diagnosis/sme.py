@@ -655,6 +655,27 @@ class SMEDiagnoser:
                 })
         return out
 
+    def uncovered(self, org_id: str) -> list[dict[str, str]]:
+        """The SME's weakest factors that no instrument of the catalogue addresses at its
+        stage, each with the reason and the stages where instruments for it exist."""
+        org_id = self.resolve(org_id)
+        stage = self.stages_[org_id]
+        out = []
+        for factor in self.weakest_[org_id]:
+            if instruments_for(factor, stage):
+                continue
+            elsewhere = instruments_for(factor)
+            stages = sorted({s.value for i in elsewhere for s in i.stages},
+                            key=STAGE_ORDER.index)
+            label = FACTOR_LABELS[RestrictingFactor(factor)]
+            out.append({
+                "factor": factor,
+                "reason": (f"no instrument of the catalogue addresses {label} at the {stage} "
+                           "stage" + (f"; instruments for it ({', '.join(i.key for i in elsewhere)}) "
+                                      f"serve the {', '.join(stages)} stage(s)" if elsewhere else "")),
+            })
+        return out
+
     def diagnose(self, org_id: str) -> dict[str, object]:
         """The full profile of one SME as a JSON-ready dict."""
         org_id = self.resolve(org_id)
@@ -689,6 +710,7 @@ class SMEDiagnoser:
             "peers": {"level": self.peer_level_[org_id], "size": int(self.peer_size_[org_id])},
             "weakest": list(self.weakest_[org_id]),
             "recommendations": self.recommend(org_id),
+            "weakest_without_support": self.uncovered(org_id),
             "questionnaire": {
                 "version": self.questionnaire_.version,
                 "answered": bool(self.answered_[org_id]),
