@@ -164,3 +164,13 @@ def test_cordis_network(cordis_dir):
     assert (model.centrality_.loc[model.policy_targets_.index, "kind"] == "sme").all()
     top = model.centrality_.sort_values("betweenness", ascending=False).index[0]
     assert top == "cordis:999984059"  # Fraunhofer: the best-connected broker
+
+
+def test_repeated_participations_count_once_and_are_named(planted):
+    first = planted.participations.iloc[[0]]
+    planted.participations = pd.concat([planted.participations, first], ignore_index=True)
+    model = fit(planted)
+    org, project = first["org_external_id"].iloc[0], first["project_external_id"].iloc[0]
+    assert model.report_.counts["repeated_participations"] == 1
+    assert model.report_.examples["repeated_participations"] == [f"{org} in {project}"]
+    assert weight(model, "a0", "a1") == pytest.approx(1.0)  # counted once: weights unchanged

@@ -292,6 +292,8 @@ def _memberships(frames: RegistryFrames, report: InputReport) -> tuple[pd.DataFr
     report.add(
         "repeated_participations",
         int(repeated.sum()),
+        [f"{org} in {project}" for project, org in
+         memberships.loc[repeated].drop_duplicates().head(5).itertuples(index=False, name=None)],
         note=f"{int(repeated.sum())} repeated organisation × project participation(s) (several roles) count once"
         if repeated.any()
         else None,
