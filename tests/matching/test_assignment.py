@@ -82,7 +82,7 @@ def test_capacity_mapping_and_activity():
 
 def test_bad_input_is_named():
     table = _random_table(0)
-    with pytest.raises(ValueError, match="k must be positive"):
+    with pytest.raises(ValueError, match="k must be a positive whole number"):
         assign(table, k=0, capacity=2)
     with pytest.raises(ValueError, match="missing column"):
         assign(table.drop(columns="score"), k=1, capacity=2)

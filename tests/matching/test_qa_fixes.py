@@ -333,3 +333,33 @@ def test_mode_reason_follows_the_query_kind(fitted):
     assert uni["explanation"].str.contains("another university or research institute").all()
     uni_alliance = fitted.recommend("t:university:0", mode="alliance", k=2)
     assert uni_alliance["mode_reason"].str.contains("put research to use").all()
+
+
+def test_assign_refuses_an_epsilon_or_k_it_cannot_use():
+    """epsilon 0 gave a plan short of the optimum, a negative one no plan; k 1.5 ran."""
+    table = pd.DataFrame({"query": ["a", "a", "b", "b"], "partner": ["x", "y", "x", "y"],
+                          "score": [0.9, 0.5, 0.8, 0.4]})  # fmt: skip
+    best = assign(table, k=1, capacity=1)
+    assert best.stats["assigned_pairs"] == 2 and best.stats["total_score"] == pytest.approx(1.3, abs=1e-3)
+    for epsilon in (0, -1, float("nan")):
+        with pytest.raises(ValueError, match="epsilon must be a positive number"):
+            assign(table, k=1, capacity=1, epsilon=epsilon)
+    for k in (1.5, "1", True):
+        with pytest.raises(ValueError, match="k must be a positive whole number"):
+            assign(table, k=k, capacity=1)
+
+
+def test_recommender_settings_and_use_before_fit_are_named():
+    from innoweave.matching import PartnerRecommender
+
+    for call in (lambda r: r.recommend("a", mode="research", k=3), lambda r: r.score([("a", "b")]),
+                 lambda r: r.candidates("research")):  # fmt: skip
+        with pytest.raises(RuntimeError, match="call fit\\(\\) first"):
+            call(PartnerRecommender())
+    with pytest.raises(ValueError, match="modes must be a non-empty list of names, e.g. \\('research',\\)"):
+        PartnerRecommender(modes="research").fit(None)  # a string is not split into letters
+    with pytest.raises(ValueError, match="signals must name at least one"):
+        PartnerRecommender(signals=()).fit(None)
+    for rerank in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="rerank must be a whole number >= 1"):
+            PartnerRecommender(rerank=rerank).fit(None)

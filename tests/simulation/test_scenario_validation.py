@@ -368,3 +368,32 @@ def test_comparison_page_escapes_names():
     page = _html(Comparison(base, [alt]), "")
     assert "<script>" not in page and "<b>base" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;base" in page
+
+
+def test_overrides_of_zero_are_refused_not_ignored():
+    """horizon=0 or replications=0 used to fall back to the scenario's own values."""
+    scenario = parse_scenario(SMALL)
+    for option in ("horizon", "replications"):
+        for bad in (0, -1, 1.5, True):
+            with pytest.raises(ValueError, match=f"{option} must be a whole number >= 1, got {bad!r}"):
+                run_scenario(scenario, **{option: bad})
+            with pytest.raises(ValueError, match=f"{option} must be a whole number >= 1"):
+                compare_scenarios(scenario, [dataclasses.replace(scenario, name="alt")], **{option: bad})
+    assert len(run_scenario(scenario, horizon=1, replications=1).steps) == 1  # one step, one replication
+
+
+def test_instruments_given_to_the_engine_by_hand_are_checked(small_population):
+    from innoweave.registry.instruments import INSTRUMENTS
+    from innoweave.simulation.engine import Engine
+    from innoweave.simulation.params import InstrumentConfig
+
+    grant = InstrumentConfig(key="rd_grant", budget=50.0)  # stages as the catalogue's
+    assert grant.stages == tuple(s.value for s in INSTRUMENTS["rd_grant"].stages)
+    spent = Engine(ModelParams(), small_population, instruments={"rd_grant": grant}, seed=1).run(2)
+    assert spent["spend_rd_grant"].sum() > 0
+    with pytest.raises(ValueError, match="'rd_grnat' must name a known instrument"):
+        Engine(ModelParams(), small_population, instruments={"rd_grnat": grant}, seed=1).run(2)
+    with pytest.raises(ValueError, match=r"budget must be a finite number >= 0, got -50"):
+        InstrumentConfig(key="rd_grant", budget=-50.0)
+    with pytest.raises(ValueError, match="unknown instrument 'grant'"):
+        InstrumentConfig(key="grant", budget=1.0)

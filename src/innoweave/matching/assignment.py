@@ -88,8 +88,10 @@ def assign(
     score`` does); among plans that assign the same number of pairs the shift changes
     nothing. Scores must be finite.
     """
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+        raise ValueError(f"k must be a positive whole number, got {k!r}")
+    if epsilon is not None and not (isinstance(epsilon, (int, float)) and 0 < epsilon < float("inf")):
+        raise ValueError(f"epsilon must be a positive number (the auction's bid increment), got {epsilon!r}")
     missing = [c for c in ("query", "partner", "score") if c not in queries.columns]
     if missing:
         raise ValueError(f"queries: missing column(s) {', '.join(missing)} (need query, partner, score)")

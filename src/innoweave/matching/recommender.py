@@ -155,6 +155,15 @@ class PartnerRecommender:
         for name, kinds in (self.target_kinds or {}).items():
             base = MODES.get(name, ModeSpec((), CollaborationMode.OTHER, f"{name} mode: partners of kind {', '.join(kinds)}"))
             self.mode_specs_[name] = ModeSpec(tuple(kinds), base.collaboration, base.why, base.why_by_kind)
+        for name in ("modes", "signals"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not len(value):
+                raise ValueError(f"{name} must be a non-empty list of names, e.g. ({value!r},), "
+                                 f"got {value!r}" if isinstance(value, str) else
+                                 f"{name} must name at least one of its choices, got {value!r}")
+        if isinstance(self.rerank, bool) or not isinstance(self.rerank, int) or self.rerank < 1:
+            raise ValueError(f"rerank must be a whole number >= 1 (the shortlist the learned model "
+                             f"re-scores), got {self.rerank!r}")
         unknown = sorted(set(self.modes) - set(self.mode_specs_))
         if unknown:
             raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(self.mode_specs_)}")
@@ -225,13 +234,19 @@ class PartnerRecommender:
         """Whether so many candidates are scored that the model re-ranks a linear shortlist."""
         return n_candidates > 5 * self.rerank
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "history_"):
+            raise RuntimeError("PartnerRecommender: call fit() first")
+
     def _check_mode(self, mode: str) -> None:
+        self._check_fitted()
         if mode not in self.mode_specs_:
             raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(self.mode_specs_)}")
         if mode not in self.modes:
             raise ValueError(f"mode {mode!r} was not fitted (fitted: {', '.join(self.modes)})")
 
     def row_of(self, org_id: str) -> int:
+        self._check_fitted()
         try:
             return self.index_[str(org_id)]
         except KeyError:

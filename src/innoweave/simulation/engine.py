@@ -36,6 +36,7 @@ from innoweave.simulation.arrays import (
 )
 from innoweave.simulation.kernels import resolve_kernels
 from innoweave.simulation.params import (
+    INSTRUMENT_DEFAULTS,
     INTERMEDIARY,
     LARGE_FIRM,
     RESEARCH_INSTITUTE,
@@ -227,6 +228,11 @@ class Engine:
 
         if self.population is None or len(self.population) == 0:
             raise ValueError("population: empty, nothing to simulate")
+        for key, cfg in (self.instruments or {}).items():
+            if key not in INSTRUMENT_DEFAULTS or not isinstance(cfg, InstrumentConfig) or cfg.key != key:
+                raise ValueError(f"instruments: {key!r} must name a known instrument "
+                                 f"({sorted(INSTRUMENT_DEFAULTS)}) and map to its InstrumentConfig, "
+                                 f"got {cfg!r}")
         p = self.params_ = self.params or ModelParams()
         xp = self.xp_ = get_xp(self.xp)
         self.kernels_ = resolve_kernels(self.kernels, is_numpy(xp))

@@ -307,6 +307,18 @@ class InstrumentConfig:
     targeting: str = "random"
     settings: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # built by hand (not from a scenario file): the key must be known, the budget a
+        # finite number >= 0, and no stages means the catalogue's, as documented above
+        if self.key not in INSTRUMENTS:
+            raise ValueError(f"InstrumentConfig: unknown instrument {self.key!r}; known: {sorted(INSTRUMENTS)}")
+        if (isinstance(self.budget, bool) or not isinstance(self.budget, (int, float))
+                or not 0 <= self.budget < float("inf")):
+            raise ValueError(f"InstrumentConfig({self.key!r}).budget must be a finite number >= 0, "
+                             f"got {self.budget!r}")
+        if not self.stages:
+            object.__setattr__(self, "stages", tuple(s.value for s in INSTRUMENTS[self.key].stages))
+
     def setting(self, name: str) -> float:
         return self.settings.get(name, INSTRUMENT_DEFAULTS[self.key][name])
 
