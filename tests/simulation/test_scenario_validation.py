@@ -397,3 +397,20 @@ def test_instruments_given_to_the_engine_by_hand_are_checked(small_population):
         InstrumentConfig(key="rd_grant", budget=-50.0)
     with pytest.raises(ValueError, match="unknown instrument 'grant'"):
         InstrumentConfig(key="grant", budget=1.0)
+
+
+def test_a_seed_sequence_gives_the_same_replications_every_time():
+    """A SeedSequence used to be consumed by spawn: the second run with it differed."""
+    import numpy as np
+
+    from innoweave.seeding import spawn_seeds
+
+    scenario = parse_scenario(SMALL)
+    ss = np.random.SeedSequence(5)
+    first = run_scenario(scenario, seed=ss).steps
+    again = run_scenario(scenario, seed=ss).steps
+    assert first.equals(again) and first.equals(run_scenario(scenario, seed=5).steps)
+    assert [c.spawn_key for c in spawn_seeds(ss, 2)] == [(0,), (1,)]
+    for bad in (-1, np.random.default_rng(3), 1.5, None):
+        with pytest.raises(ValueError, match="seed must be a whole number >= 0 or a numpy SeedSequence"):
+            spawn_seeds(bad, 2)
