@@ -375,3 +375,20 @@ def test_network_without_links_says_so(planted, tmp_path):
                  tmp_path / "net.png")  # fmt: skip
     assert people.exit_code == 0, people.output
     assert "0 communities" in said(people) and (tmp_path / "net.png").exists()
+
+
+def test_estimator_settings_out_of_range_are_refused(planted):
+    """Settings that ran and gave meaningless results (modularity 2.0 at resolution -1, NaN
+    betweenness with 0 samples, nothing placed at eps_km NaN)."""
+    from innoweave.clusters import CollaborationCommunities, SpatialClusters
+
+    for options, message in [({"resolution": 0}, "resolution must be positive"),
+                             ({"resolution": float("nan")}, "resolution must be positive"),
+                             ({"betweenness_samples": 0}, "betweenness_samples must be a whole number >= 1"),
+                             ({"max_consortium": -1}, "max_consortium must be a whole number >= 2")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            CollaborationCommunities(seed=0, **options).fit(planted)
+    for options, message in [({"eps_km": float("nan")}, "eps_km must be a positive distance"),
+                             ({"min_similarity": 2}, "min_similarity is a cosine similarity, 0..1")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            SpatialClusters(**options).fit(planted)

@@ -289,3 +289,11 @@ def test_stage_rules_file_values_are_checked(tmp_path):
     assert rules.startup_max_age == 3 and rules.growth_min_rate == 0.2
     with pytest.raises(ValueError, match="stage rules file not found"):
         read_stage_rules(tmp_path / "absent.toml")
+
+
+def test_diagnoser_settings_out_of_range_are_refused(frames):
+    for options, message in [({"max_per_factor": -1}, "max_per_factor must be >= 1"),
+                             ({"weak_percentile": 500}, "weak_percentile is a percentile, 0..100"),
+                             ({"weak_percentile": float("nan")}, "weak_percentile is a percentile")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            SMEDiagnoser(**options).fit(frames)

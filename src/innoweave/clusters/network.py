@@ -416,6 +416,12 @@ class CollaborationCommunities:
         self.seed = seed
 
     def fit(self, frames: RegistryFrames) -> CollaborationCommunities:
+        if not self.resolution > 0:  # NaN fails too
+            raise ValueError(f"resolution must be positive, not {self.resolution!r}")
+        for name, least in (("max_consortium", 2), ("betweenness_samples", 1)):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise ValueError(f"{name} must be a whole number >= {least} or None, not {value!r}")
         rng = make_rng(self.seed)
         timings = {}
         report = InputReport()

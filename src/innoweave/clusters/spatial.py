@@ -111,8 +111,10 @@ class SpatialClusters:
         from sklearn.cluster import DBSCAN
         from sklearn.neighbors import BallTree
 
-        if self.eps_km <= 0:
-            raise ValueError(f"eps_km must be positive, not {self.eps_km}")
+        if not 0 < self.eps_km < float("inf"):  # NaN fails too
+            raise ValueError(f"eps_km must be a positive distance, not {self.eps_km}")
+        if not 0 <= self.min_similarity <= 1:
+            raise ValueError(f"min_similarity is a cosine similarity, 0..1, not {self.min_similarity}")
         kinds = check_kinds(self.kinds)
         report = InputReport()
         orgs = frames.organisations.drop_duplicates("external_id")

@@ -335,8 +335,11 @@ class SMEDiagnoser:
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, frames: RegistryFrames) -> SMEDiagnoser:
-        if self.min_peers < 1 or self.n_weakest < 1:
-            raise ValueError("min_peers and n_weakest must be >= 1")
+        if self.min_peers < 1 or self.n_weakest < 1 or self.max_per_factor < 1:
+            raise ValueError("min_peers, n_weakest and max_per_factor must be >= 1, got "
+                             f"{self.min_peers}, {self.n_weakest}, {self.max_per_factor}")
+        if not 0 <= self.weak_percentile <= 100:  # NaN fails too
+            raise ValueError(f"weak_percentile is a percentile, 0..100, got {self.weak_percentile!r}")
         lo, hi = REFERENCE_YEARS
         if isinstance(self.reference_year, bool) or not isinstance(self.reference_year, (int, np.integer)) \
                 or not lo < self.reference_year <= hi:
