@@ -28,7 +28,7 @@ from innoweave import __version__
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
-from innoweave.simulation.scenario import Scenario, ScenarioError, comparable
+from innoweave.simulation.scenario import Scenario, ScenarioError, comparable, run_setting
 
 #: Outputs compared at the final step (levels).
 LEVEL_OUTPUTS = (
@@ -116,15 +116,6 @@ class RunResult:
         }
 
 
-def _override(value: int | None, default: int, name: str) -> int:
-    """An override of the scenario's ``name`` (None: the scenario's own); at least 1."""
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
 def run_scenario(
     scenario: Scenario,
     *,
@@ -141,8 +132,8 @@ def run_scenario(
     before any step runs.
     """
     seed = scenario.seed if seed is None else seed
-    reps = _override(replications, scenario.replications, "replications")
-    steps = _override(horizon, scenario.horizon, "horizon")
+    reps = run_setting(replications, scenario.replications, "replications")
+    steps = run_setting(horizon, scenario.horizon, "horizon")
     frames = []
     xp_name, kernels = "numpy", None
     for r, child in enumerate(spawn_seeds(seed, reps)):
@@ -219,8 +210,8 @@ def compare_scenarios(
 
     Scenarios must have distinct names and the base's population
     (:func:`~innoweave.simulation.scenario.comparable`: a ScenarioError otherwise)."""
-    reps = _override(replications, base.replications, "replications")
-    steps = _override(horizon, base.horizon, "horizon")
+    reps = run_setting(replications, base.replications, "replications")
+    steps = run_setting(horizon, base.horizon, "horizon")
     comparable(base, alternatives, replications=replications, horizon=horizon)
     first = spawn_seeds(base.seed, 1)[0].spawn(2)[0]  # replication 0's population seed
     for sc in alternatives:  # validate every population before the first run

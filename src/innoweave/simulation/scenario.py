@@ -675,6 +675,16 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario
 
 
+def run_setting(value: int | None, default: int, name: str) -> int:
+    """The ``replications`` or ``horizon`` a run uses: ``value`` where given (a whole number
+    >= 1, else ValueError naming it), the scenario's ``default`` where None."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def comparable(base: Scenario, alternatives: list[Scenario], *, replications: int | None = None,
                horizon: int | None = None) -> list[str]:
     """Check that ``alternatives`` can be compared with ``base`` under common random numbers.
@@ -701,8 +711,8 @@ def comparable(base: Scenario, alternatives: list[Scenario], *, replications: in
                 f"{_population_text(base.population)}); common random numbers need the same "
                 "population: give both the same [population] table")
         used = {"seed": base.seed,
-                "replications": replications or base.replications,
-                "horizon": horizon or base.horizon}
+                "replications": run_setting(replications, base.replications, "replications"),
+                "horizon": run_setting(horizon, base.horizon, "horizon")}
         given = {"replications": replications, "horizon": horizon}
         changed = [f"{key} {getattr(alt, key)} -> {value}" for key, value in used.items()
                    if getattr(alt, key) != value and given.get(key) is None]
