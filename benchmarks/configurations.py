@@ -52,7 +52,9 @@ CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
         "large": ["simulation.py", "--sizes", "10000,100000,1000000", "--steps", "10", "--json"],
     },
     "stylised_facts": {
-        "small": ["stylised_facts.py", "--firms", "500", "--steps", "20", "--replications", "3"],
+        # The documented run (~30 s): at 500 firms and 3 replications two of the three
+        # facts' tests have too little data to pass, which says nothing about the model.
+        "small": ["stylised_facts.py"],
         "large": ["stylised_facts.py"],
     },
 }
