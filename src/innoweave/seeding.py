@@ -12,11 +12,22 @@ import numpy as np
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
+def check_seed(seed: object) -> SeedLike:
+    """``seed`` if it can seed a run: None, a whole number >= 0 (not a bool: ``True`` would
+    quietly be seed 1), a SeedSequence or a Generator; else a message naming ``seed``.
+    Estimators call it before any work, so a bad seed does not fail halfway through."""
+    if seed is None or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, a NumPy SeedSequence or Generator, or None; got {seed!r}")
+    return seed
+
+
 def make_rng(seed: SeedLike) -> np.random.Generator:
-    """Return the run's single generator for ``seed``."""
+    """Return the run's single generator for ``seed`` (checked by :func:`check_seed`)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(seed)
+    return np.random.default_rng(check_seed(seed))
 
 
 def spawn_seeds(seed: int | np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_cluster_cli import _write_cordis
@@ -382,13 +383,70 @@ def test_estimator_settings_out_of_range_are_refused(planted):
     betweenness with 0 samples, nothing placed at eps_km NaN)."""
     from innoweave.clusters import CollaborationCommunities, SpatialClusters
 
-    for options, message in [({"resolution": 0}, "resolution must be positive"),
-                             ({"resolution": float("nan")}, "resolution must be positive"),
-                             ({"betweenness_samples": 0}, "betweenness_samples must be a whole number >= 1"),
-                             ({"max_consortium": -1}, "max_consortium must be a whole number >= 2")]:  # fmt: skip
+    for options, message in [({"resolution": 0}, "resolution must be a finite number above 0, got 0"),
+                             ({"resolution": float("nan")}, "resolution must be a finite number above 0"),
+                             ({"resolution": float("inf")}, "resolution must be a finite number above 0"),
+                             ({"resolution": True}, "resolution must be a number, got True"),
+                             ({"resolution": "1"}, "resolution must be a number, got '1'"),
+                             ({"betweenness_samples": 0}, "betweenness_samples must be at least 1"),
+                             ({"betweenness_samples": 2.5}, "betweenness_samples must be a whole number >= 1"),
+                             ({"max_consortium": -1}, "max_consortium must be at least 2"),
+                             ({"region_prefix": 0}, "region_prefix must be at least 1"),
+                             ({"region_prefix": 2.5}, "region_prefix must be a whole number >= 1 or None"),
+                             ({"topic_words": 0}, "topic_words must be at least 1"),
+                             ({"structural_holes": "no"}, "structural_holes must be True or False"),
+                             ({"seed": -1}, "seed must be a whole number >= 0")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
-            CollaborationCommunities(seed=0, **options).fit(planted)
-    for options, message in [({"eps_km": float("nan")}, "eps_km must be a positive distance"),
-                             ({"min_similarity": 2}, "min_similarity is a cosine similarity, 0..1")]:  # fmt: skip
+            CollaborationCommunities(**{"seed": 0, **options}).fit(planted)
+    for options, message in [({"eps_km": float("nan")}, r"eps_km \(a positive distance\) must be a finite number above 0"),
+                             ({"eps_km": "15"}, r"eps_km \(a positive distance\) must be a number, got '15'"),
+                             ({"min_similarity": 2}, r"min_similarity \(a cosine similarity\) must be a finite number at least 0 and at most 1"),
+                             ({"min_samples": 0}, "min_samples must be at least 1, got 0"),
+                             ({"min_samples": 2.5}, "min_samples must be a whole number >= 1, got 2.5"),
+                             ({"min_samples": True}, "min_samples must be a whole number >= 1, got True"),
+                             ({"topic_words": -1}, "topic_words must be at least 1"),
+                             ({"placeholder_min": 0}, "placeholder_min must be at least 1")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             SpatialClusters(**options).fit(planted)
+
+
+def test_estimators_take_registry_frames_and_say_when_unfitted(planted):
+    from innoweave.clusters import CollaborationCommunities, SpatialClusters
+
+    for model in (CollaborationCommunities(seed=0), SpatialClusters()):
+        with pytest.raises(TypeError, match=r"\.fit takes RegistryFrames .*not DataFrame"):
+            model.fit(planted.organisations)
+    with pytest.raises(RuntimeError, match=r"call fit\(\) first"):
+        CollaborationCommunities().summary()
+    with pytest.raises(RuntimeError, match=r"call fit\(\) first"):
+        SpatialClusters().to_geojson()
+    fitted = CollaborationCommunities(seed=0).fit(planted)
+    for top, message in ((0, "top must be at least 1"), (2.5, "top must be a whole number"), (True, "top must be a whole")):
+        with pytest.raises(ValueError, match=message):
+            fitted.summary(top=top)
+    assert len(fitted.summary(top=None)["community_table"]) == len(fitted.communities_)
+    # NumPy whole numbers are whole numbers
+    assert CollaborationCommunities(seed=0, max_consortium=np.int64(40)).fit(planted).settings_["max_consortium"] == 40
+
+
+def test_network_of_no_organisations_is_refused_in_words(planted):
+    from innoweave.clusters import ClusterInputError, CollaborationCommunities
+    from innoweave.registry.frames import RegistryFrames
+
+    with pytest.raises(ClusterInputError, match="no organisations"):
+        CollaborationCommunities(seed=0).fit(RegistryFrames(planted.organisations.iloc[:0]))
+
+
+def test_spatial_texts_of_stop_words_only_group_by_distance(planted):
+    """Texts with no word the topic vectoriser keeps raised scikit-learn's 'empty vocabulary'."""
+    from innoweave.clusters import SpatialClusters
+    from innoweave.registry.frames import RegistryFrames
+
+    orgs = planted.organisations.assign(keywords=[["the project"]] * len(planted.organisations),
+                                        capabilities=None)  # fmt: skip
+    frames = RegistryFrames(orgs)
+    model = SpatialClusters(kinds=None).fit(frames)
+    assert model.report_.counts["no_topic_words"] == 1
+    assert (model.clusters_["topics"].str.len() == 0).all()
+    alone = SpatialClusters(kinds=None, min_similarity=0).fit(frames)
+    assert model.points_["cluster"].tolist() == alone.points_["cluster"].tolist()

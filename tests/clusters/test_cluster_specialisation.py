@@ -130,6 +130,56 @@ def test_bad_input_names_what_and_where(change, message):
         LocationQuotients().fit(change(HAND))
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, "inf", "Infinity"])
+@pytest.mark.parametrize("column", ["employment", "establishments"])
+def test_infinite_counts_are_refused_naming_column_and_rows(column, value):
+    data = HAND.astype({column: object})
+    data.loc[[1, 4], column] = value
+    with pytest.raises(ClusterInputError, match=rf"'{column}' has 2 infinite value\(s\) \(file lines 3, 6\)"):
+        LocationQuotients().fit(data)
+
+
+def test_infinite_national_share_is_refused():
+    data = HAND.assign(share=[0.1, 0.2, np.inf, 0.1, 0.2, 0.3])
+    with pytest.raises(ClusterInputError, match=r"'share' has 1 infinite value\(s\) \(file lines 4\)"):
+        LocationQuotients(columns=Columns(national_share="share")).fit(data)
+
+
+def test_true_false_counts_are_refused_not_read_as_one_and_zero():
+    data = HAND.astype({"employment": object})
+    data.loc[2, "employment"] = True
+    with pytest.raises(ClusterInputError, match=r"'employment' has 1 not a number value\(s\) \(file lines 4\)"):
+        LocationQuotients().fit(data)
+
+
+def test_estimators_refuse_settings_and_inputs_of_the_wrong_kind():
+    with pytest.raises(TypeError, match="LocationQuotients.fit takes a DataFrame"):
+        LocationQuotients().fit(None)
+    with pytest.raises(TypeError, match="columns must be a Columns"):
+        LocationQuotients(columns={"region": "state"}).fit(HAND)
+    lq = LocationQuotients().fit(HAND)
+    with pytest.raises(ValueError, match="min_regions must be a whole number >= 1, got 2.5"):
+        StrongClusters(min_regions=2.5).fit(lq)
+    with pytest.raises(ValueError, match=r"types must be some of traded, local or None \(all\), got \('tradd',\)"):
+        StrongClusters(types=("tradd",)).fit(lq)
+    with pytest.raises(ValueError, match="top_share must be a finite number"):
+        ClusterStars(top_share=float("nan")).fit(lq)
+    with pytest.raises(ValueError, match="lq_min must be a number, got '2'"):
+        ClusterStars(lq_min="2").fit(lq)
+    with pytest.raises(TypeError, match="StrongClusters.fit takes a fitted LocationQuotients"):
+        StrongClusters().fit(None)
+    with pytest.raises(RuntimeError, match=r"call LocationQuotients.fit\(\) first"):
+        ClusterStars().fit(LocationQuotients())
+
+
+def test_one_type_given_as_a_string_is_that_type():
+    """types="traded" was read as the letters t, r, a, d, e: nothing was flagged."""
+    lq = LocationQuotients().fit(HAND)
+    as_text = StrongClusters(types="traded", min_regions=1).fit(lq)
+    assert as_text.flags_.equals(StrongClusters(types=("traded",), min_regions=1).fit(lq).flags_)
+    assert as_text.flags_.notna().all(axis=1).sum() == 4
+
+
 def test_missing_employment_is_reported_and_left_undecided(employment_table):
     data = employment_table(np.random.default_rng(2), 20)
     data.loc[3, "employment"] = np.nan

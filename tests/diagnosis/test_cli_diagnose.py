@@ -100,6 +100,22 @@ def test_stage_rules_file_changes_the_distribution(registry_url, tmp_path):
     assert bad.exit_code == 2 and "unknown stage rule keys" in bad.output
 
 
+def test_stage_rules_echo_one_number_type_whatever_the_file_wrote(registry_url, tmp_path):
+    echoes, counts = [], []
+    for text in ("startup_max_age = 3\nstartup_max_employees = 40\ntransformation_min_age = 12\n",
+                 "startup_max_age = 3.0\nstartup_max_employees = 40.0\ntransformation_min_age = 12.0\n"):
+        rules = tmp_path / "rules.toml"
+        rules.write_text("[stages]\n" + text)
+        result = runner.invoke(app, ["diagnose", "stages", "--json", "--database-url", registry_url,
+                                     "--stage-rules", str(rules)])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        echoes.append(result.stdout[result.stdout.index('"stage_rules"'):])
+        counts.append(data["counts"])
+    assert echoes[0] == echoes[1] and counts[0] == counts[1]
+    assert '"startup_max_employees": 40.0' in echoes[0] and '"growth_min_rate": 0.1' in echoes[0]
+
+
 # -- QA defects: bad input is one line, exit 2, before any work --------------------------------
 
 

@@ -14,6 +14,7 @@ from innoweave.diagnosis.sme import (
     UnknownOrganisation,
     sme_hierarchy,
 )
+from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.instruments import INSTRUMENTS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import GrowthStage
 
@@ -291,9 +292,66 @@ def test_stage_rules_file_values_are_checked(tmp_path):
         read_stage_rules(tmp_path / "absent.toml")
 
 
+def test_kinds_given_as_one_string_are_one_kind(frames):
+    assert SMEDiagnoser(kinds="SME").fit(frames).scores_.shape == SMEDiagnoser().fit(frames).scores_.shape
+
+
+def test_fit_takes_registry_frames(frames):
+    for given in (frames.organisations, None):
+        with pytest.raises(TypeError, match="SMEDiagnoser.fit takes RegistryFrames"):
+            SMEDiagnoser().fit(given)
+
+
+def _with(frames, row: int, **changes) -> RegistryFrames:
+    orgs = frames.organisations.copy()
+    for column, value in changes.items():
+        if column == "attributes":
+            orgs.at[row, column] = {**orgs.at[row, column], **value}
+        else:
+            orgs[column] = orgs[column].astype(float)
+            orgs.loc[row, column] = value
+    return RegistryFrames(orgs, frames.projects, frames.participations)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"employees": np.inf}, "column 'employees' is infinite for 1 organisation\\(s\\), e.g. 'syn:sme:5'"),
+    ({"employees": -5.0}, "column 'employees' is negative for 1 organisation\\(s\\), e.g. 'syn:sme:5'"),
+    ({"revenue": -1e6}, "column 'revenue' is negative"),
+    ({"rd_spending": np.inf}, "column 'rd_spending' is infinite"),
+    ({"patents": np.inf}, "column 'patents' is infinite"),
+    ({"attributes": {"awareness": np.inf}}, "indicator 'awareness' is infinite for 1 SME\\(s\\), e.g. 'syn:sme:5'"),
+])  # fmt: skip
+def test_impossible_figures_are_refused_naming_column_and_organisation(frames, changes, message):
+    """They shifted other SMEs' scores silently (min–max over all: SME 8's innovation 92 → 69)."""
+    with pytest.raises(ValueError, match=message):
+        SMEDiagnoser().fit(_with(frames, 5, **changes))
+
+
+def test_an_organisation_listed_twice_is_refused(frames):
+    orgs = pd.concat([frames.organisations, frames.organisations.iloc[[3]].assign(name="Other")], ignore_index=True)
+    with pytest.raises(ValueError, match="1 organisation id\\(s\\) are listed more than once, e.g. 'syn:sme:3'"):
+        SMEDiagnoser().fit(RegistryFrames(orgs, frames.projects, frames.participations))
+
+
 def test_diagnoser_settings_out_of_range_are_refused(frames):
-    for options, message in [({"max_per_factor": -1}, "max_per_factor must be >= 1"),
-                             ({"weak_percentile": 500}, "weak_percentile is a percentile, 0..100"),
-                             ({"weak_percentile": float("nan")}, "weak_percentile is a percentile")]:  # fmt: skip
+    for options, message in [({"max_per_factor": -1}, "max_per_factor must be at least 1, got -1"),
+                             ({"weak_percentile": 500}, r"weak_percentile \(a percentile\) must be a finite number at least 0 and at most 100"),
+                             ({"weak_percentile": float("nan")}, r"weak_percentile \(a percentile\) must be a finite number"),
+                             ({"weak_percentile": "50"}, r"weak_percentile \(a percentile\) must be a number, got '50'"),
+                             ({"min_peers": True}, "min_peers must be a whole number >= 1, got True"),
+                             ({"min_peers": 1.5}, "min_peers must be a whole number >= 1, got 1.5"),
+                             ({"n_weakest": 2.5}, "n_weakest must be a whole number >= 1, got 2.5"),
+                             ({"max_per_factor": float("nan")}, "max_per_factor must be a whole number"),
+                             ({"kinds": ["spaceship"]}, "unknown kind\\(s\\) 'spaceship'; valid kinds: sme"),
+                             ({"kinds": []}, "no kind given"),
+                             ({"kinds": None}, "kinds must name the kinds diagnosed"),
+                             ({"stage_rules": {"startup_max_age": 3}}, "stage_rules must be a StageRules"),
+                             ({"composite": {"bogus": 1}}, r"composite has unknown setting\(s\) \['bogus'\]"),
+                             ({"on_invalid_answer": "skip"}, "on_invalid_answer must be 'raise' or 'missing', got 'skip'"),
+                             ({"answers": "answers.csv"}, r"answers must be a DataFrame \(read_answers\(path\) reads a file\), got str"),
+                             ({"complete_attributes": "no"}, "complete_attributes must be True or False"),
+                             ({"answers_synthetic": "yes"}, "answers_synthetic must be True or False"),
+                             ({"seed": -1}, "seed must be a whole number >= 0"),
+                             ({"seed": 1.5}, "seed must be a whole number >= 0")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             SMEDiagnoser(**options).fit(frames)

@@ -107,6 +107,17 @@ def test_rules_validate_and_load(tmp_path):
     assert StageRules.from_dict(rules.to_dict()) == rules
 
 
+def test_thresholds_are_floats_whatever_was_given():
+    given = StageRules(startup_max_age=3, startup_max_employees=np.int64(40), transformation_min_age=np.float32(12))
+    assert given.to_dict() == StageRules(startup_max_age=3.0, startup_max_employees=40.0,
+                                         transformation_min_age=12.0).to_dict()  # fmt: skip
+    assert all(type(v) is float for k, v in given.to_dict().items() if k != "missing_stage")
+    with pytest.raises(ValueError, match="startup_max_employees is too large"):
+        StageRules(startup_max_employees=10**400)
+    with pytest.raises(ValueError, match="growth_min_rate must be a number, got np.True_|got True"):
+        StageRules(growth_min_rate=np.True_)
+
+
 def test_stage_distribution_counts_smes_only():
     orgs = pd.DataFrame({
         "external_id": list("abcdef"),

@@ -141,16 +141,63 @@ def test_small_ecosystems_and_options():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n_smes": 0}, "n_smes must be a positive integer"),
-        ({"n_smes": 10, "years": (2023, 2014)}, "years must be"),
-        ({"n_smes": 10, "cluster_membership": 1.5}, "cluster_membership"),
-        ({"n_smes": 10, "projects_per_sme": -1}, "projects_per_sme"),
+        ({"n_smes": 0}, "n_smes must be at least 1, got 0"),
+        ({"n_smes": -3}, "n_smes must be at least 1, got -3"),
+        ({"n_smes": True}, "n_smes must be a whole number >= 1, got True"),
+        ({"n_smes": np.True_}, "n_smes must be a whole number"),
+        ({"n_smes": 10.0}, "n_smes must be a whole number >= 1, got 10.0"),
+        ({"n_smes": "10"}, "n_smes must be a whole number >= 1, got '10'"),
+        ({"n_smes": 10, "n_regions": 0}, "n_regions must be at least 1, got 0"),  # was: the default
+        ({"n_smes": 10, "n_regions": 2.5}, "n_regions must be a whole number >= 1 or None, got 2.5"),
+        ({"n_smes": 10, "n_regions": True}, "n_regions must be a whole number"),
         ({"n_smes": 10, "n_regions": 5000}, "n_regions must be between"),
+        ({"n_smes": 10, "n_clusters": -1}, "n_clusters must be at least 0, got -1"),
+        ({"n_smes": 10, "n_large": 1.5}, "n_large must be a whole number"),
+        ({"n_smes": 10, "n_universities": -1}, "n_universities must be at least 0"),
+        ({"n_smes": 10, "n_institutes": False}, "n_institutes must be a whole number"),
+        ({"n_smes": 10, "n_intermediaries": -2}, "n_intermediaries must be at least 0"),
+        ({"n_smes": 10, "years": (2023, 2014)}, "years must be"),
+        ({"n_smes": 10, "years": (2020,)}, r"years must be a pair \(first, last\)"),
+        ({"n_smes": 10, "years": (2020.5, 2022)}, r"years \(first\) must be a whole number >= 1800, got 2020.5"),
+        ({"n_smes": 10, "years": (1500, 1600)}, r"years \(first\) must be at least 1800"),
+        ({"n_smes": 10, "years": (2020, 99999)}, r"years \(last\) must be at most 2100"),
+        ({"n_smes": 10, "cluster_membership": 1.5}, "cluster_membership"),
+        ({"n_smes": 10, "cluster_membership": float("nan")}, "cluster_membership must be a finite number"),
+        ({"n_smes": 10, "projects_per_sme": -1}, "projects_per_sme"),
+        ({"n_smes": 10, "projects_per_sme": float("inf")}, "projects_per_sme must be a finite number at least 0, got inf"),
+        ({"n_smes": 10, "projects_per_sme": float("nan")}, "projects_per_sme must be a finite number"),
+        ({"n_smes": 10, "projects_per_sme": "1"}, "projects_per_sme must be a number, got '1'"),
+        ({"n_smes": 10, "projects_per_sme": True}, "projects_per_sme must be a number, got True"),
+        ({"n_smes": 10, "country": "germany"}, "country must be two capital letters"),
+        ({"n_smes": 10, "country": 5}, "country must be two capital letters"),
+        ({"n_smes": 10, "seed": -1}, "seed must be a whole number >= 0"),
+        ({"n_smes": 10, "seed": 1.5}, "seed must be a whole number >= 0"),
+        ({"n_smes": 10, "seed": True}, "seed must be a whole number >= 0"),
     ],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        synthesize(seed=0, **kwargs)
+        synthesize(**{"seed": 0, **kwargs})
+
+
+def test_numpy_whole_numbers_are_counts():
+    frames = synthesize(n_smes=np.int64(20), n_regions=np.int32(3), seed=0)
+    assert (frames.organisations["kind"] == OrgKind.SME.value).sum() == 20
+    assert frames.organisations["region_code"].nunique() <= 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_regions": True}, "n_regions must be a whole number"),
+        ({"n_regions": 3, "country": "x"}, "country must be two capital letters"),
+        ({"n_regions": 3, "centre": (float("nan"), 10.0)}, "centre latitude must be a finite number"),
+        ({"n_regions": 3, "centre": (51.0,)}, r"centre must be a pair \(latitude, longitude\)"),
+    ],
+)
+def test_bad_region_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        synthetic_regions(**kwargs)
 
 
 def test_writes_to_the_registry_and_reads_back(registry_engine):
@@ -231,6 +278,8 @@ def test_cli_bad_input(tmp_path):
     result = runner.invoke(app, ["synth", "--smes", "5", "--first-year", "2020", "--last-year", "2019",
                                  "--database-url", url])  # fmt: skip
     assert result.exit_code == 2 and "must not precede --first-year" in _flat(result.output)
+    result = runner.invoke(app, ["synth", "--smes", "5", "--first-year", "1500", "--database-url", url])
+    assert result.exit_code == 2 and "--first-year must lie in 1800..2100, got 1500" in _flat(result.output)
     result = runner.invoke(app, ["complete", "--database-url", url])
     assert result.exit_code == 2 and "there is no registry at" in _flat(result.output)
     runner.invoke(app, ["db", "init", "--database-url", url])

@@ -113,7 +113,7 @@ def _check_picture(path: Path | None, option: str) -> None:
 
 def _parse_kinds(kinds: str) -> tuple[str, ...] | None:
     """``--kinds`` as registry kinds (None for 'all'); an unknown kind stops (exit 2)."""
-    from innoweave.clusters.spatial import check_kinds
+    from innoweave.registry.kinds import check_kinds
 
     names = [k.strip() for k in kinds.split(",") if k.strip()]
     if [n.lower() for n in names] == ["all"]:

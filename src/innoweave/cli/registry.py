@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -262,22 +262,6 @@ def orgs_list(
     _show_orgs(open_registry(database_url), query, json_out)
 
 
-def like_pattern(text: str) -> str:
-    """``%text%`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` in ``text`` match
-    themselves, not any characters."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _keyword_match(dialect: str, pattern: str):
-    """Organisations with a keyword that contains the pattern (keywords is a JSON list)."""
-    if dialect == "postgresql":
-        items = func.json_array_elements_text(Organisation.keywords).table_valued("value")
-    else:  # SQLite's JSON1
-        items = func.json_each(Organisation.keywords).table_valued("value")
-    return exists(select(1).select_from(items).where(items.c.value.ilike(pattern, escape="\\")))
-
-
 @orgs_app.command("search")
 def orgs_search(
     text: Annotated[str, typer.Argument(help="Part of a name, short name, city, keyword or capability.")],
@@ -287,22 +271,10 @@ def orgs_search(
 ) -> None:
     """Search organisations by name, short name, city, keywords or capabilities
     (case-insensitive; % and _ match themselves)."""
+    from innoweave.registry.search import organisation_search
+
     engine = open_registry(database_url)
-    pattern = like_pattern(text)
-    query = (
-        select(Organisation)
-        .where(
-            or_(
-                Organisation.name.ilike(pattern, escape="\\"),
-                Organisation.short_name.ilike(pattern, escape="\\"),
-                Organisation.city.ilike(pattern, escape="\\"),
-                Organisation.capabilities.ilike(pattern, escape="\\"),
-                _keyword_match(engine.dialect.name, pattern),
-            )
-        )
-        .order_by(Organisation.name)
-        .limit(limit)
-    )
+    query = organisation_search(engine.dialect.name, text).limit(limit)
     _show_orgs(engine, query, json_out)
 
 

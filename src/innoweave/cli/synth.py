@@ -63,7 +63,7 @@ def synth(
     records of another run (another size, seed or history) is refused, so that two
     ecosystems are not mixed, unless --replace is given."""
     from innoweave.registry.stages import stage_distribution
-    from innoweave.registry.synth import MAX_REGIONS, synthesize
+    from innoweave.registry.synth import MAX_REGIONS, YEAR_RANGE, synthesize
 
     if smes < 1:
         raise fail(f"--smes must be at least 1, got {smes}", EXIT_BAD_INPUT)
@@ -75,6 +75,9 @@ def synth(
         raise fail(f"--projects-per-sme must be a finite number >= 0, got {projects_per_sme}", EXIT_BAD_INPUT)
     if last_year < first_year:
         raise fail(f"--last-year ({last_year}) must not precede --first-year ({first_year})", EXIT_BAD_INPUT)
+    for flag, year in (("--first-year", first_year), ("--last-year", last_year)):
+        if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+            raise fail(f"{flag} must lie in {YEAR_RANGE[0]}..{YEAR_RANGE[1]}, got {year}", EXIT_BAD_INPUT)
     start = time.perf_counter()
     engine = open_registry(database_url, create=True)
     if not json_out:

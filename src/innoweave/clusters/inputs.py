@@ -72,15 +72,19 @@ def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
 
 
 def numeric_column(df: pd.DataFrame, column: str, what: str, *, allow_missing: bool) -> pd.Series:
-    """``df[column]`` as floats; text, negative values (and missing ones unless allowed) raise.
+    """``df[column]`` as floats; text, infinite or negative values (and missing ones unless
+    allowed) raise.
 
     Row numbers in messages count the header as line 1, as in the source file.
     """
     raw = df[column]
-    values = pd.to_numeric(raw, errors="coerce").astype(float)
-    bad_text = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+    # true/false is no count: pandas would read it as 1/0
+    flags = raw.map(lambda x: isinstance(x, (bool, np.bool_))).to_numpy(dtype=bool)
+    values = pd.to_numeric(raw.mask(flags), errors="coerce").astype(float)
+    bad_text = values.isna() & raw.notna() & ((raw.astype("string").str.strip() != "") | flags)
     problems = {
         "not a number": bad_text,
+        "infinite": np.isinf(values),
         "negative": values < 0,
     }
     if not allow_missing:

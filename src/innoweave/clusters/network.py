@@ -24,11 +24,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 import innoweave
-from innoweave.clusters.inputs import InputReport
+from innoweave.arguments import real_number, whole_number
+from innoweave.clusters.inputs import ClusterInputError, InputReport
 from innoweave.clusters.topics import top_words, topic_vectoriser
-from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.frames import RegistryFrames, require_frames
 from innoweave.registry.kinds import FIRM_KINDS, RESEARCH_KINDS, OrgKind
-from innoweave.seeding import SeedLike, make_rng
+from innoweave.seeding import SeedLike, check_seed, make_rng
 
 HELIX = {
     "firms": {k.value for k in FIRM_KINDS},
@@ -416,12 +417,16 @@ class CollaborationCommunities:
         self.seed = seed
 
     def fit(self, frames: RegistryFrames) -> CollaborationCommunities:
-        if not self.resolution > 0:  # NaN fails too
-            raise ValueError(f"resolution must be positive, not {self.resolution!r}")
-        for name, least in (("max_consortium", 2), ("betweenness_samples", 1)):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                raise ValueError(f"{name} must be a whole number >= {least} or None, not {value!r}")
+        require_frames(frames, "CollaborationCommunities.fit")
+        check_seed(self.seed)
+        real_number("resolution", self.resolution, low=0, above_low=True)
+        for name, least in (("max_consortium", 2), ("betweenness_samples", 1), ("region_prefix", 1)):
+            whole_number(name, getattr(self, name), least=least, none=True)
+        whole_number("topic_words", self.topic_words, least=1)
+        if not isinstance(self.structural_holes, (bool, np.bool_)):
+            raise ValueError(f"structural_holes must be True or False, got {self.structural_holes!r}")
+        if frames.organisations.empty:
+            raise ClusterInputError("the frames hold no organisations: there is no network to analyse")
         rng = make_rng(self.seed)
         timings = {}
         report = InputReport()
@@ -605,8 +610,12 @@ class CollaborationCommunities:
         targets["reason"] = reason[reason.notna()]
         return targets.sort_values(["status", "degree", "projects"], ascending=[True, True, False])
 
-    def summary(self, *, top: int = 10) -> dict:
-        """A JSON-ready digest: sizes, modularity, communities, brokers, policy targets."""
+    def summary(self, *, top: int | None = 10) -> dict:
+        """A JSON-ready digest: sizes, modularity, communities, brokers, policy targets
+        (``top`` communities and brokers listed; ``None`` for all)."""
+        if not hasattr(self, "centrality_"):
+            raise RuntimeError("call fit() first")
+        whole_number("top", top, least=1, none=True)
         centrality = self.centrality_
         linked = centrality[centrality["degree"] > 0]
         brokers = linked.sort_values("betweenness", ascending=False).head(top)

@@ -18,11 +18,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 import innoweave
+from innoweave.arguments import real_number, whole_number
 from innoweave.clusters.inputs import InputReport
 from innoweave.clusters.topics import top_words, topic_vectoriser
-from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.frames import RegistryFrames, require_frames
 from innoweave.registry.geography import EARTH_RADIUS_KM, haversine_km
-from innoweave.registry.kinds import OrgKind
+from innoweave.registry.kinds import OrgKind, check_kinds
 
 
 def organisation_texts(frames: RegistryFrames) -> pd.Series:
@@ -111,10 +112,11 @@ class SpatialClusters:
         from sklearn.cluster import DBSCAN
         from sklearn.neighbors import BallTree
 
-        if not 0 < self.eps_km < float("inf"):  # NaN fails too
-            raise ValueError(f"eps_km must be a positive distance, not {self.eps_km}")
-        if not 0 <= self.min_similarity <= 1:
-            raise ValueError(f"min_similarity is a cosine similarity, 0..1, not {self.min_similarity}")
+        require_frames(frames, "SpatialClusters.fit")
+        real_number("eps_km (a positive distance)", self.eps_km, low=0, above_low=True)
+        real_number("min_similarity (a cosine similarity)", self.min_similarity, low=0, high=1)
+        for name in ("min_samples", "topic_words", "placeholder_min"):
+            whole_number(name, getattr(self, name), least=1)
         kinds = check_kinds(self.kinds)
         report = InputReport()
         orgs = frames.organisations.drop_duplicates("external_id")
@@ -179,11 +181,17 @@ class SpatialClusters:
             cols = np.concatenate(neighbours) if n else np.zeros(0, dtype=int)
             dist = np.concatenate(distances) * EARTH_RADIUS_KM / self.eps_km
             if has_text.any():
-                vectoriser = topic_vectoriser().fit(texts[has_text])
-                vectors, vocabulary = (
-                    vectoriser.transform(texts),
-                    vectoriser.get_feature_names_out(),
-                )
+                vectoriser = topic_vectoriser()
+                try:
+                    vectoriser.fit(texts[has_text])
+                except ValueError:  # no text has a word the vectoriser keeps (only stop words)
+                    report.add("no_topic_words", 1, note="no organisation text has a topic word "
+                               "(only stop words or short words): grouped by distance alone")
+                else:
+                    vectors, vocabulary = (
+                        vectoriser.transform(texts),
+                        vectoriser.get_feature_names_out(),
+                    )
             if self.min_similarity > 0 and vectors is not None:
                 similarity = np.asarray(vectors[rows].multiply(vectors[cols]).sum(axis=1)).ravel()
                 textless = ~has_text[rows] | ~has_text[cols]
@@ -257,6 +265,8 @@ class SpatialClusters:
 
     def to_geojson(self, *, include_noise: bool = True) -> dict:
         """A GeoJSON FeatureCollection (RFC 7946): points, then one outline per cluster."""
+        if not hasattr(self, "points_"):
+            raise RuntimeError("call fit() first")
         features = []
         for row in self.points_.itertuples(index=False):
             if row.cluster < 0 and not include_noise:
@@ -300,27 +310,6 @@ class SpatialClusters:
                 }
             )
         return {"type": "FeatureCollection", "features": features}
-
-
-def check_kinds(kinds) -> tuple[str, ...] | None:
-    """``kinds`` as registry kind names (trimmed, lower case; ``None`` stays None for all).
-
-    Raises ``ValueError`` naming an unknown kind and listing the valid ones, or when no kind
-    is given, so that a misspelt kind cannot leave the analysis silently empty."""
-    if kinds is None:
-        return None
-    if isinstance(kinds, str):
-        kinds = (kinds,)
-    names = tuple(str(k).strip().lower() for k in kinds)
-    valid = [k.value for k in OrgKind]
-    unknown = [k for k in names if k not in valid]
-    if unknown:
-        raise ValueError(
-            f"unknown kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(valid)}"
-        )
-    if not names:
-        raise ValueError(f"no kind given; valid kinds: {', '.join(valid)}")
-    return tuple(dict.fromkeys(names))
 
 
 def outline_geometry(lon: np.ndarray, lat: np.ndarray) -> dict:

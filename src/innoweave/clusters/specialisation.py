@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from innoweave.arguments import real_number, whole_number
 from innoweave.clusters.inputs import (
     EXAMPLES,
     ClusterInputError,
@@ -222,6 +223,10 @@ class LocationQuotients:
         self.source = source
 
     def fit(self, df: pd.DataFrame) -> LocationQuotients:
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"LocationQuotients.fit takes a DataFrame of region × cluster rows, not {type(df).__name__}")
+        if not isinstance(self.columns, Columns):
+            raise TypeError(f"columns must be a Columns (e.g. Columns(region='state')), not {type(self.columns).__name__}")
         if self.national not in ("auto", "share", "sum"):
             raise ValueError(f"national must be 'auto', 'share' or 'sum', not {self.national!r}")
         if self.duplicates not in ("error", "sum", "first"):
@@ -305,10 +310,14 @@ class StrongClusters:
         self.types = types
 
     def fit(self, table: pd.DataFrame | LocationQuotients) -> StrongClusters:
-        if isinstance(table, LocationQuotients):
-            table = table.table_
+        table = _lq_table(table, "StrongClusters.fit")
+        whole_number("min_regions", self.min_regions, least=1)
+        types = (self.types,) if isinstance(self.types, str) else self.types
+        unknown = [] if types is None else sorted(set(map(str, types)) - set(TYPES) - {ALL_TYPES})
+        if unknown or (types is not None and not len(types)):
+            raise ValueError(f"types must be some of {', '.join(TYPES)} or None (all), got {self.types!r}")
         has_est = table["establishments"].notna().any()
-        flagged_types = set(table["type"]) if self.types is None else set(self.types)
+        flagged_types = set(table["type"]) if types is None else set(types)
         if set(table["type"]) == {ALL_TYPES}:
             flagged_types = {ALL_TYPES}
         eligible = table["type"].isin(flagged_types)
@@ -377,10 +386,10 @@ class ClusterStars:
         self.lq_min = lq_min
 
     def fit(self, table: pd.DataFrame | LocationQuotients) -> ClusterStars:
-        if isinstance(table, LocationQuotients):
-            table = table.table_
-        if not 0 < self.top_share < 1:
+        table = _lq_table(table, "ClusterStars.fit")
+        if real_number("top_share", self.top_share, low=0, high=1, above_low=True) == 1:
             raise ValueError(f"top_share must lie in (0, 1), not {self.top_share}")
+        real_number("lq_min", self.lq_min)
         q = 1 - self.top_share
         active = table["employment"] > 0
         size_cut = (
@@ -402,6 +411,17 @@ class ClusterStars:
         stars["stars"] = stars.sum(axis=1).astype(int)
         self.stars_ = stars
         return self
+
+
+def _lq_table(table, who: str) -> pd.DataFrame:
+    """The LQ table of a fitted :class:`LocationQuotients`, or a table given as such."""
+    if isinstance(table, LocationQuotients):
+        if not hasattr(table, "table_"):
+            raise RuntimeError("call LocationQuotients.fit() first")
+        return table.table_
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{who} takes a fitted LocationQuotients or its table_, not {type(table).__name__}")
+    return table
 
 
 def specialisation_table(

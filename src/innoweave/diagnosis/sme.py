@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from innoweave import __version__
+from innoweave.arguments import real_number, whole_number
 from innoweave.diagnosis.composite import CompositeIndex, Hierarchy, IndicatorData
 from innoweave.diagnosis.questionnaire import (
     Questionnaire,
@@ -33,11 +34,11 @@ from innoweave.diagnosis.questionnaire import (
     long_answers,
     score_answers,
 )
-from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
+from innoweave.registry.frames import RegistryFrames, UnknownOrganisation, require_frames
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
-from innoweave.registry.kinds import OrgKind
+from innoweave.registry.kinds import OrgKind, check_kinds
 from innoweave.registry.stages import STAGE_ORDER, StageRules, classify_stage
-from innoweave.seeding import SeedLike
+from innoweave.seeding import SeedLike, check_seed
 
 FACTORS = [f.value for f in RestrictingFactor]
 RESEARCH = {OrgKind.UNIVERSITY.value, OrgKind.RESEARCH_INSTITUTE.value}
@@ -114,9 +115,6 @@ PEER_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stage", ("stage",)),
     ("all", ()),
 )
-
-
-#: Keys of the stage rules that are annual growth rates, given as fractions (0.10 = 10 %).
 
 
 def read_stage_rules(path: str | Path, *, table: str = "stages") -> StageRules:
@@ -208,6 +206,29 @@ def _lacks_attributes(orgs: pd.DataFrame, attrs: pd.DataFrame) -> bool:
 def _isin(values: pd.Series, allowed: object) -> np.ndarray:
     """Membership through a hash table of Python objects (Arrow-backed ``isin`` is slow)."""
     return pd.Series(values.to_numpy(dtype=object)).isin(list(allowed)).to_numpy()
+
+
+EXAMPLES = 5  # organisations named in a message
+
+#: Organisation figures that cannot be negative or infinite (the registry's import refuses
+#: them; frames built by hand reach the diagnosis unchecked).
+FIRM_FIGURES = ("employees", "revenue", "rd_spending", "rd_staff", "patents", "trademarks")
+
+
+def _check_organisations(orgs: pd.DataFrame) -> None:
+    """Refuse an organisation listed twice and a firm figure that is negative or infinite,
+    naming the organisations: either would shift every SME's score (min–max scaling over all)."""
+    ids = orgs["external_id"].astype(str)
+    twice = ids[ids.duplicated()].unique()
+    if len(twice):
+        raise ValueError(f"{len(twice)} organisation id(s) are listed more than once, e.g. "
+                         f"{', '.join(map(repr, twice[:EXAMPLES]))}: each organisation must appear once")
+    for column in FIRM_FIGURES:
+        values = pd.to_numeric(orgs[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for what, bad in (("infinite", np.isinf(values)), ("negative", values < 0)):
+            if bad.any():
+                raise ValueError(f"column {column!r} is {what} for {int(bad.sum())} organisation(s), e.g. "
+                                 f"{', '.join(map(repr, ids[bad].head(EXAMPLES)))}")
 
 
 def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, reference_year: int) -> pd.DataFrame:
@@ -335,11 +356,9 @@ class SMEDiagnoser:
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, frames: RegistryFrames) -> SMEDiagnoser:
-        if self.min_peers < 1 or self.n_weakest < 1 or self.max_per_factor < 1:
-            raise ValueError("min_peers, n_weakest and max_per_factor must be >= 1, got "
-                             f"{self.min_peers}, {self.n_weakest}, {self.max_per_factor}")
-        if not 0 <= self.weak_percentile <= 100:  # NaN fails too
-            raise ValueError(f"weak_percentile is a percentile, 0..100, got {self.weak_percentile!r}")
+        self._check_settings()
+        require_frames(frames, "SMEDiagnoser.fit")
+        _check_organisations(frames.organisations)
         lo, hi = REFERENCE_YEARS
         if isinstance(self.reference_year, bool) or not isinstance(self.reference_year, (int, np.integer)) \
                 or not lo < self.reference_year <= hi:
@@ -347,7 +366,7 @@ class SMEDiagnoser:
         report: dict[str, object] = {}
         orgs, attrs = self._select(frames)
         others = frames.organisations
-        others = others[~_isin(others["kind"].astype(str), self.kinds)].drop_duplicates("external_id")
+        others = others[~_isin(others["kind"].astype(str), self.kinds_)].drop_duplicates("external_id")
         self._others = pd.DataFrame({"kind": others["kind"].astype(str).to_numpy(dtype=object),
                                      "name": others["name"].astype(str).to_numpy(dtype=object)},
                                     index=pd.Index(others["external_id"].astype(str).to_numpy(dtype=object)))
@@ -407,12 +426,39 @@ class SMEDiagnoser:
         }
         return self
 
+    def _check_settings(self) -> None:
+        """Refuse settings that would run on with a meaningless result (``True`` peers, 2.5
+        weakest factors) or fail deep inside pandas (a string of kinds, a dict of rules)."""
+        for name in ("min_peers", "n_weakest", "max_per_factor"):
+            whole_number(name, getattr(self, name), least=1)
+        real_number("weak_percentile (a percentile)", self.weak_percentile, low=0, high=100)
+        if self.kinds is None:
+            raise ValueError("kinds must name the kinds diagnosed, such as ('sme',), not None")
+        self.kinds_ = list(check_kinds(self.kinds))
+        if self.stage_rules is not None and not isinstance(self.stage_rules, StageRules):
+            raise ValueError(f"stage_rules must be a StageRules (StageRules.from_dict(...) for a mapping), "
+                             f"got {type(self.stage_rules).__name__}")
+        if self.on_invalid_answer not in ("raise", "missing"):
+            raise ValueError(f"on_invalid_answer must be 'raise' or 'missing', got {self.on_invalid_answer!r}")
+        if self.answers is not None and not isinstance(self.answers, pd.DataFrame):
+            raise ValueError(f"answers must be a DataFrame (read_answers(path) reads a file), "
+                             f"got {type(self.answers).__name__}")
+        check_seed(self.seed)  # refused before any work, not only when attributes are drawn
+        for name in ("complete_attributes", "answers_synthetic"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.composite is not None:
+            known = set(CompositeIndex(sme_hierarchy()).get_params()) - {"hierarchy"}
+            unknown = sorted(set(self.composite) - known)
+            if unknown:
+                raise ValueError(f"composite has unknown setting(s) {unknown}; allowed: {sorted(known)}")
+
     def _select(self, frames: RegistryFrames) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The organisations diagnosed (indexed by external id) and their attributes as a table."""
         orgs = frames.organisations
-        orgs = orgs[_isin(orgs["kind"].astype(str), self.kinds)].drop_duplicates("external_id")
+        orgs = orgs[_isin(orgs["kind"].astype(str), self.kinds_)].drop_duplicates("external_id")
         if orgs.empty:
-            raise ValueError(f"the registry holds no organisations of kinds {list(self.kinds)}")
+            raise ValueError(f"the registry holds no organisations of kinds {self.kinds_}")
         orgs = orgs.set_index(orgs["external_id"].astype(str))
         attrs = _records(orgs["attributes"].tolist())
         attrs.index = orgs.index
@@ -451,6 +497,12 @@ class SMEDiagnoser:
                 "support_schemes_used": support_use.count_true(),
                 "grants_barrier": barriers.count_true(("government_grants",)),
             }, index=ids)
+        infinite = np.isinf(ind.to_numpy(dtype=float))
+        if infinite.any():
+            col = int(np.flatnonzero(infinite.any(axis=0))[0])
+            rows = ids[infinite[:, col]]
+            raise ValueError(f"indicator {ind.columns[col]!r} is infinite for {len(rows)} SME(s), e.g. "
+                             f"{', '.join(map(repr, rows[:EXAMPLES]))}: check their attributes")
         for f in FACTORS:
             ind[f"q_{f}"] = np.nan
         self.answered_ = pd.Series(False, index=ids)
@@ -617,7 +669,7 @@ class SMEDiagnoser:
             return str(by_name.index[0])
         if len(by_name) > 1:
             raise UnknownOrganisation(f"{len(by_name)} SMEs are named {ref!r}; give the external id")
-        what = "an SME" if list(self.kinds) == ["sme"] else f"of the kinds diagnosed {list(self.kinds)}"
+        what = "an SME" if self.kinds_ == ["sme"] else f"of the kinds diagnosed {self.kinds_}"
         others = self._others
         matches = [c for c in (ref, f"cordis:{ref}") if c in others.index]
         if not matches:
@@ -631,7 +683,7 @@ class SMEDiagnoser:
             )
         example = f"such as {ids[0]!r}, " if len(ids) else ""
         raise UnknownOrganisation(
-            f"no SME {ref!r} among the {len(ids):,} diagnosed (kinds {list(self.kinds)}); "
+            f"no SME {ref!r} among the {len(ids):,} diagnosed (kinds {self.kinds_}); "
             f"give an external id {example}a CORDIS PIC or an exact name"
         )
 

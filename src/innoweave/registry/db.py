@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from innoweave.config import get_settings, normalise_database_url
+from innoweave.registry.search import SQLITE_FOLD, fold
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,6 +34,9 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+            # SQLite's LIKE folds ASCII letters only; searches fold both sides with this
+            # (see registry.search) to match any letter in any case, as PostgreSQL does
+            dbapi_conn.create_function(SQLITE_FOLD, 1, fold, deterministic=True)
 
     return engine
 

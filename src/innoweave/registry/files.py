@@ -606,6 +606,8 @@ def import_files(
     Files are named in messages by their name, or by their path as given where two share a
     name. Unreadable files raise :class:`FileFormatError`.
     """
+    if isinstance(paths, (str, Path)):  # one path, not its characters
+        paths = [paths]
     files = [f for p in paths for f in input_files(p)]
     tables = [t for f, label in zip(files, file_labels(files), strict=True)
               for t in read_file(f, entity=entity, encoding=encoding, label=label)]  # fmt: skip

@@ -91,6 +91,16 @@ class RegistryFrames:
         }
 
 
+def require_frames(frames: object, who: str) -> None:
+    """Refuse anything but :class:`RegistryFrames` (a bare organisations table, a path, None)
+    with a message saying what ``who`` takes and how to get it."""
+    if not isinstance(frames, RegistryFrames):
+        raise TypeError(
+            f"{who} takes RegistryFrames (from read_cordis(folder), load_frames(engine) or "
+            f"RegistryFrames(organisations, projects, participations)), not {type(frames).__name__}"
+        )
+
+
 def load_frames(engine: Engine) -> RegistryFrames:
     """Read the whole registry into frames (``id`` columns kept beside ``external_id``)."""
     from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project

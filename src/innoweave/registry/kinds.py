@@ -7,6 +7,7 @@ These enumerations are the shared language of every later analysis: the diagnosi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -76,3 +77,26 @@ def collaboration_mode(
     if cluster_a is not None and cluster_a == cluster_b:
         modes.add(CollaborationMode.CLUSTER)
     return modes or {CollaborationMode.OTHER}
+
+
+def check_kinds(kinds) -> tuple[str, ...] | None:
+    """``kinds`` as registry kind names (trimmed, lower case; ``None`` stays None for all).
+
+    Raises ``ValueError`` naming an unknown kind and listing the valid ones, or when no kind
+    is given, so that a misspelt kind cannot leave the analysis silently empty."""
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    if not isinstance(kinds, Iterable):
+        raise ValueError(f"kinds must be a kind or a list of kinds, got {kinds!r}")
+    names = tuple(str(k).strip().lower() for k in kinds)
+    valid = [k.value for k in OrgKind]
+    unknown = [k for k in names if k not in valid]
+    if unknown:
+        raise ValueError(
+            f"unknown kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(valid)}"
+        )
+    if not names:
+        raise ValueError(f"no kind given; valid kinds: {', '.join(valid)}")
+    return tuple(dict.fromkeys(names))

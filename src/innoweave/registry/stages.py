@@ -46,6 +46,9 @@ RATE_RULES = ("growth_min_rate", "transformation_max_growth")
 class StageRules:
     """Thresholds of the growth-stage rule (see the module docstring for the order).
 
+    Every threshold is kept as a float (``3`` in a file is ``3.0``), so the rules read the
+    same in every result that records them.
+
     Defaults follow the usual start-up definition (younger than five years, fewer than 50
     employees) and the OECD high-growth threshold of 10 % annual growth; a firm of ten or
     more years that shrinks by more than 5 % a year is taken to be restructuring.
@@ -62,14 +65,23 @@ class StageRules:
         for f in fields(self):
             if f.name == "missing_stage":
                 continue
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or np.isnan(value):
-                raise ValueError(f"{f.name} must be a number, got {value!r}")
+            given = getattr(self, f.name)
+            if isinstance(given, (bool, np.bool_)) or not isinstance(given, (int, float, np.integer, np.floating)):
+                raise ValueError(f"{f.name} must be a number, got {given!r}")
+            # one type whatever the source wrote (3 or 3.0 in a file, a NumPy scalar), so
+            # that the rules echo the same in every result; comparisons are unchanged
+            try:
+                value = float(given)
+            except OverflowError:
+                raise ValueError(f"{f.name} is too large to be a threshold") from None
+            if np.isnan(value):
+                raise ValueError(f"{f.name} must be a number, got {given!r}")
             if f.name in RATE_RULES and not -1.0 <= value <= 1.0:
-                raise ValueError(f"{f.name} = {value!r} is not an annual rate as a fraction "
+                raise ValueError(f"{f.name} = {given!r} is not an annual rate as a fraction "
                                  "(0.10 = 10 % a year; allowed -1..1)")
             if f.name not in RATE_RULES and value < 0:
-                raise ValueError(f"{f.name} must not be negative, got {value!r}")
+                raise ValueError(f"{f.name} must not be negative, got {given!r}")
+            object.__setattr__(self, f.name, value)
         if self.startup_max_age <= 0 or self.startup_max_employees <= 0:
             raise ValueError("StageRules: startup_max_age and startup_max_employees must be > 0")
         if self.transformation_max_growth >= self.growth_min_rate:

@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 import innoweave
+from innoweave.arguments import real_number, whole_number
 from innoweave.registry.attributes import AttributeModel, mark_synthetic
 from innoweave.registry.frames import ORG_COLUMNS, RegistryFrames
 from innoweave.registry.kinds import OrgKind
 from innoweave.registry.ncses import NcsesShares
 from innoweave.registry.stages import StageRules
-from innoweave.seeding import SeedLike, make_rng
+from innoweave.seeding import SeedLike, check_seed, make_rng
 
 SOURCE = "synthetic"
 
@@ -140,6 +141,12 @@ def synthetic_regions(n_regions: int, *, seed: SeedLike = 0, country: str = "XS"
     ``weight`` (mean 1) is each region's economic size, log-normal with sigma 0.8; firms
     are allocated in proportion to it.
     """
+    _check_country(country)
+    check_seed(seed)
+    if not (isinstance(centre, (tuple, list)) and len(centre) == 2):
+        raise ValueError(f"centre must be a pair (latitude, longitude), got {centre!r}")
+    real_number("centre latitude", centre[0], low=-90, high=90)
+    real_number("centre longitude", centre[1], low=-180, high=180)
     rng = make_rng(seed)
     return _regions(n_regions, rng, country, centre)
 
@@ -149,7 +156,8 @@ MAX_REGIONS = 900
 
 
 def _regions(n: int, rng: np.random.Generator, country: str, centre: tuple[float, float]) -> pd.DataFrame:
-    if not 1 <= n <= MAX_REGIONS:
+    whole_number("n_regions", n, least=1)
+    if n > MAX_REGIONS:
         raise ValueError(f"n_regions must be between 1 and {MAX_REGIONS}, got {n}")
     side = math.ceil(math.sqrt(n))
     k = np.arange(n)
@@ -188,6 +196,27 @@ class _WeightedPools:
         return self.members[pos]
 
 
+def _check_country(country) -> None:
+    if not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isalpha()
+            and country.isupper()):
+        raise ValueError(f"country must be two capital letters (the start of every region code), got {country!r}")
+
+
+#: The years a synthetic history may start in: organisations are founded from 1800 on.
+YEAR_RANGE = (1800, 2100)
+
+
+def _check_years(years) -> None:
+    if not (isinstance(years, (tuple, list)) and len(years) == 2):
+        raise ValueError(f"years must be a pair (first, last), got {years!r}")
+    for name, value in zip(("first", "last"), years, strict=True):
+        whole_number(f"years ({name})", value, least=YEAR_RANGE[0])
+        if value > YEAR_RANGE[1]:
+            raise ValueError(f"years ({name}) must be at most {YEAR_RANGE[1]}, got {value}")
+    if years[1] < years[0]:
+        raise ValueError(f"years must be (first, last) with first <= last, got {tuple(years)}")
+
+
 def _pick(rng: np.random.Generator, options: tuple, n: int, p=None) -> np.ndarray:
     return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=p)]
 
@@ -219,16 +248,18 @@ def synthesize(
     in ``years`` (inclusive). ``cluster_membership`` is the chance that a firm belongs to a
     cluster of its region. ``shares``/``stage_rules`` go to the attribute model.
     """
-    if not isinstance(n_smes, (int, np.integer)) or n_smes < 1:
-        raise ValueError(f"n_smes must be a positive integer, got {n_smes!r}")
-    if years[1] < years[0]:
-        raise ValueError(f"years must be (first, last) with first <= last, got {years}")
-    if not 0 <= cluster_membership <= 1:
-        raise ValueError(f"cluster_membership must be in [0, 1], got {cluster_membership}")
-    if projects_per_sme < 0:
-        raise ValueError(f"projects_per_sme must be >= 0, got {projects_per_sme}")
+    whole_number("n_smes", n_smes, least=1)
+    check_seed(seed)
+    for name, value, least in (("n_regions", n_regions, 1), ("n_clusters", n_clusters, 0),
+                               ("n_large", n_large, 0), ("n_universities", n_universities, 0),
+                               ("n_institutes", n_institutes, 0), ("n_intermediaries", n_intermediaries, 0)):
+        whole_number(name, value, least=least, none=True)
+    _check_years(years)
+    real_number("cluster_membership", cluster_membership, low=0, high=1)
+    real_number("projects_per_sme", projects_per_sme, low=0)
+    _check_country(country)
     rng = make_rng(seed)
-    n_regions = n_regions or int(np.clip(round(math.sqrt(n_smes) / 4), 4, 60))
+    n_regions = n_regions if n_regions is not None else int(np.clip(round(math.sqrt(n_smes) / 4), 4, 60))
     n_clusters = n_clusters if n_clusters is not None else int(np.clip(round(n_smes / 1500), 3, 80))
     n_large = n_large if n_large is not None else max(2, n_smes // 100)
     n_universities = n_universities if n_universities is not None else max(1, n_regions // 3)

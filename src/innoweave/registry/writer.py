@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, Table, select
 from sqlalchemy.engine import Connection
 
-from innoweave.registry.frames import DICT_COLUMNS, LIST_COLUMNS, RegistryFrames
+from innoweave.registry.frames import DICT_COLUMNS, LIST_COLUMNS, RegistryFrames, require_frames
 from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
 
 CHUNK = 5000
@@ -216,6 +216,70 @@ def _delete(conn: Connection, doomed: dict[str, Iterable[str]]) -> dict[str, int
     return deleted
 
 
+EXAMPLES = 5  # rows named in a message
+
+
+def _bad_cells(values: pd.Series, column) -> dict[str, pd.Series]:
+    """Masks of the cells of one column that break its rule, by what is wrong."""
+    from innoweave.registry import validation as v
+
+    present = values.notna().to_numpy() if values.dtype != object else \
+        np.array([x is not None and not (isinstance(x, float) and x != x) for x in values])
+    problems: dict[str, np.ndarray] = {}
+    if column.required:
+        empty = ~present | values.astype(object).map(lambda x: isinstance(x, str) and not x.strip()).to_numpy()
+        problems["missing (required)"] = empty
+    if column.type in (v.NUMBER, v.INTEGER):
+        number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        flags = values.astype(object).map(lambda x: isinstance(x, (bool, np.bool_))).to_numpy()
+        problems["not a number"] = present & (np.isnan(number) | flags)
+        with np.errstate(invalid="ignore"):
+            problems["infinite"] = np.isinf(number)
+            if column.type == v.INTEGER:
+                problems["not a whole number"] = np.isfinite(number) & (number != np.round(number))
+            if column.minimum is not None:
+                problems[f"below {column.minimum:g}"] = number < column.minimum
+            if column.maximum is not None:
+                problems[f"above {column.maximum:g}"] = number > column.maximum
+    elif column.type == v.CHOICE:
+        problems[f"not one of {', '.join(column.allowed)}"] = present & ~values.astype(object).isin(column.allowed).to_numpy()
+    elif column.type == v.BOOLEAN:
+        problems["not true or false"] = present & ~values.astype(object).map(
+            lambda x: isinstance(x, (bool, np.bool_))).to_numpy()
+    elif column.type == v.LIST:
+        problems["not a list"] = present & ~values.astype(object).map(
+            lambda x: isinstance(x, (list, tuple, np.ndarray))).to_numpy()
+    elif column.type == v.OBJECT:
+        problems["not a dict"] = present & ~values.astype(object).map(lambda x: isinstance(x, dict)).to_numpy()
+    return problems
+
+
+def check_frames(frames: RegistryFrames) -> None:
+    """Refuse a value the registry's import would refuse (the rules of
+    :mod:`~innoweave.registry.validation`: required columns, numbers, ranges, choices, lists,
+    dicts), naming the table, the column, the value and the rows' external ids. Frames built
+    by hand reach :func:`write_frames` without the file importer's row checks; SQLite would
+    store ``"many"`` in a number column and the analyses read it back as missing."""
+    from innoweave.registry.validation import CLUSTERS, ORGS, PARTICIPATIONS, PROGRAMMES, PROJECTS
+
+    for entity in (CLUSTERS, ORGS, PROJECTS, PARTICIPATIONS, PROGRAMMES):
+        df = getattr(frames, entity.frame)
+        if df.empty:
+            continue
+        for column in entity.columns:
+            if column.name not in df.columns:
+                continue
+            for what, mask in _bad_cells(df[column.name], column).items():
+                if not mask.any():
+                    continue
+                rows = df.loc[mask]
+                keys = rows[entity.key] if entity.key in rows.columns else rows.index.to_series()
+                shown = ", ".join(f"{k!r} ({val!r})" for k, val in
+                                  zip(keys.head(EXAMPLES), rows[column.name].head(EXAMPLES), strict=True))  # fmt: skip
+                raise ValueError(f"{entity.frame}, column {column.name!r}: {int(mask.sum())} value(s) {what}: "
+                                 f"{shown}{', ...' if mask.sum() > EXAMPLES else ''}")
+
+
 def write_frames(
     engine: Engine,
     frames: RegistryFrames,
@@ -232,8 +296,11 @@ def write_frames(
     programmes by ``name``. An organisation's ``cluster`` names a cluster's external id; a
     name not in the registry or the frames creates a cluster (``source="derived"``).
     Participations name their project and organisation by external id; both must exist
-    after this write, else ``KeyError`` and nothing is written.
+    after this write, else ``KeyError`` and nothing is written. A value the file import
+    would refuse (:func:`check_frames`) raises ``ValueError`` before anything is written.
     """
+    require_frames(frames, "write_frames")
+    check_frames(frames)
     now = dt.datetime.now(dt.UTC)
     cluster_tbl, org_tbl = Cluster.__table__, Organisation.__table__
     proj_tbl, part_tbl, prog_tbl = Project.__table__, Participation.__table__, Programme.__table__
@@ -278,8 +345,13 @@ def write_frames(
                 frames.participations, part_cols + ["org_external_id", "project_external_id"], part_tbl
             )
             for row in parts:
-                row["organisation_id"] = org_ids[row.pop("org_external_id")]
-                row["project_id"] = proj_ids[row.pop("project_external_id")]
+                org, project = row.pop("org_external_id"), row.pop("project_external_id")
+                for ref, ids, what in ((org, org_ids, "organisation"), (project, proj_ids, "project")):
+                    if ref not in ids:
+                        raise KeyError(f"participation {row['external_id']!r} names {what} {ref!r}, which is "
+                                       "neither in the registry nor in the frames; nothing written")
+                row["organisation_id"] = org_ids[org]
+                row["project_id"] = proj_ids[project]
                 row["imported_at"] = now
         _upsert(conn, part_tbl, parts, progress, "external_id")
 

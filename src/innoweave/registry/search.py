@@ -1,0 +1,57 @@
+"""Finding organisations in the registry database by part of a name, city or keyword.
+
+``innoweave orgs search`` and any other reader of the database use :func:`organisation_search`
+so that the same text finds the same organisations on SQLite and PostgreSQL: a case-insensitive
+substring match in which ``%`` and ``_`` stand for themselves. PostgreSQL's ``ILIKE`` folds
+the case of every letter; SQLite's ``LIKE`` folds ASCII letters only, so on SQLite both sides
+are folded first by the ``innoweave_fold`` function that :func:`~innoweave.registry.db.make_engine`
+registers on each connection.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, exists, func, or_, select
+
+from innoweave.registry.models import Organisation
+
+SQLITE_FOLD = "innoweave_fold"
+
+
+def fold(text: str | None) -> str | None:
+    """The case-folded text (what SQLite compares; None stays None)."""
+    return None if text is None else text.casefold()
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` in ``text`` match
+    themselves, not any characters."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(dialect: str, column, pattern: str):
+    if dialect == "sqlite":
+        folder = getattr(func, SQLITE_FOLD)
+        return folder(column).like(fold(pattern), escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def _keyword_match(dialect: str, pattern: str):
+    """Organisations with a keyword that contains the pattern (keywords is a JSON list)."""
+    if dialect == "postgresql":
+        items = func.json_array_elements_text(Organisation.keywords).table_valued("value")
+    else:  # SQLite's JSON1
+        items = func.json_each(Organisation.keywords).table_valued("value")
+    return exists(select(1).select_from(items).where(_contains(dialect, items.c.value, pattern)))
+
+
+def organisation_search(dialect: str, text: str) -> Select:
+    """The organisations whose name, short name, city, capabilities or a keyword contains
+    ``text`` in any case, ordered by name; ``dialect`` is the engine's (``engine.dialect.name``)."""
+    pattern = like_pattern(text)
+    columns = (Organisation.name, Organisation.short_name, Organisation.city, Organisation.capabilities)
+    return (
+        select(Organisation)
+        .where(or_(*(_contains(dialect, c, pattern) for c in columns), _keyword_match(dialect, pattern)))
+        .order_by(Organisation.name)
+    )
