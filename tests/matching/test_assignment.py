@@ -82,7 +82,7 @@ def test_capacity_mapping_and_activity():
 
 def test_bad_input_is_named():
     table = _random_table(0)
-    with pytest.raises(ValueError, match="k must be a positive whole number"):
+    with pytest.raises(ValueError, match=r"k must be (a whole number >= 1|at least 1)"):
         assign(table, k=0, capacity=2)
     with pytest.raises(ValueError, match="missing column"):
         assign(table.drop(columns="score"), k=1, capacity=2)
@@ -92,7 +92,7 @@ def test_bad_input_is_named():
         assign(table, k=1, capacity=2, forced=[("q0", "p1")], conflicts=[("q0", "p1")])
     with pytest.raises(ValueError, match="exceed the capacity"):
         assign(table, k=3, capacity=1, forced=[("q0", "p1"), ("q1", "p1")])
-    with pytest.raises(ValueError, match="must be ≥ 0"):
+    with pytest.raises(ValueError, match="capacity must be a whole number ≥ 0"):
         assign(table, k=1, capacity=-1)
     empty = assign(table.iloc[:0], k=2, capacity=1)
     assert empty.stats["assigned_pairs"] == 0

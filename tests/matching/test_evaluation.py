@@ -35,7 +35,7 @@ def test_ranking_metrics_by_hand():
     assert m["hit@2"] == pytest.approx(0.5)
     assert m["ndcg@2"] == pytest.approx((1 / np.log2(3)) / (1 + 1 / np.log2(3)) / 2)
     assert m["mrr"] == pytest.approx((1 / 2 + 1 / 4) / 2)
-    with pytest.raises(ValueError, match="k must be positive"):
+    with pytest.raises(ValueError, match=r"k must be (a whole number >= 1|at least 1)"):
         ranking_metrics(scores, _split([[1], [0]], 4), k=0)
 
 

@@ -212,3 +212,26 @@ def test_assign_objective_score_fills_demand_with_negative_scores(tmp_path):
 
     fair = plan(tmp_path / "p.csv", "log-probability")
     assert plan(tmp_path / "l.csv", "score") == fair and len(fair) == 3
+
+
+def test_train_end_before_every_project_is_bad_input(registry_url):
+    """It ran with no history at all (every partner a cold start) and said only 'linear combination'."""
+    for command in (["recommend", "t:sme:4"], ["assign", "--k", "2"]):
+        out = runner.invoke(app, ["match", *command, "--train-end", "2000-01-01", "--database-url", registry_url])
+        assert out.exit_code == 2, out.output
+        assert "train_end 2000-01-01 leaves no project to learn from: the earliest project starts 2014" in " ".join(
+            out.output.split())
+
+
+def test_a_plan_short_of_its_demand_by_capacity_says_why(tmp_path):
+    cands = pd.DataFrame({"query": ["a", "a", "b", "b", "c"], "partner": ["x", "y", "x", "y", "x"],
+                          "score": [0.9, 0.5, 0.8, 0.4, 0.7]})  # fmt: skip
+    cands.to_csv(tmp_path / "c.csv", index=False)
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--k", "2", "--capacity", "1",
+                              "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["stats"]["assigned_pairs"] == 2
+    assert ("2 of 6 pairs assigned: the 2 partner(s) among the candidates can take 2 in all (--capacity 1); a larger "
+            "--capacity, or a smaller --k, assigns more") in " ".join(out.stderr.split())  # fmt: skip
+    roomy = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--k", "1", "--capacity", "2"])
+    assert roomy.exit_code == 0 and "pairs assigned" not in roomy.output

@@ -62,7 +62,7 @@ def test_bad_input(fitted, registry):
     with pytest.raises(UnknownOrganisation, match="unknown organisation id 'nope'"):
         fitted.recommend("nope", k=3)
     for k in (0, -2):
-        with pytest.raises(ValueError, match="k must be a positive integer"):
+        with pytest.raises(ValueError, match=r"k must be (a whole number >= 1|at least 1)"):
             fitted.recommend("t:sme:1", k=k)
     with pytest.raises(ValueError, match="unknown mode"):
         fitted.recommend("t:sme:1", mode="romance")

@@ -328,6 +328,8 @@ def assign_cmd(
         raise fail(f"{forced}: {message}" if "forced" in message and forced is not None else message) from None
     if rec is not None:
         _describe_pairs(result.pairs, rec, mode)
+    more = "--capacity" if candidates is not None else "--capacity or --top"
+    _explain_shortfall(result.stats, table, cap, capacity, more=more)
     if out is not None:
         write_table(result.pairs, out)
     if json_out:
@@ -341,6 +343,17 @@ def assign_cmd(
     err.print(view)
     if out is not None:
         err.print(f"pairs written to {out}")
+
+
+def _explain_shortfall(stats: dict, table: pd.DataFrame, cap, capacity: str, *, more: str) -> None:
+    """Say so when the capacities of the candidate partners cannot meet the demand: a plan
+    that assigns a fraction of the pairs otherwise looks like a failure of the method."""
+    partners = pd.unique(table["partner"])
+    room = len(partners) * cap if isinstance(cap, int) else int(pd.Series(cap).reindex(partners).fillna(0).sum())
+    if stats["assigned_pairs"] < stats["demand"] and room < stats["demand"]:
+        _warn(f"{stats['assigned_pairs']} of {stats['demand']} pairs assigned: the {len(partners)} partner(s) among "
+              f"the candidates can take {room} in all (--capacity {capacity}); a larger {more}, or a smaller "
+              "--k, assigns more")  # fmt: skip
 
 
 def _describe_pairs(pairs: pd.DataFrame, rec, mode: str) -> None:

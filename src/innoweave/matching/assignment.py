@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from innoweave.matching.evaluation import gini
+from innoweave.matching.evaluation import check_k, gini
 
 
 @dataclass
@@ -37,27 +37,78 @@ class Assignment:
     stats: dict = field(default_factory=dict)
 
 
+def _is_whole(value) -> bool:
+    """A whole number ≥ 0 (``5`` or ``5.0``); a bool is a mistake here, not 0 or 1."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return value >= 0
+    return isinstance(value, (float, np.floating)) and np.isfinite(value) and value >= 0 and float(value).is_integer()
+
+
 def _capacities(partners: np.ndarray, capacity) -> np.ndarray:
-    if isinstance(capacity, (int, np.integer)):
-        if capacity < 0:
-            raise ValueError(f"capacity must be ≥ 0, got {capacity}")
-        return np.full(len(partners), int(capacity))
     if isinstance(capacity, (Mapping, pd.Series)):
-        series = pd.Series(capacity)
+        series = pd.Series(capacity, dtype=object)
         missing = [p for p in partners if p not in series.index]
         if missing:
             raise ValueError(f"capacity: no capacity for partner(s) {missing[:5]} (and {max(len(missing) - 5, 0)} more)")
         caps = series.reindex(partners).to_numpy()
-        if (caps < 0).any():
-            raise ValueError("capacity: capacities must be ≥ 0")
-        return caps.astype(int)
-    raise TypeError(f"capacity must be an int or a mapping partner → int, got {type(capacity).__name__}")
+        bad = [i for i, c in enumerate(caps) if not _is_whole(c)]
+        if bad:
+            raise ValueError(f"capacity: the capacity of partner {partners[bad[0]]!r} must be a whole number ≥ 0, "
+                             f"got {caps[bad[0]]!r}" + (f" ({len(bad) - 1} more such partner(s))" if len(bad) > 1 else ""))  # fmt: skip
+        return caps.astype(np.int64)
+    if isinstance(capacity, (bool, np.bool_, int, np.integer, float, np.floating)):
+        if not _is_whole(capacity):
+            raise ValueError(f"capacity must be a whole number ≥ 0 (or a mapping partner → capacity), got {capacity!r}")
+        return np.full(len(partners), int(capacity))
+    raise TypeError(f"capacity must be a whole number ≥ 0 or a mapping partner → capacity, got "
+                    f"{type(capacity).__name__} {capacity!r}")  # fmt: skip
 
 
 def capacity_from_activity(activity: pd.Series, *, total: int, minimum: int = 1) -> pd.Series:
     """Capacities proportional to activity (e.g. training projects) summing to about ``total``."""
-    share = activity.clip(lower=0) / max(float(activity.clip(lower=0).sum()), 1e-12)
+    if not isinstance(activity, (pd.Series, Mapping)):
+        raise TypeError(f"activity must be a Series or mapping partner → activity, got {type(activity).__name__}")
+    activity = pd.Series(activity)
+    values = pd.to_numeric(activity, errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+    if bad.any():
+        value = activity[bad].iloc[0]
+        shown = float(value) if isinstance(value, np.number) else value
+        raise ValueError(f"activity of partner {bad.index[bad.to_numpy()][0]!r} must be a finite number, got {shown!r}")
+    for name, value in (("total", total), ("minimum", minimum)):
+        if not _is_whole(value):
+            raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
+    share = values.clip(lower=0) / max(float(values.clip(lower=0).sum()), 1e-12)
     return np.maximum(np.round(share * total), minimum).astype(int)
+
+
+def _check_pairs_table(queries: pd.DataFrame, k) -> np.ndarray:
+    """The checks :func:`assign` and :func:`greedy_assign` share; returns the scores as floats."""
+    check_k(k)
+    if not isinstance(queries, pd.DataFrame):
+        raise TypeError(f"queries must be a DataFrame with columns query, partner, score, got {type(queries).__name__}")
+    missing = [c for c in ("query", "partner", "score") if c not in queries.columns]
+    if missing:
+        raise ValueError(f"queries: missing column(s) {', '.join(missing)} (need query, partner, score)")
+    numbers = pd.to_numeric(queries["score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    finite = np.isfinite(numbers)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        value = queries["score"].iloc[row]
+        shown = float(value) if isinstance(value, (int, float, np.number)) else value
+        raise ValueError(f"queries: scores must be finite numbers, got {shown!r} for "
+                         f"({queries['query'].iloc[row]}, {queries['partner'].iloc[row]})")  # fmt: skip
+    return numbers
+
+
+def _pair_list(pairs, name: str) -> pd.DataFrame:
+    rows = list(pairs or [])
+    for i, pair in enumerate(rows):
+        if isinstance(pair, str) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise ValueError(f"{name}[{i}] must be a (query, partner) pair, got {pair!r}")
+    return pd.DataFrame(rows, columns=["query", "partner"])
 
 
 def assign(
@@ -88,21 +139,20 @@ def assign(
     score`` does); among plans that assign the same number of pairs the shift changes
     nothing. Scores must be finite.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-        raise ValueError(f"k must be a positive whole number, got {k!r}")
+    score = _check_pairs_table(queries, k)
     if epsilon is not None and not (isinstance(epsilon, (int, float)) and 0 < epsilon < float("inf")):
         raise ValueError(f"epsilon must be a positive number (the auction's bid increment), got {epsilon!r}")
-    missing = [c for c in ("query", "partner", "score") if c not in queries.columns]
-    if missing:
-        raise ValueError(f"queries: missing column(s) {', '.join(missing)} (need query, partner, score)")
-    finite = np.isfinite(queries["score"].to_numpy(dtype=float))
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
-        raise ValueError(f"queries: scores must be finite numbers, got {float(queries['score'].iloc[row])!r} for "
-                         f"({queries['query'].iloc[row]}, {queries['partner'].iloc[row]})")  # fmt: skip
+    if isinstance(load_penalty, bool) or not isinstance(load_penalty, (int, float, np.number)) \
+            or not 0 <= load_penalty < float("inf"):
+        raise ValueError(f"load_penalty must be a finite number ≥ 0 (the cost of each further unit of a "
+                         f"partner's load), got {load_penalty!r}")  # fmt: skip
+    if min_quality is not None and not isinstance(min_quality, Mapping) and (
+            isinstance(min_quality, bool) or not isinstance(min_quality, (int, float, np.number))
+            or np.isnan(min_quality)):  # fmt: skip
+        raise ValueError(f"min_quality must be a number (or a mapping query → number), got {min_quality!r}")
     # a pair forced twice is forced once (it would use two units of demand and capacity)
-    forced_pairs = pd.DataFrame(list(forced or []), columns=["query", "partner"]).drop_duplicates(ignore_index=True)
-    conflict_pairs = pd.DataFrame(list(conflicts or []), columns=["query", "partner"])
+    forced_pairs = _pair_list(forced, "forced").drop_duplicates(ignore_index=True)
+    conflict_pairs = _pair_list(conflicts, "conflicts")
     clash = forced_pairs.merge(conflict_pairs, on=["query", "partner"])
     if len(clash):
         raise ValueError(f"pair(s) both forced and in conflict: {list(map(tuple, clash.to_numpy()[:5]))}")
@@ -115,7 +165,6 @@ def assign(
     p_codes, all_partners = pd.factorize(p_labels)
     n_pairs = len(queries)
     qi, pi = q_codes[:n_pairs], p_codes[:n_pairs]
-    score = queries["score"].to_numpy(dtype=float)
     caps = _capacities(np.asarray(all_partners), capacity)
     demand = np.full(len(all_queries), k)
     n_p = max(len(all_partners), 1)
@@ -264,9 +313,8 @@ def _auction(qi, pi, w, demand, caps, *, load_penalty=0.0, epsilon=None) -> np.n
 
 def greedy_assign(queries: pd.DataFrame, *, k: int, capacity) -> Assignment:
     """The baseline of ``shared/eval/matching.md``: best pairs first, while demand and capacity last."""
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
-    table = queries[["query", "partner", "score"]].sort_values("score", ascending=False, kind="stable")
+    score = _check_pairs_table(queries, k)
+    table = queries[["query", "partner"]].assign(score=score).sort_values("score", ascending=False, kind="stable")
     partners = pd.Index(pd.unique(table["partner"]))
     caps = dict(zip(partners, _capacities(partners.to_numpy(), capacity), strict=True))
     taken_q: dict = {}

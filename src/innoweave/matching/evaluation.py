@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from innoweave.arguments import whole_number
 from innoweave.matching.features import fit_text, pair_features
 from innoweave.matching.history import (
     DEFAULT_MAX_PROJECT_SIZE,
@@ -26,10 +27,28 @@ from innoweave.matching.history import (
 )
 from innoweave.registry.collaborations import shared_projects
 from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.kinds import check_kinds
 from innoweave.seeding import make_rng
 
 RESEARCH_KINDS = ("university", "research_institute")
 METRIC_NAMES = ("recall", "hit", "ndcg", "mrr")
+
+
+def check_k(k, name: str = "k") -> None:
+    """A cut-off or a number of partners: a whole number ≥ 1 (``True`` is a mistake, not 1)."""
+    whole_number(name, k, least=1)
+
+
+def kind_list(kinds, name: str) -> list[str]:
+    """Organisation kinds (one kind or a list of them), each a kind of
+    :class:`~innoweave.registry.kinds.OrgKind`; at least one is needed."""
+    try:
+        checked = check_kinds(kinds)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    if checked is None:
+        raise ValueError(f"{name}: no kind given")
+    return list(checked)
 
 
 @dataclass
@@ -68,6 +87,7 @@ def make_split(
     history: CollaborationHistory | None = None,
 ) -> EvalSplit:
     """The hold-out of ``shared/eval/matching.md`` for any pair of project sets."""
+    query_kinds, target_kinds = kind_list(query_kinds, "query_kinds"), kind_list(target_kinds, "target_kinds")
     train_projects = set(train_projects)
     if history is None:
         history = build_history(frames, train_projects, max_project_size=max_project_size)
@@ -96,6 +116,14 @@ def make_split(
     return EvalSplit(history, queries, candidates, truth, excluded, new_only)
 
 
+def check_score_shape(scores: np.ndarray, split: EvalSplit) -> None:
+    """Scores are one row per query and one column per candidate of the split."""
+    expected = (split.n_queries, len(split.candidates))
+    if scores.shape != expected:
+        raise ValueError(f"scores must have one row per query and one column per candidate, shape {expected}, "
+                         f"got {scores.shape}")  # fmt: skip
+
+
 def _descending_ranks(scores: np.ndarray) -> np.ndarray:
     """0-based rank of each candidate within its query's row (best score first; ties keep
     candidate order)."""
@@ -107,11 +135,11 @@ def _descending_ranks(scores: np.ndarray) -> np.ndarray:
 
 def ranking_metrics(scores: np.ndarray, split: EvalSplit, *, k: int = 10) -> dict[str, float]:
     """Recall@k, Hit@k, nDCG@k and MRR averaged over the split's queries."""
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
+    check_k(k)
     if split.n_queries == 0:
         return {f"recall@{k}": 0.0, f"hit@{k}": 0.0, f"ndcg@{k}": 0.0, "mrr": 0.0}
     s = np.array(scores, dtype=float, copy=True)
+    check_score_shape(s, split)
     ex = split.excluded.tocoo()
     s[ex.row, ex.col] = -np.inf
     rank = _descending_ranks(s)
@@ -180,7 +208,10 @@ def evaluate_scores(
 
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative loads (0 = even, →1 = all on one)."""
-    v = np.sort(np.asarray(values, dtype=float))
+    v = np.sort(np.asarray(values, dtype=float).ravel())
+    bad = ~np.isfinite(v) | (v < 0)
+    if bad.any():  # a negative or missing load has no Gini coefficient (it gave values above 1 or NaN)
+        raise ValueError(f"gini: loads must be finite numbers ≥ 0, got {float(v[bad][0])!r}")
     if len(v) == 0 or v.sum() == 0:
         return 0.0
     n = len(v)

@@ -141,11 +141,15 @@ def build_history(
     if len(rows):
         last = pd.Series(years).groupby(rows).max()
         last_active[last.index.to_numpy()] = last.to_numpy()
-        # capacity shown = most projects started in one calendar year; load = last 12 months
+        # capacity shown = most projects started in one calendar year (or in the last 12
+        # months, below); load = projects started in the last 12 months
         per_year = pd.Series(1.0, index=pd.MultiIndex.from_arrays([rows, np.floor(np.nan_to_num(years))])).groupby(level=[0, 1]).sum()
         peak = per_year.groupby(level=0).max()
         peak_yearly[peak.index.to_numpy()] = peak.to_numpy()
         current_load = np.bincount(rows, weights=(np.nan_to_num(years) > end - 1.0).astype(float), minlength=n)
+        # the last 12 months may straddle two calendar years and hold more than either:
+        # then they are the most it has taken on in a year (capacity never below load)
+        peak_yearly = np.maximum(peak_yearly, current_load)
 
     incidence = sp.csr_matrix((np.ones(len(rows)), (rows, proj_index)), shape=(n, m))
     size = np.asarray(incidence.sum(axis=0)).ravel()

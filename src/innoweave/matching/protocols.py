@@ -24,8 +24,11 @@ from innoweave.matching.evaluation import (
     RESEARCH_KINDS,
     EvalSplit,
     baseline_scores,
+    check_k,
+    check_score_shape,
     evaluate_scores,
     gini,
+    kind_list,
     make_split,
     ranking_metrics,
 )
@@ -74,8 +77,11 @@ def evaluate_split(
     with_scores: bool = False,
 ) -> dict:
     """Metrics of the recommender and of every baseline on one temporal hold-out."""
-    if k <= 0:
-        raise EvaluationInputError(f"--k must be positive, got {k}")
+    try:
+        check_k(k)
+        query_kinds, target_kinds = kind_list(query_kinds, "query_kinds"), kind_list(target_kinds, "target_kinds")
+    except ValueError as exc:
+        raise EvaluationInputError(str(exc)) from None
     split = make_split(frames, train_projects, test_projects, query_kinds=query_kinds,
                        target_kinds=target_kinds, new_only=new_only)  # fmt: skip
     result = {"queries": split.n_queries, "candidates": len(split.candidates), "k": k}
@@ -130,7 +136,11 @@ def p4_capacity(split: EvalSplit, scores: np.ndarray, *, k: int = 3, top_n: int 
 
     ``scores`` are the ranker's probabilities; the plan maximises :func:`assignment_quality`.
     """
+    check_k(k)
+    if top_n is not None:
+        check_k(top_n, "top_n")
     s = assignment_quality(scores, objective)
+    check_score_shape(s, split)
     ex = split.excluded.tocoo()
     s[ex.row, ex.col] = -np.inf
     n = s.shape[1] if top_n is None else min(top_n, s.shape[1])
@@ -177,6 +187,8 @@ def cordis_programme_split(frames: RegistryFrames) -> tuple[list[str], list[str]
 def evaluate_preset(frames: RegistryFrames, *, protocols: Sequence[str] = ("P1", "P2", "P4"), k: int = 10,
                     seed=0, ranker: str = "auto") -> dict:  # fmt: skip
     """P1, P2 and P4 of ``shared/eval/matching.md`` on the CORDIS registry."""
+    if isinstance(protocols, str):
+        raise EvaluationInputError(f"protocols must be a list, e.g. ({protocols!r},), got {protocols!r}")
     unknown = sorted(set(protocols) - {"P1", "P2", "P4"})
     if unknown:
         raise EvaluationInputError(f"unknown protocol(s) {unknown}; choose from P1, P2, P4")

@@ -97,7 +97,7 @@ def temporal_cuts(frames: RegistryFrames, train_projects: Sequence[str], *, frac
     if len(dates) < 10:
         raise ValueError(
             f"the training period has {len(dates)} dated project(s); at least 10 are needed "
-            "to learn a ranking model (use model='none' for the untrained combination)"
+            "to learn a ranking model (the untrained linear combination needs none)"
         )
     return [dates.iloc[int(f * (len(dates) - 1))] for f in fractions], dates
 

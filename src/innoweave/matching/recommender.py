@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 import innoweave
+from innoweave.matching.evaluation import check_k, kind_list
 from innoweave.matching.features import (
     SIGNAL_FAMILIES,
     fit_text,
@@ -30,6 +32,7 @@ from innoweave.matching.features import (
     pair_features,
 )
 from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, project_dates
+from innoweave.matching.inputs import InputFileError, parse_date_option
 from innoweave.matching.ranker import LearnedRanker
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
@@ -83,6 +86,7 @@ MODES: dict[str, ModeSpec] = {
     ),
 }
 TEXT_CHOICES = ("tfidf", "embeddings")
+RANKER_CHOICES = ("auto", "hgb", "logistic", "none")
 _COLD_START = ("cold start: no past collaborations, keywords or project titles for this organisation, "
                "so ranked by region, kind")  # fmt: skip
 _COLD_START_END = " and the partner's activity"
@@ -98,9 +102,24 @@ _LINEAR_SIGNALS = {"text": "text", "proximity": "graph", "popularity": "populari
                    "distance": "geography", "same_region": "geography", "kind": "kind"}  # fmt: skip
 
 
-def _check_k(k: int) -> None:
-    if not isinstance(k, (int, np.integer)) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+def _as_date(value, name: str) -> pd.Timestamp:
+    """A date argument of the Python API as a (timezone-naive) Timestamp.
+
+    Text follows the CLI's rule (``YYYY-MM-DD`` or ``DD.MM.YYYY``, never guessed); a
+    ``date``, ``datetime``, ``numpy.datetime64`` or Timestamp is taken as it is. Anything
+    else — a number (pandas would read it as nanoseconds after 1970), a bool, NaN, NaT —
+    stops with a message naming the argument and the value.
+    """
+    if isinstance(value, str):
+        try:
+            return parse_date_option(value, name)
+        except InputFileError as exc:
+            raise ValueError(str(exc)) from None
+    if isinstance(value, (date, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        if not pd.isna(stamp):
+            return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
+    raise ValueError(f"{name} must be a date (e.g. '2021-01-01' or datetime.date(2021, 1, 1)), got {value!r}")
 
 
 class PartnerRecommender:
@@ -152,9 +171,14 @@ class PartnerRecommender:
     ) -> PartnerRecommender:
         """Learn from the projects starting before ``train_end`` (or the given project ids)."""
         self.mode_specs_ = dict(MODES)
+        if self.target_kinds is not None and not isinstance(self.target_kinds, Mapping):
+            raise ValueError(f"target_kinds must map a mode to its partner kinds, e.g. {{'research': ['university']}}, "
+                             f"got {self.target_kinds!r}")  # fmt: skip
         for name, kinds in (self.target_kinds or {}).items():
+            kinds = kind_list(kinds, f"target_kinds[{name!r}]")
             base = MODES.get(name, ModeSpec((), CollaborationMode.OTHER, f"{name} mode: partners of kind {', '.join(kinds)}"))
             self.mode_specs_[name] = ModeSpec(tuple(kinds), base.collaboration, base.why, base.why_by_kind)
+        self.query_kinds_ = tuple(kind_list(self.query_kinds, "query_kinds"))
         for name in ("modes", "signals"):
             value = getattr(self, name)
             if isinstance(value, str) or not len(value):
@@ -172,13 +196,32 @@ class PartnerRecommender:
             raise ValueError(f"unknown signal(s) {bad}; choose from {', '.join(SIGNAL_FAMILIES)}")
         if self.text not in TEXT_CHOICES:
             raise ValueError(f"text must be one of {TEXT_CHOICES}, got {self.text!r}")
+        # a typo would be caught per mode by the ranker and fall back to the linear combination
+        if self.ranker not in RANKER_CHOICES:
+            raise ValueError(f"ranker must be one of {', '.join(RANKER_CHOICES)}, got {self.ranker!r}")
+        if not isinstance(self.new_only, (bool, np.bool_)):
+            raise ValueError(f"new_only must be True or False, got {self.new_only!r}")
+        if isinstance(self.max_project_size, bool) or not isinstance(self.max_project_size, (int, np.integer)) \
+                or self.max_project_size < 2:
+            raise ValueError(f"max_project_size must be a whole number >= 2 (larger projects create no links), "
+                             f"got {self.max_project_size!r}")  # fmt: skip
         if len(frames.organisations) == 0:
             raise ValueError("the registry has no organisations to recommend from")
+        cut = None if train_end is None else _as_date(train_end, "train_end")
         if train_projects is None:
             train_projects = frames.projects["external_id"].to_numpy()
-            if train_end is not None:
+            if cut is not None:
                 dates = project_dates(frames)
-                train_projects = dates.index[dates < pd.Timestamp(train_end)].to_numpy()
+                train_projects = dates.index[dates < cut].to_numpy()
+                if len(train_projects) == 0 and dates.notna().any():  # every project after the cut
+                    raise ValueError(f"train_end {cut.date()} leaves no project to learn from: the earliest "
+                                     f"project starts {dates.min().date()}")  # fmt: skip
+        elif isinstance(train_projects, str):
+            raise ValueError(f"train_projects must be a list of project ids, e.g. [{train_projects!r}], "
+                             f"got the string {train_projects!r}")  # fmt: skip
+        elif cut is not None:
+            raise ValueError("give train_end or train_projects, not both (train_projects already "
+                             "chooses the training projects)")  # fmt: skip
         self.train_projects_ = list(train_projects)
         self.history_ = build_history(frames, self.train_projects_, max_project_size=self.max_project_size)
         self.index_ = self.history_.index
@@ -206,7 +249,7 @@ class PartnerRecommender:
                 self.rankers_[mode] = LearnedRanker(
                     model=self.ranker, families=self.signals, seed=self.seed, **negatives
                 ).fit(
-                    frames, self.train_projects_, query_kinds=self.query_kinds,
+                    frames, self.train_projects_, query_kinds=self.query_kinds_,
                     target_kinds=self.mode_specs_[mode].target_kinds, new_only=self.new_only,
                     max_project_size=self.max_project_size, embedder=self.embedder_,
                 )  # fmt: skip
@@ -220,7 +263,7 @@ class PartnerRecommender:
 
     def get_params(self) -> dict:
         return {"modes": list(self.modes), "signals": list(self.signals), "ranker": self.ranker,
-                "text": self.text, "new_only": self.new_only, "query_kinds": list(self.query_kinds),
+                "text": self.text, "new_only": self.new_only, "query_kinds": [self.query_kinds] if isinstance(self.query_kinds, str) else list(self.query_kinds),
                 "max_project_size": self.max_project_size, "target_kinds": self.target_kinds,
                 "rerank": self.rerank, "seed": self.seed}  # fmt: skip
 
@@ -257,19 +300,37 @@ class PartnerRecommender:
         return pair_features(self.history_, queries, candidates, text_vectors=self.text_vectors_,
                              families=self.signals)  # fmt: skip
 
-    def score_matrix(self, queries: np.ndarray, candidates: np.ndarray, *, mode: str) -> np.ndarray:
-        """Scores of every (query row, candidate row) pair; higher is better."""
+    def score_matrix(
+        self, queries: np.ndarray, candidates: np.ndarray, *, mode: str, excluded: np.ndarray | None = None,
+        k: int = 1, shortlist: bool = True,
+    ) -> np.ndarray:
+        """Scores of every (query row, candidate row) pair; higher is better.
+
+        Where the learned model re-ranks a linear shortlist (more than ``5 × rerank``
+        candidates), each query's shortlist is its best ``max(rerank, k)`` candidates outside
+        ``excluded`` (a boolean ``(nq, nc)`` mask of pairs that will not be recommended: the
+        query itself, known partners), so a top-``k`` keeps ``k`` scored partners wherever
+        the query has that many eligible ones; pairs off the shortlist score −inf.
+        ``shortlist=False`` scores every pair with the learned model.
+        """
         self._check_mode(mode)
+        if mode == "cluster":
+            raise ValueError("cluster mode scores clusters to join, not partners: recommend(..., mode='cluster')")
         feats = self.features(queries, candidates)
         ranker = self.rankers_.get(mode)
         if ranker is None:
             return self._linear(feats)
-        if not self._reranks_shortlist(len(candidates)):
+        if not shortlist or not self._reranks_shortlist(len(candidates)):
             return ranker.predict(feats)
         first = self._linear(feats, ranker.scoring_weights_)
+        if excluded is not None:
+            first[excluded] = -np.inf
+        size = min(max(self.rerank, k), len(candidates))
         keep = np.zeros(first.shape, dtype=bool)
-        best = np.argpartition(-first, self.rerank - 1, axis=1)[:, : self.rerank]
+        best = np.argpartition(-first, size - 1, axis=1)[:, :size]
         np.put_along_axis(keep, best, True, axis=1)
+        if excluded is not None:
+            keep &= ~excluded  # a query with fewer eligible candidates than the shortlist
         return ranker.predict(feats, pairs=keep)
 
     def _linear(self, feats: dict[str, np.ndarray], weights: Mapping[str, float] | None = None) -> np.ndarray:
@@ -285,13 +346,38 @@ class PartnerRecommender:
         ) + (weights["text"] * text if text is not None else np.zeros(shape))  # fmt: skip
 
     def score(self, pairs: Iterable[tuple[str, str]], *, mode: str | None = None) -> np.ndarray:
-        """Scores of (organisation, partner) id pairs; the mode follows the partner's kind if not given."""
+        """Scores of (organisation, partner) id pairs; the mode follows the partner's kind if not given.
+
+        A pair scores what it scores in the organisation's :meth:`recommend` list: the
+        learned model reads features scaled over the organisation's candidates of the mode,
+        so each pair is scored within that row (on its own, every count feature would be
+        scaled to 1). Pairs off the re-ranking shortlist are scored too.
+        """
+        self._check_fitted()
+        if mode == "cluster":
+            raise ValueError("cluster mode scores clusters to join, not partners: recommend(..., mode='cluster')")
+        if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(x, str) for x in pairs):
+            raise ValueError(f"pairs must be a list of (organisation, partner) pairs, e.g. [{pairs!r}], got one pair")
         pairs = list(pairs)
-        out = np.zeros(len(pairs))
+        for i, pair in enumerate(pairs):
+            if isinstance(pair, str) or not isinstance(pair, (Sequence, np.ndarray)) or len(pair) != 2:
+                raise ValueError(f"pairs[{i}] must be an (organisation, partner) pair of ids, got {pair!r}")
+        h = self.history_
         rows = [(self.row_of(a), self.row_of(b)) for a, b in pairs]
+        out = np.zeros(len(pairs))
+        by_row: dict[tuple[int, str], list[int]] = {}
         for i, (q, c) in enumerate(rows):
-            m = mode or self._mode_of_kind(self.history_.kinds[c])
-            out[i] = self.score_matrix(np.array([q]), np.array([c]), mode=m)[0, 0]
+            m = mode or self._mode_of_kind(h.kinds[c])
+            by_row.setdefault((q, m), []).append(i)
+        for (q, m), items in by_row.items():
+            cands = self.candidates(m)
+            column = {int(c): j for j, c in enumerate(cands)}
+            for i in items:
+                if rows[i][1] not in column:
+                    raise ValueError(f"{pairs[i][1]!r} is of kind {h.kinds[rows[i][1]]!r}, which mode {m!r} does not "
+                                     f"recommend (its kinds: {', '.join(self.mode_specs_[m].target_kinds) or 'none'})")  # fmt: skip
+            scores = self.score_matrix(np.array([q]), cands, mode=m, shortlist=False)[0]
+            out[items] = scores[[column[rows[i][1]] for i in items]]
         return out
 
     def _mode_of_kind(self, kind: str) -> str:
@@ -308,8 +394,14 @@ class PartnerRecommender:
         the GIL); each block's scores depend on its own queries only, so the result does not
         depend on ``threads``.
         """
-        _check_k(k)
+        check_k(k)
         cands = self.candidates(mode)
+        queries = np.asarray(queries)
+        n = len(self.history_.org_ids)
+        if queries.ndim != 1 or (queries.size and (queries.dtype.kind not in "iu" or queries.min() < 0
+                                                   or queries.max() >= n)):  # fmt: skip
+            raise ValueError(f"queries must be a 1-D array of organisation rows 0..{n - 1} (row_of(org_id) gives "
+                             f"an organisation's row), got {queries!r:.80}")  # fmt: skip
         if len(cands) == 0:
             kinds = self.mode_specs_[mode].target_kinds
             if not kinds:
@@ -322,11 +414,12 @@ class PartnerRecommender:
 
         def run(start: int) -> None:
             q = np.asarray(queries[start : start + block])
-            s = self.score_matrix(q, cands, mode=mode)
-            s[q[:, None] == cands[None, :]] = -np.inf
+            excluded = q[:, None] == cands[None, :]
             if self.new_only:
                 known = self.history_.adjacency[q][:, cands].tocoo()
-                s[known.row, known.col] = -np.inf
+                excluded[known.row, known.col] = True
+            s = self.score_matrix(q, cands, mode=mode, excluded=excluded, k=kk)
+            s[excluded] = -np.inf
             part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
             ps = np.take_along_axis(s, part, axis=1)
             o = np.argsort(-ps, axis=1, kind="stable")
@@ -339,7 +432,7 @@ class PartnerRecommender:
 
     def recommend(self, org_id: str, *, mode: str = "research", k: int = 10) -> pd.DataFrame:
         """The top-``k`` partners of ``org_id`` in ``mode``, one row each, with an explanation."""
-        _check_k(k)
+        check_k(k)
         q = self.row_of(org_id)
         if mode == "cluster":
             self._check_mode(mode)
