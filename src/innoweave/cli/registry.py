@@ -218,7 +218,7 @@ def import_cordis(
                 progress.advance(tasks[table], n)
 
         with registry_errors(engine):
-            written = write_frames(engine, frames, progress=advance)
+            written = write_frames(engine, frames, progress=advance, rows_checked=True)
     result = report | {"written": written, "seconds": round(time.perf_counter() - start, 2)}
     if json_out:
         print_json(result)

@@ -642,7 +642,7 @@ def import_files(
     if engine is None:
         raise ValueError("an engine is needed to write (or pass dry_run=True)")
     upgrade(engine)
-    written = write_frames(engine, frames)
+    written = write_frames(engine, frames, rows_checked=True)
     result.written = {k: v for k, v in written.items() if v}
     return result
 

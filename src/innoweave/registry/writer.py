@@ -286,6 +286,7 @@ def write_frames(
     *,
     progress: Progress | None = None,
     delete: dict[str, Iterable[str]] | None = None,
+    rows_checked: bool = False,
 ) -> dict[str, int]:
     """Upsert every frame in one transaction; returns the number of rows written per table.
 
@@ -297,10 +298,13 @@ def write_frames(
     name not in the registry or the frames creates a cluster (``source="derived"``).
     Participations name their project and organisation by external id; both must exist
     after this write, else ``KeyError`` and nothing is written. A value the file import
-    would refuse (:func:`check_frames`) raises ``ValueError`` before anything is written.
+    would refuse (:func:`check_frames`) raises ``ValueError`` before anything is written;
+    the importers, which have checked every row by the same rules as they read it, pass
+    ``rows_checked=True`` to skip that repeat (about a third of the CORDIS write's time).
     """
     require_frames(frames, "write_frames")
-    check_frames(frames)
+    if not rows_checked:
+        check_frames(frames)
     now = dt.datetime.now(dt.UTC)
     cluster_tbl, org_tbl = Cluster.__table__, Organisation.__table__
     proj_tbl, part_tbl, prog_tbl = Project.__table__, Participation.__table__, Programme.__table__
