@@ -33,7 +33,7 @@ def timed(fn):
 
 
 def _reference_predict(ranker, features, *, pairs):
-    X = feature_matrix(normalised_features(features), ranker.feature_names_)
+    X = feature_matrix(normalised_features(features, ranker.scale_), ranker.feature_names_)
     out = np.full(pairs.shape, -np.inf)
     out[pairs] = ranker.model_.predict_proba(X)[:, 1].reshape(pairs.shape)[pairs]
     return out

@@ -10,6 +10,8 @@ from innoweave.matching.ranker import (
     LearnedRanker,
     normalised_features,
     ranker_feature_names,
+    reference_queries,
+    scale_means,
 )
 
 SIZE = "query_degree*cand_degree"
@@ -27,13 +29,19 @@ def test_normalised_features_scale_counts_and_add_the_interaction():
     qd = np.array([[1.0, 1.0, 1.0], [3.0, 3.0, 3.0]])
     cd = np.array([[0.0, 2.0, 4.0], [0.0, 2.0, 4.0]])
     dist = np.array([[5.0, np.nan, 1.0], [2.0, 3.0, np.nan]])
-    out = normalised_features({"query_degree": qd, "cand_degree": cd, "distance_km": dist})
+    means = scale_means({"query_degree": qd, "cand_degree": cd, "distance_km": dist})
+    assert means == {"query_degree": 2.0, "cand_degree": 2.0}  # distance is not a count
+    out = normalised_features({"query_degree": qd, "cand_degree": cd, "distance_km": dist}, means)
     assert np.allclose(out["query_degree"], qd / 2.0) and np.allclose(out["cand_degree"], cd / 2.0)
     assert np.allclose(out[SIZE], np.log1p(qd / 2.0) * np.log1p(cd / 2.0))
+    # the scale is the reference's, not the block's: one row alone reads the same
+    alone = normalised_features({"query_degree": qd[1:], "cand_degree": cd[1:], "distance_km": dist[1:]}, means)
+    assert np.allclose(alone["query_degree"], out["query_degree"][1:])
     assert out["distance_km"][0, 1] == 1000.0 and np.isfinite(out["distance_km"]).all()
     # the caller's arrays are not modified, and an empty block stays empty
     assert np.isnan(dist[0, 1]) and qd[1, 0] == 3.0
-    empty = normalised_features({"query_degree": np.zeros((0, 4)), "cand_degree": np.zeros((0, 4))})
+    empty_block = {"query_degree": np.zeros((0, 4)), "cand_degree": np.zeros((0, 4))}
+    empty = normalised_features(empty_block, scale_means(empty_block))
     assert empty[SIZE].shape == (0, 4)
 
 
@@ -52,6 +60,7 @@ def test_fitted_ranker_uses_the_interaction_and_predicts_probabilities(ranker, f
     h = fitted.history_
     queries = np.flatnonzero(h.kinds == "sme")[:7]
     cands = np.flatnonzero(np.isin(h.kinds, ["university", "research_institute"]))
+    ranker.set_scale(fitted.features(reference_queries(h, ("sme",), 0), cands))
     p = ranker.predict(fitted.features(queries, cands))
     assert p.shape == (7, len(cands)) and ((p > 0) & (p < 1)).all()
     keep = np.zeros(p.shape, dtype=bool)

@@ -90,7 +90,7 @@ def test_second_stage_equals_the_rankers_own_prediction(alliance):
     keep = np.random.default_rng(1).random((len(queries), len(cands))) < 0.2
     fast = ranker.predict(feats, pairs=keep)
     # reference: scikit-learn on the whole block's feature matrix
-    full = ranker.model_.predict_proba(feature_matrix(normalised_features(feats), ranker.feature_names_))[:, 1]
+    full = ranker.model_.predict_proba(feature_matrix(normalised_features(feats, ranker.scale_), ranker.feature_names_))[:, 1]
     assert np.array_equal(fast[keep], full.reshape(keep.shape)[keep])
     assert np.isneginf(fast[~keep]).all()
     scores = rec.score_matrix(queries, cands, mode="alliance")

@@ -37,8 +37,9 @@ from innoweave.registry.frames import RegistryFrames
 from innoweave.seeding import make_rng
 
 MODEL_CHOICES = ("hgb", "logistic")
-#: Count features divided by their mean over the split's candidates (or queries), so that a
-#: model learned on a short early slice applies to the longer full history.
+#: Count features, divided by their mean over a history's reference pairs (see
+#: :func:`reference_queries`), so that a model learned on a short early slice applies to the
+#: longer full history.
 _SCALED = ("common_neighbours", "adamic_adar", "resource_allocation", "katz", "shared_projects",
            "cand_degree", "cand_activity", "query_degree", "query_activity", "cand_recent_activity")  # fmt: skip
 
@@ -57,13 +58,39 @@ def ranker_feature_names(families: Sequence[str]) -> list[str]:
     return names + [f"{a}*{b}" for a, b in INTERACTIONS if a in names and b in names]
 
 
-def normalised_features(features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Scale count features by their mean (per split), make distance finite, add the interactions."""
+#: Organisations of the query kinds whose pairs with every candidate set the scale of the
+#: count features: enough for a stable mean, few enough to cost little beside a fit.
+REFERENCE_QUERIES = 256
+
+
+def reference_queries(history, query_kinds: Sequence[str], seed) -> np.ndarray:
+    """Rows of the organisations whose pairs with the candidates set the scale of the count
+    features: up to :data:`REFERENCE_QUERIES` organisations of the query kinds with at least
+    one collaboration in ``history``, drawn with ``seed``.
+
+    Counts grow as a history grows, so each history (each training slice, the full training
+    period) has its own scale; it depends on the history only, never on which queries are
+    scored together, so an organisation's scores are the same asked alone (``recommend``),
+    in a batch (``top_k``) or in an evaluation."""
+    pool = np.flatnonzero(np.isin(history.kinds, list(query_kinds)) & (history.degree > 0))
+    if len(pool) > REFERENCE_QUERIES:
+        pool = np.sort(make_rng(seed).choice(pool, REFERENCE_QUERIES, replace=False))
+    return pool
+
+
+def scale_means(features: dict[str, np.ndarray]) -> dict[str, float]:
+    """The mean of each count feature over the reference pairs' ``features``."""
+    return {name: float(np.mean(features[name])) if features[name].size else 0.0
+            for name in _SCALED if name in features}  # fmt: skip
+
+
+def normalised_features(features: dict[str, np.ndarray], means: dict[str, float]) -> dict[str, np.ndarray]:
+    """Divide count features by their reference ``means`` (:func:`scale_means`), make distance
+    finite, add the interactions."""
     out = dict(features)
-    for name in _SCALED:
-        if name in out:
-            mean = float(np.mean(out[name])) if out[name].size else 0.0
-            out[name] = out[name] / mean if mean > 0 else out[name]
+    for name, mean in means.items():
+        if name in out and mean > 0:
+            out[name] = out[name] / mean
     if "distance_km" in out:
         out["distance_km"] = np.nan_to_num(out["distance_km"], nan=1000.0)
     for a, b in INTERACTIONS:
@@ -187,16 +214,20 @@ class LearnedRanker:
         last cut, labels after it); ``split_kw`` go to :func:`make_split`."""
         cuts, dates = temporal_cuts(frames, train_projects, fractions=self.cuts)
         bounds = [*cuts, dates.max() + pd.Timedelta(days=1)]
+        query_kinds = split_kw.get("query_kinds", ("sme",))
         return cuts, [
-            self._slice(make_split(frames, dates.index[dates < lo], dates.index[(dates >= lo) & (dates < hi)], **split_kw), embedder)
+            self._slice(make_split(frames, dates.index[dates < lo], dates.index[(dates >= lo) & (dates < hi)], **split_kw), embedder,
+                        query_kinds)
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         ]  # fmt: skip
 
-    def _slice(self, split: EvalSplit, embedder) -> SliceData:
-        text = fit_text(split.history, embedder=embedder)[0] if "text" in self.families else None
-        feats = pair_features(split.history, split.queries, split.candidates, text_vectors=text,
-                              families=self.families)  # fmt: skip
-        return SliceData(split, normalised_features(feats))
+    def _slice(self, split: EvalSplit, embedder, query_kinds: Sequence[str]) -> SliceData:
+        history = split.history
+        text = fit_text(history, embedder=embedder)[0] if "text" in self.families else None
+        feats = pair_features(history, split.queries, split.candidates, text_vectors=text, families=self.families)
+        reference = pair_features(history, reference_queries(history, query_kinds, self.seed), split.candidates,
+                                  text_vectors=text, families=self.families)  # fmt: skip
+        return SliceData(split, normalised_features(feats, scale_means(reference)))
 
     def _rows(self, data: SliceData, rng) -> tuple[np.ndarray, np.ndarray]:
         """Training rows: all positives, hard negatives, then random negatives, per query."""
@@ -232,17 +263,25 @@ class LearnedRanker:
         nq, nc = data.split.n_queries, len(data.split.candidates)
         return learned_proba(model, X).reshape(nq, nc)
 
+    def set_scale(self, reference: dict[str, np.ndarray]) -> LearnedRanker:
+        """Fix the scale of the count features for :meth:`predict`: ``reference`` are the pair
+        features of :func:`reference_queries` × the candidates in the history the model will
+        score (the recommender's full training period)."""
+        self.scale_ = scale_means(reference)
+        return self
+
     def predict(self, features: dict[str, np.ndarray], *, pairs: np.ndarray | None = None) -> np.ndarray:
-        """Probability that each pair collaborates (``(nq, nc)`` from raw pair features).
+        """Probability that each pair collaborates (``(nq, nc)`` from raw pair features, read
+        on the scale fixed by :meth:`set_scale`).
 
         With a boolean ``pairs`` mask only those pairs are predicted (the others are −inf):
         the recommender's second stage on large candidate sets.
         """
-        feats = normalised_features(features)
+        feats = normalised_features(features, self.scale_)
         shape = next(iter(feats.values())).shape
         if pairs is None:
             return learned_proba(self.model_, feature_matrix(feats, self.feature_names_)).reshape(shape)
-        # only the kept pairs' rows are stacked (features still normalised over the block)
+        # only the kept pairs' rows are stacked
         out = np.full(shape, -np.inf)
         flat = np.flatnonzero(np.asarray(pairs).ravel())
         out.ravel()[flat] = learned_proba(self.model_, feature_matrix(feats, self.feature_names_, rows=flat))
