@@ -302,3 +302,27 @@ def test_documented_example_sme_is_a_cordis_sme(cordis_dir):
         assert orgs.at[pic, "SME"].lower() == "true" and orgs.at[pic, "activityType"] == "PRC", pic
     fraunhofer = runner.invoke(app, ["diagnose", "sme", "999984059", "--cordis", str(cordis_dir)])
     assert "exists but is a research_institute, not an SME" in _one_error_line(fraunhofer)
+
+
+def test_an_attribute_off_its_scale_in_the_registry_is_bad_input(tmp_path, make_registry):
+    """A registry whose SME records awareness "high" (text) or 5.0 (scores run 0..1) stops
+    with exit 2 naming the attribute, the organisation and the scale, writing nothing."""
+    from innoweave.registry.db import make_engine, upgrade
+    from innoweave.registry.frames import RegistryFrames
+    from innoweave.registry.writer import write_frames
+
+    for value in ("high", 5.0):
+        frames = make_registry(20)
+        orgs = frames.organisations.copy()
+        orgs.at[3, "attributes"] = {**orgs.at[3, "attributes"], "awareness": value}
+        url = f"sqlite:///{tmp_path / f'registry_{value}.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        write_frames(engine, RegistryFrames(orgs, frames.projects, frames.participations))
+        engine.dispose()
+        out = tmp_path / "smes.csv"
+        result = runner.invoke(app, ["diagnose", "batch", "--out", str(out), "--database-url", url])
+        assert result.exit_code == 2
+        assert (f"attributes.awareness must be a finite number at least 0 and at most 1 (a score); "
+                f"1 organisation(s) give other values, e.g. 'syn:sme:3' ({value!r})") in _one_error_line(result)
+        assert not out.exists()

@@ -314,17 +314,101 @@ def _with(frames, row: int, **changes) -> RegistryFrames:
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"employees": np.inf}, "column 'employees' is infinite for 1 organisation\\(s\\), e.g. 'syn:sme:5'"),
-    ({"employees": -5.0}, "column 'employees' is negative for 1 organisation\\(s\\), e.g. 'syn:sme:5'"),
-    ({"revenue": -1e6}, "column 'revenue' is negative"),
-    ({"rd_spending": np.inf}, "column 'rd_spending' is infinite"),
-    ({"patents": np.inf}, "column 'patents' is infinite"),
-    ({"attributes": {"awareness": np.inf}}, "indicator 'awareness' is infinite for 1 SME\\(s\\), e.g. 'syn:sme:5'"),
+    ({"employees": np.inf}, "column 'employees' must be a finite number at least 0; 1 organisation\\(s\\) give "
+                            "other values, e.g. 'syn:sme:5' \\(inf\\)"),
+    ({"employees": -5.0}, "column 'employees' must be a finite number at least 0; 1 organisation\\(s\\) give "
+                          "other values, e.g. 'syn:sme:5' \\(-5.0\\)"),
+    ({"revenue": -1e6}, "column 'revenue' must be a finite number at least 0"),
+    ({"rd_spending": np.inf}, "column 'rd_spending' must be a finite number at least 0"),
+    ({"patents": np.inf}, "column 'patents' must be a whole number at least 0"),
+    ({"patents": 2.5}, "column 'patents' must be a whole number at least 0; .* 'syn:sme:5' \\(2.5\\)"),
+    ({"founding_year": 1066.0}, "column 'founding_year' must be a whole number at least 1800 and at most"),
 ])  # fmt: skip
 def test_impossible_figures_are_refused_naming_column_and_organisation(frames, changes, message):
     """They shifted other SMEs' scores silently (min–max over all: SME 8's innovation 92 → 69)."""
     with pytest.raises(ValueError, match=message):
         SMEDiagnoser().fit(_with(frames, 5, **changes))
+
+
+def _with_text(frames, row: int, column: str, value: object) -> RegistryFrames:
+    orgs = frames.organisations.copy()
+    orgs[column] = orgs[column].astype(object)
+    orgs.at[row, column] = value
+    return RegistryFrames(orgs, frames.projects, frames.participations)
+
+
+def test_a_firm_figure_given_as_text_is_refused_and_numeric_text_is_a_number(frames):
+    """Text such as "many" was read as missing without a word."""
+    with pytest.raises(ValueError, match="column 'employees' must be a finite number at least 0; "
+                                         "1 organisation\\(s\\) give other values, e.g. 'syn:sme:5' \\('many'\\)"):
+        SMEDiagnoser().fit(_with_text(frames, 5, "employees", "many"))
+    as_number = SMEDiagnoser().fit(frames)
+    value = frames.organisations.at[5, "employees"]
+    as_text = SMEDiagnoser().fit(_with_text(frames, 5, "employees", f" {value:g} "))
+    pd.testing.assert_frame_equal(as_text.scores_, as_number.scores_)
+
+
+@pytest.mark.parametrize(("attributes", "message"), [
+    ({"awareness": "high"}, "attributes.awareness must be a finite number at least 0 and at most 1 \\(a score\\); "
+                            "1 organisation\\(s\\) give other values, e.g. 'syn:sme:5' \\('high'\\)"),
+    ({"awareness": 5.0}, "attributes.awareness must be .* at most 1 .* 'syn:sme:5' \\(5.0\\)"),
+    ({"awareness": np.inf}, "attributes.awareness must be a finite number"),
+    ({"credit_access": -0.2}, "attributes.credit_access must be a finite number at least 0 and at most 1"),
+    ({"talent": True}, "attributes.talent must be .* 'syn:sme:5' \\(True\\)"),
+    ({"ip_awareness": "n/a"}, "attributes.ip_awareness must be"),
+    ({"innovating": "yes"}, "attributes.innovating must be true or false \\(or 1 / 0\\); .* 'syn:sme:5' \\('yes'\\)"),
+    ({"innovating": 2}, "attributes.innovating must be true or false"),
+    ({"growth": -1.5}, "attributes.growth must be a finite number at least -1 \\(an annual rate as a fraction"),
+    ({"growth": "fast"}, "attributes.growth must be"),
+    ({"barriers": "credit"}, "attributes.barriers must be a mapping of names to true or false \\(a JSON object\\); .* 'syn:sme:5'"),
+    ({"barriers": {"credit": "no"}}, "attributes.barriers.credit must be true or false .* \\('no'\\)"),
+    ({"barriers": {"credit": "0"}}, "attributes.barriers.credit must be true or false .* \\('0'\\)"),
+    ({"innovating": "1"}, "attributes.innovating must be true or false"),
+    ({"support_use": {"grants": 3}}, "attributes.support_use.grants must be true or false"),
+])  # fmt: skip
+def test_attributes_off_their_scale_are_refused_before_any_score(frames, attributes, message):
+    """Text was read as missing; 5.0 where awareness runs 0..1 moved every other SME's
+    min–max score (SME 8's awareness 94 → 59)."""
+    with pytest.raises(ValueError, match=message):
+        SMEDiagnoser().fit(_with(frames, 5, attributes=attributes))
+
+
+def test_many_organisations_off_scale_are_counted_and_the_first_named(frames):
+    orgs = frames.organisations.copy()
+    for row in range(8):
+        orgs.at[row, "attributes"] = {**orgs.at[row, "attributes"], "awareness": 10 * (row + 1)}
+    with pytest.raises(ValueError, match="8 organisation\\(s\\) give other values, e.g. 'syn:sme:0' \\(10.0\\), "
+                                         "'syn:sme:1' \\(20.0\\), .*'syn:sme:4' \\(50.0\\), …$"):
+        SMEDiagnoser().fit(RegistryFrames(orgs, frames.projects, frames.participations))
+
+
+def test_attributes_that_are_not_a_mapping_are_refused(frames):
+    orgs = frames.organisations.copy()
+    orgs.at[5, "attributes"] = '{"awareness": 0.4}'
+    with pytest.raises(ValueError, match="attributes must be a mapping of names to values \\(a JSON object\\); .* 'syn:sme:5' \\('\\{\"awareness\": 0.4\\}'\\)"):
+        SMEDiagnoser().fit(RegistryFrames(orgs, frames.projects, frames.participations))
+
+
+def test_values_on_their_scale_give_the_same_scores_as_before(frames):
+    """Numbers written as text, 0/1 flags, scale ends and missing values are accepted; the
+    scores are those of the same values given as numbers."""
+    base = SMEDiagnoser().fit(frames)
+    orgs = frames.organisations.copy()
+    for row in range(len(orgs)):
+        attrs = orgs.at[row, "attributes"]
+        if "awareness" in attrs:
+            orgs.at[row, "attributes"] = {**attrs, "awareness": str(attrs["awareness"]),
+                                          "innovating": int(attrs["innovating"])}
+    text = SMEDiagnoser().fit(RegistryFrames(orgs, frames.projects, frames.participations))
+    pd.testing.assert_frame_equal(text.scores_, base.scores_)
+    ends = _with(frames, 5, attributes={"awareness": 1, "talent": 0.0, "growth": -1.0, "credit_access": None,
+                                        "barriers": {"credit": None, "internal_finance": 1}})
+    SMEDiagnoser().fit(ends)
+    # an organisation that is not diagnosed is not held to the SMEs' rules (a university of 1386)
+    university = int(np.flatnonzero(frames.organisations["kind"] == "university")[0])
+    SMEDiagnoser().fit(_with(frames, university, founding_year=1386.0))
+    with pytest.raises(ValueError, match="column 'founding_year' .* 'syn:university:0' \\(1386.0\\)"):
+        SMEDiagnoser(kinds=("sme", "university")).fit(_with(frames, university, founding_year=1386.0))
 
 
 def test_an_organisation_listed_twice_is_refused(frames):

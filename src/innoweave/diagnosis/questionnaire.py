@@ -297,11 +297,12 @@ def long_answers(df: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def _answer_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric value of each answer (NaN where not a number) and whether an answer was given.
+def numeric_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric value of each cell (NaN where not a number) and whether a value was given.
 
-    Text is stripped and parsed ("3", " 4 ", "5.0"); an empty cell is unanswered; true and
-    false are not answers on the scale."""
+    Text is stripped and parsed ("3", " 4 ", "5.0"); an empty cell is not given; true and
+    false are given but are not numbers. The rule for answers, and for the firm attributes
+    the SME diagnosis checks (:mod:`innoweave.diagnosis.sme`)."""
     if pd.api.types.is_bool_dtype(raw):
         given = raw.notna().to_numpy()
         return np.full(len(raw), np.nan), given
@@ -354,7 +355,7 @@ def score_answers(
         raise ValueError(f"{_where(long, first)}: answers name items {shown} that questionnaire "
                          f"v{questionnaire.version} does not have (its items: {its})")
     lo, hi = questionnaire.scale
-    value, given = _answer_values(long["answer"])
+    value, given = numeric_values(long["answer"])
     with np.errstate(invalid="ignore"):
         bad = given & (np.isnan(value) | (value < lo) | (value > hi) | (value != np.round(value)))
     if bad.any() and on_invalid == "raise":

@@ -17,9 +17,11 @@ scenario inputs; the CLI prints and plots them.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +34,14 @@ from innoweave.diagnosis.questionnaire import (
     Questionnaire,
     load_questionnaire,
     long_answers,
+    numeric_values,
     score_answers,
 )
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation, require_frames
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import OrgKind, check_kinds
 from innoweave.registry.stages import STAGE_ORDER, StageRules, classify_stage
+from innoweave.registry.validation import INTEGER, ORGS
 from innoweave.seeding import SeedLike, check_seed
 
 FACTORS = [f.value for f in RestrictingFactor]
@@ -210,25 +214,137 @@ def _isin(values: pd.Series, allowed: object) -> np.ndarray:
 
 EXAMPLES = 5  # organisations named in a message
 
-#: Organisation figures that cannot be negative or infinite (the registry's import refuses
-#: them; frames built by hand reach the diagnosis unchecked).
-FIRM_FIGURES = ("employees", "revenue", "rd_spending", "rd_staff", "patents", "trademarks")
+
+@dataclass(frozen=True)
+class Scale:
+    """The values one organisation field may take: a finite number in ``low..high`` (a whole
+    number where ``whole``), or true/false (also 1/0) where ``flag``; ``meaning`` says in words
+    what the number is."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    whole: bool = False
+    flag: bool = False
+    meaning: str = ""
+
+    def words(self) -> str:
+        if self.flag:
+            return "true or false (or 1 / 0)"
+        bounds = [f"at least {self.low:g}" if self.low > -math.inf else "",
+                  f"at most {self.high:g}" if self.high < math.inf else ""]
+        kind = "a whole number" if self.whole else "a finite number"
+        text = " ".join([kind, " and ".join(b for b in bounds if b)]).strip()
+        return f"{text} ({self.meaning})" if self.meaning else text
+
+    def off(self, raw: pd.Series) -> np.ndarray:
+        """Where a value is given but not on the scale: text that is no number (numbers written
+        as text parse, as questionnaire answers do), true/false where a number is meant, an
+        infinity, a value out of range, a fraction where a whole number is meant; for a flag,
+        any text (a table of flags would read "0" or "no" as true)."""
+        value, given = numeric_values(raw)
+        if self.flag and pd.api.types.is_bool_dtype(raw):
+            value = raw.to_numpy(dtype=float, na_value=np.nan)
+        elif self.flag:
+            cells = raw.to_numpy(dtype=object)
+            value = np.array([float(v) if isinstance(v, (bool, np.bool_)) else np.nan if isinstance(v, str) else x
+                              for v, x in zip(cells, value, strict=True)], dtype=float)
+        with np.errstate(invalid="ignore"):
+            on = np.isfinite(value) & (value >= self.low) & (value <= self.high)
+            if self.whole or self.flag:
+                on &= value == np.floor(value)
+        return given & ~on
 
 
-def _check_organisations(orgs: pd.DataFrame) -> None:
-    """Refuse an organisation listed twice and a firm figure that is negative or infinite,
-    naming the organisations: either would shift every SME's score (min–max scaling over all)."""
+SCORE = Scale(0.0, 1.0, meaning="a score")
+#: The ``attributes`` the diagnosis reads and their documented scales (the attribute model's,
+#: :mod:`innoweave.registry.attributes` and docs/synthetic.md). A value off its scale was read
+#: as missing (text) or shifted every SME's min–max score (5.0 where scores run 0..1).
+ATTRIBUTE_SCALES: dict[str, Scale] = {
+    "awareness": SCORE, "ip_awareness": SCORE, "credit_access": SCORE, "talent": SCORE,
+    "innovating": Scale(0.0, 1.0, flag=True),
+    "growth": Scale(-1.0, meaning="an annual rate as a fraction: 0.12 is +12 %, -1 is the floor"),
+}
+#: ``attributes`` that are tables of true/false flags (a barrier reported, a scheme used).
+FLAG_ATTRIBUTES = ("barriers", "support_use")
+#: Organisation columns the diagnosis reads, on the registry's own column rules
+#: (:data:`innoweave.registry.validation.ORGS`: figures not below zero, whole numbers where the
+#: registry stores integers, founding years in its range). The import refuses values off
+#: them; frames built by hand reach the diagnosis unchecked.
+FIRM_FIGURES = ("employees", "revenue", "rd_spending", "rd_staff", "patents", "trademarks", "founding_year")
+COLUMN_SCALES: dict[str, Scale] = {
+    name: Scale(-math.inf if col.minimum is None else col.minimum, math.inf if col.maximum is None else col.maximum,
+                whole=col.type == INTEGER)
+    for name in FIRM_FIGURES
+    for col in [ORGS.column(name)]
+}
+
+
+def _refuse_off_scale(field: str, raw: pd.Series, scale: Scale, ids: pd.Index) -> None:
+    bad = scale.off(raw)
+    if bad.any():
+        shown = ", ".join(f"{i!r} ({v!r})" for i, v in zip(ids[bad][:EXAMPLES], raw[bad][:EXAMPLES], strict=True))
+        shown += ", …" if bad.sum() > EXAMPLES else ""
+        raise ValueError(f"{field} must be {scale.words()}; {int(bad.sum())} organisation(s) give other values, "
+                         f"e.g. {shown}")
+
+
+def _check_unique_ids(orgs: pd.DataFrame) -> None:
+    """Refuse an organisation listed twice, naming it: the registry holds each organisation
+    once, and which of two rows to diagnose would be a guess."""
     ids = orgs["external_id"].astype(str)
     twice = ids[ids.duplicated()].unique()
     if len(twice):
         raise ValueError(f"{len(twice)} organisation id(s) are listed more than once, e.g. "
                          f"{', '.join(map(repr, twice[:EXAMPLES]))}: each organisation must appear once")
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain_flags(tables: Sequence[dict]) -> bool:
+    """Whether every value of these flag tables is true, false or None (the common case, told
+    from the distinct values alone: tabulating 100,000 tables to check them costs a second)."""
+    try:
+        distinct = set(chain.from_iterable(map(dict.values, tables)))
+    except TypeError:  # an unhashable value (a list): not a flag
+        return False
+    return all(v is None or isinstance(v, (bool, np.bool_)) for v in distinct)
+
+
+def _refuse_non_mappings(field: str, values: np.ndarray, ids: pd.Index, mapping: str) -> None:
+    bad = np.array([not (isinstance(v, dict) or _missing(v)) for v in values], dtype=bool)
+    if bad.any():
+        shown = ", ".join(f"{i!r} ({v!r:.40})" for i, v in zip(ids[bad][:EXAMPLES], values[bad][:EXAMPLES],
+                                                               strict=True))
+        raise ValueError(f"{field} must be a mapping of {mapping} (a JSON object); {int(bad.sum())} organisation(s) "
+                         f"give other values, e.g. {shown}")
+
+
+def _check_scales(orgs: pd.DataFrame, attrs: pd.DataFrame) -> None:
+    """Refuse, naming the field, the organisations diagnosed and the scale, a value the
+    diagnosis would misread: a firm figure off the registry's rules (text that is no number,
+    negative, infinite, a fractional patent count), an ``attributes`` entry that is not a
+    mapping (all of it was read as missing), a score off 0..1 or given as text ("high"), a
+    flag that is not true/false, a table of flags that is not one."""
+    ids = orgs.index
     for column in FIRM_FIGURES:
-        values = pd.to_numeric(orgs[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        for what, bad in (("infinite", np.isinf(values)), ("negative", values < 0)):
-            if bad.any():
-                raise ValueError(f"column {column!r} is {what} for {int(bad.sum())} organisation(s), e.g. "
-                                 f"{', '.join(map(repr, ids[bad].head(EXAMPLES)))}")
+        _refuse_off_scale(f"column {column!r}", orgs[column], COLUMN_SCALES[column], ids)
+    _refuse_non_mappings("attributes", orgs["attributes"].to_numpy(dtype=object), ids, "names to values")
+    for key, scale in ATTRIBUTE_SCALES.items():
+        if key in attrs.columns:
+            _refuse_off_scale(f"attributes.{key}", attrs[key], scale, ids)
+    for key in FLAG_ATTRIBUTES:
+        if key not in attrs.columns:
+            continue
+        values = attrs[key].to_numpy(dtype=object)
+        _refuse_non_mappings(f"attributes.{key}", values, ids, "names to true or false")
+        if _plain_flags([v for v in values if isinstance(v, dict)]):
+            continue
+        flags = _records(values)
+        flags.index = ids
+        for name in flags.columns:
+            _refuse_off_scale(f"attributes.{key}.{name}", flags[name], Scale(0.0, 1.0, flag=True), ids)
 
 
 def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, reference_year: int) -> pd.DataFrame:
@@ -358,13 +474,14 @@ class SMEDiagnoser:
     def fit(self, frames: RegistryFrames) -> SMEDiagnoser:
         self._check_settings()
         require_frames(frames, "SMEDiagnoser.fit")
-        _check_organisations(frames.organisations)
+        _check_unique_ids(frames.organisations)
         lo, hi = REFERENCE_YEARS
         if isinstance(self.reference_year, bool) or not isinstance(self.reference_year, (int, np.integer)) \
                 or not lo < self.reference_year <= hi:
             raise ValueError(f"reference_year must be a year after {lo} and at most {hi}, got {self.reference_year!r}")
         report: dict[str, object] = {}
         orgs, attrs = self._select(frames)
+        _check_scales(orgs, attrs)
         others = frames.organisations
         others = others[~_isin(others["kind"].astype(str), self.kinds_)].drop_duplicates("external_id")
         self._others = pd.DataFrame({"kind": others["kind"].astype(str).to_numpy(dtype=object),
