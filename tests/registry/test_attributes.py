@@ -250,3 +250,16 @@ def test_drawn_founding_years_stay_in_the_range_the_import_accepts():
     assert AttributeModel(shares=SHARES).complete(observed, seed=0).organisations["founding_year"].iat[0] == 1386
     future = AttributeModel(shares=SHARES, reference_year=column.maximum + 10).complete(_orgs(kinds), seed=0)
     assert future.organisations["founding_year"].astype(int).max() <= column.maximum
+
+
+def test_a_drawn_stage_follows_from_the_values_stored(calibrated):
+    """The stage was decided on the unrounded growth and the growth stored rounded to 4
+    decimals, so re-deriving the stage from the record (``diagnose stages``) could disagree
+    (one CORDIS SME: stored 'maturity', its stored growth of 0.1 gives 'growth')."""
+    from innoweave.registry.stages import classify_stage
+
+    orgs = calibrated.organisations
+    growth = orgs["attributes"].map(lambda a: a["growth"]).to_numpy(dtype=float)
+    age = np.clip(2024 - orgs["founding_year"].astype(float).to_numpy(), 0, None)
+    again = classify_stage(age, orgs["employees"].astype(float).to_numpy(), growth)
+    assert (again == orgs["stage"].to_numpy(dtype=object)).all()

@@ -296,7 +296,9 @@ class AttributeModel:
         g_draw = (p.growth_base + p.growth_young * young + p.growth_innovator * innovating
                   + (p.growth_sd + p.growth_young_sd * young) * rng.standard_normal(n))  # fmt: skip
         given, mask = _attr_values(attrs, "growth")
-        growth = np.where(mask, _floats(given, mask), np.clip(g_draw, -0.6, 2.0))
+        # the stage is decided on the growth as stored (4 decimals), so that re-deriving it
+        # from the record (``diagnose stages``) gives the same stage
+        growth = np.round(np.where(mask, _floats(given, mask), np.clip(g_draw, -0.6, 2.0)), 4)
         drawn["attributes.growth"] = ~mask
         stage = sub["stage"].to_numpy(dtype=object)
         stage_missing = pd.isna(pd.Series(stage)).to_numpy()
