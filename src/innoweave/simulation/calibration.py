@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from innoweave import __version__
+from innoweave.arguments import real_number, whole_number
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
-from innoweave.simulation.params import SIZE_CLASSES, ModelParams
+from innoweave.simulation.params import SIZE_CLASSES, ModelParams, check_params
 from innoweave.simulation.population import synthetic_population
 
 TABLES = {"innovating": "NCSES ABS table 2609 (2015-17)",
@@ -84,6 +85,20 @@ class Calibration:
         self.params = params
         self.data_dir = data_dir
 
+    def _checked_params(self) -> ModelParams:
+        """The starting parameters, after every setting has been checked (ValueError naming
+        it): run once by :meth:`check` and :meth:`fit` before any simulation, so 0
+        replications or iterations fail by name rather than dividing by zero or returning
+        nothing, and a negative or NaN tolerance cannot make every check pass or fail."""
+        whole_number("n_firms", self.n_firms, least=1)
+        whole_number("replications", self.replications, least=1)
+        whole_number("steps", self.steps, least=1)
+        whole_number("iterations", self.iterations, least=1)
+        spawn_seeds(self.seed, 1)  # the seed as the replications will use it
+        real_number("tolerance", self.tolerance, low=0.0)
+        real_number("inner_tolerance", self.inner_tolerance, low=0.0)
+        return check_params(ModelParams() if self.params is None else self.params)
+
     # --- simulation ----------------------------------------------------------------------
 
     def simulate(self, params: ModelParams, progress: Callable[[], None] | None = None
@@ -130,14 +145,14 @@ class Calibration:
 
     def check(self, progress: Callable[[], None] | None = None) -> dict[str, Any]:
         """Targets, observed vs simulated, with the given (default: shipped) parameters."""
-        params = self.params or ModelParams()
+        params = self._checked_params()
         return self.report(params, self.simulate(params, progress))
 
     # --- fitting -------------------------------------------------------------------------
 
     def fit(self, progress: Callable[[], None] | None = None) -> Calibration:
+        params = self._checked_params()
         observed = targets(self.data_dir)
-        params = self.params or ModelParams()
         bias = list(params.intent.intent_bias)
         seek = list(params.search.research_seek)
         previous: list[tuple[list[float], dict[str, float]]] = []

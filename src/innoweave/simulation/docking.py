@@ -25,6 +25,7 @@ import numpy as np
 from scipy.stats import ks_2samp
 
 from innoweave import __version__
+from innoweave.arguments import real_number, whole_number
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams, SearchParams
@@ -166,15 +167,23 @@ def run_docking(
     per scenario × output in ``details``. ``workers`` > 1 runs replications in that many
     processes (results do not depend on it); ``progress`` is called once per scenario run.
     """
+    for name, value in (("scenarios", scenarios), ("outputs", outputs)):
+        if isinstance(value, str):  # one name, not its letters
+            raise ValueError(f"{name} must be a tuple of names, got the text {value!r}")
     names = tuple(scenarios) if scenarios is not None else tuple(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise ValueError(f"scenarios: unknown {unknown}; known: {sorted(SCENARIOS)}")
     outputs = tuple(outputs) if outputs is not None else KEY_OUTPUTS
-    if seeds < 2:
-        raise ValueError(f"seeds: need at least 2 replications for a two-sample test, got {seeds}")
-    if n_firms < 1 or steps < 1:
-        raise ValueError(f"n_firms and steps must be >= 1, got {n_firms} and {steps}")
+    seeds = whole_number("seeds", seeds, least=2)
+    whole_number("n_firms", n_firms, least=1)
+    whole_number("steps", steps, least=1)
+    whole_number("workers", workers, least=1)
+    # alpha 0 made the search for the fewest useful seeds endless; alpha >= 1 passes anything
+    alpha = real_number("alpha", alpha, low=0.0, high=1.0, above_low=True)
+    if alpha >= 1.0:
+        raise ValueError(f"alpha must be below 1, got {alpha!r}")
+    spawn_seeds(seed, 1)  # the seed checked before any run
     if not names or not outputs:
         raise ValueError("docking needs at least one scenario and one output")
     needed = min_seeds(len(names) * len(outputs), alpha)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from innoweave import __version__
+from innoweave.arguments import whole_number
 from innoweave.seeding import SeedLike
 from innoweave.simulation import kernels
 from innoweave.simulation.arrays import (
@@ -36,7 +37,6 @@ from innoweave.simulation.arrays import (
 )
 from innoweave.simulation.kernels import resolve_kernels
 from innoweave.simulation.params import (
-    INSTRUMENT_DEFAULTS,
     INTERMEDIARY,
     LARGE_FIRM,
     RESEARCH_INSTITUTE,
@@ -46,7 +46,7 @@ from innoweave.simulation.params import (
     InstrumentConfig,
     ModelParams,
 )
-from innoweave.simulation.population import Population, draw_firm_attributes
+from innoweave.simulation.population import Population, check_run_inputs, draw_firm_attributes
 
 NEVER = -(10**6)
 _SIZE_BOUNDS = np.asarray(SIZE_CLASS_BOUNDS, dtype=np.float64)
@@ -226,18 +226,11 @@ class Engine:
         from innoweave.simulation.government import Government
         from innoweave.simulation.measures import Recorder
 
-        if self.population is None or len(self.population) == 0:
-            raise ValueError("population: empty, nothing to simulate")
-        for key, cfg in (self.instruments or {}).items():
-            if key not in INSTRUMENT_DEFAULTS or not isinstance(cfg, InstrumentConfig) or cfg.key != key:
-                raise ValueError(f"instruments: {key!r} must name a known instrument "
-                                 f"({sorted(INSTRUMENT_DEFAULTS)}) and map to its InstrumentConfig, "
-                                 f"got {cfg!r}")
-        p = self.params_ = self.params or ModelParams()
+        p, pop, instruments = check_run_inputs(self.params, self.population, self.instruments)
+        self.params_ = p
         xp = self.xp_ = get_xp(self.xp)
         self.kernels_ = resolve_kernels(self.kernels, is_numpy(xp))
         self._fused = self.kernels_ == "numba"
-        pop = self.population
         n_firms = pop.n_firms
         d = p.demography
         mech = p.mechanisms
@@ -251,7 +244,7 @@ class Engine:
         s = self.state_
         s.stage = self._stage(s)
         self._init_demand()
-        self.government_ = Government(self.instruments or {}, self)
+        self.government_ = Government(instruments, self)
         self.recorder_ = Recorder(self)
         self.records_: list[dict[str, float]] = []
         self.steps_ = steps
@@ -272,9 +265,11 @@ class Engine:
     # --- run -----------------------------------------------------------------------------
 
     def run(self, steps: int, *, progress=None, timing: bool = False) -> pd.DataFrame:
-        """Run ``steps`` steps from the population; returns the per-step outputs."""
-        if steps < 1:
-            raise ValueError(f"steps: must be >= 1, got {steps}")
+        """Run ``steps`` steps from the population; returns the per-step outputs.
+
+        ``steps`` (a whole number >= 1), the parameters, the population and the instruments
+        are checked once here, before the first step (:func:`check_run_inputs`)."""
+        steps = whole_number("steps", steps, least=1)
         self._setup(steps)
         self.phase_seconds_ = {} if timing else None
         self.advance(steps, progress=progress)

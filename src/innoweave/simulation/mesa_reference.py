@@ -31,6 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from innoweave import __version__
+from innoweave.arguments import whole_number
 from innoweave.matching.scoring import DEFAULT_WEIGHTS as SCORE_WEIGHTS
 from innoweave.matching.scoring import DISTANCE_SCALE_KM
 from innoweave.registry.instruments import INSTRUMENTS
@@ -49,7 +50,7 @@ from innoweave.simulation.params import (
     InstrumentEffects,
     ModelParams,
 )
-from innoweave.simulation.population import Population
+from innoweave.simulation.population import Population, check_run_inputs
 
 LINK_NONE, LINK_LAB, LINK_CONSORTIUM = 0, 1, 2
 NEVER = -(10**6)
@@ -331,14 +332,13 @@ class ReferenceModel(mesa.Model):
         instruments: dict[str, InstrumentConfig] | None = None,
         seed: SeedLike = None,
     ):
-        if population is None or len(population) == 0:
-            raise ValueError("population: empty, nothing to simulate")
+        params, population, instruments = check_run_inputs(params, population, instruments)
         seed_int = int(make_rng(seed).integers(2**62))
         super().__init__(seed=seed_int)
         self.seed = seed
-        self.params = params or ModelParams()
+        self.params = params
         self.population = population
-        self.instruments = instruments or {}
+        self.instruments = instruments
         self.orgs: list[Organisation] = []
         arrays = {name: arr.tolist() for name, arr in population.arrays().items()}
         for row in range(len(population)):
@@ -405,9 +405,9 @@ class ReferenceModel(mesa.Model):
     # --- run ------------------------------------------------------------------------------
 
     def run(self, steps: int) -> pd.DataFrame:
-        """Run ``steps`` steps from the population; returns the per-step outputs."""
-        if steps < 1:
-            raise ValueError(f"steps: must be >= 1, got {steps}")
+        """Run ``steps`` steps (a whole number >= 1) from the population; returns the per-step
+        outputs."""
+        steps = whole_number("steps", steps, least=1)
         self._setup(steps)
         for _ in range(steps):
             self.step()

@@ -9,6 +9,8 @@ implementations follow one set of rules. The size-class parameters fitted by
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
@@ -195,8 +197,9 @@ class ModelParams:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "params") -> ModelParams:
-        """Defaults overridden by ``data`` (sections as in the dataclass); unknown keys raise."""
-        return _override(cls(), data, where)
+        """Defaults overridden by ``data`` (sections as in the dataclass); unknown keys, wrong
+        types and values outside :data:`PARAM_RANGES` raise ValueError naming the key."""
+        return check_params(_override(cls(), data, where))
 
 
 def _override(obj: Any, data: dict[str, Any], where: str) -> Any:
@@ -231,6 +234,222 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
     if isinstance(current, str) and isinstance(value, str):
         return value
     raise ValueError(f"{where}: expected {type(current).__name__}, got {value!r}")
+
+
+# --- accepted values ---------------------------------------------------------------------
+
+#: Largest budget per step accepted (money in quarter-revenues per employee): far beyond
+#: any economy the model can hold, small enough that every budget arithmetic stays exact.
+MAX_BUDGET = 1e12
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number may take: ``low``/``high`` bounds (None: unbounded; ``open``:
+    the low bound itself excluded) and whether it must be an integer. NaN and ±inf are
+    never accepted."""
+
+    low: float | None = None
+    high: float | None = None
+    open: bool = False
+    integer: bool = False
+
+    def text(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        if self.low is not None and self.high is not None:
+            return f"{kind} in {'(' if self.open else '['}{_num(self.low)}, {_num(self.high)}]"
+        if self.low is not None:
+            return f"{kind} {'>' if self.open else '>='} {_num(self.low)}"
+        if self.high is not None:
+            return f"{kind} <= {_num(self.high)}"
+        return "any finite number"
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is out of range (None when it is fine)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"expected {self.text()}, got {value!r}"
+        if not math.isfinite(value):
+            return f"must be {self.text()}, got {value!r} (NaN and infinity are not allowed)"
+        if self.integer and value != int(value):
+            return f"must be {self.text()}, got {value!r}"
+        low_bad = self.low is not None and (value <= self.low if self.open else value < self.low)
+        if low_bad or (self.high is not None and value > self.high):
+            return f"must be {self.text()}, got {value!r}"
+        return None
+
+
+def _num(x: float) -> str:
+    if abs(x) >= 1e6:
+        return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+ANY = Range()
+PROB = Range(0.0, 1.0)                      # a probability or a share
+NONNEG = Range(0.0)                         # a rate, weight, cost or amount
+POSITIVE = Range(0.0, open=True)            # divides something
+COUNT = Range(1, integer=True)              # a count, period or duration (>= 1)
+COUNT0 = Range(0, integer=True)             # a count that may be 0
+
+#: The accepted values of every model parameter (``params.<section>.<name>``; a pair or a
+#: per-size-class list: every element). ``docs/model.md`` section 9 lists the same table.
+#: Cross-field rules are in :func:`_check_params`.
+PARAM_RANGES: dict[str, Range] = {
+    "knowledge.n_fields": Range(1, 32767, integer=True),
+    "knowledge.max_units": COUNT,
+    "knowledge.idea_size": COUNT,
+    "knowledge.ability_max": POSITIVE,
+    "knowledge.expertise_max": Range(2, 127, integer=True),
+    "knowledge.quality_scale": POSITIVE,
+    "knowledge.units_sme": COUNT,
+    "knowledge.units_large": COUNT,
+    "knowledge.units_research": COUNT,
+    "knowledge.ability_firm": NONNEG,
+    "knowledge.ability_research": NONNEG,
+    "market.demand_per_employee": POSITIVE,
+    "market.demand_growth": Range(-1.0, open=True),
+    "market.quality_sensitivity": NONNEG,
+    "market.cost_per_employee": NONNEG,
+    "market.employment_response": NONNEG,
+    "market.success_growth": NONNEG,
+    "intent.intent_bias": ANY,
+    "intent.awareness_weight": NONNEG,
+    "intent.funding_weight": NONNEG,
+    "intent.project_cost_per_employee": POSITIVE,
+    "intent.credit_line_per_employee": NONNEG,
+    "search.n_candidates": COUNT,
+    "search.p_previous": PROB,
+    "search.p_cluster": PROB,
+    "search.p_region": PROB,
+    "search.research_seek": PROB,
+    "search.w_knowledge": NONNEG,
+    "search.w_region": NONNEG,
+    "search.w_cluster": NONNEG,
+    "search.w_previous": NONNEG,
+    "search.w_competence": NONNEG,
+    "search.min_score": ANY,
+    "search.research_density_ref": POSITIVE,
+    "search.research_seek_max": PROB,
+    "search.firm_capacity": COUNT0,
+    "search.transaction_cost_share": NONNEG,
+    "search.intermediated_cost_factor": NONNEG,
+    "search.intermediary_pool": COUNT,
+    "search.memory": COUNT,
+    "outcome.success_base": ANY,
+    "outcome.w_quality": NONNEG,
+    "outcome.w_complementarity": NONNEG,
+    "outcome.w_absorptive": NONNEG,
+    "outcome.w_depth": NONNEG,
+    "outcome.radical_prob": PROB,
+    "outcome.radical_penalty": NONNEG,
+    "outcome.incremental_gain": PROB,
+    "outcome.learning_rate": NONNEG,
+    "outcome.research_transfer": NONNEG,
+    "outcome.research_absorptive": PROB,
+    "outcome.new_unit_share": PROB,
+    "outcome.patent_prob": PROB,
+    "spillover.cluster_rate": PROB,
+    "spillover.awareness_decay": PROB,
+    "spillover.awareness_own": PROB,
+    "spillover.awareness_partner": PROB,
+    "spillover.awareness_cluster": PROB,
+    "demography.exit_after": COUNT,
+    "demography.entry_rate": NONNEG,
+    "demography.spinoff_firm": PROB,
+    "demography.spinoff_research": PROB,
+    "demography.growth_memory": PROB,
+    "demography.startup_max_age": NONNEG,
+    "demography.startup_max_employees": NONNEG,
+    "demography.growth_min_rate": ANY,
+    "demography.transformation_max_growth": ANY,
+    "demography.transformation_min_age": NONNEG,
+    "record.network_window": COUNT,
+    "record.innovating_window": COUNT,
+    "record.network_every": COUNT,
+}
+
+#: The accepted values of every instrument setting (``instruments.<key>.<name>``; defaults
+#: in ``params.INSTRUMENT_DEFAULTS``). A setting whose 0 would switch the instrument off
+#: silently (no introductions bought, no consortium funded) must be > 0.
+INSTRUMENT_RANGES: dict[str, dict[str, Range]] = {
+    "rd_grant": {"share": PROB},
+    "credit_guarantee": {"boost": PROB, "duration": COUNT, "cost_per_employee": NONNEG},
+    "rd_tax_credit": {"share": PROB},
+    "talent_subsidy": {"boost": PROB, "cost": NONNEG},
+    "researcher_secondment": {"duration": COUNT, "cost": NONNEG, "talent_gain": PROB},
+    "innovation_voucher": {"value": NONNEG, "valid": COUNT},
+    "matchmaking_platform": {"cost": NONNEG, "candidates": COUNT,
+                             "pool": Range(2, integer=True)},
+    "joint_lab": {"duration": COUNT, "cost": NONNEG},
+    "intermediary_funding": {"cost_per_introduction": POSITIVE},
+    "cluster_programme": {"boost": NONNEG, "cost_per_member": NONNEG},
+    "ip_support": {"boost": PROB, "patent_factor": NONNEG, "cost": NONNEG},
+    "awareness_campaign": {"boost": PROB, "cost": NONNEG},
+    "collaborative_call": {"every": COUNT, "duration": COUNT, "grant": POSITIVE,
+                           "n_fields": COUNT, "noise": NONNEG},
+}
+BUDGET_RANGE = Range(0.0, MAX_BUDGET)
+
+
+def check_params(params: Any) -> ModelParams:
+    """``params`` if it is a :class:`ModelParams` whose every value lies within
+    :data:`PARAM_RANGES` and the rules that tie several; else ValueError naming the
+    parameter (``params.search.n_candidates: ...``). Scenario files, the engine, the Mesa
+    reference and the synthetic generator call it once, before any work, so a
+    hand-built ``ModelParams(search=SearchParams(n_candidates=0))`` is refused as a file
+    would be."""
+    if not isinstance(params, ModelParams):
+        raise ValueError(f"params must be a ModelParams (or None for the defaults), got "
+                         f"{type(params).__name__}")
+    for section in fields(params):
+        values = getattr(params, section.name)
+        default = section.default_factory()
+        if not isinstance(values, type(default)):
+            raise ValueError(f"params.{section.name}: expected a {type(default).__name__}, got "
+                             f"{type(values).__name__}")
+        for f in fields(values):
+            value, standard = getattr(values, f.name), getattr(default, f.name)
+            where = f"params.{section.name}.{f.name}"
+            if isinstance(standard, (bool, str)):
+                if type(value) is not type(standard):
+                    raise ValueError(f"{where}: expected {type(standard).__name__}, got {value!r}")
+                continue
+            if isinstance(standard, tuple) and (not isinstance(value, tuple)
+                                                or len(value) != len(standard)):
+                raise ValueError(f"{where}: expected a tuple of {len(standard)} numbers, "
+                                 f"got {value!r}")
+            rng = PARAM_RANGES[f"{section.name}.{f.name}"]
+            whole = isinstance(standard[0] if isinstance(standard, tuple) else standard, int)
+            for v in value if isinstance(value, tuple) else (value,):
+                # an integer parameter takes an integer (a float count would reach the
+                # kernels as a float), not only a float with an integer value
+                problem = rng.problem(v) or (
+                    f"expected {rng.text()}, got {v!r}" if whole and (
+                        isinstance(v, bool) or not isinstance(v, numbers.Integral)) else None)
+                if problem:
+                    each = "every value " if isinstance(value, tuple) else ""
+                    raise ValueError(f"{where}: {each}{problem}")
+    if params.search.rule not in ("conservative", "progressive"):
+        raise ValueError(f"params.search.rule: {params.search.rule!r}; allowed: "
+                         "conservative, progressive")
+    k = params.knowledge
+    if k.max_units > k.n_fields:
+        raise ValueError(f"params.knowledge.max_units: must be <= n_fields ({k.n_fields}): "
+                         f"an organisation holds at most one unit per field, got {k.max_units}")
+    if k.idea_size > k.max_units:
+        raise ValueError(f"params.knowledge.idea_size: must be <= max_units ({k.max_units}), "
+                         f"got {k.idea_size}")
+    for name in ("units_sme", "units_large", "units_research"):
+        lo, hi = getattr(k, name)
+        if lo > hi:
+            raise ValueError(f"params.knowledge.{name}: [low, high] with low <= high, "
+                             f"got {[lo, hi]}")
+    for name in ("ability_firm", "ability_research"):
+        lo, hi = getattr(k, name)
+        if lo > hi or hi > k.ability_max:
+            raise ValueError(f"params.knowledge.{name}: [low, high] with low <= high <= "
+                             f"ability_max ({_num(k.ability_max)}), got {[lo, hi]}")
+    return params
 
 
 # --- instruments -------------------------------------------------------------------------
@@ -308,16 +527,45 @@ class InstrumentConfig:
     settings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # built by hand (not from a scenario file): the key must be known, the budget a
-        # finite number >= 0, and no stages means the catalogue's, as documented above
+        # built by hand (not from a scenario file, whose reader names the file's fields
+        # first): every field is checked here, once, so a bad stage, kind, targeting or
+        # setting is refused when made rather than ignored by the run (an unknown stage or
+        # kind made an instrument reach no one; a setting of 0 for ``every`` divided by 0)
+        where = f"InstrumentConfig({self.key!r})"
         if self.key not in INSTRUMENTS:
             raise ValueError(f"InstrumentConfig: unknown instrument {self.key!r}; known: {sorted(INSTRUMENTS)}")
-        if (isinstance(self.budget, bool) or not isinstance(self.budget, (int, float))
-                or not 0 <= self.budget < float("inf")):
-            raise ValueError(f"InstrumentConfig({self.key!r}).budget must be a finite number >= 0, "
-                             f"got {self.budget!r}")
+        problem = BUDGET_RANGE.problem(self.budget)
+        if problem:
+            raise ValueError(f"{where}.budget: {problem}")
         if not self.stages:
             object.__setattr__(self, "stages", tuple(s.value for s in INSTRUMENTS[self.key].stages))
+        for name, allowed in (("stages", STAGES), ("kinds", ("sme", "large_firm")),
+                              ("size_classes", SIZE_CLASSES)):
+            value = getattr(self, name)
+            if value is None and name == "size_classes":
+                continue
+            if not isinstance(value, tuple) or not value or any(v not in allowed for v in value):
+                raise ValueError(f"{where}.{name}: expected a non-empty tuple of {list(allowed)}, "
+                                 f"got {value!r}")
+        if self.regions is not None and (
+                not isinstance(self.regions, tuple) or not self.regions or not all(
+                    (isinstance(r, str) and r) or (isinstance(r, numbers.Integral)
+                                                   and not isinstance(r, bool) and r >= 0)
+                    for r in self.regions)):
+            raise ValueError(f"{where}.regions: expected None or a non-empty tuple of region "
+                             f"numbers (>= 0) or codes, got {self.regions!r}")
+        if self.targeting not in TARGETING:
+            raise ValueError(f"{where}.targeting: {self.targeting!r}; allowed: {list(TARGETING)}")
+        if not isinstance(self.settings, dict):
+            raise ValueError(f"{where}.settings: expected a dict, got {self.settings!r}")
+        for name, value in self.settings.items():
+            ranges = INSTRUMENT_RANGES[self.key]
+            if name not in ranges:
+                raise ValueError(f"{where}.settings: unknown setting {name!r}; allowed: "
+                                 f"{sorted(ranges)}")
+            problem = ranges[name].problem(value)
+            if problem:
+                raise ValueError(f"{where}.{name}: {problem}")
 
     def setting(self, name: str) -> float:
         return self.settings.get(name, INSTRUMENT_DEFAULTS[self.key][name])

@@ -18,8 +18,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from innoweave.arguments import real_number, whole_number
 from innoweave.seeding import SeedLike, make_rng
 from innoweave.simulation.params import (
+    INSTRUMENT_DEFAULTS,
     INTERMEDIARY,
     KIND_CODES,
     LARGE_FIRM,
@@ -28,7 +30,9 @@ from innoweave.simulation.params import (
     SIZE_CLASSES,
     SME,
     UNIVERSITY,
+    InstrumentConfig,
     ModelParams,
+    check_params,
 )
 
 #: Share of companies by size class (micro, small, medium, large) in NCSES table 2609
@@ -116,6 +120,130 @@ class Population:
         }
 
 
+#: What every row of a population may hold (``docs/model.md`` section 1): the dtype kind
+#: ("i" integer, "f" real, "b" bool) and the accepted values, for the checks run once before
+#: a run (:func:`check_population`). ``None`` bounds are open; knowledge and memory bounds
+#: depend on the parameters and the population and are checked there.
+ROW_RULES: dict[str, tuple[str, float | None, float | None]] = {
+    "kind": ("i", 0, 4), "region": ("i", 0, None), "cluster": ("i", -1, None),
+    "x": ("f", None, None), "y": ("f", None, None), "age": ("f", 0.0, None),
+    "employees": ("f", 1.0, None), "capital": ("f", None, None), "growth": ("f", None, None),
+    "awareness": ("f", 0.0, 1.0), "ip_awareness": ("f", 0.0, 1.0), "talent": ("f", 0.0, 1.0),
+    "credit_access": ("f", 0.0, 1.0), "capacity": ("i", 0, None), "openness": ("f", 0.0, 1.0),
+    "match_quality": ("f", 0.0, 1.0), "patents": ("i", 0, None),
+}  # fmt: skip
+
+
+def check_population(pop: object, params: ModelParams) -> Population:
+    """``pop`` if a run can start from it with ``params``; else ValueError naming the column,
+    the first bad row and its value.
+
+    A population built by hand (or edited) with a NaN, an infinite or negative attribute, a
+    region, cluster, field or partner index out of range, or columns of different lengths
+    would otherwise run on with nonsense (NaN awareness makes every share NaN silently) or,
+    in the compiled kernels, read and write outside the arrays (a crash or corrupted
+    memory). The knowledge width ``M``, the fields ``F`` and the memory ``K`` must be those
+    of ``params`` (the population is built with the parameters it is run with). The engine
+    and the Mesa reference call this once, before the first step.
+    """
+    if not isinstance(pop, Population):
+        raise ValueError(f"population must be a Population (synthetic_population, "
+                         f"population_from_frames), got {type(pop).__name__}")
+    for name in ("n_regions", "n_clusters", "n_fields"):
+        value = getattr(pop, name)
+        least = 0 if name == "n_clusters" else 1
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"population.{name}: must be a whole number >= {least}, got {value!r}")
+    arrays = {f.name: getattr(pop, f.name) for f in fields(Population)
+              if f.name in ROW_RULES or f.name in ("field", "ability", "expertise", "mask", "memory")}
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"population.{name}: expected a NumPy array, got {type(value).__name__}")
+    n = len(pop)
+    if n == 0:
+        raise ValueError("population: empty, nothing to simulate")
+    kp = params.knowledge
+    shapes = {name: (n,) for name in ROW_RULES}
+    shapes.update(dict.fromkeys(("field", "ability", "expertise", "mask"), (n, kp.max_units)))
+    shapes["memory"] = (n, params.search.memory)
+    for name, shape in shapes.items():
+        if arrays[name].shape != shape:
+            raise ValueError(f"population.{name}: shape {arrays[name].shape}, expected {shape} "
+                             f"({n} rows as population.kind; knowledge.max_units = "
+                             f"{kp.max_units}, search.memory = {params.search.memory}: build the "
+                             f"population with the parameters it is run with)")
+    if pop.n_fields != kp.n_fields:
+        raise ValueError(f"population.n_fields: {pop.n_fields}, but params.knowledge.n_fields is "
+                         f"{kp.n_fields}: build the population with the parameters it is run with")
+    bounds = {name: rule for name, rule in ROW_RULES.items()}
+    bounds["region"] = ("i", 0, pop.n_regions - 1)
+    bounds["cluster"] = ("i", -1, pop.n_clusters - 1)
+    bounds["field"] = ("i", 0, kp.n_fields - 1)
+    bounds["ability"] = ("f", 0.0, kp.ability_max)
+    bounds["expertise"] = ("i", 0, kp.expertise_max)
+    bounds["memory"] = ("i", -1, n - 1)
+    for name, (kind, low, high) in bounds.items():
+        value = arrays[name]
+        if value.dtype.kind not in (kind + "u" if kind == "i" else kind):
+            wanted = {"i": "integers", "f": "real numbers"}[kind]
+            raise ValueError(f"population.{name}: expected {wanted}, got dtype {value.dtype}")
+        bad = ~np.isfinite(value) if kind == "f" else np.zeros(value.shape, bool)
+        if low is not None:
+            bad |= value < low
+        if high is not None:
+            bad |= value > high
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            shown = (value[row] if value.ndim == 1 else value[row][bad[row]][0]).item()
+            rule = (f"in [{low}, {high}]" if low is not None and high is not None else
+                    f">= {low}" if low is not None else "finite")
+            raise ValueError(f"population.{name}: every value must be finite and {rule}; "
+                             f"row {row} has {shown!r} ({int(bad.sum())} value(s) out of range)")
+    if arrays["mask"].dtype != bool:
+        raise ValueError(f"population.mask: expected bools, got dtype {arrays['mask'].dtype}")
+    held = np.where(pop.mask, pop.field.astype(np.int64), -1 - np.arange(kp.max_units))
+    held.sort(axis=1)
+    twice = (held[:, 1:] == held[:, :-1]).any(axis=1)
+    if twice.any():
+        row = int(np.argmax(twice))
+        raise ValueError(f"population.field: row {row} holds two units in one field (at most "
+                         f"one unit per field)")
+    if pop.n_firms == 0:
+        raise ValueError("population: no firms (SMEs or large firms) to simulate")
+    return pop
+
+
+def check_run_inputs(params: object, population: object, instruments: object,
+                     ) -> tuple[ModelParams, Population, dict[str, InstrumentConfig]]:
+    """The parameters (``None``: the defaults), population and instruments of one run, each
+    checked (:func:`~innoweave.simulation.params.check_params`, :func:`check_population`,
+    and every instrument keyed by its own name, its regions within the population's and
+    a collaborative call's fields within ``knowledge.n_fields``); else ValueError naming
+    the argument. Shared by the engine and the Mesa reference, called once per run."""
+    params = check_params(ModelParams() if params is None else params)
+    population = check_population(population, params)
+    if instruments is None:
+        instruments = {}
+    if not isinstance(instruments, dict):
+        raise ValueError(f"instruments must be a dict of instrument name -> InstrumentConfig, "
+                         f"got {type(instruments).__name__}")
+    for key, cfg in instruments.items():
+        if key not in INSTRUMENT_DEFAULTS or not isinstance(cfg, InstrumentConfig) or cfg.key != key:
+            raise ValueError(f"instruments: {key!r} must name a known instrument "
+                             f"({sorted(INSTRUMENT_DEFAULTS)}) and map to its InstrumentConfig, "
+                             f"got {cfg!r}")
+        if cfg.regions is not None and not all(
+                not isinstance(r, str) and r < population.n_regions for r in cfg.regions):
+            raise ValueError(f"instruments.{key}.regions: {list(cfg.regions)}; this population has "
+                             f"regions 0..{population.n_regions - 1} (codes are resolved by "
+                             f"Scenario.instruments_for)")
+        if key == "collaborative_call" and cfg.setting("n_fields") > params.knowledge.n_fields:
+            raise ValueError(f"instruments.collaborative_call.n_fields: must be <= "
+                             f"params.knowledge.n_fields ({params.knowledge.n_fields}), got "
+                             f"{cfg.setting('n_fields')}")
+    return params, population, instruments
+
+
 def size_class_of(employees: np.ndarray, xp=np) -> np.ndarray:
     """Size-class index (0 micro .. 3 large) of each head count."""
     return xp.searchsorted(xp.asarray(SIZE_CLASS_BOUNDS, dtype=xp.float32), employees, side="right")
@@ -182,15 +310,30 @@ def synthetic_population(
     clusters with three focal fields; a share ``cluster_share`` of firms belongs to one of
     its region's clusters and draws 70 % of its field probability from the cluster's focus.
     Firm sizes follow ``size_mix`` (NCSES table 2609 by default), log-uniform within class.
-    Other attributes follow the distributions of ``docs/model.md`` ("Initial state").
+    Other attributes follow the distributions of ``docs/model.md`` ("Initial state"). Every
+    setting is checked first (a count a whole number, a share in [0, 1], ``params`` by
+    :func:`~innoweave.simulation.params.check_params`); a bad one raises ValueError naming it.
     """
-    if n_firms < 1:
-        raise ValueError(f"n_firms: need at least 1 firm, got {n_firms}")
-    params = params or ModelParams()
+    n_firms = whole_number("n_firms", n_firms, least=1)
+    n_regions = whole_number("n_regions", n_regions, least=1, none=True)
+    clusters_per_region = whole_number("clusters_per_region", clusters_per_region, least=1)
+    intermediaries_per_region = whole_number("intermediaries_per_region",
+                                             intermediaries_per_region, least=0)
+    cluster_share = real_number("cluster_share", cluster_share, low=0.0, high=1.0)
+    research_per_firm = real_number("research_per_firm", research_per_firm, low=0.0)
+    university_share = real_number("university_share", university_share, low=0.0, high=1.0)
+    if not isinstance(size_mix, (tuple, list)) or len(size_mix) != len(SIZE_CLASSES):
+        raise ValueError(f"size_mix must be {len(SIZE_CLASSES)} shares (micro, small, medium, "
+                         f"large), got {size_mix!r}")
+    for share in size_mix:
+        real_number("size_mix", share, low=0.0)
+    if sum(size_mix) <= 0:
+        raise ValueError(f"size_mix: the shares must not all be 0, got {size_mix!r}")
+    params = check_params(ModelParams() if params is None else params)
     rng = make_rng(seed)
     kp = params.knowledge
     F = kp.n_fields
-    R = n_regions or int(np.clip(n_firms // 500, 4, 400))
+    R = n_regions if n_regions is not None else int(np.clip(n_firms // 500, 4, 400))
     C = R * clusters_per_region
     n_res = max(1, int(round(n_firms * research_per_firm)))
     n_int = R * intermediaries_per_region
@@ -403,7 +546,7 @@ def population_from_frames(
     lacks come from ``innoweave.registry.attributes.AttributeModel`` when available, else
     from :func:`draw_firm_attributes`.
     """
-    params = params or ModelParams()
+    params = check_params(ModelParams() if params is None else params)
     rng = make_rng(seed)
     kp = params.knowledge
     if complete:

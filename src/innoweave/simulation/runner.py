@@ -18,6 +18,7 @@ import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from innoweave import __version__
+from innoweave.arguments import real_number
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
@@ -49,8 +51,19 @@ PLOT_OUTPUTS = ("innovations", "share_sme_research_partner", "capability_mean",
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and the t-interval ``(low, high)`` over replications (NaN bounds for n < 2)."""
-    v = np.asarray(values, dtype=float)
+    """Mean and the t-interval ``(low, high)`` over replications (NaN bounds for n < 2).
+
+    ``values`` is one number per replication (NaN ones are left out); ``level`` a share in
+    (0, 1) — ``95`` gave NaN bounds without a word."""
+    level = real_number("level", level, low=0.0, high=1.0, above_low=True)
+    if level >= 1.0:
+        raise ValueError(f"level must be a share below 1 (0.95 for 95 %), got {level!r}")
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"values must be numbers, one per replication, got {values!r}") from None
+    if v.ndim != 1:
+        raise ValueError(f"values must be one number per replication (1-D), got shape {v.shape}")
     v = v[~np.isnan(v)]
     n = v.shape[0]
     if n == 0:
@@ -131,6 +144,8 @@ def run_scenario(
     population seed and a run seed. The first population is checked (empty, eligibility)
     before any step runs.
     """
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"scenario must be a Scenario (load_scenario), got {type(scenario).__name__}")
     seed = scenario.seed if seed is None else seed
     reps = run_setting(replications, scenario.replications, "replications")
     steps = run_setting(horizon, scenario.horizon, "horizon")
@@ -210,6 +225,10 @@ def compare_scenarios(
 
     Scenarios must have distinct names and the base's population
     (:func:`~innoweave.simulation.scenario.comparable`: a ScenarioError otherwise)."""
+    if not isinstance(base, Scenario) or not isinstance(alternatives, (list, tuple)) or not (
+            alternatives and all(isinstance(a, Scenario) for a in alternatives)):
+        raise ValueError("compare_scenarios needs a base Scenario and a non-empty list of "
+                         f"alternative Scenarios, got {base!r:.60} and {alternatives!r:.60}")
     reps = run_setting(replications, base.replications, "replications")
     steps = run_setting(horizon, base.horizon, "horizon")
     comparable(base, alternatives, replications=replications, horizon=horizon)
@@ -235,7 +254,20 @@ def _bands(result: RunResult, column: str) -> pd.DataFrame:
 
 def plot_comparison(comparison: Comparison, png_path, html_path=None,
                     outputs: tuple[str, ...] = PLOT_OUTPUTS) -> None:
-    """Time series of ``outputs`` per scenario with 95 % bands; PNG and optional HTML."""
+    """Time series of ``outputs`` per scenario with 95 % bands; PNG and optional HTML.
+
+    ``outputs`` (columns of the per-step results) and the two paths (a file in an existing
+    folder) are checked before anything is drawn, and both files are written only once
+    both are made, so a bad path leaves no half of the pair behind."""
+    if isinstance(outputs, str) or not outputs:
+        raise ValueError(f"outputs must be a non-empty tuple of column names, got {outputs!r}")
+    unknown = [c for c in outputs if c not in comparison.base.steps.columns]
+    if unknown:
+        raise ValueError(f"outputs: unknown column(s) {unknown}")
+    paths = [Path(png_path)] + ([Path(html_path)] if html_path is not None else [])
+    for name, path in zip(("png_path", "html_path"), paths, strict=False):
+        if path.is_dir() or not path.parent.is_dir():
+            raise ValueError(f"{name}: {path} must be a file in an existing folder")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -262,11 +294,17 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     data = buf.getvalue()
-    with open(png_path, "wb") as fh:
-        fh.write(data)
-    if html_path is not None:
-        with open(html_path, "w", encoding="utf-8") as fh:
-            fh.write(_html(comparison, base64.b64encode(data).decode("ascii")))
+    contents = [data] + ([_html(comparison, base64.b64encode(data).decode("ascii")).encode()]
+                         if html_path is not None else [])
+    temps = [path.with_name(f".{path.name}.tmp") for path in paths]
+    try:
+        for temp, content in zip(temps, contents, strict=True):
+            temp.write_bytes(content)
+        for temp, path in zip(temps, paths, strict=True):
+            temp.replace(path)
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
 
 
 def _html(comparison: Comparison, png_b64: str) -> str:

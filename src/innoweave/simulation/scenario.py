@@ -11,9 +11,8 @@ scenarios shipped in ``simulation/scenarios/`` are listed by :func:`example_scen
 
 from __future__ import annotations
 
-import math
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,20 @@ import numpy as np
 
 from innoweave.seeding import SeedLike
 from innoweave.simulation.params import (
+    BUDGET_RANGE,
+    COUNT,
+    COUNT0,
+    INSTRUMENT_RANGES,
     INTERMEDIARY,
+    NONNEG,
+    PARAM_RANGES,
+    PROB,
     SIZE_CLASSES,
     STAGES,
     TARGETING,
     InstrumentConfig,
     ModelParams,
+    Range,
     check_instrument_table,
 )
 from innoweave.simulation.population import Population, size_class_of
@@ -43,157 +50,6 @@ SOURCE_KEYS = {"synthetic": {"n_firms", *SYNTHETIC_OPTIONS}, "synth": {"n_firms"
 #: Characters allowed in a scenario ``name`` besides letters and digits (it names the
 #: default output folder, so no path separators).
 NAME_EXTRA_CHARS = " -_."
-#: Largest budget per step accepted (money in quarter-revenues per employee): far beyond
-#: any economy the model can hold, small enough that every budget arithmetic stays exact.
-MAX_BUDGET = 1e12
-
-
-@dataclass(frozen=True)
-class Range:
-    """The values a number may take: ``low``/``high`` bounds (None: unbounded; ``open``:
-    the low bound itself excluded) and whether it must be an integer. NaN and ±inf are
-    never accepted."""
-
-    low: float | None = None
-    high: float | None = None
-    open: bool = False
-    integer: bool = False
-
-    def text(self) -> str:
-        kind = "an integer" if self.integer else "a number"
-        if self.low is not None and self.high is not None:
-            return f"{kind} in {'(' if self.open else '['}{_num(self.low)}, {_num(self.high)}]"
-        if self.low is not None:
-            return f"{kind} {'>' if self.open else '>='} {_num(self.low)}"
-        if self.high is not None:
-            return f"{kind} <= {_num(self.high)}"
-        return "any finite number"
-
-    def problem(self, value: Any) -> str | None:
-        """Why ``value`` is out of range (None when it is fine)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"expected {self.text()}, got {value!r}"
-        if not math.isfinite(value):
-            return f"must be {self.text()}, got {value!r} (NaN and infinity are not allowed)"
-        if self.integer and value != int(value):
-            return f"must be {self.text()}, got {value!r}"
-        low_bad = self.low is not None and (value <= self.low if self.open else value < self.low)
-        if low_bad or (self.high is not None and value > self.high):
-            return f"must be {self.text()}, got {value!r}"
-        return None
-
-
-def _num(x: float) -> str:
-    if abs(x) >= 1e6:
-        return f"{x:g}"
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-ANY = Range()
-PROB = Range(0.0, 1.0)                      # a probability or a share
-NONNEG = Range(0.0)                         # a rate, weight, cost or amount
-POSITIVE = Range(0.0, open=True)            # divides something
-COUNT = Range(1, integer=True)              # a count, period or duration (>= 1)
-COUNT0 = Range(0, integer=True)             # a count that may be 0
-
-#: The accepted values of every model parameter (``params.<section>.<name>``; a pair or a
-#: per-size-class list: every element). ``docs/model.md`` section 9 lists the same table.
-#: Cross-field rules are in :func:`_check_params`.
-PARAM_RANGES: dict[str, Range] = {
-    "knowledge.n_fields": Range(1, 32767, integer=True),
-    "knowledge.max_units": COUNT,
-    "knowledge.idea_size": COUNT,
-    "knowledge.ability_max": POSITIVE,
-    "knowledge.expertise_max": Range(2, 127, integer=True),
-    "knowledge.quality_scale": POSITIVE,
-    "knowledge.units_sme": COUNT,
-    "knowledge.units_large": COUNT,
-    "knowledge.units_research": COUNT,
-    "knowledge.ability_firm": NONNEG,
-    "knowledge.ability_research": NONNEG,
-    "market.demand_per_employee": POSITIVE,
-    "market.demand_growth": Range(-1.0, open=True),
-    "market.quality_sensitivity": NONNEG,
-    "market.cost_per_employee": NONNEG,
-    "market.employment_response": NONNEG,
-    "market.success_growth": NONNEG,
-    "intent.intent_bias": ANY,
-    "intent.awareness_weight": NONNEG,
-    "intent.funding_weight": NONNEG,
-    "intent.project_cost_per_employee": POSITIVE,
-    "intent.credit_line_per_employee": NONNEG,
-    "search.n_candidates": COUNT,
-    "search.p_previous": PROB,
-    "search.p_cluster": PROB,
-    "search.p_region": PROB,
-    "search.research_seek": PROB,
-    "search.w_knowledge": NONNEG,
-    "search.w_region": NONNEG,
-    "search.w_cluster": NONNEG,
-    "search.w_previous": NONNEG,
-    "search.w_competence": NONNEG,
-    "search.min_score": ANY,
-    "search.research_density_ref": POSITIVE,
-    "search.research_seek_max": PROB,
-    "search.firm_capacity": COUNT0,
-    "search.transaction_cost_share": NONNEG,
-    "search.intermediated_cost_factor": NONNEG,
-    "search.intermediary_pool": COUNT,
-    "search.memory": COUNT,
-    "outcome.success_base": ANY,
-    "outcome.w_quality": NONNEG,
-    "outcome.w_complementarity": NONNEG,
-    "outcome.w_absorptive": NONNEG,
-    "outcome.w_depth": NONNEG,
-    "outcome.radical_prob": PROB,
-    "outcome.radical_penalty": NONNEG,
-    "outcome.incremental_gain": PROB,
-    "outcome.learning_rate": NONNEG,
-    "outcome.research_transfer": NONNEG,
-    "outcome.research_absorptive": PROB,
-    "outcome.new_unit_share": PROB,
-    "outcome.patent_prob": PROB,
-    "spillover.cluster_rate": PROB,
-    "spillover.awareness_decay": PROB,
-    "spillover.awareness_own": PROB,
-    "spillover.awareness_partner": PROB,
-    "spillover.awareness_cluster": PROB,
-    "demography.exit_after": COUNT,
-    "demography.entry_rate": NONNEG,
-    "demography.spinoff_firm": PROB,
-    "demography.spinoff_research": PROB,
-    "demography.growth_memory": PROB,
-    "demography.startup_max_age": NONNEG,
-    "demography.startup_max_employees": NONNEG,
-    "demography.growth_min_rate": ANY,
-    "demography.transformation_max_growth": ANY,
-    "demography.transformation_min_age": NONNEG,
-    "record.network_window": COUNT,
-    "record.innovating_window": COUNT,
-    "record.network_every": COUNT,
-}
-
-#: The accepted values of every instrument setting (``instruments.<key>.<name>``; defaults
-#: in ``params.INSTRUMENT_DEFAULTS``). A setting whose 0 would switch the instrument off
-#: silently (no introductions bought, no consortium funded) must be > 0.
-INSTRUMENT_RANGES: dict[str, dict[str, Range]] = {
-    "rd_grant": {"share": PROB},
-    "credit_guarantee": {"boost": PROB, "duration": COUNT, "cost_per_employee": NONNEG},
-    "rd_tax_credit": {"share": PROB},
-    "talent_subsidy": {"boost": PROB, "cost": NONNEG},
-    "researcher_secondment": {"duration": COUNT, "cost": NONNEG, "talent_gain": PROB},
-    "innovation_voucher": {"value": NONNEG, "valid": COUNT},
-    "matchmaking_platform": {"cost": NONNEG, "candidates": COUNT,
-                             "pool": Range(2, integer=True)},
-    "joint_lab": {"duration": COUNT, "cost": NONNEG},
-    "intermediary_funding": {"cost_per_introduction": POSITIVE},
-    "cluster_programme": {"boost": NONNEG, "cost_per_member": NONNEG},
-    "ip_support": {"boost": PROB, "patent_factor": NONNEG, "cost": NONNEG},
-    "awareness_campaign": {"boost": PROB, "cost": NONNEG},
-    "collaborative_call": {"every": COUNT, "duration": COUNT, "grant": POSITIVE,
-                           "n_fields": COUNT, "noise": NONNEG},
-}
-BUDGET_RANGE = Range(0.0, MAX_BUDGET)
 
 #: The options of the synthetic generator (``population.<name>``).
 SYNTHETIC_RANGES: dict[str, Range] = {
@@ -437,7 +293,6 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
         if msg.startswith("params.mechanisms"):
             msg = msg[len("params."):]
         raise ScenarioError(msg) from None
-    _check_params(params)
     instruments_data = data.get("instruments", {})
     if not isinstance(instruments_data, dict):
         raise ScenarioError("instruments: expected a table of instrument tables")
@@ -448,45 +303,6 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
         horizon=horizon, replications=replications, seed=seed, population=population,
         params=params, instruments=instruments,
     )
-
-
-def _check_params(params: ModelParams) -> None:
-    """Every parameter within :data:`PARAM_RANGES`, and the rules that tie several."""
-    for section in fields(params):
-        values = getattr(params, section.name)
-        if section.name == "mechanisms" or not is_dataclass(values):
-            continue
-        for f in fields(values):
-            value = getattr(values, f.name)
-            if isinstance(value, str):
-                continue
-            where = f"params.{section.name}.{f.name}"
-            rng = PARAM_RANGES[f"{section.name}.{f.name}"]
-            for v in value if isinstance(value, tuple) else (value,):
-                problem = rng.problem(v)
-                if problem:
-                    each = "every value " if isinstance(value, tuple) else ""
-                    raise ScenarioError(f"{where}: {each}{problem}")
-    if params.search.rule not in ("conservative", "progressive"):
-        raise ScenarioError(f"params.search.rule: {params.search.rule!r}; allowed: "
-                            "conservative, progressive")
-    k = params.knowledge
-    if k.max_units > k.n_fields:
-        raise ScenarioError(f"params.knowledge.max_units: must be <= n_fields ({k.n_fields}): "
-                            f"an organisation holds at most one unit per field, got {k.max_units}")
-    if k.idea_size > k.max_units:
-        raise ScenarioError(f"params.knowledge.idea_size: must be <= max_units ({k.max_units}), "
-                            f"got {k.idea_size}")
-    for name in ("units_sme", "units_large", "units_research"):
-        lo, hi = getattr(k, name)
-        if lo > hi:
-            raise ScenarioError(f"params.knowledge.{name}: [low, high] with low <= high, "
-                                f"got {[lo, hi]}")
-    for name in ("ability_firm", "ability_research"):
-        lo, hi = getattr(k, name)
-        if lo > hi or hi > k.ability_max:
-            raise ScenarioError(f"params.knowledge.{name}: [low, high] with low <= high <= "
-                                f"ability_max ({_num(k.ability_max)}), got {[lo, hi]}")
 
 
 def _parse_instrument(key: str, table: Any, population: PopulationSpec,

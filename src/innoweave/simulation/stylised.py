@@ -38,9 +38,17 @@ import numpy as np
 from scipy import stats
 
 from innoweave import __version__
+from innoweave.arguments import whole_number
 from innoweave.seeding import make_rng, spawn_seeds
 from innoweave.simulation.engine import Engine
-from innoweave.simulation.params import LARGE_FIRM, RESEARCH_INSTITUTE, SME, UNIVERSITY, ModelParams
+from innoweave.simulation.params import (
+    LARGE_FIRM,
+    RESEARCH_INSTITUTE,
+    SME,
+    UNIVERSITY,
+    ModelParams,
+    check_params,
+)
 from innoweave.simulation.population import synthetic_population
 
 #: Research organisations per firm: few, the generator's default and many.
@@ -166,9 +174,11 @@ class StylisedFacts:
         self.xp = xp
 
     def fit(self, progress=None) -> StylisedFacts:
-        if self.n_firms < 20 or self.steps < 4 or self.replications < 2:
-            raise ValueError("StylisedFacts needs n_firms >= 20, steps >= 4 and replications >= 2")
-        params = self.params or ModelParams()
+        # every setting by name before the first run (a float count reached NumPy as such)
+        whole_number("n_firms", self.n_firms, least=20)
+        whole_number("steps", self.steps, least=4)
+        whole_number("replications", self.replications, least=2)
+        params = check_params(ModelParams() if self.params is None else self.params)
         children = spawn_seeds(self.seed, self.replications)
         self.series_: dict[str, list] = {name: [] for name in RESEARCH_LEVELS}
         per_level: dict[str, dict[str, list[float]]] = {
