@@ -167,7 +167,7 @@ def test_top_k_queries_are_rows(fitted):
     ({"target_kinds": ["university"]}, "target_kinds must map a mode to its partner kinds"),
     ({"ranker": "hbg"}, "ranker must be one of auto, hgb, logistic, none, got 'hbg'"),  # was: linear, silently
     ({"new_only": "no"}, "new_only must be True or False, got 'no'"),
-    ({"max_project_size": 0}, "max_project_size must be a whole number >= 2"),
+    ({"max_project_size": 0}, "max_project_size must be at least 2, got 0"),
     ({"max_project_size": True}, "max_project_size must be a whole number >= 2"),
 ])  # fmt: skip
 def test_recommender_settings_are_named(registry, settings, message):

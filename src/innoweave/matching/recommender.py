@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 import innoweave
+from innoweave.arguments import whole_number
 from innoweave.matching.evaluation import check_k, kind_list
 from innoweave.matching.features import (
     SIGNAL_FAMILIES,
@@ -185,9 +186,7 @@ class PartnerRecommender:
                 raise ValueError(f"{name} must be a non-empty list of names, e.g. ({value!r},), "
                                  f"got {value!r}" if isinstance(value, str) else
                                  f"{name} must name at least one of its choices, got {value!r}")
-        if isinstance(self.rerank, bool) or not isinstance(self.rerank, int) or self.rerank < 1:
-            raise ValueError(f"rerank must be a whole number >= 1 (the shortlist the learned model "
-                             f"re-scores), got {self.rerank!r}")
+        whole_number("rerank", self.rerank, least=1)  # the shortlist the learned model re-scores
         unknown = sorted(set(self.modes) - set(self.mode_specs_))
         if unknown:
             raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(self.mode_specs_)}")
@@ -201,10 +200,7 @@ class PartnerRecommender:
             raise ValueError(f"ranker must be one of {', '.join(RANKER_CHOICES)}, got {self.ranker!r}")
         if not isinstance(self.new_only, (bool, np.bool_)):
             raise ValueError(f"new_only must be True or False, got {self.new_only!r}")
-        if isinstance(self.max_project_size, bool) or not isinstance(self.max_project_size, (int, np.integer)) \
-                or self.max_project_size < 2:
-            raise ValueError(f"max_project_size must be a whole number >= 2 (larger projects create no links), "
-                             f"got {self.max_project_size!r}")  # fmt: skip
+        whole_number("max_project_size", self.max_project_size, least=2)  # larger projects create no links
         if len(frames.organisations) == 0:
             raise ValueError("the registry has no organisations to recommend from")
         cut = None if train_end is None else _as_date(train_end, "train_end")

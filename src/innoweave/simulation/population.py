@@ -151,9 +151,7 @@ def check_population(pop: object, params: ModelParams) -> Population:
                          f"population_from_frames), got {type(pop).__name__}")
     for name in ("n_regions", "n_clusters", "n_fields"):
         value = getattr(pop, name)
-        least = 0 if name == "n_clusters" else 1
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise ValueError(f"population.{name}: must be a whole number >= {least}, got {value!r}")
+        whole_number(f"population.{name}", value, least=0 if name == "n_clusters" else 1)
     arrays = {f.name: getattr(pop, f.name) for f in fields(Population)
               if f.name in ROW_RULES or f.name in ("field", "ability", "expertise", "mask", "memory")}
     for name, value in arrays.items():
