@@ -78,6 +78,18 @@ def reference_queries(history, query_kinds: Sequence[str], seed) -> np.ndarray:
     return pool
 
 
+#: Signal families whose features include counts in ``_SCALED`` (the others need no scale).
+SCALED_FAMILIES = ("graph", "popularity", "recency")
+
+
+def reference_features(history, query_kinds: Sequence[str], candidates: np.ndarray, families: Sequence[str],
+                       seed) -> dict[str, np.ndarray]:
+    """The count features of :func:`reference_queries` × ``candidates`` (only the families
+    that hold counts: text and geography would be computed for nothing)."""
+    counted = [f for f in families if f in SCALED_FAMILIES]
+    return pair_features(history, reference_queries(history, query_kinds, seed), candidates, families=counted)
+
+
 def scale_means(features: dict[str, np.ndarray]) -> dict[str, float]:
     """The mean of each count feature over the reference pairs' ``features``."""
     return {name: float(np.mean(features[name])) if features[name].size else 0.0
@@ -225,8 +237,7 @@ class LearnedRanker:
         history = split.history
         text = fit_text(history, embedder=embedder)[0] if "text" in self.families else None
         feats = pair_features(history, split.queries, split.candidates, text_vectors=text, families=self.families)
-        reference = pair_features(history, reference_queries(history, query_kinds, self.seed), split.candidates,
-                                  text_vectors=text, families=self.families)  # fmt: skip
+        reference = reference_features(history, query_kinds, split.candidates, self.families, self.seed)
         return SliceData(split, normalised_features(feats, scale_means(reference)))
 
     def _rows(self, data: SliceData, rng) -> tuple[np.ndarray, np.ndarray]:

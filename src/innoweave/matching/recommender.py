@@ -34,7 +34,7 @@ from innoweave.matching.features import (
 )
 from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, project_dates
 from innoweave.matching.inputs import InputFileError, parse_date_option
-from innoweave.matching.ranker import LearnedRanker, reference_queries
+from innoweave.matching.ranker import LearnedRanker, reference_features
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
 from innoweave.registry.geography import haversine_km
@@ -248,8 +248,8 @@ class PartnerRecommender:
                     frames, self.train_projects_, query_kinds=self.query_kinds_,
                     target_kinds=self.mode_specs_[mode].target_kinds, new_only=self.new_only,
                     max_project_size=self.max_project_size, embedder=self.embedder_,
-                ).set_scale(self.features(reference_queries(self.history_, self.query_kinds_, self.seed),
-                                          self.candidates(mode)))  # fmt: skip
+                ).set_scale(reference_features(self.history_, self.query_kinds_, self.candidates(mode),
+                                               self.signals, self.seed))  # fmt: skip
                 self.fit_notes_[mode] = f"learned ranker: {self.rankers_[mode].chosen_model_}"
             except ValueError as exc:
                 self.fit_notes_[mode] = f"linear combination with default weights ({exc})"

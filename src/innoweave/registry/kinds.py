@@ -90,9 +90,13 @@ def check_kinds(kinds) -> tuple[str, ...] | None:
         kinds = (kinds,)
     if not isinstance(kinds, Iterable):
         raise ValueError(f"kinds must be a kind or a list of kinds, got {kinds!r}")
-    names = tuple(str(k).strip().lower() for k in kinds)
+    names, unknown = [], []
+    for kind in kinds:
+        try:
+            names.append(parse_kind(kind).value)
+        except ValueError:
+            unknown.append(str(kind).strip().lower())
     valid = [k.value for k in OrgKind]
-    unknown = [k for k in names if k not in valid]
     if unknown:
         raise ValueError(
             f"unknown kind(s) {', '.join(map(repr, unknown))}; valid kinds: {', '.join(valid)}"

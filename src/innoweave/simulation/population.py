@@ -173,7 +173,7 @@ def check_population(pop: object, params: ModelParams) -> Population:
     if pop.n_fields != kp.n_fields:
         raise ValueError(f"population.n_fields: {pop.n_fields}, but params.knowledge.n_fields is "
                          f"{kp.n_fields}: build the population with the parameters it is run with")
-    bounds = {name: rule for name, rule in ROW_RULES.items()}
+    bounds = dict(ROW_RULES)
     bounds["region"] = ("i", 0, pop.n_regions - 1)
     bounds["cluster"] = ("i", -1, pop.n_clusters - 1)
     bounds["field"] = ("i", 0, kp.n_fields - 1)
