@@ -89,6 +89,33 @@ def test_mixed_ambiguous_and_invalid_dates_name_the_line(values, message):
     assert message in str(info.value)
 
 
+def test_an_empty_date_is_unknown_where_allowed():
+    got = parse_dates(pd.Series(["2021-02-01", None, "2020-05-03"], index=[2, 3, 4]), "PR.csv", "start_date",
+                      allow_empty=True)  # fmt: skip
+    assert got[2] == pd.Timestamp("2021-02-01") and pd.isna(got[3]) and got[4] == pd.Timestamp("2020-05-03")
+    with pytest.raises(InputFileError, match="line 3: start_date '2016/13/01' is not a date"):
+        parse_dates(pd.Series(["2021-02-01", "2016/13/01", None], index=[2, 3, 4]), "PR.csv", "start_date",
+                    allow_empty=True)  # fmt: skip
+
+
+def test_undated_projects_are_left_out_of_the_evaluation_and_named(tmp_path):
+    """CORDIS lists a few projects without a start date: they cannot be placed before or after
+    --train-end, so the evaluation leaves them out and says which, instead of stopping."""
+    paths = _eval_files(tmp_path)
+    base = json.loads(_evaluate(paths, "--train-end", "2021-01-01").stdout)
+    pr = pd.read_csv(paths["PR"])
+    pr.loc[pr["project_id"] == "t5", "start_date"] = None  # a test project: its SME is no query now
+    pr.loc[pr["project_id"] == "p11", "start_date"] = None
+    pr.to_csv(paths["PR"], index=False)
+    out = _evaluate(paths, "--train-end", "2021-01-01")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["undated_projects"] == {"count": 2, "first": ["p11", "t5"]}
+    assert data["queries"] == base["queries"] - 1 and "undated_projects" not in base
+    assert "note: 2 project(s) without a start date are neither training nor test (first: p11, t5)" in one_line(
+        out.stderr)
+
+
 def test_mixed_date_formats_stop_the_cli(tmp_path):
     paths = _eval_files(tmp_path, dates=lambda s: s.where(s.index != 3, "01.05.2016"))
     out = _evaluate(paths, "--train-end", "2021-01-01")

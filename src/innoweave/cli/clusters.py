@@ -21,6 +21,7 @@ from innoweave.cli.common import (
     check_table_path,
     err,
     fail,
+    note,
     print_json,
     write_table,
 )
@@ -52,8 +53,8 @@ def _input_errors():
 
 
 def _show_report(report) -> None:
-    for note in report.notes:
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    for text in report.notes:
+        note(text)
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -320,8 +321,8 @@ def reproduce(
     except _input_errors() as exc:
         raise fail(str(exc)) from None
     _show_report(report)
-    for note in result.get("notes", []):
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    for text in result.get("notes", []):
+        note(text)
     if json_out:
         print_json(result)
         return

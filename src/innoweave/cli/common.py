@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 err = Console(stderr=True)
@@ -60,6 +61,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def note(message: str, label: str = "note") -> None:
+    """One line on stderr, ``note: message`` (or ``warning: ...``), shown as written."""
+    err.print(f"[yellow]{label}:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """One line on stderr, ``warning: message``."""
+    note(message, "warning")
 
 
 @contextmanager

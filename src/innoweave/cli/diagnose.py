@@ -24,7 +24,9 @@ from innoweave.cli.common import (
     check_table_path,
     err,
     fail,
+    note,
     print_json,
+    warn,
     write_table,
 )
 
@@ -51,10 +53,6 @@ def _fail(message: str) -> typer.Exit:
     """:func:`fail` for a message that may hold square brackets ("[stages]", "['AW1']"), which
     Rich would otherwise take for markup."""
     return fail(escape(message))
-
-
-def _warn(message: str) -> None:
-    err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _check_plot(plot: Path | None) -> None:
@@ -122,20 +120,20 @@ def _report_warnings(model, answers: Path | None) -> None:
         kinds = report.get("answers_for_other_kinds", {})
         listed = ", ".join(repr(o) + (f" (a {kinds[o]})" if o in kinds else "") for o in shown)
         example = model.scores_.index[0]
-        _warn(f"{answers}: answers of {n} organisation{'s' if n > 1 else ''} match no diagnosed SME and were "
+        warn(f"{answers}: answers of {n} organisation{'s' if n > 1 else ''} match no diagnosed SME and were "
               f"ignored: {listed}{', …' if n > len(shown) else ''} (give external ids such as {example!r} or "
               "CORDIS PICs)")
     dup = report.get("duplicate_answers_ignored")
     if dup:
-        _warn(f"{dup['count']} repeated answer{'s' if dup['count'] > 1 else ''} (same organisation, item and "
+        warn(f"{dup['count']} repeated answer{'s' if dup['count'] > 1 else ''} (same organisation, item and "
               f"value) counted once: {'; '.join(dup['examples'])}{' …' if dup['count'] > len(dup['examples']) else ''}")
     bad = report.get("invalid_answers_ignored")
     if bad:
-        _warn(f"{bad} answer{'s' if bad > 1 else ''} not a whole number on the scale treated as unanswered "
+        warn(f"{bad} answer{'s' if bad > 1 else ''} not a whole number on the scale treated as unanswered "
               "(--invalid-answers missing)")
     later = report.get("founded_after_reference_year")
     if later:
-        _warn(f"{later} SME{'s were' if later > 1 else ' was'} founded after --reference-year "
+        warn(f"{later} SME{'s were' if later > 1 else ' was'} founded after --reference-year "
               f"{model.reference_year}: {'their ages are' if later > 1 else 'its age is'} unknown to the stage rule")
 
 
@@ -147,7 +145,7 @@ def _stage_note(model) -> None:
     """A line for people when stages rest on drawn (synthetic) firm attributes."""
     drawn = int(model.stage_basis_.isin(["synthetic", "partly synthetic"]).sum())
     if drawn:
-        _warn(f"the growth stage of {drawn:,} of {len(model.stage_basis_):,} SMEs rests on synthetic (drawn) "
+        warn(f"the growth stage of {drawn:,} of {len(model.stage_basis_):,} SMEs rests on synthetic (drawn) "
               "age, size or growth, not on values the registry records: those stages, and the "
               "support offered for them, are illustrative (see stage_basis)")
 
@@ -290,7 +288,7 @@ def sme(
     if profile["synthetic_indicators"]:
         err.print(f"synthetic values: {', '.join(profile['synthetic_indicators'])}")
     if stage.get("note"):
-        err.print(escape(f"note: {stage['note']}"), highlight=False)
+        note(stage["note"])
 
 
 @app.command("batch")

@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from innoweave.cli.common import check_table_path, err, fail, print_json, write_table
+from innoweave.cli.common import check_table_path, err, fail, note, print_json, write_table
 
 app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
 
@@ -472,6 +472,10 @@ def evaluate(
                 result = evaluate_files(participations, organisations, projects, train_end=train_end,
                                         query_kinds=kinds_q, target_kinds=kinds_t, new_only=new_only,
                                         k=k, seed=seed)  # fmt: skip
+            undated = result.get("undated_projects")
+            if undated:
+                note(f"{undated['count']} project(s) without a start date are neither training nor test "
+                     f"(first: {', '.join(undated['first'])})")  # fmt: skip
     except EvaluationInputError as exc:
         raise fail(str(exc)) from None
     if "protocols" not in result and result.get("queries", 0) == 0:

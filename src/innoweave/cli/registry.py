@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from innoweave.cli.common import err, fail, print_json, progress_bar
+from innoweave.cli.common import err, fail, print_json, progress_bar, warn
 from innoweave.registry.db import (
     RegistryUnavailable,
     make_engine,
@@ -165,7 +165,7 @@ SHOWN_PROBLEMS = 20
 def show_problems(errors: list, warnings: list[str]) -> None:
     """Warnings, then the first :data:`SHOWN_PROBLEMS` row problems, one line each (stderr)."""
     for warning in warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        warn(warning)
     for error in errors[:SHOWN_PROBLEMS]:
         err.print(str(error), highlight=False, markup=False, soft_wrap=True)
     if len(errors) > SHOWN_PROBLEMS:

@@ -18,6 +18,7 @@ from innoweave.cli.common import (
     check_out_file,
     err,
     json_text,
+    note,
     print_json,
     progress_bar,
 )
@@ -44,10 +45,6 @@ COMPARE_FILES = ("steps.parquet", "compare.json", "compare.png", "compare.html",
 def fail(message: str) -> typer.Exit:
     """Exit 2 with ``message`` shown as written (``[population]`` is not Rich markup)."""
     return _fail(escape(message))
-
-
-def _note(message: str) -> None:
-    err.print(f"note: {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def _load(ref: str):
@@ -91,13 +88,13 @@ def _out_folder(out: Path | None, default: str) -> tuple[Path, Path | None]:
 def _note_overwrite(folder: Path, names: tuple[str, ...]) -> None:
     present = [n for n in names if (folder / n).exists()]
     if present:
-        _note(f"overwriting the earlier results in {folder} ({', '.join(present)})")
+        note(f"overwriting the earlier results in {folder} ({', '.join(present)})")
 
 
 def _after_run(folder: Path, names: tuple[str, ...], replications: int) -> None:
     _note_overwrite(folder, names)
     if replications < 2:
-        _note("1 replication: a 95 % confidence interval needs at least 2 (reported as n/a)")
+        note("1 replication: a 95 % confidence interval needs at least 2 (reported as n/a)")
 
 
 def _forget(folder: Path, made: Path | None) -> None:
@@ -244,8 +241,8 @@ def compare(
         notes = comparable(base_sc, alts, replications=replications, horizon=horizon)
     except ScenarioError as exc:
         raise fail(str(exc)) from None
-    for note in notes:
-        _note(note)
+    for text in notes:
+        note(text)
     _check_xp(xp)
     reps = replications or base_sc.replications
     steps = horizon or base_sc.horizon

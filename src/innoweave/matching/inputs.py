@@ -60,17 +60,22 @@ def parse_date_option(value: str | None, option: str) -> pd.Timestamp | None:
     raise InputFileError(f"{option}: cannot parse {value!r} as a date (use YYYY-MM-DD, e.g. 2021-01-01)")
 
 
-def parse_dates(values: pd.Series, path: Path | str, column: str) -> pd.Series:
+def parse_dates(values: pd.Series, path: Path | str, column: str, *, allow_empty: bool = False) -> pd.Series:
     """Dates of a column read by :func:`read_csv_lines` (index = file lines).
 
     The format is decided for the whole column by its values: all ``YYYY-MM-DD`` or all
-    ``DD.MM.YYYY``. An empty cell, a value in neither format (``2016/13/01``, ``01/02/2021``),
-    a day that does not exist (``31.02.2021``) or a column mixing the formats stops with the
-    file, the line and the value."""
+    ``DD.MM.YYYY``. A value in neither format (``2016/13/01``, ``01/02/2021``), a day that
+    does not exist (``31.02.2021``) or a column mixing the formats stops with the file, the
+    line and the value; so does an empty cell, unless ``allow_empty`` (then it is ``NaT``:
+    the date is unknown)."""
     formats: dict[str, int] = {}
-    parts = np.zeros((len(values), 3), dtype=np.int64)
+    parts = np.ones((len(values), 3), dtype=np.int64)
+    empty = np.zeros(len(values), dtype=bool)
     for i, (line, value) in enumerate(values.items()):
         if not isinstance(value, str) or not value:
+            if allow_empty:
+                empty[i] = True
+                continue
             raise InputFileError(f"{path}, line {line}: empty date in column {column!r}; {_DATE_HINT}")
         found = _date_format(value)
         if found is None:
@@ -86,7 +91,8 @@ def parse_dates(values: pd.Series, path: Path | str, column: str) -> pd.Series:
         formats.setdefault(fmt, line)
         parts[i] = _ymd(fmt, m)
     dates = pd.to_datetime(pd.DataFrame(parts, columns=["year", "month", "day"]), errors="coerce")
-    bad = np.flatnonzero(dates.isna().to_numpy())
+    bad = np.flatnonzero(dates.isna().to_numpy() & ~empty)
+    dates[empty] = pd.NaT
     if len(bad):
         line = values.index[bad[0]]
         raise InputFileError(f"{path}, line {line}: {column} {values.iloc[bad[0]]!r} is not a valid date")

@@ -221,8 +221,9 @@ def _read_csv(path: Path, what: str, required: Sequence[str]) -> pd.DataFrame:
 
 
 def _parse_dates(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """A start-date column; an empty cell is an unknown date (``NaT``)."""
     try:
-        return parse_dates(values, path, column)
+        return parse_dates(values, path, column, allow_empty=True)
     except InputFileError as exc:
         raise EvaluationInputError(str(exc)) from None
 
@@ -267,7 +268,8 @@ def read_eval_files(participations: Path, organisations: Path, projects: Path | 
     [, name, region, lat, lon]) and ``PR.csv`` (project_id, start_date[, title]).
 
     Cells are trimmed; dates are ``YYYY-MM-DD`` or ``DD.MM.YYYY`` (one format per column,
-    never guessed value by value); every error names the file and the line."""
+    never guessed value by value); an empty date is unknown (``NaT``: such a project is
+    neither training nor test); every error names the file and the line."""
     parts = _read_csv(participations, "participations", ["project_id", "org_id"])
     orgs = _read_csv(organisations, "organisations", ["org_id", "kind"])
     _check_ids(parts, participations, ["project_id", "org_id"])
@@ -350,4 +352,7 @@ def evaluate_files(
     result = evaluate_split(frames, train, test, query_kinds=query_kinds, target_kinds=target_kinds,
                             new_only=new_only, k=k, seed=seed, ranker=ranker)  # fmt: skip
     result.update(version=innoweave.__version__, seed=seed, train_end=str(cut.date()))
+    undated = dates.index[dates.isna()]
+    if len(undated):
+        result["undated_projects"] = {"count": len(undated), "first": [str(x) for x in undated[:5]]}
     return result
