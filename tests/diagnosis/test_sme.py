@@ -439,3 +439,33 @@ def test_diagnoser_settings_out_of_range_are_refused(frames):
                              ({"seed": 1.5}, "seed must be a whole number >= 0")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
             SMEDiagnoser(**options).fit(frames)
+
+
+def test_flag_names_outside_the_attribute_model_are_reported(frames):
+    """A misspelt barrier was ignored without a word; a scheme of another name counted as used
+    without a word. Both are now in the report (and the CLI warns)."""
+    base = SMEDiagnoser().fit(frames)
+    assert "barriers_not_read" not in base.report_ and "support_schemes_not_drawn" not in base.report_
+    attrs = frames.organisations.at[5, "attributes"]
+    model = SMEDiagnoser().fit(_with(frames, 5, attributes={
+        "barriers": {**attrs["barriers"], "skiled_employees": True},
+        "support_use": {**attrs["support_use"], "innovation_voucher": True}}))  # fmt: skip
+    assert model.report_["barriers_not_read"] == {"names": ["skiled_employees"], "organisations": 1}
+    assert model.report_["support_schemes_not_drawn"] == {"names": ["innovation_voucher"], "organisations": 1}
+    # the scheme counts as used; the unknown barrier changes nothing
+    used = model.indicators_.loc["syn:sme:5", "support_schemes_used"]
+    assert used == base.indicators_.loc["syn:sme:5", "support_schemes_used"] + 1
+    assert model.indicators_.loc["syn:sme:5", "skills_barrier"] == base.indicators_.loc["syn:sme:5", "skills_barrier"]
+
+
+def test_the_cli_warns_about_flag_names_outside_the_attribute_model(frames, capsys):
+    from innoweave.cli.diagnose import _report_warnings
+
+    attrs = frames.organisations.at[5, "attributes"]
+    model = SMEDiagnoser().fit(_with(frames, 5, attributes={
+        "barriers": {**attrs["barriers"], "skiled_employees": True},
+        "support_use": {**attrs["support_use"], "innovation_voucher": True}}))  # fmt: skip
+    _report_warnings(model, None)
+    text = " ".join(capsys.readouterr().err.split())
+    assert "warning: attributes.barriers: skiled_employees (reported by 1 SME(s)) is not among the barriers" in text
+    assert "warning: attributes.support_use: innovation_voucher (used by 1 SME(s)) counted as support scheme(s)" in text

@@ -113,6 +113,8 @@ def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, s
 
 def _report_warnings(model, answers: Path | None) -> None:
     """What the diagnosis set aside, said on stderr (the JSON carries it in ``report``)."""
+    from innoweave.registry.attributes import BARRIERS, SUPPORT_PROGRAMMES
+
     report = model.report_
     n = report.get("answers_for_unknown_orgs_count", 0)
     if n:
@@ -121,20 +123,29 @@ def _report_warnings(model, answers: Path | None) -> None:
         listed = ", ".join(repr(o) + (f" (a {kinds[o]})" if o in kinds else "") for o in shown)
         example = model.scores_.index[0]
         warn(f"{answers}: answers of {n} organisation{'s' if n > 1 else ''} match no diagnosed SME and were "
-              f"ignored: {listed}{', …' if n > len(shown) else ''} (give external ids such as {example!r} or "
-              "CORDIS PICs)")
+             f"ignored: {listed}{', …' if n > len(shown) else ''} (give external ids such as {example!r} or "
+             "CORDIS PICs)")
     dup = report.get("duplicate_answers_ignored")
     if dup:
         warn(f"{dup['count']} repeated answer{'s' if dup['count'] > 1 else ''} (same organisation, item and "
-              f"value) counted once: {'; '.join(dup['examples'])}{' …' if dup['count'] > len(dup['examples']) else ''}")
+             f"value) counted once: {'; '.join(dup['examples'])}{' …' if dup['count'] > len(dup['examples']) else ''}")
     bad = report.get("invalid_answers_ignored")
     if bad:
         warn(f"{bad} answer{'s' if bad > 1 else ''} not a whole number on the scale treated as unanswered "
-              "(--invalid-answers missing)")
+             "(--invalid-answers missing)")
     later = report.get("founded_after_reference_year")
     if later:
         warn(f"{later} SME{'s were' if later > 1 else ' was'} founded after --reference-year "
-              f"{model.reference_year}: {'their ages are' if later > 1 else 'its age is'} unknown to the stage rule")
+             f"{model.reference_year}: {'their ages are' if later > 1 else 'its age is'} unknown to the stage rule")
+    other = report.get("barriers_not_read")
+    if other:
+        warn(f"attributes.barriers: {', '.join(other['names'])} (reported by {other['organisations']} SME(s)) "
+             f"{'is' if len(other['names']) == 1 else 'are'} not among the barriers the diagnosis reads "
+             f"({', '.join(BARRIERS)}): not used")
+    other = report.get("support_schemes_not_drawn")
+    if other:
+        warn(f"attributes.support_use: {', '.join(other['names'])} (used by {other['organisations']} SME(s)) "
+             f"counted as support scheme(s) beside {', '.join(SUPPORT_PROGRAMMES)}")
 
 
 def _stage_basis(model) -> dict[str, int]:
@@ -146,8 +157,8 @@ def _stage_note(model) -> None:
     drawn = int(model.stage_basis_.isin(["synthetic", "partly synthetic"]).sum())
     if drawn:
         warn(f"the growth stage of {drawn:,} of {len(model.stage_basis_):,} SMEs rests on synthetic (drawn) "
-              "age, size or growth, not on values the registry records: those stages, and the "
-              "support offered for them, are illustrative (see stage_basis)")
+             "age, size or growth, not on values the registry records: those stages, and the "
+             "support offered for them, are illustrative (see stage_basis)")
 
 
 @app.command("eis")

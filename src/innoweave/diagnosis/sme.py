@@ -37,6 +37,7 @@ from innoweave.diagnosis.questionnaire import (
     numeric_values,
     score_answers,
 )
+from innoweave.registry.attributes import BARRIERS, SUPPORT_PROGRAMMES
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation, require_frames
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import OrgKind, check_kinds
@@ -188,6 +189,14 @@ class _DictColumn:
         dicts = attrs[key].tolist() if key in attrs.columns else [None] * len(attrs)
         self.has = np.array([isinstance(d, dict) and bool(d) for d in dicts], dtype=bool)
         self.table = _records(dicts)
+
+    def other_names(self, known: Sequence[str]) -> dict | None:
+        """Flag names outside ``known`` and how many organisations give one true (None if none)."""
+        other = [c for c in self.table.columns if c not in known]
+        if not other:
+            return None
+        true = self.table[other].astype(object).fillna(False).astype(bool).to_numpy()
+        return {"names": sorted(map(str, other))[:20], "organisations": int(true.any(axis=1).sum())}
 
     def count_true(self, keys: Sequence[str] | None = None) -> np.ndarray:
         """How many of ``keys`` (all when None) are true per row; NaN where there is no dict."""
@@ -589,6 +598,12 @@ class SMEDiagnoser:
         revenue = _num(orgs["revenue"])
         barriers = _DictColumn(attrs, "barriers")
         support_use = _DictColumn(attrs, "support_use")
+        # the diagnosis reads the named barriers; every scheme flagged true counts as used
+        for key, column, known in (("barriers_not_read", barriers, BARRIERS),
+                                   ("support_schemes_not_drawn", support_use, SUPPORT_PROGRAMMES)):  # fmt: skip
+            other = column.other_names(known)
+            if other:
+                report[key] = other
         with np.errstate(all="ignore"):
             ind = pd.DataFrame({
                 "awareness": _column(attrs, "awareness"),
