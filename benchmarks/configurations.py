@@ -35,6 +35,10 @@ CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
         "small": ["matching_ceiling.py"],
         "large": ["matching_ceiling.py"],
     },
+    "matching_splits": {
+        "small": ["matching_splits.py"],
+        "large": ["matching_splits.py"],
+    },
     "matching_scale": {
         "small": ["matching_scale.py", "small"],
         "large": ["matching_scale.py", "large"],

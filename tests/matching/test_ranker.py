@@ -7,7 +7,9 @@ from innoweave.matching.features import SIGNAL_FAMILIES, feature_names
 from innoweave.matching.history import project_dates
 from innoweave.matching.ranker import (
     INTERACTIONS,
+    SIMPLEST_MODEL,
     LearnedRanker,
+    choose_model,
     normalised_features,
     ranker_feature_names,
     reference_queries,
@@ -77,3 +79,28 @@ def test_ranker_refuses_too_short_a_history(registry):
     with pytest.raises(ValueError, match="unknown model 'forest'"):
         LearnedRanker(model="forest").fit(registry, dates.index.tolist(), query_kinds=("sme",),
                                           target_kinds=("university",))  # fmt: skip
+
+
+def test_choose_model_keeps_the_simpler_model_unless_another_leads_by_a_standard_error():
+    rng = np.random.default_rng(0)
+    logistic = rng.uniform(0, 1, 150)
+    noise = rng.normal(0, 0.3, 150)
+    noisy = logistic + noise - noise.mean() + 0.003  # a lead of 0.003, well inside the noise
+    name, record = choose_model({"hgb": noisy, "logistic": logistic})
+    lead = record["leads"]["hgb"]
+    assert SIMPLEST_MODEL == "logistic" and noisy.mean() > logistic.mean()  # best by the mean alone ...
+    assert name == "logistic" == record["chosen"] and 0 < lead["lead"] < lead["standard_error"]  # ... but not kept
+    better = logistic + 0.05 + rng.normal(0, 0.01, 150)
+    assert choose_model({"hgb": better, "logistic": logistic})[0] == "hgb"
+    assert choose_model({"hgb": logistic, "logistic": logistic})[0] == "logistic"  # a tie keeps the simpler
+    assert choose_model({"hgb": noisy})[0] == "hgb"  # one model: nothing to choose
+
+
+def test_auto_ranker_records_its_choice(registry):
+    dates = project_dates(registry)
+    train = dates.index[dates < "2021-01-01"].tolist()
+    auto = LearnedRanker(seed=0).fit(registry, train, query_kinds=("sme",), target_kinds=("university", "research_institute"))
+    selection = auto.validation_["selection"]
+    assert selection["chosen"] == auto.chosen_model_ and set(auto.validation_["models"]) == {"hgb", "logistic"}
+    lead = selection["leads"]["hgb"]
+    assert (auto.chosen_model_ == "hgb") == (lead["lead"] > lead["standard_error"])

