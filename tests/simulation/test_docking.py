@@ -53,8 +53,12 @@ def test_bad_docking_input_names_the_field():
         run_docking(seeds=3, scenarios=("nope",))
     with pytest.raises(ValueError, match="seeds"):
         run_docking(seeds=1)
-    with pytest.raises(ValueError, match="outputs"):
-        run_docking(seeds=5, n_firms=30, steps=1, scenarios=("baseline",), outputs=("nope",))
+    runs = []
+    with pytest.raises(ValueError, match=r"outputs: unknown column\(s\) \['nope'\]; both implementations report: "
+                                         r".*innovations"):  # fmt: skip
+        run_docking(seeds=6, n_firms=30, steps=1, scenarios=("baseline",), outputs=("innovations", "nope"),
+                    progress=lambda: runs.append(1))  # fmt: skip
+    assert runs == []  # refused before the first replication, not after it
 
 
 def test_too_few_seeds_to_detect_anything_are_refused():

@@ -192,7 +192,7 @@ def run_docking(
             f"seeds: {seeds} cannot detect a mismatch: the smallest Bonferroni-corrected p "
             f"they allow is {min(1.0, smallest_p(seeds) * len(names) * len(outputs)):.3g} "
             f"(> alpha {alpha}) over {len(names) * len(outputs)} tests; use at least {needed}")
-    _reference_model()  # fail early, with the install hint, when Mesa is missing
+    _check_outputs(outputs, names[0])  # fails early, with the install hint, when Mesa is missing
 
     started = time.perf_counter()
     timing = {"engine_s": 0.0, "mesa_s": 0.0}
@@ -243,6 +243,20 @@ def run_docking(
     }
 
 
+def _check_outputs(outputs: tuple[str, ...], scenario: str) -> None:
+    """Refuse, before any replication, an output that one of the implementations does not
+    report: both run one step of ``scenario`` on a small population to list their columns."""
+    ReferenceModel = _reference_model()
+    sc = SCENARIOS[scenario]
+    population = synthetic_population(20, seed=0, params=sc.params)
+    both = set(Engine(sc.params, population, instruments=sc.instrument_configs(), seed=0).run(1).columns)
+    both &= set(ReferenceModel(sc.params, population, instruments=sc.instrument_configs(), seed=0).run(1).columns)
+    missing = [o for o in outputs if o not in both]
+    if missing:
+        raise ValueError(f"outputs: unknown column(s) {missing}; both implementations report: "
+                         f"{', '.join(sorted(both - {'step'}))}")  # fmt: skip
+
+
 def _replicate(job) -> dict:
     """One replication: every scenario run by both implementations from one population."""
     child, names, outputs, n_firms, steps = job
@@ -259,9 +273,6 @@ def _replicate(job) -> dict:
         m_out = ReferenceModel(sc.params, population, instruments=instruments,
                                seed=mesa_seed).run(steps)
         t2 = time.perf_counter()
-        missing = [o for o in outputs if o not in e_out.columns or o not in m_out.columns]
-        if missing:
-            raise ValueError(f"outputs: unknown column(s) {missing}")
         out[name] = (_final_outputs(e_out, outputs), _final_outputs(m_out, outputs),
                      t1 - t0, t2 - t1)
     return out

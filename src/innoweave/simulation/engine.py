@@ -46,7 +46,12 @@ from innoweave.simulation.params import (
     InstrumentConfig,
     ModelParams,
 )
-from innoweave.simulation.population import Population, check_run_inputs, draw_firm_attributes
+from innoweave.simulation.population import (
+    Population,
+    check_run_inputs,
+    draw_firm_attributes,
+    stage_codes,
+)
 
 NEVER = -(10**6)
 _SIZE_BOUNDS = np.asarray(SIZE_CLASS_BOUNDS, dtype=np.float64)
@@ -1182,16 +1187,7 @@ class Engine:
 
     def _stage(self, s: State):
         """The growth-stage rule of innoweave.registry.stages on the state's arrays (codes)."""
-        xp, d = self.xp_, self.params_.demography
-        startup = (s.age < d.startup_max_age) & (s.employees < d.startup_max_employees)
-        transforming = (s.growth < d.transformation_max_growth) & (
-            s.age >= d.transformation_min_age)
-        growing = s.growth >= d.growth_min_rate
-        stage = xp.full(s.N, 2, dtype=xp.int8)
-        stage = xp.where(growing, 1, stage)
-        stage = xp.where(transforming, 3, stage)
-        stage = xp.where(startup, 0, stage)
-        return stage.astype(xp.int8)
+        return stage_codes(s.age, s.employees, s.growth, self.params_.demography, self.xp_)
 
     def demography(self, success, collab: Collaborations):
         xp, s, d = self.xp_, self.state_, self.params_.demography

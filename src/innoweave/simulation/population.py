@@ -13,7 +13,7 @@ distributions used for attributes the registry lacks are stated in ``docs/model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -132,11 +132,37 @@ ROW_RULES: dict[str, tuple[str, float | None, float | None]] = {
     "credit_access": ("f", 0.0, 1.0), "capacity": ("i", 0, None), "openness": ("f", 0.0, 1.0),
     "match_quality": ("f", 0.0, 1.0), "patents": ("i", 0, None),
 }  # fmt: skip
+#: The dtype of each array as the generators build it (every other array is float32): a
+#: population built by hand is converted to them by :func:`check_population`, so that it runs
+#: exactly as the same values generated would (float64 columns moved results by ~1e-8).
+DTYPES = {"kind": np.int8, "region": np.int32, "cluster": np.int32, "capacity": np.int16,
+          "patents": np.int32, "field": np.int16, "expertise": np.int8, "mask": np.bool_,
+          "memory": np.int32}  # fmt: skip
+
+
+def _canonical_dtypes(pop: Population, arrays: dict[str, np.ndarray]) -> Population:
+    """``pop`` with every array in its :data:`DTYPES` dtype (itself where all are); a value the
+    dtype cannot hold (a capacity of 40,000 in int16, 1e39 in float32) is refused by row."""
+    cast = {}
+    for name, value in arrays.items():
+        dtype = np.dtype(DTYPES.get(name, np.float32))
+        if value.dtype == dtype:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+            converted = value.astype(dtype)
+        lost = converted != value if dtype.kind in "iub" else ~np.isfinite(converted)
+        if lost.any():
+            row = int(np.argwhere(lost)[0][0])
+            shown = (value[row] if value.ndim == 1 else value[row][lost[row]][0]).item()
+            raise ValueError(f"population.{name}: row {row} has {shown!r}, beyond what {dtype} holds")
+        cast[name] = converted
+    return replace(pop, **cast) if cast else pop
 
 
 def check_population(pop: object, params: ModelParams) -> Population:
-    """``pop`` if a run can start from it with ``params``; else ValueError naming the column,
-    the first bad row and its value.
+    """``pop`` if a run can start from it with ``params`` (its arrays converted to
+    :data:`DTYPES` where built with others); else ValueError naming the column, the first bad
+    row and its value.
 
     A population built by hand (or edited) with a NaN, an infinite or negative attribute, a
     region, cluster, field or partner index out of range, or columns of different lengths
@@ -208,7 +234,7 @@ def check_population(pop: object, params: ModelParams) -> Population:
                          f"one unit per field)")
     if pop.n_firms == 0:
         raise ValueError("population: no firms (SMEs or large firms) to simulate")
-    return pop
+    return _canonical_dtypes(pop, arrays)
 
 
 def check_run_inputs(params: object, population: object, instruments: object,
@@ -245,6 +271,20 @@ def check_run_inputs(params: object, population: object, instruments: object,
 def size_class_of(employees: np.ndarray, xp=np) -> np.ndarray:
     """Size-class index (0 micro .. 3 large) of each head count."""
     return xp.searchsorted(xp.asarray(SIZE_CLASS_BOUNDS, dtype=xp.float32), employees, side="right")
+
+
+def stage_codes(age, employees, growth, demography, xp=np):
+    """Growth-stage index (``STAGES``: 0 start-up, 1 growth, 2 maturity, 3 transformation) of
+    each firm: the rule of :mod:`innoweave.registry.stages` with the thresholds of
+    ``params.demography`` (start-up wins over transformation, which wins over growth)."""
+    d = demography
+    startup = (age < d.startup_max_age) & (employees < d.startup_max_employees)
+    transforming = (growth < d.transformation_max_growth) & (age >= d.transformation_min_age)
+    stage = xp.full(age.shape[0], 2, dtype=xp.int8)
+    stage = xp.where(growth >= d.growth_min_rate, 1, stage)
+    stage = xp.where(transforming, 3, stage)
+    stage = xp.where(startup, 0, stage)
+    return stage.astype(xp.int8)
 
 
 # --- knowledge ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from innoweave.simulation.params import (
     Range,
     check_instrument_table,
 )
-from innoweave.simulation.population import Population, size_class_of
+from innoweave.simulation.population import Population, size_class_of, stage_codes
 
 TOP_LEVEL = {"name", "description", "horizon", "replications", "seed", "population", "params",
              "mechanisms", "calibration", "instruments"}
@@ -119,11 +119,7 @@ class Scenario:
         if pop.n_firms == 0:
             raise ScenarioError("population: no firms to simulate (empty population)")
         instruments = self.instruments_for(pop)
-        d = self.params.demography
-        stage = np.full(len(pop), 2, dtype=np.int8)
-        stage[pop.growth >= d.growth_min_rate] = 1
-        stage[(pop.growth < d.transformation_max_growth) & (pop.age >= d.transformation_min_age)] = 3
-        stage[(pop.age < d.startup_max_age) & (pop.employees < d.startup_max_employees)] = 0
+        stage = stage_codes(pop.age, pop.employees, pop.growth, self.params.demography)
         size_class = size_class_of(pop.employees)
         for key, cfg in instruments.items():
             ok = np.isin(pop.kind, [0 if k == "sme" else 1 for k in cfg.kinds])
