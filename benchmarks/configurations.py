@@ -39,6 +39,10 @@ CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
         "small": ["matching_splits.py"],
         "large": ["matching_splits.py"],
     },
+    "matching_generic_scale": {
+        "small": ["matching_generic_scale.py", "--smes", "20000"],
+        "large": ["matching_generic_scale.py", "--smes", "100000"],
+    },
     "matching_scale": {
         "small": ["matching_scale.py", "small"],
         "large": ["matching_scale.py", "large"],

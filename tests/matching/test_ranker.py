@@ -104,3 +104,36 @@ def test_auto_ranker_records_its_choice(registry):
     assert selection["chosen"] == auto.chosen_model_ and set(auto.validation_["models"]) == {"hgb", "logistic"}
     lead = selection["leads"]["hgb"]
     assert (auto.chosen_model_ == "hgb") == (lead["lead"] > lead["standard_error"])
+
+
+def test_linear_weights_are_fitted_to_convergence_on_rare_positives():
+    """With one positive in 5,000 pairs the mean loss's gradient met lbfgs's default tolerance
+    after about a dozen iterations, far from the optimum: on synthetic data with 100k SMEs the
+    shortlist of the two-stage ranking was no better than random. Here: 40 queries × 5,000
+    candidates, one true partner each, whose signals are larger on average."""
+    from types import SimpleNamespace
+
+    from sklearn.metrics import roc_auc_score
+
+    from innoweave.matching.ranker import SliceData
+    from innoweave.matching.scoring import DISTANCE_SCALE_KM
+
+    rng = np.random.default_rng(0)
+    nq, nc = 40, 5000
+    neg = np.array([0.08, 0.52, 0.625, 0.207, 0.229])
+    pos = np.array([0.132, 1.46, 1.12, 0.644, 0.759])
+    X = rng.exponential(neg, (nq, nc, 5))
+    truth = rng.integers(0, nc, nq)
+    X[np.arange(nq), truth] = rng.exponential(pos, (nq, 5))
+    X[..., 3] = np.clip(X[..., 3], 1e-6, 1.0)  # closeness exp(-d / scale)
+    X[..., 4] = X[..., 4] > 0.5
+    features = {"text_cosine": X[..., 0], "katz": np.expm1(X[..., 1]), "cand_degree": np.expm1(X[..., 2]),
+                "distance_km": -DISTANCE_SCALE_KM * np.log(X[..., 3]), "same_region": X[..., 4]}  # fmt: skip
+    split = SimpleNamespace(n_queries=nq, candidates=np.arange(nc), truth=[np.array([t]) for t in truth])
+    weights = LearnedRanker()._linear_weights([SliceData(split, features)], rng)
+    w = np.array([weights[k] for k in ("text", "proximity", "popularity", "distance", "same_region")])
+    labels = np.zeros((nq, nc), bool)
+    labels[np.arange(nq), truth] = True
+    auc = roc_auc_score(labels.ravel(), (X @ w).ravel())
+    assert auc > 0.88, (weights, auc)  # 0.83 with the early stop
+    assert (w > 0).all()  # every signal is larger for the true partners

@@ -15,7 +15,7 @@ from innoweave.matching.features import (
     kind_complementary,
     pair_features,
 )
-from innoweave.matching.ranker import normalised_features
+from innoweave.matching.ranker import normalised_features, scaled_counts
 from innoweave.matching.recommender import SHORTLIST_RANDOM_NEGATIVES
 from innoweave.matching.topk import learned_proba
 
@@ -95,7 +95,7 @@ def test_second_stage_equals_the_rankers_own_prediction(alliance):
     assert np.isneginf(fast[~keep]).all()
     scores = rec.score_matrix(queries, cands, mode="alliance")
     assert (np.isfinite(scores).sum(axis=1) == rec.rerank).all()
-    first = rec._linear(feats, ranker.scoring_weights_)
+    first = rec._linear(scaled_counts(feats, ranker.scale_), ranker.scoring_weights_)  # on the scale fitted
     kth = -np.sort(-first, axis=1)[:, rec.rerank - 1]
     assert (first[np.isfinite(scores)].reshape(len(queries), -1) >= kth[:, None]).all()
     idx, top = rec.top_k(queries, mode="alliance", k=3, block=16)

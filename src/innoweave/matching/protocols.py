@@ -46,6 +46,8 @@ from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.kinds import parse_kind
 
 PRESETS = ("cordis-de",)
+#: Queries scored together in an evaluation (bounds the memory of the pair features).
+SCORE_BLOCK = 256
 P4_CAPACITIES = (2, 3, 5, 10, "activity", None)
 
 
@@ -91,7 +93,10 @@ def evaluate_split(
         return result
     rec = _fit_recommender(frames, split, train_projects, target_kinds=target_kinds, query_kinds=query_kinds,
                            new_only=new_only, seed=seed, ranker=ranker, text=text)  # fmt: skip
-    scores = rec.score_matrix(split.queries, split.candidates, mode="evaluation")
+    # scored in blocks of queries, so that the pair features of one block are in memory at a
+    # time (a query's scores do not depend on the others scored with it)
+    scores = np.vstack([rec.score_matrix(split.queries[i:i + SCORE_BLOCK], split.candidates, mode="evaluation")
+                        for i in range(0, split.n_queries, SCORE_BLOCK)])  # fmt: skip
     result["metrics"] = ranking_metrics(scores, split, k=k)
     result["baselines"] = evaluate_scores(split, baseline_scores(split, seed=seed), k=k)
     ranker_fit = rec.rankers_.get("evaluation")

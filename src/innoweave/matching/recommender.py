@@ -34,7 +34,7 @@ from innoweave.matching.features import (
 )
 from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, build_history, project_dates
 from innoweave.matching.inputs import InputFileError, parse_date_option
-from innoweave.matching.ranker import LearnedRanker, reference_features
+from innoweave.matching.ranker import LearnedRanker, reference_features, scaled_counts
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
 from innoweave.registry.geography import haversine_km
@@ -320,7 +320,8 @@ class PartnerRecommender:
             return self._linear(feats)
         if not shortlist or not self._reranks_shortlist(len(candidates)):
             return ranker.predict(feats)
-        first = self._linear(feats, ranker.scoring_weights_)
+        # the weights were fitted on counts read on the reference scale: read them so here too
+        first = self._linear(scaled_counts(feats, ranker.scale_), ranker.scoring_weights_)
         if excluded is not None:
             first[excluded] = -np.inf
         size = min(max(self.rerank, k), len(candidates))
