@@ -390,3 +390,10 @@ def test_recommender_settings_and_use_before_fit_are_named():
     for rerank in (0, -3, 2.5):
         with pytest.raises(ValueError, match="rerank must be (a whole number >= 1|at least 1)"):
             PartnerRecommender(rerank=rerank).fit(None)
+
+
+def test_the_evaluation_table_says_which_model_ranked(tmp_path):
+    out = _evaluate(_eval_files(tmp_path), "--train-end", "2021-01-01", json_out=False)
+    assert out.exit_code == 0, out.output
+    data = json.loads(_evaluate(_eval_files(tmp_path), "--train-end", "2021-01-01").stdout)
+    assert f"note: evaluation: {data['model']['fit']}" in one_line(out.stderr)

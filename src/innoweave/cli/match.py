@@ -504,6 +504,15 @@ def _metrics_table(name: str, block: dict) -> None:
     for base, metrics in block["baselines"].items():
         view.add_row(base, *(f"{metrics[m]:.3f}" for m in keys))
     err.print(view)
+    model = block.get("model") or {}
+    validation = model.get("validation") or {}
+    if model.get("fit"):
+        recall = {candidate: next((v for key, v in m.items() if key.startswith("recall@")), None)
+                  for candidate, m in validation.get("models", {}).items()}  # fmt: skip
+        scores = ", ".join(f"{candidate} {v:.3f}" for candidate, v in recall.items() if v is not None)
+        rule = (validation.get("selection") or {}).get("rule", "")
+        note(f"{name}: {model['fit']}" + (f" (validation recall inside the training period: {scores}; {rule})"
+                                         if scores else ""))  # fmt: skip
 
 
 def _p4_table(block: dict) -> None:

@@ -248,9 +248,9 @@ def _check_outputs(outputs: tuple[str, ...], scenario: str) -> None:
     report: both run one step of ``scenario`` on a small population to list their columns."""
     ReferenceModel = _reference_model()
     sc = SCENARIOS[scenario]
-    population = synthetic_population(20, seed=0, params=sc.params)
-    both = set(Engine(sc.params, population, instruments=sc.instrument_configs(), seed=0).run(1).columns)
-    both &= set(ReferenceModel(sc.params, population, instruments=sc.instrument_configs(), seed=0).run(1).columns)
+    population, instruments = synthetic_population(20, seed=0, params=sc.params), sc.instrument_configs()
+    both = set(Engine(sc.params, population, instruments=instruments, seed=0).run(1).columns)
+    both &= set(ReferenceModel(sc.params, population, instruments=instruments, seed=0).run(1).columns)
     missing = [o for o in outputs if o not in both]
     if missing:
         raise ValueError(f"outputs: unknown column(s) {missing}; both implementations report: "
