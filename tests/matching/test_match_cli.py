@@ -56,6 +56,12 @@ def test_assign_from_registry_and_from_file(registry_url, tmp_path):
     assert out.exit_code == 0, out.output
     pairs = {(p["query"], p["partner"]) for p in json.loads(out.stdout)["pairs"]}
     assert pairs == {("a", "y"), ("b", "x")}
+    cands.to_excel(tmp_path / "c.xlsx", index=False)  # the same tables as workbooks
+    pd.DataFrame({"query": ["a"], "partner": ["x"]}).to_excel(tmp_path / "conf.xlsx", index=False)
+    out = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.xlsx"), "--k", "1", "--capacity", "1",
+                              "--conflicts", str(tmp_path / "conf.xlsx"), "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert {(p["query"], p["partner"]) for p in json.loads(out.stdout)["pairs"]} == pairs
     out = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--capacity", "lots"])
     assert out.exit_code == 2 and "--capacity must be an integer" in out.output
 

@@ -397,3 +397,32 @@ def test_the_evaluation_table_says_which_model_ranked(tmp_path):
     assert out.exit_code == 0, out.output
     data = json.loads(_evaluate(_eval_files(tmp_path), "--train-end", "2021-01-01").stdout)
     assert f"note: evaluation: {data['model']['fit']}" in one_line(out.stderr)
+
+
+def test_evaluation_files_may_be_workbooks(tmp_path):
+    """Analysts keep these tables in Excel: the first sheet of an .xlsx reads as the CSV does
+    (dates as date cells, numbers as numbers), with row numbers in messages."""
+    paths = _eval_files(tmp_path)
+    as_csv = json.loads(_evaluate(paths, "--train-end", "2021-01-01").stdout)
+    books = {}
+    for name, path in paths.items():
+        frame = pd.read_csv(path, dtype=str)
+        if name == "PR":
+            frame["start_date"] = pd.to_datetime(frame["start_date"])
+        books[name] = tmp_path / f"{name}.xlsx"
+        frame.to_excel(books[name], index=False)
+    out = _evaluate(books, "--train-end", "2021-01-01")
+    assert out.exit_code == 0, out.output
+    as_xlsx = json.loads(out.stdout)
+    for key in ("queries", "candidates", "metrics", "baselines"):
+        assert as_xlsx[key] == as_csv[key]
+    frame = pd.read_excel(books["O"], dtype=str)
+    frame.loc[3, "kind"] = "spaceship"
+    frame.to_excel(books["O"], index=False)
+    out = _evaluate(books, "--train-end", "2021-01-01")
+    assert out.exit_code == 2 and "O.xlsx, line 5: " in one_line(out.output) and "spaceship" in out.output
+    frame.loc[3, "kind"] = "sme"
+    frame.to_excel(books["O"], index=False)
+    books["PR"].write_bytes(b"PK\x03\x04 not a workbook")
+    out = _evaluate(books, "--train-end", "2021-01-01")
+    assert out.exit_code == 2 and "PR.xlsx: cannot be read as an XLSX workbook" in one_line(out.output)

@@ -236,9 +236,9 @@ def assign_cmd(
     top: Annotated[int | None, typer.Option("--top", help=(
         "Candidates per SME given to the assignment (default 50). Not with --candidates."))] = None,
     candidates: Annotated[Path | None, typer.Option("--candidates", help=(
-        "CSV query,partner,score (UTF-8) instead of the registry."))] = None,
-    conflicts: Annotated[Path | None, typer.Option("--conflicts", help="CSV query,partner of excluded pairs.")] = None,
-    forced: Annotated[Path | None, typer.Option("--forced", help="CSV query,partner of pairs to keep.")] = None,
+        "CSV (UTF-8) or .xlsx with query,partner,score instead of the registry."))] = None,
+    conflicts: Annotated[Path | None, typer.Option("--conflicts", help="CSV or .xlsx query,partner of excluded pairs.")] = None,
+    forced: Annotated[Path | None, typer.Option("--forced", help="CSV or .xlsx query,partner of pairs to keep.")] = None,
     min_quality: Annotated[float | None, typer.Option("--min-quality", help="Drop pairs scoring below this.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the chosen pairs to this file: .csv or .xlsx.")] = None,
     objective: Annotated[str, typer.Option("--objective", help=(
@@ -428,9 +428,9 @@ def _assign_by(table: pd.DataFrame, objective: str, source: str | None, *, min_q
 def evaluate(
     preset: Annotated[str | None, typer.Option("--preset", help="cordis-de: protocols P1, P2, P4.")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder of the CORDIS files (preset).")] = None,
-    participations: Annotated[Path | None, typer.Option("--participations", help="P.csv: project_id,org_id[,role]")] = None,
-    organisations: Annotated[Path | None, typer.Option("--organisations", help="O.csv: org_id,kind[,name,region,lat,lon]")] = None,
-    projects: Annotated[Path | None, typer.Option("--projects", help="PR.csv: project_id,start_date[,title]")] = None,
+    participations: Annotated[Path | None, typer.Option("--participations", help="P.csv (or .xlsx): project_id,org_id[,role]")] = None,
+    organisations: Annotated[Path | None, typer.Option("--organisations", help="O.csv (or .xlsx): org_id,kind[,name,region,lat,lon]")] = None,
+    projects: Annotated[Path | None, typer.Option("--projects", help="PR.csv (or .xlsx): project_id,start_date[,title]")] = None,
     train_end: Annotated[str | None, typer.Option("--train-end", help="Projects starting before DATE train; the rest test.")] = None,
     query_kinds: Annotated[str, typer.Option("--query-kinds", help="Comma-separated kinds of the queries.")] = "sme",
     target_kinds: Annotated[str, typer.Option("--target-kinds", help="Comma-separated kinds of the partners.")] = "university,research_institute",

@@ -12,6 +12,7 @@ never guessed value by value: a column that mixes the two, or a date written ano
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 from collections.abc import Sequence
@@ -99,24 +100,91 @@ def parse_dates(values: pd.Series, path: Path | str, column: str, *, allow_empty
     return pd.Series(dates.to_numpy(), index=values.index, name=column)
 
 
+def _workbook_frame(path: Path) -> tuple[pd.DataFrame, str]:
+    """The first sheet of the workbook ``path`` as text cells (header from its first row)
+    and that header as a line of text; dates as ``YYYY-MM-DD``, whole numbers without
+    ``.0``, OOXML escapes (``_x000D_``) undone."""
+    import zipfile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    from innoweave.registry.files import unescape_ooxml
+
+    def text(value) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime.datetime):
+            return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return unescape_ooxml(str(value))
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: cannot be read as an XLSX workbook ({exc}); save it again as .xlsx, "
+                             "or as CSV UTF-8") from None  # fmt: skip
+    try:
+        rows = [[text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise InputFileError(f"{path}: damaged XLSX workbook ({exc})") from None
+    finally:
+        book.close()
+    while rows and all(v is None or not v.strip() for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        return pd.DataFrame(), ""
+    width = max(len(r) for r in rows)
+    header = [h if h is not None else "" for h in rows[0]] + [""] * (width - len(rows[0]))
+    body = [r + [None] * (width - len(r)) for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object), ",".join(header)
+
+
 def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, option: str | None = None) -> pd.DataFrame:
-    """The CSV file ``path`` as text cells, indexed by file line (the header is line 1).
+    """The CSV file (or ``.xlsx`` workbook, its first sheet) ``path`` as text cells, indexed
+    by file line or sheet row (the header is line 1).
 
     Column names and cells are trimmed, empty cells are missing (NaN), blank lines are
     skipped. Stops (:class:`InputFileError`) where the file is missing, empty, not UTF-8
-    (a byte-order mark is fine), not CSV, or lacks a ``required`` column. ``what`` names the
-    file in messages ("candidates"); ``option`` is the option that gave it."""
+    (a byte-order mark is fine), not CSV (or not a workbook), or lacks a ``required``
+    column. ``what`` names the file in messages ("candidates"); ``option`` is the option
+    that gave it."""
     path = Path(path)
     label = f"{option} " if option else ""
     if not path.exists():
         raise InputFileError(f"{label}{what} file {path} does not exist")
     if not path.is_file():
         raise InputFileError(f"{label}{what} file {path} is not a file")
+    need = ", ".join(required)
+    if path.suffix.lower() == ".xlsx":
+        df, header = _workbook_frame(path)
+        if not header.strip(","):
+            raise InputFileError(f"{path} is empty: its first sheet needs a header row with the columns {need}")
+    else:
+        df, header = _csv_frame(path, what, need)
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        hint = ("; the file looks separated by ';': save it comma-separated"
+                if ";" in header and "," not in header else "")
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)} (need {need}; has: "
+                             f"{', '.join(df.columns)}){hint}")  # fmt: skip
+    df.index = np.arange(2, len(df) + 2)
+    for column in df.columns:
+        cells = df[column]
+        df[column] = cells.str.strip().replace("", np.nan) if cells.notna().any() else cells
+    return df[df.notna().any(axis=1)] if len(df.columns) else df
+
+
+def _csv_frame(path: Path, what: str, need: str) -> tuple[pd.DataFrame, str]:
+    """A UTF-8 CSV file as text cells, and its header line."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"{what} file {path}: cannot be read ({exc.strerror or exc})") from None
-    need = ", ".join(required)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -131,19 +199,7 @@ def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, opti
                          skip_blank_lines=False)  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputFileError(f"{path}: cannot be read as CSV ({str(exc).strip()})") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        header = text.splitlines()[0] if text.splitlines() else ""
-        hint = ("; the file looks separated by ';': save it comma-separated"
-                if ";" in header and "," not in header else "")
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)} (need {need}; has: "
-                             f"{', '.join(df.columns)}){hint}")  # fmt: skip
-    df.index = np.arange(2, len(df) + 2)
-    for column in df.columns:
-        cells = df[column]
-        df[column] = cells.str.strip().replace("", np.nan) if cells.notna().any() else cells
-    return df[df.notna().any(axis=1)] if len(df.columns) else df
+    return df, text.splitlines()[0] if text.splitlines() else ""
 
 
 def require_cells(df: pd.DataFrame, path: Path | str, columns: Sequence[str]) -> None:
