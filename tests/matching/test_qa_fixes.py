@@ -426,3 +426,12 @@ def test_evaluation_files_may_be_workbooks(tmp_path):
     books["PR"].write_bytes(b"PK\x03\x04 not a workbook")
     out = _evaluate(books, "--train-end", "2021-01-01")
     assert out.exit_code == 2 and "PR.xlsx: cannot be read as an XLSX workbook" in one_line(out.output)
+
+
+def test_evaluate_takes_the_ranker_by_name(tmp_path):
+    paths = _eval_files(tmp_path)
+    out = _evaluate(paths, "--train-end", "2021-01-01", "--ranker", "none")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["model"]["fit"].startswith("linear combination with default weights (ranker='none')")
+    out = _evaluate(paths, "--train-end", "2021-01-01", "--ranker", "forest")
+    assert out.exit_code == 2 and "--ranker: unknown 'forest'; choose from auto, hgb, logistic, none" in one_line(out.output)

@@ -436,6 +436,9 @@ def evaluate(
     target_kinds: Annotated[str, typer.Option("--target-kinds", help="Comma-separated kinds of the partners.")] = "university,research_institute",
     new_only: Annotated[bool, typer.Option("--new-only", help="Only partners new in the test period count.")] = False,
     k: Annotated[int, typer.Option("--k", help="Cut-off of the ranking metrics.")] = 10,
+    ranker: Annotated[str, typer.Option("--ranker", help=(
+        "auto (chosen by validation inside the training period), logistic, hgb, or none (the "
+        "linear combination with default weights)."))] = "auto",
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
@@ -446,9 +449,12 @@ def evaluate(
         evaluate_files,
         evaluate_preset,
     )
+    from innoweave.matching.recommender import RANKER_CHOICES
 
     if k <= 0:
         raise fail(f"--k must be positive, got {k}")
+    if ranker not in RANKER_CHOICES:
+        raise fail(f"--ranker: unknown {ranker!r}; choose from {', '.join(RANKER_CHOICES)}")
     try:
         if preset is not None:
             if preset not in PRESETS:
@@ -462,7 +468,7 @@ def evaluate(
             except CordisFormatError as exc:
                 raise fail(str(exc)) from None
             with err.status("evaluating P1, P2, P4 (fitting rankers inside the training period)"):
-                result = evaluate_preset(frames, k=k, seed=seed)
+                result = evaluate_preset(frames, k=k, seed=seed, ranker=ranker)
         else:
             if participations is None or organisations is None or train_end is None:
                 raise fail("give --preset cordis-de, or --participations, --organisations and --train-end")
@@ -471,7 +477,7 @@ def evaluate(
             with err.status("evaluating"):
                 result = evaluate_files(participations, organisations, projects, train_end=train_end,
                                         query_kinds=kinds_q, target_kinds=kinds_t, new_only=new_only,
-                                        k=k, seed=seed)  # fmt: skip
+                                        k=k, seed=seed, ranker=ranker)  # fmt: skip
             undated = result.get("undated_projects")
             if undated:
                 note(f"{undated['count']} project(s) without a start date are neither training nor test "
