@@ -435,3 +435,22 @@ def test_evaluate_takes_the_ranker_by_name(tmp_path):
     assert json.loads(out.stdout)["model"]["fit"].startswith("linear combination with default weights (ranker='none')")
     out = _evaluate(paths, "--train-end", "2021-01-01", "--ranker", "forest")
     assert out.exit_code == 2 and "--ranker: unknown 'forest'; choose from auto, hgb, logistic, none" in one_line(out.output)
+
+
+def test_a_workbook_names_its_rows_and_refuses_a_repeated_column(tmp_path):
+    from openpyxl import Workbook
+
+    def book(rows):
+        wb = Workbook()
+        for row in rows:
+            wb.active.append(row)
+        wb.save(tmp_path / "c.xlsx")
+        return tmp_path / "c.xlsx"
+
+    got = read_csv_lines(book([["query", "partner", None, "score"], ["a", "x", "stray", 0.5], [None] * 4,
+                               [" b ", "y", None, 2.0]]), "candidates", ["query", "partner"])  # fmt: skip
+    assert list(got.index) == [2, 4] and got.loc[4, "query"] == "b" and got.loc[4, "score"] == "2"
+    with pytest.raises(InputFileError, match="column\\(s\\) 'query' appear more than once in the header row"):
+        read_csv_lines(book([["query", "query", "partner"], ["a", "b", "x"]]), "candidates", ["query", "partner"])
+    with pytest.raises(InputFileError, match="c.xlsx is empty: its first sheet needs a header row"):
+        read_csv_lines(book([]), "candidates", ["query", "partner"])

@@ -138,7 +138,12 @@ def _workbook_frame(path: Path) -> tuple[pd.DataFrame, str]:
     if not rows:
         return pd.DataFrame(), ""
     width = max(len(r) for r in rows)
-    header = [h if h is not None else "" for h in rows[0]] + [""] * (width - len(rows[0]))
+    header = [h.strip() if h is not None and h.strip() else f"Unnamed: {i}"
+              for i, h in enumerate(rows[0] + [None] * (width - len(rows[0])))]  # fmt: skip
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise InputFileError(f"{path}: column(s) {', '.join(map(repr, twice))} appear more than once in the "
+                             "header row; name each column once")  # fmt: skip
     body = [r + [None] * (width - len(r)) for r in rows[1:]]
     return pd.DataFrame(body, columns=header, dtype=object), ",".join(header)
 
@@ -161,7 +166,7 @@ def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, opti
     need = ", ".join(required)
     if path.suffix.lower() == ".xlsx":
         df, header = _workbook_frame(path)
-        if not header.strip(","):
+        if not header:
             raise InputFileError(f"{path} is empty: its first sheet needs a header row with the columns {need}")
     else:
         df, header = _csv_frame(path, what, need)
