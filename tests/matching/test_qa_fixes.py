@@ -67,6 +67,10 @@ def test_german_dates_are_day_first_whatever_the_day(tmp_path):
     iso = parse_dates(pd.Series(["2021-02-01", "2021-02-01T10:00:00"], index=[2, 3]), "PR.csv", "start_date")
     assert (iso == pd.Timestamp("2021-02-01")).all()
     assert parse_date_option("01.02.2021", "--train-end") == pd.Timestamp("2021-02-01")
+    # year first with slashes (Excel in Chinese and Japanese locales): never ambiguous
+    ymd = parse_dates(pd.Series(["2021/3/1", "2021/03/15 08:30"], index=[2, 3]), "PR.csv", "start_date")
+    assert list(ymd) == [pd.Timestamp("2021-03-01"), pd.Timestamp("2021-03-15")]
+    assert parse_date_option("2021/1/15", "--train-end") == pd.Timestamp("2021-01-15")
     # on the files: with the cut on 15 January, a project of 01.02.2021 is a test project
     paths = _eval_files(tmp_path, dates=lambda s: s.map(lambda d: f"{d[8:10]}.{d[5:7]}.{d[:4]}").where(
         ~s.str.startswith("2021"), "01.02.2021"))  # fmt: skip
@@ -79,7 +83,9 @@ def test_german_dates_are_day_first_whatever_the_day(tmp_path):
 @pytest.mark.parametrize("values, message", [
     (["2021-02-01", "01.03.2021"], "PR.csv, line 3: start_date '01.03.2021' is DD.MM.YYYY but line 2 is YYYY-MM-DD"),
     (["01/02/2021"], "PR.csv, line 2: start_date '01/02/2021' is ambiguous (day or month first?)"),
-    (["2016/13/01"], "PR.csv, line 2: start_date '2016/13/01' is not a date in a known format"),
+    (["13 Jan 2016"], "PR.csv, line 2: start_date '13 Jan 2016' is not a date in a known format"),
+    (["2016/13/01"], "PR.csv, line 2: start_date '2016/13/01' is not a valid date"),
+    (["2021/03/01", "2021-03-02"], "PR.csv, line 3: start_date '2021-03-02' is YYYY-MM-DD but line 2 is YYYY/MM/DD"),
     (["31.02.2021"], "PR.csv, line 2: start_date '31.02.2021' is not a valid date"),
     (["2021-01-01", None], "PR.csv, line 3: empty date in column 'start_date'"),
 ])  # fmt: skip
@@ -93,8 +99,8 @@ def test_an_empty_date_is_unknown_where_allowed():
     got = parse_dates(pd.Series(["2021-02-01", None, "2020-05-03"], index=[2, 3, 4]), "PR.csv", "start_date",
                       allow_empty=True)  # fmt: skip
     assert got[2] == pd.Timestamp("2021-02-01") and pd.isna(got[3]) and got[4] == pd.Timestamp("2020-05-03")
-    with pytest.raises(InputFileError, match="line 3: start_date '2016/13/01' is not a date"):
-        parse_dates(pd.Series(["2021-02-01", "2016/13/01", None], index=[2, 3, 4]), "PR.csv", "start_date",
+    with pytest.raises(InputFileError, match="line 3: start_date '13 Jan 2016' is not a date"):
+        parse_dates(pd.Series(["2021-02-01", "13 Jan 2016", None], index=[2, 3, 4]), "PR.csv", "start_date",
                     allow_empty=True)  # fmt: skip
 
 

@@ -5,8 +5,9 @@ The generic evaluation files (participations, organisations, projects) and the f
 trimmed of surrounding spaces (``"s0 "`` is ``"s0"``), an empty cell is missing; the frame's
 index is the line of the file each row came from (the header is line 1), so every later
 check can say where a bad value is. Dates are parsed by an explicit format decided per
-column — ``YYYY-MM-DD`` (ISO; a time after it is ignored) or ``DD.MM.YYYY`` (German) — and
-never guessed value by value: a column that mixes the two, or a date written another way
+column — ``YYYY-MM-DD`` (ISO; a time after it is ignored), ``YYYY/MM/DD`` (year first, as
+Excel writes dates in Chinese and Japanese locales) or ``DD.MM.YYYY`` (German) — and never
+guessed value by value: a column that mixes them, or a date written another way
 (``01/02/2021`` could be either day or month first), is an error naming the line.
 """
 
@@ -27,15 +28,18 @@ class InputFileError(ValueError):
 
 
 #: Date formats of the generic files and of ``--train-end``, by name.
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_TIME = r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + "$")
+#: year first with slashes, as Excel writes dates in Chinese and Japanese locales (2021/3/1)
+_YEAR_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})" + _TIME + "$")
 _GERMAN = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-DATE_FORMATS = {"YYYY-MM-DD": _ISO, "DD.MM.YYYY": _GERMAN}
-_DATE_HINT = "write dates as YYYY-MM-DD (or DD.MM.YYYY, one format per column)"
+DATE_FORMATS = {"YYYY-MM-DD": _ISO, "YYYY/MM/DD": _YEAR_SLASH, "DD.MM.YYYY": _GERMAN}
+_DATE_HINT = "write dates as YYYY-MM-DD (or YYYY/MM/DD or DD.MM.YYYY, one format per column)"
 
 
 def _ymd(fmt: str, match: re.Match) -> tuple[int, int, int]:
     a, b, c = (int(x) for x in match.groups()[:3])
-    return (a, b, c) if fmt == "YYYY-MM-DD" else (c, b, a)
+    return (c, b, a) if fmt == "DD.MM.YYYY" else (a, b, c)
 
 
 def _date_format(value: str) -> tuple[str, re.Match] | None:
@@ -47,8 +51,8 @@ def _date_format(value: str) -> tuple[str, re.Match] | None:
 
 
 def parse_date_option(value: str | None, option: str) -> pd.Timestamp | None:
-    """``value`` of a date option (``--train-end``) as a Timestamp: ``YYYY-MM-DD`` or
-    ``DD.MM.YYYY``; anything else stops with a message naming the option."""
+    """``value`` of a date option (``--train-end``) as a Timestamp: ``YYYY-MM-DD``,
+    ``YYYY/MM/DD`` or ``DD.MM.YYYY``; anything else stops with a message naming the option."""
     if value is None:
         return None
     text = str(value).strip()
@@ -64,9 +68,9 @@ def parse_date_option(value: str | None, option: str) -> pd.Timestamp | None:
 def parse_dates(values: pd.Series, path: Path | str, column: str, *, allow_empty: bool = False) -> pd.Series:
     """Dates of a column read by :func:`read_csv_lines` (index = file lines).
 
-    The format is decided for the whole column by its values: all ``YYYY-MM-DD`` or all
-    ``DD.MM.YYYY``. A value in neither format (``2016/13/01``, ``01/02/2021``), a day that
-    does not exist (``31.02.2021``) or a column mixing the formats stops with the file, the
+    The format is decided for the whole column by its values: all ``YYYY-MM-DD``, all
+    ``YYYY/MM/DD`` or all ``DD.MM.YYYY``. A value in none of them (``13 Jan 2016``,
+    ``01/02/2021``), a day that does not exist (``31.02.2021``, ``2016/13/01``) or a column mixing the formats stops with the file, the
     line and the value; so does an empty cell, unless ``allow_empty`` (then it is ``NaT``:
     the date is unknown)."""
     formats: dict[str, int] = {}
