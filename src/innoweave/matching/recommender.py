@@ -106,7 +106,8 @@ _LINEAR_SIGNALS = {"text": "text", "proximity": "graph", "popularity": "populari
 def _as_date(value, name: str) -> pd.Timestamp:
     """A date argument of the Python API as a (timezone-naive) Timestamp.
 
-    Text follows the CLI's rule (``YYYY-MM-DD`` or ``DD.MM.YYYY``, never guessed); a
+    Text follows the CLI's rule (``YYYY-MM-DD``, ``YYYY/MM/DD`` or ``DD.MM.YYYY``, never
+    guessed); a
     ``date``, ``datetime``, ``numpy.datetime64`` or Timestamp is taken as it is. Anything
     else — a number (pandas would read it as nanoseconds after 1970), a bool, NaN, NaT —
     stops with a message naming the argument and the value.
@@ -286,6 +287,16 @@ class PartnerRecommender:
         if mode not in self.modes:
             raise ValueError(f"mode {mode!r} was not fitted (fitted: {', '.join(self.modes)})")
 
+    @staticmethod
+    def _refuse_cluster_mode(mode: str | None) -> None:
+        if mode == "cluster":
+            raise ValueError("cluster mode scores clusters to join, not partners: recommend(..., mode='cluster')")
+
+    def _check_partner_mode(self, mode: str) -> None:
+        """A fitted mode that recommends partners (not cluster mode)."""
+        self._check_mode(mode)
+        self._refuse_cluster_mode(mode)
+
     def row_of(self, org_id: str) -> int:
         self._check_fitted()
         try:
@@ -311,9 +322,7 @@ class PartnerRecommender:
         the query has that many eligible ones; pairs off the shortlist score −inf.
         ``shortlist=False`` scores every pair with the learned model.
         """
-        self._check_mode(mode)
-        if mode == "cluster":
-            raise ValueError("cluster mode scores clusters to join, not partners: recommend(..., mode='cluster')")
+        self._check_partner_mode(mode)
         feats = self.features(queries, candidates)
         ranker = self.rankers_.get(mode)
         if ranker is None:
@@ -353,8 +362,7 @@ class PartnerRecommender:
         scaled to 1). Pairs off the re-ranking shortlist are scored too.
         """
         self._check_fitted()
-        if mode == "cluster":
-            raise ValueError("cluster mode scores clusters to join, not partners: recommend(..., mode='cluster')")
+        self._refuse_cluster_mode(mode)
         if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(x, str) for x in pairs):
             raise ValueError(f"pairs must be a list of (organisation, partner) pairs, e.g. [{pairs!r}], got one pair")
         pairs = list(pairs)
