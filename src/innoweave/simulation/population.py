@@ -140,6 +140,13 @@ DTYPES = {"kind": np.int8, "region": np.int32, "cluster": np.int32, "capacity": 
           "memory": np.int32}  # fmt: skip
 
 
+def _first_flagged(value: np.ndarray, flagged: np.ndarray) -> tuple[int, object]:
+    """The first row with a flagged cell and that cell's value (the first in the row of a
+    2-D array), for messages."""
+    row = int(np.argwhere(flagged)[0][0])
+    return row, (value[row] if value.ndim == 1 else value[row][flagged[row]][0]).item()
+
+
 def _canonical_dtypes(pop: Population, arrays: dict[str, np.ndarray]) -> Population:
     """``pop`` with every array in its :data:`DTYPES` dtype (itself where all are); a value the
     dtype cannot hold (a capacity of 40,000 in int16, 1e39 in float32) is refused by row."""
@@ -152,8 +159,7 @@ def _canonical_dtypes(pop: Population, arrays: dict[str, np.ndarray]) -> Populat
             converted = value.astype(dtype)
         lost = converted != value if dtype.kind in "iub" else ~np.isfinite(converted)
         if lost.any():
-            row = int(np.argwhere(lost)[0][0])
-            shown = (value[row] if value.ndim == 1 else value[row][lost[row]][0]).item()
+            row, shown = _first_flagged(value, lost)
             raise ValueError(f"population.{name}: row {row} has {shown!r}, beyond what {dtype} holds")
         cast[name] = converted
     return replace(pop, **cast) if cast else pop
@@ -217,8 +223,7 @@ def check_population(pop: object, params: ModelParams) -> Population:
         if high is not None:
             bad |= value > high
         if bad.any():
-            row = int(np.argwhere(bad)[0][0])
-            shown = (value[row] if value.ndim == 1 else value[row][bad[row]][0]).item()
+            row, shown = _first_flagged(value, bad)
             rule = (f"in [{low}, {high}]" if low is not None and high is not None else
                     f">= {low}" if low is not None else "finite")
             raise ValueError(f"population.{name}: every value must be finite and {rule}; "
