@@ -23,6 +23,7 @@ from innoweave.cli.common import (
     progress_bar,
 )
 from innoweave.cli.common import fail as _fail
+from innoweave.writing import write_all
 
 app = typer.Typer(
     help="Policy simulation: run and compare scenarios, dock against Mesa, calibrate.",
@@ -113,15 +114,7 @@ def _forget(folder: Path, made: Path | None) -> None:
 def _write_all(folder: Path, writers: dict[str, Callable[[Path], None]]) -> None:
     """Write every file to a temporary name beside it, then move them all into place, so a
     failure leaves the earlier results (or nothing), never half of a new set."""
-    tmp = {name: folder / f".{name}.{os.getpid()}.tmp" for name in writers}
-    try:
-        for name, write in writers.items():
-            write(tmp[name])
-        for name in writers:
-            os.replace(tmp[name], folder / name)
-    finally:
-        for path in tmp.values():
-            path.unlink(missing_ok=True)
+    write_all((folder / name, write) for name, write in writers.items())
 
 
 def _text_writer(text: str) -> Callable[[Path], None]:

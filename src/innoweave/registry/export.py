@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +32,7 @@ from innoweave.registry.validation import (
     Column,
     Entity,
 )
+from innoweave.writing import write_all
 
 FORMATS = ("csv", "xlsx", "json")
 XLSX_CELL_LIMIT = 32_767  # characters a spreadsheet cell holds
@@ -242,10 +242,6 @@ def write_json(tables: dict[Entity, list[dict]], path: Path, *, documented: bool
     return path
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_tables(
     tables: dict[Entity, list[dict]], path: str | Path, *, format: str, documented: bool = False
 ) -> list[Path]:
@@ -266,18 +262,7 @@ def write_tables(
     else:
         path.mkdir(parents=True, exist_ok=True)
         jobs = [(path / f"{e.name}.csv", lambda p, e=e, r=r: write_csv(e, r, p)) for e, r in tables.items()]
-    done: list[tuple[Path, Path]] = []
-    try:
-        for final, write in jobs:
-            temporary = _temporary(final)
-            done.append((final, temporary))
-            write(temporary)
-        for final, temporary in done:
-            os.replace(temporary, final)
-    finally:
-        for _final, temporary in done:
-            temporary.unlink(missing_ok=True)
-    return [final for final, _ in jobs]
+    return write_all(jobs)
 
 
 def write_template(entities: Iterable[str], path: str | Path, *, format: str) -> list[Path]:

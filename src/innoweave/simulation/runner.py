@@ -31,6 +31,7 @@ from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
 from innoweave.simulation.scenario import Scenario, ScenarioError, comparable, run_setting
+from innoweave.writing import write_all
 
 #: Outputs compared at the final step (levels).
 LEVEL_OUTPUTS = (
@@ -296,15 +297,8 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
     data = buf.getvalue()
     contents = [data] + ([_html(comparison, base64.b64encode(data).decode("ascii")).encode()]
                          if html_path is not None else [])
-    temps = [path.with_name(f".{path.name}.tmp") for path in paths]
-    try:
-        for temp, content in zip(temps, contents, strict=True):
-            temp.write_bytes(content)
-        for temp, path in zip(temps, paths, strict=True):
-            temp.replace(path)
-    finally:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
+    write_all((path, lambda temp, content=content: temp.write_bytes(content))
+              for path, content in zip(paths, contents, strict=True))  # fmt: skip
 
 
 def _html(comparison: Comparison, png_b64: str) -> str:
