@@ -43,6 +43,10 @@ CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
         "small": ["matching_generic_scale.py", "--smes", "20000"],
         "large": ["matching_generic_scale.py", "--smes", "100000"],
     },
+    "matching_fit_scale": {
+        "small": ["matching_fit_scale.py", "--smes", "30000"],
+        "large": ["matching_fit_scale.py", "--smes", "100000"],
+    },
     "matching_scale": {
         "small": ["matching_scale.py", "small"],
         "large": ["matching_scale.py", "large"],

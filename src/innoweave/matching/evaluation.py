@@ -11,15 +11,15 @@ period to choose and fit its model, so validation and test follow the same rules
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from innoweave.arguments import whole_number
-from innoweave.matching.features import fit_text, pair_features
+from innoweave.matching.features import QUERY_BLOCK, fit_text, pair_features
 from innoweave.matching.history import (
     DEFAULT_MAX_PROJECT_SIZE,
     CollaborationHistory,
@@ -65,6 +65,21 @@ class EvalSplit:
     @property
     def n_queries(self) -> int:
         return len(self.queries)
+
+    def subset(self, rows: slice) -> EvalSplit:
+        """The split restricted to the queries of ``rows`` (their metrics are the same)."""
+        return replace(self, queries=self.queries[rows], truth=self.truth[rows], excluded=self.excluded[rows])
+
+    @property
+    def n_blocks(self) -> int:
+        """How many blocks :meth:`blocks` yields."""
+        return -(-self.n_queries // QUERY_BLOCK)
+
+    def blocks(self):
+        """The split in consecutive blocks of :data:`QUERY_BLOCK` queries: ``(rows, subset)``."""
+        for start in range(0, self.n_queries, QUERY_BLOCK):
+            rows = slice(start, min(start + QUERY_BLOCK, self.n_queries))
+            yield rows, self.subset(rows)
 
 
 def links_of(frames: RegistryFrames, projects: Iterable[str], *, max_project_size: int) -> pd.DataFrame:
@@ -171,14 +186,15 @@ def _reciprocal_rank(scores: np.ndarray) -> np.ndarray:
     return 1.0 / (RRF_K + 1 + _descending_ranks(scores))
 
 
-def baseline_scores(split: EvalSplit, *, seed=0) -> dict[str, np.ndarray]:
+def baseline_scores(split: EvalSplit, *, seed=0, text_vectors=None) -> dict[str, np.ndarray]:
     """Score matrices of the baselines of ``shared/eval/matching.md``.
 
     Ties of the count-based signals are broken by popularity (training degree), as a
-    user-facing list would be.
+    user-facing list would be. ``text_vectors``: the history's profile vectors, if already
+    fitted (:func:`fit_text`).
     """
     h = split.history
-    text, _ = fit_text(h)
+    text = fit_text(h)[0] if text_vectors is None else text_vectors
     f = pair_features(h, split.queries, split.candidates, text_vectors=text,
                       families=("text", "graph", "popularity", "geography"))  # fmt: skip
     pop = f["cand_degree"]
@@ -200,13 +216,19 @@ def baseline_scores(split: EvalSplit, *, seed=0) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate_scores(
-    split: EvalSplit, scorers: dict[str, Callable[[EvalSplit], np.ndarray] | np.ndarray], *, k: int = 10
-) -> dict[str, dict[str, float]]:
-    """Metrics of each named score matrix (or function of the split)."""
-    return {
-        name: ranking_metrics(s(split) if callable(s) else s, split, k=k) for name, s in scorers.items()
-    }
+def baseline_metrics(split: EvalSplit, *, seed=0, k: int = 10) -> dict[str, dict[str, float]]:
+    """Metrics of every baseline (:func:`baseline_scores`), scored a block of queries at a
+    time so that only one block's score matrices are in memory; each query's scores depend on
+    its own row only, and the random baseline draws its rows in order from one generator, so
+    the figures are those of scoring the whole split at once."""
+    rng = make_rng(seed)
+    text = fit_text(split.history)[0]
+    per_query: dict[str, list] = {}
+    for _, block in split.blocks():
+        for name, scores in baseline_scores(block, seed=rng, text_vectors=text).items():
+            per_query.setdefault(name, []).append(per_query_metrics(scores, block, k=k))
+    return {name: {key: float(np.concatenate([b[key] for b in blocks]).mean()) for key in blocks[0]}
+            for name, blocks in per_query.items()}  # fmt: skip
 
 
 def gini(values: np.ndarray) -> float:

@@ -33,6 +33,9 @@ FAMILY_FEATURES = {
 }
 
 KATZ_BETA = 0.05
+#: Queries whose pair features are computed together where every pair is needed (the
+#: ranker's fit, an evaluation): bounds their memory by this many rows × the candidates.
+QUERY_BLOCK = 256
 _STACK_CHUNK = 32_768
 
 

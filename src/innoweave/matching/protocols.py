@@ -23,10 +23,9 @@ from innoweave.matching.assignment import assign, capacity_from_activity, greedy
 from innoweave.matching.evaluation import (
     RESEARCH_KINDS,
     EvalSplit,
-    baseline_scores,
+    baseline_metrics,
     check_k,
     check_score_shape,
-    evaluate_scores,
     gini,
     kind_list,
     make_split,
@@ -46,8 +45,6 @@ from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.kinds import parse_kind
 
 PRESETS = ("cordis-de",)
-#: Queries scored together in an evaluation (bounds the memory of the pair features).
-SCORE_BLOCK = 256
 P4_CAPACITIES = (2, 3, 5, 10, "activity", None)
 
 
@@ -95,10 +92,10 @@ def evaluate_split(
                            new_only=new_only, seed=seed, ranker=ranker, text=text)  # fmt: skip
     # scored in blocks of queries, so that the pair features of one block are in memory at a
     # time (a query's scores do not depend on the others scored with it)
-    scores = np.vstack([rec.score_matrix(split.queries[i:i + SCORE_BLOCK], split.candidates, mode="evaluation")
-                        for i in range(0, split.n_queries, SCORE_BLOCK)])  # fmt: skip
+    scores = np.vstack([rec.score_matrix(block.queries, split.candidates, mode="evaluation")
+                        for _, block in split.blocks()])  # fmt: skip
     result["metrics"] = ranking_metrics(scores, split, k=k)
-    result["baselines"] = evaluate_scores(split, baseline_scores(split, seed=seed), k=k)
+    result["baselines"] = baseline_metrics(split, seed=seed, k=k)
     ranker_fit = rec.rankers_.get("evaluation")
     result["model"] = {"fit": rec.fit_notes_.get("evaluation"),
                        "validation": ranker_fit.validation_ if ranker_fit is not None else None}  # fmt: skip

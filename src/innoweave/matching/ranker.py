@@ -34,7 +34,7 @@ from innoweave.matching.history import DEFAULT_MAX_PROJECT_SIZE, project_dates
 from innoweave.matching.scoring import DEFAULT_WEIGHTS, distance_feature
 from innoweave.matching.topk import learned_proba
 from innoweave.registry.frames import RegistryFrames
-from innoweave.seeding import make_rng
+from innoweave.seeding import make_rng, spawn_seeds
 
 MODEL_CHOICES = ("hgb", "logistic")
 #: The simpler model, kept by ``model="auto"`` unless another validates better by more than
@@ -161,10 +161,97 @@ def choose_model(recalls: dict[str, np.ndarray]) -> tuple[str, dict]:
     return chosen, record
 
 
+#: The linear combination's weight names and the pair feature each reads (:func:`score_pairs`).
+_LINEAR_COLUMNS = {"text": "text_cosine", "proximity": "katz", "popularity": "cand_degree",
+                   "distance": "distance_km", "same_region": "same_region", "kind": "kind_complementary"}  # fmt: skip
+
+
 @dataclass
 class SliceData:
+    """One slice of the training period: its split and what its pair features are computed
+    from (the text vectors of its history, the count features' scale). The features are
+    computed for :data:`~innoweave.matching.features.QUERY_BLOCK` queries at a time (:meth:`blocks`), so a slice never
+    holds the features of every pair: memory grows with the candidates, not with queries ×
+    candidates."""
+
     split: EvalSplit
-    features: dict[str, np.ndarray]
+    families: Sequence[str]
+    text_vectors: object
+    means: dict[str, float]
+
+    def blocks(self):
+        """``(rows, features)`` of each block of queries (:meth:`EvalSplit.blocks`), in query
+        order: ``features`` are the normalised pair features of ``split.queries[rows]`` × every
+        candidate."""
+        split = self.split
+        for rows, block in split.blocks():
+            feats = pair_features(split.history, block.queries, split.candidates,
+                                  text_vectors=self.text_vectors, families=self.families)  # fmt: skip
+            yield rows, normalised_features(feats, self.means)
+
+    def labels(self, rows: slice) -> np.ndarray:
+        """Whether each candidate is a true partner of each query of ``rows`` (boolean array)."""
+        out = np.zeros((len(range(self.split.n_queries)[rows]), len(self.split.candidates)), dtype=bool)
+        for i, t in enumerate(self.split.truth[rows]):
+            out[i, t] = True
+        return out
+
+
+#: Pairs the shortlist's weights are fitted on, at most. Above it every positive and, in each
+#: block of queries, a uniform sample of its negatives are kept, each negative weighted by the
+#: inverse of its block's sampling fraction: the weighted loss is an unbiased estimate of the
+#: loss over every pair. Every CORDIS fit is below it (alliance: 1.2 million pairs), so there
+#: every pair counts; a synthetic registry of 100k SMEs has ~10^8 (4.8 GB at 48 bytes a pair).
+LINEAR_FIT_PAIRS = 20_000_000
+
+
+class _PairSignals:
+    """The linear combination's transformed signals and label of the pairs of the training
+    slices, filled block by block (the rows of :meth:`LearnedRanker._linear_weights`): every
+    pair, or above :data:`LINEAR_FIT_PAIRS` a weighted sample of the negatives."""
+
+    def __init__(self, families: Sequence[str], pairs: int, *, positives: int = 0, blocks: int = 1, seed=0):
+        names = feature_names(families)
+        self.columns = {w: c for w, c in _LINEAR_COLUMNS.items() if c in names}
+        self.rate = min(1.0, LINEAR_FIT_PAIRS / max(pairs, 1))
+        # each block keeps round(rate × its negatives): at most half a pair more than rate × all
+        size = pairs if self.rate == 1.0 else positives + int(self.rate * (pairs - positives)) + blocks
+        self.X = np.empty((size, len(self.columns)))
+        self.y = np.empty(size, dtype=bool)
+        self.weight = None if self.rate == 1.0 else np.empty(size)
+        self.rng = None if self.rate == 1.0 else make_rng(seed)
+        self.filled = 0
+
+    @classmethod
+    def of(cls, families: Sequence[str], slices: Sequence[SliceData], *, seed=0) -> _PairSignals:
+        """Room for the pairs of ``slices``, added a block of queries at a time; ``seed``
+        draws the sample of negatives, if any."""
+        return cls(families, sum(sl.split.n_queries * len(sl.split.candidates) for sl in slices),
+                   positives=sum(len(t) for sl in slices for t in sl.split.truth),
+                   blocks=sum(sl.split.n_blocks for sl in slices), seed=seed)  # fmt: skip
+
+    def add(self, features: dict[str, np.ndarray], labels: np.ndarray) -> None:
+        """Add a block's pairs (``labels``: whether each is a true partner)."""
+        keep = None
+        if self.weight is not None:
+            flat = labels.ravel()
+            negatives = np.flatnonzero(~flat)
+            m = int(round(self.rate * len(negatives)))
+            keep = np.sort(np.concatenate([np.flatnonzero(flat), self.rng.choice(negatives, m, replace=False)]))
+        n = labels.size if keep is None else len(keep)
+        at = slice(self.filled, self.filled + n)
+        for j, (w, c) in enumerate(self.columns.items()):
+            v = features[c] if keep is None else np.asarray(features[c]).ravel()[keep]
+            if w == "distance":
+                v = distance_feature(np.where(v >= 1000.0, np.nan, v))
+            elif w in ("proximity", "popularity"):
+                v = np.log1p(np.maximum(v, 0))
+            self.X[at, j] = np.asarray(v, dtype=float).ravel()
+        self.y[at] = labels.ravel() if keep is None else labels.ravel()[keep]
+        if keep is not None:
+            negatives_kept = n - int(self.y[at].sum())
+            self.weight[at] = np.where(self.y[at], 1.0, (labels.size - labels.sum()) / max(negatives_kept, 1))
+        self.filled = at.stop
 
 
 def temporal_cuts(frames: RegistryFrames, train_projects: Sequence[str], *, fractions=(0.45, 0.7)):
@@ -232,7 +319,10 @@ class LearnedRanker:
         fit_slices, val = slices[:-1], slices[-1]
         self.feature_names_ = ranker_feature_names(self.families)
         choices = MODEL_CHOICES if self.model == "auto" else (self.model,)
-        rows = [self._rows(sl, rng) for sl in fit_slices]
+        # the sample of negatives for the shortlist's weights, if any, has a generator of its own
+        # (a child of the run's seed), so the training rows are those of a fit on every pair
+        signals = _PairSignals.of(self.families, slices, seed=spawn_seeds(seed_int, 1)[0])
+        rows = [self._pass(sl, rng, signals=signals)[:2] for sl in fit_slices]
         X0, y0 = np.vstack([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
         self.validation_ = {"cuts": [str(c.date()) for c in cuts],
                             "fit_queries": sum(sl.split.n_queries for sl in fit_slices),
@@ -242,18 +332,18 @@ class LearnedRanker:
                 "too few collaborations inside the training period to learn a ranking model "
                 f"({self.validation_['fit_queries']} fit queries, {val.split.n_queries} validation queries)"
             )
+        models = [_make_model(name, seed_int).fit(X0, y0) for name in choices]
+        # one pass over the validation slice: each model's metrics, its training rows, its signals
+        X1, y1, metrics = self._pass(val, rng, models=models, signals=signals)
         recalls = {}
-        for name in choices:
-            model = _make_model(name, seed_int).fit(X0, y0)
-            per_query = per_query_metrics(self._predict(model, val), val.split, k=self.k)
+        for name, per_query in zip(choices, metrics, strict=True):
             self.validation_["models"][name] = {key: float(v.mean()) for key, v in per_query.items()}
             recalls[name] = per_query[f"recall@{self.k}"]
         best, self.validation_["selection"] = choose_model(recalls)
         self.chosen_model_ = best
-        X1, y1 = self._rows(val, rng)
         X, y = np.vstack([X0, X1]), np.concatenate([y0, y1])
         self.model_ = _make_model(best, seed_int).fit(X, y)
-        self.scoring_weights_ = self._linear_weights(slices, rng)
+        self.scoring_weights_ = self._linear_weights(signals)
         return self
 
     def slices(self, frames: RegistryFrames, train_projects: Sequence[str], *, embedder=None,
@@ -273,43 +363,72 @@ class LearnedRanker:
     def _slice(self, split: EvalSplit, embedder, query_kinds: Sequence[str]) -> SliceData:
         history = split.history
         text = fit_text(history, embedder=embedder)[0] if "text" in self.families else None
-        feats = pair_features(history, split.queries, split.candidates, text_vectors=text, families=self.families)
         reference = reference_features(history, query_kinds, split.candidates, self.families, self.seed)
-        return SliceData(split, normalised_features(feats, scale_means(reference)))
+        return SliceData(split, self.families, text, scale_means(reference))
+
+    def _pass(self, data: SliceData, rng=None, *, models=(), signals: _PairSignals | None = None):
+        """One pass over a slice's blocks of queries, collecting what is asked for.
+
+        Returns ``(X, y, metrics)``: with ``rng``, the training rows — every positive, then
+        hard negatives (same kind as a true partner, same region as the query, two hops away),
+        then random ones, drawn per query in query order — else ``None, None``; the per-query
+        metrics of each of ``models`` (:func:`per_query_metrics` at ``k``, read block by block:
+        no score matrix of every pair is kept); and, with ``signals``, every pair's linear
+        signals are added to it.
+        """
+        split = data.split
+        cand_kinds = split.history.kinds[split.candidates]
+        c_region = split.history.region[split.candidates]
+        Xs, ys = [], []
+        metrics = [[] for _ in models]
+        for rows, feats in data.blocks():
+            labels = data.labels(rows)
+            for out, model in zip(metrics, models, strict=True):
+                out.append(per_query_metrics(self._block_proba(model, feats), split.subset(rows), k=self.k))
+            if signals is not None:
+                signals.add(feats, labels)
+            if rng is None:
+                continue
+            excluded = split.excluded[rows].toarray() > 0
+            q_region = split.history.region[split.queries[rows]]
+            two_hop = feats.get("common_neighbours", np.zeros(labels.shape)) > 0
+            chosen = labels.copy()
+            for i in range(len(labels)):
+                free = ~labels[i] & ~excluded[i]
+                true_kinds = set(cand_kinds[labels[i]])
+                hard = free & np.isin(cand_kinds, list(true_kinds)) & two_hop[i]
+                if q_region[i] is not None:
+                    hard &= c_region == q_region[i]
+                hard_idx = np.flatnonzero(hard)
+                if len(hard_idx) > self.n_hard:
+                    hard_idx = rng.choice(hard_idx, self.n_hard, replace=False)
+                chosen[i, hard_idx] = True
+                rest = np.flatnonzero(free & ~chosen[i])
+                if len(rest):
+                    chosen[i, rng.choice(rest, min(self.n_random, len(rest)), replace=False)] = True
+            Xs.append(feature_matrix(feats, self.feature_names_, rows=np.flatnonzero(chosen.ravel())))
+            ys.append(labels.ravel()[chosen.ravel()])
+        metrics = [{key: np.concatenate([b[key] for b in blocks]) for key in blocks[0]} if blocks else {}
+                   for blocks in metrics]  # fmt: skip
+        if rng is None:
+            return None, None, metrics
+        width = len(self.feature_names_)
+        return (np.vstack(Xs) if Xs else np.zeros((0, width), dtype=np.float32),
+                np.concatenate(ys) if ys else np.zeros(0, dtype=bool), metrics)  # fmt: skip
+
+    def _block_proba(self, model, feats: dict[str, np.ndarray]) -> np.ndarray:
+        """``model``'s probability of every pair of a block's features, ``(rows, nc)``."""
+        shape = next(iter(feats.values())).shape
+        return learned_proba(model, feature_matrix(feats, self.feature_names_)).reshape(shape)
 
     def _rows(self, data: SliceData, rng) -> tuple[np.ndarray, np.ndarray]:
-        """Training rows: all positives, hard negatives, then random negatives, per query."""
-        split = data.split
-        nq, nc = split.n_queries, len(split.candidates)
-        labels = np.zeros((nq, nc), dtype=bool)
-        for i, t in enumerate(split.truth):
-            labels[i, t] = True
-        excluded = split.excluded.toarray() > 0
-        cand_kinds = split.history.kinds[split.candidates]
-        q_region = split.history.region[split.queries]
-        c_region = split.history.region[split.candidates]
-        two_hop = data.features.get("common_neighbours", np.zeros((nq, nc))) > 0
-        chosen = labels.copy()
-        for i in range(nq):
-            free = ~labels[i] & ~excluded[i]
-            true_kinds = set(cand_kinds[labels[i]])
-            hard = free & np.isin(cand_kinds, list(true_kinds)) & two_hop[i]
-            if q_region[i] is not None:
-                hard &= c_region == q_region[i]
-            hard_idx = np.flatnonzero(hard)
-            if len(hard_idx) > self.n_hard:
-                hard_idx = rng.choice(hard_idx, self.n_hard, replace=False)
-            chosen[i, hard_idx] = True
-            rest = np.flatnonzero(free & ~chosen[i])
-            if len(rest):
-                chosen[i, rng.choice(rest, min(self.n_random, len(rest)), replace=False)] = True
-        X = feature_matrix(data.features, self.feature_names_, rows=np.flatnonzero(chosen.ravel()))
-        return X, labels.ravel()[chosen.ravel()]
+        """Training rows of a slice (see :meth:`_pass`)."""
+        return self._pass(data, rng)[:2]
 
     def _predict(self, model, data: SliceData) -> np.ndarray:
-        X = feature_matrix(data.features, self.feature_names_)
-        nq, nc = data.split.n_queries, len(data.split.candidates)
-        return learned_proba(model, X).reshape(nq, nc)
+        """``model``'s probability of every pair of a slice, ``(nq, nc)``."""
+        blocks = [self._block_proba(model, feats) for _, feats in data.blocks()]
+        return np.vstack(blocks) if blocks else np.zeros((0, len(data.split.candidates)))
 
     def set_scale(self, reference: dict[str, np.ndarray]) -> LearnedRanker:
         """Fix the scale of the count features for :meth:`predict`: ``reference`` are the pair
@@ -326,38 +445,21 @@ class LearnedRanker:
         the recommender's second stage on large candidate sets.
         """
         feats = normalised_features(features, self.scale_)
-        shape = next(iter(feats.values())).shape
         if pairs is None:
-            return learned_proba(self.model_, feature_matrix(feats, self.feature_names_)).reshape(shape)
+            return self._block_proba(self.model_, feats)
+        shape = next(iter(feats.values())).shape
         # only the kept pairs' rows are stacked
         out = np.full(shape, -np.inf)
         flat = np.flatnonzero(np.asarray(pairs).ravel())
         out.ravel()[flat] = learned_proba(self.model_, feature_matrix(feats, self.feature_names_, rows=flat))
         return out
 
-    def _linear_weights(self, slices: list[SliceData], rng) -> dict[str, float]:
-        """Weights of :func:`score_pairs`, fitted on its own transformed signals (same slices)."""
-        cols = {"text": "text_cosine", "proximity": "katz", "popularity": "cand_degree",
-                "distance": "distance_km", "same_region": "same_region", "kind": "kind_complementary"}  # fmt: skip
-        rows, ys = [], []
-        for data in slices:
-            f = data.features
-            present = {w: c for w, c in cols.items() if c in f}
-            labels = np.zeros((data.split.n_queries, len(data.split.candidates)), dtype=bool)
-            for i, t in enumerate(data.split.truth):
-                labels[i, t] = True
-            mats = []
-            for w, c in present.items():
-                v = f[c]
-                if w == "distance":
-                    v = distance_feature(np.where(v >= 1000.0, np.nan, v))
-                elif w in ("proximity", "popularity"):
-                    v = np.log1p(np.maximum(v, 0))
-                mats.append(np.asarray(v, dtype=float).ravel())
-            rows.append(np.stack(mats, axis=1))
-            ys.append(labels.ravel())
-        X, y = np.vstack(rows), np.concatenate(ys)
-        if len(np.unique(y)) < 2:
+    def _linear_weights(self, signals: _PairSignals) -> dict[str, float]:
+        """Weights of :func:`score_pairs`, fitted on its own transformed signals of the pairs of
+        the slices (every pair, or a weighted sample: :data:`LINEAR_FIT_PAIRS`)."""
+        X, y = signals.X[: signals.filled], signals.y[: signals.filled]
+        weight = None if signals.weight is None else signals.weight[: signals.filled]
+        if not signals.columns or len(np.unique(y)) < 2:  # nothing to fit them on
             return dict(DEFAULT_WEIGHTS)
         # Fitted to convergence: the loss is a mean over every pair, and with one positive in
         # thousands its gradient is so small that lbfgs met the default tolerance (1e-4) after
@@ -365,13 +467,17 @@ class LearnedRanker:
         # of -1.8 and a shortlist no better than random). Standardised columns keep that
         # quick (~25 iterations); the weights are mapped back to the raw signals, which is
         # what score_pairs reads.
-        mean, std = X.mean(axis=0), X.std(axis=0)
+        if weight is None:
+            mean, std = X.mean(axis=0), X.std(axis=0)
+        else:
+            mean = np.average(X, axis=0, weights=weight)
+            std = np.sqrt([np.average((X[:, j] - mean[j]) ** 2, weights=weight) for j in range(X.shape[1])])
         std[std == 0] = 1.0
         X -= mean
         X /= std
-        lr = LogisticRegression(C=1.0, tol=1e-8, max_iter=1000).fit(X, y)
+        lr = LogisticRegression(C=1.0, tol=1e-8, max_iter=1000).fit(X, y, sample_weight=weight)
         weights = {w: 0.0 for w in DEFAULT_WEIGHTS}
-        weights.update({w: float(c) for w, c in zip(present, lr.coef_[0] / std, strict=True)})
+        weights.update({w: float(c) for w, c in zip(signals.columns, lr.coef_[0] / std, strict=True)})
         return weights
 
 
