@@ -61,6 +61,25 @@ def test_a_shortlist_shorter_than_k_still_gives_k_partners(shortlisted):
         assert q not in rows and not np.isin(rows, rec.history_.adjacency[q].indices).any()
 
 
+def test_top_k_blocks_hold_fewer_queries_with_very_many_candidates(shortlisted, monkeypatch):
+    """Blocks of 512 queries × 30,300 firm candidates took 8.4 GB (two blocks at once, 100k
+    SMEs: 101,000 candidates): blocks now hold at most BLOCK_PAIRS pairs. The lists do not
+    change."""
+    import innoweave.matching.features as features
+
+    rec = shortlisted
+    smes = np.flatnonzero(rec.history_.kinds == "sme")
+    n_cands = len(rec.candidates("alliance"))
+    whole = rec.top_k(smes, mode="alliance", k=10)
+    assert features.block_rows(n_cands, 512) == min(512, features.BLOCK_PAIRS // n_cands)
+    monkeypatch.setattr(features, "BLOCK_PAIRS", 3 * n_cands)  # three queries a block
+    assert features.block_rows(n_cands, 512) == 3 and features.block_rows(10 * features.BLOCK_PAIRS) == 1
+    small = rec.top_k(smes, mode="alliance", k=10)
+    # the same lists; the logistic model's float32 matrix product may round a few scores
+    # differently with the number of rows (1.8e-7 at most here)
+    assert np.array_equal(small[0], whole[0]) and np.allclose(small[1], whole[1], rtol=0, atol=1e-6)
+
+
 def test_known_partners_do_not_take_shortlist_places(registry):
     """rerank = k: the shortlist held known partners and self, which were then dropped."""
     rec = PartnerRecommender(modes=("alliance",), ranker="logistic", rerank=10, seed=0).fit(

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from innoweave.arguments import whole_number
-from innoweave.matching.features import QUERY_BLOCK, fit_text, pair_features
+from innoweave.matching.features import QUERY_BLOCK, block_rows, fit_text, pair_features
 from innoweave.matching.history import (
     DEFAULT_MAX_PROJECT_SIZE,
     CollaborationHistory,
@@ -71,14 +71,21 @@ class EvalSplit:
         return replace(self, queries=self.queries[rows], truth=self.truth[rows], excluded=self.excluded[rows])
 
     @property
+    def block_size(self) -> int:
+        """Queries per block of :meth:`blocks` (:func:`~innoweave.matching.features.block_rows`)."""
+        return block_rows(len(self.candidates), QUERY_BLOCK)
+
+    @property
     def n_blocks(self) -> int:
         """How many blocks :meth:`blocks` yields."""
-        return -(-self.n_queries // QUERY_BLOCK)
+        return -(-self.n_queries // self.block_size)
 
     def blocks(self):
-        """The split in consecutive blocks of :data:`QUERY_BLOCK` queries: ``(rows, subset)``."""
-        for start in range(0, self.n_queries, QUERY_BLOCK):
-            rows = slice(start, min(start + QUERY_BLOCK, self.n_queries))
+        """The split in consecutive blocks of queries, :data:`QUERY_BLOCK` or fewer where there
+        are very many candidates (:attr:`block_size`): ``(rows, subset)``."""
+        size = self.block_size
+        for start in range(0, self.n_queries, size):
+            rows = slice(start, min(start + size, self.n_queries))
             yield rows, self.subset(rows)
 
 

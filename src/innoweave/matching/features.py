@@ -36,7 +36,16 @@ KATZ_BETA = 0.05
 #: Queries whose pair features are computed together where every pair is needed (the
 #: ranker's fit, an evaluation): bounds their memory by this many rows × the candidates.
 QUERY_BLOCK = 256
+#: Pairs in one block of queries at the most (~0.6 GB of pair features): with very many
+#: candidates a block holds fewer queries (:func:`block_rows`).
+BLOCK_PAIRS = 2**21
 _STACK_CHUNK = 32_768
+
+
+def block_rows(n_candidates: int, most: int = QUERY_BLOCK) -> int:
+    """Queries per block against ``n_candidates``: ``most``, or fewer so that a block holds
+    at most :data:`BLOCK_PAIRS` pairs (at least one query)."""
+    return max(1, min(most, BLOCK_PAIRS // max(n_candidates, 1)))
 
 
 def fit_text(history: CollaborationHistory, *, embedder=None):
