@@ -170,9 +170,10 @@ _LINEAR_COLUMNS = {"text": "text_cosine", "proximity": "katz", "popularity": "ca
 class SliceData:
     """One slice of the training period: its split and what its pair features are computed
     from (the text vectors of its history, the count features' scale). The features are
-    computed for :data:`~innoweave.matching.features.QUERY_BLOCK` queries at a time (:meth:`blocks`), so a slice never
-    holds the features of every pair: memory grows with the candidates, not with queries ×
-    candidates."""
+    computed a block of queries at a time (:meth:`blocks`: 256 queries, or fewer so that a
+    block holds at most :data:`~innoweave.matching.features.BLOCK_PAIRS` pairs), so a slice
+    never holds the features of every pair: memory grows with the candidates, not with
+    queries × candidates."""
 
     split: EvalSplit
     families: Sequence[str]
