@@ -99,6 +99,17 @@ def test_orgs_show_unknown_id(cli):
     cli("db", "init")
     result = cli("orgs", "show", "cordis:0", code=2)
     assert "unknown organisation 'cordis:0'" in said(result)
+    assert "an exact name (`innoweave orgs search TEXT` finds one)" in said(result)
+
+
+def test_orgs_show_by_exact_name_and_a_shared_name_refused(cli, tmp_path):
+    (tmp_path / "orgs.csv").write_text(ORGS_CSV + "o:3,Twin AG,sme,Köln\no:4,TWIN AG,sme,Bonn\n", encoding="utf-8")
+    cli("import", "file", "orgs.csv")
+    assert json.loads(cli("orgs", "show", " acme gmbh ", "--json").stdout)["external_id"] == "o:1"
+    assert json.loads(cli("orgs", "show", "Uni", "--json").stdout)["external_id"] == "o:2"
+    shared = said(cli("orgs", "show", "twin ag", code=2))
+    assert "2 organisations are named 'twin ag' (o:3, o:4): give the external id" in shared
+    assert "unknown organisation 'Acme'" in said(cli("orgs", "show", "Acme", code=2))  # a name, not a prefix
 
 
 def test_import_cordis_bad_folder(cli, tmp_path, small_cordis):

@@ -34,9 +34,36 @@ def test_recommend_json_and_table(registry_url):
     assert table.exit_code == 0 and "research mode" in table.output
 
 
+def test_recommend_by_exact_name(registry_url, registry):
+    """An analyst may name the SME as the registry writes it (case and spaces aside)."""
+    name = registry.organisations.set_index("external_id").loc["t:sme:4", "name"]
+    out = runner.invoke(app, ["match", "recommend", f"  {name.upper()} ", "--k", "2", "--json",
+                              "--train-end", "2022-01-01", "--database-url", registry_url])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["organisation"] == "t:sme:4"
+
+
+def test_a_name_several_organisations_bear_is_refused(registry, capsys):
+    from dataclasses import replace
+
+    import typer
+
+    from innoweave.cli.match import _resolve
+
+    orgs = registry.organisations.copy()
+    orgs.loc[orgs["external_id"].isin(["t:sme:1", "t:sme:2"]), "name"] = "Twin GmbH"
+    with pytest.raises(typer.Exit) as exc:
+        _resolve(replace(registry, organisations=orgs), "twin gmbh")
+    assert exc.value.exit_code == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "2 organisations are named 'twin gmbh' (t:sme:1, t:sme:2): give the external id" in said
+    assert _resolve(replace(registry, organisations=orgs), "t:sme:1") == "t:sme:1"
+
+
 def test_recommend_bad_input(registry_url):
     out = runner.invoke(app, ["match", "recommend", "nobody", "--database-url", registry_url])
     assert out.exit_code == 2 and "unknown organisation 'nobody'" in out.output
+    assert "innoweave orgs search" in " ".join(out.output.split())
     out = runner.invoke(app, ["match", "recommend", "t:sme:4", "--k", "0", "--database-url", registry_url])
     assert out.exit_code == 2 and "--k must be positive" in out.output
     out = runner.invoke(app, ["match", "recommend", "t:sme:4", "--mode", "dating", "--database-url", registry_url])

@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from innoweave.registry.frames import RegistryFrames
-from innoweave.registry.search import organisation_search
+from innoweave.registry.search import organisation_named, organisation_search
 from innoweave.registry.writer import write_frames
 
 
@@ -42,3 +42,18 @@ def test_search_takes_wildcards_literally_on_both_backends(registry_engine):
     assert _search(registry_engine, "_") == ["o:3"]
     assert _search(registry_engine, "x%y") == []
     assert _search(registry_engine, "\\") == []
+
+
+def test_exact_name_in_any_case_on_both_backends(registry_engine):
+    """``orgs show`` and ``match recommend`` take an exact name: every letter folded, no
+    substring, no wildcard."""
+    _registry(registry_engine)
+
+    def named(text: str) -> list[str]:
+        with Session(registry_engine) as s:
+            return [o.external_id for o in s.scalars(organisation_named(registry_engine.dialect.name, text))]
+
+    assert named("stadtwerke münchen") == ["o:1"]
+    assert named("ærø værft") == ["o:2"]
+    assert named("ΕΛΛΗΝΙΚΉ ΕΤΑΙΡΕΊΑ") == ["o:5"]
+    assert named("stadtwerke") == [] and named("Fifty % Tool_") == [] and named("%") == []

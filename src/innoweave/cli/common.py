@@ -63,6 +63,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
+def unknown_organisation(ref: str, named: list[str] = ()) -> typer.Exit:
+    """The error for an organisation reference that names none (``named`` empty) or several
+    organisations of the same name (``named``: their external ids); the Exit to raise."""
+    if len(named) > 1:
+        listed = ", ".join(named[:5]) + (", …" if len(named) > 5 else "")
+        return fail(f"{len(named)} organisations are named {ref!r} ({listed}): give the external id")
+    return fail(f"unknown organisation {ref!r}: give an id, an external id, a CORDIS PIC or an exact "
+                "name (`innoweave orgs search TEXT` finds one)")  # fmt: skip
+
+
 def note(message: str, label: str = "note") -> None:
     """One line on stderr, ``note: message`` (or ``warning: ...``), shown as written."""
     err.print(f"[yellow]{label}:[/] {escape(str(message))}", highlight=False, soft_wrap=True)

@@ -17,7 +17,15 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from innoweave.cli.common import check_table_path, err, fail, note, print_json, write_table
+from innoweave.cli.common import (
+    check_table_path,
+    err,
+    fail,
+    note,
+    print_json,
+    unknown_organisation,
+    write_table,
+)
 
 app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
 
@@ -70,20 +78,30 @@ def _warn(message: str) -> None:
 
 
 def _resolve(frames, ref: str) -> str:
-    ids = set(frames.organisations["external_id"].astype(str))
+    """The external id ``ref`` names: an external id, a bare CORDIS PIC, a database id or an
+    exact name (case aside; refused when several organisations bear it)."""
+    orgs = frames.organisations
+    ref = ref.strip()
+    ids = set(orgs["external_id"].astype(str))
     for candidate in (ref, f"cordis:{ref}"):
         if candidate in ids:
             return candidate
-    if "id" in frames.organisations.columns and ref.isdigit():
-        match = frames.organisations.loc[frames.organisations["id"] == int(ref), "external_id"]
+    if "id" in orgs.columns and ref.isdigit():
+        match = orgs.loc[orgs["id"] == int(ref), "external_id"]
         if len(match):
             return str(match.iloc[0])
-    raise fail(f"unknown organisation {ref!r} (give an id, an external id or a CORDIS PIC)")
+    named = []
+    if "name" in orgs.columns:
+        named = orgs.loc[orgs["name"].astype(str).str.strip().str.casefold() == ref.casefold(), "external_id"]
+        named = [str(x) for x in named]
+        if len(named) == 1:
+            return named[0]
+    raise unknown_organisation(ref, named)
 
 
 @app.command("recommend")
 def recommend(
-    org: Annotated[str, typer.Argument(help="Organisation: id, external id or CORDIS PIC.")],
+    org: Annotated[str, typer.Argument(help="Organisation: id, external id, CORDIS PIC or exact name.")],
     mode: ModeOpt = "research",
     k: Annotated[int, typer.Option("--k", help="How many partners.")] = 10,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the table to this file: .csv or .xlsx.")] = None,

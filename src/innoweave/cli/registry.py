@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from innoweave.cli.common import err, fail, print_json, progress_bar, warn
+from innoweave.cli.common import err, fail, print_json, progress_bar, unknown_organisation, warn
 from innoweave.registry.db import (
     RegistryUnavailable,
     make_engine,
@@ -298,7 +298,9 @@ def _show_orgs(engine, query, json_out: bool) -> None:
 
 
 def find_org(session: Session, ref: str) -> Organisation:
-    """An organisation by database id, external id (``cordis:…``) or bare CORDIS PIC."""
+    """An organisation by database id, external id (``cordis:…``), bare CORDIS PIC or exact
+    name (case aside; refused when several organisations bear it)."""
+    ref = ref.strip()
     org = None
     if ref.isdigit():
         org = session.get(Organisation, int(ref))
@@ -307,13 +309,18 @@ def find_org(session: Session, ref: str) -> Organisation:
     if org is None:
         org = session.scalar(select(Organisation).where(Organisation.external_id == f"cordis:{ref}"))
     if org is None:
-        raise fail(f"unknown organisation {ref!r} (give an id, an external id or a CORDIS PIC)")
+        from innoweave.registry.search import organisation_named
+
+        named = session.scalars(organisation_named(session.get_bind().dialect.name, ref).limit(50)).all()
+        if len(named) != 1:
+            raise unknown_organisation(ref, [o.external_id for o in named])
+        org = named[0]
     return org
 
 
 @orgs_app.command("show")
 def orgs_show(
-    ref: Annotated[str, typer.Argument(help="Id, external id or CORDIS PIC.")],
+    ref: Annotated[str, typer.Argument(help="Id, external id, CORDIS PIC or exact name.")],
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Finding organisations in the registry database by part of a name, city or keyword.
+"""Finding organisations in the registry database by part of a name, city or keyword, or by
+their exact name.
 
 ``innoweave orgs search`` and any other reader of the database use :func:`organisation_search`
 so that the same text finds the same organisations on SQLite and PostgreSQL: a case-insensitive
@@ -55,3 +56,13 @@ def organisation_search(dialect: str, text: str) -> Select:
         .where(or_(*(_contains(dialect, c, pattern) for c in columns), _keyword_match(dialect, pattern)))
         .order_by(Organisation.name)
     )
+
+
+def organisation_named(dialect: str, name: str) -> Select:
+    """The organisations whose name is ``name`` in any case (every letter, on both back-ends,
+    as :func:`organisation_search` folds them), ordered by external id."""
+    if dialect == "sqlite":
+        same = getattr(func, SQLITE_FOLD)(Organisation.name) == fold(name)
+    else:
+        same = func.lower(Organisation.name) == func.lower(name)
+    return select(Organisation).where(same).order_by(Organisation.external_id)
