@@ -188,6 +188,8 @@ def test_top_k_queries_are_rows(fitted):
     ({"new_only": "no"}, "new_only must be True or False, got 'no'"),
     ({"max_project_size": 0}, "max_project_size must be at least 2, got 0"),
     ({"max_project_size": True}, "max_project_size must be a whole number >= 2"),
+    ({"seed": -1}, "seed must be a whole number >= 0"),  # was: linear, silently, in every mode
+    ({"seed": 1.5}, "seed must be a whole number >= 0"),
 ])  # fmt: skip
 def test_recommender_settings_are_named(registry, settings, message):
     with pytest.raises(ValueError, match=message):

@@ -23,6 +23,7 @@ from innoweave.cli.common import (
     fail,
     note,
     print_json,
+    seed_option,
     write_table,
 )
 
@@ -39,7 +40,7 @@ UrlOpt = Annotated[
 CordisOpt = Annotated[
     Path | None, typer.Option("--cordis", help="Read a CORDIS folder instead of the registry.")
 ]
-SeedOpt = Annotated[int, typer.Option(help="Seed for every random choice.")]
+SeedOpt = Annotated[int, seed_option("Seed for every random choice.")]
 DuplicatesOpt = Annotated[
     str, typer.Option(help="Repeated keys with different values: error, sum or first.")
 ]

@@ -57,6 +57,12 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def seed_option(help: str = "Seed of every random draw (same seed, same result).") -> Any:
+    """The ``--seed`` option of every command: a whole number >= 0, checked by the parser, so
+    a negative seed is refused (exit 2) before any work — as the Python API refuses it."""
+    return typer.Option("--seed", min=0, help=f"{help} A whole number >= 0.")
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print ``message`` on stderr and return the Exit to raise."""
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)

@@ -26,6 +26,7 @@ from innoweave.cli.common import (
     fail,
     note,
     print_json,
+    seed_option,
     warn,
     write_table,
 )
@@ -41,7 +42,7 @@ EncodingOpt = Annotated[str | None, typer.Option(
 InvalidOpt = Annotated[str, typer.Option(
     "--invalid-answers", help="An answer that is not a whole number on the scale: 'raise' (stop, exit 2) "
                               "or 'missing' (treat it as unanswered, with a warning).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the attribute model (synthetic values).")]
+SeedOpt = Annotated[int, seed_option("Seed of the attribute model (synthetic values).")]
 MinPeersOpt = Annotated[int, typer.Option("--min-peers", help="Smallest peer group before widening.")]
 YearOpt = Annotated[int, typer.Option("--reference-year", help="Year ages and recent projects count to (1901-2100).")]
 RulesOpt = Annotated[Path | None, typer.Option("--stage-rules", help="TOML file with a \\[stages] table of growth-stage thresholds.")]
@@ -199,7 +200,7 @@ def eis(
 def eis_uncertainty(
     draws: Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")] = 1000,
     sobol: Annotated[int, typer.Option("--sobol", help="Sobol base sample (power of two; 0 = skip).")] = 256,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, seed_option("Seed of the Monte Carlo and Sobol draws.")] = 0,
     plot: PlotOpt = None,
     json_out: JsonOpt = False,
     data_dir: DataOpt = None,

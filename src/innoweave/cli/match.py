@@ -23,6 +23,7 @@ from innoweave.cli.common import (
     fail,
     note,
     print_json,
+    seed_option,
     unknown_organisation,
     write_table,
 )
@@ -33,7 +34,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.
 UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides INNOWEAVE_DATABASE_URL.")]
 TrainEndOpt = Annotated[str | None, typer.Option("--train-end", help="Learn only from projects starting before DATE.")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="research, alliance, intermediary or cluster.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random draw.")]
+SeedOpt = Annotated[int, seed_option()]
 
 
 def _frames(database_url: str | None):

@@ -21,6 +21,7 @@ from innoweave.cli.common import (
     note,
     print_json,
     progress_bar,
+    seed_option,
 )
 from innoweave.cli.common import fail as _fail
 from innoweave.writing import write_all
@@ -152,8 +153,7 @@ def run(
                                              "simulation_runs/NAME).")] = None,
     replications: RepsOpt = None,
     horizon: HorizonOpt = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0,
-                                             help="Override the seed (>= 0).")] = None,
+    seed: Annotated[int | None, seed_option("Override the scenario's seed.")] = None,
     xp: XpOpt = "numpy",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -331,7 +331,7 @@ def calibrate(
     n_firms: Annotated[int, typer.Option("--firms", min=100, help="Population size.")] = 20000,
     replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 2,
     iterations: Annotated[int, typer.Option("--iterations", min=1)] = 8,
-    seed: Annotated[int, typer.Option("--seed", min=0)] = 7,
+    seed: Annotated[int, seed_option("Seed of the calibration runs.")] = 7,
     tolerance: Annotated[float, typer.Option("--tolerance", min=0, help="Points.")] = 3.0,
     write: Annotated[Path | None, typer.Option("--write", help="Write the fitted values as a "
                                                "calibration TOML (not with --check).")] = None,
@@ -383,8 +383,7 @@ def dock(
                                                 "(default 400).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", min=1, help="Steps per run "
                                               "(default 24).")] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0,
-                                      help="Root seed of the replications.")] = 20240601,
+    seed: Annotated[int, seed_option("Root seed of the replications.")] = 20240601,
     details: Annotated[Path | None, typer.Option("--details", help="Write the full report "
                                                  "(every test) as JSON here.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes running "

@@ -14,10 +14,10 @@ from typing import Annotated
 
 import typer
 
-from innoweave.cli.common import EXIT_BAD_INPUT, err, fail, print_json, progress_bar
+from innoweave.cli.common import EXIT_BAD_INPUT, err, fail, print_json, progress_bar, seed_option
 from innoweave.cli.registry import JsonOpt, UrlOpt, open_registry, registry_errors
 
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")]
+SeedOpt = Annotated[int, seed_option()]
 
 
 def register(app: typer.Typer, import_app: typer.Typer) -> None:

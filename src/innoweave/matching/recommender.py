@@ -40,6 +40,7 @@ from innoweave.matching.scoring import DEFAULT_WEIGHTS, score_pairs
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation
 from innoweave.registry.geography import haversine_km
 from innoweave.registry.kinds import CollaborationMode
+from innoweave.seeding import check_seed
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ class PartnerRecommender:
             raise ValueError(f"unknown signal(s) {bad}; choose from {', '.join(SIGNAL_FAMILIES)}")
         if self.text not in TEXT_CHOICES:
             raise ValueError(f"text must be one of {TEXT_CHOICES}, got {self.text!r}")
-        # a typo would be caught per mode by the ranker and fall back to the linear combination
+        # a typo (or a bad seed) would be caught per mode by the ranker and fall back to the
+        # linear combination
+        check_seed(self.seed)
         if self.ranker not in RANKER_CHOICES:
             raise ValueError(f"ranker must be one of {', '.join(RANKER_CHOICES)}, got {self.ranker!r}")
         if not isinstance(self.new_only, (bool, np.bool_)):
