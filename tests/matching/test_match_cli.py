@@ -121,6 +121,17 @@ def test_assign_objective_log_probability_is_the_fair_plan(registry_url, tmp_pat
     assert pairs == {("a", "y", 0.3), ("b", "x", 0.6)}
     pairs, _ = plan("--objective", "log-probability", "--min-quality", "0.5")
     assert pairs == {("a", "x", 0.9)}
+    # an SME left without any pair still counts in the demand (it was dropped from the
+    # figures, which then looked complete), and the user is told
+    for objective in ("log-probability", "score"):
+        out = runner.invoke(app, ["match", "assign", "--candidates", str(path), "--k", "1", "--capacity", "1",
+                                  "--json", "--objective", objective, "--min-quality", "0.7"])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.stdout)
+        assert [(p["query"], p["partner"]) for p in data["pairs"]] == [("a", "x")]
+        assert data["stats"]["queries"] == 2 and data["stats"]["demand"] == 2
+        assert data["stats"]["partners_used"] == 1 and data["stats"]["gini_load"] == pytest.approx(0.5)
+        assert "--min-quality 0.7 leaves 1 of 2 SMEs without a pair at or above it" in " ".join(out.stderr.split())
     # from the registry (whose research mode learns a ranker): its probabilities get the
     # fair plan by default, and the pairs keep them
     for options, expected in (((), "log-probability"), (("--objective", "score"), "score")):

@@ -424,15 +424,23 @@ def _assign_by(table: pd.DataFrame, objective: str, source: str | None, *, min_q
                          f"{table['partner'].iloc[row]}): score {float(score[row])!r} is not a "
                          "probability in (0, 1], which --objective log-probability needs "
                          "(--objective score maximises the scores as given)")
-    if min_quality is not None:
-        table = table[score >= min_quality]
-        score = table["score"].to_numpy(dtype=float)
+    # the qualities are those of the pairs kept by --min-quality (the shift counts them only);
+    # a dropped pair stays in the table with quality -1, below the floor of 0 handed to
+    # assign(), so every SME and partner of the table counts in the demand and the loads
+    keep = np.ones(len(score), dtype=bool) if min_quality is None else score >= min_quality
+    kept = score[keep]
+    quality = np.full(len(score), -1.0)
     if objective == "score":
-        quality = score - score.min() + 1.0 if len(score) else score
+        quality[keep] = kept - kept.min() + 1.0 if len(kept) else kept
     else:
-        quality = assignment_quality(score, "log_probability")
+        quality[keep] = assignment_quality(kept, "log_probability")
+    if min_quality is not None:
+        served = table.loc[keep, "query"].nunique()
+        if served < table["query"].nunique():
+            _warn(f"--min-quality {min_quality:g} leaves {table['query'].nunique() - served:,} of "
+                  f"{table['query'].nunique():,} SMEs without a pair at or above it: they get no partner")
     given = table.groupby(["query", "partner"], sort=False)["score"].max()
-    result = assign(table.assign(score=quality), **options)
+    result = assign(table.assign(score=quality), min_quality=None if min_quality is None else 0.0, **options)
     pairs = result.pairs
     total_quality = result.stats.pop("total_score")
     if objective != "score":
