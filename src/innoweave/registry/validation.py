@@ -302,6 +302,8 @@ def _as_text(value: Any) -> str:
 
 
 _NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+#: 1.234,5 / 1,234.5 / 1 234 / 1'234: thousands grouped, which a number cell must not hold
+_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}([.,' \u00a0\u202f]\d{3})+([.,]\d+)?$")
 
 
 def _as_number(value: Any) -> float:
@@ -313,7 +315,10 @@ def _as_number(value: Any) -> float:
         elif isinstance(value, str):
             text = value.strip()
             if not _NUMBER_RE.match(text):
-                raise CellError(f"expected a number, got {_show(value)}")
+                grouped = _GROUPED_RE.match(text) is not None
+                raise CellError(f"expected a number, got {_show(value)}"
+                                + (" (digits grouped by thousands? write it without the "
+                                   "separators, e.g. 1234.5 or 1234,5)" if grouped else ""))
             number = float(text.replace(",", "."))  # a decimal comma, as CORDIS publishes
         else:
             raise CellError(f"expected a number, got {type(value).__name__} {_show(value)}")
