@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                   "--seed", seed, "--plot", str(out / "eis_ranking.png"), "--json",
                   out=out / "eis_uncertainty.json")  # fmt: skip
     innoweave("diagnose", "stages", "--json", out=out / "growth_stages.json")
+    innoweave("diagnose", "questionnaire", "--out", str(out / "questionnaire_form.xlsx"))  # to send to the SMEs
     innoweave("diagnose", "batch", "--out", str(out / "sme_diagnosis.xlsx"), "--seed", seed)
     innoweave("diagnose", "sme", sme, "--plot", str(out / "sme_radar.png"), "--json",
               out=out / "sme_profile.json")  # fmt: skip

@@ -22,7 +22,7 @@ def test_demo_runs_on_a_synthetic_ecosystem(tmp_path):
     assert stats["by_kind"]["sme"] == 300
     assert stats["by_source"] == {"synthetic": stats["organisations"]}
     for name in ("sme_diagnosis.xlsx", "sme_radar.png", "network.png", "recommendations.json",
-                 "simulation_comparison.json", "registry_template.xlsx"):  # fmt: skip
+                 "simulation_comparison.json", "registry_template.xlsx", "questionnaire_form.xlsx"):  # fmt: skip
         assert (results / name).stat().st_size > 0, name
     assert json.loads((results / "recommendations.json").read_text())
     plan = json.loads((results / "assignment.json").read_text())["stats"]

@@ -326,3 +326,58 @@ def test_an_attribute_off_its_scale_in_the_registry_is_bad_input(tmp_path, make_
         assert (f"attributes.awareness must be a finite number at least 0 and at most 1 (a score); "
                 f"1 organisation(s) give other values, e.g. 'syn:sme:3' ({value!r})") in _one_error_line(result)
         assert not out.exists()
+
+
+def test_questionnaire_form_goes_out_and_comes_back_as_answers(registry_url, tmp_path):
+    """The office sends the answer form (a row per SME of the registry, a column per item),
+    SMEs fill it in, and `--answers` reads it back as it is: the name column is left out and
+    the questionnaire counts for the SMEs that answered."""
+    import openpyxl
+
+    form = tmp_path / "form.xlsx"
+    result = runner.invoke(app, ["diagnose", "questionnaire", "--out", str(form), "--database-url",
+                                 registry_url, "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["items"] == 30 and summary["scale"] == [1, 5] and summary["smes"] > 0
+    book = openpyxl.load_workbook(form)
+    assert book.sheetnames == ["answers", "items", "scale"]
+    sheet = book["answers"]
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["org_id", "name", "AW1"] and len(header) == 32
+    assert sheet.max_row == summary["smes"] + 1 and sheet.freeze_panes == "C2"
+    (rule,) = sheet.data_validations.dataValidation  # answers are whole numbers 1..5 in Excel too
+    assert (rule.type, rule.formula1, rule.formula2) == ("whole", "1", "5") and "C2:AF" in str(rule.sqref)
+    items = book["items"]
+    assert [c.value for c in items[1]][:2] == ["item_id", "factor"] and items.max_row == 31
+    ids = [sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)]
+    row = ids.index("syn:sme:4") + 2
+    for column in range(3, 33):
+        sheet.cell(row, column, 5 if column % 2 else 1)
+    sheet.cell(1, 2, " Name ")  # a header retyped by hand still reads
+    book.save(form)
+    profile = runner.invoke(app, ["diagnose", "sme", "syn:sme:4", "--json", "--database-url", registry_url,
+                                  "--answers", str(form), "--min-peers", "3"])  # fmt: skip
+    assert profile.exit_code == 0, profile.output
+    assert json.loads(profile.stdout)["questionnaire"]["answered"] is True
+    other = runner.invoke(app, ["diagnose", "sme", ids[1 if ids[0] == "syn:sme:4" else 0], "--json",
+                                "--database-url", registry_url, "--answers", str(form), "--min-peers", "3"])  # fmt: skip
+    assert json.loads(other.stdout)["questionnaire"]["answered"] is False
+
+
+def test_questionnaire_form_as_csv_blank_and_bad_paths(tmp_path):
+    out = tmp_path / "form.csv"
+    result = runner.invoke(app, ["diagnose", "questionnaire", "--out", str(out), "--blank"])
+    assert result.exit_code == 0, result.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbforg_id,name,AW1,") and raw.count(b"\n") == 1  # Excel reads the BOM as UTF-8
+    out.write_text(out.read_text(encoding="utf-8-sig") + "o:1,Müller GmbH" + ",3" * 30 + "\n", encoding="utf-8-sig")
+    from innoweave.diagnosis.questionnaire import read_answers
+
+    answers = read_answers(out)
+    assert len(answers) == 30 and set(answers["answer"]) == {"3"} and set(answers["org_id"]) == {"o:1"}
+    bad = runner.invoke(app, ["diagnose", "questionnaire", "--out", str(tmp_path / "form.pdf"), "--blank"])
+    assert bad.exit_code == 2 and "--out must end in .xlsx or .csv, got 'form.pdf'" in bad.output
+    nowhere = runner.invoke(app, ["diagnose", "questionnaire", "--out", str(tmp_path / "f.csv"),
+                                  "--database-url", f"sqlite:///{tmp_path / 'none.db'}"])  # fmt: skip
+    assert nowhere.exit_code == 2 and not (tmp_path / "f.csv").exists()

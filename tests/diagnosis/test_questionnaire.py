@@ -122,7 +122,8 @@ def test_unreadable_answer_files_are_named(tmp_path):
         "bad.json": ("{oops", r"bad.json is not valid JSON: .* line 1, column 2"),
         "scalar.json": ("3", "JSON answers must be a list of records"),
         "corrupt.xlsx": ("not a zip", r"corrupt.xlsx is not a readable Excel workbook"),
-        "wide_extra.csv": ("org_id,name,AW1\nx,X GmbH,3\n", r"columns \['name'\] are not items"),
+        # a name beside the id is read and left out (the answer form has one); other columns are not
+        "wide_extra.csv": ("org_id,name,city,AW1\nx,X GmbH,Köln,3\n", r"columns \['city'\] are not items"),
     }
     for name, (text, message) in cases.items():
         path = tmp_path / name

@@ -334,6 +334,39 @@ def batch(
         err.print(f"diagnosed {len(table):,} SMEs in {summary['seconds']} s -> {out}")
 
 
+@app.command("questionnaire")
+def questionnaire(
+    out: Annotated[Path, typer.Option("--out", help="The answer form: .xlsx (answers, items, scale) or .csv (answers).")],
+    blank: Annotated[bool, typer.Option("--blank", help="No rows: do not list the registry's SMEs.")] = False,
+    database_url: UrlOpt = None,
+    cordis: CordisOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write the self-assessment questionnaire as an answer form to send out: a row per SME of
+    the registry (id, name), a column per item; filled in, it is read back by --answers."""
+    from innoweave.diagnosis.questionnaire import load_questionnaire, write_answer_form
+
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise fail(f"--out must end in .xlsx or .csv, got {out.name!r}")
+    check_out_file(out)
+    orgs = None
+    if not blank:
+        table = _frames(database_url, cordis).organisations
+        smes = table[table["kind"] == "sme"].sort_values("name", kind="stable")
+        orgs = smes.rename(columns={"external_id": "org_id"})
+    form = load_questionnaire()
+    write_answer_form(form, out, orgs)
+    rows = 0 if orgs is None else len(orgs)
+    summary = {"out": str(out), "questionnaire": form.version, "items": len(form.items), "smes": rows,
+               "scale": list(form.scale)}  # fmt: skip
+    if json_out:
+        print_json(summary)
+        return
+    err.print(f"answer form of questionnaire v{form.version} ({len(form.items)} items, answers "
+              f"{form.scale[0]}-{form.scale[1]}) for {rows:,} SMEs -> {out}")
+    note(f"fill it in and give it back with: innoweave diagnose sme|batch --answers {out.name}")
+
+
 @app.command("stages")
 def stages(
     json_out: JsonOpt = False,

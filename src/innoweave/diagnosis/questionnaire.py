@@ -112,6 +112,9 @@ def load_questionnaire(source: str | Path = "v1") -> Questionnaire:
 
 
 ANSWER_COLUMNS = ("org_id", "item_id", "answer")
+#: Columns that say which organisation a row is and are not answers: read and left out (the
+#: answer form of :func:`write_answer_form` has the organisation's name beside its id).
+DESCRIPTIVE_COLUMNS = ("name",)
 #: Where each answer came from: the file's line (CSV), row (XLSX) or record (JSON) number.
 LINE = "_line"
 
@@ -161,7 +164,7 @@ def read_answers(path: str | Path, *, encoding: str | None = None) -> pd.DataFra
 
 def _header(name: object) -> str:
     text = str(name).strip().lstrip("\ufeff").strip()
-    return text.lower() if text.lower() in ANSWER_COLUMNS else text
+    return text.lower() if text.lower() in (*ANSWER_COLUMNS, *DESCRIPTIVE_COLUMNS) else text
 
 
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
@@ -253,7 +256,8 @@ def long_answers(df: pd.DataFrame) -> pd.DataFrame:
     """Answers as a long table ``org_id, item_id, answer`` (plus ``_line`` where known).
 
     A long input has ``org_id``, ``item_id`` and ``answer``; a wide one ``org_id`` and one
-    column per item (and neither ``item_id`` nor ``answer``). Header names are matched
+    column per item (and neither ``item_id`` nor ``answer``); a ``name`` column beside the
+    id (:data:`DESCRIPTIVE_COLUMNS`) is left out. Header names are matched
     without regard to case or surrounding spaces; organisation and item ids are stripped. An
     empty ``org_id`` raises ``ValueError`` naming where.
     """
@@ -280,6 +284,7 @@ def long_answers(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"{src} has no {lacking!r} column: a long answers table needs org_id, item_id and answer")
     else:
         ids = ["org_id"] + ([LINE] if LINE in df.columns else [])
+        df = df.drop(columns=[c for c in DESCRIPTIVE_COLUMNS if c in columns])
         long = df.melt(id_vars=ids, var_name="item_id", value_name="answer")
         if LINE in long.columns:  # one row per organisation: list its answers in file order
             long = long.sort_values(LINE, kind="stable").reset_index(drop=True)
@@ -443,3 +448,92 @@ def simulate_answers(
         frames.append(pd.DataFrame({"org_id": orgs, "item_id": item.id, "answer": np.round(raw)}))
     out = pd.concat(frames, ignore_index=True)
     return out[np.tile(responding, len(questionnaire.items))].reset_index(drop=True)
+
+
+# --- the answer form ------------------------------------------------------------------------
+
+#: Sheets of the answer form workbook; the first is the one :func:`read_answers` reads.
+FORM_SHEETS = ("answers", "items", "scale")
+
+
+def answer_form(questionnaire: Questionnaire, orgs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The blank wide answers table: ``org_id``, ``name`` and one empty column per item, a row
+    per organisation of ``orgs`` (columns ``org_id``, ``name``; none without). Filled in, it
+    is read back by :func:`read_answers` as it is."""
+    rows = pd.DataFrame(columns=["org_id", "name"]) if orgs is None else orgs[["org_id", "name"]]
+    form = pd.DataFrame({"org_id": rows["org_id"].astype(str).to_numpy(),
+                         "name": rows["name"].fillna("").astype(str).to_numpy()})  # fmt: skip
+    return pd.concat([form, pd.DataFrame(np.nan, index=form.index, columns=questionnaire.item_ids, dtype=object)],
+                     axis=1)  # fmt: skip
+
+
+def item_table(questionnaire: Questionnaire) -> pd.DataFrame:
+    """The items as the respondent reads them: id, factor (both languages) and the statement
+    in each language (which items are reverse-scored is not shown)."""
+    labels = questionnaire.factor_labels
+    return pd.DataFrame([
+        {"item_id": i.id, "factor": i.factor,
+         **{f"factor ({lang})": labels.get(i.factor, {}).get(lang, i.factor) for lang in LANGUAGES},
+         **{f"statement ({lang})": i.text[lang] for lang in LANGUAGES}}
+        for i in questionnaire.items
+    ])  # fmt: skip
+
+
+def scale_table(questionnaire: Questionnaire) -> pd.DataFrame:
+    """One row per answer value of the scale with its label in each language."""
+    lo, hi = questionnaire.scale
+    labels = questionnaire.scale_labels
+    return pd.DataFrame({"answer": range(lo, hi + 1),
+                         **{f"label ({lang})": (labels.get(lang) or [""] * (hi - lo + 1)) for lang in LANGUAGES}})  # fmt: skip
+
+
+def write_answer_form(questionnaire: Questionnaire, path: str | Path, orgs: pd.DataFrame | None = None) -> Path:
+    """Write the answer form: ``.xlsx`` — sheet ``answers`` (:func:`answer_form`; each answer
+    cell accepts only a whole number of the scale, the id and name columns stay in view),
+    then the sheets ``items`` and ``scale`` to read the statements from; ``.csv`` — the
+    answers table alone (UTF-8 with a byte-order mark, which Excel reads as UTF-8). Written
+    whole or not at all. Returns the path."""
+    from innoweave.writing import write_all
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ValueError(f"the answer form is written as .xlsx or .csv, got {path.name!r}")
+    form = answer_form(questionnaire, orgs)
+
+    def csv(target: Path) -> None:
+        form.to_csv(target, index=False, encoding="utf-8-sig")
+
+    def xlsx(target: Path) -> None:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.datavalidation import DataValidation
+
+        book = Workbook()
+        book.remove(book.active)
+        lo, hi = questionnaire.scale
+        for name, table in zip(FORM_SHEETS, (form, item_table(questionnaire), scale_table(questionnaire)), strict=True):
+            sheet = book.create_sheet(name)
+            sheet.append(list(table.columns))
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for row in table.itertuples(index=False):
+                sheet.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
+        answers = book[FORM_SHEETS[0]]
+        answers.freeze_panes = "C2"
+        for k in range(1, answers.max_column + 1):
+            answers.column_dimensions[get_column_letter(k)].width = 14 if k > 2 else 28
+        first, last = get_column_letter(3), get_column_letter(answers.max_column)
+        rule = DataValidation(type="whole", operator="between", formula1=str(lo), formula2=str(hi),
+                              allow_blank=True, showErrorMessage=True, errorTitle="Answer",
+                              error=f"A whole number from {lo} to {hi} (see the sheet 'scale'), or empty.")  # fmt: skip
+        answers.add_data_validation(rule)
+        rule.add(f"{first}2:{last}{max(len(form) + 1, 1000)}")
+        items = book[FORM_SHEETS[1]]
+        for letter, width in zip("ABCDEFG", (8, 16, 26, 14, 70, 40), strict=False):
+            items.column_dimensions[letter].width = width
+        book.save(target)
+
+    write_all([(path, xlsx if suffix == ".xlsx" else csv)])
+    return path
