@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
-def unknown_organisation(ref: str, named: list[str] = ()) -> typer.Exit:
+def unknown_organisation(ref: str, named: Sequence[str] = ()) -> typer.Exit:
     """The error for an organisation reference that names none (``named`` empty) or several
     organisations of the same name (``named``: their external ids); the Exit to raise."""
     if len(named) > 1:
