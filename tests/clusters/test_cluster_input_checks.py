@@ -204,6 +204,29 @@ def test_lq_refuses_made_up_types_naming_file_line_and_value(tmp_path):
     assert fine.exit_code == 0, fine.output
 
 
+def test_lq_reads_a_workbook_and_names_semicolons_encodings_and_damaged_books(tmp_path):
+    """Analysts keep such tables in Excel: the first sheet of an .xlsx gives the same figures
+    as the CSV, and a file's line numbers stay those of the sheet's rows."""
+    text = "region,cluster,type,employment\nA,c1,traded,100\nB,c1,traded,50\nA,c2,traded,10\nB,c2,traded,30\n"
+    data = _csv(tmp_path, "lq.csv", text)
+    book = tmp_path / "lq.xlsx"
+    pd.read_csv(data).to_excel(book, index=False)
+    from_csv, from_book = run("lq", "--data", data, "--json"), run("lq", "--data", book, "--json")
+    assert from_csv.exit_code == 0 and from_book.exit_code == 0, from_book.output
+    same = ("rows", "regions", "clusters", "flags", "stars", "top")
+    assert {k: json.loads(from_book.stdout)[k] for k in same} == {k: json.loads(from_csv.stdout)[k] for k in same}
+    pd.read_csv(_csv(tmp_path, "t.csv", text.replace("c2,traded,30", "c2,foo,30"))).to_excel(
+        tmp_path / "types.xlsx", index=False)
+    refused(run("lq", "--data", tmp_path / "types.xlsx"), "types.xlsx", "'foo' (file line 5)")
+    refused(run("lq", "--data", _csv(tmp_path, "semi.csv", text.replace(",", ";"))),
+            "semi.csv: the file looks separated by ';'", "save it comma-separated (CSV UTF-8) or as .xlsx")  # fmt: skip
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(text.replace("B,c1", "Köln,c1").encode("cp1252"))
+    refused(run("lq", "--data", latin), "latin.csv: not UTF-8 text; save it as CSV UTF-8")
+    refused(run("lq", "--data", _csv(tmp_path, "bad.xlsx", "not a workbook")),
+            "bad.xlsx: not a readable Excel workbook")  # fmt: skip
+
+
 def test_reproduce_refuses_made_up_types_with_the_files_own_lines():
     rows = pd.DataFrame(
         {

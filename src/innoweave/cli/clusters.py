@@ -58,8 +58,20 @@ def _show_report(report) -> None:
         note(text)
 
 
-def _csv_header(path: Path) -> list[str]:
-    """The column names of CSV ``path`` (a missing, empty or unreadable file stops, naming it)."""
+#: Suffixes of the workbooks ``clusters lq --data`` reads (first sheet) besides CSV.
+WORKBOOKS = (".xlsx", ".xlsm")
+
+
+def _not_utf8(path: Path, workbook_ok: bool) -> Exception:
+    from innoweave.clusters.inputs import ClusterInputError
+
+    return ClusterInputError(f"{path}: not UTF-8 text; save it as CSV UTF-8 (in Excel: 'CSV UTF-8')"
+                             + (" or as .xlsx" if workbook_ok else ""))  # fmt: skip
+
+
+def _csv_header(path: Path, *, workbook_ok: bool = False) -> list[str]:
+    """The column names of CSV ``path`` (a missing, empty or unreadable file stops, naming it;
+    ``workbook_ok``: the messages may suggest a workbook instead)."""
     from innoweave.clusters.inputs import ClusterInputError
 
     if not path.is_file():
@@ -67,22 +79,59 @@ def _csv_header(path: Path) -> list[str]:
             f"{path}: cannot be read ({'no such file' if not path.exists() else 'not a file'})"
         )
     try:
-        return list(pd.read_csv(path, nrows=0).columns)
+        header = list(pd.read_csv(path, nrows=0).columns)
     except pd.errors.EmptyDataError:
         raise ClusterInputError(f"{path}: the file is empty (no header, no rows)") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError:
+        raise _not_utf8(path, workbook_ok) from None
+    except (OSError, pd.errors.ParserError) as exc:
         raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+    if len(header) == 1 and ";" in header[0]:
+        raise ClusterInputError(
+            f"{path}: the file looks separated by ';' (header {header[0]!r}): save it "
+            "comma-separated (CSV UTF-8)" + (" or as .xlsx" if workbook_ok else "")
+        )
+    return header
+
+
+def _read_workbook(path: Path, text_columns: list[str] | None = None, *, header_only: bool = False) -> pd.DataFrame:
+    """The first sheet of workbook ``path`` (``text_columns`` kept as text)."""
+    from innoweave.clusters.inputs import ClusterInputError
+
+    try:
+        return pd.read_excel(path, sheet_name=0, engine="openpyxl", nrows=0 if header_only else None,
+                             dtype={c: str for c in text_columns or []})  # fmt: skip
+    except Exception as exc:  # openpyxl and zipfile raise many kinds for a damaged file
+        raise ClusterInputError(
+            f"{path}: not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx "
+            "or as CSV UTF-8"
+        ) from None
+
+
+def _table_header(path: Path) -> list[str]:
+    """:func:`_csv_header`, or the header of a workbook's first sheet."""
+    if path.suffix.lower() in WORKBOOKS and path.is_file():
+        return [str(c) for c in _read_workbook(path, header_only=True).columns]
+    return _csv_header(path, workbook_ok=True)
 
 
 def _read_csv(path: Path, text_columns: list[str]) -> pd.DataFrame:
-    """CSV ``path`` with ``text_columns`` kept as text; a file without rows stops, naming it."""
+    """CSV (or workbook: first sheet) ``path`` with ``text_columns`` kept as text; a file
+    without rows stops, naming it. Rows keep their file line numbers in the messages (the
+    header is line 1 in both)."""
     from innoweave.clusters.inputs import ClusterInputError
 
-    header = _csv_header(path)
-    try:
-        table = pd.read_csv(path, dtype={c: str for c in text_columns if c in header})
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+    header = _table_header(path)
+    if path.suffix.lower() in WORKBOOKS:
+        table = _read_workbook(path, [c for c in text_columns if c in header])
+        table.columns = [str(c) for c in table.columns]
+    else:
+        try:
+            table = pd.read_csv(path, dtype={c: str for c in text_columns if c in header})
+        except UnicodeDecodeError:
+            raise _not_utf8(path, True) from None
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
     if table.empty:
         raise ClusterInputError(f"{path}: no rows (only a header)")
     return table
@@ -154,7 +203,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 @app.command("lq")
 def lq(
     data: Annotated[
-        Path, typer.Option("--data", help="CSV of region × cluster (or × industry code) rows.")
+        Path, typer.Option("--data", help="CSV (or .xlsx: first sheet) of region × cluster (or × industry code) rows.")
     ],
     region: Annotated[
         str | None,
@@ -213,7 +262,7 @@ def lq(
     from innoweave.clusters.uscmp import with_cluster_type
 
     try:
-        header = set(_csv_header(data))
+        header = set(_table_header(data))
         preset = USCMP_COLUMNS if USCMP_COLUMNS.cluster in header and code is None else Columns()
         source = None
         report = InputReport()
