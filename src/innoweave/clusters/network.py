@@ -27,6 +27,7 @@ import innoweave
 from innoweave.arguments import real_number, whole_number
 from innoweave.clusters.inputs import ClusterInputError, InputReport
 from innoweave.clusters.topics import top_words, topic_vectoriser
+from innoweave.estimator import Estimator
 from innoweave.registry.frames import RegistryFrames, require_frames
 from innoweave.registry.kinds import FIRM_KINDS, RESEARCH_KINDS, OrgKind
 from innoweave.seeding import SeedLike, check_seed, make_rng
@@ -355,7 +356,7 @@ def helix_of(kind: str) -> str:
     return "other"
 
 
-class CollaborationCommunities:
+class CollaborationCommunities(Estimator):
     """Communities, positions and policy targets of the registry's collaboration network.
 
     Parameters

@@ -20,6 +20,7 @@ import pandas as pd
 import innoweave
 from innoweave.clusters.inputs import ClusterInputError, InputReport, require_columns
 from innoweave.config import default_data_dir
+from innoweave.estimator import Estimator
 from innoweave.seeding import SeedLike, make_rng
 
 RELATED_CLUSTERS = "us_cluster_mapping_2016/related_clusters.json"
@@ -47,7 +48,7 @@ def read_related_clusters(path: str | Path | None = None) -> pd.DataFrame:
     return table
 
 
-class ClusterRelatedness:
+class ClusterRelatedness(Estimator):
     """Weighted graph of related cluster categories with groups found by Louvain.
 
     Parameters

@@ -21,6 +21,7 @@ import innoweave
 from innoweave.arguments import real_number, whole_number
 from innoweave.clusters.inputs import InputReport
 from innoweave.clusters.topics import top_words, topic_vectoriser
+from innoweave.estimator import Estimator
 from innoweave.registry.frames import RegistryFrames, require_frames
 from innoweave.registry.geography import EARTH_RADIUS_KM, haversine_km
 from innoweave.registry.kinds import OrgKind, check_kinds
@@ -58,7 +59,7 @@ def organisation_texts(frames: RegistryFrames) -> pd.Series:
     return (text + " " + project_text.reindex(ids.to_numpy()).fillna("").to_numpy()).str.strip()
 
 
-class SpatialClusters:
+class SpatialClusters(Estimator):
     """Density-based clusters of organisations by great-circle distance and topic similarity.
 
     Parameters

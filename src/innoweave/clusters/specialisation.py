@@ -35,6 +35,7 @@ from innoweave.clusters.inputs import (
     numeric_column,
     require_columns,
 )
+from innoweave.estimator import Estimator
 
 FLAGS = ("strong", "strong10", "significant", "qualifying")
 #: The cluster types an input may name (U.S. Cluster Mapping: traded and local clusters).
@@ -178,7 +179,7 @@ def _national_cluster_employment(table: pd.DataFrame, report: InputReport) -> pd
     return pd.concat([estimate, by_sum[fallback]])
 
 
-class LocationQuotients:
+class LocationQuotients(Estimator):
     """Location quotients of region × cluster employment, benchmarked within cluster type.
 
     Parameters
@@ -281,7 +282,7 @@ class LocationQuotients:
         return self
 
 
-class StrongClusters:
+class StrongClusters(Estimator):
     """U.S. Cluster Mapping flags: strong, strong10, significant, qualifying.
 
     Per cluster, over the regions where it has employment (percentiles by linear
@@ -366,7 +367,7 @@ class StrongClusters:
         }
 
 
-class ClusterStars:
+class ClusterStars(Estimator):
     """European Cluster Observatory stars: size, specialisation and focus.
 
     A region × cluster row (with employment) earns one star for each of:

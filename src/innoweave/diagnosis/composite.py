@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from innoweave.estimator import Estimator
+
 NORMALISATIONS = ("minmax", "zscore", "rank", "distance")
 AGGREGATIONS = ("arithmetic", "geometric")
 TRANSFORMS = ("sqrt", "log", "log1p")
@@ -353,7 +355,7 @@ def performance_groups(
 # --- the estimator -----------------------------------------------------------------------
 
 
-class CompositeIndex:
+class CompositeIndex(Estimator):
     """A composite indicator built by the declared steps.
 
     Parameters (keyword-only after ``hierarchy``):
@@ -405,16 +407,6 @@ class CompositeIndex:
         self.reference = reference
         self.group_thresholds = group_thresholds
         self.group_year = group_year
-
-    def get_params(self) -> dict[str, object]:
-        return {k: v for k, v in vars(self).items() if not k.endswith("_")}
-
-    def set_params(self, **params: object) -> CompositeIndex:
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise ValueError(f"CompositeIndex has no setting {key!r}")
-            setattr(self, key, value)
-        return self
 
     def _select(self, data: IndicatorData) -> np.ndarray:
         wanted = self.hierarchy.indicators

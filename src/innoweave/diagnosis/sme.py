@@ -37,6 +37,7 @@ from innoweave.diagnosis.questionnaire import (
     numeric_values,
     score_answers,
 )
+from innoweave.estimator import Estimator
 from innoweave.registry.attributes import BARRIERS, SUPPORT_PROGRAMMES
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation, require_frames
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
@@ -431,7 +432,7 @@ def _field_synthetic(orgs: pd.DataFrame, fields: set[str]) -> dict[str, np.ndarr
     return out
 
 
-class SMEDiagnoser:
+class SMEDiagnoser(Estimator):
     """Profile SMEs on the six restricting factors, benchmark them, recommend support.
 
     Parameters (keyword-only): ``kinds`` diagnosed (default SMEs); ``questionnaire`` a
@@ -574,7 +575,7 @@ class SMEDiagnoser:
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.composite is not None:
-            known = set(CompositeIndex(sme_hierarchy()).get_params()) - {"hierarchy"}
+            known = set(CompositeIndex(sme_hierarchy()).get_params(deep=False)) - {"hierarchy"}
             unknown = sorted(set(self.composite) - known)
             if unknown:
                 raise ValueError(f"composite has unknown setting(s) {unknown}; allowed: {sorted(known)}")

@@ -23,10 +23,11 @@ import pandas as pd
 
 from innoweave import __version__
 from innoweave.diagnosis.composite import CompositeIndex, IndicatorData
+from innoweave.estimator import Estimator
 from innoweave.seeding import SeedLike, make_rng
 
 
-class UncertaintyAnalysis:
+class UncertaintyAnalysis(Estimator):
     """Monte Carlo over methodological choices of a composite index.
 
     ``base`` is the nominal (unfitted) index; ``choices`` maps a choice's name to its
@@ -53,7 +54,7 @@ class UncertaintyAnalysis:
     def _check(self) -> None:
         if self.n_draws < 1:
             raise ValueError(f"n_draws must be >= 1, got {self.n_draws}")
-        allowed = set(self.base.get_params())
+        allowed = set(self.base.get_params(deep=False))
         for name, alternatives in self.choices.items():
             if not alternatives:
                 raise ValueError(f"choice {name!r} has no alternatives")
@@ -64,7 +65,7 @@ class UncertaintyAnalysis:
 
     def _ranks(self, data: IndicatorData, combo: tuple[int, ...]) -> np.ndarray:
         if combo not in self._cache:
-            params = self.base.get_params() | dict(self.fixed or {})
+            params = self.base.get_params(deep=False) | dict(self.fixed or {})
             for (_, alternatives), k in zip(self.choices.items(), combo, strict=True):
                 params |= dict(alternatives[k])
             model = CompositeIndex(**params).fit(data)
@@ -79,7 +80,7 @@ class UncertaintyAnalysis:
         rng = make_rng(self.seed)
         self.year_ = self.year if self.year is not None else data.years[-1]
         self.units_ = list(self.units) if self.units is not None else list(data.units)
-        nominal = CompositeIndex(**self.base.get_params()).fit(data)
+        nominal = CompositeIndex(**self.base.get_params(deep=False)).fit(data)
         self.nominal_ranks_ = nominal.ranks(self.year_, units=self.units_)
         sizes = [len(a) for a in self.choices.values()]
         picks = np.column_stack([rng.integers(0, k, size=self.n_draws) for k in sizes])

@@ -22,6 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from innoweave.estimator import Estimator
 from innoweave.matching.evaluation import EvalSplit, make_split, per_query_metrics
 from innoweave.matching.features import (
     SIGNAL_FAMILIES,
@@ -266,7 +267,7 @@ def temporal_cuts(frames: RegistryFrames, train_projects: Sequence[str], *, frac
     return [dates.iloc[int(f * (len(dates) - 1))] for f in fractions], dates
 
 
-class LearnedRanker:
+class LearnedRanker(Estimator):
     """Pointwise ranking model on pair features (settings stored as given; see ``fit``).
 
     ``model``: ``"auto"`` (choose by validation), ``"hgb"`` or ``"logistic"``; ``families``:

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 import innoweave
 from innoweave.arguments import whole_number
+from innoweave.estimator import Estimator
 from innoweave.matching.evaluation import check_k, kind_list
 from innoweave.matching.features import (
     SIGNAL_FAMILIES,
@@ -126,7 +127,7 @@ def _as_date(value, name: str) -> pd.Timestamp:
     raise ValueError(f"{name} must be a date (e.g. '2021-01-01' or datetime.date(2021, 1, 1)), got {value!r}")
 
 
-class PartnerRecommender:
+class PartnerRecommender(Estimator):
     """Recommend collaboration partners with explanations (scikit-learn style).
 
     Parameters (keyword-only, stored as given):
@@ -261,10 +262,11 @@ class PartnerRecommender:
                 self.fit_notes_[mode] = f"linear combination with default weights ({exc})"
         self.clusters_ = self._cluster_table(frames) if "cluster" in self.modes else None
         self.metadata_ = {"version": innoweave.__version__, "seed": self.seed,
-                          "settings": self.get_params(), "train_projects": len(self.train_projects_)}  # fmt: skip
+                          "settings": self._settings(), "train_projects": len(self.train_projects_)}  # fmt: skip
         return self
 
-    def get_params(self) -> dict:
+    def _settings(self) -> dict:
+        """The settings as the run's metadata records them (lists, one kind a list)."""
         return {"modes": list(self.modes), "signals": list(self.signals), "ranker": self.ranker,
                 "text": self.text, "new_only": self.new_only, "query_kinds": [self.query_kinds] if isinstance(self.query_kinds, str) else list(self.query_kinds),
                 "max_project_size": self.max_project_size, "target_kinds": self.target_kinds,

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 import innoweave
+from innoweave.estimator import Estimator
 from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.kinds import FIRM_KINDS, RESEARCH_KINDS, OrgKind
 from innoweave.registry.ncses import SIZE_BOUNDS, SIZE_CLASSES, NcsesShares, load_ncses_shares
@@ -141,7 +142,7 @@ def _floats(values: np.ndarray, present: np.ndarray) -> np.ndarray:
     return out
 
 
-class AttributeModel:
+class AttributeModel(Estimator):
     """Fills missing firm and research-organisation attributes (flagged synthetic).
 
     Parameters (keyword-only): ``shares`` — the :class:`NcsesShares` to calibrate to

@@ -33,6 +33,7 @@ import numpy as np
 
 from innoweave import __version__
 from innoweave.arguments import real_number, whole_number
+from innoweave.estimator import Estimator
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.params import SIZE_CLASSES, ModelParams, check_params
@@ -59,7 +60,7 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-class Calibration:
+class Calibration(Estimator):
     """Fit ``intent_bias`` and ``research_seek`` by size class to the NCSES targets."""
 
     def __init__(

@@ -39,6 +39,7 @@ from scipy import stats
 
 from innoweave import __version__
 from innoweave.arguments import whole_number
+from innoweave.estimator import Estimator
 from innoweave.seeding import make_rng, spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.params import (
@@ -154,7 +155,7 @@ def _mean_ci(values: np.ndarray) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-class StylisedFacts:
+class StylisedFacts(Estimator):
     """Check the three stylised facts on engine runs.
 
     Settings: ``n_firms`` and ``steps`` per run, ``replications`` per configuration,
