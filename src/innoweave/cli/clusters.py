@@ -121,11 +121,11 @@ def _read_csv(path: Path, text_columns: list[str]) -> pd.DataFrame:
     header is line 1 in both)."""
     from innoweave.clusters.inputs import ClusterInputError
 
-    header = _table_header(path)
-    if path.suffix.lower() in WORKBOOKS:
-        table = _read_workbook(path, [c for c in text_columns if c in header])
+    if path.suffix.lower() in WORKBOOKS and path.is_file():
+        table = _read_workbook(path, text_columns)  # one read: absent text columns are ignored
         table.columns = [str(c) for c in table.columns]
     else:
+        header = _csv_header(path, workbook_ok=True)
         try:
             table = pd.read_csv(path, dtype={c: str for c in text_columns if c in header})
         except UnicodeDecodeError:

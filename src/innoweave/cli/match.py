@@ -435,10 +435,10 @@ def _assign_by(table: pd.DataFrame, objective: str, source: str | None, *, min_q
     else:
         quality[keep] = assignment_quality(kept, "log_probability")
     if min_quality is not None:
-        served = table.loc[keep, "query"].nunique()
-        if served < table["query"].nunique():
-            _warn(f"--min-quality {min_quality:g} leaves {table['query'].nunique() - served:,} of "
-                  f"{table['query'].nunique():,} SMEs without a pair at or above it: they get no partner")
+        smes, served = table["query"].nunique(), table.loc[keep, "query"].nunique()
+        if served < smes:
+            _warn(f"--min-quality {min_quality:g} leaves {smes - served:,} of {smes:,} SMEs without a "
+                  "pair at or above it: they get no partner")
     given = table.groupby(["query", "partner"], sort=False)["score"].max()
     result = assign(table.assign(score=quality), min_quality=None if min_quality is None else 0.0, **options)
     pairs = result.pairs

@@ -23,14 +23,19 @@ def fold(text: str | None) -> str | None:
     return None if text is None else text.casefold()
 
 
+def _literal(text: str) -> str:
+    """``text`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_pattern(text: str) -> str:
     """``%text%`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` in ``text`` match
     themselves, not any characters."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{_literal(text)}%"
 
 
-def _contains(dialect: str, column, pattern: str):
+def _like(dialect: str, column, pattern: str):
+    """``column`` LIKE ``pattern`` with every letter's case folded, on both back-ends."""
     if dialect == "sqlite":
         folder = getattr(func, SQLITE_FOLD)
         return folder(column).like(fold(pattern), escape="\\")
@@ -43,7 +48,7 @@ def _keyword_match(dialect: str, pattern: str):
         items = func.json_array_elements_text(Organisation.keywords).table_valued("value")
     else:  # SQLite's JSON1
         items = func.json_each(Organisation.keywords).table_valued("value")
-    return exists(select(1).select_from(items).where(_contains(dialect, items.c.value, pattern)))
+    return exists(select(1).select_from(items).where(_like(dialect, items.c.value, pattern)))
 
 
 def organisation_search(dialect: str, text: str) -> Select:
@@ -53,16 +58,14 @@ def organisation_search(dialect: str, text: str) -> Select:
     columns = (Organisation.name, Organisation.short_name, Organisation.city, Organisation.capabilities)
     return (
         select(Organisation)
-        .where(or_(*(_contains(dialect, c, pattern) for c in columns), _keyword_match(dialect, pattern)))
+        .where(or_(*(_like(dialect, c, pattern) for c in columns), _keyword_match(dialect, pattern)))
         .order_by(Organisation.name)
     )
 
 
 def organisation_named(dialect: str, name: str) -> Select:
     """The organisations whose name is ``name`` in any case (every letter, on both back-ends,
-    as :func:`organisation_search` folds them), ordered by external id."""
-    if dialect == "sqlite":
-        same = getattr(func, SQLITE_FOLD)(Organisation.name) == fold(name)
-    else:
-        same = func.lower(Organisation.name) == func.lower(name)
-    return select(Organisation).where(same).order_by(Organisation.external_id)
+    folded as :func:`organisation_search` folds them: a LIKE without wildcards), ordered by
+    external id."""
+    return (select(Organisation).where(_like(dialect, Organisation.name, _literal(name)))
+            .order_by(Organisation.external_id))  # fmt: skip
