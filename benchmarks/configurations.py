@@ -55,6 +55,10 @@ CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
         "small": ["matching_assign.py", "small"],
         "large": ["matching_assign.py", "large"],
     },
+    "simulation_idle": {
+        "small": ["simulation_idle.py", "--rounds", "3", "--steps", "10"],
+        "large": ["simulation_idle.py", "--rounds", "20"],
+    },
     "simulation_vs_mesa": {
         "small": ["simulation.py", "--firms", "2000", "--steps", "10", "--vs-mesa", "--json"],
         "large": ["simulation.py", "--firms", "10000", "--steps", "20", "--vs-mesa", "--json"],

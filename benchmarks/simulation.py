@@ -31,9 +31,16 @@ speed with the host's. So everything compared in one command is timed in alterna
   agent-steps over summed wall time, no fastest-of picking on either side), ``ratio`` is
   their quotient, and ``pair_ratios`` the ratio within each round (engine run against the
   Mesa step right after it) with their median and quartiles: a wide spread shows the host
-  drifting. If the Mesa time passes ``--mesa-max-seconds``, rounds stop after the step that
-  crosses it (``mesa.extrapolated``). ``--repeat`` is the number of engine runs per path per
-  round here (default 1).
+  drifting. Each timed section (an engine run in its worker, a Mesa step here)
+  starts after ``--warm-up`` seconds (default 0.1) of busy waiting in the process that
+  times it: on this project's virtual machines the two-thread engine runs 15-25 % slower
+  for ~50 ms after its process has slept, as each worker does through a Mesa step
+  (``benchmarks/simulation_idle.py`` shows it). One engine run per round is still timed
+  straight after the Mesa step, without warm-up, and reported apart (``engine_cold``,
+  ``ratio_cold``); ``--warm-up 0`` times as before the option existed. If the Mesa time
+  passes ``--mesa-max-seconds``, rounds stop after the step that crosses it
+  (``mesa.extrapolated``). ``--repeat`` is the number of engine runs per path per round
+  here (default 1).
 - ``--kernels numba,array`` names engine kernel paths to time side by side (``numba``:
   fused compiled kernels, ``array``: the whole-array code; default: the engine's own
   choice); the first is reported as ``engine``, every one under ``kernels``.
@@ -42,8 +49,8 @@ speed with the host's. So everything compared in one command is timed in alterna
   and adds ``baseline`` figures and the speed-up (wall and CPU time).
 
 Each engine path (each kernel path, the baseline) runs in its own worker process, started
-once per size, which builds the population and warms up, then times one run per request;
-the rounds alternate between the paths (the order rotating each round), with ``--repeat``
+once per size, which builds the population and warms up, then times one run per request
+(after ``--warm-up`` seconds of busy waiting); the rounds alternate between the paths (the order rotating each round), with ``--repeat``
 rounds outside ``--vs-mesa``. There ``agent_steps_per_s`` is the fastest of the rounds
 (all timings kept: on a shared machine the slower ones measure the other load) and the
 speed-up also gives the median and quartiles of the per-round speed-ups. A single path
@@ -81,6 +88,13 @@ def _instruments(n_firms: int):
 def _sync(xp) -> None:
     if xp.__name__ == "cupy":
         xp.cuda.Stream.null.synchronize()
+
+
+def busy_wait(seconds: float) -> None:
+    """Keep this process's core busy for ``seconds`` (the warm-up before a timed section)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def _peak_rss_mb() -> float:
@@ -188,7 +202,9 @@ def _serve(args) -> None:
                         network_every=args.network_every, kernels=args.kernels)
     print(json.dumps({"ready": timer.info}), flush=True)
     for line in sys.stdin:
-        if line.strip() == "run":
+        words = line.split()
+        if words[:1] == ["run"]:  # "run" or "run SECONDS": busy wait first, untimed
+            busy_wait(float(words[1]) if len(words) > 1 else 0.0)
             print(json.dumps(timer.time_run()), flush=True)
         else:
             break
@@ -213,6 +229,7 @@ class _Worker:
         self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, env=env)
         self.runs: list[dict] = []
+        self.cold_runs: list[dict] = []  # with --vs-mesa: the runs straight after a Mesa step
         self.info: dict | None = None
 
     def _reply(self) -> dict:
@@ -225,11 +242,13 @@ class _Worker:
     def ready(self) -> None:
         self.info = self._reply()["ready"]
 
-    def run(self) -> dict:
-        self.process.stdin.write("run\n")
+    def run(self, warm_up: float = 0.0, *, cold: bool = False) -> dict:
+        """One timed run, after ``warm_up`` seconds of busy waiting in the worker; a ``cold``
+        run (no warm-up) is kept apart from the others."""
+        self.process.stdin.write(f"run {warm_up}\n" if warm_up > 0 else "run\n")
         self.process.stdin.flush()
         run = self._reply()
-        self.runs.append(run)
+        (self.cold_runs if cold else self.runs).append(run)
         return run
 
     def close(self) -> None:
@@ -238,8 +257,8 @@ class _Worker:
         self.info["peak_rss_mb"] = self._reply()["peak_rss_mb"]
         self.process.wait()
 
-    def summary(self, *, total: bool) -> dict:
-        return _summary(self.info, self.runs, total=total)
+    def summary(self, *, total: bool, cold: bool = False) -> dict:
+        return _summary(self.info, self.cold_runs if cold else self.runs, total=total)
 
 
 def _start_workers(firms: int, args, paths: list, baseline: str | None) -> dict[str, _Worker]:
@@ -260,7 +279,10 @@ def _round_rate(runs: list[dict]) -> float:
 
 
 def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
-    """Engine runs and Mesa reference steps in alternation; totals and per-round ratios."""
+    """Engine runs and Mesa reference steps in alternation; totals and per-round ratios.
+
+    With ``--warm-up`` > 0 each path also times one *cold* run per round, straight after the
+    Mesa step (no warm-up), reported apart (``engine_cold``, ``ratio_cold``)."""
     workers = _start_workers(args.firms, args, paths, baseline)
     from innoweave.simulation.mesa_reference import ReferenceTimer
 
@@ -268,34 +290,50 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     for w in workers.values():
         w.ready()
     names = list(workers)
+    warm = args.warm_up
     round_rates: dict[str, list[float]] = {name: [] for name in names}
+    cold_rates: dict[str, list[float]] = {name: [] for name in names}
     mesa_rates: list[float] = []
     for t in range(args.steps):
         for name in _rotated(names, t):
-            runs = [workers[name].run() for _ in range(max(1, args.repeat))]
+            if warm > 0:
+                cold_rates[name].append(_round_rate([workers[name].run(cold=True)]))
+            runs = [workers[name].run(warm) for _ in range(max(1, args.repeat))]
             round_rates[name].append(_round_rate(runs))
+        busy_wait(warm)
         mesa_rates.append(mesa.step())
         if sum(mesa.seconds) > args.mesa_max_seconds:
             break
     for w in workers.values():
         w.close()
     summaries = {name: w.summary(total=True) for name, w in workers.items()}
-    result = {"method": "interleaved", "engine": summaries[str(paths[0])]}
+    result = {"method": "interleaved", "warm_up_seconds": warm, "engine": summaries[str(paths[0])]}
     if args.kernels:
         result["kernels"] = {path: summaries[path] for path in paths}
     result["mesa"] = mesa.summary() | {
         "timing": f"total over {len(mesa.seconds)} steps of one model, interleaved with the "
-                  "engine runs"}
+                  "engine runs" + (f", each after {warm} s of busy waiting" if warm > 0 else "")}
     m = result["mesa"]["agent_steps_per_s"]
 
-    def ratios(name: str) -> tuple[float, dict]:
-        pairs = [e / r for e, r in zip(round_rates[name], mesa_rates, strict=True)]
-        return summaries[name]["agent_steps_per_s"] / m, _spread(pairs)
+    def ratios(name: str, *, cold: bool = False) -> tuple[float, dict]:
+        rates = cold_rates[name] if cold else round_rates[name]
+        pairs = [e / r for e, r in zip(rates, mesa_rates, strict=True)]
+        rate = (workers[name].summary(total=True, cold=True) if cold
+                else summaries[name])["agent_steps_per_s"]
+        return rate / m, _spread(pairs)
 
     result["ratio"], pairs = ratios(str(paths[0]))
     result["pair_ratios"] = pairs["all"]
     result["pair_ratio_median"] = pairs["median"]
     result["pair_ratio_quartiles"] = pairs["quartiles"]
+    if warm > 0:
+        first = workers[str(paths[0])]
+        result["engine_cold"] = first.summary(total=True, cold=True) | {
+            "timing": f"total over {len(first.cold_runs)} runs, each straight after a Mesa "
+                      "step (no warm-up: the harness before --warm-up)"}
+        result["ratio_cold"], cold_pairs = ratios(str(paths[0]), cold=True)
+        result["pair_ratio_cold_median"] = cold_pairs["median"]
+        result["pair_ratio_cold_quartiles"] = cold_pairs["quartiles"]
     if args.kernels:
         result["kernel_ratios"], result["kernel_pair_ratios"] = {}, {}
         for path in paths:
@@ -318,7 +356,7 @@ def _side_by_side(firms: int, args, paths: list, baseline: str | None):
     names = list(workers)
     for r in range(max(1, args.repeat)):
         for name in _rotated(names, r):
-            workers[name].run()
+            workers[name].run(args.warm_up)
     for w in workers.values():
         w.close()
     summaries = {name: w.summary(total=False) for name, w in workers.items()}
@@ -363,6 +401,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--mesa-max-seconds", type=float, default=300.0)
     ap.add_argument("--repeat", type=int, default=1,
                     help="timed runs per path (rounds; with --vs-mesa: runs per round)")
+    ap.add_argument("--warm-up", type=float, default=0.1,
+                    help="seconds of busy waiting before each timed engine run and Mesa step "
+                         "in worker processes (0: none)")
     ap.add_argument("--baseline-src", default=None,
                     help="another checkout's root (or its src/) to time side by side")
     ap.add_argument("--kernels", default=None,
@@ -450,6 +491,10 @@ def _print(result: dict, paths: list) -> None:
         print(f"mesa {result['mesa']['agent_steps_per_s']:.0f} agent-steps/s, "
               f"ratio {result['ratio']:.0f}x (per round: median {result['pair_ratio_median']:.0f}x, "
               f"quartiles {q1:.0f}-{q3:.0f}x)")
+        if "ratio_cold" in result:
+            print(f"engine runs straight after a Mesa step (no warm-up): "
+                  f"{result['engine_cold']['agent_steps_per_s']:.0f} agent-steps/s, "
+                  f"ratio {result['ratio_cold']:.0f}x")
 
 
 if __name__ == "__main__":
