@@ -9,7 +9,7 @@ import pytest
 from innoweave.simulation import kernels
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
-from innoweave.simulation.measures import network_measures, unique_pairs
+from innoweave.simulation.measures import gini, network_measures, unique_pairs
 from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams
 from innoweave.simulation.population import synthetic_population
 from innoweave.simulation.scenario import example_scenarios, load_scenario
@@ -84,6 +84,30 @@ def test_unique_pairs_kernel_matches_the_array_code(nodes, edges):
     a, b = rng.integers(0, nodes, edges), rng.integers(0, nodes, edges)
     lo, hi = kernels.unique_pairs(a, b)
     assert np.array_equal(np.stack([lo, hi], axis=1).reshape(-1, 2), unique_pairs(a, b))
+
+
+_RNG = np.random.default_rng(5)
+
+
+@pytest.mark.parametrize("values", [
+    _RNG.random(9000),                                   # spread: the bucket pass
+    _RNG.random(2000).astype(np.float32),                # float32 in, float64 out
+    np.round(_RNG.random(5000), 2),                      # many ties
+    _RNG.normal(size=3000),                              # negative values
+    np.r_[np.zeros(3000), _RNG.random(500)],             # one crowded bucket: NumPy's sort
+    _RNG.exponential(size=4000) ** 6,                    # skewed
+    np.array([0.0, -0.0, 1e-300, 3.0, 2.0]),
+    np.array([np.inf, 1.0, -np.inf, 0.5]),               # not finite: NumPy's sort
+    np.array([np.nan, 1.0, 0.5]),
+    np.array([1e308, -1e308, 0.0]),                      # a span past the float range
+    np.full(7, 0.25), np.array([2.0]), np.zeros(0),
+])
+def test_sorted_values_is_numpys_sort(values):
+    out = kernels.sorted_values(values)
+    assert out.dtype == np.float64
+    assert np.array_equal(out, np.sort(values).astype(float), equal_nan=True)
+    if values.size and np.isfinite(values).all() and (values >= 0).all():
+        assert gini(values, fused=True) == gini(values)
 
 
 def test_network_of_self_loops_only_is_empty():

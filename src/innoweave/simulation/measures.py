@@ -24,11 +24,18 @@ NETWORK_COLUMNS = ("net_nodes", "net_edges", "net_density", "net_largest_compone
                    "net_clustering", "net_mean_degree", "net_max_degree")
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values (0 for empty or all-zero input)."""
-    # sorted in the values' own dtype, then widened: the same float64 values in the same
-    # order (the widening is exact and monotone), and sorting float32 is faster
-    v = np.sort(np.asarray(values)).astype(float)
+def gini(values: np.ndarray, *, fused: bool = False) -> float:
+    """Gini coefficient of non-negative values (0 for empty or all-zero input).
+
+    ``fused=True`` (float values) sorts with :func:`kernels.sorted_values`: the same sorted
+    array, so the same figure."""
+    values = np.asarray(values)
+    if fused and values.dtype.kind == "f":
+        v = kernels.sorted_values(values)
+    else:
+        # sorted in the values' own dtype, then widened: the same float64 values in the
+        # same order (the widening is exact and monotone)
+        v = np.sort(values).astype(float)
     n = v.shape[0]
     total = v.sum()
     if n == 0 or total <= 0:
@@ -254,7 +261,7 @@ class Recorder:
             "patents": eng.patents_step_,
             "patents_total": self.patents_total,
             "capability_mean": float(q.mean()) if q.size else 0.0,
-            "capability_gini": gini(q),
+            "capability_gini": gini(q, fused=eng._fused),
             "knowledge_variety": float(np.exp(-(nz * np.log(nz)).sum())) if nz.size else 0.0,
             "knowledge_breadth": float(breadth.mean()) if n_firms else 0.0,
             "survival": float(survivors) / max(self.n_initial_firms, 1),
