@@ -50,13 +50,13 @@ speed with the host's. So everything compared in one command is timed in alterna
 
 Each engine path (each kernel path, the baseline) runs in its own worker process, started
 once per size, which builds the population and warms up, then times one run per request
-(after ``--warm-up`` seconds of busy waiting); the rounds alternate between the paths (the order rotating each round), with ``--repeat``
-rounds outside ``--vs-mesa``. There ``agent_steps_per_s`` is the fastest of the rounds
-(all timings kept: on a shared machine the slower ones measure the other load) and the
-speed-up also gives the median and quartiles of the per-round speed-ups. A single path
-at one size without ``--vs-mesa`` is timed in this process, fastest of ``--repeat``.
-``warmup_seconds`` is the warm-up run's wall time: with Numba it includes loading (or, on
-a fresh cache, compiling) the kernels.
+(after ``--warm-up`` seconds of busy waiting); the rounds alternate between the paths (the
+order rotating each round), with ``--repeat`` rounds outside ``--vs-mesa``. There
+``agent_steps_per_s`` is the fastest of the rounds (all timings kept: on a shared machine
+the slower ones measure the other load) and the speed-up also gives the median and
+quartiles of the per-round speed-ups. A single path at one size without ``--vs-mesa`` is
+timed in this process, fastest of ``--repeat``. ``warmup_seconds`` is the warm-up run's wall
+time: with Numba it includes loading (or, on a fresh cache, compiling) the kernels.
 """
 
 from __future__ import annotations
@@ -307,7 +307,8 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     for w in workers.values():
         w.close()
     summaries = {name: w.summary(total=True) for name, w in workers.items()}
-    result = {"method": "interleaved", "warm_up_seconds": warm, "engine": summaries[str(paths[0])]}
+    result = {"method": "interleaved", "warm_up_seconds": warm,
+              "engine": summaries[str(paths[0])]}
     if args.kernels:
         result["kernels"] = {path: summaries[path] for path in paths}
     result["mesa"] = mesa.summary() | {
@@ -402,8 +403,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeat", type=int, default=1,
                     help="timed runs per path (rounds; with --vs-mesa: runs per round)")
     ap.add_argument("--warm-up", type=float, default=0.1,
-                    help="seconds of busy waiting before each timed engine run and Mesa step "
-                         "in worker processes (0: none)")
+                    help="seconds of busy waiting (untimed) before each timed engine run and "
+                         "Mesa step, in the process that times it (0: none)")
     ap.add_argument("--baseline-src", default=None,
                     help="another checkout's root (or its src/) to time side by side")
     ap.add_argument("--kernels", default=None,
