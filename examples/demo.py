@@ -34,6 +34,7 @@ def first_sme() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the whole flow (``make demo``) into ``--out``; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("results"))

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     @property
     def shared_data(self) -> Path:
+        """The data folder to read shared inputs from: ``data_dir`` if set, else
+        :func:`default_data_dir`."""
         return self.data_dir or default_data_dir()
 
 
@@ -60,4 +62,5 @@ def normalise_database_url(value: str) -> str:
 
 
 def get_settings() -> Settings:
+    """The settings as the environment gives them now (``INNOWEAVE_*`` variables, or defaults)."""
     return Settings()

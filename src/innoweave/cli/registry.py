@@ -35,6 +35,7 @@ UrlOpt = Annotated[
 
 
 def register(app: typer.Typer) -> None:
+    """Attach the registry's ``db``, ``import`` and ``orgs`` command groups to the main ``app``."""
     app.add_typer(db_app, name="db")
     app.add_typer(import_app, name="import")
     app.add_typer(orgs_app, name="orgs")

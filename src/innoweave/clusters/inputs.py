@@ -41,6 +41,8 @@ class InputReport:
             self.notes.append(note)
 
     def merge(self, other: InputReport) -> InputReport:
+        """Add the counts, examples and notes of ``other`` to this report (in place); returns
+        ``self``."""
         for problem, count in other.counts.items():
             self.add(problem, count, other.examples.get(problem, ()))
         self.notes.extend(other.notes)
@@ -50,6 +52,7 @@ class InputReport:
         return bool(self.counts or self.notes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain ``counts``, ``examples`` and ``notes``, for JSON and the CLI."""
         return {
             "counts": dict(self.counts),
             "examples": dict(self.examples),
@@ -64,6 +67,8 @@ def _plain(value: Any) -> Any:
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise :class:`ClusterInputError` naming ``what``, the missing columns and the columns found,
+    unless ``df`` has all of ``columns``."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ClusterInputError(

@@ -54,9 +54,12 @@ class CollaborationGraph:
 
     @property
     def n_nodes(self) -> int:
+        """Number of organisations (nodes) in the projection, linked or not."""
         return len(self.nodes)
 
     def to_igraph(self):
+        """The projection as an undirected weighted ``igraph.Graph`` (edge attribute ``weight``), as
+        the Leiden search needs it."""
         import igraph as ig
 
         graph = ig.Graph(n=self.n_nodes, edges=np.column_stack([self.source, self.target]).tolist())
@@ -64,6 +67,7 @@ class CollaborationGraph:
         return graph
 
     def to_networkx(self):
+        """The projection as a ``networkx.Graph``: nodes ``0..n-1``, a ``weight`` on each edge."""
         import networkx as nx
 
         graph = nx.Graph()
@@ -74,6 +78,7 @@ class CollaborationGraph:
         return graph
 
     def adjacency(self) -> sp.csr_matrix:
+        """The symmetric weighted adjacency matrix (sparse CSR, ``n_nodes`` square)."""
         n = self.n_nodes
         upper = sp.coo_matrix((self.weight, (self.source, self.target)), shape=(n, n))
         return (upper + upper.T).tocsr()
@@ -418,6 +423,9 @@ class CollaborationCommunities(Estimator):
         self.seed = seed
 
     def fit(self, frames: RegistryFrames) -> CollaborationCommunities:
+        """Project the registry's participations onto the organisation network, find its communities
+        and each organisation's position, and name the isolated and peripheral SMEs. Returns
+        ``self``."""
         require_frames(frames, "CollaborationCommunities.fit")
         check_seed(self.seed)
         real_number("resolution", self.resolution, low=0, above_low=True)

@@ -98,6 +98,9 @@ class ClusterRelatedness(Estimator):
         self.seed = seed
 
     def fit(self, pairs: pd.DataFrame) -> ClusterRelatedness:
+        """Build the related-cluster graph from the ``pairs`` table (``clustera``, ``clusterb`` and
+        the measure columns) by the percentile rule or the published flag, and group the clusters
+        with Louvain. Returns ``self``."""
         if self.percentile is not None and not 0 <= self.percentile <= 100:
             raise ValueError(
                 f"percentile must lie between 0 and 100 (the scale of the measure's "

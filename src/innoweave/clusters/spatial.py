@@ -110,6 +110,8 @@ class SpatialClusters(Estimator):
         self.placeholder_min = placeholder_min
 
     def fit(self, frames: RegistryFrames) -> SpatialClusters:
+        """Cluster the located organisations of the chosen ``kinds`` in ``frames`` by distance and
+        topic similarity, leaving out geocoder placeholders. Returns ``self``."""
         from sklearn.cluster import DBSCAN
         from sklearn.neighbors import BallTree
 

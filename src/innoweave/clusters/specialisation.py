@@ -224,6 +224,8 @@ class LocationQuotients(Estimator):
         self.source = source
 
     def fit(self, df: pd.DataFrame) -> LocationQuotients:
+        """Check and deduplicate the region × cluster rows of ``df``, estimate national employment
+        and compute each row's location quotient, focus and size. Returns ``self``."""
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"LocationQuotients.fit takes a DataFrame of region × cluster rows, not {type(df).__name__}")
         if not isinstance(self.columns, Columns):
@@ -311,6 +313,9 @@ class StrongClusters(Estimator):
         self.types = types
 
     def fit(self, table: pd.DataFrame | LocationQuotients) -> StrongClusters:
+        """Flag each region × cluster row of a location-quotient table (or fitted
+        :class:`LocationQuotients`) by the percentile rules of the class, into ``flags_``,
+        ``skipped_`` and ``flagged_types_``. Returns ``self``."""
         table = _lq_table(table, "StrongClusters.fit")
         whole_number("min_regions", self.min_regions, least=1)
         types = (self.types,) if isinstance(self.types, str) else self.types
@@ -387,6 +392,8 @@ class ClusterStars(Estimator):
         self.lq_min = lq_min
 
     def fit(self, table: pd.DataFrame | LocationQuotients) -> ClusterStars:
+        """Award the size, specialisation and focus stars to each row of a location-quotient table
+        (or fitted :class:`LocationQuotients`), into ``stars_``. Returns ``self``."""
         table = _lq_table(table, "ClusterStars.fit")
         if real_number("top_share", self.top_share, low=0, high=1, above_low=True) == 1:
             raise ValueError(f"top_share must lie in (0, 1), not {self.top_share}")

@@ -108,10 +108,12 @@ class Hierarchy:
 
     @property
     def indicators(self) -> list[str]:
+        """All indicator codes, dimension by dimension, in declared order."""
         return [i for members in self.dimensions.values() for i in members]
 
     @property
     def dimension_names(self) -> list[str]:
+        """The dimension names in declared order."""
         return list(self.dimensions)
 
     def membership(self) -> np.ndarray:
@@ -459,6 +461,9 @@ class CompositeIndex(Estimator):
         return w_ind, w_dim
 
     def fit(self, data: IndicatorData) -> CompositeIndex:
+        """Run the declared steps on ``data`` — outlier treatment, imputation, transforms,
+        normalisation, weighting and aggregation into dimension scores and the index, scaled to the
+        reference and grouped where set. Returns ``self``."""
         h = self.hierarchy
         inds, dims = h.indicators, h.dimension_names
         unknown_excl = sorted(set(self.exclude) - set(inds))

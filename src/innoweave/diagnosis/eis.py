@@ -115,6 +115,8 @@ def eis_hierarchy(eis: pd.DataFrame) -> Hierarchy:
 
 
 def eis_data(eis: pd.DataFrame) -> IndicatorData:
+    """The indicator rows of the EIS table as :class:`IndicatorData` (countries × years × indicator
+    codes)."""
     rows = eis[eis["level"] == "indicator"]
     return IndicatorData.from_long(rows, unit="country", year="year", indicator="indicator_code")
 

@@ -39,6 +39,9 @@ ITEMS_PER_FACTOR = (4, 6)
 
 @dataclass(frozen=True)
 class Item:
+    """One questionnaire statement: its ``id``, the restricting ``factor`` it measures, its wording
+    per language, and whether it is reverse-scored (agreement means a weaker factor)."""
+
     id: str
     factor: str
     text: dict[str, str]
@@ -57,9 +60,11 @@ class Questionnaire:
 
     @property
     def item_ids(self) -> list[str]:
+        """The ids of all items, in questionnaire order."""
         return [i.id for i in self.items]
 
     def items_of(self, factor: str) -> list[Item]:
+        """The items that measure the restricting ``factor``, in questionnaire order."""
         return [i for i in self.items if i.factor == factor]
 
     @classmethod

@@ -161,6 +161,8 @@ def read_stage_rules(path: str | Path, *, table: str = "stages") -> StageRules:
 
 
 def sme_hierarchy() -> Hierarchy:
+    """The SME profile hierarchy: one dimension per restricting factor holding its indicators, with
+    the ``overall`` index and readable labels."""
     dims = {f: [i.code for i in INDICATORS if i.factor == f] for f in FACTORS}
     labels = {i.code: i.label for i in INDICATORS} | {f.value: FACTOR_LABELS[f] for f in RestrictingFactor}
     return Hierarchy(dims, index_name="overall", labels=labels)
@@ -482,6 +484,9 @@ class SMEDiagnoser(Estimator):
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, frames: RegistryFrames) -> SMEDiagnoser:
+        """Diagnose the SMEs in ``frames``: build their indicators (completing missing attributes
+        and scoring questionnaire answers), place them in growth stages and peer groups, score the
+        six factors and name the weakest. Returns ``self``."""
         self._check_settings()
         require_frames(frames, "SMEDiagnoser.fit")
         _check_unique_ids(frames.organisations)

@@ -74,6 +74,8 @@ class UncertaintyAnalysis(Estimator):
         return self._cache[combo]
 
     def fit(self, data: IndicatorData) -> UncertaintyAnalysis:
+        """Rank the units under the nominal index and under ``n_draws`` random combinations of the
+        alternative choices, and summarise each unit's rank spread. Returns ``self``."""
         self._check()
         self._cache: dict[tuple[int, ...], np.ndarray] = {}
         self._data = data

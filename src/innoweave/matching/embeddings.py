@@ -22,6 +22,8 @@ class ProfileEmbedder:
         self.batch_size = batch_size
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Encode ``texts`` in batches to an ``(n, dim)`` float32 array of unit vectors; blank texts
+        are not sent to the model and keep a row of zeros."""
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         vectors = np.zeros((len(texts), dim()), dtype=np.float32)
         present = [i for i, t in enumerate(texts) if t.strip()]

@@ -64,6 +64,7 @@ class EvalSplit:
 
     @property
     def n_queries(self) -> int:
+        """Number of query organisations in the hold-out."""
         return len(self.queries)
 
     def subset(self, rows: slice) -> EvalSplit:

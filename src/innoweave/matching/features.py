@@ -204,4 +204,6 @@ def feature_matrix(features: dict[str, np.ndarray], names: Sequence[str], *, row
 
 
 def feature_names(families: Sequence[str]) -> list[str]:
+    """The names of the pair features of the given signal ``families``, in the canonical family
+    order of ``SIGNAL_FAMILIES``."""
     return [name for fam in SIGNAL_FAMILIES if fam in families for name in FAMILY_FEATURES[fam]]

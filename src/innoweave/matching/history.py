@@ -93,6 +93,7 @@ class CollaborationHistory:
 
     @property
     def index(self) -> dict[str, int]:
+        """Row of each organisation id in the aligned arrays (``org_id -> row``)."""
         return {o: i for i, o in enumerate(self.org_ids)}
 
     @cached_property

@@ -46,6 +46,9 @@ from innoweave.seeding import check_seed
 
 @dataclass(frozen=True)
 class ModeSpec:
+    """A collaboration mode of the recommender: the partner kinds it proposes, the
+    :class:`CollaborationMode` it stands for and the reason given to an SME (``why``)."""
+
     target_kinds: tuple[str, ...]
     collaboration: CollaborationMode
     why: str
@@ -304,6 +307,8 @@ class PartnerRecommender(Estimator):
         self._refuse_cluster_mode(mode)
 
     def row_of(self, org_id: str) -> int:
+        """The history row of the organisation ``org_id``; raises :class:`UnknownOrganisation` if it
+        is not in the fitted registry."""
         self._check_fitted()
         try:
             return self.index_[str(org_id)]
@@ -312,6 +317,8 @@ class PartnerRecommender(Estimator):
 
     # ---------------------------------------------------------------------------- scoring
     def features(self, queries: np.ndarray, candidates: np.ndarray) -> dict[str, np.ndarray]:
+        """The raw pair features of the enabled signal families for the ``queries`` × ``candidates``
+        rows of the fitted history, keyed by feature name."""
         return pair_features(self.history_, queries, candidates, text_vectors=self.text_vectors_,
                              families=self.signals)  # fmt: skip
 
@@ -467,6 +474,8 @@ class PartnerRecommender(Estimator):
                                            "current_load", "mode_reason", "cold_start", "explanation"])  # fmt: skip
 
     def is_cold_start(self, q: int) -> bool:
+        """Whether the organisation at row ``q`` is a cold start: no past collaborations and no text
+        (keywords or project titles) to match on."""
         h = self.history_
         has_text = self.text_vectors_ is not None and bool(h.keywords_text[q].strip() or h.activity[q] > 0)
         return h.degree[q] == 0 and not has_text

@@ -171,6 +171,8 @@ class AttributeModel(Estimator):
         self.reference_year = reference_year
 
     def fit(self) -> AttributeModel:
+        """Resolve the NCSES shares, stage rules and firm parameters and normalise the size-class
+        mix (overall and for SMEs) that :meth:`complete` draws from. Returns ``self``."""
         self.shares_ = self.shares if self.shares is not None else load_ncses_shares()
         self.stage_rules_ = self.stage_rules or StageRules()
         self.params_ = self.params or FirmParameters()

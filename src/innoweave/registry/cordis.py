@@ -87,6 +87,8 @@ def cordis_kind(activity_type: str | None, sme: bool | None) -> OrgKind:
 
 
 def parse_bool(value) -> bool | None:
+    """A CORDIS flag cell as ``True``/``False`` (``true/1/yes/y/t`` or ``false/0/no/n/f``, any
+    case); ``None`` when empty or not recognised."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     text = str(value).strip().lower()
@@ -413,6 +415,8 @@ def _read_gzip(folder: Path) -> _Tables:
 
 
 def read_gzip_layout(folder: Path) -> RegistryFrames:
+    """Read the gzip layout in ``folder``; raises :class:`CordisRowErrors` if any row cannot be
+    imported."""
     return _strict(folder, _assemble(_read_gzip(Path(folder))))
 
 
@@ -460,6 +464,8 @@ def _read_bulk(folder: Path) -> _Tables:
 
 
 def read_bulk_layout(folder: Path) -> RegistryFrames:
+    """Read the bulk CSV layout in ``folder``; raises :class:`CordisRowErrors` if any row cannot be
+    imported."""
     return _strict(folder, _assemble(_read_bulk(Path(folder))))
 
 

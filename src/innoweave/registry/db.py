@@ -58,6 +58,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at (``None`` for a database never migrated)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
@@ -65,6 +66,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def is_initialised(engine: Engine) -> bool:
+    """Whether the registry schema exists in the database (it has the ``organisation`` table)."""
     return inspect(engine).has_table("organisation")
 
 

@@ -145,6 +145,8 @@ def _json_value(column: Column, value: Any) -> Any:
 
 
 def write_csv(entity: Entity, records: Iterable[dict], path: Path) -> Path:
+    """Write ``records`` of ``entity`` to the CSV file ``path`` (UTF-8, header row of the template
+    columns, cells as the import reads them); returns ``path``."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(entity.column_names)
@@ -183,6 +185,8 @@ def _xlsx_rows(tables: dict[Entity, list[dict]]) -> dict[Entity, list[list[Any]]
 
 
 def write_xlsx(tables: dict[Entity, list[dict]], path: Path) -> Path:
+    """Write each entity's records to a sheet of the XLSX workbook ``path``, with a bold frozen
+    header and a "(columns)" sheet documenting each column; returns ``path``."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -227,6 +231,8 @@ def write_xlsx(tables: dict[Entity, list[dict]], path: Path) -> Path:
 
 
 def write_json(tables: dict[Entity, list[dict]], path: Path, *, documented: bool = False) -> Path:
+    """Write the tables to one JSON file ``path``, an array of records per entity (with
+    ``documented``, a ``_columns`` entry describing each column too); returns ``path``."""
     data: dict[str, Any] = {}
     if documented:
         data["_columns"] = {

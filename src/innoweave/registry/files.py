@@ -82,9 +82,11 @@ class ImportResult:
 
     @property
     def rejected_rows(self) -> int:
+        """Rows read but rejected as invalid, over all entities."""
         return sum(self.read.values()) - sum(self.valid.values())
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (errors as their messages) for JSON output and the CLI."""
         return {
             "files": self.files,
             "read": self.read,

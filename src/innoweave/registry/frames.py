@@ -84,6 +84,7 @@ class RegistryFrames:
         self.participations = _conform(self.participations, PARTICIPATION_COLUMNS)
 
     def counts(self) -> dict[str, int]:
+        """Number of organisations, projects and participations."""
         return {
             "organisations": len(self.organisations),
             "projects": len(self.projects),

@@ -70,9 +70,11 @@ class Instrument:
 
     @property
     def resource(self) -> Resource:
+        """The main resource the instrument gives (the first of ``resources``)."""
         return self.resources[0]
 
     def eligible(self, stage: str) -> bool:
+        """Whether an SME in growth ``stage`` (a :class:`GrowthStage` value) is eligible."""
         return stage in {s.value for s in self.stages}
 
 

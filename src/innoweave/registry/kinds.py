@@ -12,6 +12,9 @@ from enum import StrEnum
 
 
 class OrgKind(StrEnum):
+    """The kind of an organisation in the registry: firm (SME, large firm, or company of unknown
+    size), research organisation, government, intermediary or other."""
+
     SME = "sme"
     LARGE_FIRM = "large_firm"
     COMPANY = "company"
@@ -27,6 +30,9 @@ RESEARCH_KINDS = frozenset({OrgKind.UNIVERSITY, OrgKind.RESEARCH_INSTITUTE})
 
 
 class CollaborationMode(StrEnum):
+    """The modes of collaboration the seed paper distinguishes: inter-enterprise alliance,
+    industry–university–research, intermediated and cluster cooperation."""
+
     ALLIANCE = "inter_enterprise_alliance"
     INDUSTRY_UNIVERSITY_RESEARCH = "industry_university_research"
     INTERMEDIATED = "intermediated"
@@ -35,6 +41,8 @@ class CollaborationMode(StrEnum):
 
 
 class Resource(StrEnum):
+    """What government gives to support an SME: capital, talent, technology or policy."""
+
     CAPITAL = "capital"
     TALENT = "talent"
     TECHNOLOGY = "technology"
@@ -42,6 +50,8 @@ class Resource(StrEnum):
 
 
 class GrowthStage(StrEnum):
+    """The growth stage of an SME, which decides the support instruments it is eligible for."""
+
     START_UP = "start-up"
     GROWTH = "growth"
     MATURITY = "maturity"

@@ -27,10 +27,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
+    """Declarative base of the registry models: ``dict[str, Any]`` and ``list[str]`` attributes are
+    stored as JSON columns."""
+
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
 
 
 class ProvenanceMixin:
+    """Provenance columns shared by every record: ``source``, ``source_row``, ``imported_at`` and
+    the ``synthetic_fields`` drawn by the attribute model."""
+
     source: Mapped[str] = mapped_column(String(64), default="manual")
     source_row: Mapped[int | None] = mapped_column(Integer)
     imported_at: Mapped[dt.datetime] = mapped_column(
@@ -40,6 +46,8 @@ class ProvenanceMixin:
 
 
 class Cluster(ProvenanceMixin, Base):
+    """An industrial or innovation cluster: its name, region and sector."""
+
     __tablename__ = "cluster"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +59,9 @@ class Cluster(ProvenanceMixin, Base):
 
 
 class Organisation(ProvenanceMixin, Base):
+    """An organisation of the ecosystem (firm, research organisation, government, intermediary) with
+    its location, size, R&D and IP figures, offers, needs and growth stage."""
+
     __tablename__ = "organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +98,9 @@ class Organisation(ProvenanceMixin, Base):
 
 
 class Project(ProvenanceMixin, Base):
+    """A collaborative project: title, programme and funding scheme, dates, budget and public
+    funding."""
+
     __tablename__ = "project"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +120,8 @@ class Project(ProvenanceMixin, Base):
 
 
 class Participation(ProvenanceMixin, Base):
+    """An organisation's part in a project: its role and public contribution."""
+
     __tablename__ = "participation"
     __table_args__ = (Index("ix_participation_project_org", "project_id", "organisation_id"),)
 

@@ -83,18 +83,22 @@ class NcsesShares:
 
     @property
     def innovating(self) -> dict[str, float]:
+        """Share of companies with a product or process innovation, by size class."""
         return {c: s.innovating for c, s in self.classes.items()}
 
     @property
     def barriers(self) -> dict[str, dict[str, float]]:
+        """Shares of innovating companies citing each barrier to innovation, by size class."""
         return {c: s.barriers for c, s in self.classes.items()}
 
     @property
     def cooperation(self) -> dict[str, dict[str, float]]:
+        """Shares of innovating companies with each type of cooperation partner, by size class."""
         return {c: s.cooperation for c, s in self.classes.items()}
 
     @property
     def ip(self) -> dict[str, dict[str, float]]:
+        """Shares of companies using each IP protection method, by size class."""
         return {c: s.ip for c, s in self.classes.items()}
 
     def size_mix(self) -> dict[str, float]:

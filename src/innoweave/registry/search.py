@@ -24,12 +24,12 @@ def fold(text: str | None) -> str | None:
 
 
 def _literal(text: str) -> str:
-    """``text`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` match themselves."""
+    r"""``text`` for LIKE with ``\`` as the escape: ``%`` and ``_`` match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def like_pattern(text: str) -> str:
-    """``%text%`` for LIKE with ``\\`` as the escape: ``%`` and ``_`` in ``text`` match
+    r"""``%text%`` for LIKE with ``\`` as the escape: ``%`` and ``_`` in ``text`` match
     themselves, not any characters."""
     return f"%{_literal(text)}%"
 

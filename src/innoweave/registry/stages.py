@@ -113,6 +113,7 @@ class StageRules:
         return cls.from_dict(data.get(table, data))
 
     def to_dict(self) -> dict[str, Any]:
+        """The thresholds as a plain mapping (the inverse of :meth:`from_dict`)."""
         return asdict(self)
 
 

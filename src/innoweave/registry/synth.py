@@ -97,6 +97,9 @@ SECTORS: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
 # median budget (EUR), public funding rate, who leads, who joins, how local the partners are.
 @dataclass(frozen=True)
 class Scheme:
+    """A synthetic funding scheme: its share of projects, consortium size range, median budget
+    (EUR), public funding rate and the kind mix of leads and members."""
+
     key: str
     programme: str
     share: float

@@ -82,16 +82,20 @@ class Entity:
 
     @property
     def column_names(self) -> list[str]:
+        """Names of the entity's columns, in template order."""
         return [c.name for c in self.columns]
 
     @property
     def required(self) -> list[str]:
+        """Names of the columns every row must fill."""
         return [c.name for c in self.columns if c.required]
 
     def column(self, name: str) -> Column:
+        """The :class:`Column` called ``name`` (``StopIteration`` if the entity has none)."""
         return next(c for c in self.columns if c.name == name)
 
     def example(self) -> dict[str, Any]:
+        """One example row for the import template: each column's example value."""
         return {c.name: c.example for c in self.columns}
 
 

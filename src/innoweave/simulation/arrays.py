@@ -32,6 +32,7 @@ def get_xp(name: str | None = None):
 
 
 def is_numpy(xp) -> bool:
+    """Whether the array module ``xp`` is NumPy (not CuPy)."""
     return xp is numpy
 
 
@@ -50,6 +51,8 @@ def count_true(xp, a):
 
 
 def scatter_add(xp, target, index, values) -> None:
+    """Add ``values`` into ``target`` at ``index`` in place, repeated indices accumulating
+    (``numpy.add.at`` or ``cupyx.scatter_add``)."""
     if is_numpy(xp):
         numpy.add.at(target, index, values)
     else:
@@ -59,6 +62,8 @@ def scatter_add(xp, target, index, values) -> None:
 
 
 def scatter_max(xp, target, index, values) -> None:
+    """Raise ``target`` at ``index`` to the largest of its value and ``values`` in place, repeated
+    indices included (``numpy.maximum.at`` or ``cupyx.scatter_max``)."""
     if is_numpy(xp):
         numpy.maximum.at(target, index, values)
     else:
@@ -68,6 +73,8 @@ def scatter_max(xp, target, index, values) -> None:
 
 
 def scatter_min(xp, target, index, values) -> None:
+    """Lower ``target`` at ``index`` to the smallest of its value and ``values`` in place, repeated
+    indices included (``numpy.minimum.at`` or ``cupyx.scatter_min``)."""
     if is_numpy(xp):
         numpy.minimum.at(target, index, values)
     else:
@@ -133,6 +140,8 @@ class RandomStream:
         return int(self.host.random() * 2**53)
 
     def random(self, shape, *, reserve: int | None = None):
+        """Float32 uniforms on [0, 1) of ``shape``; with ``reserve``, the stream then skips to the
+        end of a block of that many values (taken from :meth:`draw_ahead` where prepared)."""
         # math.prod, not numpy.prod (~20 µs a call, some 15 calls a step)
         size = math.prod(shape) if isinstance(shape, tuple) else int(shape)
         if reserve is not None and reserve < size:

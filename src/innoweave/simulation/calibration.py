@@ -121,6 +121,9 @@ class Calibration(Estimator):
 
     def report(self, params: ModelParams, simulated: dict[str, dict[str, float]]
                ) -> dict[str, Any]:
+        """Compare ``simulated`` innovating and research-cooperation shares with the NCSES targets
+        by size class: gaps in percentage points, whether the largest is within ``tolerance``, and
+        the calibrated values and run settings."""
         observed = targets(self.data_dir)
         rows = []
         for key in ("innovating", "coop_research"):
@@ -152,6 +155,10 @@ class Calibration(Estimator):
     # --- fitting -------------------------------------------------------------------------
 
     def fit(self, progress: Callable[[], None] | None = None) -> Calibration:
+        """Iterate ``intent_bias`` (a secant step on the logit of the innovating share) and
+        ``research_seek`` (scaled by the cooperation ratio) until the gaps are within
+        ``inner_tolerance``, keeping the best iteration; ``progress`` is called after each
+        replication. Returns ``self``."""
         params = self._checked_params()
         observed = targets(self.data_dir)
         bias = list(params.intent.intent_bias)

@@ -42,6 +42,7 @@ class DockingScenario:
     instruments: dict[str, dict] = field(default_factory=dict)
 
     def instrument_configs(self) -> dict[str, InstrumentConfig]:
+        """The scenario's instrument tables as checked :class:`InstrumentConfig` objects, by key."""
         return {key: InstrumentConfig.from_dict(key, dict(table), where=f"{self.name}.{key}")
                 for key, table in self.instruments.items()}
 

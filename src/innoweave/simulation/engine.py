@@ -156,9 +156,12 @@ class State:
 
     @property
     def rows(self):
+        """Indices ``0..N-1`` of all allocated rows (in use or empty), in the state's ``xp``."""
         return self.xp.arange(self.N)
 
     def set_kind(self, rows, kind: int) -> None:
+        """Give ``rows`` the organisation kind code ``kind``, keeping the firm and research masks in
+        step."""
         self.kind[rows] = kind
         self._firm[rows] = kind in (SME, LARGE_FIRM)
         self._research[rows] = kind in (UNIVERSITY, RESEARCH_INSTITUTE)
@@ -416,6 +419,8 @@ class Engine:
     # --- phase 0 -------------------------------------------------------------------------
 
     def derive(self) -> Derived:
+        """Phase 0: each row's idea (its ``idea_size`` strongest units), idea quality, market niche,
+        knowledge vector and norm, competence, research depth and size class."""
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
         if self._fused:
             idea, total, niche, vec, norm, competence, depth, size_class = kernels.derive(
@@ -555,6 +560,7 @@ class Engine:
         return xp.where(c > 0, order[xp.minimum(xp.maximum(idx, 0), order.shape[0] - 1)], -1)
 
     def pick_all(self, members, u):
+        """One uniform row of ``members`` per draw ``u`` (all -1 if ``members`` is empty)."""
         xp = self.xp_
         if members.shape[0] == 0:
             return xp.full(u.shape, -1, dtype=xp.int64)
@@ -670,6 +676,9 @@ class Engine:
     # --- phase 2 -------------------------------------------------------------------------
 
     def intent(self, dv: Derived):
+        """Phase 2: each alive firm starts an R&D project with a logistic probability of its size
+        class, awareness and funding (capital, credit and the government's grant, tax and guarantee
+        support), paying its cost less any grant. Returns ``(project, cost, grant)``."""
         xp, s, ip = self.xp_, self.state_, self.params_.intent
         gov = self.government_
         with self.rng_.block(s.max_rows):
@@ -929,7 +938,8 @@ class Engine:
     # --- phase 4 -------------------------------------------------------------------------
 
     def absorptive(self, dv: Derived, rows):
-        """ac = talent x (0.5 + 0.5 x mean idea expertise / expertise_max) of ``rows``."""
+        """Absorptive capacity of ``rows``: talent x (0.5 + 0.5 x mean idea expertise /
+        expertise_max)."""
         xp, s, kp = self.xp_, self.state_, self.params_.knowledge
         idea = xp.take(dv.idea, rows, axis=1)
         exp_sum = (xp.take(s.expertise, rows, axis=1) * idea).sum(axis=0, dtype=xp.float32)
@@ -937,6 +947,10 @@ class Engine:
         return s.talent[rows] * (0.5 + 0.5 * exp_sum / n / kp.expertise_max)
 
     def outcome_and_learning(self, dv: Derived, project, collab: Collaborations):
+        """Phase 4: each project succeeds with a logistic probability of idea quality, partner
+        complementarity and depth and absorptive capacity (less a penalty for a radical project
+        without partner); successes may patent, and firms learn from the project and their partners.
+        Returns ``(success, partner_success)``."""
         xp, s, op, kp = self.xp_, self.state_, self.params_.outcome, self.params_.knowledge
         mech = self.params_.mechanisms
         rng = self.rng_
@@ -1146,6 +1160,9 @@ class Engine:
     # --- phase 5 -------------------------------------------------------------------------
 
     def spillovers_and_awareness(self, dv: Derived, success, partner_success) -> None:
+        """Phase 5: cluster members' abilities move towards the best in their cluster and field
+        (faster in clusters the government boosts), and firms' awareness decays and grows with their
+        own, their partners' and their cluster's successes."""
         xp, s, sp = self.xp_, self.state_, self.params_.spillover
         mech = self.params_.mechanisms
         F, C = s.n_fields, s.n_clusters
@@ -1190,6 +1207,9 @@ class Engine:
         return stage_codes(s.age, s.employees, s.growth, self.params_.demography, self.xp_)
 
     def demography(self, success, collab: Collaborations):
+        """Phase 7: firms age and change growth stage, firms long in negative capital exit, and
+        start-ups and spin-offs of successful firms and research partners enter. Returns ``(entries,
+        exits, dropped)``, ``dropped`` being entrants that found no free row."""
         xp, s, d = self.xp_, self.state_, self.params_.demography
         mech = self.params_.mechanisms
         rng = self.rng_

@@ -43,12 +43,16 @@ class Government(InstrumentEffects):
     # --- bookkeeping ---------------------------------------------------------------------
 
     def begin_step(self) -> None:
+        """Reset this step's spending of every instrument to zero."""
         self.spending_ = dict.fromkeys(INSTRUMENT_KEYS, 0.0)
 
     def spend(self, key: str, amount) -> None:
+        """Add ``amount`` to this step's spending on instrument ``key``."""
         self.spending_[key] += float(amount)
 
     def extra_intro(self):
+        """Extra introductions per region that intermediary funding buys this step (phase 3 reads
+        them)."""
         return self.engine.state_.extra_intro
 
     # --- eligibility and selection -------------------------------------------------------
@@ -68,6 +72,9 @@ class Government(InstrumentEffects):
         return ok
 
     def need(self, key: str, dv):
+        """The need of every row for instrument ``key`` (its ``NEED_ATTRIBUTE``: capital per
+        employee, idea quality for capability, or a state column); lowest comes first under
+        ``targeting = "need"``."""
         s = self.engine.state_
         name = NEED_ATTRIBUTE[key]
         if name == "capital_per_employee":
@@ -170,6 +177,9 @@ class Government(InstrumentEffects):
         return len(INSTRUMENT_KEYS) * self._instrument_block()
 
     def act(self, dv, collab) -> None:
+        """Phase 6: pay and count down ongoing guarantees, secondments and links, then let each
+        configured instrument admit eligible firms within its budget and set next step's flags (one
+        random block per instrument, skipped for those not configured)."""
         eng = self.engine
         s, rng = eng.state_, eng.rng_
         per_instrument = self._instrument_block()

@@ -71,16 +71,19 @@ class Job:
         self._done.acquire()  # released by the second thread when the call has ended
 
     def done(self) -> bool:
+        """Whether the call has ended (without waiting)."""
         if self._done.acquire(blocking=False):
             self._done.release()
             return True
         return False
 
     def wait(self) -> None:
+        """Block until the call has ended on the second thread."""
         with self._done:
             pass
 
     def result(self):
+        """Wait for the call and return its value, or raise the exception it raised."""
         self.wait()
         if self._error is not None:
             raise self._error
@@ -108,6 +111,8 @@ class SecondThread:
             job._done.release()
 
     def submit(self, call, *args) -> Job:
+        """Queue ``call(*args)`` to run on the helper thread after the calls before it; returns its
+        :class:`Job`."""
         job = Job(call, args)
         self._queue.put(job)
         return job

@@ -212,6 +212,9 @@ class Recorder:
         return counts
 
     def record(self, dv, project, success, collab, entries, exits, dropped) -> dict[str, float]:
+        """Phase 8: the step's flat record — innovation, collaboration by mode, patents, capability
+        and its Gini, knowledge variety and breadth, survival and demography, the network of the
+        recent window, spending per instrument and the NCSES shares by size class."""
         eng = self.engine
         xp, s, p = eng.xp_, eng.state_, eng.params_
         t = eng.t_

@@ -141,10 +141,12 @@ class Organisation(mesa.Agent):
 
     @property
     def is_firm(self) -> bool:
+        """Whether the organisation is a firm (an SME or a large firm)."""
         return self.kind in (SME, LARGE_FIRM)
 
     @property
     def is_research(self) -> bool:
+        """Whether the organisation is a university or research institute."""
         return self.kind in (UNIVERSITY, RESEARCH_INSTITUTE)
 
     # --- phase 0: derived quantities ----------------------------------------------------
@@ -180,6 +182,7 @@ class Organisation(mesa.Agent):
         self.absorptive = self.talent * (0.5 + 0.5 * idea_exp / kp.expertise_max)
 
     def slot_of(self, field: int) -> int:
+        """The slot of the held unit in ``field``, or -1 if the organisation holds none there."""
         for u, (f, h) in enumerate(zip(self.field, self.held, strict=True)):
             if h and f == field:
                 return u
@@ -357,10 +360,12 @@ class ReferenceModel(mesa.Model):
 
     @property
     def firms(self):
+        """The firm agents, alive or not (an empty ``AgentSet`` before any firm exists)."""
         return self.agents_by_type.get(Firm, mesa.agent.AgentSet([], random=self.random))
 
     @property
     def research(self):
+        """The research-organisation agents, alive or not (possibly an empty ``AgentSet``)."""
         return self.agents_by_type.get(ResearchOrganisation,
                                        mesa.agent.AgentSet([], random=self.random))
 
@@ -415,6 +420,9 @@ class ReferenceModel(mesa.Model):
         return self.results_
 
     def step(self) -> None:
+        """Run one step: reset the per-step flags, then phases 0 to 7 in order (derive, market,
+        intent, partner search, outcome, spillovers, government, demography) and record the outputs
+        (phase 8)."""
         mech = self.params.mechanisms
         gov = self.government
         gov.begin_step()
@@ -444,6 +452,8 @@ class ReferenceModel(mesa.Model):
     # --- phase 1 --------------------------------------------------------------------------
 
     def phase_market(self, alive_firms) -> None:
+        """Phase 1: each niche's demand (growing by ``demand_growth`` a step) is shared among the
+        alive firms in proportion to their quality-weighted employment."""
         mp = self.params.market
         total_w = [0.0] * self.n_fields
         for f in alive_firms:
@@ -482,6 +492,8 @@ class ReferenceModel(mesa.Model):
         return self.random.choice(self.research_rows) if self.research_rows else -1
 
     def valid_candidate(self, seeker: int, cand: int) -> int:
+        """``cand`` if it can partner ``seeker`` (an alive organisation other than the seeker, not
+        an intermediary), else -1."""
         if cand < 0 or cand == seeker:
             return -1
         org = self.orgs[cand]
@@ -628,6 +640,9 @@ class ReferenceModel(mesa.Model):
     # --- phase 4 --------------------------------------------------------------------------
 
     def phase_outcome(self, alive_firms, collaborations) -> None:
+        """Phase 4: draw each project's success (and radical projects without partner), incremental
+        gains, new units and patents, then learning from partners, by doing and forgetting, and the
+        success flags read by awareness."""
         op = self.params.outcome
         kp = self.params.knowledge
         mech = self.params.mechanisms
@@ -704,6 +719,9 @@ class ReferenceModel(mesa.Model):
                 fa.partner_success = True
 
     def learn_from_partners(self, collaborations, delta, new_units) -> None:
+        """Phase 4 (c): each side of a collaboration and each seconded researcher learns from the
+        other's idea units in fields both hold, and may take a new unit in the strongest field it
+        lacks; adds to ``delta`` and ``new_units`` (radical units first)."""
         op = self.params.outcome
         pairs = []
         for a, b, lab, _ in collaborations:
@@ -759,6 +777,9 @@ class ReferenceModel(mesa.Model):
     # --- phase 5 --------------------------------------------------------------------------
 
     def phase_spillovers(self, alive_firms) -> None:
+        """Phase 5: cluster members' abilities move towards the best in their cluster and field
+        (faster in boosted clusters), and firms' awareness decays and grows with own, partner and
+        cluster successes."""
         sp = self.params.spillover
         mech = self.params.mechanisms
         members = [f for f in alive_firms if f.cluster >= 0]
@@ -802,6 +823,8 @@ class ReferenceModel(mesa.Model):
         return 2
 
     def phase_demography(self, collaborations) -> tuple[int, int, int]:
+        """Phase 7: ageing and stage transitions, exit after ``exit_after`` steps of negative
+        capital, and start-ups and spin-offs. Returns ``(entries, exits, dropped)``."""
         d = self.params.demography
         mech = self.params.mechanisms
         rnd = self.random
@@ -928,12 +951,15 @@ class ReferenceGovernment(InstrumentEffects):
         self.platform_pool: list[int] = []
 
     def begin_step(self) -> None:
+        """Reset this step's spending of every instrument to zero."""
         self.spending = dict.fromkeys(INSTRUMENTS, 0.0)
 
     def spend(self, key: str, amount: float) -> None:
+        """Add ``amount`` to this step's spending on instrument ``key``."""
         self.spending[key] += float(amount)
 
     def extra_intro(self) -> list[int]:
+        """Extra introductions per region bought by intermediary funding this step."""
         return self.extra
 
     # --- the matchmaking platform (phase 3) -----------------------------------------------
@@ -977,6 +1003,7 @@ class ReferenceGovernment(InstrumentEffects):
     # --- phase 6 ----------------------------------------------------------------------------
 
     def eligible(self, cfg: InstrumentConfig) -> list[Firm]:
+        """Alive firms matching the instrument's kinds, stages, size classes and regions."""
         kinds = {SME if k == "sme" else LARGE_FIRM for k in cfg.kinds}
         stages = {STAGES.index(st) for st in cfg.stages}
         classes = (None if cfg.size_classes is None
@@ -988,6 +1015,8 @@ class ReferenceGovernment(InstrumentEffects):
                 and (regions is None or f.region in regions)]
 
     def need(self, key: str, firm: Firm) -> float:
+        """The need of ``firm`` for instrument ``key`` (its ``NEED_ATTRIBUTE``); lowest comes first
+        under ``targeting = "need"``."""
         name = NEED_ATTRIBUTE[key]
         if name == "capital_per_employee":
             return firm.capital / firm.employees
@@ -1014,6 +1043,8 @@ class ReferenceGovernment(InstrumentEffects):
         return admitted
 
     def act(self, collaborations) -> None:
+        """Phase 6: clear last step's flags, pay the ongoing commitments, then apply each configured
+        instrument to its eligible firms."""
         model = self.model
         for f in model.firms:
             f.grant_offer = f.tax_eligible = False
@@ -1243,6 +1274,8 @@ class ReferenceRecorder:
         self.last_network = dict.fromkeys(NETWORK_COLUMNS, 0.0)
 
     def record(self, collaborations, entries: int, exits: int, dropped: int) -> dict[str, float]:
+        """Phase 8: the step's record, with the same columns and definitions as the engine's
+        :class:`~innoweave.simulation.measures.Recorder`."""
         model = self.model
         t = model.t
         orgs = model.orgs
@@ -1381,6 +1414,8 @@ class ReferenceTimer:
         return alive / self.seconds[-1]
 
     def summary(self) -> dict:
+        """Agent-steps per second over the steps run, with the settings, timings, whether the rate
+        is extrapolated from fewer steps than requested, and the Mesa version."""
         steps_run = len(self.seconds)
         return {"agent_steps_per_s": sum(self.agent_steps) / sum(self.seconds),
                 "firms": self.firms, "steps_requested": self.steps_requested,

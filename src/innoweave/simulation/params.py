@@ -70,11 +70,16 @@ class Mechanisms:
 
     @classmethod
     def none(cls) -> Mechanisms:
+        """Every mechanism switched off (a starting point for switching single ones on)."""
         return cls(**{f.name: False for f in fields(cls)})
 
 
 @dataclass(frozen=True)
 class KnowledgeParams:
+    """Knowledge of the organisations (``docs/model.md`` sections 1–2): technology fields, knowledge
+    units per organisation, idea size, ability and expertise scales, and the units and abilities
+    each kind starts with."""
+
     n_fields: int = 16
     max_units: int = 8
     idea_size: int = 3
@@ -91,6 +96,9 @@ class KnowledgeParams:
 
 @dataclass(frozen=True)
 class MarketParams:
+    """Phase 1, the market: demand per employee and its growth, the quality sensitivity of demand,
+    cost per employee and how employment responds to the margin."""
+
     demand_per_employee: float = 1.0
     demand_growth: float = 0.005
     quality_sensitivity: float = 1.5
@@ -101,6 +109,9 @@ class MarketParams:
 
 @dataclass(frozen=True)
 class IntentParams:
+    """Phase 2, innovation intent: the calibrated bias per size class, the weights of awareness and
+    funding, and the project cost and credit line per employee."""
+
     intent_bias: tuple[float, float, float, float] = DEFAULT_CALIBRATION["intent_bias"]
     awareness_weight: float = 2.0
     funding_weight: float = 3.0
@@ -110,6 +121,10 @@ class IntentParams:
 
 @dataclass(frozen=True)
 class SearchParams:
+    """Phase 3, partner search: candidates drawn and where from, the calibrated ``research_seek``
+    per size class, the attractiveness weights and threshold, capacities, transaction costs,
+    intermediary pools and partner memory."""
+
     n_candidates: int = 5
     p_previous: float = 0.25
     p_cluster: float = 0.25
@@ -133,6 +148,9 @@ class SearchParams:
 
 @dataclass(frozen=True)
 class OutcomeParams:
+    """Phase 4, outcome and learning: the logit weights of project success, the chance and penalty
+    of radical projects, learning and transfer rates, and the patent probability."""
+
     success_base: float = -1.5
     w_quality: float = 2.0
     w_complementarity: float = 1.0
@@ -150,6 +168,9 @@ class OutcomeParams:
 
 @dataclass(frozen=True)
 class SpilloverParams:
+    """Phase 5: the rate of knowledge spillovers within clusters and the decay and gains of
+    awareness from own, partner and cluster successes."""
+
     cluster_rate: float = 0.02
     awareness_decay: float = 0.02
     awareness_own: float = 0.05
@@ -159,6 +180,9 @@ class SpilloverParams:
 
 @dataclass(frozen=True)
 class DemographyParams:
+    """Phase 7, demography: exit after a spell of negative capital, entry and spin-off rates, and
+    the thresholds of the growth-stage rule."""
+
     exit_after: int = 4
     entry_rate: float = 0.006
     spinoff_firm: float = 0.01
@@ -173,6 +197,9 @@ class DemographyParams:
 
 @dataclass(frozen=True)
 class RecordParams:
+    """Phase 8, recording: the network window, the window in which a firm counts as innovating, and
+    how often network measures are computed."""
+
     network_window: int = 4
     innovating_window: int = 12
     network_every: int = 1
@@ -193,6 +220,7 @@ class ModelParams:
     mechanisms: Mechanisms = field(default_factory=Mechanisms)
 
     def to_dict(self) -> dict[str, Any]:
+        """The parameters as nested plain mappings by section (what :meth:`from_dict` reads)."""
         return asdict(self)
 
     @classmethod
@@ -255,6 +283,7 @@ class Range:
     integer: bool = False
 
     def text(self) -> str:
+        """The range in words for error messages, e.g. "a number in [0, 1]"."""
         kind = "an integer" if self.integer else "a number"
         if self.low is not None and self.high is not None:
             return f"{kind} in {'(' if self.open else '['}{_num(self.low)}, {_num(self.high)}]"
@@ -568,6 +597,8 @@ class InstrumentConfig:
                 raise ValueError(f"{where}.{name}: {problem}")
 
     def setting(self, name: str) -> float:
+        """The instrument's setting ``name``: the scenario's value, else the default of
+        ``INSTRUMENT_DEFAULTS``."""
         return self.settings.get(name, INSTRUMENT_DEFAULTS[self.key][name])
 
     @classmethod
@@ -625,6 +656,7 @@ class InstrumentConfig:
                    settings=settings)
 
     def to_dict(self) -> dict[str, Any]:
+        """The instrument as a plain mapping of its fields."""
         return asdict(self)
 
 
@@ -637,6 +669,9 @@ class InstrumentEffects:
     """
 
     def read_effects(self, instruments: dict[str, InstrumentConfig], *, enabled: bool) -> None:
+        """Read the effect sizes of the grant, tax credit, guarantee, voucher, intermediary, cluster
+        and IP instruments from ``instruments`` into attributes; an absent instrument, or
+        ``enabled`` false, gives no effect."""
         def setting(key: str, name: str, off: float = 0.0) -> float:
             cfg = instruments.get(key)
             return cfg.setting(name) if (cfg is not None and enabled) else off

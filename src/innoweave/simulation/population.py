@@ -92,6 +92,7 @@ class Population:
 
     @property
     def n_firms(self) -> int:
+        """Number of firms (SMEs and large firms) in the population."""
         return int(np.isin(self.kind, FIRM_KINDS).sum())
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -104,9 +105,11 @@ class Population:
         return out
 
     def nbytes(self) -> int:
+        """Memory held by the population's arrays, in bytes."""
         return sum(a.nbytes for a in self.arrays().values())
 
     def summary(self) -> dict[str, int]:
+        """Counts of organisations by kind and of regions, clusters and technology fields."""
         return {
             "organisations": len(self),
             "smes": int((self.kind == SME).sum()),

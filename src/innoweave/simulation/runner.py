@@ -111,6 +111,8 @@ class RunResult:
         return pd.concat([levels, flows], axis=1)
 
     def summary(self) -> dict[str, Any]:
+        """The run as plain data: the settings used and, for each output, the mean over replications
+        with its 95 % confidence interval (final-step level or horizon total)."""
         per = self.per_replication()
         outputs = {}
         for col in per.columns:
@@ -175,6 +177,9 @@ class Comparison:
     alternatives: list[RunResult]
 
     def differences(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """For each alternative, per output the base and alternative means and the mean paired
+        difference with its 95 % interval, plus the additional innovations and the spending per
+        additional innovation."""
         base = self.base.per_replication()
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for alt in self.alternatives:
@@ -199,6 +204,8 @@ class Comparison:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as plain data: scenario names, the shared seed, replications and horizon,
+        each run's settings and the :meth:`differences`."""
         return {
             "base": self.base.scenario.name,
             "alternatives": [a.scenario.name for a in self.alternatives],

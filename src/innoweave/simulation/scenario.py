@@ -82,6 +82,9 @@ class PopulationSpec:
 
 @dataclass
 class Scenario:
+    """A validated scenario: its name, horizon, replications and seed, the population to start from,
+    the model parameters and the government instruments."""
+
     name: str
     horizon: int
     replications: int
@@ -93,6 +96,8 @@ class Scenario:
     path: str | None = None
 
     def build_population(self, *, seed: SeedLike) -> Population:
+        """The initial population the scenario names, built with ``seed``: the fast synthetic
+        generator, the registry's synthetic ecosystem, a registry database or a CORDIS folder."""
         from innoweave.simulation.population import population_from_frames, synthetic_population
 
         spec = self.population
@@ -171,6 +176,8 @@ class Scenario:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data (population, parameters and instruments as mappings), as
+        recorded with every run."""
         return {
             "name": self.name, "description": self.description, "horizon": self.horizon,
             "replications": self.replications, "seed": self.seed, "path": self.path,

@@ -175,6 +175,9 @@ class StylisedFacts(Estimator):
         self.xp = xp
 
     def fit(self, progress=None) -> StylisedFacts:
+        """Run every replication at the three research levels, collect partner counts, capability,
+        variety, diffusion and attractiveness, and judge the three facts into ``facts_`` and
+        ``passed_``; ``progress`` is called after each run. Returns ``self``."""
         # every setting by name before the first run (a float count reached NumPy as such)
         whole_number("n_firms", self.n_firms, least=20)
         whole_number("steps", self.steps, least=4)
@@ -389,6 +392,8 @@ class StylisedFacts(Estimator):
     # --- report and plots ---------------------------------------------------------------
 
     def report(self) -> dict:
+        """Whether every fact passed, each fact's criterion and numbers, the settings and the
+        ``innoweave`` version."""
         return {
             "passed": self.passed_,
             "facts": self.facts_,
