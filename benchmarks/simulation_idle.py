@@ -12,11 +12,12 @@ for the two ways a run can step: ``threaded`` (``Engine.advance``, the Numba pat
 thread, as every run) and ``serial`` (``Engine.step``, one thread). As controls it times
 single-threaded work alone (a NumPy sort, a pure-Python loop: the Mesa reference's kind of
 work) back to back and after the sleep. It prints and saves
-(``benchmarks/results/simulation_idle.json``) the median and quartiles of the ms per step of
-each, and the median of each step of the threaded run after the sleep and back to back.
+(``benchmarks/results/simulation_idle_{firms}x{steps}_r{rounds}.json``) the median and
+quartiles of the ms per step of each, and the median of each step of the threaded run after
+the sleep and back to back.
 
-    python benchmarks/simulation_idle.py            # ~1 min
-    python benchmarks/simulation_idle.py --rounds 20 --sleep 0.25 --warm-up 0.1
+    python benchmarks/simulation_idle.py            # 12 rounds, ~40 s
+    python benchmarks/simulation_idle.py --rounds 20 --sleep 0.25 --warm-up 0.1   # ~1 min
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def main(argv=None) -> dict:
     result["device"] = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "simulation_idle.json").write_text(json.dumps(result, indent=2))
+        name = f"simulation_idle_{args.firms}x{args.steps}_r{args.rounds}.json"
+        (RESULTS / name).write_text(json.dumps(result, indent=2))
     unit = {"threaded": "ms a step", "serial": "ms a step", "numpy_sort": "ms",
             "python_loop": "ms"}
     for name in work:
