@@ -307,6 +307,8 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     for w in workers.values():
         w.close()
     summaries = {name: w.summary(total=True) for name, w in workers.items()}
+    cold_summaries = ({name: w.summary(total=True, cold=True) for name, w in workers.items()}
+                      if warm > 0 else {})
     result = {"method": "interleaved", "warm_up_seconds": warm,
               "engine": summaries[str(paths[0])]}
     if args.kernels:
@@ -319,8 +321,7 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     def ratios(name: str, *, cold: bool = False) -> tuple[float, dict]:
         rates = cold_rates[name] if cold else round_rates[name]
         pairs = [e / r for e, r in zip(rates, mesa_rates, strict=True)]
-        rate = (workers[name].summary(total=True, cold=True) if cold
-                else summaries[name])["agent_steps_per_s"]
+        rate = (cold_summaries if cold else summaries)[name]["agent_steps_per_s"]
         return rate / m, _spread(pairs)
 
     result["ratio"], pairs = ratios(str(paths[0]))
@@ -328,9 +329,9 @@ def _vs_mesa(args, paths: list, baseline: str | None) -> dict:
     result["pair_ratio_median"] = pairs["median"]
     result["pair_ratio_quartiles"] = pairs["quartiles"]
     if warm > 0:
-        first = workers[str(paths[0])]
-        result["engine_cold"] = first.summary(total=True, cold=True) | {
-            "timing": f"total over {len(first.cold_runs)} runs, each straight after a Mesa "
+        cold = cold_summaries[str(paths[0])]
+        result["engine_cold"] = cold | {
+            "timing": f"total over {cold['repeat']} runs, each straight after a Mesa "
                       "step (no warm-up: the harness before --warm-up)"}
         result["ratio_cold"], cold_pairs = ratios(str(paths[0]), cold=True)
         result["pair_ratio_cold_median"] = cold_pairs["median"]

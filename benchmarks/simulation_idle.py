@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,12 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulation import RESULTS, busy_wait  # noqa: E402
-
-
-def _spread(values) -> dict:
-    q = statistics.quantiles(values, n=4, method="inclusive")
-    return {"median": statistics.median(values), "quartiles": [q[0], q[2]]}
+from simulation import RESULTS, EngineTimer, _spread, busy_wait  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -53,17 +47,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
 
-    from innoweave.simulation.engine import Engine
-    from innoweave.simulation.params import ModelParams
-    from innoweave.simulation.population import synthetic_population
-
-    params = ModelParams()
-    population = synthetic_population(args.firms, seed=args.seed, params=params)
-    Engine(params, synthetic_population(2000, seed=args.seed + 1, params=params),
-           seed=args.seed).run(2)  # loads the compiled kernels
+    # the speed benchmark's set-up: population built, kernels loaded by a warm-up run
+    timer = EngineTimer(args.firms, args.steps, seed=args.seed)
 
     def engine_run(threaded: bool) -> list[float]:
-        engine = Engine(params, population, seed=args.seed)
+        engine = timer._engine(timer.population)
         engine._setup(args.steps)
         seconds = []
         for k in range(args.steps):
@@ -105,7 +93,7 @@ def main(argv=None) -> dict:
         for condition in conditions:
             runs = timings[name, condition]
             per_run = [1000 * sum(r) / len(r) for r in runs]
-            result[name][condition] = _spread(per_run) | {"ms": per_run}
+            result[name][condition] = _spread(per_run)  # "all": every round's ms
     for condition in ("back_to_back", "after_sleep"):
         steps = np.median(np.array(timings["threaded", condition]), axis=0) * 1000
         result["threaded"][condition]["median_ms_by_step"] = [round(float(v), 3) for v in steps]
