@@ -16,6 +16,9 @@ import typer
 from rich.table import Table
 
 from innoweave.cli.common import (
+    CordisOpt,
+    JsonOpt,
+    UrlOpt,
     check_out_dir,
     check_out_file,
     check_table_path,
@@ -32,14 +35,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
-UrlOpt = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Registry URL (overrides INNOWEAVE_DATABASE_URL)."),
-]
-CordisOpt = Annotated[
-    Path | None, typer.Option("--cordis", help="Read a CORDIS folder instead of the registry.")
-]
 SeedOpt = Annotated[int, seed_option("Seed for every random choice.")]
 DuplicatesOpt = Annotated[
     str, typer.Option(help="Repeated keys with different values: error, sum or first.")

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -62,6 +62,15 @@ def seed_option(help: str = "Seed of every random draw (same seed, same result).
     """The ``--seed`` option of every command: a whole number >= 0, checked by the parser, so
     a negative seed is refused (exit 2) before any work — as the Python API refuses it."""
     return typer.Option("--seed", min=0, help=f"{help} A whole number >= 0.")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
+UrlOpt = Annotated[
+    str | None, typer.Option("--database-url", help="Registry database (overrides INNOWEAVE_DATABASE_URL).")
+]
+CordisOpt = Annotated[
+    Path | None, typer.Option("--cordis", help="Read the registry from this CORDIS folder instead of the database.")
+]
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:

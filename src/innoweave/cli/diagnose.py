@@ -20,6 +20,9 @@ from rich.table import Table
 
 from innoweave.cli.common import (
     EXIT_FAILED,
+    CordisOpt,
+    JsonOpt,
+    UrlOpt,
     check_out_file,
     check_table_path,
     err,
@@ -33,9 +36,6 @@ from innoweave.cli.common import (
 
 app = typer.Typer(help="Diagnose: EIS reproduction, SME profiles, growth stages, support.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Registry database (overrides INNOWEAVE_DATABASE_URL).")]
-CordisOpt = Annotated[Path | None, typer.Option("--cordis", help="Read the registry from this CORDIS folder instead of the database.")]
 AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="Questionnaire answers (CSV/XLSX/JSON; long or wide).")]
 EncodingOpt = Annotated[str | None, typer.Option(
     "--answers-encoding", help="Text encoding of a CSV/JSON answers file (default UTF-8; e.g. gbk, cp1252).")]

@@ -18,6 +18,8 @@ import typer
 from rich.table import Table
 
 from innoweave.cli.common import (
+    JsonOpt,
+    UrlOpt,
     check_table_path,
     err,
     fail,
@@ -30,8 +32,6 @@ from innoweave.cli.common import (
 
 app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Overrides INNOWEAVE_DATABASE_URL.")]
 TrainEndOpt = Annotated[str | None, typer.Option("--train-end", help="Learn only from projects starting before DATE.")]
 ModeOpt = Annotated[str, typer.Option("--mode", help="research, alliance, intermediary or cluster.")]
 SeedOpt = Annotated[int, seed_option()]

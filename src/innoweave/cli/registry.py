@@ -13,7 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from innoweave.cli.common import err, fail, print_json, progress_bar, unknown_organisation, warn
+from innoweave.cli.common import (
+    JsonOpt,
+    UrlOpt,
+    err,
+    fail,
+    print_json,
+    progress_bar,
+    unknown_organisation,
+    warn,
+)
 from innoweave.registry.db import (
     RegistryUnavailable,
     make_engine,
@@ -28,10 +37,6 @@ db_app = typer.Typer(help="Create, migrate and inspect the registry database.", 
 import_app = typer.Typer(help="Import organisations and collaborations.", no_args_is_help=True)
 orgs_app = typer.Typer(help="List, show and search organisations.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
-UrlOpt = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides INNOWEAVE_DATABASE_URL.")
-]
 
 
 def register(app: typer.Typer) -> None:

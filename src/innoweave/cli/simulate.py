@@ -14,6 +14,7 @@ from rich.table import Table
 
 from innoweave.cli.common import (
     EXIT_FAILED,
+    JsonOpt,
     check_out_dir,
     check_out_file,
     err,
@@ -31,7 +32,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 RepsOpt = Annotated[int | None, typer.Option("--replications", "-r", min=1,
                                              help="Override the scenario's replications.")]
