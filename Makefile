@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= ../shared/data
 STAMP := $(VENV)/.installed
 
-.PHONY: venv embeddings demo test test-fast lint bench bench-large system-deps clean
+.PHONY: venv embeddings demo test test-fast lint bench bench-large bench-compare system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,6 +50,10 @@ bench: venv
 
 bench-large: venv
 	$(BIN)/python benchmarks/run_all.py --size large
+
+## bench-compare: what the last bench run moved, figure by figure, against the results committed at HEAD.
+bench-compare: venv
+	$(BIN)/python benchmarks/compare.py git:HEAD benchmarks/results
 
 clean:
 	rm -rf $(VENV) innoweave.db results

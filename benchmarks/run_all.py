@@ -2,7 +2,8 @@
 
 Each script runs in its own process (so its memory is its own) and saves its JSON under
 ``benchmarks/results/``; this runner adds ``benchmarks/results/run_all.json`` with each
-script's exit status and wall time. ``--only NAME ...`` picks some.
+script's exit status and wall time. ``--only NAME ...`` picks some. ``compare.py`` (``make
+bench-compare``) then lists what moved against the results committed at HEAD.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     (HERE / "results" / "run_all.json").write_text(json.dumps(summary, indent=2))
     failed = [n for n, r in summary["runs"].items() if r["returncode"] != 0]
     print(json.dumps(summary, indent=2))
+    print("what moved against the committed results: make bench-compare", file=sys.stderr)
     return 1 if failed else 0
 
 
