@@ -51,9 +51,9 @@ bench: venv
 bench-large: venv
 	$(BIN)/python benchmarks/run_all.py --size large
 
-## bench-compare: what the last bench run moved, figure by figure, against the results committed at HEAD.
+## bench-compare: what the last `make bench` moved, figure by figure, against its results committed at HEAD.
 bench-compare: venv
-	$(BIN)/python benchmarks/compare.py git:HEAD benchmarks/results
+	$(BIN)/python benchmarks/compare.py git:HEAD:benchmarks/results/small benchmarks/results/small
 
 clean:
 	rm -rf $(VENV) innoweave.db results

@@ -31,6 +31,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from configurations import results_dir  # noqa: E402
 
 import innoweave  # noqa: E402
 from innoweave.clusters.network import (  # noqa: E402
@@ -41,7 +42,7 @@ from innoweave.clusters.network import (  # noqa: E402
     project_bipartite,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()
 SIZES = {
     "small": {"orgs": 100_000, "links": 500_000},
     "large": {"orgs": 1_000_000, "links": 5_000_000},

@@ -1,8 +1,12 @@
 """Compare two sets of benchmark results figure by figure: what did a change move?
 
-BASE and NEW are each a results folder, one JSON file, or ``git:REV`` — the results folder as
-committed at revision REV. The usual use, after ``make bench`` has rewritten
-``benchmarks/results/``::
+BASE and NEW are each a results folder, one JSON file, or ``git:REV[:FOLDER]`` — the folder
+(default ``benchmarks/results``) as committed at revision REV. The usual uses: after ``make
+bench`` (the quick check, saved in ``benchmarks/results/small/``), ``make bench-compare``, i.e. ::
+
+    .venv/bin/python benchmarks/compare.py git:HEAD:benchmarks/results/small benchmarks/results/small
+
+and after ``make bench-large`` or one documented command (saved in ``benchmarks/results/``)::
 
     .venv/bin/python benchmarks/compare.py git:HEAD benchmarks/results
 
@@ -50,7 +54,8 @@ class CompareError(ValueError):
 def load_results(spec: str, *, repo: Path = HERE.parent) -> dict[str, Any]:
     """The JSON files of one result set, by file name: a folder, a file or ``git:REV``."""
     if spec.startswith("git:"):
-        return _load_git(spec[4:], repo)
+        rev, _, folder = spec[4:].partition(":")
+        return _load_git(rev, folder.strip("/") or RESULTS, repo)
     path = Path(spec)
     if path.is_dir():
         files = sorted(path.glob("*.json"))
@@ -62,13 +67,13 @@ def load_results(spec: str, *, repo: Path = HERE.parent) -> dict[str, Any]:
     raise CompareError(f"{spec}: no such folder or file (or give git:REV)")
 
 
-def _load_git(rev: str, repo: Path) -> dict[str, Any]:
-    listing = _git(repo, "ls-tree", "--name-only", f"{rev}:{RESULTS}", what=f"git:{rev}")
+def _load_git(rev: str, folder: str, repo: Path) -> dict[str, Any]:
+    what = f"git:{rev}:{folder}"
+    listing = _git(repo, "ls-tree", "--name-only", f"{rev}:{folder}", what=what)
     names = [n for n in listing.decode().splitlines() if n.endswith(".json")]
     if not names:
-        raise CompareError(f"git:{rev}: {RESULTS}/ holds no .json files at this revision")
-    return {n: _parse(_git(repo, "show", f"{rev}:{RESULTS}/{n}", what=f"git:{rev}"), f"git:{rev}:{n}")
-            for n in names}  # fmt: skip
+        raise CompareError(f"{what}: no .json files in this folder at this revision")
+    return {n: _parse(_git(repo, "show", f"{rev}:{folder}/{n}", what=what), f"{what}/{n}") for n in names}
 
 
 def _git(repo: Path, *args: str, what: str) -> bytes:

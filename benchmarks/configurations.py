@@ -1,10 +1,27 @@
 """Every benchmark with its small (quick check) and large (the issue's target) configuration.
 
 Each entry is the argument list of one script in this folder; ``run_all.py`` runs them.
-Every script prints its figures and saves them as JSON under ``benchmarks/results/``.
+Every script prints its figures and saves them as JSON in ``results_dir()``: the documented
+figures (``--size large`` and the commands the docs name) in ``benchmarks/results/``, the quick
+check (``--size small``, ``make bench``) apart in ``benchmarks/results/small/``, so that it
+never overwrites a documented figure and ``make bench-compare`` compares like with like.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+#: the environment variable naming the folder the scripts save in (set by ``run_all.py``)
+RESULTS_ENV = "INNOWEAVE_BENCH_RESULTS"
+#: where each size's results go
+RESULTS_FOLDERS = {"small": HERE / "results" / "small", "large": HERE / "results"}
+
+
+def results_dir() -> Path:
+    """The folder this run's scripts save in: ``$INNOWEAVE_BENCH_RESULTS``, else ``benchmarks/results``."""
+    return Path(os.environ.get(RESULTS_ENV) or HERE / "results")
 
 CONFIGURATIONS: dict[str, dict[str, list[str]]] = {
     "import_cordis": {

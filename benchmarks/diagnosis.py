@@ -18,17 +18,17 @@ import json
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from configurations import results_dir
 
 import innoweave
 from innoweave.registry.frames import RegistryFrames
 
 SIZES = {"small": {"n_smes": 5_000, "draws": 100, "sobol": 16},
          "large": {"n_smes": 100_000, "draws": 1_000, "sobol": 256}}
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()
 
 
 def generated_registry(n_smes: int, *, seed: int = 0) -> RegistryFrames:

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy
+from configurations import results_dir
 from sqlalchemy import create_engine, text
 
 import innoweave
@@ -46,7 +47,7 @@ from innoweave.registry.cordis import read_cordis
 from innoweave.registry.db import make_engine, stats, upgrade
 from innoweave.registry.writer import write_frames
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()
 TARGET_S = 30.0
 EXPECTED = {"organisations": 6542, "projects": 18030, "participations": 36985}
 

@@ -9,9 +9,11 @@ import resource
 import time
 from pathlib import Path
 
+from configurations import results_dir
+
 import innoweave
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()
 
 #: small sizes for a quick check, large ones are the issue's targets
 SIZES = {

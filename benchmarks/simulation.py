@@ -72,7 +72,9 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from configurations import results_dir
+
+RESULTS = results_dir()
 
 
 def _instruments(n_firms: int):

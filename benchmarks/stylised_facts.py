@@ -16,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from configurations import results_dir
+
 from innoweave.simulation.stylised import StylisedFacts
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from configurations import results_dir
 
 import innoweave
 from innoweave.registry.attributes import AttributeModel, calibration_table
@@ -35,7 +36,7 @@ from innoweave.registry.ncses import SIZE_CLASSES, load_ncses_shares
 from innoweave.registry.stages import stage_distribution
 from innoweave.registry.synth import synthesize
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()
 
 
 def _timed(fn):

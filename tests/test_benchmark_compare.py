@@ -118,8 +118,15 @@ def test_git_revision_reads_the_results_as_committed(tmp_path):
     assert committed["quality.json"]["protocols"]["P1"]["recall@10"] == 0.30
     rows = _by_figure(cmp.compare(committed, cmp.load_results(str(results))))
     assert rows[("quality.json", "protocols.P1.recall@10")]["changed"]
-    with pytest.raises(cmp.CompareError, match=r"git:nosuch: git cannot read it"):
+    _write(results / "small", {"quick.json": {"x": 1}})
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "quick check"], check=True)
+    assert cmp.load_results("git:HEAD:benchmarks/results/small", repo=repo) == {"quick.json": {"x": 1}}
+    assert "quick.json" not in cmp.load_results("git:HEAD", repo=repo)  # one folder, not its subfolders
+    with pytest.raises(cmp.CompareError, match=r"git:nosuch:benchmarks/results: git cannot read it"):
         cmp.load_results("git:nosuch", repo=repo)
+    with pytest.raises(cmp.CompareError, match=r"git:HEAD:benchmarks/nothing: git cannot read it"):
+        cmp.load_results("git:HEAD:benchmarks/nothing", repo=repo)
 
 
 def test_bad_input_names_the_file_and_place(tmp_path):

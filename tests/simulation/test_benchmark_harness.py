@@ -5,6 +5,7 @@ timed tests); the array kernels keep it quick (no Numba compilation)."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 pytest.importorskip("mesa")
 
 _SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "simulation.py"
+sys.path.insert(0, str(_SCRIPT.parent))  # as when the script runs: its folder's modules import
 _spec = importlib.util.spec_from_file_location("benchmark_simulation", _SCRIPT)
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
