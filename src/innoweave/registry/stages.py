@@ -42,7 +42,7 @@ STAGE_ORDER = [s.value for s in GrowthStage]
 RATE_RULES = ("growth_min_rate", "transformation_max_growth")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageRules:
     """Thresholds of the growth-stage rule (see the module docstring for the order).
 

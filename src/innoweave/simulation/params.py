@@ -44,7 +44,7 @@ DEFAULT_CALIBRATION: dict[str, tuple[float, float, float, float]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mechanisms:
     """Switches of the model's mechanisms; everything on by default.
 
@@ -74,7 +74,7 @@ class Mechanisms:
         return cls(**{f.name: False for f in fields(cls)})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KnowledgeParams:
     """Knowledge of the organisations (``docs/model.md`` sections 1–2): technology fields, knowledge
     units per organisation, idea size, ability and expertise scales, and the units and abilities
@@ -94,7 +94,7 @@ class KnowledgeParams:
     ability_research: tuple[float, float] = (4.0, 9.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MarketParams:
     """Phase 1, the market: demand per employee and its growth, the quality sensitivity of demand,
     cost per employee and how employment responds to the margin."""
@@ -107,7 +107,7 @@ class MarketParams:
     success_growth: float = 0.03
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IntentParams:
     """Phase 2, innovation intent: the calibrated bias per size class, the weights of awareness and
     funding, and the project cost and credit line per employee."""
@@ -119,7 +119,7 @@ class IntentParams:
     credit_line_per_employee: float = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SearchParams:
     """Phase 3, partner search: candidates drawn and where from, the calibrated ``research_seek``
     per size class, the attractiveness weights and threshold, capacities, transaction costs,
@@ -146,7 +146,7 @@ class SearchParams:
     memory: int = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutcomeParams:
     """Phase 4, outcome and learning: the logit weights of project success, the chance and penalty
     of radical projects, learning and transfer rates, and the patent probability."""
@@ -166,7 +166,7 @@ class OutcomeParams:
     patent_prob: float = 0.4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpilloverParams:
     """Phase 5: the rate of knowledge spillovers within clusters and the decay and gains of
     awareness from own, partner and cluster successes."""
@@ -178,7 +178,7 @@ class SpilloverParams:
     awareness_cluster: float = 0.1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DemographyParams:
     """Phase 7, demography: exit after a spell of negative capital, entry and spin-off rates, and
     the thresholds of the growth-stage rule."""
@@ -195,7 +195,7 @@ class DemographyParams:
     transformation_min_age: float = 10.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordParams:
     """Phase 8, recording: the network window, the window in which a firm counts as innovating, and
     how often network measures are computed."""
@@ -205,7 +205,7 @@ class RecordParams:
     network_every: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelParams:
     """All parameters of one model run (see ``docs/model.md`` for each one's role)."""
 
