@@ -56,10 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     orgs = frames.organisations
     print(f"{len(orgs)} organisations ({n_smes} SMEs), {len(frames.projects)} projects")
 
-    # 1. Collaboration communities. Synthetic region codes (XS100, XS101, ...) share their
-    # first four characters, so the NUTS-2 default (region_prefix=4) would name one region
-    # for all: compare full codes instead.
-    network = innoweave.CollaborationCommunities(region_prefix=None, seed=args.seed).fit(frames)
+    # 1. Collaboration communities. Regions are compared at NUTS-2 (the first four characters
+    # of the code); each synthetic region is a NUTS-2 region of its own.
+    network = innoweave.CollaborationCommunities(seed=args.seed).fit(frames)
     communities = network.communities_.sort_values("internal_weight", ascending=False)
     sizes = ", ".join(map(str, sorted(communities["size"], reverse=True)))
     print(f"\n{len(communities)} collaboration communities (modularity "

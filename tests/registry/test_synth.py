@@ -138,6 +138,20 @@ def test_small_ecosystems_and_options():
     assert regions["weight"].mean() == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("n", [1, 12, 60, 90, 91, 250, 900])
+def test_region_codes_form_a_nuts_hierarchy(n):
+    codes = synthetic_regions(n, seed=0)["code"]
+    assert codes.is_unique and codes.str.fullmatch(r"XS[1-9]\d{2}").all()
+    nuts2 = codes.str[:4]
+    # up to 90 regions each is its own NUTS-2 region, so "same region" at NUTS-2 (matching,
+    # diagnosis peers) is not true of every pair; beyond, at most ten regions share one
+    assert nuts2.nunique() == min(n, 90) if n <= 90 else nuts2.value_counts().max() <= 10
+    # neighbouring grid cells (consecutive) share a NUTS-2 code: each code is one run
+    runs = (nuts2 != nuts2.shift()).sum()
+    assert runs == nuts2.nunique()
+    assert synthetic_regions(12, seed=0)["code"].tolist()[:3] == ["XS100", "XS110", "XS120"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

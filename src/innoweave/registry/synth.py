@@ -139,7 +139,7 @@ _LEGAL = ("GmbH", "AG", "KG", "UG", "GmbH & Co. KG")
 
 def synthetic_regions(n_regions: int, *, seed: SeedLike = 0, country: str = "XS",
                       centre: tuple[float, float] = (51.0, 10.0)) -> pd.DataFrame:
-    """``n_regions`` NUTS-3-like regions (``XS111`` …) on a jittered grid around ``centre``.
+    """``n_regions`` NUTS-3-like regions (``XS100``, ``XS110`` …; each its own NUTS-2 up to 90) on a jittered grid around ``centre``.
 
     ``weight`` (mean 1) is each region's economic size, log-normal with sigma 0.8; firms
     are allocated in proportion to it.
@@ -166,8 +166,12 @@ def _regions(n: int, rng: np.random.Generator, country: str, centre: tuple[float
     k = np.arange(n)
     lat = centre[0] + (k // side - (side - 1) / 2) * (6.0 / side) + rng.normal(0, 0.15, n)
     lon = centre[1] + (k % side - (side - 1) / 2) * (9.0 / side) + rng.normal(0, 0.2, n)
-    # NUTS-like hierarchy: first digit NUTS-1, second NUTS-2, third NUTS-3
-    codes = [f"{country}{i // 100 + 1}{(i // 10) % 10}{i % 10}" for i in range(n)]
+    # NUTS-like hierarchy: first digit NUTS-1, second NUTS-2, third NUTS-3. Each region is a
+    # NUTS-2 region of its own while there are at most 90 (as Berlin is DE3/DE30/DE300), so
+    # "same region" at NUTS-2 (matchmaking, diagnosis peers) means the same grid cell; beyond
+    # 90, up to ten neighbouring cells (consecutive on the grid) share a NUTS-2 code.
+    per_nuts2 = math.ceil(n / 90)
+    codes = [f"{country}{i // per_nuts2 // 10 + 1}{i // per_nuts2 % 10}{i % per_nuts2}" for i in range(n)]
     heads, suffixes = len(_NAME_HEADS), len(_REGION_SUFFIXES)
     names = []
     for i in range(n):
