@@ -55,9 +55,36 @@ def test_percentiles_peers_and_weakest(fitted):
     assert (fitted.peer_size_ >= 5).all()
     assert set(fitted.peer_level_) <= {"stage+sector+region", "stage+sector+nuts2", "stage+sector+nuts1",
                                        "stage+sector+country", "stage+sector", "stage", "all"}
+    scores, medians = fitted.scores_[FACTORS], fitted.peer_medians_[FACTORS]
     for org, weak in fitted.weakest_.items():
         assert 1 <= len(weak) <= 2
-        assert pct.loc[org, weak[0]] == pct.loc[org].min()
+        below = scores.loc[org] < medians.loc[org]
+        # the lowest percentile among the factors behind the peers' median, if any
+        pool = pct.loc[org][below] if below.any() else pct.loc[org]
+        assert pct.loc[org, weak[0]] == pool.min()
+        assert all(below[f] for f in weak[1:])
+
+
+def test_a_score_tied_with_most_peers_is_typical_not_weak():
+    """Half the SMEs without a project sit at innovation level 0: their mid-rank percentile
+    (~25) is low, yet they are at the peers' median. A factor where the SME is truly behind
+    its peers is named first, and the tied one is not named beside it."""
+    import innoweave
+
+    frames = innoweave.synthesize(n_smes=400, seed=0)
+    model = SMEDiagnoser(seed=0).fit(frames)
+    scores, medians = model.scores_[FACTORS], model.peer_medians_[FACTORS]
+    pct = model.percentiles_[FACTORS]
+    tied = (scores["innovation_level"] == medians["innovation_level"]) & (pct["innovation_level"] < 40)
+    tied &= (scores < medians).any(axis=1)  # and behind the median on some other factor
+    assert tied.sum() >= 20
+    for org in tied[tied].index:
+        assert "innovation_level" not in model.weakest_[org], org
+        assert scores.at[org, model.weakest_[org][0]] < medians.at[org, model.weakest_[org][0]]
+    # named weak at or above the median only as the one factor of an SME behind on none
+    for org, weak in model.weakest_.items():
+        at_or_above = [f for f in weak if scores.at[org, f] >= medians.at[org, f]]
+        assert not at_or_above or (weak == at_or_above and not (scores.loc[org] < medians.loc[org]).any())
 
 
 def test_peer_groups_widen_when_too_small(frames):

@@ -778,11 +778,17 @@ class SMEDiagnoser(Estimator):
     def _weakest(self) -> None:
         pct = self.percentiles_[FACTORS].to_numpy(dtype=float)
         score = self.scores_[FACTORS].to_numpy(dtype=float)
-        key = np.where(np.isnan(pct), np.inf, pct) + 1e-6 * np.nan_to_num(score, nan=100.0)
+        # Weak means behind the peers: below their median. An SME tied with most of its peers
+        # (no project, so innovation level 0 like half of them) has a mid-rank percentile
+        # near 25 but is typical, not weak: factors below the median come first, and only
+        # they are named beyond the first.
+        below = score < self.peer_medians_[FACTORS].to_numpy(dtype=float)
+        key = np.where(np.isnan(pct), np.inf, pct + 1000.0 * ~below) + 1e-6 * np.nan_to_num(score, nan=100.0)
         order = np.argsort(key, axis=1, kind="stable")[:, : self.n_weakest]
         names = np.array(FACTORS, dtype=object)[order]
         ranked_pct = np.take_along_axis(np.where(np.isnan(pct), np.inf, pct), order, axis=1)
-        valid = np.isfinite(ranked_pct) & (ranked_pct < self.weak_percentile)
+        ranked_below = np.take_along_axis(below, order, axis=1)
+        valid = np.isfinite(ranked_pct) & (ranked_pct < self.weak_percentile) & ranked_below
         valid[:, 0] = np.isfinite(ranked_pct[:, 0])
         self._weak_table = np.where(valid, names, None)
         self.weakest_ = pd.Series(

@@ -29,8 +29,12 @@ FAMILY_FEATURES = {
     "popularity": ("cand_degree", "cand_activity", "query_degree", "query_activity"),
     "geography": ("distance_km", "same_region"),
     "kind": ("kind_complementary", "cand_is_university"),
-    "recency": ("cand_recent_activity", "cand_years_inactive", "years_since_shared"),
+    "recency": ("cand_recent_activity", "cand_active_recency", "shared_recency"),
 }
+
+#: Half-life in years of the recency features: activity this many years before the end of
+#: the history counts half as much as activity in its last year.
+RECENCY_HALF_LIFE = 2.0
 
 KATZ_BETA = 0.05
 #: Queries whose pair features are computed together where every pair is needed (the
@@ -40,6 +44,15 @@ QUERY_BLOCK = 256
 #: candidates a block holds fewer queries (:func:`block_rows`).
 BLOCK_PAIRS = 2**21
 _STACK_CHUNK = 32_768
+
+
+def recency_decay(years: np.ndarray) -> np.ndarray:
+    """``0.5 ** (years / RECENCY_HALF_LIFE)`` for the years since an activity; 0 where
+    unknown (NaN: never active). Negative years (activity dated after the end) count as 1."""
+    years = np.asarray(years, dtype=float)
+    with np.errstate(invalid="ignore"):
+        decay = np.power(0.5, np.maximum(years, 0.0) / RECENCY_HALF_LIFE)
+    return np.nan_to_num(decay, nan=0.0)
 
 
 def block_rows(n_candidates: int, most: int = QUERY_BLOCK) -> int:
@@ -158,12 +171,16 @@ def pair_features(
         out["kind_complementary"] = kind_complementary_block(history.kinds[queries], ck)
         out["cand_is_university"] = np.broadcast_to((ck == "university").astype(float), (nq, nc))
     if "recency" in families:
+        # Years since the last activity as a decay in [0, 1]: 1 for this year, 0 for never.
+        # Never-active organisations are the limit of "long ago", inside the range a ranker
+        # learned from; a stand-in number of years (e.g. 99) lay far outside it, and a model
+        # that gave the years a positive weight ranked a never-active institute first.
         end = history.end if np.isfinite(history.end) else 0.0
-        inactive = end - history.last_active[candidates]
+        active = recency_decay(end - history.last_active[candidates])
         out["cand_recent_activity"] = np.broadcast_to(history.recent_activity[candidates], (nq, nc)).astype(float)
-        out["cand_years_inactive"] = np.broadcast_to(np.nan_to_num(inactive, nan=99.0), (nq, nc)).astype(float)
+        out["cand_active_recency"] = np.broadcast_to(active, (nq, nc)).astype(float)
         shared_year = _rows_dense(history.last_shared, queries, candidates)
-        out["years_since_shared"] = np.where(shared_year > 0, end - shared_year, 99.0)
+        out["shared_recency"] = np.where(shared_year > 0, recency_decay(end - shared_year), 0.0)
     return out
 
 

@@ -471,7 +471,8 @@ class PartnerRecommender(Estimator):
                          "score": float(s), **reasons})  # fmt: skip
         return pd.DataFrame(rows, columns=["rank", "partner_id", "name", "kind", "score", "shared_keywords",
                                            "common_partners", "distance_km", "same_region", "capacity",
-                                           "current_load", "mode_reason", "cold_start", "explanation"])  # fmt: skip
+                                           "current_load", "mode_reason", "cold_start", "partner_newcomer",
+                                           "explanation"])  # fmt: skip
 
     def is_cold_start(self, q: int) -> bool:
         """Whether the organisation at row ``q`` is a cold start: no past collaborations and no text
@@ -509,15 +510,20 @@ class PartnerRecommender(Estimator):
             parts.append("same region (distance unknown)")
         else:
             parts.append("distance unknown")
-        parts.append(f"capacity: up to {capacity} new project(s) a year so far; current load: "
-                     f"{load} project(s) started in the last year")  # fmt: skip
+        newcomer = bool(h.degree[c] == 0 and h.activity[c] == 0)
+        if newcomer:  # registered without projects: "up to 0 a year" would misread as full
+            parts.append("no projects on record yet: its capacity and track record are unknown, "
+                         "so it is ranked on its profile, place and kind alone")  # fmt: skip
+        else:
+            parts.append(f"capacity: up to {capacity} new project(s) a year so far; current load: "
+                         f"{load} project(s) started in the last year")  # fmt: skip
         why = self.mode_specs_[mode].reason(h.kinds[q])
         parts.append(why)
         return {
             "shared_keywords": shared_terms, "common_partners": common_names,
             "distance_km": round(dist, 1) if np.isfinite(dist) else None, "same_region": same_region,
             "capacity": capacity, "current_load": load, "mode_reason": why,
-            "cold_start": cold, "explanation": "; ".join(parts),
+            "cold_start": cold, "partner_newcomer": newcomer, "explanation": "; ".join(parts),
         }  # fmt: skip
 
     def _shared_terms(self, q: int, c: int, n: int = 4) -> list[str]:
