@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from innoweave.simulation import Scenario, compare_scenarios, load_scenario
+from innoweave.simulation import Scenario, compare_scenarios, example_scenarios, load_scenario
 
 # The shipped examples (`innoweave simulate examples` lists them).
-SCENARIOS = Path(str(resources.files("innoweave.simulation") / "scenarios"))
+SCENARIOS = example_scenarios()  # name -> path
 KEY_OUTPUTS = ["innovations", "innovations_sme", "radical_innovations", "share_sme_success",
                "capability_mean", "survival", "new_partnerships", "spend_total"]  # fmt: skip
 
@@ -48,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--firms", type=int, default=500, help="firms in the synthetic population")
     parser.add_argument("--steps", type=int, default=12, help="quarters simulated")
     parser.add_argument("--replications", type=int, default=8)
-    policies = sorted(p.stem for p in SCENARIOS.glob("*.toml") if p.stem != "baseline")
+    policies = sorted(name for name in SCENARIOS if name != "baseline")
     parser.add_argument("--policy", default="capital", choices=policies, help="a shipped scenario")
     parser.add_argument("--quick", action="store_true", help="150 firms, 6 steps, 3 replications")
     args = parser.parse_args(argv)
@@ -57,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.replications < 2:
         parser.error("--replications: a 95 % interval needs at least 2")
 
-    base = shrink(load_scenario(SCENARIOS / "baseline.toml"), args.firms, args.seed)
-    policy = shrink(load_scenario(SCENARIOS / f"{args.policy}.toml"), args.firms, args.seed)
+    base = shrink(load_scenario(SCENARIOS["baseline"]), args.firms, args.seed)
+    policy = shrink(load_scenario(SCENARIOS[args.policy]), args.firms, args.seed)
     print(f"{policy.name}: {policy.description}")
     print(f"{args.firms} firms, {args.steps} quarters, {args.replications} replications, "
           f"seed {args.seed}")  # fmt: skip

@@ -18,11 +18,10 @@ import math
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import innoweave
-from innoweave.matching import PartnerRecommender, assign
+from innoweave.matching import PartnerRecommender, assign, assignment_quality
 
 MODE = "research"  # partners are universities and research institutes
 SHORTLIST = 10  # candidates per SME handed to the assignment
@@ -65,9 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     # Each SME's shortlist: partners it has not worked with yet, best first, with reasons.
     lists = [rec.recommend(sme, mode=MODE, k=SHORTLIST).assign(query=sme) for sme in smes]
     shortlist = pd.concat(lists, ignore_index=True).rename(columns={"partner_id": "partner"})
+    # a learned ranker scores probabilities; on too little history the linear fallback scores
+    learned = rec.rankers_[MODE] is not None
     print(f"\nBest research partners for {names[smes[0]]}:")
     for row in shortlist[shortlist["query"] == smes[0]].head(5).itertuples():
-        print(f"{row.rank:3}. {row.name} ({row.kind}), probability {row.score:.2f}")
+        print(f"{row.rank:3}. {row.name} ({row.kind}), {'probability' if learned else 'score'} {row.score:.2f}")
         print(textwrap.indent(textwrap.fill(row.explanation, width=90), " " * 5))
 
     # assign() maximises the sum of the scores it is given. For probabilities p, log p shifted
@@ -75,8 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     # later choice only where that partner is still likely for it. (Without a learned ranker
     # the scores are the linear fallback, not probabilities: shifted as they are.)
     p = shortlist["score"].to_numpy()
-    learned = rec.rankers_[MODE] is not None
-    quality = np.log(p) - np.log(p.min()) + 1 if learned else p - p.min() + 1
+    quality = assignment_quality(p) if learned else p - p.min() + 1
     candidates = shortlist[["query", "partner"]].assign(score=quality)
     capacity = args.capacity or math.ceil(1.5 * args.k * len(smes) / n_partners)
     # A capacity of one slot per SME never binds: each SME simply gets its own top k.

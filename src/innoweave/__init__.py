@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 
 from innoweave._version import __version__
+from innoweave.inequality import gini
 from innoweave.registry import (
     INSTRUMENTS,
     AttributeModel,
@@ -39,8 +40,8 @@ _LAZY = {
         "LocationQuotients", "SpatialClusters", "StrongClusters", "reproduce_uscmp",
     ],  # fmt: skip
     "innoweave.simulation": [
-        "Engine", "ModelParams", "Scenario", "compare_scenarios", "load_scenario",
-        "run_scenario", "synthetic_population",
+        "Engine", "ModelParams", "Scenario", "compare_scenarios", "example_scenarios", "load_scenario",
+        "plot_comparison", "run_scenario", "synthetic_population",
     ],  # fmt: skip
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
@@ -57,6 +58,7 @@ __all__ = [
     "__version__",
     "classify_stage",
     "export_registry",
+    "gini",
     "import_files",
     "load_frames",
     "make_engine",

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from innoweave.inequality import gini
 from innoweave.matching import PartnerRecommender, assign, capacity_from_activity, greedy_assign
-from innoweave.matching.evaluation import gini, make_split, ranking_metrics
+from innoweave.matching.evaluation import make_split, ranking_metrics
 from innoweave.matching.history import build_history, project_dates
 from innoweave.matching.protocols import (
     EvaluationInputError,
@@ -360,8 +361,8 @@ def test_split_kinds_are_checked_and_normalised(registry, split):
 
 
 def test_gini_refuses_loads_it_has_no_value_for():
-    with pytest.raises(ValueError, match="loads must be finite numbers ≥ 0, got -1.0"):
+    with pytest.raises(ValueError, match="gini: values must be finite numbers ≥ 0, got -1.0"):
         gini(np.array([-1, 2]))  # gave 1.5
-    with pytest.raises(ValueError, match="loads must be finite numbers ≥ 0, got nan"):
+    with pytest.raises(ValueError, match="gini: values must be finite numbers ≥ 0, got nan"):
         gini(np.array([np.nan, 2]))
     assert gini(np.array([0, 0, 0, 9])) == pytest.approx(0.75)

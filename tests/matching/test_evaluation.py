@@ -7,13 +7,13 @@ import scipy.sparse as sp
 from typer.testing import CliRunner
 
 from innoweave.cli import app
+from innoweave.inequality import gini
 from innoweave.matching.evaluation import (
     RRF_K,
     EvalSplit,
     _reciprocal_rank,
     baseline_metrics,
     baseline_scores,
-    gini,
     make_split,
     ranking_metrics,
 )

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from innoweave.matching.evaluation import check_k, gini
+from innoweave.inequality import gini
+from innoweave.matching.evaluation import check_k
 
 
 @dataclass

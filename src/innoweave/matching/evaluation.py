@@ -239,13 +239,3 @@ def baseline_metrics(split: EvalSplit, *, seed=0, k: int = 10) -> dict[str, dict
             for name, blocks in per_query.items()}  # fmt: skip
 
 
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative loads (0 = even, →1 = all on one)."""
-    v = np.sort(np.asarray(values, dtype=float).ravel())
-    bad = ~np.isfinite(v) | (v < 0)
-    if bad.any():  # a negative or missing load has no Gini coefficient (it gave values above 1 or NaN)
-        raise ValueError(f"gini: loads must be finite numbers ≥ 0, got {float(v[bad][0])!r}")
-    if len(v) == 0 or v.sum() == 0:
-        return 0.0
-    n = len(v)
-    return float((2 * np.arange(1, n + 1) - n - 1) @ v / (n * v.sum()))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 import innoweave
+from innoweave.inequality import gini
 from innoweave.matching.assignment import assign, capacity_from_activity, greedy_assign
 from innoweave.matching.evaluation import (
     RESEARCH_KINDS,
@@ -26,7 +27,6 @@ from innoweave.matching.evaluation import (
     baseline_metrics,
     check_k,
     check_score_shape,
-    gini,
     kind_list,
     make_split,
     ranking_metrics,
@@ -116,7 +116,7 @@ def assignment_quality(scores: np.ndarray, objective: str = "log_probability") -
     positive; the shift does not change a plan that meets every query's demand), the
     proportionally fair plan — a query moves to its second-best partner only where that
     partner is still likely *for it*. Chosen inside the training period (P1 validation slice,
-    capacity 5: Recall@3 0.107 against 0.084 with probabilities).
+    capacity 5: Recall@3 0.108 against 0.078 with probabilities).
     """
     if objective not in P4_OBJECTIVES:
         raise ValueError(f"unknown assignment objective {objective!r}; choose from {', '.join(P4_OBJECTIVES)}")

@@ -14,8 +14,8 @@ from innoweave.simulation.population import (
     population_from_frames,
     synthetic_population,
 )
-from innoweave.simulation.runner import compare_scenarios, run_scenario
-from innoweave.simulation.scenario import Scenario, ScenarioError, load_scenario
+from innoweave.simulation.runner import compare_scenarios, plot_comparison, run_scenario
+from innoweave.simulation.scenario import Scenario, ScenarioError, example_scenarios, load_scenario
 
 __all__ = [
     "Calibration",
@@ -27,7 +27,9 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "compare_scenarios",
+    "example_scenarios",
     "load_scenario",
+    "plot_comparison",
     "population_from_frames",
     "run_scenario",
     "synthetic_population",

@@ -15,6 +15,7 @@ from collections import deque
 import numpy as np
 from scipy import sparse
 
+from innoweave.inequality import gini_of_sorted
 from innoweave.simulation import kernels
 from innoweave.simulation.arrays import count_true, to_host
 from innoweave.simulation.government import INSTRUMENT_KEYS
@@ -36,12 +37,7 @@ def gini(values: np.ndarray, *, fused: bool = False) -> float:
         # sorted in the values' own dtype, then widened: the same float64 values in the
         # same order (the widening is exact and monotone)
         v = np.sort(values).astype(float)
-    n = v.shape[0]
-    total = v.sum()
-    if n == 0 or total <= 0:
-        return 0.0
-    ranks = np.arange(1, n + 1, dtype=float)  # as the product would cast them, made once
-    return float((2 * (ranks * v).sum() / (n * total)) - (n + 1) / n)
+    return gini_of_sorted(v)
 
 
 def unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
