@@ -87,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     # Regions compared: the mean SME score of each region on each factor (not the median:
     # most SMEs have no project, so the median innovation level is 0 almost everywhere),
     # min-max scaled across regions (0 = the weakest region, 100 = the strongest), averaged.
-    region_of = frames.organisations.set_index("external_id")["region_code"]
-    means = table.assign(region=table["org_id"].map(region_of))
-    means = means.groupby("region")[[f"{f}_score" for f in FACTORS]].mean()
+    means = table.groupby("region")[[f"{f}_score" for f in FACTORS]].mean()
     means.columns = FACTORS
     hierarchy = Hierarchy({f: [f] for f in FACTORS}, index_name="region_index")
     index = CompositeIndex(hierarchy, scale=(0.0, 100.0), index_from="dimensions")

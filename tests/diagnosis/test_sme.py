@@ -237,6 +237,10 @@ def test_stage_resting_on_drawn_attributes_is_marked(make_registry):
     assert real["basis"] == "observed" and real["synthetic_attributes"] == [] and "note" not in real
     table = model.transform().set_index("org_id")
     assert table.loc["syn:sme:1", "stage_basis"] == "synthetic"
+    # region and sector as the peers are grouped, so a table can be cut by them
+    keys = model.peer_keys_.loc[table.index]
+    assert table["region"].tolist() == keys["region"].tolist()
+    assert table["sector"].tolist() == keys["sector"].tolist()
     assert table.loc["syn:sme:1", "stage_synthetic_attributes"] == "age; employees; growth"
     assert table.loc["syn:sme:25", "stage_synthetic_attributes"] == ""
     # only the age drawn: partly synthetic

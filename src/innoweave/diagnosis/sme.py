@@ -454,7 +454,9 @@ class SMEDiagnoser(Estimator):
     After :meth:`fit`: ``indicators_`` (raw), ``synthetic_`` (bool, same shape),
     ``stages_``, ``stage_basis_`` (``observed``, ``synthetic``, ``partly synthetic`` or
     ``no data``: whether the stage rests on values the attribute model drew),
-    ``stage_synthetic_`` (bool per stage input: age, employees, growth, stage), ``peer_level_``, ``peer_size_``, ``scores_`` (six factors and ``overall``,
+    ``stage_synthetic_`` (bool per stage input: age, employees, growth, stage), ``peer_keys_``
+    (per SME the keys its peers are grouped by: stage, sector, region, nuts2, nuts1, country),
+    ``peer_level_``, ``peer_size_``, ``scores_`` (six factors and ``overall``,
     0..100), ``percentiles_`` (within peers, 0..100), ``peer_medians_``, ``weakest_``,
     ``composite_`` (the fitted engine), ``report_`` and ``meta_``.
     """
@@ -942,7 +944,9 @@ class SMEDiagnoser(Estimator):
         return out
 
     def transform(self) -> pd.DataFrame:
-        """One row per SME: stage, peer group, factor scores and percentiles, weakest, support."""
+        """One row per SME: region and sector (as its peers are grouped: the region code, the
+        first NACE code's division; ``unknown`` where absent), stage, peer group, factor
+        scores and percentiles, weakest, support."""
         self._check_fitted()
         stage = self.stages_
         # SMEs share few (weakest factors, stage) combinations: recommend once per combination
@@ -958,7 +962,10 @@ class SMEDiagnoser(Estimator):
             recs_by_combo.append(";".join(keys))
         recs = np.asarray(recs_by_combo, dtype=object)[codes]
         weakest = weak.apply(lambda c: c + ";").sum(axis=1).str.strip(";").str.replace(";;", ";")
-        out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(), "stage": stage.to_numpy(),
+        keys = self.peer_keys_.loc[self.scores_.index]
+        out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(),
+                            "region": keys["region"].to_numpy(), "sector": keys["sector"].to_numpy(),
+                            "stage": stage.to_numpy(),
                             "stage_basis": self.stage_basis_.to_numpy(),
                             "stage_synthetic_attributes": self._stage_synthetic_names().to_numpy(),
                             "peer_level": self.peer_level_.to_numpy(), "peer_size": self.peer_size_.to_numpy()})
