@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(smes)} SMEs, {n_partners} research partners; {rec.fit_notes_[MODE]}")
 
     # Each SME's shortlist: partners it has not worked with yet, best first, with reasons.
-    lists = [rec.recommend(sme, mode=MODE, k=SHORTLIST).assign(query=sme) for sme in smes]
-    shortlist = pd.concat(lists, ignore_index=True).rename(columns={"partner_id": "partner"})
+    # (recommend_many scores all SMEs in one batch: the same rows as recommend() one by one)
+    shortlist = rec.recommend_many(smes, mode=MODE, k=SHORTLIST)
+    shortlist = shortlist.rename(columns={"query_id": "query", "partner_id": "partner"})
     # a learned ranker scores probabilities; on too little history the linear fallback scores
     learned = rec.rankers_[MODE] is not None
     print(f"\nBest research partners for {names[smes[0]]}:")
@@ -92,7 +93,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     columns = ["query", "query_name", "rank", "partner", "name", "kind", "score", "distance_km",
                "explanation"]  # fmt: skip
-    shortlist["query_name"] = shortlist["query"].map(names)
     shortlist[columns].to_csv(args.out / "recommendations.csv", index=False)
     chosen = plan.pairs[["query", "partner"]].merge(shortlist[columns], on=["query", "partner"])
     chosen.sort_values(["query", "rank"]).to_csv(args.out / "assignment.csv", index=False)

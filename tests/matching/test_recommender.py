@@ -143,3 +143,31 @@ def test_a_partner_without_projects_does_not_crowd_out_the_active_ones():
     assert shown["partner_newcomer"].all() and (~top.loc[~top["partner_id"].isin(newcomers), "partner_newcomer"]).all()
     assert shown["explanation"].str.contains("no projects on record yet").all()
     assert not shown["explanation"].str.contains("up to 0 new").any()
+
+
+def test_recommend_many_equals_one_by_one(fitted):
+    h = fitted.history_
+    smes = [o for o, kind in zip(h.org_ids, h.kinds, strict=True) if kind == "sme"][:12] + ["t:sme:cold0"]
+    for mode in ("research", "alliance", "cluster"):
+        many = fitted.recommend_many(smes, mode=mode, k=4)
+        assert list(many.columns[:2]) == ["query_id", "query_name"]
+        assert list(dict.fromkeys(many["query_id"])) == [s for s in smes if s in set(many["query_id"])]
+        for sme in smes:
+            one = fitted.recommend(sme, mode=mode, k=4)
+            mine = many[many["query_id"] == sme].drop(columns=["query_id", "query_name"]).reset_index(drop=True)
+            # (a cold start's unknown distances: None alone, NaN beside other SMEs' numbers)
+            pd.testing.assert_frame_equal(mine.astype(object).where(mine.notna(), None),
+                                          one.astype(object).where(one.notna(), None))
+            assert (many.loc[many["query_id"] == sme, "query_name"] == h.names[h.index[sme]]).all()
+    empty = fitted.recommend_many([], mode="research", k=3)
+    assert empty.empty
+    assert list(empty.columns) == list(fitted.recommend_many(smes[:1], mode="research", k=3).columns)
+
+
+def test_recommend_many_checks_every_id_first(fitted):
+    with pytest.raises(UnknownOrganisation, match="nope"):
+        fitted.recommend_many(["t:sme:1", "nope"], mode="research", k=3)
+    with pytest.raises(ValueError, match="a list of organisation ids"):
+        fitted.recommend_many("t:sme:1", mode="research", k=3)
+    with pytest.raises(ValueError, match="k"):
+        fitted.recommend_many(["t:sme:1"], mode="research", k=0)
