@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 import innoweave
-from innoweave.clusters import Columns, LocationQuotients
+from innoweave.clusters import REGISTRY_COLUMNS, LocationQuotients, registry_employment
 
 MIN_FIRMS = 10  # a specialisation needs this many firms, so one big firm alone is no cluster
 
@@ -84,15 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {c.cluster}: {c.size} SMEs within {c.radius_km:.0f} km, mostly {c.dominant_region}"
               f"; {' '.join(c.topics[:4])}")  # fmt: skip
 
-    # 3. Specialisation: employment of firms by region and sector (their first NACE code).
-    # There are no cluster types here, so each LQ is benchmarked against all employment.
-    firms = orgs[orgs["kind"].isin(["sme", "large_firm"])]
-    rows = (firms.assign(sector=firms["sector_codes"].str[0])
-            .groupby(["region_code", "sector"], as_index=False)
-            .agg(employment=("employees", "sum"), establishments=("external_id", "size")))  # fmt: skip
-    columns = Columns(region="region_code", cluster="sector", type=None, cluster_name=None,
-                      region_name=None)  # fmt: skip
-    lq = LocationQuotients(columns=columns).fit(rows).table_
+    # 3. Specialisation: employment of firms by region and sector (the division of their
+    # first NACE code). There are no cluster types here, so each LQ is benchmarked against
+    # all employment. (`innoweave clusters lq --registry` does the same from the database.)
+    rows, _ = registry_employment(frames)
+    lq = LocationQuotients(columns=REGISTRY_COLUMNS).fit(rows).table_
     strong = lq[(lq["lq"] >= 1.25) & (lq["establishments"] >= MIN_FIRMS)]
     print(f"\nSpecialisations (LQ >= 1.25, at least {MIN_FIRMS} firms): "
           + ", ".join(f"{r.region} {r.cluster} (LQ {r.lq:.1f}, {r.establishments:.0f} firms)"

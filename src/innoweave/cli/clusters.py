@@ -195,11 +195,81 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
+def _file_quotients(data: Path, region, cluster, code, type_column, employment, establishments, crosswalk,
+                    crosswalk_code, crosswalk_cluster, crosswalk_name, crosswalk_type, duplicates):
+    """``clusters lq --data``: the file's rows (mapped through a crosswalk with ``--code``)
+    fitted by :class:`LocationQuotients`; returns ``(quotients, report)``."""
+    from innoweave.clusters import Columns, Crosswalk, LocationQuotients
+    from innoweave.clusters.inputs import InputReport
+    from innoweave.clusters.specialisation import USCMP_COLUMNS
+    from innoweave.clusters.uscmp import with_cluster_type
+
+    header = set(_table_header(data))
+    preset = USCMP_COLUMNS if USCMP_COLUMNS.cluster in header and code is None else Columns()
+    source = None
+    report = InputReport()
+    if code is not None:
+        walk = (
+            Crosswalk.from_csv(
+                crosswalk,
+                code=crosswalk_code,
+                cluster=crosswalk_cluster,
+                cluster_name=crosswalk_name,
+                type=crosswalk_type,
+            )
+            if crosswalk
+            else Crosswalk.uscmp_2016()
+        )
+        raw = _read_csv(data, [region or "region", code])
+        rows, report = walk.aggregate(
+            raw,
+            region=region or "region",
+            code=code,
+            employment=employment or "employment",
+            establishments=establishments or "establishments",
+            duplicates=duplicates,
+            source=str(data),
+        )
+        columns = Columns()
+    else:
+        columns = Columns(
+            region=region or preset.region,
+            cluster=cluster or preset.cluster,
+            type=type_column or preset.type,
+            employment=employment or preset.employment,
+            establishments=establishments or preset.establishments,
+            national_share=preset.national_share,
+            cluster_name=preset.cluster_name,
+            region_name=preset.region_name,
+        )
+        rows = with_cluster_type(_read_csv(data, [columns.region, columns.cluster]))
+        source = str(data)  # rows are the file's own, so the file lines named are right
+    quotients = LocationQuotients(columns=columns, duplicates=duplicates, source=source).fit(
+        rows
+    )
+    return quotients, report
+
+
 @app.command("lq")
 def lq(
     data: Annotated[
-        Path, typer.Option("--data", help="CSV (or .xlsx: first sheet) of region × cluster (or × industry code) rows.")
-    ],
+        Path | None,
+        typer.Option("--data", help="CSV (or .xlsx: first sheet) of region × cluster (or × industry code) rows."),
+    ] = None,
+    registry: Annotated[
+        bool,
+        typer.Option("--registry", help="Instead of --data: the registry's firms by region × sector (first NACE division)."),
+    ] = False,
+    measure: Annotated[
+        str,
+        typer.Option(help="With --registry: employment (firms' employees) or establishments (firm counts)."),
+    ] = "employment",
+    region_prefix: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --registry: compare regions by this many leading characters (4 = NUTS-2)."),
+    ] = None,
+    cordis: CordisOpt = None,
+    database_url: UrlOpt = None,
     region: Annotated[
         str | None,
         typer.Option(help="Region column (default: region, or the U.S. Cluster Mapping name)."),
@@ -242,64 +312,31 @@ def lq(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Location quotients, strong-cluster flags and European stars by region × cluster."""
+    """Location quotients, strong-cluster flags and European stars by region × cluster.
+
+    From a file of region × cluster (or industry-code) rows (--data), or from the registry's
+    firms by region × sector (--registry, read from the database or --cordis)."""
     _check_choice(duplicates, DUPLICATES, "--duplicates")
     check_table_path(out, "--out")
-    from innoweave.clusters import (
-        ClusterStars,
-        Columns,
-        Crosswalk,
-        LocationQuotients,
-        StrongClusters,
-    )
-    from innoweave.clusters.inputs import InputReport
-    from innoweave.clusters.specialisation import USCMP_COLUMNS, specialisation_table
-    from innoweave.clusters.uscmp import with_cluster_type
+    if (data is None) == (not registry and cordis is None):
+        raise fail("give --data FILE or --registry (the registry's firms), not both" if data is not None
+                   else "give --data FILE (region × cluster rows) or --registry (the registry's firms)")  # fmt: skip
+    if data is None:
+        _check_choice(measure, ("employment", "establishments"), "--measure")
+    from innoweave.clusters import ClusterStars, LocationQuotients, StrongClusters
+    from innoweave.clusters.specialisation import specialisation_table
 
     try:
-        header = set(_table_header(data))
-        preset = USCMP_COLUMNS if USCMP_COLUMNS.cluster in header and code is None else Columns()
-        source = None
-        report = InputReport()
-        if code is not None:
-            walk = (
-                Crosswalk.from_csv(
-                    crosswalk,
-                    code=crosswalk_code,
-                    cluster=crosswalk_cluster,
-                    cluster_name=crosswalk_name,
-                    type=crosswalk_type,
-                )
-                if crosswalk
-                else Crosswalk.uscmp_2016()
-            )
-            raw = _read_csv(data, [region or "region", code])
-            rows, report = walk.aggregate(
-                raw,
-                region=region or "region",
-                code=code,
-                employment=employment or "employment",
-                establishments=establishments or "establishments",
-                duplicates=duplicates,
-                source=str(data),
-            )
-            columns = Columns()
+        if data is None:
+            from innoweave.clusters.specialisation import REGISTRY_COLUMNS, registry_employment
+
+            rows, report = registry_employment(_load_frames(cordis, database_url), measure=measure,
+                                               region_prefix=region_prefix)  # fmt: skip
+            quotients = LocationQuotients(columns=REGISTRY_COLUMNS, duplicates=duplicates).fit(rows)
         else:
-            columns = Columns(
-                region=region or preset.region,
-                cluster=cluster or preset.cluster,
-                type=type_column or preset.type,
-                employment=employment or preset.employment,
-                establishments=establishments or preset.establishments,
-                national_share=preset.national_share,
-                cluster_name=preset.cluster_name,
-                region_name=preset.region_name,
-            )
-            rows = with_cluster_type(_read_csv(data, [columns.region, columns.cluster]))
-            source = str(data)  # rows are the file's own, so the file lines named are right
-        quotients = LocationQuotients(columns=columns, duplicates=duplicates, source=source).fit(
-            rows
-        )
+            quotients, report = _file_quotients(data, region, cluster, code, type_column, employment,
+                                                establishments, crosswalk, crosswalk_code, crosswalk_cluster,
+                                                crosswalk_name, crosswalk_type, duplicates)  # fmt: skip
         flags = StrongClusters(min_regions=min_regions).fit(quotients)
         stars = ClusterStars().fit(quotients)
     except _input_errors() as exc:

@@ -20,15 +20,18 @@ from innoweave.clusters.network import (
 from innoweave.clusters.relatedness import ClusterRelatedness, read_related_clusters
 from innoweave.clusters.spatial import SpatialClusters, haversine_km
 from innoweave.clusters.specialisation import (
+    REGISTRY_COLUMNS,
     USCMP_COLUMNS,
     ClusterStars,
     Columns,
     LocationQuotients,
     StrongClusters,
+    registry_employment,
 )
 from innoweave.clusters.uscmp import read_uscmp, reproduce_uscmp
 
 __all__ = [
+    "REGISTRY_COLUMNS",
     "USCMP_COLUMNS",
     "ClusterInputError",
     "ClusterRelatedness",
@@ -45,5 +48,6 @@ __all__ = [
     "project_bipartite",
     "read_related_clusters",
     "read_uscmp",
+    "registry_employment",
     "reproduce_uscmp",
 ]

@@ -421,6 +421,77 @@ class ClusterStars(Estimator):
         return self
 
 
+#: The columns of :func:`registry_employment`'s rows, to fit :class:`LocationQuotients` with.
+REGISTRY_COLUMNS = Columns(region="region", cluster="sector", type=None, employment="employment",
+                           establishments="establishments", cluster_name=None, region_name=None)  # fmt: skip
+#: The kinds :func:`registry_employment` counts by default: the firms.
+FIRM_KIND_NAMES = ("sme", "large_firm", "company")
+#: What the registry's specialisation counts: the firms' employees, or the firms themselves.
+REGISTRY_MEASURES = ("employment", "establishments")
+
+
+def registry_employment(frames, *, measure: str = "employment", region_prefix: int | None = None,
+                        kinds=FIRM_KIND_NAMES) -> tuple[pd.DataFrame, InputReport]:  # fmt: skip
+    """Region × sector rows of the registry's firms, for :class:`LocationQuotients` with
+    ``columns=REGISTRY_COLUMNS``; returns ``(rows, report)``.
+
+    Each row: ``region`` (the region code, or its first ``region_prefix`` characters: 4 =
+    NUTS-2), ``sector`` (the division of the firm's first sector code, as diagnosis peers
+    are grouped), ``employment`` (the sum of the firms' employees; with
+    ``measure="establishments"`` the number of firms, for registries without employee
+    counts, such as CORDIS), ``establishments`` (firms) and ``synthetic_share`` (the share of
+    the row's employment drawn by the attribute model, flagged in ``synthetic_fields``).
+    Firms without a region or a sector code, and with ``measure="employment"`` those without
+    an employee count, are left out and counted in ``report`` (never dropped silently); a
+    registry with no firm left raises :class:`ClusterInputError` saying why.
+    """
+    from innoweave.registry.frames import require_frames
+    from innoweave.registry.kinds import check_kinds, primary_sector
+
+    require_frames(frames, "registry_employment")
+    if measure not in REGISTRY_MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(REGISTRY_MEASURES)}, not {measure!r}")
+    if region_prefix is not None:
+        whole_number("region_prefix", region_prefix, least=1)
+    kinds = check_kinds(kinds) or FIRM_KIND_NAMES
+    orgs = frames.organisations
+    firms = orgs[orgs["kind"].isin(kinds)]
+    what = f"registry firms ({', '.join(kinds)})"
+    if firms.empty:
+        raise ClusterInputError(f"{what}: the registry has none")
+    region = firms["region_code"].astype(object).where(firms["region_code"].notna(), "").astype(str).str.strip()
+    if region_prefix is not None:
+        region = region.str[:region_prefix]
+    sector = firms["sector_codes"].map(primary_sector)
+    employees = pd.to_numeric(firms["employees"], errors="coerce")
+    drawn = firms["synthetic_fields"].map(lambda f: "employees" in f if isinstance(f, (list, tuple)) else False)
+    report = InputReport()
+    ids = firms["external_id"]
+    usable = pd.Series(True, index=firms.index)
+    for problem, missing, note in (
+        ("firms_without_region", region == "", "left out: no region code"),
+        ("firms_without_sector", sector == "unknown", "left out: no sector code"),
+        ("firms_without_employees", employees.isna() if measure == "employment" else pd.Series(False, index=firms.index),
+         "left out: no employee count (measure='establishments' counts firms instead)"),
+    ):  # fmt: skip
+        missing = missing & usable
+        report.add(problem, int(missing.sum()), ids[missing].tolist(),
+                   note=f"{int(missing.sum())} of {len(firms)} firms {note}" if missing.any() else None)  # fmt: skip
+        usable &= ~missing
+    if not usable.any():
+        reasons = "; ".join(report.notes)
+        raise ClusterInputError(f"{what}: no firm has a region, a sector code and the measure {measure!r} ({reasons})")
+    table = pd.DataFrame({
+        "region": region[usable], "sector": sector[usable], "establishments": 1.0,
+        "employment": employees[usable] if measure == "employment" else 1.0,
+    })  # fmt: skip
+    table["drawn"] = table["employment"].where(drawn[usable], 0.0)
+    rows = table.groupby(["region", "sector"], as_index=False)[["employment", "establishments", "drawn"]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["synthetic_share"] = (rows.pop("drawn") / rows["employment"]).where(rows["employment"] > 0, 0.0)
+    return rows, report
+
+
 def _lq_table(table, who: str) -> pd.DataFrame:
     """The LQ table of a fitted :class:`LocationQuotients`, or a table given as such."""
     if isinstance(table, LocationQuotients):

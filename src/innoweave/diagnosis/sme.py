@@ -41,7 +41,7 @@ from innoweave.estimator import Estimator
 from innoweave.registry.attributes import BARRIERS, SUPPORT_PROGRAMMES
 from innoweave.registry.frames import RegistryFrames, UnknownOrganisation, require_frames
 from innoweave.registry.instruments import FACTOR_LABELS, RestrictingFactor, instruments_for
-from innoweave.registry.kinds import OrgKind, check_kinds
+from innoweave.registry.kinds import OrgKind, check_kinds, primary_sector
 from innoweave.registry.stages import STAGE_ORDER, StageRules, classify_stage
 from innoweave.registry.validation import INTEGER, ORGS
 from innoweave.seeding import SeedLike, check_seed
@@ -739,10 +739,7 @@ class SMEDiagnoser(Estimator):
     def _peers(self, orgs: pd.DataFrame) -> None:
         region = orgs["region_code"].astype(object).where(orgs["region_code"].notna(), "unknown").astype(str)
         country = orgs["country"].astype(object).where(orgs["country"].notna(), region.str[:2]).astype(str)
-        sector = [
-            str(codes[0]).split(".")[0] if isinstance(codes, (list, tuple, np.ndarray)) and len(codes) else "unknown"
-            for codes in orgs["sector_codes"]
-        ]
+        sector = [primary_sector(codes) for codes in orgs["sector_codes"]]
         keys = pd.DataFrame({
             "stage": self.stages_.astype(str).to_numpy(), "sector": sector, "region": region.to_numpy(),
             "nuts2": region.str[:4].to_numpy(), "nuts1": region.str[:3].to_numpy(), "country": country.to_numpy(),

@@ -58,6 +58,16 @@ class GrowthStage(StrEnum):
     TRANSFORMATION = "transformation"
 
 
+def primary_sector(codes) -> str:
+    """The division of an organisation's first sector code (``["C25.6", "C28.4"]`` → ``C25``),
+    or ``unknown`` where it has none: the sector that diagnosis peers and the registry's
+    specialisation table group firms by."""
+    if isinstance(codes, (list, tuple)) or (hasattr(codes, "__len__") and hasattr(codes, "dtype")):
+        if len(codes) and str(codes[0]).strip():
+            return str(codes[0]).strip().split(".")[0]
+    return "unknown"
+
+
 def parse_kind(value: str) -> OrgKind:
     """Parse a kind name, raising ``ValueError`` that lists the allowed names."""
     try:
