@@ -117,6 +117,48 @@ def test_constant_indicator_is_left_out_and_reported():
     np.testing.assert_allclose(model.dimension_scores_[:, :, 0], model.normalised_[:, :, 0])
 
 
+def test_bounds_score_an_indicator_on_its_known_scale():
+    # "b" is constant in the data (everyone answered 0.75 on a 0..1 scale): without bounds it is
+    # dropped as constant, with bounds it scores 75 % of the way up the scale
+    data = panel({"a": [[1, 2], [3, 4], [5, 6]], "b": [[0.75, 0.75], [0.75, 0.75], [0.75, 0.75]],
+                  "c": [[1, 1], [2, 2], [3, 3]]})  # fmt: skip
+    model = CompositeIndex(H, bounds={"b": (0.0, 1.0)}, scale=(0.0, 100.0)).fit(data)
+    assert model.report_["constant_indicators"] == []
+    np.testing.assert_allclose(model.normalised_[:, :, 1], 75.0)
+    np.testing.assert_allclose(model.normalised_[:, :, 0], CompositeIndex(H, scale=(0.0, 100.0)).fit(data).normalised_[:, :, 0])
+    # one unit with a value, the others missing: it is scored, the others stay missing
+    one = panel({"a": [[1, 2], [3, 4], [5, 6]], "b": [[0.2, 0.2], [np.nan, np.nan], [np.nan, np.nan]],
+                 "c": [[1, 1], [2, 2], [3, 3]]})  # fmt: skip
+    scores = CompositeIndex(H, bounds={"b": (0.0, 1.0)}).fit(one).normalised_[:, :, 1]
+    np.testing.assert_allclose(scores[0], 0.2) and np.isnan(scores[1:]).all()
+    # a reversed indicator (lower is better) is reversed on its bounds
+    rev = CompositeIndex(H, bounds={"b": (0.0, 1.0)}, directions={"b": -1}).fit(data)
+    np.testing.assert_allclose(rev.normalised_[:, :, 1], 0.25)
+    # no value at all: left out and reported as before
+    empty = panel({"a": [[1, 2], [3, 4], [5, 6]], "b": [[np.nan] * 2] * 3, "c": [[1, 1], [2, 2], [3, 3]]})
+    assert CompositeIndex(H, bounds={"b": (0.0, 1.0)}).fit(empty).report_["constant_indicators"] == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"bounds": {"b": (1.0, 0.0)}}, "bounds of 'b' must be two finite numbers, minimum < maximum"),
+        ({"bounds": {"b": (0.0, np.inf)}}, "two finite numbers"),
+        ({"bounds": {"zz": (0.0, 1.0)}}, r"bounds name indicators \['zz'\] not in the hierarchy"),
+        ({"bounds": {"b": (0.0, 1.0)}, "normalisation": "zscore"}, "bounds apply to minmax normalisation"),
+        ({"bounds": {"b": (0.0, 20.0)}, "transform": {"b": "log"}}, None),
+        ({"bounds": {"b": (0.0, 15.0)}}, r"indicator 'b' has the value 20.0 outside its bounds \[0.0, 15.0\]"),
+    ],
+)
+def test_bad_bounds_are_named(settings, message):
+    data = panel({"a": [[1, 2], [3, 4], [5, 6]], "b": [[10, 10], [20, 12], [14, 15]], "c": [[1, 1], [2, 2], [3, 3]]})
+    if message is None:  # bounds apply after the transform: log(b) lies within 0..20
+        CompositeIndex(H, **settings).fit(data)
+        return
+    with pytest.raises(ValueError, match=message):
+        CompositeIndex(H, **settings).fit(data)
+
+
 def test_missing_values_renormalise_weights_and_empty_unit_is_nan():
     data = simple()
     data.values[0, 0, 1] = np.nan

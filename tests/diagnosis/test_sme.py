@@ -49,6 +49,20 @@ def test_collaboration_indicators_count_partner_kinds(fitted):
     assert (ind["support_body_links"] >= 0).all()
 
 
+def test_recent_projects_are_the_five_years_up_to_the_reference_year(frames):
+    from innoweave.diagnosis.sme import collaboration_indicators
+
+    orgs = frames.organisations
+    smes = pd.Index(orgs.loc[orgs["kind"] == "sme", "external_id"])
+    start = pd.to_datetime(frames.projects.set_index("external_id")["start_date"]).dt.year
+    parts = frames.participations.assign(year=frames.participations["project_external_id"].map(start))
+    for year in (2018, 2020, 2030):  # projects start 2015..2023: later ones have not started by 2018
+        got = collaboration_indicators(frames, smes, reference_year=year)["recent_projects"]
+        window = parts[(parts["year"] > year - 5) & (parts["year"] <= year)]
+        expected = window[window["org_external_id"].isin(smes)].groupby("org_external_id")["project_external_id"].nunique()
+        assert (got.to_numpy() == expected.reindex(smes, fill_value=0).to_numpy()).all(), year
+
+
 def test_percentiles_peers_and_weakest(fitted):
     pct = fitted.percentiles_[FACTORS]
     assert pct.stack().between(0, 100).all()
@@ -161,6 +175,29 @@ def test_questionnaire_answers_enter_the_factors(frames):
     bad.loc[0, "answer"] = 9
     with pytest.raises(ValueError, match="outside the scale"):
         SMEDiagnoser(complete_attributes=False, answers=bad).fit(frames)
+
+
+def test_one_smes_answers_count(frames):
+    """Answers from a single SME once left its scores unchanged without a word: each
+    self-assessment was scaled between the lowest and highest answer received, so one
+    respondent made it constant and it was dropped. They are scored on the fixed scale."""
+    q = load_questionnaire()
+    items = [i.id for i in q.items if i.factor == "awareness"]
+    reverse = {i.id for i in q.items if i.reverse}
+
+    def answered(best: bool):
+        high = [(1 if i in reverse else 5) if best else (5 if i in reverse else 1) for i in items]
+        return pd.DataFrame({"org_id": "syn:sme:7", "item_id": items, "answer": high})
+
+    plain = SMEDiagnoser(complete_attributes=False).fit(frames).scores_.at["syn:sme:7", "awareness"]
+    strong = SMEDiagnoser(complete_attributes=False, answers=answered(True)).fit(frames)
+    weak = SMEDiagnoser(complete_attributes=False, answers=answered(False)).fit(frames)
+    assert strong.indicators_.at["syn:sme:7", "q_awareness"] == 1.0
+    assert "q_awareness" not in strong.report_["unused_indicators"]
+    assert weak.scores_.at["syn:sme:7", "awareness"] < plain < strong.scores_.at["syn:sme:7", "awareness"]
+    # the others did not answer: their scores are as without answers
+    others = strong.scores_.drop(index="syn:sme:7")
+    pd.testing.assert_frame_equal(others, SMEDiagnoser(complete_attributes=False).fit(frames).scores_.drop(index="syn:sme:7"))
 
 
 def test_sme_with_every_value_missing(frames):

@@ -249,7 +249,7 @@ def transform(
 def normalise(
     x: np.ndarray, *, method: str = "minmax", window: np.ndarray | None = None,
     scale: tuple[float, float] = (0.0, 1.0), directions: np.ndarray | None = None,
-    reference: tuple[int, int] | None = None,
+    reference: tuple[int, int] | None = None, bounds: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[int]]:
     """Normalise each indicator; returns the scores and the constant indicators' positions.
 
@@ -257,7 +257,10 @@ def normalise(
     years (a boolean mask over years) and apply them to every year; ``rank`` ranks the units
     within each year onto ``scale``; ``distance`` divides by the value of the ``reference``
     ``(unit position, year position)``. ``directions`` of -1 reverse an indicator (lower is
-    better). Constant indicators come back as NaN.
+    better). ``bounds`` ``(indicators, 2)`` fixes ``minmax``'s minimum and maximum of an
+    indicator (NaN: taken from the data), for indicators on a known scale such as a
+    questionnaire's: one answer, or answers that all agree, then still score on that scale.
+    Constant indicators (and, with bounds, those without any value) come back as NaN.
     """
     if method not in NORMALISATIONS:
         raise ValueError(f"unknown normalisation {method!r}; allowed: {NORMALISATIONS}")
@@ -271,8 +274,14 @@ def normalise(
         if method == "minmax":
             ref = xs[:, window, :]
             mn, mx = np.nanmin(ref, axis=(0, 1)), np.nanmax(ref, axis=(0, 1))
+            if bounds is not None:
+                b = np.asarray(bounds, dtype=float)
+                fixed = ~np.isnan(b[:, 0])
+                # a reversed indicator's bounds are reversed with it
+                mn = np.where(fixed, np.where(sign < 0, -b[:, 1], b[:, 0]), mn)
+                mx = np.where(fixed, np.where(sign < 0, -b[:, 0], b[:, 1]), mx)
             rng = mx - mn
-            constant = ~(rng > 0)
+            constant = ~(rng > 0) | np.all(np.isnan(ref), axis=(0, 1))
             out = lo + (xs - mn) / np.where(constant, np.nan, rng) * (hi - lo)
         elif method == "zscore":
             ref = xs[:, window, :]
@@ -374,7 +383,9 @@ class CompositeIndex(Estimator):
     ``"indicators"`` (the index is the weighted mean of all indicators, as in the EIS) or
     ``"dimensions"``; ``reference`` ``(unit, year)`` for scaling (score / reference score x
     100) and for distance normalisation; ``group_thresholds`` ``[(ratio %, label), ...]``
-    applied to the index relative to the reference unit in ``group_year``.
+    applied to the index relative to the reference unit in ``group_year``; ``bounds``
+    indicator -> ``(minimum, maximum)`` of its known scale (after any transform), for
+    ``minmax`` instead of the data's (a value outside is an error naming it).
 
     After :meth:`fit`: ``normalised_`` ``(units, years, indicators)``, ``dimension_scores_``
     ``(units, years, dimensions)``, ``index_`` ``(units, years)``, their ``relative_*``
@@ -391,6 +402,7 @@ class CompositeIndex(Estimator):
         exclude: Iterable[str] = (), aggregation: str | Mapping[str, str] = "arithmetic",
         index_from: str = "indicators", reference: tuple[str, int] | None = None,
         group_thresholds: Sequence[tuple[float, str]] | None = None, group_year: int | None = None,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         self.hierarchy = hierarchy
         self.outliers = outliers
@@ -409,6 +421,7 @@ class CompositeIndex(Estimator):
         self.reference = reference
         self.group_thresholds = group_thresholds
         self.group_year = group_year
+        self.bounds = bounds
 
     def _select(self, data: IndicatorData) -> np.ndarray:
         wanted = self.hierarchy.indicators
@@ -503,7 +516,7 @@ class CompositeIndex(Estimator):
             directions = np.array([float(np.sign(self.directions.get(i, 1))) for i in inds])
         scores, constant = normalise(
             x, method=self.normalisation, window=window, scale=self.scale,
-            directions=directions, reference=ref_pos,
+            directions=directions, reference=ref_pos, bounds=self._bounds(x, inds),
         )
         report["constant_indicators"] = [inds[i] for i in constant]
         self.normalised_ = scores
@@ -535,6 +548,29 @@ class CompositeIndex(Estimator):
             self.groups_ = self._groups()
         self.report_ = report
         return self
+
+    def _bounds(self, x: np.ndarray, inds: list[str]) -> np.ndarray | None:
+        """``bounds`` as an ``(indicators, 2)`` array (NaN where not fixed), checked."""
+        if not self.bounds:
+            return None
+        if self.normalisation != "minmax":
+            raise ValueError(f"bounds apply to minmax normalisation, not {self.normalisation!r}")
+        unknown = sorted(set(self.bounds) - set(inds))
+        if unknown:
+            raise ValueError(f"bounds name indicators {unknown} not in the hierarchy")
+        out = np.full((len(inds), 2), np.nan)
+        for name, pair in self.bounds.items():
+            lo, hi = (float(v) for v in pair)
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise ValueError(f"bounds of {name!r} must be two finite numbers, minimum < maximum, got {pair!r}")
+            i = inds.index(name)
+            with np.errstate(invalid="ignore"):
+                outside = (x[:, :, i] < lo) | (x[:, :, i] > hi)
+            if outside.any():
+                value = float(x[:, :, i][outside][0])
+                raise ValueError(f"indicator {name!r} has the value {value!r} outside its bounds [{lo}, {hi}]")
+            out[i] = lo, hi
+        return out
 
     def _groups(self) -> pd.Series:
         if self.reference is None:

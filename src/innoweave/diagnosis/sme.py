@@ -388,7 +388,9 @@ def collaboration_indicators(frames: RegistryFrames, org_ids: pd.Index, *, refer
     info = projects.reindex(pd.Index(proj_ids))
     programme, _ = pd.factorize(info["programme"].astype(object).to_numpy())
     start = pd.to_datetime(info["start_date"], errors="coerce").dt.year.to_numpy(dtype=float)
-    recent = (start > reference_year - RECENT_YEARS).astype(float)[proj]
+    # the last RECENT_YEARS years up to the reference year: a project signed but starting
+    # later (CORDIS lists starts years ahead) has not started by then
+    recent = ((start > reference_year - RECENT_YEARS) & (start <= reference_year)).astype(float)[proj]
     money = (
         pd.to_numeric(parts["net_public_contribution"], errors="coerce")
         .fillna(pd.to_numeric(parts["public_contribution"], errors="coerce"))
@@ -533,6 +535,9 @@ class SMEDiagnoser(Estimator):
             index_from="dimensions",
             transform={i.code: i.transform for i in INDICATORS if i.transform},
             directions={i.code: i.direction for i in INDICATORS if i.direction < 0},
+            # self-assessments lie on the questionnaire's fixed 0..1 scale: scaled by it, not by
+            # the answers received, so one SME's answers (or answers that all agree) count
+            bounds={f"q_{f}": (0.0, 1.0) for f in FACTORS},
         )
         settings.update(self.composite or {})
         model = CompositeIndex(sme_hierarchy(), **settings).fit(IndicatorData.from_wide(ind))
