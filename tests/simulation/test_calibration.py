@@ -45,3 +45,24 @@ def test_cli_check_json_prints_targets():
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert len(data["targets"]) == 8 and "max_gap_points" in data
+
+
+def test_an_empty_size_class_is_refused_not_scored_as_zero():
+    """100 firms hold no large firm: its share was taken as 0 % (gap −60.7 points) and a fit
+    chased it; now the class is named and more firms asked for."""
+    with pytest.raises(ValueError, match=r"no firm of size class\(es\) large .* at least 2,000 firms"):
+        Calibration(n_firms=100, replications=1, seed=7).check()
+    res = CliRunner().invoke(app, ["simulate", "calibrate", "--check", "--firms", "100", "-r", "1", "--json"])
+    assert res.exit_code == 2 and "no firm of size class(es) large" in " ".join(res.stderr.split())
+    assert res.stdout == ""
+
+
+def test_write_to_a_folder_that_takes_no_files_stops_before_the_fit(tmp_path):
+    import os
+
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc, a folder in which no file can be created")
+    res = CliRunner().invoke(app, ["simulate", "calibrate", "--firms", "100", "-r", "1", "--iterations", "1",
+                                   "--write", "/proc/cal.toml"])  # fmt: skip
+    # refused by the trial file before any run (100 firms would fail the fit otherwise)
+    assert res.exit_code == 2 and "--write: cannot write in the folder of '/proc/cal.toml'" in " ".join(res.stderr.split())

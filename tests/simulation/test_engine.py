@@ -1,6 +1,7 @@
 """The vectorised engine: outputs, reproducibility, switches, instruments, common random numbers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from innoweave.registry.stages import StageRules, classify_stage
@@ -118,6 +119,34 @@ def test_zero_budget_instrument_keeps_common_random_numbers(small_population):
     idle = {k: InstrumentConfig.from_dict(k, {"budget": 0}) for k in INSTRUMENT_KEYS}
     _, alt = run(small_population, seed=9, instruments=idle)
     assert base.equals(alt)
+
+
+@pytest.mark.parametrize("kernels", ["array", "numba"])
+def test_a_longer_run_keeps_the_steps_of_a_shorter_one(small_population, kernels):
+    """The random blocks are sized by a row capacity that does not follow the horizon (up to
+    LAYOUT_STEPS), so with the same seed 8 quarters are the first 8 of 9 or of 12 — with every
+    instrument acting. (The capacity once grew with the horizon: a 9-quarter run differed
+    from the first quarter on.)"""
+    if kernels == "numba":
+        pytest.importorskip("numba")
+    every = {k: InstrumentConfig.from_dict(k, {"budget": 5.0, "stages": list(STAGES)}) for k in INSTRUMENT_KEYS}
+    runs = {steps: Engine(None, small_population, instruments=every, seed=4, kernels=kernels).run(steps)
+            for steps in (8, 9, 12)}  # fmt: skip
+    for longer in (9, 12):
+        head = runs[longer].iloc[:8].reset_index(drop=True)
+        pd.testing.assert_frame_equal(runs[8].reset_index(drop=True), head)
+    assert not runs[9].iloc[:8].equals(Engine(None, small_population, instruments=every, seed=5,
+                                              kernels=kernels).run(8))  # fmt: skip
+
+
+def test_row_capacity_follows_the_horizon_only_beyond_the_layout():
+    from innoweave.simulation.params import LAYOUT_STEPS, row_capacity
+
+    p = ModelParams()
+    assert row_capacity(p, 1000, 900, 1) == row_capacity(p, 1000, 900, LAYOUT_STEPS) > 1000
+    assert row_capacity(p, 1000, 900, LAYOUT_STEPS + 100) > row_capacity(p, 1000, 900, LAYOUT_STEPS)
+    still = ModelParams(mechanisms=Mechanisms(entry=False, spinoffs=False))
+    assert row_capacity(still, 1000, 900, 50) == 1000 + 16
 
 
 @pytest.mark.parametrize("key", INSTRUMENT_KEYS)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,6 +144,11 @@ def check_out_dir(path: Path | None, option: str = "--out", *, what: str | None 
         raise fail(f"{option}: cannot create {what}: {exc.strerror or exc}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise fail(f"{option}: cannot write in {what}")
+    try:  # a trial file: permissions alone do not tell (e.g. /proc, a read-only mount, as root)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise fail(f"{option}: cannot write in {what}: {exc.strerror or exc}") from None
 
 
 def table_suffix(path: Path) -> str:

@@ -328,7 +328,8 @@ def _workbook(path: Path, name: str, rows: list[dict], steps, keys: list[str], a
 def calibrate(
     check: Annotated[bool, typer.Option("--check", help="Only compare the shipped calibration "
                                         "with the targets.")] = False,
-    n_firms: Annotated[int, typer.Option("--firms", min=100, help="Population size.")] = 20000,
+    n_firms: Annotated[int, typer.Option("--firms", min=100, help="Population size (the shipped fit's: "
+                                         "smaller ones sample the large firms' shares coarsely).")] = 100000,
     replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 2,
     iterations: Annotated[int, typer.Option("--iterations", min=1)] = 8,
     seed: Annotated[int, seed_option("Seed of the calibration runs.")] = 7,
@@ -351,12 +352,18 @@ def calibrate(
                       seed=seed, tolerance=tolerance)
     with progress_bar(quiet or json_out) as bar:
         task = bar.add_task("calibration", total=None)
-        if check:
-            report = cal.check(progress=lambda: bar.advance(task))
-        else:
-            report = cal.fit(progress=lambda: bar.advance(task)).report_
+        try:
+            if check:
+                report = cal.check(progress=lambda: bar.advance(task))
+            else:
+                report = cal.fit(progress=lambda: bar.advance(task)).report_
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     if write is not None:
-        _write_all(write.parent, {write.name: _text_writer(cal.to_toml())})
+        try:
+            _write_all(write.parent, {write.name: _text_writer(cal.to_toml())})
+        except OSError as exc:
+            raise fail(f"--write: cannot write {str(write)!r}: {exc.strerror or exc}") from None
         report["written"] = str(write)
     passed = report["max_gap_points"] <= tolerance
     if json_out:

@@ -14,7 +14,6 @@ numbers). The government phase lives in ``government.py``, the per-step measures
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +44,7 @@ from innoweave.simulation.params import (
     UNIVERSITY,
     InstrumentConfig,
     ModelParams,
+    row_capacity,
 )
 from innoweave.simulation.population import (
     Population,
@@ -239,14 +239,7 @@ class Engine:
         xp = self.xp_ = get_xp(self.xp)
         self.kernels_ = resolve_kernels(self.kernels, is_numpy(xp))
         self._fused = self.kernels_ == "numba"
-        n_firms = pop.n_firms
-        d = p.demography
-        mech = p.mechanisms
-        per_step = (d.entry_rate if mech.entry else 0) + (d.spinoff_firm if mech.spinoffs else 0)
-        extra = math.ceil(n_firms * per_step * steps * 1.5) + 16
-        if mech.spinoffs:
-            extra += math.ceil((len(pop) - n_firms) * d.spinoff_research * steps * 1.5)
-        self.state_ = State(pop, len(pop) + extra, xp)
+        self.state_ = State(pop, row_capacity(p, len(pop), pop.n_firms, steps), xp)
         self.rng_ = RandomStream(self.seed, xp)
         self.t_ = 0
         s = self.state_

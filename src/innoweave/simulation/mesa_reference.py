@@ -49,6 +49,7 @@ from innoweave.simulation.params import (
     InstrumentConfig,
     InstrumentEffects,
     ModelParams,
+    row_capacity,
 )
 from innoweave.simulation.population import Population, check_run_inputs
 
@@ -371,13 +372,7 @@ class ReferenceModel(mesa.Model):
 
     def _setup(self, steps: int) -> None:
         p = self.params
-        d, mech = p.demography, p.mechanisms
-        n_firms = self.population.n_firms
-        per_step = (d.entry_rate if mech.entry else 0) + (d.spinoff_firm if mech.spinoffs else 0)
-        extra = math.ceil(n_firms * per_step * steps * 1.5) + 16
-        if mech.spinoffs:
-            extra += math.ceil((len(self.population) - n_firms) * d.spinoff_research * steps * 1.5)
-        self.row_capacity = len(self.population) + extra
+        self.row_capacity = row_capacity(p, len(self.population), self.population.n_firms, steps)
         for org in self.orgs:
             if org.is_firm:
                 org.stage = self.stage_of(org)

@@ -230,6 +230,26 @@ class ModelParams:
         return check_params(_override(cls(), data, where))
 
 
+#: Steps the rows of a run are provisioned for at the least (100 years of quarters). The row
+#: capacity sizes the random blocks (docs/model.md §7), so it must not follow the horizon:
+#: a run of 8 quarters and one of 9 then draw the same numbers for their first 8.
+LAYOUT_STEPS = 400
+
+
+def row_capacity(params: ModelParams, n_rows: int, n_firms: int, steps: int) -> int:
+    """The most rows (organisations, alive or not) a run of ``steps`` steps may use: the
+    population's ``n_rows`` plus 1.5 times the expected entrants and spin-offs over
+    ``max(steps, LAYOUT_STEPS)`` steps, plus 16. The same for every horizon up to
+    :data:`LAYOUT_STEPS`, so extending a run keeps the steps already simulated."""
+    d, mech = params.demography, params.mechanisms
+    span = max(int(steps), LAYOUT_STEPS)
+    per_step = (d.entry_rate if mech.entry else 0) + (d.spinoff_firm if mech.spinoffs else 0)
+    extra = math.ceil(n_firms * per_step * span * 1.5) + 16
+    if mech.spinoffs:
+        extra += math.ceil((n_rows - n_firms) * d.spinoff_research * span * 1.5)
+    return n_rows + extra
+
+
 def _override(obj: Any, data: dict[str, Any], where: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a table, got {type(data).__name__}")
