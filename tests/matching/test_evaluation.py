@@ -146,6 +146,30 @@ def test_generic_files_bad_input(registry, tmp_path):
     assert out.exit_code == 2 and "--k must be positive" in out.output
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lat": 95.5}, r"bad_ll.csv, line 5: lat 95.5 is outside −90..90"),
+        ({"lon": -400.0}, r"bad_ll.csv, line 5: lon -400 is outside −180..180"),
+        ({"lon": None}, r"bad_ll.csv, line 5: lat and lon go together; one of them is empty"),
+    ],
+)
+def test_impossible_coordinates_are_named(registry, tmp_path, change, message):
+    """They were taken as given (distances from a latitude of 95.5), where imports refuse them."""
+    paths = _write_files(registry, tmp_path)
+    o = pd.read_csv(paths["O"])
+    for column, value in change.items():
+        o.loc[3, column] = value
+    o.to_csv(tmp_path / "bad_ll.csv", index=False)
+    kw = dict(train_end="2021-01-01", query_kinds=["sme"], target_kinds=["university"], new_only=True)
+    with pytest.raises(EvaluationInputError, match=message):
+        evaluate_files(paths["P"], tmp_path / "bad_ll.csv", paths["PR"], **kw)
+    only_lat = pd.read_csv(paths["O"]).drop(columns="lon")
+    only_lat.to_csv(tmp_path / "lat_only.csv", index=False)
+    with pytest.raises(EvaluationInputError, match="a lat column needs a lon column beside it"):
+        evaluate_files(paths["P"], tmp_path / "lat_only.csv", paths["PR"], **kw)
+
+
 @pytest.mark.data
 def test_p1_on_real_cordis(cordis_dir):
     from innoweave.matching.protocols import cordis_programme_split

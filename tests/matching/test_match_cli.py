@@ -275,7 +275,8 @@ def test_a_plan_short_of_its_demand_by_capacity_says_why(tmp_path):
                               "--json"])  # fmt: skip
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["stats"]["assigned_pairs"] == 2
-    assert ("2 of 6 pairs assigned: the 2 partner(s) among the candidates can take 2 in all (--capacity 1); a larger "
+    assert ("2 of 6 pairs assigned (1 of 3 SMEs get a partner): the 2 partner(s) among the candidates can take 2 "
+            "in all (--capacity 1); a larger "
             "--capacity, or a smaller --k, assigns more") in " ".join(out.stderr.split())  # fmt: skip
     roomy = runner.invoke(app, ["match", "assign", "--candidates", str(tmp_path / "c.csv"), "--k", "1", "--capacity", "2"])
     assert roomy.exit_code == 0 and "pairs assigned" not in roomy.output

@@ -460,3 +460,88 @@ def test_a_workbook_names_its_rows_and_refuses_a_repeated_column(tmp_path):
         read_csv_lines(book([["query", "query", "partner"], ["a", "b", "x"]]), "candidates", ["query", "partner"])
     with pytest.raises(InputFileError, match="c.xlsx is empty: its first sheet needs a header row"):
         read_csv_lines(book([]), "candidates", ["query", "partner"])
+
+
+# ------------------------------------------------------------------ SMEs without any candidate
+@pytest.fixture(scope="module")
+def tiny_url(tmp_path_factory):
+    """Three SMEs, one university: s1 has already worked with it (no research candidate is
+    left for s1), s2 and s3 have not; f1 is a large firm."""
+    from innoweave.registry.db import make_engine, upgrade
+    from innoweave.registry.frames import RegistryFrames
+    from innoweave.registry.writer import write_frames
+
+    orgs = pd.DataFrame({"external_id": ["s1", "s2", "s3", "u1", "f1"],
+                         "name": ["Alpha GmbH", "Beta GmbH", "Gamma GmbH", "Uni One", "Big AG"],
+                         "kind": ["sme", "sme", "sme", "university", "large_firm"], "source": "test"})  # fmt: skip
+    projects = pd.DataFrame({"external_id": ["p1", "p2", "p3"], "title": ["laser", "robot", "robot arm"],
+                             "start_date": pd.to_datetime(["2018-01-01", "2019-01-01", "2020-01-01"]).date,
+                             "source": "test"})  # fmt: skip
+    parts = pd.DataFrame({"project_external_id": ["p1", "p1", "p2", "p2", "p3", "p3"],
+                          "org_external_id": ["s1", "u1", "s2", "f1", "s3", "f1"], "source": "test",
+                          "external_id": [f"pa{i}" for i in range(6)]})  # fmt: skip
+    url = f"sqlite:///{tmp_path_factory.mktemp('tiny') / 'r.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    write_frames(engine, RegistryFrames(orgs, projects, parts))
+    engine.dispose()
+    return url
+
+
+def test_an_empty_recommendation_says_why(tiny_url):
+    out = invoke("recommend", "s1", "--mode", "research", "--json", "--database-url", tiny_url)
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["recommendations"] == []
+    assert "already a partner" in data["note"] and "only new partners are recommended" in data["note"]
+    assert "no partner to recommend for s1" in one_line(out.stderr)
+    other = json.loads(invoke("recommend", "s2", "--mode", "research", "--json", "--database-url", tiny_url).stdout)
+    assert [r["partner_id"] for r in other["recommendations"]] == ["u1"] and "note" not in other
+
+
+def test_assign_counts_smes_without_candidates_and_names_them(tiny_url):
+    out = invoke("assign", "--mode", "research", "--k", "1", "--capacity", "5", "--json", "--database-url", tiny_url)
+    assert out.exit_code == 0, out.output
+    stats = json.loads(out.stdout)["stats"]
+    assert stats["queries"] == 3 and stats["demand"] == 3 and stats["smes_without_candidates"] == 1
+    assert stats["queries_served"] == 2 and stats["assigned_pairs"] == 2
+    assert "1 of 3 SMEs have no candidate partner in research mode" in one_line(out.stderr)
+    assert "'s1'" in out.stderr
+
+
+def test_candidates_pairing_an_organisation_with_itself_are_refused(tmp_path):
+    (tmp_path / "c.csv").write_text("query,partner,score\nq0,p1,0.5\nq0,q0,0.9\n")
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--k", "1", "--capacity", "2")
+    assert out.exit_code == 2 and "c.csv, line 3: 'q0' is paired with itself" in one_line(out.stderr)
+
+
+def test_shortfall_counts_the_forced_partners_load(tmp_path):
+    """A forced partner outside the candidates was assigned but left out of the room: '9 of 12
+    pairs assigned: the 4 partners can take 8 in all'."""
+    rows = [f"q{i},p{j},{0.1 * (i + j + 1):.2f}" for i in range(6) for j in range(2)]
+    (tmp_path / "c.csv").write_text("query,partner,score\n" + "\n".join(rows) + "\n")
+    (tmp_path / "f.csv").write_text("query,partner\nq0,pZ\n")
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--k", "2", "--capacity", "2", "--forced",
+                 tmp_path / "f.csv", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    said = one_line(out.stderr)
+    assert "the 3 partner(s) among the candidates can take 6 in all" in said
+    stats = json.loads(out.stdout)["stats"]
+    assert stats["assigned_pairs"] <= 6 and f"{stats['assigned_pairs']} of 12 pairs assigned" in said
+
+
+def test_legal_forms_and_name_words_are_not_topics(tiny_url):
+    """In a small registry 'gmbh' was the shared topic of two firms (and weighed in the cosine)."""
+    out = invoke("recommend", "s2", "--mode", "alliance", "--k", "3", "--json", "--database-url", tiny_url)
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)["recommendations"]
+    assert rows and all("gmbh" not in r["explanation"].lower() for r in rows)
+    assert all("gmbh" not in map(str.lower, r["shared_keywords"]) for r in rows)
+    gamma = [r for r in rows if r["partner_id"] == "s3"]
+    assert gamma and "robot" in gamma[0]["shared_keywords"]  # the topic both firms' projects share
+
+
+def test_fit_text_drops_legal_forms():
+    from innoweave.matching.features import LEGAL_FORMS, STOP_WORDS
+
+    assert {"gmbh", "ltd", "inc", "sarl"} <= LEGAL_FORMS and set(LEGAL_FORMS) <= set(STOP_WORDS)

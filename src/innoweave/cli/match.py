@@ -124,11 +124,15 @@ def recommend(
         table = rec.recommend(org_id, mode=mode, k=k)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    none_because = rec.why_no_partners(org_id, mode=mode) if table.empty and mode != "cluster" else None
+    if none_because:
+        _warn(f"no partner to recommend for {org_id}: {none_because}")
     if out is not None:
         write_table(table, out)
     if json_out:
         print_json({"organisation": org_id, "mode": mode, "k": k, "model": rec.fit_notes_.get(mode),
-                    "recommendations": table.to_dict(orient="records"), **rec.metadata_})  # fmt: skip
+                    "recommendations": table.to_dict(orient="records"),
+                    **({"note": none_because} if none_because else {}), **rec.metadata_})  # fmt: skip
         return
     name = rec.history_.names[rec.row_of(org_id)]
     view = Table(title=f"{mode} partners for {name} ({org_id})", show_lines=True)
@@ -181,6 +185,10 @@ def _candidates_file(path: Path) -> pd.DataFrame:
             else "not a number"
         raise fail(f"{path}, line {line} {pair}: score {value!r} is {kind}")
     df = df.assign(score=score.astype(float))[["query", "partner", "score"]]
+    itself = df.index[(df["query"] == df["partner"]).to_numpy()]
+    if len(itself):
+        raise fail(f"{path}, line {itself[0]}: {df.at[itself[0], 'query']!r} is paired with itself; an "
+                   "organisation cannot be its own partner")  # fmt: skip
     dup = first_duplicate(df, ["query", "partner"])
     while dup is not None:
         first, again = dup
@@ -295,6 +303,7 @@ def assign_cmd(
     forced_pairs, conflict_pairs = _pairs_file(forced, "--forced"), _pairs_file(conflicts, "--conflicts")
     paths = {"forced": forced, "conflicts": conflicts}
     rec = None  # the recommender, where the scores come from the registry
+    without: list[str] = []  # SMEs of the registry without any candidate pair
     if candidates is not None:
         ignored = [name for name, value in (("--mode", mode), ("--top", top), ("--train-end", train_end),
                                             ("--database-url", database_url)) if value is not None]  # fmt: skip
@@ -327,6 +336,11 @@ def assign_cmd(
                               "score": scores.ravel()})  # fmt: skip
         table = table[np.isfinite(table["score"])]
         activity = pd.Series(h.activity, index=h.org_ids)
+        without = sorted(set(h.org_ids[smes]) - set(table["query"]))
+        if without:  # every candidate already a partner: no pair to plan, but still SMEs to count
+            _warn(f"{len(without):,} of {len(smes):,} SMEs have no candidate partner in {mode} mode (every "
+                  f"candidate is already a partner), e.g. {', '.join(map(repr, without[:3]))}: they count in "
+                  "queries and demand, unserved")  # fmt: skip
     if cap_option == "activity":
         partners = pd.unique(pd.concat([table["partner"], forced_pairs["partner"]], ignore_index=True))
         cap = capacity_from_activity(activity.reindex(partners).fillna(0),
@@ -348,7 +362,12 @@ def assign_cmd(
     if rec is not None:
         _describe_pairs(result.pairs, rec, mode)
     more = "--capacity" if candidates is not None else "--capacity or --top"
-    _explain_shortfall(result.stats, table, cap, capacity, more=more)
+    _explain_shortfall(result.stats, pd.concat([table, forced_pairs], ignore_index=True), cap, capacity,
+                       more=more)  # fmt: skip
+    if candidates is None and without:
+        result.stats["queries"] += len(without)
+        result.stats["demand"] += k * len(without)
+        result.stats["smes_without_candidates"] = len(without)
     if out is not None:
         write_table(result.pairs, out)
     if json_out:
@@ -366,11 +385,13 @@ def assign_cmd(
 
 def _explain_shortfall(stats: dict, table: pd.DataFrame, cap, capacity: str, *, more: str) -> None:
     """Say so when the capacities of the candidate partners cannot meet the demand: a plan
-    that assigns a fraction of the pairs otherwise looks like a failure of the method."""
+    that assigns a fraction of the pairs otherwise looks like a failure of the method.
+    ``table`` holds the candidate pairs and the forced ones (whose partners take load too)."""
     partners = pd.unique(table["partner"])
     room = len(partners) * cap if isinstance(cap, int) else int(pd.Series(cap).reindex(partners).fillna(0).sum())
     if stats["assigned_pairs"] < stats["demand"] and room < stats["demand"]:
-        _warn(f"{stats['assigned_pairs']} of {stats['demand']} pairs assigned: the {len(partners)} partner(s) among "
+        _warn(f"{stats['assigned_pairs']} of {stats['demand']} pairs assigned ({stats['queries_served']:,} of "
+              f"{stats['queries']:,} SMEs get a partner): the {len(partners)} partner(s) among "
               f"the candidates can take {room} in all (--capacity {capacity}); a larger {more}, or a smaller "
               "--k, assigns more")  # fmt: skip
 

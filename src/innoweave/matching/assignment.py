@@ -209,6 +209,7 @@ def assign(
     load = chosen["partner"].value_counts().reindex(pd.Index(all_partners), fill_value=0)
     stats = {
         "queries": len(all_queries),
+        "queries_served": int(chosen["query"].nunique()),
         "assigned_pairs": len(chosen),
         "demand": int(k * len(all_queries)),
         "partners_used": int((load > 0).sum()),
@@ -327,7 +328,8 @@ def greedy_assign(queries: pd.DataFrame, *, k: int, capacity) -> Assignment:
             caps[p] -= 1
     chosen = table[keep].assign(forced=False).reset_index(drop=True)
     load = chosen["partner"].value_counts().reindex(partners, fill_value=0)
-    stats = {"queries": int(table["query"].nunique()), "assigned_pairs": len(chosen),
+    stats = {"queries": int(table["query"].nunique()), "queries_served": int(chosen["query"].nunique()),
+             "assigned_pairs": len(chosen),
              "partners_used": int((load > 0).sum()), "max_load": int(load.max()) if len(load) else 0,
              "gini_load": gini(load.to_numpy()), "total_score": float(chosen["score"].sum())}  # fmt: skip
     return Assignment(chosen, load, stats)

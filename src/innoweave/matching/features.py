@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from innoweave.matching.history import CollaborationHistory
 from innoweave.registry.geography import haversine_km
@@ -61,6 +61,16 @@ def block_rows(n_candidates: int, most: int = QUERY_BLOCK) -> int:
     return max(1, min(most, BLOCK_PAIRS // max(n_candidates, 1)))
 
 
+#: Legal forms of organisations (German, European, English-speaking): part of many names,
+#: never a topic — in a small registry "gmbh" was a shared topic and weighed in the cosine.
+LEGAL_FORMS = frozenset({
+    "gmbh", "ggmbh", "mbh", "kgaa", "ohg", "gbr", "ag", "kg", "ug", "ev", "co", "ltd", "limited", "llc",
+    "llp", "inc", "corp", "plc", "sarl", "sas", "sa", "spa", "srl", "bv", "nv", "oy", "oyj", "ab",
+    "as", "asa", "aps", "sl", "slu", "sp", "zoo", "sro", "kft", "zrt",
+})  # fmt: skip
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | LEGAL_FORMS)
+
+
 def fit_text(history: CollaborationHistory, *, embedder=None):
     """Profile vectors of every organisation: TF-IDF rows, or dense embeddings if given.
 
@@ -73,13 +83,16 @@ def fit_text(history: CollaborationHistory, *, embedder=None):
     if not any(t.strip() for t in texts):
         return sp.csr_matrix((len(texts), 1)), np.array(["<none>"])
     vec = TfidfVectorizer(
-        sublinear_tf=True, min_df=2, max_df=0.3, stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b"
+        sublinear_tf=True, min_df=2, max_df=0.3, stop_words=STOP_WORDS, token_pattern=r"(?u)\b[^\W\d_]{3,}\b"
     )
     try:
         matrix = vec.fit_transform(texts)
     except ValueError:  # every term filtered out (tiny registries): fall back to no pruning
-        vec = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
-        matrix = vec.fit_transform(texts)
+        vec = TfidfVectorizer(sublinear_tf=True, stop_words=STOP_WORDS, token_pattern=r"(?u)\b\w+\b")
+        try:
+            matrix = vec.fit_transform(texts)
+        except ValueError:  # nothing but stop words and legal forms: no text signal
+            return sp.csr_matrix((len(texts), 1)), np.array(["<none>"])
     return matrix.tocsr().astype(np.float32), vec.get_feature_names_out()
 
 

@@ -265,6 +265,28 @@ def _numbers(values: pd.Series, path: Path, column: str) -> pd.Series:
     return numbers
 
 
+def _coordinates(lat, lon, path: Path) -> None:
+    """Latitudes in −90..90 and longitudes in −180..180, each given with the other: a cell
+    outside stops, naming its line (an impossible coordinate would give wrong distances)."""
+    if not isinstance(lat, pd.Series) and not isinstance(lon, pd.Series):
+        return
+    for column, values, bound in (("lat", lat, 90), ("lon", lon, 180)):
+        if isinstance(values, pd.Series):
+            bad = ~(values.abs() <= bound) & values.notna()
+            if bad.any():
+                line = values.index[bad][0]
+                raise EvaluationInputError(
+                    f"{path}, line {line}: {column} {float(values[line]):g} is outside −{bound}..{bound}"
+                )
+    if isinstance(lat, pd.Series) != isinstance(lon, pd.Series):
+        given, missing = ("lat", "lon") if isinstance(lat, pd.Series) else ("lon", "lat")
+        raise EvaluationInputError(f"{path}: a {given} column needs a {missing} column beside it")
+    half = lat.isna() != lon.isna()
+    if half.any():
+        line = lat.index[half][0]
+        raise EvaluationInputError(f"{path}, line {line}: lat and lon go together; one of them is empty")
+
+
 def read_eval_files(participations: Path, organisations: Path, projects: Path | None = None) -> RegistryFrames:
     """Frames from ``P.csv`` (project_id, org_id[, role][, start_date]), ``O.csv`` (org_id, kind
     [, name, region, lat, lon]) and ``PR.csv`` (project_id, start_date[, title]).
@@ -300,6 +322,7 @@ def read_eval_files(participations: Path, organisations: Path, projects: Path | 
     _unknown(parts["project_id"], set(proj["project_id"]), participations, "project_id",
              f"{projects} (no start date)" if projects is not None else "the projects")  # fmt: skip
     coords = {c: _numbers(orgs[c], organisations, c) if c in orgs else np.nan for c in ("lat", "lon")}
+    _coordinates(coords["lat"], coords["lon"], organisations)
     org_frame = pd.DataFrame({
         "external_id": orgs["org_id"], "kind": kinds,
         "name": orgs["name"].fillna(orgs["org_id"]) if "name" in orgs else orgs["org_id"],

@@ -14,6 +14,7 @@ has (:func:`~innoweave.matching.scoring.score_pairs`) and says so in ``fit_notes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -489,6 +490,24 @@ class PartnerRecommender(Estimator):
             return out[["query_id", "query_name", *[c for c in out.columns if c not in ("query_id", "query_name")]]]
         return self._partner_rows(rows, mode=mode, k=k)
 
+    def why_no_partners(self, org_id: str, *, mode: str) -> str | None:
+        """Why :meth:`recommend` has no partner for ``org_id`` in ``mode`` (None if it has):
+        no candidate of the mode's kinds, or every candidate already a partner (or itself)."""
+        self._check_partner_mode(mode)
+        q = self.row_of(org_id)
+        cands = self.candidates(mode)
+        kinds = ", ".join(self.mode_specs_[mode].target_kinds)
+        if len(cands) == 0:
+            return f"the registry has no organisation of the kinds of {mode} mode ({kinds})"
+        excluded = {q} | (set(self.history_.adjacency[q].indices.tolist()) if self.new_only else set())
+        left = len(set(cands.tolist()) - excluded)
+        if left:
+            return None
+        known = len(set(cands.tolist()) & excluded - {q})
+        itself = " and the organisation itself" if q in set(cands.tolist()) else ""
+        return (f"every candidate of {mode} mode ({len(cands)} of kinds {kinds}) is already a partner "
+                f"({known}){itself}: only new partners are recommended")
+
     def _partner_rows(self, queries: np.ndarray, *, mode: str, k: int) -> pd.DataFrame:
         """The explained top-``k`` rows of each query row (``query_id``, ``query_name`` first)."""
         self._check_partner_mode(mode)
@@ -514,14 +533,15 @@ class PartnerRecommender(Estimator):
     def explain(self, q: int, c: int, *, mode: str) -> dict:
         """Why ``c`` is recommended to ``q``: the evidence behind each signal, in words and data."""
         h = self.history_
-        shared_terms = self._shared_terms(q, c)
+        cold = self.is_cold_start(q)
+        # a cold start's profile is its name: then name words are what it shares (and said so)
+        shared_terms = self._shared_terms(q, c, topics_only=not cold)
         common = np.intersect1d(h.adjacency[q].indices, h.adjacency[c].indices)
         common = common[np.argsort(-h.degree[common], kind="stable")][:3]
         common_names = [str(h.names[x]) for x in common]
         dist = float(haversine_km(h.latitude[q], h.longitude[q], h.latitude[c], h.longitude[c]))
         same_region = bool(h.region[q] is not None and h.region[q] == h.region[c])
         capacity, load = int(h.peak_yearly[c]), int(h.current_load[c])
-        cold = self.is_cold_start(q)
         parts = []
         if cold:  # its profile text is its name alone: name words are not topics
             parts.append(_COLD_START + (_COLD_START_NAME if shared_terms else _COLD_START_END))
@@ -556,14 +576,21 @@ class PartnerRecommender(Estimator):
             "cold_start": cold, "partner_newcomer": newcomer, "explanation": "; ".join(parts),
         }  # fmt: skip
 
-    def _shared_terms(self, q: int, c: int, n: int = 4) -> list[str]:
+    def _shared_terms(self, q: int, c: int, n: int = 4, *, topics_only: bool = True) -> list[str]:
+        """The ``n`` terms adding most to the text cosine of ``q`` and ``c``; with
+        ``topics_only``, words of either organisation's name are left out (a shared place or
+        family name in two firm names is not a topic)."""
         if self.text_vectors_ is None or self.vocabulary_ is None or not sp.issparse(self.text_vectors_):
             return []
         prod = self.text_vectors_[q].multiply(self.text_vectors_[c]).tocoo()
         if prod.nnz == 0:
             return []
-        best = prod.col[np.argsort(-prod.data, kind="stable")[:n]]
-        return [str(self.vocabulary_[t]) for t in best]
+        order = prod.col[np.argsort(-prod.data, kind="stable")]
+        terms = [str(self.vocabulary_[t]) for t in order]
+        if topics_only:
+            names = {w for x in (q, c) for w in re.findall(r"\w+", str(self.history_.names[x]).lower())}
+            terms = [t for t in terms if t not in names]
+        return terms[:n]
 
     # ---------------------------------------------------------------------------- clusters
     def _cluster_table(self, frames: RegistryFrames) -> pd.DataFrame:
@@ -600,7 +627,7 @@ class PartnerRecommender(Estimator):
             same = h.region[q] is not None and (np.mean(region == h.region[q]) >= 0.5)
             comp = float(kind_complementary(h.kinds[q], h.kinds[members]).mean())
             score = 2.0 * text + 0.5 * np.log1p(len(known)) + 0.3 * same + 0.1 * np.log1p(len(members)) + 0.2 * comp
-            terms = sorted({t for m in members[:20] for t in self._shared_terms(q, m, 2)})[:5]
+            terms = sorted({t for m in members[:20] for t in self._shared_terms(q, m, 2, topics_only=not cold)})[:5]
             why = [f"{len(members)} member(s)"]
             if known:
                 why.append("you already know: " + "; ".join(str(h.names[m]) for m in known[:3]))
