@@ -149,6 +149,24 @@ def test_text_answers_are_named_or_treated_as_missing(registry_url, tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_every_invalid_answer_and_an_unclosed_quote_are_named(registry_url, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("org_id,item_id,answer\nsyn:sme:1,AW1,7\nsyn:sme:1,AW2,3\nsyn:sme:1,AW3,agree\n"
+                       "syn:sme:2,AW1,0\n")
+    result = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", "--answers", str(answers),
+                                 "--database-url", registry_url])
+    text = _one_error_line(result)
+    assert "3 invalid answers in" in text
+    for line, org, item, value in [(2, 1, "AW1", "7"), (4, 1, "AW3", "agree"), (5, 2, "AW1", "0")]:
+        assert f"answers.csv line {line}: answer {value!r} of organisation 'syn:sme:{org}' to item {item!r}" in text
+    assert "--invalid-answers missing" in text
+    quoted = tmp_path / "bad.csv"
+    quoted.write_text('org_id,item_id,answer\nsyn:sme:1,"AW1,3\n' + "syn:sme:1,AW2,3\n" * 50)
+    result = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "o.csv"), "--answers", str(quoted),
+                                 "--database-url", registry_url])
+    assert "bad.csv line 2: a quoted field starts there and is never closed" in _one_error_line(result)
+
+
 def test_blank_org_id_names_file_and_line(registry_url, tmp_path):
     answers = tmp_path / "wide.csv"
     answers.write_text("org_id,AW1,AW2\nsyn:sme:1,3,4\n,2,5\n")

@@ -189,3 +189,94 @@ def test_duplicate_answers_count_once_and_conflicts_are_errors(tmp_path):
     # a blank repeat is no answer, so no conflict
     blank = pd.DataFrame({"org_id": ["x", "x"], "item_id": ["AW1", "AW1"], "answer": [5, None]})
     assert score_answers(blank, q).attrs["duplicate_answers"]["count"] == 0
+
+
+# -- QA: every invalid answer listed; unclosed quotes and UTF-16 in answers files ----------------
+
+
+def test_every_invalid_answer_in_a_csv_is_listed_with_file_and_line(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("org_id,item_id,answer\nx,AW1,3\nx,AW2,7\nx,AW3,4\ny,AW1,0\ny,AW2,agree\ny,AW3,2.5\n")
+    with pytest.raises(InvalidAnswer) as caught:
+        score_answers(read_answers(path), load_questionnaire())
+    error = caught.value
+    lines = str(error).splitlines()
+    assert lines[0] == f"4 invalid answers in {path}:"
+    assert lines[1:5] == [f"  {path} {rest}" for rest in (
+        "line 3: answer '7' of organisation 'x' to item 'AW2' is outside the scale 1..5",
+        "line 5: answer '0' of organisation 'y' to item 'AW1' is outside the scale 1..5",
+        "line 6: answer 'agree' of organisation 'y' to item 'AW2' is not a number on the scale 1..5",
+        "line 7: answer '2.5' of organisation 'y' to item 'AW3' is not a whole number on the scale 1..5",
+    )]  # fmt: skip
+    assert lines[-1] == "each answer listed must be a whole number on the scale 1..5, or empty"
+    assert error.count == 4 and len(error.problems) == 4 and error.problems[0] == lines[1].strip()
+
+
+def test_every_invalid_answer_in_a_workbook_is_listed_with_its_row(tmp_path):
+    wide = pd.DataFrame({"org_id": ["x", "y", "z"], "AW1": [9, 3, "n/a"], "AW2": [4, 0, 5]})
+    wide.to_excel(tmp_path / "wide.xlsx", index=False)
+    with pytest.raises(InvalidAnswer) as caught:
+        score_answers(read_answers(tmp_path / "wide.xlsx"), load_questionnaire())
+    text = str(caught.value)
+    assert text.startswith("3 invalid answers in ")
+    for where, org, item, value in [("row 2", "x", "AW1", "9"), ("row 3", "y", "AW2", "0"),
+                                    ("row 4", "z", "AW1", "n/a")]:
+        assert f"wide.xlsx {where}: answer {value!r} of organisation {org!r} to item {item!r}" in text
+    assert caught.value.count == 3
+    # empty cells are unanswered; text that pandas would take for "not available" is named
+    blank = pd.DataFrame({"org_id": ["x", "y"], "AW1": [None, 3], "AW2": ["NA", 4]})
+    blank.to_excel(tmp_path / "blank.xlsx", index=False)
+    with pytest.raises(InvalidAnswer, match=r"blank.xlsx row 2: answer 'NA' of organisation 'x' to item 'AW2'"):
+        score_answers(read_answers(tmp_path / "blank.xlsx"), load_questionnaire())
+
+
+def test_a_long_list_of_invalid_answers_is_capped_and_counted(tmp_path):
+    q = load_questionnaire()
+    path = tmp_path / "many.csv"
+    rows = [f"o{n},{item},9" for n in range(3) for item in q.item_ids]
+    path.write_text("org_id,item_id,answer\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InvalidAnswer) as caught:
+        score_answers(read_answers(path), q)
+    lines = str(caught.value).splitlines()
+    n = len(rows)
+    assert lines[0] == f"{n} invalid answers in {path}:"
+    assert len([line for line in lines if line.startswith("  ") and "many.csv line" in line]) == 20
+    assert lines[21] == f"  … and {n - 20} more (the first 20 are listed)"
+    assert caught.value.count == n and len(caught.value.problems) == 20
+    # on_invalid="missing" still treats them all as unanswered
+    assert score_answers(read_answers(path), q, on_invalid="missing").attrs["invalid_answers"] == n
+
+
+def test_one_invalid_answer_keeps_its_one_line_message(tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("org_id,item_id,answer\nx,AW1,3\nx,AW2,6\n")
+    with pytest.raises(InvalidAnswer) as caught:
+        score_answers(read_answers(path), load_questionnaire())
+    assert str(caught.value) == f"{path} line 3: answer '6' of organisation 'x' to item 'AW2' is outside the scale 1..5"
+
+
+def test_an_unclosed_quote_in_answers_names_file_and_line(tmp_path):
+    q = load_questionnaire()
+    lines = ["org_id,item_id,answer", 'x,"AW1,3'] + [f"x{n},AW1,3" for n in range(98)]
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as caught:
+        read_answers(path)
+    message = str(caught.value)
+    assert message.startswith(f"answers file {path} line 2: a quoted field starts there and is never closed")
+    assert "EOF inside string" not in message
+    semicolons = tmp_path / "semi.csv"
+    semicolons.write_text('org_id;item_id;answer\nx;AW1;3\nx;"AW2;4\n')
+    with pytest.raises(ValueError, match=r"semi.csv line 3: a quoted field starts there"):
+        read_answers(semicolons)
+    closed = tmp_path / "ok.csv"  # quoted fields that are closed read as before
+    closed.write_text('org_id,item_id,answer\nx,"AW1",3\n"x","AW2","4"\n')
+    assert score_answers(read_answers(closed), q).loc["x", "awareness"] == pytest.approx(0.625)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_answers_without_a_byte_order_mark_are_recognised(tmp_path, encoding):
+    path = tmp_path / "answers.csv"
+    path.write_bytes("org_id,item_id,answer\r\nFirma Müller,AW1,5\r\nFirma Müller,AW2,4\r\n".encode(encoding))
+    answers = read_answers(path)
+    assert answers["org_id"].tolist() == ["Firma Müller"] * 2 and answers["_line"].tolist() == [2, 3]

@@ -122,7 +122,7 @@ def test_semicolon_separated_csv(tmp_path):
 
 def test_malformed_csv(tmp_path):
     path = write(tmp_path / "orgs.csv", 'external_id,name,kind\no:1,"unterminated,sme\n')
-    with pytest.raises(FileFormatError, match=r"orgs.csv: malformed CSV near line \d"):
+    with pytest.raises(FileFormatError, match=r"orgs.csv: malformed CSV at line 2: a quoted field starts there"):
         import_files([path], engine=None, dry_run=True)
     path = write(tmp_path / "orgs.csv", "external_id,name,kind\no:1,A,sme,surplus\no:2,B\n")
     result = import_files([path], engine=None, dry_run=True)

@@ -104,7 +104,7 @@ def _diagnoser(database_url, cordis, answers, seed, min_peers, reference_year, s
         model = SMEDiagnoser(answers=table, seed=seed, min_peers=min_peers, reference_year=reference_year,
                              stage_rules=rules, on_invalid_answer=invalid_answers).fit(frames)
     except InvalidAnswer as exc:
-        raise _fail(f"{exc}; correct it, or give --invalid-answers missing to treat such answers as unanswered") \
+        raise _fail(f"{exc}; correct them, or give --invalid-answers missing to treat such answers as unanswered") \
             from None
     except ValueError as exc:
         raise _fail(str(exc)) from None

@@ -12,8 +12,9 @@ Answers are a long table ``org_id, item_id, answer`` (or a wide one: ``org_id`` 
 column per item), read from CSV, XLSX or JSON by :func:`read_answers`, which keeps where
 each answer came from (file and line) for the messages. Numbers written as text parse; an
 answer that is not a whole number on the scale (text such as "agree" included) raises
-:class:`InvalidAnswer` (a ``ValueError``) naming the file and line, the organisation, the
-item and the value, unless ``on_invalid="missing"`` treats it as unanswered; an unknown item
+:class:`InvalidAnswer` (a ``ValueError``) listing every such answer (the first
+:data:`MAX_LISTED_INVALID`, the rest counted) with the file and line, the organisation, the
+item and the value, unless ``on_invalid="missing"`` treats them as unanswered; an unknown item
 id always raises; an empty answer is unanswered; the same answer given twice counts once,
 two different answers to one item raise.
 """
@@ -124,8 +125,22 @@ DESCRIPTIVE_COLUMNS = ("name",)
 LINE = "_line"
 
 
+#: How many invalid answers an :class:`InvalidAnswer` message lists one by one (the rest are counted).
+MAX_LISTED_INVALID = 20
+
+
 class InvalidAnswer(ValueError):
-    """An answer that is not a whole number on the scale (``on_invalid="missing"`` skips it)."""
+    """Answers that are not whole numbers on the scale (``on_invalid="missing"`` skips them).
+
+    ``problems`` holds one line per invalid answer listed (file and line, organisation, item,
+    value; at most :data:`MAX_LISTED_INVALID`), ``count`` how many there are in all.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None, count: int | None = None):
+        """``message`` as for any error; ``problems`` and ``count`` as described above."""
+        super().__init__(message)
+        self.problems = list(problems) if problems is not None else [message]
+        self.count = count if count is not None else len(self.problems)
 
 
 def read_answers(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
@@ -173,14 +188,15 @@ def _header(name: object) -> str:
 
 
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    """The cells of a CSV answers file as text; UTF-16 is recognised as :mod:`innoweave.registry.files` does,
+    and a quoted field never closed is named by the line where it starts."""
+    from innoweave.registry.files import unclosed_quote_line, utf16_encoding
+
     raw = path.read_bytes()
     if not raw.strip():
         raise ValueError(f"answers file {path} is empty")
     if encoding is None:
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        else:
-            encoding = "utf-8-sig"
+        encoding = utf16_encoding(raw) or "utf-8-sig"
     try:
         text = raw.decode(encoding)
     except LookupError:
@@ -199,6 +215,12 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ValueError(f"answers file {path} is empty") from None
     except pd.errors.ParserError as exc:
+        quoted = unclosed_quote_line(text.lstrip("\ufeff"), sep) if "EOF inside string" in str(exc) else None
+        if quoted is not None:
+            raise ValueError(
+                f"answers file {path} line {quoted}: a quoted field starts there and is never closed (the file "
+                "ends inside it); add the closing quote or remove the opening one"
+            ) from None
         raise ValueError(f"answers file {path} is not a readable {_sep_name(sep)}-separated table: {exc}") from None
 
 
@@ -207,8 +229,10 @@ def _sep_name(sep: str) -> str:
 
 
 def _read_excel(path: Path) -> pd.DataFrame:
+    """The first sheet's cells as typed; only an empty cell is missing (text such as "n/a" is
+    kept, as in a CSV, so that it is named as an invalid answer rather than dropped)."""
     try:
-        return pd.read_excel(path, dtype=object, engine="openpyxl")
+        return pd.read_excel(path, dtype=object, engine="openpyxl", keep_default_na=False, na_values=[""])
     except Exception as exc:  # openpyxl and zipfile raise many kinds for a damaged file
         raise ValueError(
             f"answers file {path} is not a readable Excel workbook ({type(exc).__name__}: {exc}); "
@@ -335,7 +359,9 @@ def score_answers(
 ) -> pd.DataFrame:
     """One 0..1 score per organisation and factor: the mean of its answered items.
 
-    Reverse-worded items are flipped first. A factor with no answered item is NaN; an
+    Reverse-worded items are flipped first. Answers off the scale raise :class:`InvalidAnswer`
+    listing them all (up to :data:`MAX_LISTED_INVALID`), unless ``on_invalid="missing"``.
+    A factor with no answered item is NaN; an
     organisation whose every answer was invalid (with ``on_invalid="missing"``) stays, all NaN.
     Item ids are matched without regard to case. An answer repeated with the same value (same
     organisation and item) counts once; two different answers to one item raise
@@ -369,16 +395,7 @@ def score_answers(
     with np.errstate(invalid="ignore"):
         bad = given & (np.isnan(value) | (value < lo) | (value > hi) | (value != np.round(value)))
     if bad.any() and on_invalid == "raise":
-        pos = int(np.flatnonzero(bad)[0])
-        row = long.iloc[pos]
-        v = value[pos]
-        what = ("is not a number on" if np.isnan(v) else
-                "is outside" if not lo <= v <= hi else "is not a whole number on")
-        n = int(bad.sum())
-        raise InvalidAnswer(
-            f"{_where(long, pos)}: answer {str(row['answer']).strip()!r} of organisation {row['org_id']!r} to item "
-            f"{row['item_id']!r} {what} the scale {lo}..{hi} ({n} invalid answer{'s' if n > 1 else ''})"
-        )
+        raise _invalid_answers(long, np.flatnonzero(bad), value, (lo, hi))
     value = np.where(bad, np.nan, value)
     factors = [f.value for f in RestrictingFactor]
     org_pos, orgs = pd.factorize(long["org_id"].to_numpy(dtype=object))
@@ -396,6 +413,32 @@ def score_answers(
     out = pd.DataFrame(mean.reshape(len(orgs), len(factors)), index=pd.Index(orgs, name="org_id"), columns=factors)
     out.attrs = {"invalid_answers": int(bad.sum()), "duplicate_answers": duplicates}
     return out
+
+
+def _invalid_answers(long: pd.DataFrame, positions: np.ndarray, value: np.ndarray,
+                     scale: tuple[int, int]) -> InvalidAnswer:
+    """The error for the invalid answers at ``positions`` of ``long``: each of the first
+    :data:`MAX_LISTED_INVALID` named by file and line, organisation, item and value, the
+    rest counted, so that one pass of corrections is enough."""
+    lo, hi = scale
+    problems = []
+    for pos in positions[:MAX_LISTED_INVALID]:
+        pos = int(pos)
+        row, v = long.iloc[pos], value[pos]
+        what = ("is not a number on" if np.isnan(v) else
+                "is outside" if not lo <= v <= hi else "is not a whole number on")
+        problems.append(f"{_where(long, pos)}: answer {str(row['answer']).strip()!r} of organisation "
+                        f"{row['org_id']!r} to item {row['item_id']!r} {what} the scale {lo}..{hi}")
+    n = len(positions)
+    if n == 1:
+        return InvalidAnswer(problems[0], problems, 1)
+    rest = n - len(problems)
+    where = f" in {_source(long)}" if "source" in long.attrs else ""
+    lines = [f"{n} invalid answers{where}:", *(f"  {p}" for p in problems)]
+    if rest:
+        lines.append(f"  … and {rest} more (the first {len(problems)} are listed)")
+    lines.append(f"each answer listed must be a whole number on the scale {lo}..{hi}, or empty")
+    return InvalidAnswer("\n".join(lines), problems, n)
 
 
 def _drop_duplicates(long: pd.DataFrame, org_pos: np.ndarray, item_pos: np.ndarray, value: np.ndarray,

@@ -64,6 +64,8 @@ class RawTable:
     header: list[str] = field(default_factory=list)
     row_problems: dict[int, str] = field(default_factory=dict)
     encoding: str | None = None
+    #: Why the header may have been misread (a wrong encoding), added to a header error.
+    header_hint: str | None = None
 
 
 @dataclass
@@ -101,12 +103,49 @@ class ImportResult:
         }
 
 
+def utf16_encoding(data: bytes) -> str | None:
+    """The codec for ``data`` if it is UTF-16 (or UTF-32) text, else None.
+
+    A byte-order mark decides (``"utf-32"``, ``"utf-16"``: what Excel's "Unicode text" and
+    many Windows tools write); without one, UTF-16 is recognised by its zero bytes, which
+    ASCII characters (digits, separators, line ends) leave in every other byte:
+    ``"utf-16-le"`` or ``"utf-16-be"``. Text in any 8-bit encoding has no zero bytes.
+    """
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = data[:4096]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.25 * half and even * 10 <= odd:
+        return "utf-16-le"
+    if even >= 0.25 * half and odd * 10 <= even:
+        return "utf-16-be"
+    return None
+
+
+def _detected(data: bytes) -> str | None:
+    """The encoding :func:`decode` finds without being told one, or None if it refuses."""
+    try:
+        return decode(data, "", None)[1]
+    except FileFormatError:
+        return None
+
+
 def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, str]:
-    """Text of a file and the encoding used: ``encoding`` if given, else UTF-8 (with or
-    without BOM), else GB18030 (a superset of GBK, for Chinese files saved by Excel) when the
-    text unambiguously reads as Chinese (:func:`reads_as_chinese`). Anything else — a
-    Western European file saved by Excel (cp1252, latin-1) above all — is refused with a
-    message that shows how the first non-UTF-8 word reads in each encoding."""
+    """Text of a file and the encoding used.
+
+    ``encoding`` if given, else UTF-16 or UTF-32 where :func:`utf16_encoding` recognises it
+    (reported as the codec it names), else UTF-8 (with or without BOM), else GB18030 (a
+    superset of GBK, for Chinese files saved by Excel) when the text unambiguously reads as
+    Chinese (:func:`reads_as_chinese`). Anything else — a Western European file saved by
+    Excel (cp1252, latin-1) above all — is refused with a message that shows how the first
+    non-UTF-8 word reads in each encoding. A given encoding that cannot decode the file is
+    refused naming the byte and line, and the encoding detected without it, if any.
+    """
     if encoding:
         try:
             text = data.decode(encoding)
@@ -114,10 +153,20 @@ def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, s
             raise FileFormatError(f"{label}: unknown encoding {encoding!r}") from None
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
+            found = _detected(data)
+            hint = f"; without --encoding it reads as {found}" if found else ""
             raise FileFormatError(
-                f"{label}: cannot be decoded as {encoding} (byte {exc.start}, line {line})"
+                f"{label}: cannot be decoded as {encoding} (byte {exc.start}, line {line}){hint}"
             ) from None
         return text.lstrip("\ufeff"), encoding
+    wide = utf16_encoding(data)
+    if wide is not None:
+        try:
+            text = data.decode(wide)
+        except UnicodeDecodeError:
+            pass  # zero bytes but not UTF-16 after all: the checks below say what it is not
+        else:
+            return text.lstrip("\ufeff"), wide
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -189,10 +238,16 @@ def _not_utf8_message(data: bytes, label: str, first_bad: int) -> str:
     line = data[begin : stop if stop >= 0 else len(data)]
     western = _word(line.decode("cp1252", errors="replace"))
     chinese = _word(line.decode("gb18030", errors="replace"))
+    if b"\x00" in data:  # zero bytes: UTF-16 whose layout the detection did not recognise
+        return (
+            f"{label}: not UTF-8 text (line {line_no}); it holds zero bytes, as UTF-16 text "
+            "does: give --encoding utf-16 (or utf-16-le / utf-16-be), or save the file as UTF-8"
+        )
     return (
         f"{label}: not UTF-8 text (line {line_no}): '{western}' if read as Western European "
         f"(cp1252), '{chinese}' if read as Chinese (gb18030); give --encoding cp1252 or "
-        "--encoding gb18030 (or the file's encoding), or save the file as UTF-8"
+        "--encoding gb18030 (or the file's encoding, e.g. --encoding utf-16), or save the "
+        "file as UTF-8"
     )
 
 
@@ -260,18 +315,104 @@ def _table(
     return table
 
 
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def _line_at(text: str, pos: int) -> int:
+    """The line (from 1) of character ``pos`` of ``text``, line ends counted as CSV does."""
+    return len(_LINE_END.findall(text, 0, pos)) + 1
+
+
+def unclosed_quote_line(text: str, delimiter: str = ",", quotechar: str = '"') -> int | None:
+    """The line (from 1) on which a quoted field starts that is never closed, else None.
+
+    ``text`` is read as CSV readers do: a field that begins with ``quotechar`` runs, across
+    line ends, to the next single ``quotechar`` (a doubled one is a literal quote); a quote
+    inside an unquoted field (``5" screen``) is an ordinary character.
+    """
+    boundary = re.compile(f"[{re.escape(delimiter)}\r\n]")
+    pos, end = 0, len(text)
+    while pos < end:
+        if text[pos] == quotechar:
+            start, pos = pos, pos + 1
+            while True:
+                close = text.find(quotechar, pos)
+                if close < 0:
+                    return _line_at(text, start)
+                if text.startswith(quotechar, close + 1):  # "" inside quotes: a literal quote
+                    pos = close + 2
+                    continue
+                pos = close + 1
+                break
+        match = boundary.search(text, pos)  # the rest of the field; then the next one
+        if match is None:
+            return None
+        pos = match.end()
+    return None
+
+
+def _csv_error(
+    label: str, text: str, delimiter: str, exc: csv.Error, row_start: int, at: int
+) -> str:
+    """The message for a CSV the reader cannot parse: where an unterminated quoted field
+    starts, else the line the reader stopped at (and where that row began, if earlier)."""
+    quoted = unclosed_quote_line(text, delimiter)
+    if quoted is not None and "end of data" in str(exc):
+        ends = f", at line {at}" if at > quoted else ""
+        return (
+            f"{label}: malformed CSV at line {quoted}: a quoted field starts there and is never "
+            f"closed (the file ends inside it{ends}); add the closing quote or remove the "
+            "opening one"
+        )
+    began = f", in the row that starts on line {row_start}" if row_start < at else ""
+    return f"{label}: malformed CSV near line {at}{began} ({exc})"
+
+
+def _encoding_hint(
+    data: bytes, used: str, given: str | None, entity: Entity, header: list[str]
+) -> str | None:
+    """Why a header that names none of the entity's columns may have been misread: read
+    with the encoding detected, the file has a better header; or the header is not ASCII."""
+    known = set(entity.column_names)
+    if known & set(header) or used in ("utf-8", "utf-8-sig"):
+        return None
+    if given:
+        found = _detected(data)
+        if found and found != given:
+            text, _ = decode(data, "", found)
+            first = text.split("\n", 1)[0]
+            names = [n.strip().lower() for n in re.split("[,;\t]", first)]
+            if known & set(names):
+                return (
+                    f"the header looks misread as {given}; without --encoding the file reads "
+                    f"as {found}, with the header {first.strip()[:80]!r}: leave out "
+                    f"--encoding {given}"
+                )
+    if any(_NON_ASCII.search(name) for name in header):
+        how = f"--encoding {given}" if given else f"the detected encoding {used}"
+        return (
+            f"no column of the header is known: read with {how} it is "
+            f"{', '.join(header)[:60]!r}; check that the encoding is the file's"
+        )
+    return None
+
+
 def read_csv(
     path: Path, *, entity: str | Entity | None = None, encoding: str | None = None,
     label: str | None = None,
 ) -> RawTable:
     """One CSV table; the delimiter (comma, semicolon or tab) is taken from the header line.
-    ``label`` names the file in messages (default: its name)."""
+
+    ``label`` names the file in messages (default: its name). A quoted field that is never
+    closed is reported at the line where it starts."""
     label = label or path.name
     chosen = _choose_entity(path, entity, label)
-    text, used = decode(path.read_bytes(), label, encoding)
+    data = path.read_bytes()
+    text, used = decode(data, label, encoding)
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    line = 0
     try:
         header = _header(next(reader, []), label)
         records = []
@@ -281,9 +422,11 @@ def read_csv(
             line = reader.line_num
     except csv.Error as exc:
         raise FileFormatError(
-            f"{label}: malformed CSV near line {reader.line_num} ({exc})"
+            _csv_error(label, text, delimiter, exc, line + 1, reader.line_num)
         ) from None
-    return _table(chosen, label, header, records, encoding=used, exact_width=True)
+    table = _table(chosen, label, header, records, encoding=used, exact_width=True)
+    table.header_hint = _encoding_hint(data, used, encoding, chosen, header)
+    return table
 
 
 def read_xlsx(
@@ -479,14 +622,18 @@ def _check_table(
     table: RawTable, known: dict[str, set[str]], warnings: list[str], seen: Seen | None = None
 ) -> _Checked:
     """Validate ``table``'s rows. ``seen`` holds each entity's keys met so far in this import
-    (with file and row), so a key in two files is reported as well as one twice in a file."""
+    (with file and row), so a key in two files is reported as well as one twice in a file.
+
+    A header that lacks a required column stops the import even without rows (a JSON list
+    without records has no header and is just empty)."""
     entity = table.entity
     checked = _Checked(table)
     missing = [c for c in entity.required if c not in table.header]
-    if missing and table.rows:
+    if missing and (table.rows or table.header):  # a header without rows is checked too
+        hint = f"; {table.header_hint}" if table.header_hint else ""
         raise FileFormatError(
             f"{table.label}: missing required column(s) {', '.join(missing)} "
-            f"(required for {entity.name}: {', '.join(entity.required)})"
+            f"(required for {entity.name}: {', '.join(entity.required)}){hint}"
         )
     unknown = [c for c in table.header if c not in entity.column_names and not c.startswith("_")]
     if unknown:
