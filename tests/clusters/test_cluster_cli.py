@@ -150,6 +150,8 @@ def test_lq_bad_input_exits_2(tmp_path):
     )
     result = run("lq", "--data", str(data))
     assert result.exit_code == 2 and "appear in several rows" in flat(result.stderr)
+    # The way out is named as the command line spells it (it used to be Python syntax only).
+    assert "use --duplicates sum or first" in flat(result.stderr)
     assert run("lq", "--data", str(data), "--duplicates", "sum", "--json").exit_code == 0
 
 

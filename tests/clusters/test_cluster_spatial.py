@@ -162,3 +162,81 @@ def test_planted_registry_texts_come_from_projects(planted):
         "ghost" not in points.index
         and model.report_.counts["organisations_without_coordinates"] == 1
     )
+
+
+def _stacked(rng: np.random.Generator, *, others: int) -> RegistryFrames:
+    """A battery town of 8 companies (region DE712), plus the CORDIS placeholder point
+    (51.0834, 10.4234) holding 12 companies without a region and ``others`` organisations of
+    other kinds from five regions."""
+    rows = [
+        {
+            "external_id": f"town{i}",
+            "name": f"Town firm {i}",
+            "kind": "company",
+            "latitude": 50.0 + rng.normal(0, 0.01),
+            "longitude": 8.0 + rng.normal(0, 0.01),
+            "region_code": "DE712",
+            "keywords": ["battery", "cell"],
+        }
+        for i in range(8)
+    ]
+    for i in range(12 + others):
+        company = i < 12
+        rows.append(
+            {
+                "external_id": f"stacked{i}",
+                "name": f"Stacked {i}",
+                "kind": "company" if company else ["large_firm", "sme"][i % 2],
+                "latitude": 51.0834196,
+                "longitude": 10.4234469,
+                "region_code": None if company else f"DE{100 + i % 5}",
+                "keywords": ["battery", "cell"],
+            }
+        )
+    return RegistryFrames(organisations=pd.DataFrame(rows))
+
+
+@pytest.mark.parametrize("kinds", [("company",), ("COMPANY", "sme"), None])
+def test_placeholder_point_found_whatever_kinds(kinds):
+    # The point holds 30 organisations from five regions, but only 12 companies, none with a
+    # region: it used to be a placeholder with every kind and a zero-size cluster with companies.
+    model = SpatialClusters(eps_km=5, min_samples=4, kinds=kinds).fit(
+        _stacked(np.random.default_rng(0), others=18)
+    )
+    points = model.points_
+    assert not points["external_id"].str.startswith("stacked").any()
+    chosen = 30 if kinds is None else 12 if kinds == ("company",) else 21
+    assert model.report_.counts["organisations_at_placeholder_point"] == chosen
+    assert len(model.clusters_) == 1 and (model.clusters_["radius_km"] > 0.1).all()
+    assert model.clusters_.loc[0, "dominant_region"] == "DE712"
+
+
+def test_many_organisations_stacked_without_a_region_are_a_placeholder():
+    # Only the companies are in the registry: 12 stacked without a region (placeholder_min 10).
+    model = SpatialClusters(eps_km=5, min_samples=4, kinds=("company",), placeholder_min=10).fit(
+        _stacked(np.random.default_rng(0), others=0)
+    )
+    assert model.report_.counts["organisations_at_placeholder_point"] == 12
+    assert "placeholder" in " ".join(model.report_.to_dict()["notes"])
+    assert len(model.clusters_) == 1 and model.clusters_.loc[0, "size"] == 8
+
+
+def test_a_crowded_address_in_one_region_is_not_a_placeholder():
+    # 25 organisations at one address of one region (a technology park) stay a cluster.
+    rows = [
+        {
+            "external_id": f"park{i}",
+            "name": f"Park {i}",
+            "kind": "sme",
+            "latitude": 52.4313,
+            "longitude": 13.5303,
+            "region_code": "DE300",
+            "keywords": ["photonics"],
+        }
+        for i in range(25)
+    ]
+    model = SpatialClusters(eps_km=5, min_samples=4).fit(
+        RegistryFrames(organisations=pd.DataFrame(rows))
+    )
+    assert "organisations_at_placeholder_point" not in model.report_.counts
+    assert model.clusters_["size"].tolist() == [25]

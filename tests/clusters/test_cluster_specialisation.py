@@ -92,8 +92,11 @@ def test_identical_duplicates_counted_once_and_conflicts_refused():
     clash = pd.concat([HAND, HAND.iloc[[0]].assign(employment=5)], ignore_index=True)
     with pytest.raises(
         ClusterInputError, match=r"1 key\(s\).*\('N', 'cars'\).*file lines \[2, 8\]"
-    ):
+    ) as refused:
         LocationQuotients().fit(clash)
+    # Both ways out are named: the CLI option and the Python argument.
+    assert "--duplicates sum or first" in str(refused.value)
+    assert "duplicates='sum' or 'first'" in str(refused.value)
     summed = LocationQuotients(duplicates="sum").fit(clash)
     assert summed.report_.counts["duplicate_keys_summed"] == 1
     assert summed.table_.set_index(["region", "cluster"]).loc[("N", "cars"), "employment"] == 35

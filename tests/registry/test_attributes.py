@@ -37,6 +37,12 @@ def calibrated():
     return model.complete(_orgs(["company"] * 80_000), seed=11)
 
 
+@pytest.fixture(scope="module")
+def smes():
+    """20,000 SMEs, everything drawn: the growth stage is drawn for SMEs only."""
+    return AttributeModel(shares=SHARES).complete(_orgs(["sme"] * 20_000), seed=11)
+
+
 def test_reproduces_ncses_shares_by_size_class_within_two_points(calibrated):
     table = calibration_table(calibrated, SHARES)
     assert set(table["size_class"]) == set(SIZE_CLASSES)
@@ -60,7 +66,12 @@ def test_sizes_stay_in_their_class(calibrated):
     age = 2024 - orgs["founding_year"].astype(float)
     assert age.groupby(cls).median()["micro"] < age.groupby(cls).median()["large"]
     assert by_cls["patents"].mean()["micro"] < by_cls["patents"].mean()["large"]
-    assert set(orgs["stage"]) <= set(STAGE_ORDER)
+    assert orgs["stage"].isna().all()  # companies of unknown size are not SMEs: no stage
+
+
+def test_smes_get_every_stage(smes):
+    orgs = smes.organisations
+    assert set(orgs["stage"]) == set(STAGE_ORDER)
     # start-ups only among young firms; no start-ups with 50+ employees
     assert orgs.loc[orgs["stage"] == "start-up", "employees"].max() < 50
 
@@ -88,8 +99,12 @@ def test_every_drawn_value_is_flagged():
     orgs = frames.organisations.set_index("kind")
     expected_firm = set(FIRM_COLUMNS) | {f"attributes.{k}" for k in FIRM_ATTRIBUTES}
     for kind in ("sme", "large_firm", "company"):
-        assert set(orgs.at[kind, "synthetic_fields"]) == expected_firm
+        # the growth stage is an SME attribute: drawn (and flagged) for SMEs only
+        expected = expected_firm if kind == "sme" else expected_firm - {"stage"}
+        assert set(orgs.at[kind, "synthetic_fields"]) == expected
         assert set(orgs.at[kind, "attributes"]) == set(FIRM_ATTRIBUTES)
+    assert orgs.at["sme", "stage"] in STAGE_ORDER
+    assert pd.isna(orgs.at["large_firm", "stage"]) and pd.isna(orgs.at["company", "stage"])
     for kind in ("university", "research_institute"):
         flags = set(orgs.at[kind, "synthetic_fields"])
         assert {"employees", "attributes.capacity", "attributes.openness"} <= flags
@@ -227,10 +242,13 @@ def test_a_value_is_flagged_exactly_when_it_was_missing(rows, seed):
         if kind in ("sme", "large_firm", "company"):
             assert ("attributes.talent" in flags) == (tal is None)
             assert out.at[i, "attributes"]["talent"] == (tal if tal is not None else out.at[i, "attributes"]["talent"])
-            assert out.at[i, "stage"] in STAGE_ORDER
             assert not pd.isna(out.at[i, "employees"])
         elif not completed:
             assert flags == set()
+        if kind == "sme":
+            assert out.at[i, "stage"] in STAGE_ORDER and "stage" in flags
+        else:  # the growth stage is an SME attribute
+            assert pd.isna(out.at[i, "stage"]) and "stage" not in flags
 
 
 def test_drawn_founding_years_stay_in_the_range_the_import_accepts():
@@ -252,14 +270,36 @@ def test_drawn_founding_years_stay_in_the_range_the_import_accepts():
     assert future.organisations["founding_year"].astype(int).max() <= column.maximum
 
 
-def test_a_drawn_stage_follows_from_the_values_stored(calibrated):
+def test_a_drawn_stage_follows_from_the_values_stored(smes):
     """The stage was decided on the unrounded growth and the growth stored rounded to 4
     decimals, so re-deriving the stage from the record (``diagnose stages``) could disagree
     (one CORDIS SME: stored 'maturity', its stored growth of 0.1 gives 'growth')."""
     from innoweave.registry.stages import classify_stage
 
-    orgs = calibrated.organisations
+    orgs = smes.organisations
     growth = orgs["attributes"].map(lambda a: a["growth"]).to_numpy(dtype=float)
     age = np.clip(2024 - orgs["founding_year"].astype(float).to_numpy(), 0, None)
     again = classify_stage(age, orgs["employees"].astype(float).to_numpy(), growth)
     assert (again == orgs["stage"].to_numpy(dtype=object)).all()
+
+
+def test_stages_are_drawn_for_smes_only():
+    """QA: ``innoweave complete`` wrote a growth stage onto ``company`` and ``large_firm``
+    records; stages are an SME attribute. A stage a firm records is kept; one an earlier
+    version drew for a non-SME (flagged synthetic) is removed, with its flag."""
+    frames = _orgs(
+        ["sme", "large_firm", "company", "large_firm", "company", "sme"],
+        stage=[None, None, None, "growth", "maturity", "start-up"],
+        synthetic_fields=[[], [], [], ["stage", "employees"], [], ["stage"]],
+    )
+    out = AttributeModel(shares=SHARES).complete(frames, seed=2).organisations
+    assert out.at[0, "stage"] in STAGE_ORDER and "stage" in out.at[0, "synthetic_fields"]
+    for i in (1, 2):  # never drawn for other firms
+        assert pd.isna(out.at[i, "stage"]) and "stage" not in out.at[i, "synthetic_fields"]
+    # drawn by an earlier version: removed, the flag too (the other flags stay)
+    assert pd.isna(out.at[3, "stage"]) and out.at[3, "synthetic_fields"][0] == "employees"
+    assert "stage" not in out.at[3, "synthetic_fields"]
+    assert out.at[4, "stage"] == "maturity"  # recorded (not synthetic): kept
+    assert out.at[5, "stage"] == "start-up"  # an SME's stage is kept as it is
+    assert out.at[5, "synthetic_fields"].count("stage") == 1
+    assert frames.organisations.at[3, "stage"] == "growth"  # the input is not modified

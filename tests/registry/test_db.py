@@ -38,7 +38,7 @@ def test_migrations_ship_inside_the_package():
 def test_empty_registry_stats(registry_engine):
     assert stats(registry_engine) == {
         "organisations": 0, "projects": 0, "participations": 0, "clusters": 0, "programmes": 0,
-        "by_kind": {}, "by_stage": {}, "by_source": {},
+        "by_kind": {}, "by_stage": {}, "stages_not_on_smes": {}, "by_source": {},
     }  # fmt: skip
 
 

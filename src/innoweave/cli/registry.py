@@ -138,9 +138,15 @@ def db_stats(
     ] = False,
     database_url: UrlOpt = None,
 ) -> None:
-    """Counts of organisations, projects, participations, by kind and stage."""
+    """Counts of organisations, projects, participations, by kind and SMEs by growth stage."""
     engine = open_registry(database_url)
-    result = stats(engine)
+    result = stats(engine)  # by_stage counts SMEs; stages on other kinds apart
+    if result["stages_not_on_smes"]:
+        others = ", ".join(f"{n:,} {kind}" for kind, n in result["stages_not_on_smes"].items())
+        warn(
+            f"growth stages are for SMEs, but {others} organisation(s) carry one: not counted "
+            "by stage (`innoweave complete` removes stages it drew for them earlier)"
+        )
     if modes:
         from innoweave.registry.collaborations import collaboration_pairs, mode_counts
         from innoweave.registry.frames import load_frames
@@ -159,7 +165,9 @@ def db_stats(
     for kind, n in result["by_kind"].items():
         table.add_row(f"  kind: {kind}", f"{n:,}")
     for stage, n in result["by_stage"].items():
-        table.add_row(f"  stage: {stage}", f"{n:,}")
+        table.add_row(f"  SME stage: {stage}", f"{n:,}")
+    for kind, n in result["stages_not_on_smes"].items():
+        table.add_row(f"  stage on a {kind} (not an SME)", f"{n:,}")
     for mode, n in result.get("pairs_by_mode", {}).items():
         table.add_row(f"  pairs in mode: {mode}", f"{n:,}")
     err.print(table)

@@ -135,6 +135,8 @@ def complete(
     database_url: UrlOpt = None,
 ) -> None:
     """Fill missing attributes of the registry's firms and research organisations."""
+    import numpy as np
+
     from innoweave.registry import RegistryFrames, load_frames
     from innoweave.registry.attributes import AttributeModel
     from innoweave.registry.stages import stage_distribution
@@ -144,19 +146,26 @@ def complete(
     frames = load_frames(engine)
     if frames.organisations.empty:
         raise fail("the registry has no organisations: import or synthesise some first", EXIT_BAD_INPUT)
-    before = frames.organisations["synthetic_fields"].map(lambda v: len(v) if isinstance(v, list) else 0)
+    def flagged(table):  # the synthetic fields of each organisation, as sets
+        return [set(v) if isinstance(v, (list, tuple)) else set() for v in table["synthetic_fields"]]
+
+    before = flagged(frames.organisations)
     model = AttributeModel()
     completed = model.complete(frames, seed=seed)
     orgs = completed.organisations
-    after = orgs["synthetic_fields"].map(lambda v: len(v) if isinstance(v, list) else 0)
-    changed = (after.to_numpy() != before.to_numpy())
+    after = flagged(orgs)
+    # drawn now, and cleared (a stage an older model drew on a firm that is not an SME)
+    drawn = np.array([len(a - b) for a, b in zip(after, before, strict=True)])
+    cleared = np.array([len(b - a) for a, b in zip(after, before, strict=True)])
+    changed = (drawn > 0) | (cleared > 0)
     written = _write(engine, RegistryFrames(organisations=orgs[changed]), json_out)
     result = {
         "seed": seed,
         "organisations": len(orgs),
         "completed": int(changed.sum()),
         "completed_by_kind": {k: int(v) for k, v in orgs.loc[changed, "kind"].value_counts().items()},
-        "values_drawn": int((after - before).sum()),
+        "values_drawn": int(drawn.sum()),
+        "drawn_values_cleared": int(cleared.sum()),
         "written": written["organisations"],
         "stage_distribution": stage_distribution(completed),
         "shares_source": model.shares_.source,

@@ -109,9 +109,10 @@ def deduplicate(
 ) -> pd.DataFrame:
     """Count identical repeated rows once; resolve keys repeated with different values.
 
-    ``duplicates`` decides the latter: ``"error"`` raises naming the keys and file lines,
-    ``"sum"`` adds up ``employment`` and ``establishments`` (undecided if any is missing),
-    ``"first"`` keeps the first row. Every case is counted in ``report``. A ``line`` column,
+    ``duplicates`` decides the latter: ``"error"`` raises naming the keys, the file lines and
+    both ways out (``--duplicates sum`` or ``first`` on the command line, ``duplicates=`` in
+    Python), ``"sum"`` adds up ``employment`` and ``establishments`` (undecided if any is
+    missing), ``"first"`` keeps the first row. Every case is counted in ``report``. A ``line`` column,
     where present, holds file line numbers and is not compared.
     """
     if duplicates not in ("error", "sum", "first"):
@@ -137,7 +138,9 @@ def deduplicate(
     if duplicates == "error":
         raise ClusterInputError(
             f"{what}: {len(clashing)} key(s) ({' × '.join(keys)}) appear in several rows with different values "
-            f"(e.g. {examples[:EXAMPLES]}; file lines {lines}); choose duplicates='sum' or 'first'"
+            f"(e.g. {examples[:EXAMPLES]}; file lines {lines}); to add them up or keep the first "
+            "row, use --duplicates sum or first on the command line (duplicates='sum' or "
+            "'first' from Python)"
         )
     report.add(
         "duplicate_keys_summed" if duplicates == "sum" else "duplicate_keys_kept_first",

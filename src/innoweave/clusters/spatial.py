@@ -79,9 +79,11 @@ class SpatialClusters(Estimator):
     topic_words
         Words per cluster label.
     placeholder_min
-        A point shared by at least this many organisations from three or more regions is
-        taken for a geocoder's placeholder (CORDIS puts unlocated German organisations at
-        the country's centre); those organisations are reported and not placed.
+        A point shared by at least this many organisations that come from three or more
+        regions, or at least half of which have no region, is taken for a geocoder's
+        placeholder (CORDIS puts unlocated German organisations at the country's centre).
+        Placeholders are found among all organisations of the registry, whatever ``kinds``;
+        the organisations of the chosen kinds on them are reported and not placed.
 
     Attributes
     ----------
@@ -123,8 +125,18 @@ class SpatialClusters(Estimator):
         kinds = check_kinds(self.kinds)
         report = InputReport()
         orgs = frames.organisations.drop_duplicates("external_id")
+        lat = pd.to_numeric(orgs["latitude"], errors="coerce").astype(float)
+        lon = pd.to_numeric(orgs["longitude"], errors="coerce").astype(float)
+        located = (lat.between(-90, 90) & lon.between(-180, 180)).fillna(False).astype(bool)
+        # Placeholders are recognised over the whole registry, before the kind filter: which
+        # kinds are clustered must not decide whether a point is a geocoder's placeholder.
+        placeholder = located & _placeholder_points(
+            lat, lon, orgs["region_code"], self.placeholder_min
+        )
         if kinds is not None:
-            orgs = orgs[orgs["kind"].astype(str).isin(kinds)]
+            chosen = orgs["kind"].astype(str).isin(kinds).to_numpy()
+            orgs, lat, lon = orgs[chosen], lat[chosen], lon[chosen]
+            located, placeholder = located[chosen], placeholder[chosen]
             report.add(
                 "no_organisations_of_kinds",
                 int(orgs.empty),
@@ -132,9 +144,6 @@ class SpatialClusters(Estimator):
                 if orgs.empty
                 else None,
             )
-        lat = pd.to_numeric(orgs["latitude"], errors="coerce").astype(float)
-        lon = pd.to_numeric(orgs["longitude"], errors="coerce").astype(float)
-        located = (lat.between(-90, 90) & lon.between(-180, 180)).fillna(False).astype(bool)
         report.add(
             "organisations_without_coordinates",
             int((~located).sum()),
@@ -143,14 +152,13 @@ class SpatialClusters(Estimator):
             if (~located).any()
             else None,
         )
-        placeholder = located & _placeholder_points(
-            lat, lon, orgs["region_code"], self.placeholder_min
-        )
         report.add(
             "organisations_at_placeholder_point",
             int(placeholder.sum()),
             orgs.loc[placeholder, "external_id"].tolist(),
-            note=f"{int(placeholder.sum())} organisation(s) share one point across several regions (a geocoding placeholder) and are not placed"
+            note=f"{int(placeholder.sum())} organisation(s) sit on a geocoding placeholder (a "
+            f"point shared by {self.placeholder_min} or more organisations from three or more "
+            "regions or mostly without a region) and are not placed"
             if placeholder.any()
             else None,
         )
@@ -336,12 +344,29 @@ def outline_geometry(lon: np.ndarray, lat: np.ndarray) -> dict:
 def _placeholder_points(
     lat: pd.Series, lon: pd.Series, region: pd.Series, min_count: int
 ) -> pd.Series:
+    """Which organisations sit on a geocoder's placeholder point.
+
+    A point (coordinates rounded to 5 decimals, about a metre) is a placeholder where at least
+    ``min_count`` organisations share it and either they come from three or more regions, or
+    at least half of them have no region (CORDIS puts unlocated German organisations, such as
+    private persons, at the country's centre without a region).
+    """
+    region = region.astype("string").str.strip().replace("", pd.NA)
     points = pd.DataFrame(
-        {"lat": lat.round(5), "lon": lon.round(5), "region": region.astype("string")}
+        {
+            "lat": lat.round(5),
+            "lon": lon.round(5),
+            "region": region,
+            "no_region": region.isna().astype(int),
+        }
     )
-    grouped = points.groupby(["lat", "lon"], dropna=True)["region"]
-    crowded = (grouped.transform("size") >= min_count) & (grouped.transform("nunique") >= 3)
-    return crowded.reindex(points.index, fill_value=False).astype(bool)
+    grouped = points.groupby(["lat", "lon"], dropna=True)
+    # Rows without coordinates are in no group: their transforms are missing, read as False.
+    size = grouped["no_region"].transform("size").astype(float)
+    regions = grouped["region"].transform("nunique").astype(float)
+    without = grouped["no_region"].transform("sum").astype(float)
+    crowded = (size >= min_count) & ((regions >= 3) | (2 * without >= size))
+    return crowded.reindex(points.index, fill_value=False).fillna(False).astype(bool)
 
 
 def _spherical_centre(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float]:

@@ -194,7 +194,9 @@ class AttributeModel(Estimator):
 
         Missing values are drawn; present values are kept and used (an observed employee
         count fixes the size class, an observed founding year the age). The result's
-        organisations name each drawn value in ``synthetic_fields``.
+        organisations name each drawn value in ``synthetic_fields``. The growth ``stage`` is
+        drawn for SMEs (kind ``sme``) only: large firms and companies of unknown size keep it
+        empty, and a stage an earlier version drew for them (flagged synthetic) is removed.
         """
         if not hasattr(self, "shares_"):
             self.fit()
@@ -303,10 +305,21 @@ class AttributeModel(Estimator):
         # from the record (``diagnose stages``) gives the same stage
         growth = np.round(np.where(mask, _floats(given, mask), np.clip(g_draw, -0.6, 2.0)), 4)
         drawn["attributes.growth"] = ~mask
+        # Growth stages are for SMEs only: other firms keep their stage column empty (a stage
+        # they record is kept; one drawn by an earlier version of this model is removed).
+        is_sme = sub["kind"].astype(str).to_numpy() == OrgKind.SME.value
         stage = sub["stage"].to_numpy(dtype=object)
         stage_missing = pd.isna(pd.Series(stage)).to_numpy()
-        stage = np.where(stage_missing, classify_stage(age, employees, growth, rules=self.stage_rules_), stage)
-        drawn["stage"] = stage_missing
+        drawn["stage"] = stage_missing & is_sme
+        stage = np.where(
+            drawn["stage"], classify_stage(age, employees, growth, rules=self.stage_rules_), stage
+        )
+        stale_stage = (
+            ~is_sme
+            & ~stage_missing
+            & np.array([_names(fields, "stage") for fields in sub["synthetic_fields"]], dtype=bool)
+        )
+        stage[stale_stage] = None
 
         # correlated standard-normal latents: one common factor plus idiosyncratic noise
         lam = p.factor_loading
@@ -445,6 +458,8 @@ class AttributeModel(Estimator):
         orgs["attributes"] = orgs["attributes"].astype(object)
         orgs.loc[idx, "attributes"] = pd.Series(new_attrs, index=idx, dtype=object)
         mark_synthetic(orgs, idx, drawn)
+        if stale_stage.any():
+            unmark_synthetic(orgs, idx[stale_stage], "stage")
 
     # -- research organisations ----------------------------------------------------------
     def _complete_research(self, orgs: pd.DataFrame, rows: np.ndarray, rng) -> None:
@@ -562,6 +577,24 @@ def mark_synthetic(frame: pd.DataFrame, idx: pd.Index, drawn: dict[str, np.ndarr
         new.append(list(merged[key]))
     frame["synthetic_fields"] = frame["synthetic_fields"].astype(object)
     frame.loc[idx, "synthetic_fields"] = pd.Series(new, index=idx, dtype=object)
+
+
+def _names(fields, name: str) -> bool:
+    """Whether a ``synthetic_fields`` value (a list, or missing) names ``name``."""
+    return isinstance(fields, (list, tuple, np.ndarray)) and name in list(fields)
+
+
+def unmark_synthetic(frame: pd.DataFrame, idx: pd.Index, name: str) -> None:
+    """Remove ``name`` from ``synthetic_fields`` of rows ``idx`` (a value no longer drawn)."""
+    frame["synthetic_fields"] = frame["synthetic_fields"].astype(object)
+    frame.loc[idx, "synthetic_fields"] = pd.Series(
+        [
+            [f for f in fields if f != name] if isinstance(fields, (list, tuple, np.ndarray)) else fields
+            for fields in frame.loc[idx, "synthetic_fields"].tolist()
+        ],
+        index=idx,
+        dtype=object,
+    )
 
 
 def calibration_table(frames: RegistryFrames | pd.DataFrame, shares: NcsesShares | None = None) -> pd.DataFrame:

@@ -132,19 +132,29 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 def stats(engine: Engine) -> dict:
-    """Counts of the registry's records, by kind and by stage."""
+    """Counts of the registry's records, by kind, by source and SMEs by growth stage.
+
+    Stages are an SME attribute: ``by_stage`` counts SMEs (as ``diagnose stages`` does), and
+    ``stages_not_on_smes`` counts by kind any other organisation that carries one (imported
+    from a file, or drawn by an older attribute model), normally none."""
+    from innoweave.registry.kinds import OrgKind
     from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
 
     with Session(engine) as s:
         count = lambda model: s.scalar(select(func.count()).select_from(model))  # noqa: E731
         by_kind = dict(s.execute(select(Organisation.kind, func.count()).group_by(Organisation.kind)).all())
-        by_stage = dict(
-            s.execute(
-                select(Organisation.stage, func.count())
-                .where(Organisation.stage.is_not(None))
-                .group_by(Organisation.stage)
-            ).all()
-        )
+        by_stage: dict[str, int] = {}
+        stages_not_on_smes: dict[str, int] = {}
+        staged = s.execute(
+            select(Organisation.kind, Organisation.stage, func.count())
+            .where(Organisation.stage.is_not(None))
+            .group_by(Organisation.kind, Organisation.stage)
+        ).all()
+        for kind, stage, n in staged:
+            if kind == OrgKind.SME.value:
+                by_stage[stage] = by_stage.get(stage, 0) + n
+            else:
+                stages_not_on_smes[kind] = stages_not_on_smes.get(kind, 0) + n
         by_source = dict(
             s.execute(select(Organisation.source, func.count()).group_by(Organisation.source)).all()
         )
@@ -156,5 +166,6 @@ def stats(engine: Engine) -> dict:
             "programmes": count(Programme),
             "by_kind": dict(sorted(by_kind.items())),
             "by_stage": dict(sorted(by_stage.items())),
+            "stages_not_on_smes": dict(sorted(stages_not_on_smes.items())),
             "by_source": dict(sorted(by_source.items())),
         }
