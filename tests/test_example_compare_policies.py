@@ -43,9 +43,12 @@ def test_table_has_every_output_with_its_interval(tmp_path, capsys):
     assert list(table.columns) == ["output", "kind", "baseline", "capital", "difference", "ci_low", "ci_high"]
     assert set(table["output"]) == {*LEVEL_OUTPUTS, *FLOW_OUTPUTS, "additional_innovations"}
     assert not table["output"].duplicated().any()
-    bounds = table[["difference", "ci_low", "ci_high"]].to_numpy()
-    assert np.isfinite(bounds).all()
-    assert ((table["ci_low"] <= table["difference"]) & (table["difference"] <= table["ci_high"])).all()
+    # every output has a difference; its interval needs two replications with a value (150 firms
+    # can leave the large class empty in some of them: then no interval, not a made-up one)
+    assert np.isfinite(table["difference"]).all()
+    known = table.dropna(subset=["ci_low", "ci_high"])
+    assert len(known) >= len(table) - 3 and "innovations" in set(known["output"])
+    assert ((known["ci_low"] <= known["difference"]) & (known["difference"] <= known["ci_high"])).all()
     # under common random numbers the mean difference is the difference of the means
     rows = table.dropna(subset=["baseline"])
     assert np.allclose(rows["capital"] - rows["baseline"], rows["difference"], atol=1e-9)

@@ -185,7 +185,8 @@ def test_calibrate_checks_write_before_the_fit(tmp_path, monkeypatch):
 
 def test_calibrate_writes_into_a_new_folder(tmp_path):
     target = tmp_path / "nodir" / "cal.toml"
-    res = runner.invoke(app, ["simulate", "calibrate", "--firms", "100", "--iterations", "1",
+    # 2,000 firms: fewer can leave a size class empty, which calibrate refuses
+    res = runner.invoke(app, ["simulate", "calibrate", "--firms", "2000", "--iterations", "1",
                               "-r", "1", "--tolerance", "100", "--write", str(target),
                               "--json"])
     assert res.exit_code == 0, res.output

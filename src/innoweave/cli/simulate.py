@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -123,14 +125,41 @@ def _text_writer(text: str) -> Callable[[Path], None]:
 
 
 def _fmt(value) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:.4g}"
+    from innoweave.simulation.runner import format_number
+
+    return format_number(value)
 
 
 def _ci(low, high) -> str:
-    if low is None or high is None or math.isnan(low) or math.isnan(high):
-        return "n/a"
-    return f"[{low:.4g}, {high:.4g}]"
+    from innoweave.simulation.runner import format_interval
+
+    return format_interval(low, high)
+
+
+def _results_table(title: str, columns: tuple[str, ...], *, compact: bool = False) -> Table:
+    """A table of results whose first column (the output's name) is never wrapped nor cut:
+    on a narrow terminal the other columns wrap (an interval at its comma) or fold instead,
+    so no two rows end up looking alike. ``compact``: no vertical rules (more room for the
+    six columns of a comparison)."""
+    style = {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False,
+             "collapse_padding": True} if compact else {}
+    table = Table(title=title, **style)
+    table.add_column(columns[0], no_wrap=True)
+    for name in columns[1:]:
+        table.add_column(name, overflow="fold",
+                         justify="left" if name in ("kind", "95 % CI") else "right")
+    return table
+
+
+def _print_table(table: Table) -> None:
+    """Print a results table on stderr: on a terminal at its width; piped or redirected at
+    the table's full width, so every row stays on one line (for logs and grep) instead of
+    being wrapped to Rich's default of 80 columns."""
+    if err.is_terminal:
+        err.print(table)
+        return
+    natural = err.measure(table, options=err.options.update_width(10_000)).maximum
+    Console(file=err.file, width=max(natural, err.width), highlight=False).print(table)
 
 
 @app.command("examples")
@@ -196,14 +225,13 @@ def run(
     if json_out:
         print_json(summary)
         return
-    table = Table(title=f"{sc.name}: {reps} replications × {steps} steps (seed {result.seed})")
-    for col in ("output", "kind", "mean", "95 % CI"):
-        table.add_column(col)
+    table = _results_table(f"{sc.name}: {reps} replications × {steps} steps (seed "
+                           f"{result.seed})", ("output", "kind", "mean", "95 % CI"))
     for name, o in summary["outputs"].items():
         if name.startswith("spend_") and name != "spend_total" and o["mean"] == 0:
             continue
         table.add_row(name, o["kind"], _fmt(o["mean"]), _ci(*o["ci95"]))
-    err.print(table)
+    _print_table(table)
     err.print(f"wrote {folder / 'steps.parquet'}, {folder / 'summary.json'} and "
               f"{folder / 'summary.xlsx'}")
 
@@ -220,11 +248,12 @@ def compare(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare scenarios with a base under common random numbers (95 % CIs, plots).
+    r"""Compare scenarios with a base under common random numbers (95 % CIs, plots).
 
     Every scenario runs with the base's seed, replications and horizon (a note on stderr
     names each alternative's own value that is replaced); all need distinct names and the
-    base's [population]."""
+    base's \[population] table."""
+    # "\[": typer renders help as Rich markup, which takes a bare [population] for a style tag
     from innoweave.simulation.runner import compare_scenarios, plot_comparison
     from innoweave.simulation.scenario import ScenarioError, comparable
 
@@ -281,16 +310,19 @@ def compare(
         print_json(data)
         return
     for name, rows in data["differences"].items():
-        table = Table(title=f"{name} − {base_sc.name} ({reps} replications, CRN)")
-        for col in ("output", "kind", "base", "alternative", "difference", "95 % CI"):
-            table.add_column(col)
+        table = _results_table(f"{name} − {base_sc.name} ({reps} replications, CRN)",
+                               ("output", "kind", "base", "alternative", "difference",
+                                "95 % CI"), compact=True)
+        ratios = []
         for col, r in rows.items():
-            if "value" in r:
-                table.add_row(col, r["kind"], "", "", _fmt(r["value"]), "")
+            if "value" in r:  # below the table: its long name would widen the first column
+                ratios.append(f"{col} ({r['kind']}): {_fmt(r['value'])}")
             elif not (col.startswith("spend_") and r.get("alt") == 0 and r.get("base") == 0):
                 table.add_row(col, r["kind"], _fmt(r.get("base")), _fmt(r.get("alt")),
                               _fmt(r["diff"]), _ci(*r["ci95"]))
-        err.print(table)
+        _print_table(table)
+        for text in ratios:
+            err.print(text, markup=False, highlight=False)
     err.print(f"wrote {folder}/compare.json, compare.xlsx, compare.png, compare.html, "
               "steps.parquet")
 

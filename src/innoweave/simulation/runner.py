@@ -30,35 +30,88 @@ from innoweave.arguments import real_number
 from innoweave.seeding import spawn_seeds
 from innoweave.simulation.engine import Engine
 from innoweave.simulation.government import INSTRUMENT_KEYS
+from innoweave.simulation.params import SIZE_CLASSES
 from innoweave.simulation.scenario import Scenario, ScenarioError, comparable, run_setting
 from innoweave.writing import write_all
 
-#: Outputs compared at the final step (levels).
+#: Outputs compared at the final step (levels): every per-step column of ``Engine.run`` that
+#: is a state (a share, a count of what exists, a mean) rather than what happened this step.
 LEVEL_OUTPUTS = (
-    "share_sme_success", "share_sme_research_partner", "capability_mean", "capability_gini",
-    "knowledge_variety", "survival", "n_firms", "mean_awareness", "mean_talent",
-    "net_density", "net_largest_component", "net_clustering", "net_mean_degree",
-    "innovating_micro", "innovating_small", "coop_research_micro", "coop_research_small",
+    "share_sme_project", "share_sme_success", "share_sme_research_partner",
+    *[f"innovating_{c}" for c in SIZE_CLASSES], *[f"coop_research_{c}" for c in SIZE_CLASSES],
+    "capability_mean", "capability_gini", "knowledge_variety", "knowledge_breadth", "survival",
+    "n_firms", "n_smes", "patents_total", "mean_awareness", "mean_talent", "links_active",
+    "secondments_active", "net_nodes", "net_edges", "net_density", "net_largest_component",
+    "net_clustering", "net_mean_degree", "net_max_degree",
 )  # fmt: skip
-#: Outputs compared as totals over the horizon (flows).
+#: Outputs compared as totals over the horizon (flows: what happened in a step).
 FLOW_OUTPUTS = (
     "innovations", "innovations_sme", "radical_innovations", "patents", "new_partnerships",
     "collab_alliance", "collab_uir", "collab_cluster", "collab_total", "entries", "exits",
-    "spend_total", *[f"spend_{k}" for k in INSTRUMENT_KEYS],
+    "entry_dropped", "spend_total", *[f"spend_{k}" for k in INSTRUMENT_KEYS],
 )  # fmt: skip
+#: Columns of the per-step results that are not outputs.
+INDEX_COLUMNS = ("replication", "step", "scenario")
 #: Series drawn by :func:`plot_comparison`.
 PLOT_OUTPUTS = ("innovations", "share_sme_research_partner", "capability_mean",
                 "patents_total", "survival", "spend_total")
 
+_SHARE = (0.0, 1.0)
+_NON_NEGATIVE = (0.0, math.inf)
+#: The natural range ``(low, high)`` of every output, per step and so of its final-step level
+#: and its horizon total: shares and means of 0..1 attributes in [0, 1], counts, spending and
+#: the other measures >= 0. Confidence intervals are clipped to it (a t-interval over a few
+#: replications of a share near 0 would reach below 0), those of differences alt - base to
+#: ``(low - high, high - low)``: [-1, 1] for a share, unbounded for a count.
+OUTPUT_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys((
+        "share_sme_project", "share_sme_success", "share_sme_research_partner",
+        *[f"innovating_{c}" for c in SIZE_CLASSES], *[f"coop_research_{c}" for c in SIZE_CLASSES],
+        "capability_mean", "capability_gini", "survival", "mean_awareness", "mean_talent",
+        "net_density", "net_largest_component", "net_clustering"), _SHARE),
+    **dict.fromkeys((
+        "knowledge_variety", "knowledge_breadth", "n_firms", "n_smes", "patents_total",
+        "links_active", "secondments_active", "net_nodes", "net_edges", "net_mean_degree",
+        "net_max_degree", *FLOW_OUTPUTS), _NON_NEGATIVE),
+}  # fmt: skip
 
-def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
+
+def output_range(name: str) -> tuple[float, float]:
+    """The natural range of output ``name`` (:data:`OUTPUT_RANGES`; unbounded if unknown)."""
+    return OUTPUT_RANGES.get(name, (-math.inf, math.inf))
+
+
+def difference_range(name: str) -> tuple[float, float]:
+    """The range of a difference alt - base of output ``name``: [-1, 1] for a share,
+    unbounded where the output has no upper bound."""
+    low, high = output_range(name)
+    return low - high, high - low
+
+
+def output_kind(name: str) -> str:
+    """``"total"`` for a flow summed over the horizon, ``"final"`` for a final-step level
+    (every other output, including columns not in :data:`FLOW_OUTPUTS` or
+    :data:`LEVEL_OUTPUTS`)."""
+    return "total" if name in FLOW_OUTPUTS else "final"
+
+
+def mean_ci(values, level: float = 0.95, *,
+            bounds: tuple[float, float] | None = None) -> tuple[float, float, float]:
     """Mean and the t-interval ``(low, high)`` over replications (NaN bounds for n < 2).
 
     ``values`` is one number per replication (NaN ones are left out); ``level`` a share in
-    (0, 1) — ``95`` gave NaN bounds without a word."""
+    (0, 1) — ``95`` gave NaN bounds without a word. ``bounds`` (low, high), where given,
+    clips the interval to the quantity's range (:func:`output_range`)."""
     level = real_number("level", level, low=0.0, high=1.0, above_low=True)
     if level >= 1.0:
         raise ValueError(f"level must be a share below 1 (0.95 for 95 %), got {level!r}")
+    if bounds is not None:
+        try:
+            b_low, b_high = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds must be a pair (low, high), got {bounds!r}") from None
+        if not b_low <= b_high:
+            raise ValueError(f"bounds must be a pair low <= high, got {bounds!r}")
     try:
         v = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -73,7 +126,10 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     if n < 2:
         return m, float("nan"), float("nan")
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
-    return m, m - half, m + half
+    low, high = m - half, m + half
+    if bounds is not None:
+        low, high = (float(np.clip(x, b_low, b_high)) for x in (low, high))
+    return m, low, high
 
 
 @dataclass
@@ -103,22 +159,28 @@ class RunResult:
         return settings
 
     def per_replication(self) -> pd.DataFrame:
-        """One row per replication: final-step levels and horizon totals of flows."""
+        """One row per replication and a column per output — every per-step column but
+        ``replication`` and ``step``: final-step levels (:data:`LEVEL_OUTPUTS`, then any
+        column of neither table) and horizon totals of flows (:data:`FLOW_OUTPUTS`)."""
         g = self.steps.groupby("replication")
         last = g.tail(1).set_index("replication")
-        levels = last[[c for c in LEVEL_OUTPUTS if c in last.columns]]
-        flows = g[[c for c in FLOW_OUTPUTS if c in self.steps.columns]].sum()
+        columns = [c for c in self.steps.columns if c not in INDEX_COLUMNS]
+        known = set(LEVEL_OUTPUTS) | set(FLOW_OUTPUTS)
+        level_cols = ([c for c in LEVEL_OUTPUTS if c in columns]
+                      + [c for c in columns if c not in known])
+        levels = last[level_cols]
+        flows = g[[c for c in FLOW_OUTPUTS if c in columns]].sum()
         return pd.concat([levels, flows], axis=1)
 
     def summary(self) -> dict[str, Any]:
         """The run as plain data: the settings used and, for each output, the mean over replications
-        with its 95 % confidence interval (final-step level or horizon total)."""
+        with its 95 % confidence interval (final-step level or horizon total), clipped to the
+        output's range (:data:`OUTPUT_RANGES`)."""
         per = self.per_replication()
         outputs = {}
         for col in per.columns:
-            m, lo, hi = mean_ci(per[col])
-            outputs[col] = {"mean": m, "ci95": [lo, hi],
-                            "kind": "final" if col in LEVEL_OUTPUTS else "total"}
+            m, lo, hi = mean_ci(per[col], bounds=output_range(col))
+            outputs[col] = {"mean": m, "ci95": [lo, hi], "kind": output_kind(col)}
         return {
             "scenario": self.scenario.name,
             "seed": self.seed,
@@ -178,8 +240,8 @@ class Comparison:
 
     def differences(self) -> dict[str, dict[str, dict[str, Any]]]:
         """For each alternative, per output the base and alternative means and the mean paired
-        difference with its 95 % interval, plus the additional innovations and the spending per
-        additional innovation."""
+        difference with its 95 % interval (clipped to :func:`difference_range`: [-1, 1] for a
+        share), plus the additional innovations and the spending per additional innovation."""
         base = self.base.per_replication()
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for alt in self.alternatives:
@@ -187,10 +249,9 @@ class Comparison:
             rows = {}
             for col in base.columns:
                 diff = per[col] - base[col]
-                m, lo, hi = mean_ci(diff)
+                m, lo, hi = mean_ci(diff, bounds=difference_range(col))
                 rows[col] = {"base": float(base[col].mean()), "alt": float(per[col].mean()),
-                             "diff": m, "ci95": [lo, hi],
-                             "kind": "final" if col in LEVEL_OUTPUTS else "total"}
+                             "diff": m, "ci95": [lo, hi], "kind": output_kind(col)}
             extra = per["innovations"] - base["innovations"]
             spend = per["spend_total"] - base["spend_total"]
             m, lo, hi = mean_ci(extra)
@@ -253,9 +314,11 @@ def compare_scenarios(
 
 
 def _bands(result: RunResult, column: str) -> pd.DataFrame:
+    """Per step the mean of ``column`` over replications and its 95 % band, clipped to the
+    output's range (the mean where the band is unknown)."""
     rows = []
     for step, g in result.steps.groupby("step"):
-        m, lo, hi = mean_ci(g[column])
+        m, lo, hi = mean_ci(g[column], bounds=output_range(column))
         rows.append((step, m, lo if not math.isnan(lo) else m, hi if not math.isnan(hi) else m))
     return pd.DataFrame(rows, columns=["step", "mean", "low", "high"])
 
@@ -308,6 +371,21 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
               for path, content in zip(paths, contents, strict=True))  # fmt: skip
 
 
+def format_number(value: Any) -> str:
+    """A figure for people: 4 significant digits, ``n/a`` for an unknown one (None, NaN) —
+    the console tables and ``compare.html`` alike (the JSON files hold ``null``)."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.4g}"
+
+
+def format_interval(low: Any, high: Any) -> str:
+    """A confidence interval for people, ``[low, high]``; ``n/a`` where a bound is unknown."""
+    if "n/a" in (format_number(low), format_number(high)):
+        return "n/a"
+    return f"[{low:.4g}, {high:.4g}]"
+
+
 def _html(comparison: Comparison, png_b64: str) -> str:
     diffs = comparison.differences()
     esc = html.escape
@@ -329,17 +407,13 @@ def _html(comparison: Comparison, png_b64: str) -> str:
                      "<th>difference</th><th>95 % CI</th></tr>")
         for col, r in rows.items():
             if "value" in r:
-                v = "n/a" if r["value"] is None else f"{r['value']:.4g}"
                 parts.append(f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td><td></td>"
-                             f"<td></td><td>{v}</td><td></td></tr>")
+                             f"<td></td><td>{format_number(r['value'])}</td><td></td></tr>")
                 continue
-            lo, hi = r["ci95"]
-            ci = "n/a" if math.isnan(lo) or math.isnan(hi) else f"[{lo:.4g}, {hi:.4g}]"
             parts.append(
                 f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td>"
-                f"<td>{r.get('base', float('nan')):.4g}</td>"
-                f"<td>{r.get('alt', float('nan')):.4g}</td><td>{r['diff']:.4g}</td>"
-                f"<td>{ci}</td></tr>")
+                f"<td>{format_number(r.get('base'))}</td><td>{format_number(r.get('alt'))}</td>"
+                f"<td>{format_number(r['diff'])}</td><td>{format_interval(*r['ci95'])}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -11,6 +11,7 @@ scenarios shipped in ``simulation/scenarios/`` are listed by :func:`example_scen
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -50,6 +51,20 @@ SOURCE_KEYS = {"synthetic": {"n_firms", *SYNTHETIC_OPTIONS}, "synth": {"n_firms"
 #: Characters allowed in a scenario ``name`` besides letters and digits (it names the
 #: default output folder, so no path separators).
 NAME_EXTRA_CHARS = " -_."
+
+#: The most firms a scenario may ask for, by source: about 1 GB of memory per million
+#: firms with the fast ``synthetic`` generator (peak RSS 0.92-0.99 GB at 1 M firms,
+#: docs/model.md section 10), so 5 M fit a workstation; the registry's ``synth`` generator
+#: writes text profiles and a collaboration history (about 6.5 GB and 30 s per million
+#: SMEs), so 1 M. A larger ``population.n_firms`` is refused when the file is read, not by
+#: a failed allocation.
+MAX_FIRMS = {"synthetic": 5_000_000, "synth": 1_000_000}
+_MEMORY = {"synthetic": "about 1 GB", "synth": "about 6.5 GB"}
+#: The most organisations (firms, research organisations and intermediaries) and clusters
+#: the synthetic generator may make: ``research_per_firm``, ``n_regions`` and the per-region
+#: counts multiply ``n_firms``, so they are bounded too.
+MAX_ORGANISATIONS = 10_000_000
+MAX_CLUSTERS = 1_000_000
 
 #: The options of the synthetic generator (``population.<name>``).
 SYNTHETIC_RANGES: dict[str, Range] = {
@@ -101,6 +116,9 @@ class Scenario:
         from innoweave.simulation.population import population_from_frames, synthetic_population
 
         spec = self.population
+        if spec.source in MAX_FIRMS and isinstance(spec.n_firms, (int, np.integer)):
+            # a spec made by hand has not been through the parser
+            _check_firms(spec.source, spec.n_firms)
         if spec.source == "synthetic":
             return synthetic_population(spec.n_firms, seed=seed, params=self.params,
                                         **spec.options)
@@ -260,6 +278,16 @@ def check_name(name: Any, where: str = "name") -> str:
     return name
 
 
+def default_name(stem: str) -> str:
+    """The name of a scenario file without ``name``: its stem, made a valid name (it names
+    the default output folder): other characters than :data:`NAME_EXTRA_CHARS`, letters
+    and digits become ``_``, leading ones that cannot start a name are dropped
+    (``.hidden.toml`` is ``hidden``), at most 100 characters; ``scenario`` if none is left."""
+    safe = "".join(c if c.isalnum() or c in NAME_EXTRA_CHARS else "_" for c in str(stem))
+    start = next((i for i, c in enumerate(safe) if c.isalnum()), len(safe))
+    return safe[start:start + 100] or "scenario"
+
+
 def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
                    base_dir: Path | None = None) -> Scenario:
     """Validate a scenario mapping (as read from TOML); errors name the field."""
@@ -270,9 +298,8 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
         raise ScenarioError(f"{unknown[0]}: unknown scenario key; allowed: {sorted(TOP_LEVEL)}")
     if "name" in data:
         scenario_name = check_name(data["name"])
-    else:  # the file's stem, made safe: it names the default output folder
-        safe = "".join(c if c.isalnum() or c in NAME_EXTRA_CHARS else "_" for c in name)
-        scenario_name = safe[:100] if safe[:1].isalnum() else f"s{safe}"[:100]
+    else:
+        scenario_name = default_name(name)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"description: expected a text, got {description!r}")
@@ -386,11 +413,14 @@ def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
         if n_firms < 1:
             raise ScenarioError(f"population.n_firms: empty population ({n_firms} firms); "
                                 "need at least 1")
+        _check_firms(source, n_firms)
         options = {k: data[k] for k in sorted(SYNTHETIC_OPTIONS) if k in data}
         for key, value in options.items():
             problem = SYNTHETIC_RANGES[key].problem(value)
             if problem:
                 raise ScenarioError(f"population.{key}: {problem}")
+        if source == "synthetic":
+            _check_synthetic_size(n_firms, options)
         return PopulationSpec(source=source, n_firms=n_firms, options=options)
     if source == "registry":
         url = data.get("url")
@@ -409,6 +439,47 @@ def _parse_population(data: Any, base_dir: Path | None) -> PopulationSpec:
         raise ScenarioError(f"population.path: {resolved} is a file; a CORDIS folder is "
                             "expected")
     return PopulationSpec(source=source, path=str(resolved))
+
+
+def _check_firms(source: str, n_firms: int) -> None:
+    """Refuse more firms than :data:`MAX_FIRMS` allows for ``source``, naming the field."""
+    if n_firms > MAX_FIRMS[source]:
+        raise ScenarioError(f"population.n_firms: at most {MAX_FIRMS[source]:,} firms with "
+                            f"source {source!r}, got {n_firms:,} ({_MEMORY[source]} of "
+                            "memory per million firms)")
+
+
+def _check_synthetic_size(n_firms: int, options: dict[str, Any]) -> None:
+    """Refuse synthetic-generator options that would make more than
+    :data:`MAX_ORGANISATIONS` organisations or :data:`MAX_CLUSTERS` clusters, naming the
+    option (the counts as :func:`~innoweave.simulation.population.synthetic_population`
+    makes them, its defaults where an option is not given)."""
+    from innoweave.simulation.population import synthetic_population
+
+    defaults = {name: p.default for name, p in
+                inspect.signature(synthetic_population).parameters.items()}
+    given = {**{k: defaults[k] for k in SYNTHETIC_OPTIONS}, **options}
+    regions = given["n_regions"] or int(np.clip(n_firms // 500, 4, 400))
+    research = max(1, round(n_firms * given["research_per_firm"]))
+    intermediaries = regions * given["intermediaries_per_region"]
+    total = n_firms + research + intermediaries
+    if total > MAX_ORGANISATIONS:
+        culprit = ("research_per_firm" if research >= intermediaries else
+                   "n_regions" if "n_regions" in options
+                   and regions > given["intermediaries_per_region"]
+                   else "intermediaries_per_region")
+        raise ScenarioError(
+            f"population.{culprit}: the synthetic population would have {total:,} "
+            f"organisations ({n_firms:,} firms, {research:,} research organisations, "
+            f"{intermediaries:,} intermediaries); at most {MAX_ORGANISATIONS:,}")
+    clusters = regions * given["clusters_per_region"]
+    if clusters > MAX_CLUSTERS:
+        culprit = ("n_regions" if "n_regions" in options and regions > given["clusters_per_region"]
+                   else "clusters_per_region")
+        raise ScenarioError(
+            f"population.{culprit}: the synthetic population would have {clusters:,} "
+            f"clusters ({regions:,} regions × {given['clusters_per_region']:,}); "
+            f"at most {MAX_CLUSTERS:,}")
 
 
 def _check_registry_url(url: str) -> None:

@@ -1,0 +1,375 @@
+"""What `simulate run` and `simulate compare` report: every output column, intervals inside
+each output's range, unknown figures as n/a in every human-readable form, full output
+names in the console tables, help texts shown as written, and population sizes that
+could not be allocated refused when the scenario is read."""
+
+import io
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from rich.console import Console
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+from innoweave.cli import simulate as simulate_cli
+from innoweave.simulation.engine import Engine
+from innoweave.simulation.population import synthetic_population
+from innoweave.simulation.runner import (
+    FLOW_OUTPUTS,
+    LEVEL_OUTPUTS,
+    OUTPUT_RANGES,
+    Comparison,
+    RunResult,
+    _bands,
+    _html,
+    difference_range,
+    mean_ci,
+    output_range,
+    run_scenario,
+)
+from innoweave.simulation.scenario import (
+    MAX_CLUSTERS,
+    MAX_FIRMS,
+    MAX_ORGANISATIONS,
+    PopulationSpec,
+    ScenarioError,
+    default_name,
+    load_scenario,
+    parse_scenario,
+)
+
+runner = CliRunner()
+DOCS = Path(__file__).parents[2] / "docs" / "model.md"
+SMALL = {"horizon": 3, "replications": 3, "seed": 5,
+         "population": {"source": "synthetic", "n_firms": 200}}
+# every instrument with a small budget: several spends stay near 0 (intervals reaching < 0)
+MIX = {key: {"budget": 0.5} for key in (
+    "rd_grant", "credit_guarantee", "rd_tax_credit", "talent_subsidy", "researcher_secondment",
+    "innovation_voucher", "matchmaking_platform", "joint_lab", "intermediary_funding",
+    "cluster_programme", "ip_support", "awareness_campaign", "collaborative_call")}
+TOML_HEAD = ('horizon = 3\nreplications = 3\nseed = 5\n[population]\nn_firms = 200\n')
+TOML_MIX = "".join(f"[instruments.{key}]\nbudget = 0.5\n" for key in MIX)
+
+
+def strict(text):
+    """Parse JSON, refusing NaN / Infinity."""
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON constant {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def inside(low, high, bounds):
+    return low is None or (bounds[0] <= low and high <= bounds[1])
+
+
+@pytest.fixture(scope="module")
+def engine_columns():
+    pop = synthetic_population(120, seed=3)
+    frame = Engine(None, pop, seed=4).run(1)
+    return [c for c in frame.columns if c != "step"]
+
+
+# --- 1. population sizes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("population, message", [
+    ({"n_firms": 100_000_000_000},
+     r"^population\.n_firms: at most 5,000,000 firms with source 'synthetic', "
+     r"got 100,000,000,000"),
+    ({"n_firms": MAX_FIRMS["synthetic"] + 1}, r"^population\.n_firms: at most 5,000,000"),
+    ({"source": "synth", "n_firms": 2_000_000},
+     r"^population\.n_firms: at most 1,000,000 firms with source 'synth'"),
+    ({"n_firms": 1000, "research_per_firm": 1e6},
+     r"^population\.research_per_firm: .* organisations .*; at most 10,000,000"),
+    ({"n_firms": 1000, "n_regions": 10, "intermediaries_per_region": 10**7},
+     r"^population\.intermediaries_per_region: .*; at most 10,000,000"),
+    ({"n_firms": 1000, "n_regions": 10**8, "intermediaries_per_region": 0},
+     r"^population\.n_regions: .* clusters .*; at most 1,000,000"),
+    ({"n_firms": 1000, "clusters_per_region": 10**7},
+     r"^population\.clusters_per_region: .* clusters"),
+])
+def test_populations_too_large_to_allocate_are_refused_when_read(population, message):
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario({**SMALL, "population": population})
+
+
+def test_the_largest_allowed_populations_are_accepted_when_read():
+    for source, most in MAX_FIRMS.items():  # parsed only: nothing is built
+        assert parse_scenario({**SMALL, "population": {"source": source, "n_firms": most}})
+    assert MAX_ORGANISATIONS >= 2 * MAX_FIRMS["synthetic"] and MAX_CLUSTERS >= 400 * 2
+    rows = dict(re.findall(r"^\| `(population\.n_firms)` \| ([^|]+) \|", DOCS.read_text(),
+                           flags=re.M))
+    assert "5 000 000" in rows["population.n_firms"]
+    assert "1 000 000" in rows["population.n_firms"]
+
+
+def test_a_huge_population_given_by_hand_is_refused_before_allocating():
+    sc = parse_scenario(SMALL)
+    sc.population = PopulationSpec(source="synthetic", n_firms=100_000_000_000)
+    with pytest.raises(ScenarioError, match=r"^population\.n_firms: at most 5,000,000"):
+        run_scenario(sc)
+
+
+def test_cli_refuses_a_huge_population_with_one_line_before_running(tmp_path, monkeypatch):
+    def no_run(*a, **k):
+        raise AssertionError("ran a population that cannot be allocated")
+
+    monkeypatch.setattr("innoweave.simulation.runner.run_scenario", no_run)
+    scen = tmp_path / "huge.toml"
+    scen.write_text(TOML_HEAD.replace("n_firms = 200", "n_firms = 100000000000"))
+    res = runner.invoke(app, ["simulate", "run", str(scen), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "MemoryError" not in res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "huge.toml" in lines[0] and "population.n_firms" in lines[0]
+    assert "at most 5,000,000" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+# --- 7. default names ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stem, name", [
+    (".hidden", "hidden"), ("..x.y", "x.y"), ("-_ a", "a"), ("...", "scenario"),
+    ("my run (v2)", "my run _v2_"), ("2025 plan", "2025 plan"), ("x" * 150, "x" * 100),
+])
+def test_default_names_come_from_the_file_stem(stem, name):
+    assert default_name(stem) == name
+
+
+def test_a_hidden_file_without_name_is_named_without_a_prefix(tmp_path):
+    scen = tmp_path / ".hidden.toml"
+    scen.write_text("horizon = 1\n[population]\nn_firms = 50\n")
+    assert load_scenario(scen).name == "hidden"
+
+
+# --- 6. every output in summary and comparison ------------------------------------------
+
+
+def test_every_engine_column_is_classified_and_has_a_range(engine_columns):
+    assert not set(LEVEL_OUTPUTS) & set(FLOW_OUTPUTS)
+    assert set(engine_columns) == set(LEVEL_OUTPUTS) | set(FLOW_OUTPUTS)
+    assert set(OUTPUT_RANGES) == set(engine_columns)
+    for name, (low, high) in OUTPUT_RANGES.items():
+        assert (low, high) in ((0.0, 1.0), (0.0, math.inf)), name
+
+
+@pytest.fixture(scope="module")
+def mixed_comparison():
+    base = run_scenario(parse_scenario({**SMALL, "name": "base"}))
+    alt = run_scenario(parse_scenario({**SMALL, "name": "mix", "instruments": MIX}))
+    return Comparison(base, [alt])
+
+
+def test_summary_and_comparison_cover_every_output_column(mixed_comparison, engine_columns):
+    run = mixed_comparison.alternatives[0]
+    outputs = run.summary()["outputs"]
+    assert list(outputs) == [*[c for c in LEVEL_OUTPUTS], *[c for c in FLOW_OUTPUTS]]
+    assert set(outputs) == set(engine_columns)
+    for name in ("share_sme_project", "innovating_medium", "coop_research_medium",
+                 "innovating_large", "coop_research_large", "knowledge_breadth",
+                 "net_nodes", "links_active", "entry_dropped"):
+        assert name in outputs
+    for name, o in outputs.items():
+        assert o["kind"] == ("total" if name in FLOW_OUTPUTS else "final"), name
+    rows = mixed_comparison.differences()["mix"]
+    assert set(rows) == set(engine_columns) | {"additional_innovations",
+                                               "spending_per_additional_innovation"}
+    # a final level is the last step's value, a flow the horizon's total
+    steps = run.steps
+    last = steps[steps["step"] == steps["step"].max()]
+    assert outputs["share_sme_project"]["mean"] == pytest.approx(last["share_sme_project"].mean())
+    assert outputs["entry_dropped"]["mean"] == pytest.approx(
+        steps.groupby("replication")["entry_dropped"].sum().mean())
+
+
+def test_a_column_of_neither_table_is_reported_as_a_final_level(mixed_comparison):
+    run = mixed_comparison.base
+    steps = run.steps.assign(new_measure=run.steps["step"] * 2.0)
+    result = RunResult(run.scenario, steps, run.seed, run.replications, run.horizon, run.xp)
+    out = result.summary()["outputs"]["new_measure"]
+    assert out["kind"] == "final" and out["mean"] == 2.0 * steps["step"].max()
+
+
+# --- 5. intervals within each output's range --------------------------------------------
+
+
+def test_mean_ci_clips_to_bounds_and_keeps_the_mean():
+    values = [0.8, 1.0, 1.0]
+    m, lo, hi = mean_ci(values)
+    assert hi > 1  # the plain t-interval leaves the range
+    m2, lo2, hi2 = mean_ci(values, bounds=(0.0, 1.0))
+    assert (m2, lo2, hi2) == (m, lo, 1.0)
+    assert mean_ci([0.0, 0.0, 0.01], bounds=(0.0, 1.0))[1] == 0.0
+    assert mean_ci([-44.8, 56.8, 0.0], bounds=(0.0, math.inf))[1:] == (
+        0.0, mean_ci([-44.8, 56.8, 0.0])[2])
+    assert all(math.isnan(x) for x in mean_ci([0.5], bounds=(0.0, 1.0))[1:])
+    for bad in [(1.0, 0.0), (0.0,), "ab", (0.0, None)]:
+        with pytest.raises(ValueError, match="bounds"):
+            mean_ci(values, bounds=bad)
+
+
+def test_ranges_of_outputs_and_of_their_differences():
+    assert output_range("survival") == (0.0, 1.0)
+    assert output_range("share_sme_research_partner") == (0.0, 1.0)
+    assert output_range("spend_innovation_voucher") == (0.0, math.inf)
+    assert output_range("unknown") == (-math.inf, math.inf)
+    assert difference_range("survival") == (-1.0, 1.0)
+    assert difference_range("innovations") == (-math.inf, math.inf)
+
+
+def test_summary_and_differences_clip_intervals_of_bounded_outputs(mixed_comparison):
+    base_run = mixed_comparison.base
+    steps = base_run.steps.copy()
+    final = steps["step"] == steps["step"].max()
+    steps.loc[final, "survival"] = np.array([0.8, 1.0, 1.0])
+    steps.loc[final, "share_sme_research_partner"] = np.array([0.0, 0.0, 0.01])
+    steps["spend_innovation_voucher"] = 0.0
+    steps.loc[final, "spend_innovation_voucher"] = np.array([0.0, 0.0, 5.0])
+    made = RunResult(base_run.scenario, steps, 5, 3, 3, "numpy")
+    out = made.summary()["outputs"]
+    assert out["survival"]["ci95"][1] == 1.0 and out["survival"]["ci95"][0] < 1.0
+    assert out["share_sme_research_partner"]["ci95"][0] == 0.0
+    assert out["spend_innovation_voucher"]["ci95"][0] == 0.0
+    # a difference of shares stays within [-1, 1]
+    alt_steps = steps.copy()
+    alt_steps.loc[final, "survival"] = np.array([0.0, 1.0, 0.0])
+    alt_steps.loc[final, "share_sme_research_partner"] = np.array([1.0, 1.0, 0.0])
+    alt = RunResult(parse_scenario({**SMALL, "name": "alt"}), alt_steps, 5, 3, 3, "numpy")
+    rows = Comparison(made, [alt]).differences()["alt"]
+    assert rows["share_sme_research_partner"]["ci95"][1] == 1.0
+    assert rows["survival"]["ci95"][0] == -1.0
+    # the PNG's bands too
+    bands = _bands(made, "survival")
+    assert bands["high"].max() <= 1.0 and bands["low"].min() >= 0.0
+
+
+def test_run_and_compare_files_keep_every_interval_in_range(tmp_path):
+    base = tmp_path / "base.toml"
+    mix = tmp_path / "mix.toml"
+    base.write_text('name = "base"\n' + TOML_HEAD)
+    mix.write_text('name = "mix"\n' + TOML_HEAD + TOML_MIX)
+    res = runner.invoke(app, ["simulate", "run", str(mix), "--out", str(tmp_path / "r"), "-q"])
+    assert res.exit_code == 0, res.output
+    summary = strict((tmp_path / "r" / "summary.json").read_text())
+    clipped = 0
+    for name, o in summary["outputs"].items():
+        assert inside(*o["ci95"], output_range(name)), (name, o)
+        clipped += o["ci95"][0] == output_range(name)[0] and o["mean"] > output_range(name)[0]
+    assert clipped  # some interval met its range's end (so this tests the clipping)
+    book = pd.read_excel(tmp_path / "r" / "summary.xlsx", sheet_name="outputs")
+    for row in book.itertuples():
+        if not math.isnan(row.ci95_low):
+            assert inside(row.ci95_low, row.ci95_high, output_range(row.output)), row
+    res = runner.invoke(app, ["simulate", "compare", str(base), str(mix), "--out",
+                              str(tmp_path / "c"), "-q"])
+    assert res.exit_code == 0, res.output
+    data = strict((tmp_path / "c" / "compare.json").read_text())
+    for name, r in data["differences"]["mix"].items():
+        if "ci95" in r and name in OUTPUT_RANGES:
+            assert inside(*r["ci95"], difference_range(name)), (name, r)
+    book = pd.read_excel(tmp_path / "c" / "compare.xlsx", sheet_name="differences")
+    for row in book.itertuples():
+        if row.output in OUTPUT_RANGES and not math.isnan(row.ci95_low):
+            assert inside(row.ci95_low, row.ci95_high, difference_range(row.output)), row
+
+
+# --- 3. unknown figures as n/a on the comparison page -----------------------------------
+
+
+def test_comparison_page_shows_unknown_figures_as_n_a(mixed_comparison):
+    page = _html(mixed_comparison, "")
+    cells = re.findall(r"<td>([^<]*)</td>", page)
+    assert cells and not [c for c in cells if "nan" in c.lower() or "inf" in c.lower()]
+    row = re.search(r"<tr><td>additional_innovations</td>(.*?)</tr>", page).group(1)
+    assert re.findall(r"<td>([^<]*)</td>", row)[1:3] == ["n/a", "n/a"]
+    one = Comparison(run_scenario(mixed_comparison.base.scenario, replications=1, horizon=1),
+                     [run_scenario(mixed_comparison.alternatives[0].scenario, replications=1,
+                                   horizon=1)])
+    cells = re.findall(r"<td>([^<]*)</td>", _html(one, ""))
+    assert "n/a" in cells and not [c for c in cells if "nan" in c.lower()]
+
+
+# --- 2. full output names in the console tables -----------------------------------------
+
+
+def table_names(text: str) -> set[str]:
+    """The first word of each table row (box-drawn or not)."""
+    names = set()
+    for line in text.splitlines():
+        m = re.match(r"^[│ ]*([a-z][a-z0-9_]+)\b", line)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_console_tables_show_full_output_names_at_80_columns(tmp_path, monkeypatch, terminal):
+    buf = io.StringIO()
+    if terminal:  # an 80-column terminal; otherwise piped output (CliRunner), COLUMNS=80
+        monkeypatch.setattr(simulate_cli, "err", Console(file=buf, width=80,
+                                                         force_terminal=True,
+                                                         color_system=None))
+    base = tmp_path / "base.toml"
+    mix = tmp_path / "mix.toml"
+    base.write_text('name = "base"\n' + TOML_HEAD)
+    mix.write_text('name = "mix"\n' + TOML_HEAD + TOML_MIX)
+    env = {"COLUMNS": "80"}
+    res = runner.invoke(app, ["simulate", "run", str(mix), "--out", str(tmp_path / "r"),
+                              "-q"], env=env)
+    assert res.exit_code == 0, res.output
+    text = buf.getvalue() if terminal else res.stderr
+    summary = strict((tmp_path / "r" / "summary.json").read_text())
+    shown = {n for n, o in summary["outputs"].items()
+             if not (n.startswith("spend_") and n != "spend_total" and o["mean"] == 0)}
+    assert shown <= table_names(text), shown - table_names(text)
+    assert "…" not in text
+    buf.seek(0)
+    buf.truncate(0)
+    res = runner.invoke(app, ["simulate", "compare", str(base), str(mix), "--out",
+                              str(tmp_path / "c"), "-q"], env=env)
+    assert res.exit_code == 0, res.output
+    text = buf.getvalue() if terminal else res.stderr
+    rows = strict((tmp_path / "c" / "compare.json").read_text())["differences"]["mix"]
+    shown = {n for n, r in rows.items() if "value" not in r
+             and not (n.startswith("spend_") and r.get("alt") == 0 and r.get("base") == 0)}
+    assert shown <= table_names(text), shown - table_names(text)
+    assert "…" not in text
+    assert re.search(r"^spending_per_additional_innovation \(ratio of mean totals\): ",
+                     text, flags=re.M)
+    if terminal:
+        assert max(len(line) for line in text.splitlines()) <= 80
+    else:  # piped: one line per output, the interval beside its name
+        assert re.search(r"^survival +final .*\[", text, flags=re.M), text
+
+
+# --- 4. help texts shown as written ----------------------------------------------------
+
+
+def test_help_texts_keep_their_square_brackets():
+    """Typer renders help as Rich markup: a bare ``[population]`` is read as a style tag and
+    vanishes, so every bracketed word of a docstring or option help must be escaped."""
+    group = typer.main.get_group(simulate_cli.app)
+    tag = re.compile(r"(?<!\\)\[([a-zA-Z#/@][^\[\]]*)\]")
+    escaped = re.compile(r"\\\[([^\[\]]*)\]")
+    checked = 0
+    for name, command in group.commands.items():
+        texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
+        bare = [m for t in texts for m in tag.findall(t)]
+        assert not bare, f"{name}: unescaped {bare}"
+        wanted = [f"[{m}]" for t in texts for m in escaped.findall(t)]
+        res = runner.invoke(app, ["simulate", name, "--help"], env={"COLUMNS": "300"})
+        assert res.exit_code == 0, res.output
+        for text in wanted:
+            assert text in res.output, (name, text)
+            checked += 1
+    assert checked  # compare's [population] at least
+    res = runner.invoke(app, ["simulate", "compare", "--help"], env={"COLUMNS": "300"})
+    assert "base's [population] table" in res.output
