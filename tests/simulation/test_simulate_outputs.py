@@ -373,3 +373,21 @@ def test_help_texts_keep_their_square_brackets():
     assert checked  # compare's [population] at least
     res = runner.invoke(app, ["simulate", "compare", "--help"], env={"COLUMNS": "300"})
     assert "base's [population] table" in res.output
+
+
+def test_spending_per_additional_innovation_says_when_it_is_not_established(mixed_comparison):
+    """A QA pass saw a cost per extra innovation of 12.0 reported beside additional innovations
+    with interval [-5.9, 6.9]: the ratio is flagged unless that interval lies above 0."""
+    from innoweave.simulation.runner import NOT_ESTABLISHED
+
+    rows = mixed_comparison.differences()["mix"]
+    extra, ratio = rows["additional_innovations"], rows["spending_per_additional_innovation"]
+    assert ratio["established"] == (extra["ci95"][0] > 0)
+    assert (ratio.get("note") == NOT_ESTABLISHED) != ratio["established"]
+    # the same scenario under another name adds nothing (common random numbers): the
+    # difference is 0 in every replication, its interval [0, 0] — not established
+    twin = run_scenario(parse_scenario({**SMALL, "name": "twin"}))
+    nothing = Comparison(mixed_comparison.base, [twin]).differences()["twin"]
+    assert nothing["additional_innovations"]["diff"] == 0
+    assert nothing["spending_per_additional_innovation"] == {
+        "value": None, "kind": "ratio of mean totals", "established": False, "note": NOT_ESTABLISHED}

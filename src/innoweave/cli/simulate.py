@@ -316,7 +316,8 @@ def compare(
         ratios = []
         for col, r in rows.items():
             if "value" in r:  # below the table: its long name would widen the first column
-                ratios.append(f"{col} ({r['kind']}): {_fmt(r['value'])}")
+                caveat = f" — {r['note']}" if r.get("note") else ""
+                ratios.append(f"{col} ({r['kind']}): {_fmt(r['value'])}{caveat}")
             elif not (col.startswith("spend_") and r.get("alt") == 0 and r.get("base") == 0):
                 table.add_row(col, r["kind"], _fmt(r.get("base")), _fmt(r.get("alt")),
                               _fmt(r["diff"]), _ci(*r["ci95"]))

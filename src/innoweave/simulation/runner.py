@@ -76,6 +76,12 @@ OUTPUT_RANGES: dict[str, tuple[float, float]] = {
 }  # fmt: skip
 
 
+#: Said beside a spending per additional innovation whose additional innovations' 95 %
+#: interval does not lie above 0.
+NOT_ESTABLISHED = ("not established: the additional innovations' 95 % interval does not lie "
+                   "above 0, so the extra innovations may be chance")
+
+
 def output_range(name: str) -> tuple[float, float]:
     """The natural range of output ``name`` (:data:`OUTPUT_RANGES`; unbounded if unknown)."""
     return OUTPUT_RANGES.get(name, (-math.inf, math.inf))
@@ -257,9 +263,14 @@ class Comparison:
             m, lo, hi = mean_ci(extra)
             mean_extra = float(extra.mean())
             rows["additional_innovations"] = {"diff": m, "ci95": [lo, hi], "kind": "total"}
+            # established only where the additional innovations' interval lies above 0: else
+            # the ratio divides by a difference that may be noise (or none at all)
+            established = bool(lo > 0)
             rows["spending_per_additional_innovation"] = {
                 "value": float(spend.mean() / mean_extra) if mean_extra > 0 else None,
                 "kind": "ratio of mean totals",
+                "established": established,
+                **({} if established else {"note": NOT_ESTABLISHED}),
             }
             out[alt.scenario.name] = rows
         return out
@@ -408,7 +419,8 @@ def _html(comparison: Comparison, png_b64: str) -> str:
         for col, r in rows.items():
             if "value" in r:
                 parts.append(f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td><td></td>"
-                             f"<td></td><td>{format_number(r['value'])}</td><td></td></tr>")
+                             f"<td></td><td>{format_number(r['value'])}</td>"
+                             f"<td>{esc(r.get('note', ''))}</td></tr>")
                 continue
             parts.append(
                 f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td>"
