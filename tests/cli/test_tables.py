@@ -27,3 +27,37 @@ def test_check_table_path_names_the_option(tmp_path):
     with pytest.raises(typer.Exit) as exc:
         check_table_path(tmp_path / "x.parquet", "--plan")
     assert exc.value.exit_code == 2
+
+
+def test_write_table_renders_mappings_and_arrays_as_text(tmp_path):
+    import numpy as np
+
+    table = pd.DataFrame({"kinds": [{"sme": 3, "university": 1}, {}],
+                          "topics": [np.array(["laser", "optics"]), ("grid",)],
+                          "size": [4, 1]})  # fmt: skip
+    path = tmp_path / "t.csv"
+    write_table(table, path)
+    back = pd.read_csv(path)
+    assert back["kinds"].iloc[0] == "sme: 3; university: 1" and pd.isna(back["kinds"].iloc[1])
+    assert back["topics"].tolist() == ["laser; optics", "grid"]
+    assert "{" not in path.read_text() and "[" not in path.read_text()
+
+
+def test_write_table_xlsx_is_readable(tmp_path):
+    from openpyxl import load_workbook
+
+    table = pd.DataFrame({"org_id": ["syn:sme:1", "syn:sme:2"],
+                          "recommended": ["x" * 80, "short"],
+                          "score": [0.123456789012345, 2 / 3]})  # fmt: skip
+    path = tmp_path / "sme_diagnosis_of_a_rather_long_name_indeed.xlsx"
+    write_table(table, path)
+    book = load_workbook(path)
+    assert book.sheetnames == ["sme_diagnosis_of_a_rather_long_"]  # the stem, 31 characters
+    sheet = book.active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width == 11  # "syn:sme:1" + 2, at least 10
+    assert sheet.column_dimensions["B"].width == 50  # capped
+    assert sheet["C2"].number_format == "0.00" and sheet["C2"].value == 0.123456789012345
+    write_table(table, tmp_path / "t.xlsx", sheet="diagnosis")
+    assert load_workbook(tmp_path / "t.xlsx").sheetnames == ["diagnosis"]
+    assert pd.read_excel(tmp_path / "t.xlsx")["score"].iloc[1] == 2 / 3

@@ -186,6 +186,10 @@ def test_network_and_spatial_from_a_cordis_folder(planted, tmp_path):
         "centrality.csv",
         "policy_targets.csv",
     }
+    communities = (tables / "communities.csv").read_text()
+    assert "{'" not in communities and "['" not in communities  # no Python reprs in cells
+    kinds = pd.read_csv(tables / "communities.csv")["kinds"].iloc[0]
+    assert all(": " in part for part in kinds.split("; "))  # "sme: 3; university: 1"
 
     png = tmp_path / "map.png"
     geo = run(
@@ -199,10 +203,14 @@ def test_network_and_spatial_from_a_cordis_folder(planted, tmp_path):
         "--map",
         str(png),
         "--geojson",
+        "--out",
+        str(tmp_path / "spatial"),
     )
     assert geo.exit_code == 0, geo.output
     collection = json.loads(geo.stdout)
     assert collection["type"] == "FeatureCollection" and png.read_bytes()[:4] == b"\x89PNG"
+    clusters = (tmp_path / "spatial" / "clusters.csv").read_text()
+    assert "['" not in clusters and "; " in clusters  # topics joined as text
     summary = json.loads(
         run(
             "spatial", "--cordis", str(folder), "--eps-km", "10", "--min-samples", "3", "--json"

@@ -50,6 +50,10 @@ def test_eis_uncertainty_writes_png_and_html(eis_csv, tmp_path):
     data = json.loads(result.stdout)
     assert len(data["ranks"]) == 38 and data["meta"]["n_draws"] == 10
     assert out.stat().st_size > 1000 and "data:image/png;base64" in out.with_suffix(".html").read_text()
+    page = out.with_suffix(".html").read_text()
+    assert "{&#x27;" not in page and "2 normalisations × 2 aggregations × 3 weightings × 33 exclusions" in page
+    assert "left out in turn" in page
+    assert "<td>1</td>" in page and "<td>1.00</td>" not in page  # whole ranks without decimals
 
 
 def test_sme_profile_plot_and_unknown_id(registry_url, tmp_path):
@@ -72,6 +76,10 @@ def test_batch_csv_xlsx_and_bad_answers(registry_url, tmp_path):
     table = pd.read_csv(tmp_path / "all.csv")
     assert len(table) == 40 and "recommended" in table.columns
     assert len(pd.read_excel(tmp_path / "all.xlsx")) == 40
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(tmp_path / "all.xlsx").active
+    assert sheet.title == "all" and sheet.freeze_panes == "A2"
     answers = tmp_path / "answers.csv"
     pd.DataFrame({"org_id": ["syn:sme:1"], "item_id": ["AW1"], "answer": [6]}).to_csv(answers, index=False)
     bad = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "x.csv"), "--answers", str(answers),
@@ -253,6 +261,12 @@ def test_malformed_eis_data_names_file_and_column(tmp_path):
     junk = _eis_dir(tmp_path / "c", header + ",value\n0,SII,,Strong,2016,EU,DE,Germany,lots\n")
     assert "line 2: value 'lots' is not a number" in _one_error_line(
         runner.invoke(app, ["diagnose", "eis", "--data-dir", str(junk)]))
+    # a row given twice: pandas' "cannot handle a non-unique multi-index!" once came through
+    row = "0,SII,,Strong,2016,EU,DE,Germany,101.5"
+    twice = _eis_dir(tmp_path / "d", header + ",value\n" + row + "\n1.1.1,Doctorates,,Strong,2016,EU,DE,Germany,0.4\n"
+                     + row + "\n")  # fmt: skip
+    text = _one_error_line(runner.invoke(app, ["diagnose", "eis", "--data-dir", str(twice)]))
+    assert "eis2023_scores_long.csv lines 2, 4: country 'DE', year 2016, indicator '0' appears 2 times" in text
 
 
 def test_answer_file_problems_are_one_line(registry_url, tmp_path):
@@ -399,3 +413,23 @@ def test_questionnaire_form_as_csv_blank_and_bad_paths(tmp_path):
     nowhere = runner.invoke(app, ["diagnose", "questionnaire", "--out", str(tmp_path / "f.csv"),
                                   "--database-url", f"sqlite:///{tmp_path / 'none.db'}"])  # fmt: skip
     assert nowhere.exit_code == 2 and not (tmp_path / "f.csv").exists()
+
+
+def test_html_tables_show_whole_ranks_without_decimals():
+    from innoweave.diagnosis.plots import _number
+
+    assert [_number(v) for v in (1.0, 2.5, 0.125, 3.456, float("nan"))] == ["1", "2.5", "0.12", "3.46", ""]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--draws", "0", "--sobol", "0"], "--draws must be at least 1, got 0"),
+        (["--draws", "10", "--sobol", "100"], "--sobol must be 0 (no Sobol indices) or a power of two >= 2, got 100"),
+        (["--draws", "10", "--sobol", "1"], "--sobol must be 0"),
+    ],
+)
+def test_eis_uncertainty_options_are_named_as_options(options, message):
+    """They were named as the function's arguments (n_draws, n_base)."""
+    result = runner.invoke(app, ["diagnose", "eis-uncertainty", *options])
+    assert result.exit_code == 2 and message in " ".join(result.stderr.split())

@@ -12,6 +12,7 @@ from innoweave.diagnosis.sme import (
     INDICATORS,
     SMEDiagnoser,
     UnknownOrganisation,
+    peer_level_name,
     sme_hierarchy,
 )
 from innoweave.registry.frames import RegistryFrames
@@ -68,7 +69,10 @@ def test_percentiles_peers_and_weakest(fitted):
     assert pct.stack().between(0, 100).all()
     assert (fitted.peer_size_ >= 5).all()
     assert set(fitted.peer_level_) <= {"stage+sector+region", "stage+sector+nuts2", "stage+sector+nuts1",
-                                       "stage+sector+country", "stage+sector", "stage", "all"}
+                                       "stage+sector+country", "stage+sector", "stage", "all",
+                                       "stage+region (sector unknown)", "stage+nuts2 (sector unknown)",
+                                       "stage+nuts1 (sector unknown)", "stage+country (sector unknown)",
+                                       "stage (sector unknown)"}
     scores, medians = fitted.scores_[FACTORS], fitted.peer_medians_[FACTORS]
     for org, weak in fitted.weakest_.items():
         assert 1 <= len(weak) <= 2
@@ -537,3 +541,31 @@ def test_the_cli_warns_about_flag_names_outside_the_attribute_model(frames, caps
     text = " ".join(capsys.readouterr().err.split())
     assert "warning: attributes.barriers: skiled_employees (reported by 1 SME(s)) is not among the barriers" in text
     assert "warning: attributes.support_use: innovation_voucher (used by 1 SME(s)) counted as support scheme(s)" in text
+
+
+def test_peer_level_says_when_the_sector_is_unknown_without_changing_the_peers(frames):
+    """An SME of unknown sector is grouped with the other unknowns; its level must not claim
+    a sector match, and its peers, percentiles and medians stay as they were."""
+    known = SMEDiagnoser(complete_attributes=False, min_peers=1).fit(frames)
+    orgs = frames.organisations.copy()
+    smes = list(known.peer_level_.index)
+    blank = set(smes[: len(smes) // 2])
+    orgs["sector_codes"] = [[] if org in blank else codes
+                            for org, codes in zip(orgs["external_id"], orgs["sector_codes"], strict=True)]
+    import dataclasses
+
+    model = SMEDiagnoser(complete_attributes=False, min_peers=1).fit(dataclasses.replace(frames, organisations=orgs))
+    unknown = model.peer_keys_["sector"] == "unknown"
+    assert unknown.any() and (~unknown).any()
+    assert (model.peer_level_[unknown] == "stage+region (sector unknown)").all()
+    assert (model.peer_level_[~unknown] == "stage+sector+region").all()
+    assert not model.peer_level_[unknown].str.contains("sector\\+|\\+sector").any()
+    keys = model.peer_keys_[["stage", "sector", "region"]]
+    assert (model.peer_size_ == keys.groupby(list(keys.columns))["stage"].transform("size")).all()
+    org = model.peer_level_[unknown].index[0]
+    assert model.diagnose(org)["peers"]["level"] == "stage+region (sector unknown)"
+    # the names only: who the peers are does not depend on them
+    assert peer_level_name("stage+sector+country", "unknown") == "stage+country (sector unknown)"
+    assert peer_level_name("stage+sector", "unknown") == "stage (sector unknown)"
+    assert peer_level_name("stage+sector+region", "C25") == "stage+sector+region"
+    assert peer_level_name("all", "unknown") == "all" and peer_level_name("stage", "unknown") == "stage"

@@ -391,3 +391,39 @@ def test_spending_per_additional_innovation_says_when_it_is_not_established(mixe
     assert nothing["additional_innovations"]["diff"] == 0
     assert nothing["spending_per_additional_innovation"] == {
         "value": None, "kind": "ratio of mean totals", "established": False, "note": NOT_ESTABLISHED}
+
+
+# --- 4. the comparison page and figure say what the scenarios are and the units ---------
+
+
+def test_comparison_page_lists_scenarios_with_descriptions_budgets_and_money_unit(tmp_path):
+    base = run_scenario(parse_scenario({**SMALL, "name": "base", "description": "No policy"}),
+                        replications=2, horizon=1)
+    alt = run_scenario(parse_scenario({**SMALL, "name": "grants", "description": "R&D grants",
+                                       "instruments": {"rd_grant": {"budget": 2.5}}}),
+                       replications=2, horizon=1)
+    page = _html(Comparison(base, [alt]), "")
+    assert "<b>base</b>: No policy — no instruments" in page
+    assert "<b>grants</b>: R&amp;D grants — instruments (budget per quarter): rd_grant 2.5" in page
+    assert "one quarter&#x27;s revenue per employee" in page and "per quarter" in page
+
+
+def test_comparison_figure_has_plain_titles_and_y_labels_with_units(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    from innoweave.simulation.runner import PLOT_OUTPUTS, plot_comparison, plot_label
+
+    seen = {}
+    original = matplotlib.figure.Figure.savefig
+
+    def record(fig, *args, **kwargs):
+        seen.update({ax.get_title(): ax.get_ylabel() for ax in fig.axes if ax.get_title()})
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", record)
+    base = run_scenario(parse_scenario({**SMALL, "name": "base"}), replications=2, horizon=1)
+    plot_comparison(Comparison(base, [base]), tmp_path / "c.png")
+    assert seen["SMEs with a research partner (share)"] == "share of alive SMEs (0-1)"
+    assert seen["Government spending per quarter (all instruments)"] == "money units per quarter"
+    assert set(seen) == {plot_label(c)[0] for c in PLOT_OUTPUTS}
+    assert all(seen.values()) and not set(seen) & set(PLOT_OUTPUTS)

@@ -538,9 +538,9 @@ def network(
         raise fail(str(exc)) from None
     _show_report(model.report_)
     if out:
-        model.communities_.to_csv(out / "communities.csv", index=False)
-        model.centrality_.to_csv(out / "centrality.csv")
-        model.policy_targets_.to_csv(out / "policy_targets.csv")
+        write_table(model.communities_, out / "communities.csv")
+        write_table(model.centrality_, out / "centrality.csv", index=True)
+        write_table(model.policy_targets_, out / "policy_targets.csv", index=True)
     if picture:
         from innoweave.clusters.pictures import save_network_picture
 
@@ -633,8 +633,8 @@ def spatial(
         (out / "clusters.geojson").write_text(
             json.dumps(model.to_geojson(), ensure_ascii=False), encoding="utf-8"
         )
-        model.points_.to_csv(out / "points.csv", index=False)
-        model.clusters_.to_csv(out / "clusters.csv", index=False)
+        write_table(model.points_, out / "points.csv")
+        write_table(model.clusters_, out / "clusters.csv")
     if map_path:
         from innoweave.clusters.pictures import save_map
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -147,8 +148,9 @@ def check_out_dir(path: Path | None, option: str = "--out", *, what: str | None 
     try:  # a trial file: permissions alone do not tell (e.g. /proc, a read-only mount, as root)
         with tempfile.TemporaryFile(dir=path):
             pass
-    except OSError as exc:
-        raise fail(f"{option}: cannot write in {what}: {exc.strerror or exc}") from None
+    except OSError as exc:  # e.g. /proc answers "No such file or directory" for a folder it has
+        reason = "no file can be created there" if exc.errno == errno.ENOENT else (exc.strerror or exc)
+        raise fail(f"{option}: cannot write in {what}: {reason}") from None
 
 
 def table_suffix(path: Path) -> str:
@@ -166,16 +168,72 @@ def check_table_path(path: Path | None, option: str = "--out") -> None:
     check_out_file(path, option)
 
 
-def write_table(table, path: Path) -> None:
-    """Write a DataFrame as CSV or Excel by ``path``'s suffix (folders made as needed); list
-    cells are joined with "; " so they read as text in a spreadsheet."""
+def table_cell(value: Any) -> Any:
+    """A cell as a spreadsheet reads it: lists, tuples, sets and 1-d arrays joined with "; ",
+    mappings as "key: value; key: value"; anything else unchanged."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {table_cell(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)) or (
+        hasattr(value, "ndim") and hasattr(value, "tolist") and getattr(value, "ndim", 0) >= 1
+    ):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return "; ".join(str(table_cell(v)) for v in items)
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, (list, tuple, set, frozenset, dict)) or getattr(value, "ndim", 0) >= 1
+
+
+def table_text(table):
+    """A copy of ``table`` with container cells (lists, arrays, mappings) rendered as text."""
     table = table.copy()
     for column in table.columns:
-        if table[column].map(lambda v: isinstance(v, (list, tuple))).any():
-            table[column] = table[column].map(
-                lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+        if table[column].dtype == object and table[column].map(_is_container).any():
+            table[column] = table[column].map(lambda v: table_cell(v) if _is_container(v) else v)
+    return table
+
+
+def write_table(table, path: Path, *, sheet: str | None = None, index: bool = False) -> None:
+    """Write a DataFrame as CSV or Excel by ``path``'s suffix (folders made as needed).
+
+    List (and array) cells are joined with "; " and mapping cells written as
+    "key: value; key: value", so they read as text in a spreadsheet. An ``.xlsx`` gets one
+    sheet named ``sheet`` (default: the file's stem; at most 31 characters), a frozen header
+    row, column widths fitted to the content (10-50 characters) and the number format
+    "0.00" on float columns (stored values unchanged).
+    """
+    table = table_text(table)
+    if index:
+        table = table.reset_index()
     path.parent.mkdir(parents=True, exist_ok=True)
     if table_suffix(path) == ".xlsx":
-        table.to_excel(path, index=False, engine="openpyxl")
+        _write_xlsx(table, path, sheet)
     else:
         table.to_csv(path, index=False)
+
+
+_SHEET_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def _write_xlsx(table, path: Path, sheet: str | None) -> None:
+    import pandas as pd
+    from openpyxl.utils import get_column_letter
+
+    name = (sheet or path.stem).translate(_SHEET_BAD).strip("'")[:31] or "Sheet1"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name=name, index=False)
+        ws = writer.sheets[name]
+        ws.freeze_panes = "A2"
+        for i, column in enumerate(table.columns, start=1):
+            values = table[column]
+            is_float = pd.api.types.is_float_dtype(values)
+            shown = values.map((lambda v: f"{v:.2f}") if is_float else str)
+            longest = max([len(str(column))] + [len(t) for t in shown.head(1000)])
+            letter = get_column_letter(i)
+            ws.column_dimensions[letter].width = min(50, max(10, longest + 2))
+            if is_float:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                    cell.number_format = "0.00"

@@ -196,6 +196,18 @@ def eis(
         raise typer.Exit(EXIT_FAILED)
 
 
+def _choices_text(counts: dict[str, int]) -> str:
+    """The EIS choice counts in words, e.g. "2 normalisations × ... × 33 exclusions (...)"."""
+    parts = []
+    for name, n in counts.items():
+        word = name.replace("_", " ")
+        text = f"{n} {word}{'' if n == 1 else 's'}"
+        if name == "exclusion":
+            text += f" (none, or each of the {n - 1} indicators left out in turn)"
+        parts.append(text)
+    return " × ".join(parts)
+
+
 @app.command("eis-uncertainty")
 def eis_uncertainty(
     draws: Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")] = 1000,
@@ -209,6 +221,11 @@ def eis_uncertainty(
     from innoweave.diagnosis.eis import eis_uncertainty as run
 
     _check_plot(plot)
+    # checked here so that the message names the options, not the function's arguments
+    if draws < 1:
+        raise _fail(f"--draws must be at least 1, got {draws}")
+    if sobol != 0 and (sobol < 2 or sobol & (sobol - 1)):
+        raise _fail(f"--sobol must be 0 (no Sobol indices) or a power of two >= 2, got {sobol}")
     t0 = time.perf_counter()
     try:
         ua, indices = run(data_dir, n_draws=draws, sobol_base=sobol, seed=seed)
@@ -221,7 +238,7 @@ def eis_uncertainty(
         png = ranking_plot(ua.summary_, plot.with_suffix(".png"),
                            title=f"EIS 2023 ranking: {draws} draws over methodological choices")
         html_path = write_html(plot.with_suffix(".html"), title="EIS 2023 ranking with uncertainty", png=png,
-                               table=ua.summary_, notes=f"choices: {ua.meta_['choices']}; seed {seed}")
+                               table=ua.summary_, notes=f"{draws} draws over {_choices_text(ua.meta_['choices'])}; seed {seed}.")
         err.print(f"wrote {png} and {html_path}")
     result = {"meta": ua.meta_ | {"seconds": round(seconds, 3)},
               "ranks": ua.summary_.to_dict(orient="records")}
@@ -267,18 +284,15 @@ def sme(
     except UnknownOrganisation as exc:
         raise _fail(str(exc)) from None
     if plot is not None:
-        from innoweave.diagnosis.plots import radar_plot, write_html
+        from innoweave.diagnosis.plots import radar_notes, radar_plot, write_html
 
         png = radar_plot(profile, plot.with_suffix(".png"))
         rows = [{"factor": v["label"], "score": v["score"], "peer median": v["peer_median"],
                  "peer percentile": v["peer_percentile"]} for v in profile["factors"].values()]
         import pandas as pd
 
-        notes = "Synthetic indicator values: " + (", ".join(profile["synthetic_indicators"]) or "none")
-        if profile["stage"].get("note"):
-            notes += f". Growth stage: {profile['stage']['note']}"
         html_path = write_html(plot.with_suffix(".html"), title=f"{profile['name']}: six restricting factors",
-                               png=png, table=pd.DataFrame(rows), notes=notes)
+                               png=png, table=pd.DataFrame(rows), notes=radar_notes(profile))
         err.print(f"wrote {png} and {html_path}")
     if json_out:
         print_json(profile)

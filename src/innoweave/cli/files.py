@@ -54,7 +54,8 @@ def _check_format(format: str) -> str:
     return value
 
 
-def output_format(output: Path, format: str | None, *, default: str, several: bool) -> str:
+def output_format(output: Path, format: str | None, *, default: str, several: bool,
+                  one_entity_possible: bool = False) -> str:
     """The format to write ``output`` in: ``--format``, else the suffix (.csv, .xlsx, .json),
     else ``default``. A suffix that contradicts --format, or CSV of several tables (a folder
     of files) given a .csv name, stops with exit 2."""
@@ -65,7 +66,8 @@ def output_format(output: Path, format: str | None, *, default: str, several: bo
                    f"({output.suffix}); give a matching name or leave out --format")  # fmt: skip
     if fmt == "csv" and several and by_suffix == "csv":
         raise fail(f"--output {str(output)!r}: CSV of several tables is a folder of files, one "
-                   "per entity; give a folder name without .csv (or one entity for one file)")  # fmt: skip
+                   "per entity; give a folder name without .csv"
+                   + (" (or one entity for one file)" if one_entity_possible else ""))  # fmt: skip
     if fmt == "csv" and several or (fmt == "csv" and by_suffix != "csv"):
         check_out_dir(output, "--output")
     else:
@@ -87,7 +89,8 @@ def import_file(
         str | None,
         typer.Option(help="Text encoding of CSV/JSON files, e.g. cp1252 (Western European "
                      "Excel) or gb18030 (default: UTF-8 with or without BOM, else GB18030 when "
-                     "the text is plainly Chinese; anything else is refused)."),  # fmt: skip
+                     "the text is plainly Chinese; UTF-16 by its byte-order mark or zero bytes; anything "
+                     "else is refused)."),  # fmt: skip
     ] = None,
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Write the valid rows; invalid ones go to reject files.")
@@ -193,6 +196,6 @@ def template(
             names = [entity_for(entity).name]
         except ValueError as exc:
             raise fail(str(exc)) from None
-    fmt = output_format(output, format, default="xlsx", several=len(names) > 1)
+    fmt = output_format(output, format, default="xlsx", several=len(names) > 1, one_entity_possible=True)
     written = write_template(names, output, format=fmt)
     err.print(f"template written: {', '.join(str(p) for p in written)}")

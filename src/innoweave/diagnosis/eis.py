@@ -65,9 +65,9 @@ EIS_COLUMNS = ("indicator_code", "indicator", "performance_group", "year", "coun
 def load_eis(path: str | Path | None = None) -> pd.DataFrame:
     """The EIS long table with a ``level`` column: index, dimension, indicator or context.
 
-    A file that is empty, not CSV, lacks one of :data:`EIS_COLUMNS` or holds a value or year
-    that is not a number raises ``ValueError`` naming the file (and the column, line and
-    value)."""
+    A file that is empty, not CSV, lacks one of :data:`EIS_COLUMNS`, holds a value or year
+    that is not a number, or a country, year and indicator twice raises ``ValueError`` naming
+    the file (and the column, lines and values)."""
     path = Path(path) if path is not None and Path(path).is_file() else eis_path(path)
     try:
         df = pd.read_csv(path, dtype={"indicator_code": str, "country": str})
@@ -93,6 +93,17 @@ def load_eis(path: str | Path | None = None) -> pd.DataFrame:
             raise ValueError(f"EIS file {path} line {pos + 2}: {col} {df[col].iloc[pos]!r} is not a number "
                              f"({int(wrong.sum())} such cells; leave a missing value empty)")
         df[col] = number
+    key = ["country", "year", "indicator_code"]
+    again = df.duplicated(key, keep=False)
+    if again.any():  # one value per country, year and indicator: a second one is ambiguous
+        lines = np.flatnonzero(again.to_numpy())
+        first = df.iloc[lines[0]]
+        same = lines[(df.iloc[lines][key] == first[key]).all(axis=1).to_numpy()]
+        raise ValueError(
+            f"EIS file {path} lines {', '.join(str(int(i) + 2) for i in same)}: country "
+            f"{first['country']!r}, year {int(first['year'])}, indicator {first['indicator_code']!r} "
+            f"appears {len(same)} times ({int(again.sum())} duplicated rows in all); keep one row for each"
+        )
     depth = df["indicator_code"].str.count(r"\.")
     main = df["indicator_code"].str[0].isin(list("1234"))
     df["level"] = np.select(

@@ -21,6 +21,23 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+#: What the radar's scores mean (docs/diagnosis.md, "Scores").
+SCORE_NOTE = ("Scores 0–100, relative to all diagnosed SMEs (min–max: 0 = lowest, "
+              "100 = highest SME)")
+
+
+def radar_notes(profile: dict) -> str:
+    """The note of the radar's HTML page: the score scale, the synthetic indicators by their
+    plain labels (not their codes) and the growth stage's note."""
+    from innoweave.diagnosis.sme import INDICATORS
+
+    labels = {i.code: i.label for i in INDICATORS}
+    synthetic = [labels.get(c, c) for c in profile.get("synthetic_indicators", [])]
+    notes = f"{SCORE_NOTE}. Synthetic indicator values: " + ("; ".join(synthetic) or "none")
+    if profile.get("stage", {}).get("note"):
+        notes += f". Growth stage: {profile['stage']['note']}"
+    return notes
+
 
 def radar_plot(profile: dict, path: str | Path) -> Path:
     """Radar of the six factor scores (0..100) of one SME against its peer medians."""
@@ -37,10 +54,14 @@ def radar_plot(profile: dict, path: str | Path) -> Path:
     ax.set_xticks(angles)
     ax.set_xticklabels(labels, fontsize=9)
     ax.set_ylim(0, 100)
-    weak = ", ".join(profile["weakest"]) or "none"
+    # radial tick labels halfway between the first two spokes, off the spokes and the data
+    ax.set_rlabel_position(np.degrees(angles[1]) / 2 if len(angles) > 1 else 45)
+    ax.tick_params(axis="y", labelsize=7, labelcolor="grey")
+    weak = ", ".join(factors[k]["label"] if k in factors else k for k in profile["weakest"]) or "none"
     stage = profile["stage"]
     drawn = " (from synthetic values)" if stage.get("synthetic_attributes") else ""
     ax.set_title(f"{profile['name']} — stage: {stage['value']}{drawn}\nweakest: {weak}", fontsize=10)
+    fig.text(0.5, 0.01, SCORE_NOTE, ha="center", fontsize=7.5, color="dimgrey")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.2), fontsize=8)
     return _save(fig, path)
 
@@ -63,6 +84,15 @@ def ranking_plot(summary: pd.DataFrame, path: str | Path, *, title: str = "EIS 2
     return _save(fig, path)
 
 
+def _number(value: float) -> str:
+    """A float for a table cell: whole numbers without decimals (ranks), else at most two."""
+    if value != value:  # NaN
+        return ""
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def write_html(path: str | Path, *, title: str, png: str | Path, table: pd.DataFrame | None = None,
                notes: str = "") -> Path:
     """One self-contained HTML page: a heading, the PNG inlined, notes and a table."""
@@ -78,7 +108,7 @@ def write_html(path: str | Path, *, title: str, png: str | Path, table: pd.DataF
     if notes:
         parts.append(f"<p>{html.escape(notes)}</p>")
     if table is not None:
-        parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.2f}", border=0))
+        parts.append(table.to_html(index=False, float_format=_number, border=0))
     parts.append("</body></html>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -121,6 +121,17 @@ PEER_LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stage", ("stage",)),
     ("all", ()),
 )
+#: Said in place of ``+sector`` in the level of an SME whose sector is unknown: its peers are
+#: the other SMEs of unknown sector (grouped together), so no sector is matched.
+SECTOR_UNKNOWN = " (sector unknown)"
+
+
+def peer_level_name(level: str, sector: str) -> str:
+    """The reported name of a peer level: ``stage+sector+region`` for an SME of known sector,
+    ``stage+region (sector unknown)`` for one whose sector is ``unknown`` (same peers)."""
+    if sector != "unknown" or "sector" not in level.split("+"):
+        return level
+    return "+".join(k for k in level.split("+") if k != "sector") + SECTOR_UNKNOWN
 
 
 def read_stage_rules(path: str | Path, *, table: str = "stages") -> StageRules:
@@ -458,7 +469,8 @@ class SMEDiagnoser(Estimator):
     ``no data``: whether the stage rests on values the attribute model drew),
     ``stage_synthetic_`` (bool per stage input: age, employees, growth, stage), ``peer_keys_``
     (per SME the keys its peers are grouped by: stage, sector, region, nuts2, nuts1, country),
-    ``peer_level_``, ``peer_size_``, ``scores_`` (six factors and ``overall``,
+    ``peer_level_`` (e.g. ``stage+sector+region``; ``stage+region (sector unknown)`` where
+    the SME's sector is unknown), ``peer_size_``, ``scores_`` (six factors and ``overall``,
     0..100), ``percentiles_`` (within peers, 0..100), ``peer_medians_``, ``weakest_``,
     ``composite_`` (the fitted engine), ``report_`` and ``meta_``.
     """
@@ -774,6 +786,7 @@ class SMEDiagnoser(Estimator):
             med[take] = g.transform("median").to_numpy()[take]
             level[take], size_out[take] = name, size[take]
             chosen |= take
+        level = np.array([peer_level_name(lv, sc) for lv, sc in zip(level, sector, strict=True)], dtype=object)
         self.peer_level_ = pd.Series(level, index=orgs.index)
         self.peer_size_ = pd.Series(size_out, index=orgs.index)
         self.percentiles_ = pd.DataFrame(pct, index=orgs.index, columns=cols)

@@ -56,6 +56,28 @@ INDEX_COLUMNS = ("replication", "step", "scenario")
 PLOT_OUTPUTS = ("innovations", "share_sme_research_partner", "capability_mean",
                 "patents_total", "survival", "spend_total")
 
+#: The model's money unit, as docs/model.md defines it (a budget or a spend is per step).
+MONEY_UNIT = "money units (1 = one quarter's revenue per employee at the start)"
+#: Panel title and y-axis label of each plotted series in ``compare.png``; a column not
+#: listed is drawn with its own name.
+PLOT_LABELS: dict[str, tuple[str, str]] = {
+    "innovations": ("Successful innovations per quarter", "count per quarter"),
+    "share_sme_research_partner": ("SMEs with a research partner (share)",
+                                   "share of alive SMEs (0-1)"),
+    "capability_mean": ("Mean innovation capability of firms (0-1)", "capability (0-1)"),
+    "patents_total": ("Patents held (all firms)", "count"),
+    "survival": ("Initial firms still alive (share)", "share of initial firms (0-1)"),
+    "spend_total": ("Government spending per quarter (all instruments)",
+                    "money units per quarter"),
+}
+
+
+def plot_label(column: str) -> tuple[str, str]:
+    """Panel title and y-axis label of ``column`` in ``compare.png``."""
+    return PLOT_LABELS.get(column, (column, "money units per quarter"
+                                    if column.startswith("spend_") else ""))
+
+
 _SHARE = (0.0, 1.0)
 _NON_NEGATIVE = (0.0, math.inf)
 #: The natural range ``(low, high)`` of every output, per step and so of its final-step level
@@ -364,7 +386,9 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
             b = _bands(run, column)
             ax.plot(b["step"], b["mean"], label=run.scenario.name)
             ax.fill_between(b["step"], b["low"], b["high"], alpha=0.2)
-        ax.set_title(column)
+        title, ylabel = plot_label(column)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel)
         ax.set_xlabel("step (quarter)")
     for ax in axes.ravel()[len(outputs):]:
         ax.axis("off")
@@ -397,6 +421,19 @@ def format_interval(low: Any, high: Any) -> str:
     return f"[{low:.4g}, {high:.4g}]"
 
 
+def _scenario_item(scenario: Scenario) -> str:
+    """A list item for the comparison page: name, description and instruments with budgets."""
+    esc = html.escape
+    text = f"<li><b>{esc(scenario.name)}</b>"
+    if scenario.description:
+        text += f": {esc(scenario.description)}"
+    budgets = [f"{esc(key)} {format_number(cfg.budget)}"
+               for key, cfg in scenario.instruments.items()]
+    text += (f" — instruments (budget per quarter): {', '.join(budgets)}" if budgets
+             else " — no instruments")
+    return text + "</li>"
+
+
 def _html(comparison: Comparison, png_b64: str) -> str:
     diffs = comparison.differences()
     esc = html.escape
@@ -410,6 +447,11 @@ def _html(comparison: Comparison, png_b64: str) -> str:
         f"<p>{comparison.base.replications} replications, horizon {comparison.base.horizon} "
         f"steps, seed {comparison.base.seed}, common random numbers; innoweave "
         f"{esc(__version__)}.</p>",
+        "<h2>Scenarios</h2><ul>",
+        *[_scenario_item(run.scenario) for run in (comparison.base, *comparison.alternatives)],
+        "</ul>",
+        f"<p>Money (budgets, spending) is in the model's {esc(MONEY_UNIT)}; budgets and "
+        "spending are per quarter (one step).</p>",
         f"<img alt='time series' src='data:image/png;base64,{png_b64}'>",
     ]
     for name, rows in diffs.items():
