@@ -309,16 +309,21 @@ def test_an_organisation_that_is_not_an_sme_is_named_as_such(fitted):
 def test_answer_ids_are_stripped_and_take_the_forms_the_sme_argument_takes(frames):
     orgs = frames.organisations
     orgs.loc[orgs["external_id"] == "syn:sme:7", "external_id"] = "cordis:865913472"
+    orgs.loc[orgs["external_id"] == "syn:research_institute:1", "external_id"] = "cordis:999984059"
     parts = frames.participations
     parts.loc[parts["org_external_id"] == "syn:sme:7", "org_external_id"] = "cordis:865913472"
-    answers = pd.DataFrame({"org_id": [" syn:sme:3 ", "865913472", "nobody", "syn:university:0", "ghost"],
-                            "item_id": ["AW1"] * 5, "answer": [5, 5, 3, 3, 3]})
+    parts.loc[parts["org_external_id"] == "syn:research_institute:1", "org_external_id"] = "cordis:999984059"
+    answers = pd.DataFrame({"org_id": [" syn:sme:3 ", "865913472", "nobody", "syn:university:0", "ghost",
+                                       "999984059"],
+                            "item_id": ["AW1"] * 6, "answer": [5, 5, 3, 3, 3, 4]})  # fmt: skip
     model = SMEDiagnoser(complete_attributes=False, answers=answers).fit(frames)
     assert model.answered_["syn:sme:3"] and model.answered_["cordis:865913472"]
     assert model.answered_.sum() == 2
-    assert model.report_["answers_for_unknown_orgs"] == ["ghost", "nobody", "syn:university:0"]
-    assert model.report_["answers_for_unknown_orgs_count"] == 3
-    assert model.report_["answers_for_other_kinds"] == {"syn:university:0": "university"}
+    assert model.report_["answers_for_unknown_orgs"] == ["999984059", "ghost", "nobody", "syn:university:0"]
+    assert model.report_["answers_for_unknown_orgs_count"] == 4
+    # an institute named by its bare PIC is recognised as such, as a university by its external id
+    assert model.report_["answers_for_other_kinds"] == {"999984059": "research_institute",
+                                                        "syn:university:0": "university"}
     # the PIC and the external id of one SME answering one item differently is a conflict
     clash = pd.DataFrame({"org_id": ["865913472", "cordis:865913472"], "item_id": ["AW1", "AW1"], "answer": [5, 1]})
     with pytest.raises(ValueError, match="'cordis:865913472' answers item 'AW1' twice, differently"):

@@ -670,9 +670,12 @@ class SMEDiagnoser(Estimator):
             if stray:
                 report["answers_for_unknown_orgs"] = stray[:20]
                 report["answers_for_unknown_orgs_count"] = len(stray)
-                known = self._others.reindex(stray[:20])["kind"].dropna()
-                if len(known):
-                    report["answers_for_other_kinds"] = known.to_dict()
+                # an organisation of another kind, named by external id or by bare CORDIS PIC
+                kinds = self._others["kind"]
+                known = {o: kinds.get(o, kinds.get(f"cordis:{o}")) for o in stray[:20]}
+                known = {o: k for o, k in known.items() if isinstance(k, str)}
+                if known:
+                    report["answers_for_other_kinds"] = known
             if scored.attrs.get("invalid_answers"):
                 report["invalid_answers_ignored"] = scored.attrs["invalid_answers"]
             if scored.attrs.get("duplicate_answers", {}).get("count"):
