@@ -322,7 +322,9 @@ def lq(
         raise fail("give --data FILE or --registry (the registry's firms), not both" if data is not None
                    else "give --data FILE (region × cluster rows) or --registry (the registry's firms)")  # fmt: skip
     if data is None:
-        _check_choice(measure, ("employment", "establishments"), "--measure")
+        from innoweave.clusters.specialisation import REGISTRY_MEASURES
+
+        _check_choice(measure, REGISTRY_MEASURES, "--measure")
     from innoweave.clusters import ClusterStars, LocationQuotients, StrongClusters
     from innoweave.clusters.specialisation import specialisation_table
 

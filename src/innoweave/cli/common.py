@@ -183,16 +183,13 @@ def table_cell(value: Any) -> Any:
     return value
 
 
-def _is_container(value: Any) -> bool:
-    return isinstance(value, (list, tuple, set, frozenset, dict)) or getattr(value, "ndim", 0) >= 1
-
-
 def table_text(table):
-    """A copy of ``table`` with container cells (lists, arrays, mappings) rendered as text."""
+    """A copy of ``table`` with container cells (lists, arrays, mappings) rendered as text
+    (:func:`table_cell` on every cell of the object columns; other cells are unchanged)."""
     table = table.copy()
     for column in table.columns:
-        if table[column].dtype == object and table[column].map(_is_container).any():
-            table[column] = table[column].map(lambda v: table_cell(v) if _is_container(v) else v)
+        if table[column].dtype == object:
+            table[column] = table[column].map(table_cell)
     return table
 
 

@@ -500,11 +500,11 @@ class PartnerRecommender(Estimator):
         if len(cands) == 0:
             return f"the registry has no organisation of the kinds of {mode} mode ({kinds})"
         excluded = {q} | (set(self.history_.adjacency[q].indices.tolist()) if self.new_only else set())
-        left = len(set(cands.tolist()) - excluded)
-        if left:
+        candidates = set(cands.tolist())
+        if candidates - excluded:
             return None
-        known = len(set(cands.tolist()) & excluded - {q})
-        itself = " and the organisation itself" if q in set(cands.tolist()) else ""
+        known = len(candidates & excluded - {q})
+        itself = " and the organisation itself" if q in candidates else ""
         return (f"every candidate of {mode} mode ({len(cands)} of kinds {kinds}) is already a partner "
                 f"({known}){itself}: only new partners are recommended")
 

@@ -336,6 +336,16 @@ def _draw_knowledge(
 # --- synthetic ---------------------------------------------------------------------------
 
 
+def synthetic_counts(n_firms: int, *, n_regions: int | None, clusters_per_region: int,
+                     research_per_firm: float, intermediaries_per_region: int) -> tuple[int, int, int, int]:
+    """Regions, clusters, research organisations and intermediaries of
+    :func:`synthetic_population` for these settings (one region per 500 firms, 4..400,
+    where ``n_regions`` is None)."""
+    regions = n_regions if n_regions is not None else int(np.clip(n_firms // 500, 4, 400))
+    research = max(1, int(round(n_firms * research_per_firm)))
+    return regions, regions * clusters_per_region, research, regions * intermediaries_per_region
+
+
 def synthetic_population(
     n_firms: int,
     *,
@@ -379,10 +389,9 @@ def synthetic_population(
     rng = make_rng(seed)
     kp = params.knowledge
     F = kp.n_fields
-    R = n_regions if n_regions is not None else int(np.clip(n_firms // 500, 4, 400))
-    C = R * clusters_per_region
-    n_res = max(1, int(round(n_firms * research_per_firm)))
-    n_int = R * intermediaries_per_region
+    R, C, n_res, n_int = synthetic_counts(n_firms, n_regions=n_regions, clusters_per_region=clusters_per_region,
+                                          research_per_firm=research_per_firm,
+                                          intermediaries_per_region=intermediaries_per_region)  # fmt: skip
     n = n_firms + n_res + n_int
 
     kind = np.empty(n, dtype=np.int8)

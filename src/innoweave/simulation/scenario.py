@@ -454,14 +454,14 @@ def _check_synthetic_size(n_firms: int, options: dict[str, Any]) -> None:
     :data:`MAX_ORGANISATIONS` organisations or :data:`MAX_CLUSTERS` clusters, naming the
     option (the counts as :func:`~innoweave.simulation.population.synthetic_population`
     makes them, its defaults where an option is not given)."""
-    from innoweave.simulation.population import synthetic_population
+    from innoweave.simulation.population import synthetic_counts, synthetic_population
 
     defaults = {name: p.default for name, p in
                 inspect.signature(synthetic_population).parameters.items()}
     given = {**{k: defaults[k] for k in SYNTHETIC_OPTIONS}, **options}
-    regions = given["n_regions"] or int(np.clip(n_firms // 500, 4, 400))
-    research = max(1, round(n_firms * given["research_per_firm"]))
-    intermediaries = regions * given["intermediaries_per_region"]
+    regions, clusters, research, intermediaries = synthetic_counts(
+        n_firms, **{k: given[k] for k in ("n_regions", "clusters_per_region", "research_per_firm",
+                                          "intermediaries_per_region")})  # fmt: skip
     total = n_firms + research + intermediaries
     if total > MAX_ORGANISATIONS:
         culprit = ("research_per_firm" if research >= intermediaries else
@@ -472,7 +472,6 @@ def _check_synthetic_size(n_firms: int, options: dict[str, Any]) -> None:
             f"population.{culprit}: the synthetic population would have {total:,} "
             f"organisations ({n_firms:,} firms, {research:,} research organisations, "
             f"{intermediaries:,} intermediaries); at most {MAX_ORGANISATIONS:,}")
-    clusters = regions * given["clusters_per_region"]
     if clusters > MAX_CLUSTERS:
         culprit = ("n_regions" if "n_regions" in options and regions > given["clusters_per_region"]
                    else "clusters_per_region")
