@@ -16,7 +16,7 @@ from innoweave.simulation.mesa_reference import (  # noqa: E402
     ResearchOrganisation,
     benchmark,
 )
-from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams  # noqa: E402
+from innoweave.simulation.params import STAGES, InstrumentConfig, Mechanisms, ModelParams  # noqa: E402
 from innoweave.simulation.population import synthetic_population  # noqa: E402
 
 
@@ -142,3 +142,17 @@ def test_missing_mesa_gives_a_clear_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "mesa", None)
     with pytest.raises(ImportError, match=r"innoweave\[mesa\]"):
         spec.loader.exec_module(copy)
+
+
+def test_the_grant_call_funds_applicants_within_its_budget(population):
+    """The reference's R&D grant call, as the engine's: grants only for projects started, within
+    the step's budget, and with more applicants than money most of the budget spent."""
+    budget = 2.0
+    grant = {"rd_grant": InstrumentConfig.from_dict("rd_grant", {"budget": budget,
+                                                                 "stages": list(STAGES)})}
+    model = ReferenceModel(ModelParams(), population, instruments=grant, seed=4)
+    out = model.run(8)
+    spent = out["spend_rd_grant"].iloc[1:]
+    assert (spent <= budget + 1e-9).all()
+    assert spent.mean() >= 0.6 * budget
+    assert out["spend_rd_grant"].iloc[0] == 0  # the call opens after the first phase 6

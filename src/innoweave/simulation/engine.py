@@ -127,7 +127,8 @@ class State:
         self.second_left = xp.zeros(N, dtype=xp.int16)
         self.guarantee_left = xp.zeros(N, dtype=xp.int16)
         self.guarantee_cost = xp.zeros(N, dtype=xp.float32)
-        self.grant_offer = xp.zeros(N, dtype=bool)
+        self.grant_offer = xp.zeros(N, dtype=bool)  # open to next step's R&D grant call
+        self.grant_rank = xp.zeros(N, dtype=xp.int32)  # its place in the call's ranking
         self.tax_eligible = xp.zeros(N, dtype=bool)
         self.voucher_left = xp.zeros(N, dtype=xp.int16)
         self.platform_user = xp.zeros(N, dtype=bool)
@@ -670,36 +671,53 @@ class Engine:
 
     def intent(self, dv: Derived):
         """Phase 2: each alive firm starts an R&D project with a logistic probability of its size
-        class, awareness and funding (capital, credit and the government's grant, tax and guarantee
-        support), paying its cost less any grant. Returns ``(project, cost, grant)``."""
+        class, awareness and funding (capital, credit and the government's tax and guarantee
+        support); firms open to the R&D grant call apply where they would start a project with
+        the grant, and the call funds applicants in its ranking order within the step's budget;
+        the others decide without it. A firm pays its project's cost less any grant. Returns
+        ``(project, cost, grant)``."""
         xp, s, ip = self.xp_, self.state_, self.params_.intent
         gov = self.government_
         with self.rng_.block(s.max_rows):
             u = self.rng_.random(s.N, reserve=s.max_rows)
         firm = s.alive & s.is_firm()
+        call = gov.grant_budget > 0 and bool(s.grant_offer.any())
         if self._fused:
-            z, cost = kernels.intent_logit(
-                s.employees, s.capital, s.awareness, s.credit_access, s.grant_offer,
-                s.tax_eligible, s.guarantee_left, dv.size_class, firm,
-                np.asarray(ip.intent_bias, dtype=np.float32),
-                np.float32(ip.project_cost_per_employee), np.float32(gov.grant_share),
-                np.float32(gov.tax_share), float(gov.guarantee_boost),
-                ip.credit_line_per_employee, np.float32(ip.awareness_weight), ip.funding_weight)
-            project, grant, self.rd_spend_ = kernels.projects(
-                u, 1.0 / (1.0 + xp.exp(-z)), firm, s.grant_offer, cost, s.capital,
-                np.float32(gov.grant_share))
+            def logit(offer):
+                return kernels.intent_logit(
+                    s.employees, s.capital, s.awareness, s.credit_access, offer,
+                    s.tax_eligible, s.guarantee_left, dv.size_class, firm,
+                    np.asarray(ip.intent_bias, dtype=np.float32),
+                    np.float32(ip.project_cost_per_employee), np.float32(gov.grant_share),
+                    np.float32(gov.tax_share), float(gov.guarantee_boost),
+                    ip.credit_line_per_employee, np.float32(ip.awareness_weight),
+                    ip.funding_weight)
         else:
-            cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
-            support = xp.where(s.grant_offer, gov.grant_share * cost, 0.0)
-            support += xp.where(s.tax_eligible, gov.tax_share * cost, 0.0)
-            credit = xp.minimum(1.0, s.credit_access
-                                + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
-            funds = xp.maximum(s.capital, 0.0) + credit * ip.credit_line_per_employee * s.employees
-            phi = xp.minimum(1.0, (funds + support) / cost)
-            bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
-            z = bias + ip.awareness_weight * (s.awareness - 0.5) + ip.funding_weight * (phi - 1.0)
-            project = firm & (u < 1.0 / (1.0 + xp.exp(-z)))
-            grant = xp.where(project & s.grant_offer, gov.grant_share * cost, 0.0)
+            def logit(offer):
+                cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
+                support = xp.where(offer, gov.grant_share * cost, 0.0)
+                support += xp.where(s.tax_eligible, gov.tax_share * cost, 0.0)
+                credit = xp.minimum(1.0, s.credit_access
+                                    + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
+                funds = (xp.maximum(s.capital, 0.0)
+                         + credit * ip.credit_line_per_employee * s.employees)
+                phi = xp.minimum(1.0, (funds + support) / cost)
+                bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
+                return (bias + ip.awareness_weight * (s.awareness - 0.5)
+                        + ip.funding_weight * (phi - 1.0)), cost
+        z, cost = logit(xp.zeros_like(s.grant_offer) if call else s.grant_offer)
+        prob = 1.0 / (1.0 + xp.exp(-z))
+        funded = xp.zeros_like(s.grant_offer)
+        if call:  # the call: applicants are the firms that would start a project with the grant
+            prob_grant = 1.0 / (1.0 + xp.exp(-logit(s.grant_offer)[0]))
+            funded = gov.fund_grants(firm & s.grant_offer & (u < prob_grant), cost)
+            prob = xp.where(funded, prob_grant, prob)
+        if self._fused:
+            project, grant, self.rd_spend_ = kernels.projects(
+                u, prob, firm, funded, cost, s.capital, np.float32(gov.grant_share))
+        else:
+            project = firm & (u < prob)
+            grant = xp.where(project & funded, gov.grant_share * cost, 0.0)
             s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(
                 xp.float32)
             self.rd_spend_ = xp.where(project, cost, 0.0)

@@ -107,14 +107,47 @@ class Government(InstrumentEffects):
                 if float(cum[-1]) <= budget:  # the stop lies beyond: sort everything
                     order = xp.argsort(k)
                     cum = xp.cumsum(c[rows[order]])
-            else:
-                order = xp.argsort(k)
-                cum = xp.cumsum(c[rows[order]])
-        else:
-            need = self.need(key, dv)[rows]
-            order = xp.lexsort(xp.stack([k, need.astype(k.dtype)]))
-            cum = xp.cumsum(c[rows[order]])
+                return rows[order][cum <= budget + 1e-9]
+        order = self._order(key, cfg, rows, k, dv)
+        cum = xp.cumsum(c[rows[order]])
         return rows[order][cum <= budget + 1e-9]
+
+    def ranked(self, key: str, cfg: InstrumentConfig, mask, dv):
+        """Every row of ``mask`` in targeting order (drawing the same keys as :meth:`admit`)."""
+        eng = self.engine
+        rows = eng.xp_.nonzero(mask)[0]
+        k = eng.rng_.random(int(rows.shape[0]), reserve=eng.state_.max_rows)
+        return rows[self._order(key, cfg, rows, k, dv)]
+
+    def _order(self, key: str, cfg: InstrumentConfig, rows, k, dv):
+        """Positions of ``rows`` in targeting order: by the random keys ``k``, or by ascending
+        need with ``k`` breaking ties."""
+        xp = self.engine.xp_
+        if cfg.targeting == "random":
+            return xp.argsort(k)
+        need = self.need(key, dv)[rows]
+        return xp.lexsort(xp.stack([k, need.astype(k.dtype)]))
+
+    def fund_grants(self, applicants, cost):
+        """Phase 2: the R&D grant call funds ``applicants`` (a row mask) in their ranking order
+        (set at the previous step's phase 6) while its grants, ``share × cost``, fit the step's
+        budget; an application larger than the money left is passed over and the next one
+        considered. Returns the mask of funded rows."""
+        xp, s = self.engine.xp_, self.engine.state_
+        funded = xp.zeros_like(applicants)
+        rows = xp.nonzero(applicants)[0]
+        rows = rows[xp.argsort(s.grant_rank[rows])]
+        grant = (self.grant_share * cost[rows]).astype(xp.float64)
+        left = self.grant_budget + 1e-9
+        while rows.shape[0]:  # each round funds a prefix, then passes one over
+            cum = xp.cumsum(grant)
+            n = int(xp.searchsorted(cum, left, side="right"))
+            funded[rows[:n]] = True
+            left -= float(cum[n - 1]) if n else 0.0
+            rows, grant = rows[n + 1:], grant[n + 1:]
+            fits = grant <= left
+            rows, grant = rows[fits], grant[fits]
+        return funded
 
     # --- phase 3 help: the matchmaking platform ------------------------------------------
 
@@ -247,9 +280,11 @@ class Government(InstrumentEffects):
     def _rd_grant(self, cfg, elig, dv, **_):
         eng = self.engine
         s = eng.state_
-        offer_cost = cfg.setting("share") * eng.params_.intent.project_cost_per_employee * s.employees
-        rows = self.admit("rd_grant", cfg, elig, offer_cost, cfg.budget, dv)
+        rows = self.ranked("rd_grant", cfg, elig, dv)  # the call is open to them next step
+        if cfg.budget <= 0:
+            return
         s.grant_offer[rows] = True
+        s.grant_rank[rows] = eng.xp_.arange(rows.shape[0], dtype=s.grant_rank.dtype)
 
     def _credit_guarantee(self, cfg, elig, dv, **_):
         s = self.engine.state_

@@ -113,6 +113,7 @@ class Organisation(mesa.Agent):
         self.guarantee_left = 0
         self.guarantee_cost = 0.0
         self.grant_offer = False
+        self.grant_rank = 0
         self.tax_eligible = False
         self.voucher_left = 0
         self.platform_user = False
@@ -208,26 +209,38 @@ class Firm(Organisation):
         self.employees = new_emp
 
     def intent(self) -> None:
-        """Phase 2: start a project with a logistic probability in awareness and funding."""
+        """Phase 2: the logistic probability of a project in awareness and funding, without and
+        (if open to the R&D grant call) with the grant, and this step's draw against it."""
         ip = self.model.params.intent
         gov = self.model.government
         cost = ip.project_cost_per_employee * self.employees
-        support = (gov.grant_share * cost if self.grant_offer else 0.0) + (
-            gov.tax_share * cost if self.tax_eligible else 0.0
-        )
         boost = gov.guarantee_boost if self.guarantee_left > 0 else 0.0
         credit = min(1.0, self.credit_access + boost)
         funds = max(self.capital, 0.0) + credit * ip.credit_line_per_employee * self.employees
-        phi = min(1.0, (funds + support) / cost)
-        z = (ip.intent_bias[self.size_class] + ip.awareness_weight * (self.awareness - 0.5)
-             + ip.funding_weight * (phi - 1.0))
-        self.project = self.model.random.random() < _sigmoid(z)
+        funds += gov.tax_share * cost if self.tax_eligible else 0.0
+
+        def probability(support: float) -> float:
+            phi = min(1.0, (funds + support) / cost)
+            return _sigmoid(ip.intent_bias[self.size_class]
+                            + ip.awareness_weight * (self.awareness - 0.5)
+                            + ip.funding_weight * (phi - 1.0))
+
         self.cost = cost
+        self.draw = self.model.random.random()
+        self.p_alone = probability(0.0)
+        self.applies = self.grant_offer and self.draw < probability(gov.grant_share * cost)
+
+    def start_project(self, funded: bool) -> None:
+        """Phase 2, after the grant call: start a project if the draw lies below the probability
+        (with the grant where the call funds the firm, which then always starts), paying its cost
+        less the grant."""
+        gov = self.model.government
+        self.project = funded or self.draw < self.p_alone
         if self.project:
-            grant = gov.grant_share * cost if self.grant_offer else 0.0
-            self.capital -= cost - grant
+            grant = gov.grant_share * self.cost if funded else 0.0
+            self.capital -= self.cost - grant
             gov.spend("rd_grant", grant)
-            self.rd_spend = cost
+            self.rd_spend = self.cost
         else:
             self.rd_spend = 0.0
 
@@ -435,6 +448,9 @@ class ReferenceModel(mesa.Model):
         if mech.market:
             self.phase_market(alive_firms)
         alive_firms.do("intent")
+        funded = gov.fund_grants([f for f in alive_firms if f.applies])
+        for f in alive_firms:
+            f.start_project(f in funded)
         collaborations = self.phase_partner_search(alive_firms)
         self.phase_outcome(alive_firms, collaborations)
         self.phase_spillovers(alive_firms)
@@ -1037,6 +1053,17 @@ class ReferenceGovernment(InstrumentEffects):
             admitted.append(f)
         return admitted
 
+    def fund_grants(self, applicants) -> set:
+        """Phase 2: the R&D grant call funds applicants in their ranking order while their grants
+        fit the step's budget, passing over an application larger than the money left."""
+        funded, left = set(), self.grant_budget + 1e-9
+        for f in sorted(applicants, key=lambda f: f.grant_rank):
+            grant = self.grant_share * f.cost
+            if grant <= left:
+                funded.add(f)
+                left -= grant
+        return funded
+
     def act(self, collaborations) -> None:
         """Phase 6: clear last step's flags, pay the ongoing commitments, then apply each configured
         instrument to its eligible firms."""
@@ -1084,10 +1111,10 @@ class ReferenceGovernment(InstrumentEffects):
                 f.link_left = 0
 
     def _rd_grant(self, cfg, eligible, _collab) -> None:
-        per_employee = self.model.params.intent.project_cost_per_employee
-        for f in self.admit("rd_grant", cfg, eligible,
-                            lambda f: cfg.setting("share") * per_employee * f.employees, cfg.budget):
-            f.grant_offer = True
+        if cfg.budget <= 0:
+            return
+        for rank, f in enumerate(self.admit("rd_grant", cfg, eligible, 0.0, math.inf)):
+            f.grant_offer, f.grant_rank = True, rank  # open to next step's call, in this order
 
     def _credit_guarantee(self, cfg, eligible, _collab) -> None:
         per_employee = cfg.setting("cost_per_employee")

@@ -697,6 +697,8 @@ class InstrumentEffects:
             return cfg.setting(name) if (cfg is not None and enabled) else off
 
         self.grant_share = setting("rd_grant", "share")
+        grant = instruments.get("rd_grant")
+        self.grant_budget = grant.budget if (grant is not None and enabled) else 0.0
         self.tax_share = setting("rd_tax_credit", "share")
         self.guarantee_boost = setting("credit_guarantee", "boost")
         self.voucher_value = setting("innovation_voucher", "value")
