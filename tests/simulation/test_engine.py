@@ -362,3 +362,18 @@ def test_entrant_attributes_keep_their_draws(seed):
     assert got.keys() == want.keys()
     for name in want:
         assert np.array_equal(got[name], want[name]), name
+
+
+def test_the_no_policy_baseline_keeps_its_number_of_firms():
+    """Entry balances exit once the first years' selection is over: a region without policy
+    does not lose half its firms in ten years (with the former entry rate, 0.006, it fell to
+    0.62 of its start at 50 000 firms)."""
+    from innoweave.simulation.population import synthetic_population
+
+    pop = synthetic_population(5000, seed=3)
+    df = Engine(None, pop, seed=5).run(40)
+    start, end = df["n_firms"].iloc[0], df["n_firms"].iloc[-1]
+    assert 0.8 * start <= end <= 1.2 * start  # 0.68 with the former rate
+    late = df.iloc[20:]
+    assert 0.8 <= late["entries"].sum() / late["exits"].sum() <= 1.25
+    assert df["survival"].iloc[-1] < 0.8  # the initial firms still exit: entry replaces them
