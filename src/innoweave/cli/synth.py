@@ -168,7 +168,7 @@ def complete(
         "drawn_values_cleared": int(cleared.sum()),
         "written": written["organisations"],
         "stage_distribution": stage_distribution(completed),
-        "shares_source": model.shares_.source,
+        "shares_source": model.shares_.provenance,
         "seconds": round(time.perf_counter() - start, 2),
     }
     if json_out:

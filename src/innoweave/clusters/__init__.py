@@ -7,7 +7,8 @@
 * :mod:`~innoweave.clusters.network` — collaboration-network communities, positions and
   policy targets from the registry.
 * :mod:`~innoweave.clusters.spatial` — density-based spatial clusters of SMEs, GeoJSON.
-* :mod:`~innoweave.clusters.pictures` — the map and network pictures the CLI saves.
+* :mod:`~innoweave.clusters.pictures` — the map and network pictures the CLI saves;
+  :mod:`~innoweave.clusters.labels` places their labels clear of each other.
 """
 
 from innoweave.clusters.crosswalk import Crosswalk

@@ -205,7 +205,7 @@ class AttributeModel(Estimator):
         self.settings_ = {
             "reference_year": self.reference_year,
             "stage_rules": self.stage_rules_.to_dict(),
-            "shares_source": self.shares_.source,
+            "shares_source": self.shares_.provenance,
             "version": innoweave.__version__,
         }
         orgs = frames.organisations.reset_index(drop=True).copy()

@@ -74,6 +74,16 @@ class NcsesShares:
     source: str
     tables: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def provenance(self) -> str:
+        """Where the shares come from, as outputs record it (``shares_source``): the name of
+        the folder the tables were read from (its full path would name the machine), or
+        ``"ncses_abs_innovation_by_company_size (embedded copy)"`` for the embedded values;
+        :attr:`source` keeps the folder's path."""
+        if self.source == "embedded":
+            return f"{TABLE_FOLDER} (embedded copy)"
+        return Path(self.source).name or self.source
+
     def __getitem__(self, size_class: str) -> ClassShares:
         try:
             return self.classes[size_class]

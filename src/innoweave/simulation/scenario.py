@@ -195,13 +195,19 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as plain data (population, parameters and instruments as mappings), as
-        recorded with every run."""
+        recorded with every run. ``path`` (and ``population.path``) is recorded without the
+        machine's folders (:func:`innoweave.provenance.recorded_path`: a shipped example as
+        ``innoweave:simulation/scenarios/NAME.toml``, a path given relative as given) and
+        ``sha256`` is the digest of the scenario file's contents (None without a file)."""
+        from innoweave.provenance import file_sha256, recorded_path
+
         return {
             "name": self.name, "description": self.description, "horizon": self.horizon,
-            "replications": self.replications, "seed": self.seed, "path": self.path,
+            "replications": self.replications, "seed": self.seed,
+            "path": recorded_path(self.path), "sha256": file_sha256(self.path),
             "population": {"source": self.population.source, "n_firms": self.population.n_firms,
                            "options": self.population.options, "url": self.population.url,
-                           "path": self.population.path},
+                           "path": recorded_path(self.population.path)},
             "params": self.params.to_dict(),
             "instruments": {k: v.to_dict() for k, v in self.instruments.items()},
         }
