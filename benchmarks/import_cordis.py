@@ -154,7 +154,7 @@ def main() -> None:
     print(f"CORDIS import benchmark: {args.data}, {args.repeats} repeats")
     result: dict = {
         "benchmark": "import_cordis",
-        "data": str(args.data),
+        "data": args.data.name,  # the dataset folder, not this machine's path to it
         "repeats": args.repeats,
         "target_s": TARGET_S,
         "records": EXPECTED,

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     report = facts.report()
     report["seconds"] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
-    report["plots"] = [str(p) for p in facts.plot(args.out)]
+    report["plots"] = [p.name for p in facts.plot(args.out)]  # beside the JSON
     path = args.out / "stylised_facts.json"
     path.write_text(json.dumps(report, indent=2, default=float))
 
