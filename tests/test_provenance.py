@@ -106,3 +106,14 @@ def test_complete_records_the_shares_source_without_a_path(tmp_path):
     report = json.loads(result.stdout)
     assert report["shares_source"] in (TABLE_FOLDER, f"{TABLE_FOLDER} (embedded copy)")
     assert _absolute_paths(report) == []
+
+
+def test_a_registry_url_is_recorded_without_its_password():
+    from innoweave.simulation.scenario import parse_scenario
+
+    sc = parse_scenario({"name": "pg", "horizon": 2, "replications": 1, "seed": 1,
+                         "population": {"source": "registry",
+                                        "url": "postgresql://ana:s3cret@localhost:5432/reg"}})
+    recorded = sc.to_dict()["population"]["url"]
+    assert "s3cret" not in json.dumps(sc.to_dict())
+    assert recorded == "postgresql://ana:***@localhost:5432/reg"

@@ -45,6 +45,20 @@ class Settings(BaseSettings):
         return self.data_dir or default_data_dir()
 
 
+def shown_database_url(value: str | None) -> str | None:
+    """``value`` as outputs and messages show it: a password replaced by ``***`` (None stays
+    None; a string that is not a URL is shown as given)."""
+    if value is None:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(value).render_as_string(hide_password=True)
+    except ArgumentError:
+        return value
+
+
 def normalise_database_url(value: str) -> str:
     """``value`` as the engine URL to open (``postgresql://`` gets the psycopg driver).
 

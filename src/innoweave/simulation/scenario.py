@@ -198,7 +198,9 @@ class Scenario:
         recorded with every run. ``path`` (and ``population.path``) is recorded without the
         machine's folders (:func:`innoweave.provenance.recorded_path`: a shipped example as
         ``innoweave:simulation/scenarios/NAME.toml``, a path given relative as given) and
-        ``sha256`` is the digest of the scenario file's contents (None without a file)."""
+        ``sha256`` is the digest of the scenario file's contents (None without a file); a
+        registry's ``population.url`` is recorded with its password hidden."""
+        from innoweave.config import shown_database_url
         from innoweave.provenance import file_sha256, recorded_path
 
         return {
@@ -206,7 +208,8 @@ class Scenario:
             "replications": self.replications, "seed": self.seed,
             "path": recorded_path(self.path), "sha256": file_sha256(self.path),
             "population": {"source": self.population.source, "n_firms": self.population.n_firms,
-                           "options": self.population.options, "url": self.population.url,
+                           "options": self.population.options,
+                           "url": shown_database_url(self.population.url),
                            "path": recorded_path(self.population.path)},
             "params": self.params.to_dict(),
             "instruments": {k: v.to_dict() for k, v in self.instruments.items()},
