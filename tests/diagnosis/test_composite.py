@@ -57,10 +57,37 @@ def test_outliers_sd_replaces_by_nearest_normal_value():
     assert np.array_equal(out[:9], x[:9])
 
 
+def _skew_kurtosis(v: np.ndarray) -> tuple[float, float]:
+    """Skewness and excess kurtosis from the (biased) central moments, as scipy's defaults."""
+    d = v - v.mean()
+    m2 = (d**2).mean()
+    return (d**3).mean() / m2**1.5, (d**4).mean() / m2**2 - 3
+
+
 def test_outliers_skew_kurtosis_stops_when_rule_holds():
     x = np.concatenate([np.ones(30), [2, 3, 1000.0]]).reshape(-1, 1, 1) + np.linspace(0, 0.1, 33).reshape(-1, 1, 1)
+    top = np.unique(x)[::-1]  # 1000.1, 3.096875, 2.09375, 1.090625, ...
+    # by hand: 1000.1 -> 3.096875 (still skewed), both 3.096875 -> 2.09375 (still skewed), all
+    # three -> 1.090625, after which the rule holds; three values changed
     out, counts = treat_outliers(x, rule="skew_kurtosis", max_winsorised=5)
-    assert counts[0] >= 1 and out.max() < 1000
+    expected = np.where(x >= top[2], top[3], x)
+    np.testing.assert_array_equal(out, expected)
+    assert counts == {0: 3}
+    skew, kurt = _skew_kurtosis(out.ravel())
+    assert not (abs(skew) > 2 and kurt > 3.5)
+    # the limit counts steps: one step replaces the single extreme by the next value only
+    one, n_one = treat_outliers(x, rule="skew_kurtosis", max_winsorised=1)
+    np.testing.assert_array_equal(one, np.where(x == top[0], top[1], x))
+    assert n_one == {0: 1}
+    # a long left tail is treated from below, the mirror image of the above
+    mirrored, n_mirrored = treat_outliers(-x, rule="skew_kurtosis", max_winsorised=5)
+    np.testing.assert_array_equal(mirrored, -expected)
+    assert n_mirrored == {0: 3}
+    # a tie at the extreme: both units are replaced in one step and counted as two values
+    tied = np.concatenate([np.ones(40), [5.0, 500.0, 500.0]]).reshape(-1, 1, 1)
+    out_tied, n_tied = treat_outliers(tied, rule="skew_kurtosis", max_winsorised=1)
+    np.testing.assert_array_equal(out_tied, np.where(tied == 500.0, 5.0, tied))
+    assert n_tied == {0: 2}
 
 
 def test_imputation_carry_and_group_mean():
@@ -98,6 +125,8 @@ def test_zscore_rank_distance_and_direction():
     data = simple()
     z, _ = normalise(data.values, method="zscore")
     assert np.nanmean(z[:, :, 0]) == pytest.approx(0.0)
+    # indicator a holds 0..5: mean 2.5, sample SD sqrt(3.5) (ddof=1, as the EIS)
+    np.testing.assert_allclose(z[:, :, 0], (data.values[:, :, 0] - 2.5) / np.sqrt(3.5))
     r, _ = normalise(data.values, method="rank")
     assert r[:, 0, 0].tolist() == [0.0, 0.5, 1.0]
     d, _ = normalise(data.values, method="distance", reference=(1, 0))
@@ -130,7 +159,8 @@ def test_bounds_score_an_indicator_on_its_known_scale():
     one = panel({"a": [[1, 2], [3, 4], [5, 6]], "b": [[0.2, 0.2], [np.nan, np.nan], [np.nan, np.nan]],
                  "c": [[1, 1], [2, 2], [3, 3]]})  # fmt: skip
     scores = CompositeIndex(H, bounds={"b": (0.0, 1.0)}).fit(one).normalised_[:, :, 1]
-    np.testing.assert_allclose(scores[0], 0.2) and np.isnan(scores[1:]).all()
+    np.testing.assert_allclose(scores[0], 0.2)
+    assert np.isnan(scores[1:]).all()
     # a reversed indicator (lower is better) is reversed on its bounds
     rev = CompositeIndex(H, bounds={"b": (0.0, 1.0)}, directions={"b": -1}).fit(data)
     np.testing.assert_allclose(rev.normalised_[:, :, 1], 0.25)
@@ -183,8 +213,16 @@ def test_pca_weights_favour_the_common_signal():
     rng = np.random.default_rng(0)
     f = rng.normal(size=200)
     x = np.column_stack([f + 0.1 * rng.normal(size=200), f + 0.1 * rng.normal(size=200), rng.normal(size=200)])
+    x[:, 1] *= 50  # on another scale: the weights come from the correlations, not the covariances
     w = pca_weights(x)
     assert w.sum() == pytest.approx(1.0) and w[2] < w[0] and w[2] < w[1]
+    # the reference: the first eigenvector of the correlation matrix, squared and scaled to sum 1
+    values, vectors = np.linalg.eigh(np.corrcoef(x, rowvar=False))
+    first = vectors[:, np.argmax(values)] ** 2
+    np.testing.assert_allclose(w, first / first.sum(), rtol=1e-9)
+    # rows with a missing value are left out
+    holed = np.vstack([x, [np.nan, 1.0, 2.0]])
+    np.testing.assert_allclose(pca_weights(holed), w)
 
 
 def test_weights_mapping_and_unknown_names():
@@ -202,8 +240,14 @@ def test_scaling_relative_to_reference_and_groups():
     data = simple()
     m = CompositeIndex(H, reference=("u2", 2020), group_thresholds=[(125, "Leader"), (-np.inf, "Other")],
                        group_year=2021).fit(data)
-    assert m.relative_index_[1, 0] == pytest.approx(100.0)
-    assert m.groups_["u3"] == "Leader" and m.groups_["u1"] == "Other"
+    # by hand: minmax over both years (a 0..5, b 10..50, c 1..6), then the mean of the three;
+    # u2 in 2020 scores (0.4 + 0.25 + 0.4) / 3 = 0.35, u3 in 2021 (1 + 1 + 1) / 3 = 1
+    np.testing.assert_allclose(m.index_, [[0.0, 0.4 / 3], [0.35, 1.7 / 3], [2.35 / 3, 1.0]])
+    np.testing.assert_allclose(m.relative_index_, 100 * m.index_ / 0.35)
+    assert m.relative_index_[2, 1] == pytest.approx(100 / 0.35)
+    # groups compare each unit with the reference unit in the group year (2021: u2 = 1.7 / 3):
+    # u3 is 176 % of it, u2 itself 100 % (not above 125), u1 24 %
+    assert m.groups_.to_dict() == {"u1": "Other", "u2": "Other", "u3": "Leader"}
     ranks = m.ranks(2021)
     assert ranks.to_dict() == {"u1": 3.0, "u2": 2.0, "u3": 1.0}
     with pytest.raises(ValueError, match="reference"):
@@ -224,6 +268,12 @@ def test_index_from_dimensions_and_geometric_per_level():
     np.testing.assert_allclose(m.index_, expected)
     scores = m.scores(relative=False)
     assert list(scores.columns) == ["unit", "year", "index", "d1", "d2"] and len(scores) == 6
+    # by hand for u2 in 2021 on 1..100: a = 3 -> 60.4, b = 30 -> 50.5, c = 4 -> 60.4
+    row = scores.set_index(["unit", "year"]).loc[("u2", 2021)]
+    assert row["d1"] == pytest.approx((60.4 + 50.5) / 2) and row["d2"] == pytest.approx(60.4)
+    assert row["index"] == pytest.approx(np.sqrt(55.45 * 60.4))
+    low = scores.set_index(["unit", "year"]).loc[("u1", 2020)]
+    assert low.tolist() == pytest.approx([1.0, 1.0, 1.0])  # the lowest value of each: 1
 
 
 def test_full_pipeline_with_treatments_reports_them():

@@ -148,8 +148,9 @@ def treat_outliers(
 
     ``"sd"``: values beyond mean +- ``k`` SD (over the window's units and years) are replaced
     by the nearest value inside that band. ``"skew_kurtosis"``: while |skewness| > 2 and
-    excess kurtosis > 3.5, the most extreme value on the skewed side is replaced by the next
-    one, at most ``max_winsorised`` times.
+    excess kurtosis > 3.5, the most extreme value on the skewed side (every unit holding it)
+    is replaced by the next distinct value, at most ``max_winsorised`` times. The counts are
+    of the values changed.
     """
     if rule not in OUTLIER_RULES:
         raise ValueError(f"unknown outlier rule {rule!r}; allowed: {OUTLIER_RULES}")
@@ -172,17 +173,24 @@ def treat_outliers(
             col[high], col[low] = inside.max(), inside.min()
             counts[i] = int(high.sum() + low.sum())
         else:
-            n = 0
-            while n < max_winsorised:
+            steps, changed = 0, np.zeros(col.shape, dtype=bool)
+            while steps < max_winsorised:
                 ref = col[:, window][~np.isnan(col[:, window])]
                 skew, kurt = stats.skew(ref), stats.kurtosis(ref)
                 if not (abs(skew) > 2 and kurt > 3.5):
                     break
-                ordered = np.sort(ref)
-                extreme, nxt = (ordered[-1], ordered[-2]) if skew > 0 else (ordered[0], ordered[1])
-                col[col == extreme] = nxt
-                n += 1
-            counts[i] = n
+                # the next *distinct* value: with the extreme value tied (or an earlier step
+                # making it so), the next sorted value is the extreme itself, and the step
+                # replaced nothing while it was counted
+                distinct = np.unique(ref)
+                if distinct.size < 2:
+                    break
+                extreme, nxt = (distinct[-1], distinct[-2]) if skew > 0 else (distinct[0], distinct[1])
+                hit = col == extreme
+                col[hit] = nxt
+                changed |= hit
+                steps += 1
+            counts[i] = int(changed.sum())
     return out, counts
 
 
