@@ -13,7 +13,8 @@ def _random_table(seed, nq=30, npart=12, per=5):
 
 
 def _exact_total(table, k, cap):
-    """Optimum of the same b-matching by networkx's network simplex (integer costs)."""
+    """Optimum of the same b-matching by networkx's network simplex (integer costs); ``cap``
+    is one capacity for every partner or a mapping partner -> capacity."""
     scale = 10**6
     g = nx.DiGraph()
     queries, partners = table["query"].unique(), table["partner"].unique()
@@ -24,7 +25,7 @@ def _exact_total(table, k, cap):
     for q in queries:
         g.add_edge("s", ("q", q), capacity=k, weight=0)
     for p in partners:
-        g.add_edge(("p", p), "t", capacity=cap, weight=0)
+        g.add_edge(("p", p), "t", capacity=cap[p] if isinstance(cap, dict) else cap, weight=0)
     for q, p, s in table.itertuples(index=False):
         g.add_edge(("q", q), ("p", p), capacity=1, weight=-round(s * scale))
     flow = nx.min_cost_flow(g)
@@ -67,8 +68,30 @@ def test_conflicts_forced_and_min_quality():
     assert res.pairs.groupby("query").size().max() <= 2
     res = assign(table, k=2, capacity=3, min_quality=0.5)
     assert (res.pairs["score"] >= 0.5).all()
+    # a floor is the same plan as leaving out the pairs below it (and a per-query floor only
+    # those of its query: every other query keeps its low-scoring pairs)
+    plain = assign(table[table["score"] >= 0.5], k=2, capacity=3)
+    pd.testing.assert_frame_equal(res.pairs, plain.pairs)
     per_query = assign(table, k=2, capacity=3, min_quality={"q1": 0.9})
     assert (per_query.pairs.loc[per_query.pairs["query"] == "q1", "score"] >= 0.9).all()
+    dropped = table[(table["query"] == "q1") & (table["score"] < 0.9)]
+    assert len(dropped) and (per_query.pairs["score"] < 0.5).any()
+    pd.testing.assert_frame_equal(per_query.pairs, assign(table.drop(index=dropped.index), k=2, capacity=3).pairs)
+
+
+def test_forced_pairs_use_up_demand_and_capacity():
+    """By hand: q0 is forced onto p0 (k = 1, capacity 1). q0 then has no demand left for p1
+    (0.95), and p0 no capacity left for q1 (0.9): q1 gets p1."""
+    table = pd.DataFrame({"query": ["q0", "q0", "q1", "q1"], "partner": ["p0", "p1", "p0", "p1"],
+                          "score": [0.1, 0.95, 0.9, 0.2]})  # fmt: skip
+    res = assign(table, k=1, capacity=1, forced=[("q0", "p0")])
+    assert list(zip(res.pairs["query"], res.pairs["partner"], res.pairs["forced"], strict=True)) == [
+        ("q0", "p0", True), ("q1", "p1", False)]  # fmt: skip
+    assert res.pairs["score"].tolist() == [0.1, 0.2] and res.stats["total_score"] == pytest.approx(0.3)
+    assert res.load.to_dict() == {"p0": 1, "p1": 1}
+    # without the forced pair the best plan is the other one
+    free = assign(table, k=1, capacity=1)
+    assert set(zip(free.pairs["query"], free.pairs["partner"], strict=True)) == {("q0", "p1"), ("q1", "p0")}
 
 
 def test_capacity_mapping_and_activity():
@@ -76,8 +99,18 @@ def test_capacity_mapping_and_activity():
     caps = {p: (0 if p == "p0" else 5) for p in table["partner"].unique()}
     res = assign(table, k=2, capacity=caps)
     assert "p0" not in set(res.pairs["partner"])
-    prop = capacity_from_activity(pd.Series({"a": 10, "b": 30, "c": 0}), total=8)
-    assert prop["b"] > prop["a"] >= prop["c"] >= 1
+    # capacities that bind, given in another order than the partners appear in the table
+    tight = {p: (0 if p == "p0" else 1 if p == "p1" else 2) for p in sorted(table["partner"].unique())}
+    res = assign(table, k=2, capacity=tight)
+    assert res.load.to_dict() == res.pairs["partner"].value_counts().reindex(res.load.index, fill_value=0).to_dict()
+    assert all(res.load[p] <= c for p, c in tight.items())
+    units = 2 * table["query"].nunique()
+    assert res.stats["total_score"] == pytest.approx(_exact_total(table, 2, tight), abs=units * 1e-4 + 1e-9)
+    # shares 0.1, 0.3, 0, 0.6 of 9 are 0.9, 2.7, 0, 5.4: rounded, and at least the minimum of 1
+    prop = capacity_from_activity(pd.Series({"a": 10, "b": 30, "c": 0, "d": 60}), total=9)
+    assert prop.to_dict() == {"a": 1, "b": 3, "c": 1, "d": 5}
+    assert capacity_from_activity(pd.Series({"a": 10, "b": 30, "c": 0, "d": 60}), total=9,
+                                  minimum=0).to_dict() == {"a": 1, "b": 3, "c": 0, "d": 5}  # fmt: skip
 
 
 def test_bad_input_is_named():

@@ -15,6 +15,7 @@ from innoweave.matching.evaluation import (
     baseline_metrics,
     baseline_scores,
     make_split,
+    per_query_metrics,
     ranking_metrics,
 )
 from innoweave.matching.history import project_dates
@@ -39,6 +40,25 @@ def test_ranking_metrics_by_hand():
     assert m["mrr"] == pytest.approx((1 / 2 + 1 / 4) / 2)
     with pytest.raises(ValueError, match=r"k must be (a whole number >= 1|at least 1)"):
         ranking_metrics(scores, _split([[1], [0]], 4), k=0)
+
+
+def test_ranking_metrics_by_hand_with_exclusions_more_truth_than_k_and_ties():
+    # query 0: candidate 0 scores best but is excluded (a training partner), so the order is
+    # 2, 4, 1, 3, 0; of the truth {1, 3, 4} only 4 is in the top 2 (at rank 2)
+    # query 1: a tie between candidates 0 and 1 keeps candidate order, so 1 is second
+    scores = np.array([[0.99, 0.5, 0.9, 0.1, 0.7], [0.5, 0.5, 0.2, 0.1, 0.0]])
+    split = _split([[1, 3, 4], [1]], 5)
+    split.excluded = sp.csr_matrix(([1.0], ([0], [0])), shape=(2, 5))
+    m = ranking_metrics(scores, split, k=2)
+    d = 1 / np.log2(3)  # the discount of rank 2
+    assert m["recall@2"] == pytest.approx((1 / 3 + 1) / 2)  # found over all true partners, not over k
+    assert m["hit@2"] == pytest.approx(1.0)
+    # the ideal list holds min(3, k) = 2 true partners
+    assert m["ndcg@2"] == pytest.approx((d / (1 + d) + d / 1) / 2)
+    assert m["mrr"] == pytest.approx((1 / 2 + 1 / 2) / 2)
+    per = per_query_metrics(scores, split, k=2)
+    np.testing.assert_allclose(per["recall@2"], [1 / 3, 1.0])
+    np.testing.assert_allclose(per["mrr"], [0.5, 0.5])
 
 
 def test_gini():

@@ -4,6 +4,7 @@ import pytest
 
 from innoweave.matching import PartnerRecommender, UnknownOrganisation
 from innoweave.matching.history import build_history
+from innoweave.matching.scoring import DEFAULT_WEIGHTS
 
 
 def test_history_links_skip_large_projects_but_count_activity(registry):
@@ -19,7 +20,7 @@ def test_history_links_skip_large_projects_but_count_activity(registry):
     assert h.region[in_big] is not None and len(h.region[in_big]) == 4
 
 
-def test_recommend_returns_new_partners_of_the_mode_with_explanations(fitted):
+def test_recommend_returns_new_partners_of_the_mode_with_explanations(fitted, registry):
     h = fitted.history_
     sme = next(o for o, d, k in zip(h.org_ids, h.degree, h.kinds, strict=True) if k == "sme" and d >= 3)
     table = fitted.recommend(sme, mode="research", k=5)
@@ -28,9 +29,15 @@ def test_recommend_returns_new_partners_of_the_mode_with_explanations(fitted):
     assert table["score"].is_monotonic_decreasing
     known = set(h.org_ids[h.adjacency[h.index[sme]].indices])
     assert not known & set(table["partner_id"])
+    where = registry.organisations.set_index("external_id")[["latitude", "longitude"]]
     for row in table.itertuples():
         assert "research mode" in row.explanation and "capacity" in row.explanation
-        assert row.distance_km is not None and row.distance_km >= 0
+        # the great-circle distance between the registry's coordinates, by the spherical law
+        # of cosines (not the haversine form the code uses), shown to 0.1 km
+        lat1, lon1, lat2, lon2 = np.radians([*where.loc[sme], *where.loc[row.partner_id]])
+        km = 6371.0 * np.arccos(np.sin(lat1) * np.sin(lat2) + np.cos(lat1) * np.cos(lat2) * np.cos(lon2 - lon1))
+        assert row.distance_km == pytest.approx(km, abs=0.06 + 1e-5 * km), row.partner_id
+        assert f"{km:.0f} km away" in row.explanation or f"{row.distance_km:.0f} km away" in row.explanation
     assert any(row.common_partners or row.shared_keywords for row in table.itertuples())
     common = table["common_partners"].explode().dropna()
     assert set(common) <= set(h.names)
@@ -102,7 +109,19 @@ def test_switching_signals_off_changes_the_features(registry):
     feats = graph_only.features(np.array([0]), graph_only.candidates("research"))
     assert set(feats) == {"common_neighbours", "adamic_adar", "resource_allocation", "katz", "past_partner",
                           "shared_projects"}  # fmt: skip
-    assert isinstance(graph_only.recommend("t:sme:1", k=2), pd.DataFrame)
+    # with the graph alone and no learned ranker, a pair scores proximity's weight x log(1 + Katz),
+    # whatever the text, distance or popularity say; new partners come in that order
+    h, cands = graph_only.history_, graph_only.candidates("research")
+    q = h.index["t:sme:1"]
+    katz = graph_only.features(np.array([q]), cands)["katz"][0]
+    katz_of = dict(zip(h.org_ids[cands], katz, strict=True))
+    known = set(h.org_ids[h.adjacency[q].indices])
+    table = graph_only.recommend("t:sme:1", k=4)
+    assert not known & set(table["partner_id"])
+    want = [DEFAULT_WEIGHTS["proximity"] * np.log1p(katz_of[p]) for p in table["partner_id"]]
+    np.testing.assert_allclose(table["score"], want, rtol=1e-5, atol=1e-7)
+    new = {p: k for p, k in katz_of.items() if p not in known}
+    assert table["partner_id"].iloc[0] == max(new, key=new.get) and table["score"].iloc[0] > 0
 
 
 def test_recency_features_are_bounded_and_zero_for_never(registry):
