@@ -89,11 +89,22 @@ def test_batch_csv_xlsx_and_bad_answers(registry_url, tmp_path):
     assert wrong.exit_code == 2
 
 
-def test_stage_distribution(registry_url):
+def test_stage_distribution(registry_url, make_registry):
+    from innoweave.registry.stages import classify_stage
+
     result = runner.invoke(app, ["diagnose", "stages", "--json", "--database-url", registry_url])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["total"] == 40 and set(data["counts"]) == {"start-up", "growth", "maturity", "transformation"}
+    # the same SMEs staged here by the registry rule at the default reference year, 2024
+    smes = make_registry(40).organisations.query("kind == 'sme'")
+    stages = classify_stage(2024 - smes["founding_year"], smes["employees"], smes["attributes"].map(lambda a: a["growth"]))
+    expected = {s: int((stages == s).sum()) for s in data["counts"]}
+    assert data["counts"] == expected and sum(n > 0 for n in expected.values()) >= 3
+    assert data["shares"] == pytest.approx({s: n / 40 for s, n in expected.items()})
+    again = runner.invoke(app, ["diagnose", "stages", "--json", "--database-url", registry_url, "--reference-year", "2034"])
+    later = classify_stage(2034 - smes["founding_year"], smes["employees"], smes["attributes"].map(lambda a: a["growth"]))
+    assert json.loads(again.stdout)["counts"] == {s: int((later == s).sum()) for s in data["counts"]} != expected
 
 
 def test_stage_rules_file_changes_the_distribution(registry_url, tmp_path):

@@ -18,6 +18,7 @@ from innoweave.diagnosis.sme import (
 from innoweave.registry.frames import RegistryFrames
 from innoweave.registry.instruments import INSTRUMENTS, RestrictingFactor, instruments_for
 from innoweave.registry.kinds import GrowthStage
+from innoweave.registry.stages import STAGE_ORDER, classify_stage
 
 
 @pytest.fixture
@@ -42,12 +43,41 @@ def test_scores_follow_the_capability_ladder(fitted):
     assert fitted.report_["unused_indicators"] == [f"q_{f}" for f in FACTORS]
 
 
-def test_collaboration_indicators_count_partner_kinds(fitted):
+def test_collaboration_indicators_count_partner_kinds(fitted, frames):
     ind = fitted.indicators_
     assert (ind["projects"] >= 0).all() and ind["projects"].sum() == 40 * 3
     share = ind["research_partner_share"].dropna()
     assert share.between(0, 1).all() and share.gt(0).any()
-    assert (ind["support_body_links"] >= 0).all()
+    # the reference: project by project, each SME member counts its fellow members by kind
+    kind = frames.organisations.set_index("external_id")["kind"]
+    expected = {org: {"projects": 0, "partner_links": 0, "research_links": 0, "support_body_links": 0,
+                      "eu_funding": 0.0} for org in ind.index}  # fmt: skip
+    for _, members in frames.participations.groupby("project_external_id"):
+        orgs = members["org_external_id"].tolist()
+        for org, money in zip(orgs, members["net_public_contribution"], strict=True):
+            if org not in expected:
+                continue
+            others = [kind[o] for o in orgs if o != org]
+            expected[org]["projects"] += 1
+            expected[org]["partner_links"] += len(others)
+            expected[org]["research_links"] += sum(k in ("university", "research_institute") for k in others)
+            expected[org]["support_body_links"] += sum(k in ("intermediary", "government") for k in others)
+            expected[org]["eu_funding"] += money
+    want = pd.DataFrame.from_dict(expected, orient="index").astype(float)
+    shown = ["projects", "partner_links", "support_body_links"]
+    pd.testing.assert_frame_equal(ind[shown], want[shown], check_names=False)
+    assert (want["support_body_links"] > 0).any() and (want["research_links"] > 0).any()
+    from innoweave.diagnosis.sme import collaboration_indicators
+
+    got = collaboration_indicators(frames, ind.index, reference_year=2024)
+    pd.testing.assert_frame_equal(got[want.columns], want, check_names=False)
+    per_employee = want["eu_funding"] / frames.organisations.set_index("external_id").loc[ind.index, "employees"]
+    np.testing.assert_allclose(ind["eu_funding_per_employee"], per_employee)
+    # those with partners: research links over partner links; none: unknown
+    has = want["partner_links"] > 0
+    np.testing.assert_allclose(ind.loc[has, "research_partner_share"],
+                               want.loc[has, "research_links"] / want.loc[has, "partner_links"])  # fmt: skip
+    assert ind.loc[~has, "research_partner_share"].isna().all() and (~has).any()
 
 
 def test_recent_projects_are_the_five_years_up_to_the_reference_year(frames):
@@ -155,12 +185,31 @@ def test_unknown_and_ambiguous_ids(fitted):
     assert fitted.resolve("sme 3") == "syn:sme:3"
 
 
-def test_transform_and_stage_distribution(fitted):
+def test_transform_and_stage_distribution(fitted, frames):
     table = fitted.transform()
     assert len(table) == 60 and {"weakest", "recommended", "overall_score", "ip_percentile"} <= set(table.columns)
+    # each SME's stage is the registry rule on its age at the reference year (2024), its
+    # employees and its growth, applied here one SME at a time
+    smes = frames.organisations[frames.organisations["kind"] == "sme"].set_index("external_id")
+    expected = pd.Series({org: classify_stage([2024 - row.founding_year], [row.employees],
+                                              [row.attributes["growth"]]).item()
+                          for org, row in smes.iterrows()})  # fmt: skip
+    assert fitted.stages_.to_dict() == expected.to_dict()
+    assert table.set_index("org_id")["stage"].to_dict() == expected.to_dict()
     dist = fitted.stage_distribution()
     assert dist["total"] == 60 and sum(dist["counts"].values()) == 60
+    assert dist["counts"] == {s: int((expected == s).sum()) for s in STAGE_ORDER}
+    assert len([s for s in STAGE_ORDER if dist["counts"][s]]) >= 3  # the registry holds several stages
+    assert dist["shares"] == pytest.approx({s: n / 60 for s, n in dist["counts"].items()})
     assert sum(dist["shares"].values()) == pytest.approx(1.0)
+    # at the age boundary: founded 2020, an SME is 4 in 2024 (a start-up); founded 2019, 5 (not)
+    orgs = frames.organisations
+    for org, year in (("syn:sme:1", 2020), ("syn:sme:3", 2019)):
+        row = orgs.index[orgs["external_id"] == org][0]
+        orgs.at[row, "founding_year"], orgs.at[row, "employees"] = year, 10.0
+        orgs.at[row, "attributes"] = {**orgs.at[row, "attributes"], "growth": 0.0}
+    stages = SMEDiagnoser(complete_attributes=False, min_peers=5).fit(frames).stages_
+    assert (stages["syn:sme:1"], stages["syn:sme:3"]) == ("start-up", "maturity")
     for row in table.itertuples():
         for key in filter(None, row.recommended.split(";")):
             assert INSTRUMENTS[key].eligible(row.stage)
