@@ -1,6 +1,7 @@
 """Scenario files: shipped examples run briefly; bad files fail before any run, naming the field."""
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -102,9 +103,19 @@ def test_compare_uses_common_random_numbers():
 
 
 def test_mean_ci():
+    # by hand: mean 2, sample SD 1, t-table 97.5 % point with 2 degrees of freedom 4.30265
     m, lo, hi = mean_ci([1.0, 2.0, 3.0])
-    assert m == 2.0 and lo < 2.0 < hi
-    assert pd.isna(mean_ci([1.0])[1])
+    half = 4.302652729749462 / math.sqrt(3)
+    assert m == 2.0 and (lo, hi) == pytest.approx((2.0 - half, 2.0 + half), rel=1e-9)
+    # 90 %: mean 4, SD sqrt(50 / 3), t 95 % point with 3 degrees of freedom 2.35336
+    m, lo, hi = mean_ci([1.0, 2.0, 3.0, 10.0], 0.9)
+    half = 2.3533634348018233 * math.sqrt(50 / 3) / 2
+    assert m == 4.0 and (lo, hi) == pytest.approx((4.0 - half, 4.0 + half), rel=1e-9)
+    # a missing replication is left out: n = 2, not 3
+    m, lo, hi = mean_ci([1.0, float("nan"), 3.0])
+    half = 12.706204736174694  # t 97.5 % point with 1 degree of freedom x SD sqrt(2) / sqrt(2)
+    assert m == 2.0 and (lo, hi) == pytest.approx((2.0 - half, 2.0 + half), rel=1e-9)
+    assert mean_ci([1.0])[0] == 1.0 and pd.isna(mean_ci([1.0])[1]) and pd.isna(mean_ci([1.0])[2])
 
 
 def test_cli_run_writes_parquet_and_summary(tmp_path):

@@ -198,6 +198,43 @@ def test_a_column_of_neither_table_is_reported_as_a_final_level(mixed_comparison
     assert out["kind"] == "final" and out["mean"] == 2.0 * steps["step"].max()
 
 
+def test_differences_are_paired_by_replication_by_hand(mixed_comparison):
+    """Replications share their random numbers, so a difference is the mean of the paired
+    differences with a t-interval on them; set by hand: final survival and per-step
+    innovations and spending of each replication."""
+    run = mixed_comparison.base
+
+    def made(name, survival, innovations, spend):
+        steps = run.steps.copy()
+        final = steps["step"] == steps["step"].max()
+        steps.loc[final, "survival"] = steps.loc[final, "replication"].map(survival)
+        steps["innovations"] = steps["replication"].map(innovations).astype(float)
+        steps["spend_total"] = float(spend)
+        return RunResult(parse_scenario({**SMALL, "name": name}), steps, 5, 3, 3, "numpy")
+
+    base = made("base", {0: 0.9, 1: 0.6, 2: 0.8}, {0: 1, 1: 1, 2: 1}, 0.0)
+    alt = made("alt", {0: 0.95, 1: 0.7, 2: 0.8}, {0: 3, 1: 3, 2: 2}, 2.0)
+    rows = Comparison(base, [alt]).differences()["alt"]
+    t_2 = 4.302652729749462  # the t-table's 97.5 % point with 2 degrees of freedom
+    # survival: paired differences 0.05, 0.1, 0 -> mean 0.05, SD 0.05
+    survival = rows["survival"]
+    assert survival["base"] == pytest.approx(2.3 / 3) and survival["alt"] == pytest.approx(2.45 / 3)
+    assert survival["diff"] == pytest.approx(0.05)
+    half = t_2 * 0.05 / math.sqrt(3)
+    assert survival["ci95"] == pytest.approx([0.05 - half, 0.05 + half])
+    # innovations over the 3 steps: base 3 each, alternative 9, 9, 6 -> 6, 6, 3 more (SD sqrt 3)
+    for key in ("innovations", "additional_innovations"):
+        assert rows[key]["diff"] == pytest.approx(5.0)
+        assert rows[key]["ci95"] == pytest.approx([5.0 - t_2, 5.0 + t_2])
+    # 6 more spent by each replication over 5 more innovations, the interval above 0
+    ratio = rows["spending_per_additional_innovation"]
+    assert ratio["value"] == pytest.approx(6.0 / 5.0) and ratio["established"] is True
+    # the same alternative with its replications in another order is another comparison
+    shuffled = made("alt", {0: 0.8, 1: 0.95, 2: 0.7}, {0: 2, 1: 3, 2: 3}, 2.0)
+    other = Comparison(base, [shuffled]).differences()["alt"]["survival"]
+    assert other["diff"] == pytest.approx(0.05) and other["ci95"] != pytest.approx(survival["ci95"])
+
+
 # --- 5. intervals within each output's range --------------------------------------------
 
 
