@@ -19,6 +19,9 @@ def test_valid_seeds_give_the_generators_they_always_gave():
     assert make_rng(np.int64(3)).random() == make_rng(3).random() == np.random.default_rng(3).random()
     generator = np.random.default_rng(5)
     assert make_rng(generator) is generator
-    assert check_seed(None) is None and make_rng(None).random() >= 0
+    # no seed: fresh entropy from the system each time, never a fixed seed
+    assert check_seed(None) is None
+    draws = {tuple(make_rng(None).integers(0, 2**62, 2)) for _ in range(3)}
+    assert len(draws) == 3 and not draws & {tuple(np.random.default_rng(0).integers(0, 2**62, 2))}
     sequence = np.random.SeedSequence(9)
     assert make_rng(sequence).random() == np.random.default_rng(np.random.SeedSequence(9)).random()

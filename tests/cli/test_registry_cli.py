@@ -181,6 +181,22 @@ def test_synth_and_complete_export_and_import_again(cli, tmp_path):
     again = json.loads(cli("db", "stats", "--json", "--database-url", f"sqlite:///{tmp_path / 'fresh0.db'}").stdout)
     assert again == first
 
+    def content(name: str, url: str | None = None) -> dict[str, list[dict]]:
+        """Every record of a registry, as its JSON export holds it, in a fixed order."""
+        cli("export", "-o", name, *(["--database-url", url] if url else []))
+        data = json.loads((tmp_path / name).read_text(encoding="utf-8"))
+        return {table: sorted(rows, key=lambda r: json.dumps(r, sort_keys=True)) for table, rows in data.items()}
+
+    original = content("original.json")
+    assert all(original[t] for t in ("clusters", "orgs", "projects", "participations"))
+    # every record and value comes back, from the folder of CSV files and from the JSON file
+    for i in (0, 1):
+        assert content(f"back{i}.json", f"sqlite:///{tmp_path / f'fresh{i}.db'}") == original, i
+    # one CSV file of organisations brings those alone
+    orgs_only = content("back2.json", f"sqlite:///{tmp_path / 'fresh2.db'}")
+    assert orgs_only["orgs"] == original["orgs"]
+    assert not orgs_only["projects"] and not orgs_only["participations"]
+
 
 # --- synth on a registry that holds another run ------------------------------------------------
 
