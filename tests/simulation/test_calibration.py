@@ -45,6 +45,16 @@ def test_cli_check_json_prints_targets():
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert len(data["targets"]) == 8 and "max_gap_points" in data
+    # each target once, at the published share, with its gap = simulated − observed in points
+    published = targets()
+    rows = {(r["target"], r["size_class"]): r for r in data["targets"]}
+    assert set(rows) == {(t, c) for t in ("innovating", "coop_research") for c in SIZE_CLASSES}
+    for (target, size), r in rows.items():
+        assert r["observed"] == pytest.approx(100 * published[target][size], abs=0.005), (target, size)
+        assert 0 <= r["simulated"] <= 100
+        assert r["gap_points"] == pytest.approx(r["simulated"] - r["observed"], abs=0.011), (target, size)
+    assert data["max_gap_points"] == max(abs(r["gap_points"]) for r in rows.values())
+    assert any(r["gap_points"] < 0 for r in rows.values())  # the sign is checked on both sides
 
 
 def test_an_empty_size_class_is_refused_not_scored_as_zero():
