@@ -19,14 +19,22 @@ def test_write_table_by_suffix_joins_list_cells(tmp_path, suffix):
     assert table["topics"].iloc[0] == ["laser", "optics"]  # the caller's table is unchanged
 
 
-def test_check_table_path_names_the_option(tmp_path):
+def test_check_table_path_names_the_option(tmp_path, capsys):
     import typer
 
     check_table_path(None)
     check_table_path(tmp_path / "x.xlsx")
+    check_table_path(tmp_path / "X.CSV")
+    assert capsys.readouterr().err == ""
     with pytest.raises(typer.Exit) as exc:
         check_table_path(tmp_path / "x.parquet", "--plan")
     assert exc.value.exit_code == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert said == "error: --plan must end in .csv or .xlsx, got 'x.parquet'"
+    with pytest.raises(typer.Exit):
+        check_table_path(tmp_path / "x.json")
+    assert "--out must end in .csv or .xlsx, got 'x.json'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written by the checks
 
 
 def test_write_table_renders_mappings_and_arrays_as_text(tmp_path):
