@@ -1478,8 +1478,22 @@ def entrants(child, first_row, n_start, alive_firms, parents, size_bounds, kind,
     held = np.empty((n_new, M), dtype=np.bool_)
     new_ability = np.empty((n_new, M), dtype=np.float32)
     new_expertise = np.empty((n_new, M), dtype=np.int8)
+    order = np.empty(M, dtype=np.int64)
     for k in range(n_new):
-        order = np.argsort(keys[k])  # distinct random keys: every sort gives this order
+        # the M fields of smallest key, in ascending key order (what an argsort's first M are:
+        # the keys are distinct), kept by insertion while scanning the keys once
+        kept = 0
+        for f in range(n_fields):
+            key = keys[k, f]
+            if kept == M and key >= keys[k, order[M - 1]]:
+                continue
+            pos = kept if kept < M else M - 1
+            while pos > 0 and keys[k, order[pos - 1]] > key:
+                order[pos] = order[pos - 1]
+                pos -= 1
+            order[pos] = f
+            if kept < M:
+                kept += 1
         for u in range(M):
             fields[k, u] = order[u]
             held[k, u] = u < units[k]
