@@ -377,3 +377,22 @@ def test_the_no_policy_baseline_keeps_its_number_of_firms():
     late = df.iloc[20:]
     assert 0.8 <= late["entries"].sum() / late["exits"].sum() <= 1.25
     assert df["survival"].iloc[-1] < 0.8  # the initial firms still exit: entry replaces them
+
+
+def test_a_tax_credit_is_worth_what_it_refunds():
+    """Firms count on the refund at the last quarter's pro-rata scale: a credit whose budget is
+    a sliver of the claims changes no decision (it once acted as a full 20 % credit, so 0.01 a
+    quarter 'bought' innovations at 0.004 each), while an ample one adds projects."""
+    from innoweave.simulation.population import synthetic_population
+
+    pop = synthetic_population(2000, seed=4)
+
+    def run_with(budget):
+        inst = None if budget is None else {"rd_tax_credit": InstrumentConfig.from_dict(
+            "rd_tax_credit", {"budget": budget, "stages": list(STAGES)})}
+        return Engine(None, pop, instruments=inst, seed=9).run(12)
+
+    base, sliver, ample = run_with(None), run_with(0.01), run_with(1000.0)
+    assert sliver["share_sme_project"].equals(base["share_sme_project"])
+    assert sliver["spend_rd_tax_credit"].iloc[1:].gt(0).all()  # it refunds, pro rata
+    assert ample["share_sme_project"].sum() > base["share_sme_project"].sum() + 0.01

@@ -689,14 +689,14 @@ class Engine:
                     s.tax_eligible, s.guarantee_left, dv.size_class, firm,
                     np.asarray(ip.intent_bias, dtype=np.float32),
                     np.float32(ip.project_cost_per_employee), np.float32(gov.grant_share),
-                    np.float32(gov.tax_share), float(gov.guarantee_boost),
+                    np.float32(gov.tax_share * gov.tax_scale), float(gov.guarantee_boost),
                     ip.credit_line_per_employee, np.float32(ip.awareness_weight),
                     ip.funding_weight)
         else:
             def logit(offer):
                 cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
                 support = xp.where(offer, gov.grant_share * cost, 0.0)
-                support += xp.where(s.tax_eligible, gov.tax_share * cost, 0.0)
+                support += xp.where(s.tax_eligible, gov.tax_share * gov.tax_scale * cost, 0.0)
                 credit = xp.minimum(1.0, s.credit_access
                                     + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
                 funds = (xp.maximum(s.capital, 0.0)

@@ -302,8 +302,9 @@ class Government(InstrumentEffects):
         claims = xp.where(elig, cfg.setting("share") * eng.rd_spend_, 0.0)
         total = float(claims[elig].sum())  # over the eligible rows: independent of N
         if total <= 0 or cfg.budget <= 0:
+            self.tax_scale = 1.0
             return
-        scale = min(1.0, cfg.budget / total)
+        scale = self.tax_scale = min(1.0, cfg.budget / total)
         s.capital = (s.capital + claims * scale).astype(s.capital.dtype)
         self.spend("rd_tax_credit", total * scale)
 

@@ -217,7 +217,7 @@ class Firm(Organisation):
         boost = gov.guarantee_boost if self.guarantee_left > 0 else 0.0
         credit = min(1.0, self.credit_access + boost)
         funds = max(self.capital, 0.0) + credit * ip.credit_line_per_employee * self.employees
-        funds += gov.tax_share * cost if self.tax_eligible else 0.0
+        funds += gov.tax_share * gov.tax_scale * cost if self.tax_eligible else 0.0
 
         def probability(support: float) -> float:
             phi = min(1.0, (funds + support) / cost)
@@ -1132,8 +1132,9 @@ class ReferenceGovernment(InstrumentEffects):
             claims.append((f, cfg.setting("share") * f.rd_spend))
         total = sum(c for _, c in claims)
         if total <= 0 or cfg.budget <= 0:
+            self.tax_scale = 1.0
             return
-        scale = min(1.0, cfg.budget / total)
+        scale = self.tax_scale = min(1.0, cfg.budget / total)
         for f, claim in claims:
             f.capital += claim * scale
         self.spend("rd_tax_credit", total * scale)

@@ -700,6 +700,9 @@ class InstrumentEffects:
         grant = instruments.get("rd_grant")
         self.grant_budget = grant.budget if (grant is not None and enabled) else 0.0
         self.tax_share = setting("rd_tax_credit", "share")
+        # the pro-rata scale of the last refund: firms count on share x scale of a project's
+        # cost (a credit whose claims far exceed its budget is worth little to them)
+        self.tax_scale = 1.0
         self.guarantee_boost = setting("credit_guarantee", "boost")
         self.voucher_value = setting("innovation_voucher", "value")
         self.cost_per_introduction = setting("intermediary_funding", "cost_per_introduction")
