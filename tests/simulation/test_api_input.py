@@ -245,3 +245,15 @@ def test_docking_names_a_bad_setting_before_running(settings, message):
     with pytest.raises(ValueError, match=message):
         run_docking(**{"seeds": 8, "n_firms": 30, "steps": 1, "scenarios": ("baseline",),
                        "outputs": ("innovations",), **settings})
+
+
+def test_every_run_of_a_comparison_has_a_style_of_its_own():
+    """Eleven scenarios once drew the base and the eleventh in the same blue (matplotlib's
+    ten-colour cycle): the base is black, and no two of 37 runs share colour and line style."""
+    from innoweave.simulation.runner import comparison_styles
+
+    styles = comparison_styles(36)
+    assert styles[0] == ("black", "solid")
+    assert len(set(styles)) == 37
+    assert all(color not in ("black", "C7") for color, _ in styles[1:])  # nothing grey/black
+    assert comparison_styles(0) == [("black", "solid")]

@@ -95,6 +95,18 @@ def _note_overwrite(folder: Path, names: tuple[str, ...]) -> None:
         note(f"overwriting the earlier results in {folder} ({', '.join(present)})")
 
 
+def _run_settings(replications: int | None, horizon: int | None, sc) -> tuple[int, int]:
+    """The replications and horizon to run: the options where given, else the scenario's;
+    each within the scenario limits (``--replications``/``--horizon`` named where refused)."""
+    from innoweave.simulation.scenario import run_setting
+
+    try:
+        return (run_setting(replications, sc.replications, "replications"),
+                run_setting(horizon, sc.horizon, "horizon"))
+    except ValueError as exc:
+        raise fail(f"--{exc}") from None
+
+
 def _after_run(folder: Path, names: tuple[str, ...], replications: int) -> None:
     _note_overwrite(folder, names)
     if replications < 2:
@@ -193,8 +205,7 @@ def run(
 
     sc = _load(scenario)
     _check_xp(xp)
-    reps = replications or sc.replications
-    steps = horizon or sc.horizon
+    reps, steps = _run_settings(replications, horizon, sc)
     folder, made = _out_folder(out, sc.name)
     try:
         with progress_bar(quiet or json_out) as bar:
@@ -259,6 +270,7 @@ def compare(
 
     base_sc = _load(base)
     alts = [_load(a) for a in alternatives]
+    reps, steps = _run_settings(replications, horizon, base_sc)
     try:
         notes = comparable(base_sc, alts, replications=replications, horizon=horizon)
     except ScenarioError as exc:
@@ -266,8 +278,6 @@ def compare(
     for text in notes:
         note(text)
     _check_xp(xp)
-    reps = replications or base_sc.replications
-    steps = horizon or base_sc.horizon
     folder, made = _out_folder(out, f"compare_{base_sc.name}")
     try:
         with progress_bar(quiet or json_out) as bar:

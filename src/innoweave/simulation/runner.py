@@ -356,6 +356,17 @@ def _bands(result: RunResult, column: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["step", "mean", "low", "high"])
 
 
+def comparison_styles(n_alternatives: int) -> list[tuple[str, str]]:
+    """``(colour, line style)`` of the base (black, solid) and of each alternative: the ten
+    colours of matplotlib's tab10 (its grey left out, black being the base's), then the same
+    colours dashed, dotted and dash-dotted: 36 alternatives before a style comes again."""
+    palette = [c for i, c in enumerate(f"C{k}" for k in range(10)) if i != 7]  # C7 is grey
+    dashes = ("solid", "dashed", "dotted", "dashdot")
+    alternatives = [(palette[i % len(palette)], dashes[(i // len(palette)) % len(dashes)])
+                    for i in range(n_alternatives)]
+    return [("black", "solid"), *alternatives]
+
+
 def plot_comparison(comparison: Comparison, png_path, html_path=None,
                     outputs: tuple[str, ...] = PLOT_OUTPUTS) -> None:
     """Time series of ``outputs`` per scenario with 95 % bands; PNG and optional HTML.
@@ -381,11 +392,12 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
     cols = 3
     rows = math.ceil(len(outputs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.4 * rows), squeeze=False)
+    styles = comparison_styles(len(comparison.alternatives))
     for ax, column in zip(axes.ravel(), outputs, strict=False):
-        for run in runs:
+        for run, (color, dash) in zip(runs, styles, strict=True):
             b = _bands(run, column)
-            ax.plot(b["step"], b["mean"], label=run.scenario.name)
-            ax.fill_between(b["step"], b["low"], b["high"], alpha=0.2)
+            ax.plot(b["step"], b["mean"], label=run.scenario.name, color=color, linestyle=dash)
+            ax.fill_between(b["step"], b["low"], b["high"], alpha=0.2, color=color)
         title, ylabel = plot_label(column)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(ylabel)

@@ -263,7 +263,15 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _int(data: dict, key: str, default: int | None, *, minimum: int, where: str) -> int:
+#: The longest horizon a scenario may ask for (steps: 100 years of quarters, the steps the
+#: random layout provisions, ``params.LAYOUT_STEPS``) and the most replications: beyond them a
+#: mistyped number would run for days or exhaust memory rather than fail.
+MAX_HORIZON = 400
+MAX_REPLICATIONS = 10_000
+
+
+def _int(data: dict, key: str, default: int | None, *, minimum: int, where: str,
+         maximum: int | None = None) -> int:
     value = data.get(key, default)
     if value is None:
         raise ScenarioError(f"{where}{key}: missing")
@@ -271,6 +279,8 @@ def _int(data: dict, key: str, default: int | None, *, minimum: int, where: str)
         raise ScenarioError(f"{where}{key}: expected an integer, got {value!r}")
     if value < minimum:
         raise ScenarioError(f"{where}{key}: must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ScenarioError(f"{where}{key}: must be <= {maximum:,}, got {value:,}")
     return value
 
 
@@ -312,8 +322,8 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"description: expected a text, got {description!r}")
-    horizon = _int(data, "horizon", None, minimum=1, where="")
-    replications = _int(data, "replications", 1, minimum=1, where="")
+    horizon = _int(data, "horizon", None, minimum=1, where="", maximum=MAX_HORIZON)
+    replications = _int(data, "replications", 1, minimum=1, where="", maximum=MAX_REPLICATIONS)
     seed = _int(data, "seed", 0, minimum=0, where="")
     population = _parse_population(data.get("population", {}), base_dir)
     overrides = data.get("params", {})
@@ -578,8 +588,11 @@ def run_setting(value: int | None, default: int, name: str) -> int:
     >= 1, else ValueError naming it), the scenario's ``default`` where None."""
     if value is None:
         return default
+    top = {"horizon": MAX_HORIZON, "replications": MAX_REPLICATIONS}.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if top is not None and value > top:
+        raise ValueError(f"{name} must be at most {top:,}, got {int(value):,}")
     return int(value)
 
 
