@@ -57,7 +57,8 @@ def test_instrument_defaults_come_from_the_catalogue():
     ("rd_grant", {"budget": -5}, r"instruments\.rd_grant\.budget: must be >= 0"),
     ("rd_grant", {}, r"instruments\.rd_grant\.budget: missing"),
     ("rd_grant", {"budget": 1, "sharing": 0.3}, r"instruments\.rd_grant\.sharing: unknown"),
-    ("rd_grant", {"budget": 1, "stages": []}, "eligibility excludes everyone"),
+    ("rd_grant", {"budget": 1, "stages": []}, r"eligibility excludes everyone \(an empty stages list\)"),
+    ("rd_grant", {"budget": 1, "regions": []}, r"excludes everyone \(an empty regions list\)"),
     ("rd_grant", {"budget": 1, "stages": ["teenage"]}, r"instruments\.rd_grant\.stages"),
     ("rd_grant", {"budget": 1, "kinds": ["university"]}, r"instruments\.rd_grant\.kinds"),
     ("rd_grant", {"budget": 1, "targeting": "best"}, r"instruments\.rd_grant\.targeting"),
@@ -74,3 +75,13 @@ def test_public_simulation_namespace():
     for name in sim.__all__:
         assert getattr(sim, name) is not None
     assert sim.Engine and sim.load_scenario and sim.run_scenario and sim.compare_scenarios
+
+
+def test_a_recorded_instrument_shows_every_setting_in_use():
+    """A run's record once showed ``settings: {}`` for a grant at the default share, so the
+    share that was run could not be read from it."""
+    grant = InstrumentConfig.from_dict("rd_grant", {"budget": 1})
+    assert grant.to_dict()["settings"] == {"share": 0.5}
+    call = InstrumentConfig.from_dict("collaborative_call", {"budget": 1, "grant": 2.0})
+    assert call.to_dict()["settings"]["grant"] == 2.0
+    assert set(call.to_dict()["settings"]) == set(INSTRUMENT_DEFAULTS["collaborative_call"])

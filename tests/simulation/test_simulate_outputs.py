@@ -316,6 +316,11 @@ def test_run_and_compare_files_keep_every_interval_in_range(tmp_path):
     for row in book.itertuples():
         if row.output in OUTPUT_RANGES and not math.isnan(row.ci95_low):
             assert inside(row.ci95_low, row.ci95_high, difference_range(row.output)), row
+    # the workbook carries the ratio's verdict as the JSON does (it once held only the value)
+    ratio = book[book["output"] == "spending_per_additional_innovation"].iloc[0]
+    verdict = data["differences"]["mix"]["spending_per_additional_innovation"]
+    assert bool(ratio["established"]) == verdict["established"]
+    assert (ratio["note"] == verdict["note"]) if "note" in verdict else pd.isna(ratio["note"])
 
 
 # --- 3. unknown figures as n/a on the comparison page -----------------------------------

@@ -340,7 +340,7 @@ def compare(
 
 def _difference_rows(data: dict) -> list[dict]:
     """One row per alternative and output of a comparison: base, alternative, difference and
-    its 95 % CI (or the value of a ratio)."""
+    its 95 % CI (or the value of a ratio, with whether it is established and why not)."""
     rows = []
     for alternative, outputs in data["differences"].items():
         for output, r in outputs.items():
@@ -348,7 +348,8 @@ def _difference_rows(data: dict) -> list[dict]:
             rows.append({"alternative": alternative, "output": output, "kind": r["kind"],
                          "base": r.get("base"), "alternative_value": r.get("alt"),
                          "difference": r.get("diff"), "ci95_low": low, "ci95_high": high,
-                         "value": r.get("value")})  # fmt: skip
+                         "value": r.get("value"), "established": r.get("established"),
+                         "note": r.get("note")})  # fmt: skip
     return rows
 
 

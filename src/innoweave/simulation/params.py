@@ -669,15 +669,20 @@ class InstrumentConfig:
         if not stages or not kinds or (size_classes is not None and not size_classes) or (
             regions is not None and not regions
         ):
-            raise ValueError(f"{where}: eligibility excludes everyone (an empty stages/kinds/"
-                             "size_classes/regions list)")
+            empty = [name for name, v in (("stages", stages), ("kinds", kinds),
+                                          ("size_classes", size_classes), ("regions", regions))
+                     if v is not None and not v]
+            raise ValueError(f"{where}: eligibility excludes everyone (an empty "
+                             f"{'/'.join(empty)} list)")
         return cls(key=key, budget=float(budget), stages=stages, kinds=kinds,
                    size_classes=size_classes, regions=regions, targeting=targeting,
                    settings=settings)
 
     def to_dict(self) -> dict[str, Any]:
-        """The instrument as a plain mapping of its fields."""
-        return asdict(self)
+        """The instrument as a plain mapping of its fields; ``settings`` holds every setting's
+        value in use (the scenario's, else the default), so a record shows what was run."""
+        return asdict(self) | {"settings": {name: self.setting(name)
+                                            for name in INSTRUMENT_DEFAULTS[self.key]}}
 
 
 class InstrumentEffects:
