@@ -396,3 +396,47 @@ def test_a_tax_credit_is_worth_what_it_refunds():
     assert sliver["share_sme_project"].equals(base["share_sme_project"])
     assert sliver["spend_rd_tax_credit"].iloc[1:].gt(0).all()  # it refunds, pro rata
     assert ample["share_sme_project"].sum() > base["share_sme_project"].sum() + 0.01
+
+
+class _StageRecording(_Recording):
+    """Also keeps each firm's stage when the grant is paid, and its own R&D spending."""
+
+    def intent(self, dv):
+        stage = self.state_.stage.copy()
+        out = super().intent(dv)
+        self.stages_ = [*getattr(self, "stages_", []), stage]
+        self.own_ = [*getattr(self, "own_", []), np.asarray(self.rd_spend_).copy()]
+        return out
+
+
+def test_a_stage_targeted_grant_goes_to_firms_of_that_stage_when_paid(small_population):
+    """Eligibility is judged again when firms apply: a growth firm that became mature at phase 7
+    no longer gets a growth grant (QA: 17.9 % of growth-only grants went to mature firms)."""
+    growth = STAGES.index("growth")
+    cfg = {"rd_grant": InstrumentConfig.from_dict("rd_grant", {"budget": 50.0,
+                                                               "stages": ["growth"]})}
+    engine = _StageRecording(None, small_population, instruments=cfg, seed=2)
+    engine.run(12)
+    paid = [(call[3] > 0, stage) for call, stage in zip(engine.calls_, engine.stages_,
+                                                           strict=True)]
+    assert sum(int(p.sum()) for p, _ in paid) > 20
+    assert all((stage[p] == growth).all() for p, stage in paid)
+
+
+def test_the_tax_credit_refunds_the_spending_a_grant_did_not_cover(small_population):
+    """A grant of the whole cost leaves nothing to claim: grant and credit cannot pay a firm
+    more than its project costs (QA: a grant share of 1 with a credit share of 1 paid 200 %)."""
+    cfg = {"rd_grant": InstrumentConfig.from_dict("rd_grant", {"budget": 1e4, "share": 1.0,
+                                                               "stages": list(STAGES)}),
+           "rd_tax_credit": InstrumentConfig.from_dict("rd_tax_credit", {
+               "budget": 1e4, "share": 1.0, "stages": list(STAGES)})}
+    engine = _StageRecording(None, small_population, instruments=cfg, seed=2)
+    df = engine.run(6)
+    for (_offered, _rank, project, grant, cost), own in zip(engine.calls_, engine.own_,
+                                                            strict=True):
+        assert np.allclose(own, np.where(project, cost - grant, 0.0))
+    # every project from step 1 on is funded whole (the budget is ample), so nothing is claimed
+    assert (engine.calls_[1][3] > 0).any()
+    paid = df["spend_rd_tax_credit"].iloc[1:]
+    own_total = [float(own.sum()) for own in engine.own_[1:]]
+    assert (paid.to_numpy() <= np.array(own_total) + 1e-6).all()

@@ -695,8 +695,10 @@ class Engine:
         else:
             def logit(offer):
                 cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
-                support = xp.where(offer, gov.grant_share * cost, 0.0)
-                support += xp.where(s.tax_eligible, gov.tax_share * gov.tax_scale * cost, 0.0)
+                # the grant, and the tax credit on the part of the cost the firm pays itself
+                grant = xp.where(offer, gov.grant_share * cost, 0.0)
+                support = grant + xp.where(s.tax_eligible,
+                                           gov.tax_share * gov.tax_scale * (cost - grant), 0.0)
                 credit = xp.minimum(1.0, s.credit_access
                                     + xp.where(s.guarantee_left > 0, gov.guarantee_boost, 0.0))
                 funds = (xp.maximum(s.capital, 0.0)
@@ -710,7 +712,7 @@ class Engine:
         funded = xp.zeros_like(s.grant_offer)
         if call:  # the call: applicants are the firms that would start a project with the grant
             prob_grant = 1.0 / (1.0 + xp.exp(-logit(s.grant_offer)[0]))
-            funded = gov.fund_grants(firm & s.grant_offer & (u < prob_grant), cost)
+            funded = gov.fund_grants(firm & s.grant_offer & (u < prob_grant), cost, dv)
             prob = xp.where(funded, prob_grant, prob)
         if self._fused:
             project, grant, self.rd_spend_ = kernels.projects(
@@ -720,7 +722,7 @@ class Engine:
             grant = xp.where(project & funded, gov.grant_share * cost, 0.0)
             s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(
                 xp.float32)
-            self.rd_spend_ = xp.where(project, cost, 0.0)
+            self.rd_spend_ = xp.where(project, cost - grant, 0.0)  # the firm's own spending
         gov.spend("rd_grant", grant[project].sum())  # over the projects: independent of N
         return project, cost, grant
 

@@ -128,14 +128,15 @@ class Government(InstrumentEffects):
         need = self.need(key, dv)[rows]
         return xp.lexsort(xp.stack([k, need.astype(k.dtype)]))
 
-    def fund_grants(self, applicants, cost):
-        """Phase 2: the R&D grant call funds ``applicants`` (a row mask) in their ranking order
-        (set at the previous step's phase 6) while its grants, ``share × cost``, fit the step's
-        budget; an application larger than the money left is passed over and the next one
-        considered. Returns the mask of funded rows."""
+    def fund_grants(self, applicants, cost, dv):
+        """Phase 2: the R&D grant call funds ``applicants`` (a row mask) that still meet its
+        eligibility (a stage changed at phase 7 counts) in their ranking order (set at the
+        previous step's phase 6) while its grants, ``share × cost``, fit the step's budget; an
+        application larger than the money left is passed over and the next one considered.
+        Returns the mask of funded rows."""
         xp, s = self.engine.xp_, self.engine.state_
         funded = xp.zeros_like(applicants)
-        rows = xp.nonzero(applicants)[0]
+        rows = xp.nonzero(applicants & self.eligible(self.instruments["rd_grant"], dv))[0]
         rows = rows[xp.argsort(s.grant_rank[rows])]
         grant = (self.grant_share * cost[rows]).astype(xp.float64)
         left = self.grant_budget + 1e-9

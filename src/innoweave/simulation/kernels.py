@@ -1035,8 +1035,9 @@ def intent_logit(employees, capital, awareness, credit_access, grant_offer, tax_
         cost[r] = c
         if not firm[r]:
             continue
-        support = grant_share * c if grant_offer[r] else np.float32(0.0)
-        support += tax_share * c if tax_eligible[r] else np.float32(0.0)
+        # the grant, and the tax credit on the part of the cost the firm pays itself
+        grant = grant_share * c if grant_offer[r] else np.float32(0.0)
+        support = grant + tax_share * (c - grant) if tax_eligible[r] else grant
         credit = min(1.0, np.float64(credit_access[r])
                      + (guarantee_boost if guarantee_left[r] > 0 else 0.0))
         funds = np.float64(max(capital[r], np.float32(0.0))) + credit * credit_line * np.float64(
@@ -1379,7 +1380,7 @@ def projects(u, prob, firm, grant_offer, cost, capital, grant_share):
             if grant_offer[r]:
                 grant[r] = grant_share * cost[r]
             capital[r] = capital[r] - cost[r] + grant[r]
-            spend[r] = cost[r]
+            spend[r] = cost[r] - grant[r]
     return project, grant, spend
 
 

@@ -217,10 +217,10 @@ class Firm(Organisation):
         boost = gov.guarantee_boost if self.guarantee_left > 0 else 0.0
         credit = min(1.0, self.credit_access + boost)
         funds = max(self.capital, 0.0) + credit * ip.credit_line_per_employee * self.employees
-        funds += gov.tax_share * gov.tax_scale * cost if self.tax_eligible else 0.0
+        tax = gov.tax_share * gov.tax_scale if self.tax_eligible else 0.0
 
-        def probability(support: float) -> float:
-            phi = min(1.0, (funds + support) / cost)
+        def probability(grant: float) -> float:  # the tax credit covers what the grant does not
+            phi = min(1.0, (funds + grant + tax * (cost - grant)) / cost)
             return _sigmoid(ip.intent_bias[self.size_class]
                             + ip.awareness_weight * (self.awareness - 0.5)
                             + ip.funding_weight * (phi - 1.0))
@@ -240,7 +240,7 @@ class Firm(Organisation):
             grant = gov.grant_share * self.cost if funded else 0.0
             self.capital -= self.cost - grant
             gov.spend("rd_grant", grant)
-            self.rd_spend = self.cost
+            self.rd_spend = self.cost - grant  # the firm's own R&D spending
         else:
             self.rd_spend = 0.0
 
@@ -1054,10 +1054,14 @@ class ReferenceGovernment(InstrumentEffects):
         return admitted
 
     def fund_grants(self, applicants) -> set:
-        """Phase 2: the R&D grant call funds applicants in their ranking order while their grants
-        fit the step's budget, passing over an application larger than the money left."""
+        """Phase 2: the R&D grant call funds applicants that still meet its eligibility (a stage
+        changed at phase 7 counts) in their ranking order while their grants fit the step's
+        budget, passing over an application larger than the money left."""
         funded, left = set(), self.grant_budget + 1e-9
-        for f in sorted(applicants, key=lambda f: f.grant_rank):
+        if not applicants:
+            return funded
+        still = set(self.eligible(self.instruments["rd_grant"]))
+        for f in sorted((f for f in applicants if f in still), key=lambda f: f.grant_rank):
             grant = self.grant_share * f.cost
             if grant <= left:
                 funded.add(f)
