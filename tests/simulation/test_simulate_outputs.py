@@ -469,3 +469,14 @@ def test_comparison_figure_has_plain_titles_and_y_labels_with_units(tmp_path, mo
     assert seen["Government spending per quarter (all instruments)"] == "money units per quarter"
     assert set(seen) == {plot_label(c)[0] for c in PLOT_OUTPUTS}
     assert all(seen.values()) and not set(seen) & set(PLOT_OUTPUTS)
+
+
+def test_a_comparison_says_how_to_read_many_intervals(mixed_comparison):
+    """About 50 outputs are compared per scenario with uncorrected 95 % intervals: a tiny budget
+    once showed 'significant' changes that vanished with more replications, unremarked."""
+    data = mixed_comparison.to_dict()
+    n = sum("ci95" in r for r in data["differences"]["mix"].values())
+    assert n >= 40
+    assert f"with {n} outputs compared" in data["note"]
+    assert f"about {round(n / 20)} may exclude 0 by chance" in data["note"]
+    assert "by chance alone" in _html(mixed_comparison, "")

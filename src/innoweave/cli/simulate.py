@@ -334,6 +334,7 @@ def compare(
         _print_table(table)
         for text in ratios:
             err.print(text, markup=False, highlight=False)
+    err.print(data["note"], markup=False, highlight=False)
     err.print(f"wrote {folder}/compare.json, compare.xlsx, compare.png, compare.html, "
               "steps.parquet")
 
