@@ -707,9 +707,9 @@ class Engine:
                 bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
                 return (bias + ip.awareness_weight * (s.awareness - 0.5)
                         + ip.funding_weight * (phi - 1.0)), cost
-        z, cost = logit(xp.zeros_like(s.grant_offer) if call else s.grant_offer)
+        funded = xp.zeros_like(s.grant_offer)  # nobody yet: also the "no grant" mask of the logit
+        z, cost = logit(funded)
         prob = 1.0 / (1.0 + xp.exp(-z))
-        funded = xp.zeros_like(s.grant_offer)
         if call:  # the call: applicants are the firms that would start a project with the grant
             prob_grant = 1.0 / (1.0 + xp.exp(-logit(s.grant_offer)[0]))
             funded = gov.fund_grants(firm & s.grant_offer & (u < prob_grant), cost, dv)

@@ -1367,9 +1367,10 @@ def record_counts(alive, is_firm, kind, sme_kind, research, cluster, initial_fir
 
 
 @_njit
-def projects(u, prob, firm, grant_offer, cost, capital, grant_share):
-    """Which firms start a project (draw below the intent probability), their R&D grants and
-    spending, and capital after paying the project net of the grant (in place)."""
+def projects(u, prob, firm, funded, cost, capital, grant_share):
+    """Which firms start a project (draw below the intent probability), their R&D grants (the
+    ``funded`` rows') and own spending, and capital after paying the project net of the grant
+    (in place)."""
     N = u.shape[0]
     project = np.zeros(N, dtype=np.bool_)
     grant = np.zeros(N, dtype=np.float32)
@@ -1377,7 +1378,7 @@ def projects(u, prob, firm, grant_offer, cost, capital, grant_share):
     for r in range(N):
         if firm[r] and u[r] < prob[r]:
             project[r] = True
-            if grant_offer[r]:
+            if funded[r]:
                 grant[r] = grant_share * cost[r]
             capital[r] = capital[r] - cost[r] + grant[r]
             spend[r] = cost[r] - grant[r]

@@ -1035,18 +1035,21 @@ class ReferenceGovernment(InstrumentEffects):
             return firm.quality
         return getattr(firm, name)
 
+    def ordered(self, key: str, cfg: InstrumentConfig, candidates) -> list:
+        """Candidates in targeting order: shuffled, or by ascending need with random ties."""
+        rnd = self.model.random
+        if cfg.targeting == "need":
+            return sorted(candidates, key=lambda f: (self.need(key, f), rnd.random()))
+        order = list(candidates)
+        rnd.shuffle(order)
+        return order
+
     def admit(self, key: str, cfg: InstrumentConfig, candidates, cost, budget: float) -> list:
         """Candidates in targeting order admitted while the cumulative cost fits the budget."""
         if not candidates or budget <= 0:
             return []
-        rnd = self.model.random
-        if cfg.targeting == "need":
-            order = sorted(candidates, key=lambda f: (self.need(key, f), rnd.random()))
-        else:
-            order = list(candidates)
-            rnd.shuffle(order)
         admitted, total = [], 0.0
-        for f in order:
+        for f in self.ordered(key, cfg, candidates):
             total += cost(f) if callable(cost) else cost
             if total > budget + 1e-9:
                 break
@@ -1117,7 +1120,7 @@ class ReferenceGovernment(InstrumentEffects):
     def _rd_grant(self, cfg, eligible, _collab) -> None:
         if cfg.budget <= 0:
             return
-        for rank, f in enumerate(self.admit("rd_grant", cfg, eligible, 0.0, math.inf)):
+        for rank, f in enumerate(self.ordered("rd_grant", cfg, eligible)):
             f.grant_offer, f.grant_rank = True, rank  # open to next step's call, in this order
 
     def _credit_guarantee(self, cfg, eligible, _collab) -> None:

@@ -686,7 +686,8 @@ class InstrumentConfig:
 
 
 class InstrumentEffects:
-    """The constant effect sizes of a scenario's instruments, read once per run.
+    """The effect sizes of a scenario's instruments, read once per run (and the R&D tax
+    credit's last pro-rata scale, which each government updates as it refunds).
 
     Shared by the engine's and the Mesa reference's government so both read a scenario the
     same way: an absent instrument, or government switched off, has no effect (0, and a

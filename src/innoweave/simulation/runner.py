@@ -312,19 +312,16 @@ class Comparison:
             "version": __version__,
             "settings": {r.scenario.name: r.settings() for r in [self.base, *self.alternatives]},
             "differences": diffs,
-            "note": many_outputs_note(_interval_count(diffs)),
+            "note": many_outputs_note(diffs),
         }
 
 
-def _interval_count(differences: dict) -> int:
-    """Outputs with a confidence interval per scenario in ``Comparison.differences()``."""
+def many_outputs_note(differences: dict) -> str:
+    """How to read the many 95 % intervals of ``Comparison.differences()`` at once: each is
+    for one output, not corrected for comparing all of them, so about one in twenty excludes
+    0 by chance alone."""
     rows = next(iter(differences.values()), {})
-    return sum("ci95" in row for row in rows.values())
-
-
-def many_outputs_note(n_outputs: int) -> str:
-    """How to read many 95 % intervals at once: each is for one output, not corrected for
-    comparing ``n_outputs`` of them, so about one in twenty excludes 0 by chance alone."""
+    n_outputs = sum("ci95" in row for row in rows.values())
     return (f"Each 95 % interval is for one output; with {n_outputs} outputs compared per "
             f"scenario, about {max(1, round(n_outputs / 20))} may exclude 0 by chance alone even "
             "where a policy changes nothing. Read a single surprising difference with more "
@@ -482,7 +479,7 @@ def _html(comparison: Comparison, png_b64: str) -> str:
         f"<p>Money (budgets, spending) is in the model's {esc(MONEY_UNIT)}; budgets and "
         "spending are per quarter (one step).</p>",
         f"<img alt='time series' src='data:image/png;base64,{png_b64}'>",
-        f"<p>{esc(many_outputs_note(_interval_count(diffs)))}</p>",
+        f"<p>{esc(many_outputs_note(diffs))}</p>",
     ]
     for name, rows in diffs.items():
         parts.append(f"<h2>{esc(name)} − {base}</h2><table>"

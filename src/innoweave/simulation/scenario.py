@@ -27,6 +27,7 @@ from innoweave.simulation.params import (
     COUNT0,
     INSTRUMENT_RANGES,
     INTERMEDIARY,
+    LAYOUT_STEPS,
     NONNEG,
     PARAM_RANGES,
     PROB,
@@ -266,8 +267,10 @@ def _one_line(exc: BaseException) -> str:
 #: The longest horizon a scenario may ask for (steps: 100 years of quarters, the steps the
 #: random layout provisions, ``params.LAYOUT_STEPS``) and the most replications: beyond them a
 #: mistyped number would run for days or exhaust memory rather than fail.
-MAX_HORIZON = 400
+MAX_HORIZON = LAYOUT_STEPS
 MAX_REPLICATIONS = 10_000
+#: The most a run may ask for, by setting (file fields and the --horizon / -r options alike).
+RUN_LIMITS = {"horizon": MAX_HORIZON, "replications": MAX_REPLICATIONS}
 
 
 def _int(data: dict, key: str, default: int | None, *, minimum: int, where: str,
@@ -322,8 +325,9 @@ def parse_scenario(data: dict[str, Any], *, name: str = "scenario",
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"description: expected a text, got {description!r}")
-    horizon = _int(data, "horizon", None, minimum=1, where="", maximum=MAX_HORIZON)
-    replications = _int(data, "replications", 1, minimum=1, where="", maximum=MAX_REPLICATIONS)
+    horizon = _int(data, "horizon", None, minimum=1, where="", maximum=RUN_LIMITS["horizon"])
+    replications = _int(data, "replications", 1, minimum=1, where="",
+                        maximum=RUN_LIMITS["replications"])
     seed = _int(data, "seed", 0, minimum=0, where="")
     population = _parse_population(data.get("population", {}), base_dir)
     overrides = data.get("params", {})
@@ -588,7 +592,7 @@ def run_setting(value: int | None, default: int, name: str) -> int:
     >= 1, else ValueError naming it), the scenario's ``default`` where None."""
     if value is None:
         return default
-    top = {"horizon": MAX_HORIZON, "replications": MAX_REPLICATIONS}.get(name)
+    top = RUN_LIMITS.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if top is not None and value > top:
