@@ -69,3 +69,42 @@ def test_write_table_xlsx_is_readable(tmp_path):
     write_table(table, tmp_path / "t.xlsx", sheet="diagnosis")
     assert load_workbook(tmp_path / "t.xlsx").sheetnames == ["diagnosis"]
     assert pd.read_excel(tmp_path / "t.xlsx")["score"].iloc[1] == 2 / 3
+
+
+def test_write_table_xlsx_keeps_texts_as_texts(tmp_path):
+    """A name with a control character (pasted from another program) stopped the Excel
+    output with openpyxl's IllegalCharacterError, and a name starting with "=" became a
+    formula (Excel showed its result or #NAME? instead of the name)."""
+    from openpyxl import load_workbook
+
+    table = pd.DataFrame({"name": ["=1+1 Consulting", "Berg\x0btec\x01 KG", "plain"],
+                          "topics": [["=a", "b"], [], ["c"]], "score": [1.5, 2.0, 3.0]})  # fmt: skip
+    path = tmp_path / "smes.xlsx"
+    write_table(table, path)
+    sheet = load_workbook(path).active
+    assert [(c.value, c.data_type) for c in sheet["A"][1:]] == [
+        ("=1+1 Consulting", "s"), ("Berg_x000B_tec_x0001_ KG", "s"), ("plain", "s")]  # fmt: skip
+    assert (sheet["B2"].value, sheet["B2"].data_type) == ("=a; b", "s")
+    assert sheet["C2"].value == 1.5
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_write_table_failure_leaves_the_earlier_file(tmp_path, monkeypatch, suffix):
+    """A write that fails half-way (a full disk, an interrupted run) leaves the earlier file of
+    that name as it was and no temporary file: the table is written under a temporary name
+    and renamed when complete."""
+    import innoweave.cli.common as common
+
+    path = tmp_path / f"smes{suffix}"
+    path.write_text("earlier results\n")
+
+    def half_then_fail(self, target, *args, **kwargs):
+        open(target, "w").write("org_id,na")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    monkeypatch.setattr(common, "_write_xlsx", lambda table, target, *a: half_then_fail(table, target))
+    with pytest.raises(OSError):
+        write_table(pd.DataFrame({"org_id": ["a"], "name": ["b"]}), path)
+    assert path.read_text() == "earlier results\n"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]

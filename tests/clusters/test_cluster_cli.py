@@ -262,3 +262,29 @@ def test_related_groups(uscmp_dir):
     payload = json.loads(result.stdout)
     assert payload["clusters"] == 51 and payload["links"] == 128
     assert sum(len(g["clusters"]) for g in payload["groups"]) == 51
+
+
+def test_network_out_writes_its_three_tables_or_none(planted, tmp_path, monkeypatch):
+    """--out DIR is one set: where the third table fails (a full disk), the earlier
+    communities.csv and centrality.csv stay as they were and nothing half-written is left
+    (each table used to be written in place, one after the other)."""
+    folder, tables = tmp_path / "cordis", tmp_path / "tables"
+    _write_cordis(planted, folder)
+    tables.mkdir()
+    for name in ("communities.csv", "centrality.csv", "policy_targets.csv"):
+        (tables / name).write_text("earlier run\n")
+    real_to_csv, calls = pd.DataFrame.to_csv, []
+
+    def third_fails(self, target=None, *args, **kwargs):
+        calls.append(target)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real_to_csv(self, target, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", third_fails)
+    result = run("network", "--cordis", str(folder), "--max-consortium", "8", "--out", str(tables))
+    assert result.exit_code != 0 and len(calls) == 3
+    assert sorted(p.name for p in tables.iterdir()) == ["centrality.csv", "communities.csv",
+                                                        "policy_targets.csv"]  # fmt: skip
+    assert all((tables / name).read_text() == "earlier run\n" for name in
+               ("communities.csv", "centrality.csv", "policy_targets.csv"))  # fmt: skip

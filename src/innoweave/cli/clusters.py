@@ -27,6 +27,7 @@ from innoweave.cli.common import (
     note,
     print_json,
     seed_option,
+    table_job,
     write_table,
 )
 
@@ -540,9 +541,13 @@ def network(
         raise fail(str(exc)) from None
     _show_report(model.report_)
     if out:
-        write_table(model.communities_, out / "communities.csv")
-        write_table(model.centrality_, out / "centrality.csv", index=True)
-        write_table(model.policy_targets_, out / "policy_targets.csv", index=True)
+        from innoweave.writing import write_all
+
+        write_all([  # the three files or none of them
+            table_job(model.communities_, out / "communities.csv"),
+            table_job(model.centrality_, out / "centrality.csv", index=True),
+            table_job(model.policy_targets_, out / "policy_targets.csv", index=True),
+        ])
     if picture:
         from innoweave.clusters.pictures import save_network_picture
 
@@ -632,11 +637,14 @@ def spatial(
         raise fail(str(exc)) from None
     _show_report(model.report_)
     if out:
-        (out / "clusters.geojson").write_text(
-            json.dumps(model.to_geojson(), ensure_ascii=False), encoding="utf-8"
-        )
-        write_table(model.points_, out / "points.csv")
-        write_table(model.clusters_, out / "clusters.csv")
+        from innoweave.writing import write_all
+
+        geojson_text = json.dumps(model.to_geojson(), ensure_ascii=False)
+        write_all([  # the three files or none of them
+            (out / "clusters.geojson", lambda target: target.write_text(geojson_text, encoding="utf-8")),
+            table_job(model.points_, out / "points.csv"),
+            table_job(model.clusters_, out / "clusters.csv"),
+        ])
     if map_path:
         from innoweave.clusters.pictures import save_map
 

@@ -193,6 +193,20 @@ def table_text(table):
     return table
 
 
+def table_job(table, path: Path, *, sheet: str | None = None, index: bool = False):
+    """``(path, write)`` for :func:`innoweave.writing.write_all`: ``write(target)`` writes
+    ``table`` as CSV or Excel by ``path``'s suffix (not the target's), as :func:`write_table`
+    describes. Commands that write several tables pass all their jobs to one ``write_all``,
+    so that a failure leaves none of them half-written."""
+    table = table_text(table)
+    if index:
+        table = table.reset_index()
+    if table_suffix(path) == ".xlsx":
+        name = (sheet or path.stem).translate(_SHEET_BAD).strip("'")[:31] or "Sheet1"
+        return path, lambda target: _write_xlsx(table, target, name)
+    return path, lambda target: table.to_csv(target, index=False)
+
+
 def write_table(table, path: Path, *, sheet: str | None = None, index: bool = False) -> None:
     """Write a DataFrame as CSV or Excel by ``path``'s suffix (folders made as needed).
 
@@ -200,26 +214,32 @@ def write_table(table, path: Path, *, sheet: str | None = None, index: bool = Fa
     "key: value; key: value", so they read as text in a spreadsheet. An ``.xlsx`` gets one
     sheet named ``sheet`` (default: the file's stem; at most 31 characters), a frozen header
     row, column widths fitted to the content (10-50 characters) and the number format
-    "0.00" on float columns (stored values unchanged).
+    "0.00" on float columns (stored values unchanged); texts stay texts (a name starting
+    with "=" is not a formula) and control characters are written as ``_xHHHH_`` escapes,
+    which Excel shows as the characters (openpyxl refuses them otherwise). The file is
+    written under a temporary name and renamed when complete: a failure leaves no
+    half-written file, and an earlier file of that name as it was.
     """
-    table = table_text(table)
-    if index:
-        table = table.reset_index()
+    from innoweave.writing import write_all
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    if table_suffix(path) == ".xlsx":
-        _write_xlsx(table, path, sheet)
-    else:
-        table.to_csv(path, index=False)
+    write_all([table_job(table, path, sheet=sheet, index=index)])
 
 
 _SHEET_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
-def _write_xlsx(table, path: Path, sheet: str | None) -> None:
+def _write_xlsx(table, path: Path, name: str) -> None:
     import pandas as pd
     from openpyxl.utils import get_column_letter
 
-    name = (sheet or path.stem).translate(_SHEET_BAD).strip("'")[:31] or "Sheet1"
+    from innoweave.registry.export import escape_ooxml
+
+    table = table.copy()
+    texts = [c for c in table.columns
+             if table[c].dtype == object or pd.api.types.is_string_dtype(table[c].dtype)]
+    for column in texts:
+        table[column] = table[column].map(lambda v: escape_ooxml(v) if isinstance(v, str) else v)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name=name, index=False)
         ws = writer.sheets[name]
@@ -234,3 +254,7 @@ def _write_xlsx(table, path: Path, sheet: str | None) -> None:
             if is_float:
                 for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
                     cell.number_format = "0.00"
+            elif column in texts:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                    if cell.data_type == "f":  # openpyxl takes a text starting with "=" for a formula
+                        cell.data_type = "s"
