@@ -623,3 +623,29 @@ def test_peer_level_says_when_the_sector_is_unknown_without_changing_the_peers(f
     assert peer_level_name("stage+sector", "unknown") == "stage (sector unknown)"
     assert peer_level_name("stage+sector+region", "C25") == "stage+sector+region"
     assert peer_level_name("all", "unknown") == "all" and peer_level_name("stage", "unknown") == "stage"
+
+
+def test_smes_without_a_region_get_no_regional_peers(frames):
+    """The SMEs of unknown region were grouped as if they shared one region (level
+    'stage+sector+region' among themselves, wherever they sit); they now skip the regional
+    levels, and the country level where their country is unknown too."""
+    import dataclasses
+
+    orgs = frames.organisations.copy()
+    smes = list(orgs.loc[orgs["kind"] == "sme", "external_id"])
+    nowhere, german = set(smes[:20]), set(smes[20:30])
+    orgs.loc[orgs["external_id"].isin(nowhere | german), "region_code"] = None
+    orgs.loc[orgs["external_id"].isin(nowhere), "country"] = None
+    orgs.loc[orgs["external_id"].isin(german), "country"] = "DE"
+    model = SMEDiagnoser(complete_attributes=False, min_peers=1).fit(dataclasses.replace(frames, organisations=orgs))
+    levels = model.peer_level_
+    regional = ("region", "nuts2", "nuts1")
+    assert not levels[list(nowhere)].str.contains("|".join(regional + ("country",))).any()
+    assert (levels[list(nowhere)].str.split(" ").str[0] == "stage+sector").all()
+    assert (levels[list(german)].str.split(" ").str[0] == "stage+sector+country").all()
+    others = levels.drop(list(nowhere | german))
+    assert (others == "stage+sector+region").all()  # min_peers 1: the narrowest level
+    org = smes[0]
+    keys = model.peer_keys_
+    peers = keys[(keys["stage"] == keys.at[org, "stage"]) & (keys["sector"] == keys.at[org, "sector"])]
+    assert model.peer_size_[org] == len(peers)

@@ -765,6 +765,11 @@ class SMEDiagnoser(Estimator):
             "nuts2": region.str[:4].to_numpy(), "nuts1": region.str[:3].to_numpy(), "country": country.to_numpy(),
         }, index=orgs.index)
         self.peer_keys_ = keys
+        # An SME without a region has no regional peers: the SMEs of unknown region, grouped
+        # under "unknown", may sit anywhere, so it skips the region, NUTS-2 and NUTS-1 levels,
+        # and the country level too unless its country is recorded.
+        known = {"region": orgs["region_code"].notna().to_numpy()}
+        known["country"] = known["region"] | orgs["country"].notna().to_numpy()
         # An SME's peers are every SME sharing its key at the narrowest level with at least
         # ``min_peers`` members (itself included), whatever level those peers got themselves.
         n = len(orgs)
@@ -780,6 +785,10 @@ class SMEDiagnoser(Estimator):
                 if key_cols else np.zeros(n, dtype=np.int64)
             size = np.bincount(ids)[ids]
             take = ~chosen & ((size >= self.min_peers) | (name == "all"))
+            if {"region", "nuts2", "nuts1"} & set(key_cols):
+                take &= known["region"]
+            elif "country" in key_cols:
+                take &= known["country"]
             if not take.any():
                 continue
             g = scores.groupby(ids)
