@@ -333,3 +333,20 @@ def test_import_cordis_reports_invalid_rows(cli, tmp_path, small_cordis):
     assert report["written"]["projects"] == 1 and report["written"]["participations"] == 2
     assert report["rejected_rows"] == {"participations.csv.gz": 1, "projects.csv.gz": 1}
     assert len(report["errors"]) == 3
+
+
+def test_orgs_list_shows_external_ids_whole_on_a_narrow_terminal(cli, tmp_path, monkeypatch):
+    """At 80 columns the table cut the external ids ('cordis:8661641…'), the one value a
+    reader copies from it into `orgs show` or `diagnose sme`; names and cities wrap instead."""
+    from innoweave.cli.common import err
+
+    monkeypatch.setattr(err, "_width", 80)
+    ids = [f"crm:bavaria:manufacturing:{n:06d}" for n in range(3)]
+    rows = "".join(f"{i},Präzisionsteile und Feinwerktechnik Nummer {n} GmbH & Co. KG,sme,"
+                   f"Garching bei München an der Isar\n" for n, i in enumerate(ids))  # fmt: skip
+    (tmp_path / "orgs.csv").write_text("external_id,name,kind,city\n" + rows, encoding="utf-8")
+    cli("import", "file", tmp_path / "orgs.csv")
+    for command in (("orgs", "list"), ("orgs", "search", "feinwerk")):
+        shown = cli(*command).stderr
+        assert max(len(line) for line in shown.splitlines()) <= 80
+        assert all(i in shown for i in ids), shown

@@ -305,7 +305,11 @@ def _show_orgs(engine, query, json_out: bool) -> None:
         err.print(f"showing {len(rows):,} of {count:,} organisations (--limit for more)")
     table = Table()
     for col in ("id", "external_id", "name", "kind", "region_code", "city"):
-        table.add_column(col)
+        # ids are shown whole (they are what `orgs show` and `diagnose sme` take); the
+        # name and the city wrap where the terminal is narrow
+        whole = col in ("id", "external_id")
+        width = max([len(col)] + [len(str(r[col] or "")) for r in rows]) if whole else None
+        table.add_column(col, no_wrap=whole, min_width=width)
     for r in rows:
         table.add_row(*(str(r[c] or "") for c in ("id", "external_id", "name", "kind", "region_code", "city")))
     err.print(table)
