@@ -16,6 +16,7 @@ from innoweave.simulation.params import (
     Mechanisms,
     ModelParams,
 )
+from innoweave.simulation.population import synthetic_population
 
 STEPS = 6
 
@@ -162,9 +163,10 @@ def test_each_instrument_spends_within_budget_and_acts(small_population, key):
     others = [c for c in df.columns if c.startswith("spend_") and c not in (f"spend_{key}",
                                                                             "spend_total")]
     assert (df[others] == 0).all().all()
-    if key in ("collaborative_call", "innovation_voucher"):  # commitments span steps
+    if key == "collaborative_call":  # commitments span steps
         assert spend.sum() <= budget * 10 + 1e-6
-    else:  # grants too: the call funds applicants within the step's own budget
+    else:  # grants and vouchers too: each step's own budget pays the call's applicants and
+        # the vouchers presented
         assert (spend <= budget + 1e-6).all()
 
 
@@ -239,6 +241,59 @@ def test_platform_and_vouchers_raise_research_cooperation(small_population):
                                                                {"budget": 50})}
     _, alt = run(small_population, seed=4, steps=10, instruments=tech)
     assert alt["collab_uir"].sum() > base["collab_uir"].sum()
+
+
+def _vouchers(budget: float, learn_use: int = 1) -> dict[str, InstrumentConfig]:
+    return {"innovation_voucher": InstrumentConfig.from_dict(
+        "innovation_voucher", {"budget": budget, "learn_use": learn_use})}
+
+
+def test_the_voucher_programme_learns_how_fast_vouchers_are_used():
+    pop = synthetic_population(3000, seed=8)
+    budget, steps, valid = 6.0, 16, 4
+    fixed, df_fixed = run(pop, instruments=_vouchers(budget, learn_use=0), seed=2, steps=steps)
+    learned, df = run(pop, instruments=_vouchers(budget), seed=2, steps=steps)
+    gov = learned.government_
+    # the first step's vouchers are the same: nothing was seen before them
+    assert df["spend_innovation_voucher"][1] == df_fixed["spend_innovation_voucher"][1]
+    # counted at full value, few vouchers are out and little of the budget is spent; the
+    # learned rate of use puts enough vouchers out to spend most of it, never more a step
+    spent, spent_fixed = df["spend_innovation_voucher"], df_fixed["spend_innovation_voucher"]
+    assert spent_fixed.sum() < 0.25 * budget * steps
+    assert spent[4:].sum() > 0.7 * budget * (steps - 4)
+    assert (spent <= budget + 1e-9).all()
+    assert df["collab_uir"][4:].sum() > df_fixed["collab_uir"][4:].sum()
+    # the rate is (presented + 1) / (voucher-steps out + 1), from the programme's own record;
+    # the vouchers out are what the budget pays at that rate
+    assert gov.voucher_exposure > 10 * gov.voucher_presented > 0
+    rate = (gov.voucher_presented + 1) / (gov.voucher_exposure + 1)
+    assert gov.voucher_rate() == rate
+    assert gov.voucher_allowance(budget, valid, True) == budget / rate
+    assert gov.voucher_allowance(budget, valid, False) == budget * valid
+    outstanding = int((learned.state_.voucher_left > 0).sum())
+    assert budget / rate - 1 <= outstanding <= budget / rate
+    assert int((fixed.state_.voucher_left > 0).sum()) <= budget * valid
+    # what the rate says is paid a step is close to what was: the budget, once learned
+    assert budget * 0.7 <= outstanding * rate <= budget * 1.3
+
+
+def test_vouchers_beyond_the_steps_money_are_refused_on_both_kernel_paths():
+    pytest.importorskip("numba")
+    pop = synthetic_population(3000, seed=8)
+    engines = {}
+    for path in ("array", "numba"):
+        engines[path] = Engine(None, pop, instruments=_vouchers(2.0), seed=2, kernels=path)
+        engines[path].run(12)
+    a, b = engines["array"], engines["numba"]
+    pd.testing.assert_frame_equal(a.results_, b.results_, check_exact=True)
+    np.testing.assert_array_equal(a.state_.voucher_left, b.state_.voucher_left)
+    spent = a.results_["spend_innovation_voucher"]
+    assert (spent <= 2.0).all() and (spent == 2.0).sum() >= 3
+    # more vouchers were presented than the money paid: the rest were refused (and kept)
+    paid = int(spent.sum())
+    assert a.government_.voucher_presented > paid
+    assert (a.government_.voucher_presented, a.government_.voucher_exposure) == (
+        b.government_.voucher_presented, b.government_.voucher_exposure)
 
 
 def test_random_stream_blocks_keep_positions():

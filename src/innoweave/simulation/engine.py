@@ -794,13 +794,14 @@ class Engine:
         """Proposals, acceptance, capacity, transaction costs, vouchers and memory in one
         kernel."""
         s, sp, gov = self.state_, self.params_.search, self.government_
-        acc_s, acc_j, acc_via, n_new, n_used = kernels.accept(
+        outstanding = int(np.count_nonzero(s.voucher_left))
+        acc_s, acc_j, acc_via, n_new, n_used, n_presented = kernels.accept(
             scores, cand, via_m, seekers, u_open, s.openness, s.is_research(), s.alive,
             np.float32(sp.min_score), *self._attraction_args(dv), s.capacity,
             sp.firm_capacity, s.link_left, s.link_partner, s.second_left, s.second_host,
             cost, s.capital, s.voucher_left, np.float32(sp.transaction_cost_share),
-            sp.intermediated_cost_factor, float(gov.voucher_value))
-        gov.spend("innovation_voucher", n_used * gov.voucher_value)
+            sp.intermediated_cost_factor, float(gov.voucher_value), gov.vouchers_payable())
+        gov.vouchers_paid(n_used, n_presented, outstanding)
         self.new_partnerships_ = n_new
         return acc_s, acc_j, acc_via
 
@@ -838,13 +839,17 @@ class Engine:
             acc_via, sp.intermediated_cost_factor, 1.0)
         research_partner = s.is_research()[acc_j]
         new = ~(xp.take(s.memory, acc_s, axis=1) == acc_j[None, :]).any(axis=0)
-        voucher_used = (s.voucher_left[acc_s] > 0) & research_partner & new
+        outstanding = int(xp.count_nonzero(s.voucher_left))
+        presented = (s.voucher_left[acc_s] > 0) & research_partner & new
+        # the step's voucher money pays presented vouchers in order of acceptance
+        voucher_used = presented & (xp.cumsum(presented) <= gov.vouchers_payable())
         tau_s = xp.where(voucher_used, 0.0, tau)
         scatter_add(xp, s.capital, acc_s, (-tau_s + xp.where(voucher_used, gov.voucher_value, 0.0))
                     .astype(xp.float32))
         firm_partner = ~research_partner
         scatter_add(xp, s.capital, acc_j[firm_partner], (-tau[firm_partner]).astype(xp.float32))
-        gov.spend("innovation_voucher", voucher_used.sum() * gov.voucher_value)
+        gov.vouchers_paid(int(xp.count_nonzero(voucher_used)), int(xp.count_nonzero(presented)),
+                          outstanding)
         s.voucher_left[acc_s[voucher_used]] = 0
         self.new_partnerships_ = int(xp.count_nonzero(new))
         self.remember(acc_s, acc_j)

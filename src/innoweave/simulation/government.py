@@ -336,13 +336,14 @@ class Government(InstrumentEffects):
         xp, s = self.engine.xp_, self.engine.state_
         mem = s.memory
         research_mem = ((mem >= 0) & s.is_research()[xp.maximum(mem, 0)]).any(axis=0)
-        # a voucher stays valid for `valid` steps; outstanding ones count against the budget
+        # a voucher stays valid for `valid` steps; outstanding ones count against the allowance
         s.voucher_left = xp.maximum(s.voucher_left - 1, 0).astype(s.voucher_left.dtype)
         valid = int(cfg.setting("valid"))
         outstanding = float((s.voucher_left > 0).sum()) * cfg.setting("value")
+        allowance = self.voucher_allowance(cfg.budget, valid, bool(cfg.setting("learn_use")))
         free = elig & ~research_mem & (s.voucher_left == 0)
         rows = self.admit("innovation_voucher", cfg, free, cfg.setting("value"),
-                          cfg.budget * valid - outstanding, dv)
+                          allowance - outstanding, dv)
         s.voucher_left[rows] = valid
 
     def _matchmaking_platform(self, cfg, elig, dv, **_):

@@ -1084,12 +1084,13 @@ def acceptable(prop_s, prop_j, back, u_open, openness, research, alive, min_scor
 @_njit
 def settle(a_s, a_j, a_via, research, capacity, firm_capacity, link_left, link_partner,
            second_left, second_host, memory, cost, capital, voucher_left, cost_share,
-           intermediated_factor, voucher_value):
+           intermediated_factor, voucher_value, vouchers_payable):
     """Capacity, transaction costs and vouchers of phase 3, as the array code: the accepted
     proposals come sorted by target, descending back score, seeker; each target takes them
-    up to its free capacity. Updates ``capital`` and ``voucher_left`` in place; returns the
-    kept seekers, partners and intermediated flags and the counts of new partnerships and
-    vouchers used."""
+    up to its free capacity; vouchers presented with a new research partner are paid in that
+    order, the first ``vouchers_payable``. Updates ``capital`` and ``voucher_left`` in place;
+    returns the kept seekers, partners and intermediated flags and the counts of new
+    partnerships, vouchers used and vouchers presented."""
     N = research.shape[0]
     hosted = np.zeros(N, dtype=np.int64)
     for r in range(N):
@@ -1110,12 +1111,15 @@ def settle(a_s, a_j, a_via, research, capacity, firm_capacity, link_left, link_p
     tau = np.empty(n, dtype=np.float64)
     used = np.zeros(n, dtype=np.bool_)
     n_new = 0
+    n_presented = 0
     for k in range(n):
         s, j = acc_s[k], acc_j[k]
         tau[k] = np.float64(cost_share * cost[s]) * (intermediated_factor if acc_via[k] else 1.0)
         new = not _remembers(memory, s, j)
         n_new += new
-        used[k] = voucher_left[s] > 0 and research[j] and new
+        if voucher_left[s] > 0 and research[j] and new:
+            used[k] = n_presented < vouchers_payable
+            n_presented += 1
     for k in range(n):
         paid = 0.0 if used[k] else tau[k]
         capital[acc_s[k]] += np.float32(-paid + (voucher_value if used[k] else 0.0))
@@ -1127,7 +1131,7 @@ def settle(a_s, a_j, a_via, research, capacity, firm_capacity, link_left, link_p
         if used[k]:
             voucher_left[acc_s[k]] = 0
             n_used += 1
-    return acc_s, acc_j, acc_via, n_new, n_used
+    return acc_s, acc_j, acc_via, n_new, n_used, n_presented
 
 
 @_njit
@@ -1135,13 +1139,13 @@ def accept(scores, cand, via, seekers, u_open, openness, research, alive, min_sc
            competence, region, cluster, memory, n_fields, progressive, w_knowledge, w_region,
            w_cluster, w_previous, w_competence, capacity, firm_capacity, link_left,
            link_partner, second_left, second_host, cost, capital, voucher_left, cost_share,
-           intermediated_factor, voucher_value):
+           intermediated_factor, voucher_value, vouchers_payable):
     """``Engine._accept_fused``: each seeker proposes to its best candidate, targets accept
     by openness (research) or their own score of the seeker (firms), then take the accepted
     proposals by descending score up to capacity (:func:`settle`: lexsort's order by
     target, descending score, seeker — three stable sorts); both sides remember each other.
-    Returns the kept seekers, partners, intermediated flags, new partnerships and vouchers
-    used."""
+    Returns the kept seekers, partners, intermediated flags, new partnerships, vouchers
+    used and vouchers presented."""
     prop_s, prop_j, prop_via = propose(scores, cand, via, seekers, min_score)
     back = attractiveness(vec, norm, competence, region, cluster, memory, prop_j,
                           prop_s.reshape(1, -1), n_fields, progressive, w_knowledge, w_region,
@@ -1151,13 +1155,13 @@ def accept(scores, cand, via, seekers, u_open, openness, research, alive, min_sc
     order = np.argsort(a_s, kind="mergesort")
     order = order[np.argsort(-a_back[order], kind="mergesort")]
     order = order[np.argsort(a_j[order], kind="mergesort")]
-    acc_s, acc_j, acc_via, n_new, n_used = settle(
+    acc_s, acc_j, acc_via, n_new, n_used, n_presented = settle(
         a_s[order], a_j[order], a_via[order], research, capacity, firm_capacity, link_left,
         link_partner, second_left, second_host, memory, cost, capital, voucher_left,
-        cost_share, intermediated_factor, voucher_value)
+        cost_share, intermediated_factor, voucher_value, vouchers_payable)
     if acc_s.shape[0]:
         remember(memory, acc_s, acc_j)
-    return acc_s, acc_j, acc_via, n_new, n_used
+    return acc_s, acc_j, acc_via, n_new, n_used, n_presented
 
 
 # --- phase 7: demography ---------------------------------------------------------------------

@@ -580,22 +580,29 @@ class ReferenceModel(mesa.Model):
                    else sp.firm_capacity)
             for _, s_row, via in sorted(props)[: max(cap, 0)]:
                 accepted.append((s_row, j_row, via))
-        accepted.sort(key=lambda t: (t[1], t[0]))
-        new_count = 0
+        # by target, then (kept from above) the target's descending score, then seeker: the
+        # order in which costs, vouchers and memory are settled
+        accepted.sort(key=lambda t: t[1])
+        new_count = presented = used = 0
+        payable = gov.vouchers_payable()
+        outstanding = sum(1 for f in self.firms if f.voucher_left > 0)
         for s_row, j_row, via in accepted:
             seeker, target = self.orgs[s_row], self.orgs[j_row]
             tau = sp.transaction_cost_share * seeker.cost * (
                 sp.intermediated_cost_factor if via else 1.0)
             new = j_row not in seeker.memory
             new_count += new
-            if seeker.voucher_left > 0 and target.is_research and new:
+            voucher = seeker.voucher_left > 0 and target.is_research and new
+            presented += voucher
+            if voucher and used < payable:  # the step's voucher money pays while it lasts
                 seeker.capital += gov.voucher_value
                 seeker.voucher_left = 0
-                gov.spend("innovation_voucher", gov.voucher_value)
+                used += 1
             else:
                 seeker.capital -= tau
             if not target.is_research:
                 target.capital -= tau
+        gov.vouchers_paid(used, presented, outstanding)
         self.new_partnerships = new_count
         self.remember(accepted)
         return links + [(s, j, False, via) for s, j, via in accepted]
@@ -1165,15 +1172,16 @@ class ReferenceGovernment(InstrumentEffects):
 
     def _innovation_voucher(self, cfg, eligible, _collab) -> None:
         orgs = self.model.orgs
-        # a voucher stays valid for `valid` steps; outstanding ones count against the budget
+        # a voucher stays valid for `valid` steps; outstanding ones count against the allowance
         for f in self.model.firms:
             f.voucher_left = max(f.voucher_left - 1, 0)
         valid = int(cfg.setting("valid"))
         outstanding = sum(1 for f in self.model.firms if f.voucher_left > 0) * cfg.setting("value")
+        allowance = self.voucher_allowance(cfg.budget, valid, bool(cfg.setting("learn_use")))
         free = [f for f in eligible if f.voucher_left == 0
                 and not any(orgs[m].is_research for m in f.memory)]
         for f in self.admit("innovation_voucher", cfg, free, cfg.setting("value"),
-                            cfg.budget * valid - outstanding):
+                            allowance - outstanding):
             f.voucher_left = valid
 
     def _matchmaking_platform(self, cfg, eligible, _collab) -> None:

@@ -426,7 +426,8 @@ INSTRUMENT_RANGES: dict[str, dict[str, Range]] = {
     "rd_tax_credit": {"share": PROB},
     "talent_subsidy": {"boost": PROB, "cost": NONNEG},
     "researcher_secondment": {"duration": COUNT, "cost": NONNEG, "talent_gain": PROB},
-    "innovation_voucher": {"value": NONNEG, "valid": COUNT},
+    "innovation_voucher": {"value": NONNEG, "valid": COUNT,
+                           "learn_use": Range(0, 1, integer=True)},
     "matchmaking_platform": {"cost": NONNEG, "candidates": COUNT,
                              "pool": Range(2, integer=True)},
     "joint_lab": {"duration": COUNT, "cost": NONNEG},
@@ -511,7 +512,7 @@ INSTRUMENT_DEFAULTS: dict[str, dict[str, float]] = {
     "rd_tax_credit": {"share": 0.2},
     "talent_subsidy": {"boost": 0.1, "cost": 1.0},
     "researcher_secondment": {"duration": 4, "cost": 1.0, "talent_gain": 0.02},
-    "innovation_voucher": {"value": 1.0, "valid": 4},
+    "innovation_voucher": {"value": 1.0, "valid": 4, "learn_use": 1},
     "matchmaking_platform": {"cost": 0.05, "candidates": 2, "pool": 256},
     "joint_lab": {"duration": 8, "cost": 2.0},
     "intermediary_funding": {"cost_per_introduction": 0.2},
@@ -711,6 +712,41 @@ class InstrumentEffects:
         self.tax_scale = 1.0
         self.guarantee_boost = setting("credit_guarantee", "boost")
         self.voucher_value = setting("innovation_voucher", "value")
+        voucher = instruments.get("innovation_voucher")
+        self.voucher_budget = voucher.budget if (voucher is not None and enabled) else 0.0
+        # the programme's own record, from which it learns how fast vouchers get used:
+        # vouchers presented with a new research partner (paid or, the step's money spent,
+        # refused) and voucher-steps outstanding at phase 3
+        self.voucher_presented = 0
+        self.voucher_exposure = 0
         self.cost_per_introduction = setting("intermediary_funding", "cost_per_introduction")
         self.cluster_boost_factor = setting("cluster_programme", "boost")
         self.patent_factor = setting("ip_support", "patent_factor", off=1.0)
+
+    def voucher_rate(self) -> float:
+        """The share of outstanding vouchers presented a step, as the voucher programme has
+        seen it: ``(presented + 1) / (voucher-steps outstanding + 1)``, capped at 1 (1 before
+        any voucher was out)."""
+        return min(1.0, (self.voucher_presented + 1) / (self.voucher_exposure + 1))
+
+    def voucher_allowance(self, budget: float, valid: int, learn: bool) -> float:
+        """The value of vouchers the programme keeps outstanding: ``budget × valid`` (every
+        voucher counted at its full value), or, when ``learn``, the larger of that and
+        ``budget / rate`` — the vouchers that the step's budget pays at the observed rate of
+        use."""
+        full = budget * valid
+        return max(full, budget / self.voucher_rate()) if learn else full
+
+    def vouchers_paid(self, used: int, presented: int, outstanding: int) -> None:
+        """Book phase 3's vouchers: ``used`` paid (each at its value) of ``presented`` presented
+        with a new research partner, paid or not, when ``outstanding`` were out."""
+        self.spend("innovation_voucher", used * self.voucher_value)
+        self.voucher_presented += presented
+        self.voucher_exposure += outstanding
+
+    def vouchers_payable(self) -> int:
+        """How many vouchers this step's voucher budget can pay (phase 3 pays presented vouchers
+        in order of acceptance while the money lasts; a voucher of value 0 costs nothing)."""
+        if self.voucher_value <= 0:
+            return 2**62
+        return int(math.floor(self.voucher_budget / self.voucher_value + 1e-9))
