@@ -32,3 +32,27 @@ def test_pictures_of_nothing(tmp_path):
         CollaborationCommunities(seed=0).fit(frames), tmp_path / "n.png"
     ).exists()
     assert save_map(SpatialClusters().fit(frames), tmp_path / "m.png").exists()
+
+
+def test_a_failed_picture_leaves_the_earlier_one(planted, tmp_path, monkeypatch):
+    """A picture whose writing fails half-way (a full disk, an interrupted run) leaves the
+    earlier file of that name as it was and no temporary file (savefig wrote in place)."""
+    import matplotlib.figure
+    import pytest
+
+    network = CollaborationCommunities(max_consortium=8, seed=1).fit(planted)
+    spatial = SpatialClusters(eps_km=10, min_samples=3).fit(planted)
+
+    def half_then_fail(fig, target, *args, **kwargs):
+        if not hasattr(target, "write"):
+            open(target, "wb").write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half_then_fail)
+    for name, save, model in (("net.png", save_network_picture, network), ("map.svg", save_map, spatial),
+                              ("net.html", save_network_picture, network)):  # fmt: skip
+        (tmp_path / name).write_text("earlier picture")
+        with pytest.raises(OSError):
+            save(model, tmp_path / name)
+        assert (tmp_path / name).read_text() == "earlier picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.svg", "net.html", "net.png"]

@@ -50,3 +50,23 @@ def test_radar_notes_name_synthetic_indicators_by_their_labels(frames):
         assert labels[code] in notes
     assert "rd_intensity" not in notes and "eu_funding_per_employee" not in notes
     assert notes.startswith(SCORE_NOTE)
+
+
+def test_a_failed_radar_leaves_the_earlier_picture(frames, tmp_path, monkeypatch):
+    """--plot x.png written in place: a write failing half-way (a full disk) destroyed the
+    earlier picture; it is now written under a temporary name and renamed when complete."""
+    import pytest
+
+    profile = _profile(frames)
+    path = tmp_path / "radar.png"
+    path.write_text("earlier picture")
+
+    def half_then_fail(fig, target, *args, **kwargs):
+        open(target, "wb").write(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", half_then_fail)
+    with pytest.raises(OSError):
+        radar_plot(profile, path)
+    assert path.read_text() == "earlier picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["radar.png"]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from innoweave.clusters.network import HELIX, CollaborationCommunities
 from innoweave.clusters.spatial import SpatialClusters, outline_geometry
+from innoweave.writing import write_all
 
 HELIX_COLOURS = {
     "firms": "#1f77b4",
@@ -52,27 +53,37 @@ def _figure():
 
 
 def _save(fig, path: Path, title: str, table: pd.DataFrame) -> Path:
+    """Save ``fig`` to ``path`` (its format from the suffix; ``.html`` a page with the picture
+    inlined and ``table``) under a temporary name, renamed when complete: a failed write
+    leaves no half-written picture, and an earlier one of that name as it was."""
     plt = _figure()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".html":
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-        image = base64.b64encode(buffer.getvalue()).decode("ascii")
-        path.write_text(
-            "<!doctype html><html><head><meta charset='utf-8'><title>"
-            + html.escape(title)
-            + "</title>"
-            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
-            "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}</style></head><body>"
-            f"<h1>{html.escape(title)}</h1><img alt='{html.escape(title)}' src='data:image/png;base64,{image}'>"
-            + table.to_html(index=False, escape=True, border=0)
-            + "</body></html>",
-            encoding="utf-8",
-        )
-    else:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    suffix = path.suffix.lower()
+
+    def write(target: Path) -> None:
+        if suffix == ".html":
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+            image = base64.b64encode(buffer.getvalue()).decode("ascii")
+            target.write_text(
+                "<!doctype html><html><head><meta charset='utf-8'><title>"
+                + html.escape(title)
+                + "</title>"
+                "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
+                "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}</style></head><body>"
+                f"<h1>{html.escape(title)}</h1><img alt='{html.escape(title)}' src='data:image/png;base64,{image}'>"
+                + table.to_html(index=False, escape=True, border=0)
+                + "</body></html>",
+                encoding="utf-8",
+            )
+        else:
+            fig.savefig(target, format=suffix.lstrip("."), dpi=120, bbox_inches="tight")
+
+    try:
+        write_all([(path, write)])
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -21,6 +21,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from innoweave.writing import write_all  # noqa: E402
+
 #: What the radar's scores mean (docs/diagnosis.md, "Scores").
 SCORE_NOTE = ("Scores 0–100, relative to all diagnosed SMEs (min–max: 0 = lowest, "
               "100 = highest SME)")
@@ -112,14 +114,19 @@ def write_html(path: str | Path, *, title: str, png: str | Path, table: pd.DataF
     parts.append("</body></html>")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts), encoding="utf-8")
+    text = "\n".join(parts)
+    write_all([(path, lambda target: target.write_text(text, encoding="utf-8"))])
     return path
 
 
 def _save(fig, path: str | Path) -> Path:
+    """Save ``fig`` to ``path`` (its format from the suffix) under a temporary name, renamed
+    when complete: a failed write leaves no half-written picture."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        write_all([(path, lambda target: fig.savefig(target, dpi=110, format=path.suffix.lstrip(".").lower()))])
+    finally:
+        plt.close(fig)
     return path
