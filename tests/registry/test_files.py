@@ -211,8 +211,10 @@ def test_malformed_xlsx(tmp_path):
     book.active.title = "Sheet1"
     book.active.append(["external_id", "name", "kind"])
     book.save(tmp_path / "data.xlsx")
-    with pytest.raises(FileFormatError, match="no sheet named after an entity.*'Sheet1'"):
+    with pytest.raises(FileFormatError, match="no sheet named after an entity.*'Sheet1'") as exc:
         read_tables(tmp_path / "data.xlsx")
+    # a German Excel's 'Tabelle1' needs no renaming: the message says how to name the entity
+    assert "give --entity (entity= from Python) to read the first sheet" in str(exc.value)
     assert read_tables(tmp_path / "data.xlsx", entity="orgs")[0].entity.name == "orgs"
     (tmp_path / "data.xlsx").rename(tmp_path / "orgs.xlsx")
     assert read_tables(tmp_path / "orgs.xlsx")[0].label == "orgs.xlsx[Sheet1]"

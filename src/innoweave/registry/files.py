@@ -463,7 +463,8 @@ def read_xlsx(
             names = ", ".join(repr(ws.title) for ws in book.worksheets)
             raise FileFormatError(
                 f"{name}: no sheet named after an entity ({', '.join(ENTITIES)}); "
-                f"sheets: {names}"
+                f"sheets: {names}; rename the sheet (e.g. to 'orgs'), or give --entity "
+                "(entity= from Python) to read the first sheet as that entity"
             )
         tables = []
         for found, sheet in sheets:
