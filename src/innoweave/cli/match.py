@@ -17,6 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+import innoweave
 from innoweave.cli.common import (
     JsonOpt,
     UrlOpt,
@@ -347,6 +348,7 @@ def assign_cmd(
                                      total=2 * k * table["query"].nunique())  # fmt: skip
     else:
         cap = cap_option
+    asked = objective
     if objective == "auto":  # the fair plan where the scores are a learned ranker's probabilities
         objective = ("log-probability" if rec is not None and rec.rankers_.get(mode) is not None
                      else "score")
@@ -371,7 +373,11 @@ def assign_cmd(
     if out is not None:
         write_table(result.pairs, out)
     if json_out:
-        print_json({"stats": result.stats, "pairs": result.pairs.to_dict(orient="records") if out is None else str(out)})
+        record = _assign_record(seed=seed, mode=mode, k=k, capacity=cap_option, top=top, objective=asked,
+                                min_quality=min_quality, cut=cut, candidates=candidates, forced=forced,
+                                conflicts=conflicts, model=rec.fit_notes_.get(mode) if rec is not None else None)  # fmt: skip
+        print_json({"stats": result.stats, "pairs": result.pairs.to_dict(orient="records") if out is None else str(out),
+                    **record})  # fmt: skip
         return
     view = Table(title=f"assignment: k={k}, capacity={capacity}")
     view.add_column("figure")
@@ -381,6 +387,23 @@ def assign_cmd(
     err.print(view)
     if out is not None:
         err.print(f"pairs written to {out}")
+
+
+def _assign_record(*, seed: int, mode: str | None, k: int, capacity, top: int | None, objective: str,
+                   min_quality: float | None, cut: pd.Timestamp | None, candidates: Path | None,
+                   forced: Path | None, conflicts: Path | None, model: str | None) -> dict:
+    """What a plan was made with, for its JSON: the version, the seed and every setting, so
+    that the plan can be made again. Files are named without their folder (a result must not
+    carry a machine's paths); with ``--candidates`` the registry options do not apply (None)."""
+    from_file = candidates is not None
+    settings = {
+        "mode": None if from_file else mode, "k": k, "capacity": capacity,
+        "top": None if from_file else (top or 50), "objective": objective, "min_quality": min_quality,
+        "train_end": None if from_file or cut is None else str(cut.date()),
+        **{name: None if path is None else path.name
+           for name, path in (("candidates", candidates), ("forced", forced), ("conflicts", conflicts))},
+    }  # fmt: skip
+    return {"version": innoweave.__version__, "seed": seed, "settings": settings, "model": model}
 
 
 def _explain_shortfall(stats: dict, table: pd.DataFrame, cap, capacity: str, *, more: str) -> None:

@@ -195,7 +195,8 @@ def evaluate_preset(frames: RegistryFrames, *, protocols: Sequence[str] = ("P1",
     if unknown:
         raise EvaluationInputError(f"unknown protocol(s) {unknown}; choose from P1, P2, P4")
     train, test = cordis_programme_split(frames)
-    out: dict = {"preset": "cordis-de", "version": innoweave.__version__, "seed": seed, "protocols": {}}
+    out: dict = {"preset": "cordis-de", "version": innoweave.__version__, "seed": seed,
+                 "settings": {"k": k, "ranker": ranker}, "protocols": {}}  # fmt: skip
     if "P1" in protocols or "P4" in protocols:
         p1 = evaluate_split(frames, train, test, new_only=True, k=k, seed=seed, ranker=ranker, with_scores=True)
         split, scores = p1.pop("_split"), p1.pop("_scores")
@@ -376,7 +377,13 @@ def evaluate_files(
         )
     result = evaluate_split(frames, train, test, query_kinds=query_kinds, target_kinds=target_kinds,
                             new_only=new_only, k=k, seed=seed, ranker=ranker)  # fmt: skip
-    result.update(version=innoweave.__version__, seed=seed, train_end=str(cut.date()))
+    # every option that changes the figures, so two results can be told apart (files by name:
+    # a result must not carry a machine's paths)
+    settings = {"query_kinds": list(query_kinds), "target_kinds": list(target_kinds), "new_only": new_only,
+                "ranker": ranker, "k": k, "participations": Path(participations).name,
+                "organisations": Path(organisations).name,
+                "projects": None if projects is None else Path(projects).name}  # fmt: skip
+    result.update(version=innoweave.__version__, seed=seed, train_end=str(cut.date()), settings=settings)
     undated = dates.index[dates.isna()]
     if len(undated):
         result["undated_projects"] = {"count": len(undated), "first": [str(x) for x in undated[:5]]}

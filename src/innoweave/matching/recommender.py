@@ -274,8 +274,11 @@ class PartnerRecommender(Estimator):
             except ValueError as exc:
                 self.fit_notes_[mode] = f"linear combination with default weights ({exc})"
         self.clusters_ = self._cluster_table(frames) if "cluster" in self.modes else None
-        self.metadata_ = {"version": innoweave.__version__, "seed": self.seed,
-                          "settings": self._settings(), "train_projects": len(self.train_projects_)}  # fmt: skip
+        # train_end is recorded beside the count of training projects it left: the count alone
+        # does not say where the history stops
+        self.metadata_ = {"version": innoweave.__version__, "seed": self.seed, "settings": self._settings(),
+                          "train_end": None if cut is None else str(cut.date()),
+                          "train_projects": len(self.train_projects_)}  # fmt: skip
         return self
 
     def _settings(self) -> dict:

@@ -1,0 +1,115 @@
+"""Defects found by QA in the plans, records and explanations of ``innoweave match``
+(sixteenth session): each test fails without its fix.
+
+A result must say what made it (version, seed, every setting, no machine paths), a plan must
+say the truth about forced pairs, and a message must name the file and line it is about.
+"""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+
+runner = CliRunner()
+
+
+def one_line(output: str) -> str:
+    return " ".join(output.split())
+
+
+def invoke(*args):
+    out = runner.invoke(app, ["match", *map(str, args)])
+    assert "Traceback" not in out.output and not isinstance(out.exception, (ValueError, KeyError, IndexError)), out.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_url(tmp_path_factory):
+    """Three SMEs, two universities, a large firm: s1 worked with u1, s2 and s3 with f1."""
+    from innoweave.registry.db import make_engine, upgrade
+    from innoweave.registry.frames import RegistryFrames
+    from innoweave.registry.writer import write_frames
+
+    orgs = pd.DataFrame({"external_id": ["s1", "s2", "s3", "u1", "u2", "f1"],
+                         "name": ["Alpha GmbH", "Beta GmbH", "Gamma GmbH", "Uni One", "Uni Two", "Big AG"],
+                         "kind": ["sme", "sme", "sme", "university", "university", "large_firm"],
+                         "source": "test"})  # fmt: skip
+    projects = pd.DataFrame({"external_id": ["p1", "p2", "p3", "p4"],
+                             "title": ["laser welding", "robot arm", "robot vision", "laser optics"],
+                             "start_date": pd.to_datetime(["2018-01-01", "2019-01-01", "2020-01-01",
+                                                           "2020-06-01"]).date, "source": "test"})  # fmt: skip
+    parts = pd.DataFrame({"project_external_id": ["p1", "p1", "p2", "p2", "p3", "p3", "p4"],
+                          "org_external_id": ["s1", "u1", "s2", "f1", "s3", "f1", "u2"], "source": "test",
+                          "external_id": [f"pa{i}" for i in range(7)]})  # fmt: skip
+    url = f"sqlite:///{tmp_path_factory.mktemp('tiny') / 'r.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    write_frames(engine, RegistryFrames(orgs, projects, parts))
+    engine.dispose()
+    return url
+
+
+# --------------------------------------------------------------------- what made a result
+def test_a_plan_records_version_seed_and_settings(tiny_url, tmp_path):
+    """`match assign --json` gave the figures and pairs only: neither the version, the seed,
+    the mode, the capacity nor the files the plan came from."""
+    import innoweave
+
+    out = invoke("assign", "--mode", "research", "--k", "1", "--capacity", "2", "--seed", "3",
+                 "--train-end", "2021-01-01", "--json", "--database-url", tiny_url)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["version"] == innoweave.__version__ and data["seed"] == 3
+    assert data["settings"] == {"mode": "research", "k": 1, "capacity": 2, "top": 50, "objective": "auto",
+                                "min_quality": None, "train_end": "2021-01-01", "candidates": None,
+                                "forced": None, "conflicts": None}  # fmt: skip
+    assert data["model"].startswith("linear combination")  # too little history to learn from
+    (tmp_path / "c.csv").write_text("query,partner,score\nq1,p1,0.5\nq2,p1,0.4\n")
+    (tmp_path / "f.csv").write_text("query,partner\nq2,p1\n")
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--forced", tmp_path / "f.csv", "--k", "1",
+                 "--capacity", "activity", "--min-quality", "0.1", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    # files by name only: a result must not carry the machine's folders
+    assert data["settings"] == {"mode": None, "k": 1, "capacity": "activity", "top": None, "objective": "auto",
+                                "min_quality": 0.1, "train_end": None, "candidates": "c.csv",
+                                "forced": "f.csv", "conflicts": None}  # fmt: skip
+    assert str(tmp_path) not in out.stdout and data["model"] is None
+
+
+def test_a_recommendation_records_its_train_end(tiny_url):
+    """The JSON said how many projects trained (`train_projects`), never up to which date."""
+    out = invoke("recommend", "s2", "--train-end", "2020-03-01", "--json", "--database-url", tiny_url)
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["train_end"] == "2020-03-01" and data["train_projects"] == 3
+    data = json.loads(invoke("recommend", "s2", "--json", "--database-url", tiny_url).stdout)
+    assert data["train_end"] is None and data["train_projects"] == 4
+
+
+def test_the_generic_evaluation_records_its_options(tmp_path):
+    """Two evaluations of the same files, with and without --new-only or of other kinds, gave
+    JSON that could not be told apart."""
+    orgs = [(f"s{i}", "sme") for i in range(12)] + [(f"u{i}", "university") for i in range(4)]
+    parts, projects = [], []
+    for i in range(12):
+        parts += [(f"p{i}", f"s{i}"), (f"p{i}", f"s{(i + 1) % 12}"), (f"p{i}", f"u{i % 4}")]
+        projects.append((f"p{i}", f"{2015 + i % 6}-0{1 + i % 9}-01"))
+    for j in range(6):
+        parts += [(f"t{j}", f"s{j}"), (f"t{j}", f"u{(j + 2) % 4}")]
+        projects.append((f"t{j}", "2021-03-01"))
+    pd.DataFrame(orgs, columns=["org_id", "kind"]).to_csv(tmp_path / "O.csv", index=False)
+    pd.DataFrame(parts, columns=["project_id", "org_id"]).to_csv(tmp_path / "P.csv", index=False)
+    pd.DataFrame(projects, columns=["project_id", "start_date"]).to_csv(tmp_path / "PR.csv", index=False)
+    out = invoke("evaluate", "--participations", tmp_path / "P.csv", "--organisations", tmp_path / "O.csv",
+                 "--projects", tmp_path / "PR.csv", "--train-end", "2021-01-01", "--target-kinds", "university",
+                 "--new-only", "--k", "5", "--ranker", "none", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["settings"] == {"query_kinds": ["sme"], "target_kinds": ["university"], "new_only": True,
+                                "ranker": "none", "k": 5, "participations": "P.csv",
+                                "organisations": "O.csv", "projects": "PR.csv"}  # fmt: skip
+    assert str(tmp_path) not in out.stdout
