@@ -153,13 +153,15 @@ def test_row_capacity_follows_the_horizon_only_beyond_the_layout():
 
 
 @pytest.mark.parametrize("key", INSTRUMENT_KEYS)
-def test_each_instrument_spends_within_budget_and_acts(small_population, key):
+def test_each_instrument_spends_within_budget_and_acts(small_population, key,
+                                                       assert_reach_matches_spending):
     budget = 8.0
     cfg = InstrumentConfig.from_dict(key, {"budget": budget, "stages": list(STAGES),
                                            "kinds": ["sme", "large_firm"]})
     engine, df = run(small_population, instruments={key: cfg}, seed=5, steps=10)
     spend = df[f"spend_{key}"]
     assert spend.sum() > 0, f"{key} never spent"
+    assert_reach_matches_spending(df, {key: cfg})
     others = [c for c in df.columns if c.startswith("spend_") and c not in (f"spend_{key}",
                                                                             "spend_total")]
     assert (df[others] == 0).all().all()

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("mesa")
 
+from innoweave.simulation.docking import POLICY_MIX  # noqa: E402
 from innoweave.simulation.engine import Engine  # noqa: E402
 from innoweave.simulation.mesa_reference import (  # noqa: E402
     Firm,
@@ -92,6 +93,16 @@ def test_instruments_spend_within_their_budgets(population):
     assert (policy["spend_matchmaking_platform"] <= 1.0 + 1e-9).all()
     assert policy["mean_talent"].iloc[-1] > base["mean_talent"].iloc[-1]
     assert (base["spend_total"] == 0).all()
+
+
+def test_every_instrument_reaches_the_firms_it_pays_for(population,
+                                                       assert_reach_matches_spending):
+    instruments = {key: InstrumentConfig.from_dict(key, dict(table))
+                   for key, table in POLICY_MIX.items()}
+    df = ReferenceModel(ModelParams(), population, instruments=instruments, seed=3).run(8)
+    assert_reach_matches_spending(df, instruments)
+    reached = [key for key in instruments if df[f"reach_{key}"].sum() > 0]
+    assert len(reached) >= 11, sorted(set(instruments) - set(reached))
 
 
 def test_bad_input_is_refused(population):

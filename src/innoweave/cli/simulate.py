@@ -239,7 +239,7 @@ def run(
     table = _results_table(f"{sc.name}: {reps} replications × {steps} steps (seed "
                            f"{result.seed})", ("output", "kind", "mean", "95 % CI"))
     for name, o in summary["outputs"].items():
-        if name.startswith("spend_") and name != "spend_total" and o["mean"] == 0:
+        if name.startswith(("spend_", "reach_")) and name != "spend_total" and o["mean"] == 0:
             continue
         table.add_row(name, o["kind"], _fmt(o["mean"]), _ci(*o["ci95"]))
     _print_table(table)
@@ -328,7 +328,8 @@ def compare(
             if "value" in r:  # below the table: its long name would widen the first column
                 caveat = f" — {r['note']}" if r.get("note") else ""
                 ratios.append(f"{col} ({r['kind']}): {_fmt(r['value'])}{caveat}")
-            elif not (col.startswith("spend_") and r.get("alt") == 0 and r.get("base") == 0):
+            elif not (col.startswith(("spend_", "reach_")) and r.get("alt") == 0
+                      and r.get("base") == 0):
                 table.add_row(col, r["kind"], _fmt(r.get("base")), _fmt(r.get("alt")),
                               _fmt(r["diff"]), _ci(*r["ci95"]))
         _print_table(table)

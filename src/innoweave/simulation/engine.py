@@ -723,7 +723,8 @@ class Engine:
             s.capital = xp.where(project, s.capital - cost + grant, s.capital).astype(
                 xp.float32)
             self.rd_spend_ = xp.where(project, cost - grant, 0.0)  # the firm's own spending
-        gov.spend("rd_grant", grant[project].sum())  # over the projects: independent of N
+        # over the projects: independent of N
+        gov.spend("rd_grant", grant[project].sum(), xp.count_nonzero(funded & project))
         return project, cost, grant
 
     # --- phase 3 -------------------------------------------------------------------------
@@ -763,7 +764,8 @@ class Engine:
             intro, funded_used = self.introductions(dv, pools, seekers, u_order, u_pool)
             cands.append(intro[None, :])
             via.append(xp.ones((1, P), dtype=bool))
-            gov.spend("intermediary_funding", funded_used * gov.cost_per_introduction)
+            gov.spend("intermediary_funding", funded_used * gov.cost_per_introduction,
+                      funded_used)
         # vouchers
         u_voucher = rng.random(P, reserve=N)
         holder = s.voucher_left[seekers] > 0

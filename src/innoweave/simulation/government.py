@@ -38,17 +38,21 @@ class Government(InstrumentEffects):
         self.instruments = instruments
         self.engine = engine
         self.spending_: dict[str, float] = dict.fromkeys(INSTRUMENT_KEYS, 0.0)
+        self.reach_: dict[str, int] = dict.fromkeys(INSTRUMENT_KEYS, 0)
         self.read_effects(instruments, enabled=engine.params_.mechanisms.government)
 
     # --- bookkeeping ---------------------------------------------------------------------
 
     def begin_step(self) -> None:
-        """Reset this step's spending of every instrument to zero."""
+        """Reset this step's spending and reach of every instrument to zero."""
         self.spending_ = dict.fromkeys(INSTRUMENT_KEYS, 0.0)
+        self.reach_ = dict.fromkeys(INSTRUMENT_KEYS, 0)
 
-    def spend(self, key: str, amount) -> None:
-        """Add ``amount`` to this step's spending on instrument ``key``."""
+    def spend(self, key: str, amount, firms) -> None:
+        """Add ``amount`` to this step's spending on instrument ``key`` and ``firms`` to the
+        firms it paid for or served this step (its reach)."""
         self.spending_[key] += float(amount)
+        self.reach_[key] += int(firms)
 
     def extra_intro(self):
         """Extra introductions per region that intermediary funding buys this step (phase 3 reads
@@ -245,7 +249,7 @@ class Government(InstrumentEffects):
         cfg = self.instruments.get("credit_guarantee")
         active = (s.guarantee_left > 0) & s.alive
         if cfg is not None:
-            self.spend("credit_guarantee", s.guarantee_cost[active].sum())
+            self.spend("credit_guarantee", s.guarantee_cost[active].sum(), active.sum())
         s.guarantee_left = self.engine.xp_.where(active, s.guarantee_left - 1, 0).astype(
             s.guarantee_left.dtype)
 
@@ -254,7 +258,8 @@ class Government(InstrumentEffects):
         cfg = self.instruments.get("researcher_secondment")
         active = (s.second_left > 0) & s.alive
         if cfg is not None:
-            self.spend("researcher_secondment", cfg.setting("cost") * active.sum())
+            self.spend("researcher_secondment", cfg.setting("cost") * active.sum(),
+                       active.sum())
             s.talent = self.engine.xp_.where(
                 active, self.engine.xp_.minimum(1.0, s.talent + cfg.setting("talent_gain")),
                 s.talent).astype(s.talent.dtype)
@@ -268,12 +273,13 @@ class Government(InstrumentEffects):
         lab = active & (s.link_type == 1)
         consortium = active & (s.link_type == 2)
         if "joint_lab" in self.instruments:
-            self.spend("joint_lab", self.instruments["joint_lab"].setting("cost") * lab.sum())
+            self.spend("joint_lab", self.instruments["joint_lab"].setting("cost") * lab.sum(),
+                       lab.sum())
         call = self.instruments.get("collaborative_call")
         if call is not None:
             grant = call.setting("grant")
             s.capital = xp.where(consortium, s.capital + grant, s.capital).astype(s.capital.dtype)
-            self.spend("collaborative_call", grant * consortium.sum())
+            self.spend("collaborative_call", grant * consortium.sum(), consortium.sum())
         s.link_left = xp.where(active, s.link_left - 1, 0).astype(s.link_left.dtype)
 
     # --- the instruments (catalogue order) -----------------------------------------------
@@ -307,14 +313,14 @@ class Government(InstrumentEffects):
             return
         scale = self.tax_scale = min(1.0, cfg.budget / total)
         s.capital = (s.capital + claims * scale).astype(s.capital.dtype)
-        self.spend("rd_tax_credit", total * scale)
+        self.spend("rd_tax_credit", total * scale, xp.count_nonzero(claims[elig] > 0))
 
     def _talent_subsidy(self, cfg, elig, dv, **_):
         xp, s = self.engine.xp_, self.engine.state_
         rows = self.admit("talent_subsidy", cfg, elig & (s.talent < 1.0), cfg.setting("cost"),
                           cfg.budget, dv)
         s.talent[rows] = xp.minimum(1.0, s.talent[rows] + cfg.setting("boost"))
-        self.spend("talent_subsidy", cfg.setting("cost") * rows.shape[0])
+        self.spend("talent_subsidy", cfg.setting("cost") * rows.shape[0], rows.shape[0])
 
     def _researcher_secondment(self, cfg, elig, dv, **_):
         eng = self.engine
@@ -351,7 +357,7 @@ class Government(InstrumentEffects):
         rows = self.admit("matchmaking_platform", cfg, elig, cfg.setting("cost"), cfg.budget,
                           dv)
         s.platform_user[rows] = True
-        self.spend("matchmaking_platform", cfg.setting("cost") * rows.shape[0])
+        self.spend("matchmaking_platform", cfg.setting("cost") * rows.shape[0], rows.shape[0])
 
     def _joint_lab(self, cfg, elig, dv, *, collab, **_):
         eng = self.engine
@@ -402,21 +408,21 @@ class Government(InstrumentEffects):
         cum = xp.cumsum(cost[order])
         chosen = order[cum <= cfg.budget + 1e-9]
         s.cluster_boost[chosen] = True
-        self.spend("cluster_programme", cost[chosen].sum())
+        self.spend("cluster_programme", cost[chosen].sum(), members[chosen].sum())
 
     def _ip_support(self, cfg, elig, dv, **_):
         xp, s = self.engine.xp_, self.engine.state_
         rows = self.admit("ip_support", cfg, elig, cfg.setting("cost"), cfg.budget, dv)
         s.ip_awareness[rows] = xp.minimum(1.0, s.ip_awareness[rows] + cfg.setting("boost"))
         s.ip_supported[rows] = True
-        self.spend("ip_support", cfg.setting("cost") * rows.shape[0])
+        self.spend("ip_support", cfg.setting("cost") * rows.shape[0], rows.shape[0])
 
     def _awareness_campaign(self, cfg, elig, dv, **_):
         xp, s = self.engine.xp_, self.engine.state_
         rows = self.admit("awareness_campaign", cfg, elig, cfg.setting("cost"), cfg.budget,
                           dv)
         s.awareness[rows] = xp.minimum(1.0, s.awareness[rows] + cfg.setting("boost"))
-        self.spend("awareness_campaign", cfg.setting("cost") * rows.shape[0])
+        self.spend("awareness_campaign", cfg.setting("cost") * rows.shape[0], rows.shape[0])
 
     def _collaborative_call(self, cfg, elig, dv, **_):
         eng = self.engine

@@ -277,6 +277,8 @@ class Recorder:
         for key in INSTRUMENT_KEYS:
             rec[f"spend_{key}"] = spending[key]
         rec["spend_total"] = float(sum(spending.values()))
+        for key in INSTRUMENT_KEYS:
+            rec[f"reach_{key}"] = eng.government_.reach_[key]
         n_class, n_inn, n_coop = by_class
         for c, name in enumerate(SIZE_CLASSES):
             rec[f"innovating_{name}"] = n_inn[c] / n_class[c] if n_class[c] else float("nan")

@@ -239,7 +239,7 @@ class Firm(Organisation):
         if self.project:
             grant = gov.grant_share * self.cost if funded else 0.0
             self.capital -= self.cost - grant
-            gov.spend("rd_grant", grant)
+            gov.spend("rd_grant", grant, funded)
             self.rd_spend = self.cost - grant  # the firm's own R&D spending
         else:
             self.rd_spend = 0.0
@@ -556,7 +556,8 @@ class ReferenceModel(mesa.Model):
         self.introduced = {}
         if mech.intermediaries:
             funded_used = self.introductions(seekers)
-            gov.spend("intermediary_funding", funded_used * gov.cost_per_introduction)
+            gov.spend("intermediary_funding", funded_used * gov.cost_per_introduction,
+                      funded_used)
         gov.prepare_platform(seekers)
         self.proposals: list[tuple[int, int, bool]] = []
         for f in seekers:
@@ -964,17 +965,21 @@ class ReferenceGovernment(InstrumentEffects):
         self.instruments = instruments
         self.model = model
         self.spending = dict.fromkeys(INSTRUMENTS, 0.0)
+        self.reach = dict.fromkeys(INSTRUMENTS, 0)
         self.read_effects(instruments, enabled=model.params.mechanisms.government)
         self.extra = [0] * model.n_regions
         self.platform_pool: list[int] = []
 
     def begin_step(self) -> None:
-        """Reset this step's spending of every instrument to zero."""
+        """Reset this step's spending and reach of every instrument to zero."""
         self.spending = dict.fromkeys(INSTRUMENTS, 0.0)
+        self.reach = dict.fromkeys(INSTRUMENTS, 0)
 
-    def spend(self, key: str, amount: float) -> None:
-        """Add ``amount`` to this step's spending on instrument ``key``."""
+    def spend(self, key: str, amount: float, firms: int) -> None:
+        """Add ``amount`` to this step's spending on instrument ``key`` and ``firms`` to the
+        firms it paid for or served this step (its reach)."""
         self.spending[key] += float(amount)
+        self.reach[key] += int(firms)
 
     def extra_intro(self) -> list[int]:
         """Extra introductions per region bought by intermediary funding this step."""
@@ -1099,7 +1104,7 @@ class ReferenceGovernment(InstrumentEffects):
         for f in self.model.firms:
             if f.guarantee_left > 0 and f.alive:
                 if "credit_guarantee" in cfgs:
-                    self.spend("credit_guarantee", f.guarantee_cost)
+                    self.spend("credit_guarantee", f.guarantee_cost, 1)
                 f.guarantee_left -= 1
             else:
                 f.guarantee_left = 0
@@ -1107,7 +1112,7 @@ class ReferenceGovernment(InstrumentEffects):
             if f.second_left > 0 and f.alive:
                 cfg = cfgs.get("researcher_secondment")
                 if cfg is not None:
-                    self.spend("researcher_secondment", cfg.setting("cost"))
+                    self.spend("researcher_secondment", cfg.setting("cost"), 1)
                     f.talent = min(1.0, f.talent + cfg.setting("talent_gain"))
                 f.second_left -= 1
             else:
@@ -1115,11 +1120,11 @@ class ReferenceGovernment(InstrumentEffects):
         for f in self.model.firms:
             if f.link_left > 0 and f.alive:
                 if f.link_type == LINK_LAB and "joint_lab" in cfgs:
-                    self.spend("joint_lab", cfgs["joint_lab"].setting("cost"))
+                    self.spend("joint_lab", cfgs["joint_lab"].setting("cost"), 1)
                 if f.link_type == LINK_CONSORTIUM and "collaborative_call" in cfgs:
                     grant = cfgs["collaborative_call"].setting("grant")
                     f.capital += grant
-                    self.spend("collaborative_call", grant)
+                    self.spend("collaborative_call", grant, 1)
                 f.link_left -= 1
             else:
                 f.link_left = 0
@@ -1151,14 +1156,14 @@ class ReferenceGovernment(InstrumentEffects):
         scale = self.tax_scale = min(1.0, cfg.budget / total)
         for f, claim in claims:
             f.capital += claim * scale
-        self.spend("rd_tax_credit", total * scale)
+        self.spend("rd_tax_credit", total * scale, sum(1 for _, c in claims if c > 0))
 
     def _talent_subsidy(self, cfg, eligible, _collab) -> None:
         free = [f for f in eligible if f.talent < 1.0]
         admitted = self.admit("talent_subsidy", cfg, free, cfg.setting("cost"), cfg.budget)
         for f in admitted:
             f.talent = min(1.0, f.talent + cfg.setting("boost"))
-        self.spend("talent_subsidy", cfg.setting("cost") * len(admitted))
+        self.spend("talent_subsidy", cfg.setting("cost") * len(admitted), len(admitted))
 
     def _researcher_secondment(self, cfg, eligible, _collab) -> None:
         committed = cfg.setting("cost") * sum(1 for f in self.model.firms if f.second_left > 0)
@@ -1189,7 +1194,7 @@ class ReferenceGovernment(InstrumentEffects):
                               cfg.budget)
         for f in admitted:
             f.platform_user = True
-        self.spend("matchmaking_platform", cfg.setting("cost") * len(admitted))
+        self.spend("matchmaking_platform", cfg.setting("cost") * len(admitted), len(admitted))
 
     def _joint_lab(self, cfg, eligible, collaborations) -> None:
         orgs = self.model.orgs
@@ -1232,27 +1237,28 @@ class ReferenceGovernment(InstrumentEffects):
                                          rnd.random()))
         else:
             rnd.shuffle(clusters)
-        total = 0.0
+        total, reached = 0.0, 0
         for c in clusters:
             cost = cfg.setting("cost_per_member") * len(members[c])
             if total + cost > cfg.budget + 1e-9:
                 break
             total += cost
+            reached += len(members[c])
             self.model.cluster_boost.add(c)
-        self.spend("cluster_programme", total)
+        self.spend("cluster_programme", total, reached)
 
     def _ip_support(self, cfg, eligible, _collab) -> None:
         admitted = self.admit("ip_support", cfg, eligible, cfg.setting("cost"), cfg.budget)
         for f in admitted:
             f.ip_awareness = min(1.0, f.ip_awareness + cfg.setting("boost"))
             f.ip_supported = True
-        self.spend("ip_support", cfg.setting("cost") * len(admitted))
+        self.spend("ip_support", cfg.setting("cost") * len(admitted), len(admitted))
 
     def _awareness_campaign(self, cfg, eligible, _collab) -> None:
         admitted = self.admit("awareness_campaign", cfg, eligible, cfg.setting("cost"), cfg.budget)
         for f in admitted:
             f.awareness = min(1.0, f.awareness + cfg.setting("boost"))
-        self.spend("awareness_campaign", cfg.setting("cost") * len(admitted))
+        self.spend("awareness_campaign", cfg.setting("cost") * len(admitted), len(admitted))
 
     def _collaborative_call(self, cfg, eligible, _collab) -> None:
         """Every ``every`` steps: a call on random fields; the best consortia become links."""
@@ -1376,6 +1382,8 @@ class ReferenceRecorder:
         for key in INSTRUMENTS:
             rec[f"spend_{key}"] = model.government.spending[key]
         rec["spend_total"] = sum(model.government.spending.values())
+        for key in INSTRUMENTS:
+            rec[f"reach_{key}"] = model.government.reach[key]
         window = model.params.record.innovating_window
         for c, name in enumerate(SIZE_CLASSES):
             in_class = [f for f in firms if f.size_class == c]

@@ -740,7 +740,7 @@ class InstrumentEffects:
     def vouchers_paid(self, used: int, presented: int, outstanding: int) -> None:
         """Book phase 3's vouchers: ``used`` paid (each at its value) of ``presented`` presented
         with a new research partner, paid or not, when ``outstanding`` were out."""
-        self.spend("innovation_voucher", used * self.voucher_value)
+        self.spend("innovation_voucher", used * self.voucher_value, used)
         self.voucher_presented += presented
         self.voucher_exposure += outstanding
 

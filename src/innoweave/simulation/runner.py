@@ -49,6 +49,7 @@ FLOW_OUTPUTS = (
     "innovations", "innovations_sme", "radical_innovations", "patents", "new_partnerships",
     "collab_alliance", "collab_uir", "collab_cluster", "collab_total", "entries", "exits",
     "entry_dropped", "spend_total", *[f"spend_{k}" for k in INSTRUMENT_KEYS],
+    *[f"reach_{k}" for k in INSTRUMENT_KEYS],
 )  # fmt: skip
 #: Columns of the per-step results that are not outputs.
 INDEX_COLUMNS = ("replication", "step", "scenario")
@@ -319,9 +320,13 @@ class Comparison:
 def many_outputs_note(differences: dict) -> str:
     """How to read the many 95 % intervals of ``Comparison.differences()`` at once: each is
     for one output, not corrected for comparing all of them, so about one in twenty excludes
-    0 by chance alone."""
-    rows = next(iter(differences.values()), {})
-    n_outputs = sum("ci95" in row for row in rows.values())
+    0 by chance alone. Counted are the outputs whose interval has a width (those that vary
+    over the replications) in the alternative with most of them; one that is the same
+    constant in both scenarios (the spending and reach of an instrument neither has) cannot
+    differ by chance."""
+    n_outputs = max((sum("ci95" in row and row["ci95"][0] < row["ci95"][1]
+                         for row in rows.values()) for rows in differences.values()),
+                    default=0)
     return (f"Each 95 % interval is for one output; with {n_outputs} outputs compared per "
             f"scenario, about {max(1, round(n_outputs / 20))} may exclude 0 by chance alone even "
             "where a policy changes nothing. Read a single surprising difference with more "
