@@ -224,12 +224,13 @@ def test_assign_checks_forced_and_conflict_ids_against_the_registry(registry_url
     out = runner.invoke(app, ["match", "assign", "--forced", str(forced), "--database-url", registry_url])
     assert out.exit_code == 2
     assert "line 3: partner 't:nobody' is not an organisation of the registry" in " ".join(out.output.split())
-    # a forced pair outside the top lists keeps no score (null); an unknown conflict warns
+    # a forced pair is scored by the recommender (it had no score, null, outside the top
+    # lists); an unknown conflict warns
     forced.write_text("query,partner\nt:sme:4,t:intermediary:0\nt:sme:4,t:intermediary:0\n")
     conflicts = tmp_path / "x.csv"
     conflicts.write_text("query,partner\nt:sme:4,t:ghost\n")
-    out = runner.invoke(app, ["match", "assign", "--k", "2", "--capacity", "20", "--forced", str(forced), "--conflicts", str(conflicts),
-                              "--json", "--database-url", registry_url])  # fmt: skip
+    out = runner.invoke(app, ["match", "assign", "--mode", "intermediary", "--k", "2", "--capacity", "20", "--forced",
+                              str(forced), "--conflicts", str(conflicts), "--json", "--database-url", registry_url])  # fmt: skip
     assert out.exit_code == 0, out.output
     said = " ".join(out.output.split())
     assert "line 3: the forced pair (t:sme:4, t:intermediary:0) repeats line 2; counted once" in said
@@ -237,7 +238,7 @@ def test_assign_checks_forced_and_conflict_ids_against_the_registry(registry_url
     pairs = [p for p in _strict(out.stdout)["pairs"] if p["query"] == "t:sme:4"]
     assert len(pairs) == 2
     forced_pair = next(p for p in pairs if p["forced"])
-    assert forced_pair["partner"] == "t:intermediary:0" and forced_pair["score"] is None
+    assert forced_pair["partner"] == "t:intermediary:0" and forced_pair["score"] is not None
 
 
 def test_assign_objective_score_fills_demand_with_negative_scores(tmp_path):

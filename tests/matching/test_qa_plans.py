@@ -113,3 +113,75 @@ def test_the_generic_evaluation_records_its_options(tmp_path):
                                 "ranker": "none", "k": 5, "participations": "P.csv",
                                 "organisations": "O.csv", "projects": "PR.csv"}  # fmt: skip
     assert str(tmp_path) not in out.stdout
+
+
+# ------------------------------------------------------------------------------ forced pairs
+def test_a_forced_past_partner_gets_its_probability(tiny_url, tmp_path):
+    """A forced pair outside the SME's top list (here a past partner, never recommended) was
+    written with an empty score and left out of total_score, without a word."""
+    (tmp_path / "f.csv").write_text("query,partner\ns1,u1\n")
+    out = invoke("assign", "--mode", "research", "--k", "1", "--capacity", "5", "--forced", tmp_path / "f.csv",
+                 "--json", "--database-url", tiny_url)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    pairs = {(p["query"], p["partner"]): p for p in data["pairs"]}
+    forced = pairs[("s1", "u1")]
+    assert forced["forced"] and forced["score"] is not None and forced["score"] > 0
+    assert "already worked together in 1 project(s)" in forced["explanation"]
+    assert data["stats"]["total_score"] == pytest.approx(sum(p["score"] for p in data["pairs"]))
+
+
+def test_a_forced_partner_of_another_kind_is_refused_before_the_fit(tiny_url, tmp_path):
+    """A research plan took a large firm as a forced partner and explained it as "a university
+    or research institute brings technology…"."""
+    (tmp_path / "f.csv").write_text("query,partner\ns2,u2\ns2,f1\n")
+    out = invoke("assign", "--mode", "research", "--k", "2", "--forced", tmp_path / "f.csv", "--database-url", tiny_url)
+    assert out.exit_code == 2
+    assert ("f.csv, line 3: partner 'f1' is of kind 'large_firm', which research mode does not plan (its kinds: "
+            "university, research_institute)") in one_line(out.stderr)  # fmt: skip
+    out = invoke("assign", "--mode", "alliance", "--k", "2", "--forced", tmp_path / "f.csv", "--database-url", tiny_url)
+    assert out.exit_code == 2 and "partner 'u2' is of kind 'university', which alliance mode" in one_line(out.stderr)
+
+
+@pytest.mark.parametrize("source", ["registry", "file"])
+def test_an_sme_forced_onto_itself_is_refused(tiny_url, tmp_path, source):
+    """An SME forced as its own alliance partner was planned: 'Gamma GmbH – Gamma GmbH, 0 km away'."""
+    (tmp_path / "f.csv").write_text("query,partner\ns2,f1\ns3,s3\n")
+    (tmp_path / "c.csv").write_text("query,partner,score\ns2,f1,0.5\ns3,f1,0.4\n")
+    where = ["--mode", "alliance", "--database-url", tiny_url] if source == "registry" else \
+        ["--candidates", tmp_path / "c.csv"]  # fmt: skip
+    out = invoke("assign", *where, "--k", "1", "--forced", tmp_path / "f.csv")
+    assert out.exit_code == 2
+    assert "f.csv, line 3: 's3' is paired with itself; an organisation cannot be its own partner" in one_line(out.stderr)
+
+
+@pytest.mark.parametrize("forced, options, message", [
+    ("q1,p1\nq2,p1\nq3,p1\n", ["--k", "1", "--capacity", "2"],
+     "f.csv, lines 2, 3, 4: 3 forced pairs for partner 'p1', more than its capacity 2 (--capacity 2)"),
+    ("q1,p1\nq2,p2\nq1,p2\n", ["--k", "1", "--capacity", "5"],
+     "f.csv, lines 2, 4: 2 forced partners for 'q1', more than --k 1 partners per SME"),
+    ("q1,p1\nq2,p1\nq3,p1\n", ["--k", "1", "--capacity", "activity"],
+     "f.csv, lines 2, 3, 4: 3 forced pairs for partner 'p1', more than its capacity 2 (--capacity activity)"),
+])  # fmt: skip
+def test_forced_pairs_beyond_demand_or_capacity_name_their_lines(tmp_path, forced, options, message):
+    """The solver's message named the partner only ("forced pairs exceed the capacity of
+    partner 'p1'"), neither the lines nor the capacity."""
+    # 'activity' of a candidates file: p1 is listed once and p2 three times, so p1 may take
+    # round(2 × k × 3 SMEs × 1/4) = 2
+    (tmp_path / "c.csv").write_text("query,partner,score\nq1,p1,0.9\nq1,p2,0.5\nq2,p2,0.4\nq3,p2,0.3\n")
+    (tmp_path / "f.csv").write_text("query,partner\n" + forced)
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--forced", tmp_path / "f.csv", *options)
+    assert out.exit_code == 2 and message in one_line(out.stderr)
+
+
+def test_min_quality_warning_counts_the_smes_served_by_forced_pairs(tmp_path):
+    """'--min-quality 0.95 leaves 3 of 3 SMEs without a pair … they get no partner' while one
+    of them got its forced partner."""
+    (tmp_path / "c.csv").write_text("query,partner,score\nq1,p1,0.9\nq2,p1,0.8\nq3,p2,0.7\n")
+    (tmp_path / "f.csv").write_text("query,partner\nq3,p2\n")
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--forced", tmp_path / "f.csv", "--k", "1",
+                 "--min-quality", "0.95", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["stats"]["queries_served"] == 1
+    assert ("--min-quality 0.95 leaves 2 of 3 SMEs without a pair at or above it or a forced pair: they get no "
+            "partner") in one_line(out.stderr)  # fmt: skip

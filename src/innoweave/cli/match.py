@@ -242,6 +242,68 @@ def _check_pair_ids(forced: pd.DataFrame, conflicts: pd.DataFrame, paths: dict, 
         _warn(f"{paths['conflicts']}, line {line}: {what}; this conflict never applies{more}")
 
 
+def _check_forced_room(forced: pd.DataFrame, path: Path | None, *, k: int, cap, capacity: str) -> None:
+    """Forced pairs must fit the demand (``k`` per SME) and the partners' capacities (a flat
+    number or per partner; ``'activity'`` is checked once known): otherwise stop, naming the
+    file's lines, the SME or partner and the limit (the solver said only "forced pairs exceed
+    the capacity of partner 'u1'"). A forced pair of an SME with itself stops too."""
+    if path is None or len(forced) == 0:
+        return
+    itself = forced.index[(forced["query"] == forced["partner"]).to_numpy()]
+    if len(itself):
+        raise fail(f"{path}, line {itself[0]}: {forced.at[itself[0], 'query']!r} is paired with itself; an "
+                   "organisation cannot be its own partner")  # fmt: skip
+
+    def lines(rows) -> str:
+        shown = ", ".join(map(str, rows[:5])) + (", …" if len(rows) > 5 else "")
+        return f"line{'s' if len(rows) > 1 else ''} {shown}"
+
+    for query, rows in forced.groupby("query", sort=False).groups.items():
+        if len(rows) > k:
+            raise fail(f"{path}, {lines(list(rows))}: {len(rows)} forced partners for {query!r}, more than "
+                       f"--k {k} partners per SME")  # fmt: skip
+    if isinstance(cap, str):  # 'activity': the capacities are not known yet
+        return
+    for partner, rows in forced.groupby("partner", sort=False).groups.items():
+        room = cap if isinstance(cap, int) else int(pd.Series(cap).get(partner, 0))
+        if len(rows) > room:
+            raise fail(f"{path}, {lines(list(rows))}: {len(rows)} forced pairs for partner {partner!r}, more "
+                       f"than its capacity {room} (--capacity {capacity})")  # fmt: skip
+
+
+def _check_forced_kinds(forced: pd.DataFrame, path: Path | None, orgs: pd.DataFrame, mode: str) -> None:
+    """A forced partner from the registry must be of a kind the mode plans (a research plan
+    took an SME as a forced partner, explained as "a university or research institute
+    brings technology…", without a score)."""
+    from innoweave.matching.recommender import MODES
+
+    if path is None or len(forced) == 0:
+        return
+    kinds = MODES[mode].target_kinds
+    kind_of = pd.Series(orgs["kind"].astype(str).to_numpy(), index=orgs["external_id"].astype(str).to_numpy())
+    for line, _, partner in forced.itertuples():
+        kind = kind_of.get(partner)
+        if kind not in kinds:
+            raise fail(f"{path}, line {line}: partner {partner!r} is of kind {kind!r}, which {mode} mode does not "
+                       f"plan (its kinds: {', '.join(kinds)}); choose the --mode of that partner, or give the "
+                       "pairs with --candidates")  # fmt: skip
+
+
+def _score_forced(result, rec, mode: str) -> None:
+    """Give forced pairs outside the SMEs' top lists their score (``result.pairs`` replaced,
+    in the plan's order): they came out with none (null in the plan, left out of
+    ``total_score``), although the recommender scores any pair of the mode (a past partner
+    included)."""
+    pairs = result.pairs
+    missing = (pairs["forced"].astype(bool) & pairs["score"].isna()).to_numpy()
+    if not missing.any():
+        return
+    asked = list(zip(pairs.loc[missing, "query"], pairs.loc[missing, "partner"], strict=True))
+    pairs.loc[missing, "score"] = rec.score(asked, mode=mode)
+    result.pairs = pairs.sort_values(["query", "score"], ascending=[True, False], ignore_index=True)
+    result.stats["total_score"] = float(pairs["score"].sum(skipna=True))
+
+
 def _capacity(capacity: str) -> int | str:
     if capacity == "activity":
         return capacity
@@ -303,6 +365,7 @@ def assign_cmd(
     check_table_path(out)
     forced_pairs, conflict_pairs = _pairs_file(forced, "--forced"), _pairs_file(conflicts, "--conflicts")
     paths = {"forced": forced, "conflicts": conflicts}
+    _check_forced_room(forced_pairs, forced, k=k, cap=cap_option, capacity=capacity)  # flat: before any fit
     rec = None  # the recommender, where the scores come from the registry
     without: list[str] = []  # SMEs of the registry without any candidate pair
     if candidates is not None:
@@ -326,6 +389,7 @@ def assign_cmd(
         _check_pair_ids(forced_pairs, conflict_pairs, paths, queries=sme_ids,
                         partners=set(orgs["external_id"].astype(str)), query_where="an SME of the registry",
                         partner_where="an organisation of the registry", partners_known=True)  # fmt: skip
+        _check_forced_kinds(forced_pairs, forced, orgs, mode)
         rec = _fit(frames, mode, cut, seed)
         h = rec.history_
         smes = np.flatnonzero(h.kinds == "sme")
@@ -346,6 +410,7 @@ def assign_cmd(
         partners = pd.unique(pd.concat([table["partner"], forced_pairs["partner"]], ignore_index=True))
         cap = capacity_from_activity(activity.reindex(partners).fillna(0),
                                      total=2 * k * table["query"].nunique())  # fmt: skip
+        _check_forced_room(forced_pairs, forced, k=k, cap=cap, capacity=capacity)
     else:
         cap = cap_option
     asked = objective
@@ -362,6 +427,7 @@ def assign_cmd(
         message = str(exc)
         raise fail(f"{forced}: {message}" if "forced" in message and forced is not None else message) from None
     if rec is not None:
+        _score_forced(result, rec, mode)
         _describe_pairs(result.pairs, rec, mode)
     more = "--capacity" if candidates is not None else "--capacity or --top"
     _explain_shortfall(result.stats, pd.concat([table, forced_pairs], ignore_index=True), cap, capacity,
@@ -478,11 +544,13 @@ def _assign_by(table: pd.DataFrame, objective: str, source: str | None, *, min_q
         quality[keep] = kept - kept.min() + 1.0 if len(kept) else kept
     else:
         quality[keep] = assignment_quality(kept, "log_probability")
-    if min_quality is not None:
-        smes, served = table["query"].nunique(), table.loc[keep, "query"].nunique()
-        if served < smes:
-            _warn(f"--min-quality {min_quality:g} leaves {smes - served:,} of {smes:,} SMEs without a "
-                  "pair at or above it: they get no partner")
+    if min_quality is not None:  # an SME with a forced pair gets that partner whatever its score
+        forced_smes = {query for query, _ in options.get("forced") or ()}
+        smes = set(table["query"]) | forced_smes
+        unserved = len(smes - set(table.loc[keep, "query"]) - forced_smes)
+        if unserved:
+            _warn(f"--min-quality {min_quality:g} leaves {unserved:,} of {len(smes):,} SMEs without a "
+                  "pair at or above it" + (" or a forced pair" if forced_smes else "") + ": they get no partner")
     given = table.groupby(["query", "partner"], sort=False)["score"].max()
     result = assign(table.assign(score=quality), min_quality=None if min_quality is None else 0.0, **options)
     pairs = result.pairs
