@@ -185,3 +185,13 @@ def test_min_quality_warning_counts_the_smes_served_by_forced_pairs(tmp_path):
     assert json.loads(out.stdout)["stats"]["queries_served"] == 1
     assert ("--min-quality 0.95 leaves 2 of 3 SMEs without a pair at or above it or a forced pair: they get no "
             "partner") in one_line(out.stderr)  # fmt: skip
+
+
+def test_no_organisation_in_cluster_mode_gives_an_empty_table(fitted):
+    """recommend_many([], mode='cluster') raised KeyError "['query_id', 'query_name'] not in
+    index"; the partner modes gave an empty table."""
+    from innoweave.matching.recommender import CLUSTER_COLUMNS
+
+    out = fitted.recommend_many([], mode="cluster", k=2)
+    assert out.empty and list(out.columns) == ["query_id", "query_name", *CLUSTER_COLUMNS]
+    assert fitted.recommend_many([], mode="research", k=2).empty

@@ -489,7 +489,8 @@ class PartnerRecommender(Estimator):
             self._check_mode(mode)
             h = self.history_
             tables = [self._recommend_clusters(q, k).assign(query_id=h.org_ids[q], query_name=h.names[q]) for q in rows]
-            out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=CLUSTER_COLUMNS)
+            out = pd.concat(tables, ignore_index=True) if tables else \
+                pd.DataFrame(columns=["query_id", "query_name", *CLUSTER_COLUMNS])  # fmt: skip
             return out[["query_id", "query_name", *[c for c in out.columns if c not in ("query_id", "query_name")]]]
         return self._partner_rows(rows, mode=mode, k=k)
 
