@@ -28,6 +28,13 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from innoweave.registry.frames import RegistryFrames
+from innoweave.registry.numbers import (
+    ambiguous_separator,
+    decimal_marks,
+    number_text,
+    parse_number,
+    resolved_by_mark,
+)
 from innoweave.registry.validation import ENTITIES, Entity, entity_for, validate_row
 
 SUFFIXES = (".csv", ".xlsx", ".json")
@@ -608,6 +615,24 @@ class _Checked:
     table: RawTable
     records: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[tuple[int, list[RowError]]] = field(default_factory=list)
+    #: The decimal mark of each number column that the table's cells show.
+    marks: dict[str, str] = field(default_factory=dict)
+
+
+def _note_thousands(table: RawTable, marks: dict, warnings: list[str]) -> None:
+    """A warning for each column whose ``1.250``-like cells are read as thousands because
+    the file's decimal mark is the other separator: how many, an example, and why."""
+    for column, mark in marks.items():
+        if mark is None:
+            continue
+        found = [(number, raw[column].strip()) for raw, number in zip(table.rows, table.row_numbers, strict=True)
+                 if isinstance(raw.get(column), str) and ambiguous_separator(raw[column]) not in (None, mark.mark)]  # fmt: skip
+        if found:
+            row, value = found[0]
+            warnings.append(
+                f"{table.label}: column {column}: {len(found)} value(s) such as {value!r} (row {row}) "
+                f"read as thousands ({value.replace('.', '').replace(',', '')}): the decimal mark is {mark}"
+            )
 
 
 def _file_name_label(label: str) -> str:
@@ -641,11 +666,15 @@ def _check_table(
         warnings.append(f"{table.label}: ignored unknown column(s) {', '.join(unknown)}")
     source = f"file:{_file_name_label(table.label)}"[:64]
     first_seen = (seen if seen is not None else {}).setdefault(entity.name, {})
+    marks = decimal_marks(table.rows, [c.name for c in entity.columns if c.is_numeric],
+                          table.row_numbers)  # fmt: skip
+    checked.marks = {column: m.mark for column, m in marks.items() if m is not None}
+    _note_thousands(table, marks, warnings)
     for index, (raw, number) in enumerate(zip(table.rows, table.row_numbers, strict=True)):
         errors = []
         if index in table.row_problems:
             errors.append(RowError(table.label, number, None, table.row_problems[index]))
-        clean, problems = validate_row(entity, raw)
+        clean, problems = validate_row(entity, raw, checked.marks)
         errors += [RowError(table.label, number, col, msg) for col, msg in problems]
         key = clean.get(entity.key)
         if key is not None:  # invalid rows count too: a duplicate is reported either way
@@ -708,6 +737,15 @@ def _reject_cell(value: Any) -> Any:
     return value
 
 
+def _as_read(value: Any, mark: str | None) -> Any:
+    """A number cell that only the file's decimal mark could read (``1.250`` as 1250 in a
+    file of decimal commas) as the number read, so that the reject file, which has not the
+    file's other rows, reads it the same; any other cell as it is."""
+    if not resolved_by_mark(value, mark):
+        return value
+    return number_text(parse_number(value, mark=mark))
+
+
 def _rejects_path(label: str, folder: Path, used: set[Path]) -> Path:
     """``<file>[.<sheet>].rejects.csv`` in ``folder``, from the table's label (a label that is
     a path, for files of the same name, gives ``A_orgs.rejects.csv``); never one already used
@@ -733,7 +771,7 @@ def _write_rejects(c: _Checked, path: Path) -> Path:
         for index, errors in c.rejected:
             raw = table.rows[index]
             reasons = "; ".join(f"{e.column or 'row'}: {e.message}" for e in errors)
-            writer.writerow([*(_reject_cell(raw.get(h)) for h in table.header),
+            writer.writerow([*(_reject_cell(_as_read(raw.get(h), c.marks.get(h))) for h in table.header),
                              table.row_numbers[index], reasons])  # fmt: skip
     return path
 

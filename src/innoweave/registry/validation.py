@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from innoweave.registry.instruments import INSTRUMENTS
 from innoweave.registry.kinds import GrowthStage, OrgKind, Resource
 from innoweave.registry.models import Cluster, Organisation, Participation, Programme, Project
+from innoweave.registry.numbers import NumberError, parse_number
 
 TEXT, INTEGER, NUMBER, DATE, BOOLEAN, CHOICE, LIST, OBJECT = (
     "text", "integer", "number", "date", "boolean", "choice", "list", "object",
@@ -44,6 +44,18 @@ class Column:
     maximum: float | None = None
     max_length: int | None = None
     identifier: bool = False  # an id or a reference to one: surrounding blanks are trimmed
+    count: bool = False  # a head count: '1.250' needs the file's decimal mark (see .numbers)
+
+    @property
+    def is_count(self) -> bool:
+        """Whether the column counts (integers, head counts): an ambiguous ``1.250`` is
+        refused there unless the file's decimal mark decides it (:mod:`.numbers`)."""
+        return self.count or self.type == INTEGER
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether the column holds numbers (integer or number)."""
+        return self.type in (INTEGER, NUMBER)
 
     def rule(self) -> str:
         """The allowed values or range in words (the template's documentation sheet)."""
@@ -154,10 +166,10 @@ ORGS = Entity(
         Column("sector_codes", LIST, "Sector codes (NACE, NAICS or GB/T 4754).", example=["C25.6", "C28.4"]),
         Column("founding_year", INTEGER, "Year founded.", minimum=1800, maximum=THIS_YEAR + 1,
                example=1998),
-        Column("employees", NUMBER, "Head count or FTE.", minimum=0, example=42),
+        Column("employees", NUMBER, "Head count or FTE.", minimum=0, example=42, count=True),
         Column("revenue", NUMBER, "Annual revenue, EUR.", minimum=0, example=6_500_000),
         Column("rd_spending", NUMBER, "Annual R&D spending, EUR.", minimum=0, example=250_000),
-        Column("rd_staff", NUMBER, "R&D staff (FTE).", minimum=0, example=4),
+        Column("rd_staff", NUMBER, "R&D staff (FTE).", minimum=0, example=4, count=True),
         Column("patents", INTEGER, "Patents held.", minimum=0, example=3),
         Column("trademarks", INTEGER, "Trademarks held.", minimum=0, example=1),
         Column("capabilities", TEXT, "What the organisation can do (free text).",
@@ -305,39 +317,18 @@ def _as_text(value: Any) -> str:
     raise CellError(f"expected text, got {type(value).__name__} {_show(value)}")
 
 
-_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
-#: 1.234,5 / 1,234.5 / 1 234 / 1'234: thousands grouped, which a number cell must not hold
-_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}([.,' \u00a0\u202f]\d{3})+([.,]\d+)?$")
-
-
-def _as_number(value: Any) -> float:
-    if isinstance(value, bool):
-        raise CellError(f"expected a number, got {value!r}")
+def _as_number(value: Any, mark: str | None = None, count: bool = False) -> float:
     try:
-        if isinstance(value, (int, float)):
-            number = float(value)
-        elif isinstance(value, str):
-            text = value.strip()
-            if not _NUMBER_RE.match(text):
-                grouped = _GROUPED_RE.match(text) is not None
-                raise CellError(f"expected a number, got {_show(value)}"
-                                + (" (digits grouped by thousands? write it without the "
-                                   "separators, e.g. 1234.5 or 1234,5)" if grouped else ""))
-            number = float(text.replace(",", "."))  # a decimal comma, as CORDIS publishes
-        else:
-            raise CellError(f"expected a number, got {type(value).__name__} {_show(value)}")
-    except OverflowError:
-        raise CellError(f"number too large: {_show(value)}") from None
-    if not math.isfinite(number):
-        raise CellError(f"expected a finite number, got {_show(value)}")
-    return number
+        return parse_number(value, mark=mark, count=count)
+    except NumberError as exc:
+        raise CellError(str(exc)) from None
 
 
-def _as_integer(value: Any) -> int:
+def _as_integer(value: Any, mark: str | None = None) -> int:
     try:
-        number = _as_number(value)
+        number = _as_number(value, mark, count=True)
     except CellError as exc:
-        raise CellError(str(exc).replace("a number", "a whole number")) from None
+        raise CellError(str(exc).replace("expected a number", "expected a whole number")) from None
     if not number.is_integer():
         raise CellError(f"expected a whole number, got {_show(value)}")
     return int(number)
@@ -412,8 +403,12 @@ def _as_object(value: Any) -> dict[str, Any]:
     raise CellError(f"expected a JSON object, got {_show(value)}")
 
 
-def parse_cell(column: Column, value: Any) -> Any:
-    """The canonical value of one cell, or :class:`CellError`; missing cells give None."""
+def parse_cell(column: Column, value: Any, mark: str | None = None) -> Any:
+    """The canonical value of one cell, or :class:`CellError`; missing cells give None.
+
+    ``mark`` is the decimal mark of the cell's column where the file shows one (see
+    :func:`innoweave.registry.numbers.decimal_marks`); it decides how a number such as
+    ``1.250`` reads."""
     if _is_missing(value):
         if column.required:
             raise CellError("required value is missing")
@@ -435,7 +430,10 @@ def parse_cell(column: Column, value: Any) -> Any:
         return _as_list(value)
     if column.type == OBJECT:
         return _as_object(value)
-    number = _as_integer(value) if column.type == INTEGER else _as_number(value)
+    if column.type == INTEGER:
+        number = _as_integer(value, mark)
+    else:
+        number = _as_number(value, mark, column.is_count)
     if (column.minimum is not None and number < column.minimum) or (
         column.maximum is not None and number > column.maximum
     ):
@@ -445,8 +443,14 @@ def parse_cell(column: Column, value: Any) -> Any:
     return number
 
 
-def validate_row(entity: Entity, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def validate_row(
+    entity: Entity, raw: Mapping[str, Any], marks: Mapping[str, str | None] | None = None
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Parse one row: the clean record and a list of ``(column, message)`` problems.
+
+    ``marks`` holds the decimal mark of the file's number columns where it shows one
+    (:func:`innoweave.registry.numbers.decimal_marks`); without, an ambiguous ``1.250`` is
+    refused in a count column and read as a decimal elsewhere.
 
     Columns absent from ``raw`` count as empty. Checks that involve two cells of the row
     (an end before the start, a latitude without longitude) name the second column.
@@ -456,7 +460,7 @@ def validate_row(entity: Entity, raw: Mapping[str, Any]) -> tuple[dict[str, Any]
     problems: list[tuple[str, str]] = []
     for column in entity.columns:
         try:
-            clean[column.name] = parse_cell(column, raw.get(column.name))
+            clean[column.name] = parse_cell(column, raw.get(column.name), (marks or {}).get(column.name))
         except CellError as exc:
             clean[column.name] = None
             problems.append((column.name, str(exc)))
