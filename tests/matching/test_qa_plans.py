@@ -195,3 +195,19 @@ def test_no_organisation_in_cluster_mode_gives_an_empty_table(fitted):
     out = fitted.recommend_many([], mode="cluster", k=2)
     assert out.empty and list(out.columns) == ["query_id", "query_name", *CLUSTER_COLUMNS]
     assert fitted.recommend_many([], mode="research", k=2).empty
+
+
+# ------------------------------------------------------------------------------ explanations
+def test_the_current_load_names_the_year_it_counts(tiny_url):
+    """"current load: 5 project(s) started in the last year" counted the twelve months up to
+    the latest project start of the history — on CORDIS 2027-10-01, a project announced ahead
+    — which an analyst reads as the year up to today."""
+    out = invoke("recommend", "s2", "--json", "--database-url", tiny_url)
+    assert out.exit_code == 0, out.output
+    row = next(r for r in json.loads(out.stdout)["recommendations"] if r["partner_id"] == "u2")
+    assert row["current_load"] == 1
+    assert ("current load: 1 project(s) started in the 12 months to 2020-06-01, the history's latest project "
+            "start") in row["explanation"]  # fmt: skip
+    out = invoke("recommend", "s2", "--train-end", "2020-03-01", "--json", "--database-url", tiny_url)
+    row = json.loads(out.stdout)["recommendations"][0]
+    assert "started in the 12 months to 2020-01-01," in row["explanation"]

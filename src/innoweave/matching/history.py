@@ -104,6 +104,16 @@ class CollaborationHistory:
         degree.flags.writeable = False  # shared by every reader
         return degree
 
+    @property
+    def end_date(self) -> str | None:
+        """The latest project start of the period as ``YYYY-MM-DD`` (``end`` is it in fractional
+        years); None where no project is dated. Current loads count the twelve months up to it."""
+        if not np.isfinite(self.end):
+            return None
+        year = int(np.floor(self.end))
+        days = int(round((self.end - year) * 365.25))
+        return (pd.Timestamp(year=year, month=1, day=1) + pd.Timedelta(days=days)).date().isoformat()
+
     def active(self) -> np.ndarray:
         """Organisations with at least one project in the period."""
         return self.activity > 0

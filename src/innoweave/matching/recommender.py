@@ -569,8 +569,13 @@ class PartnerRecommender(Estimator):
             parts.append("no projects on record yet: its capacity and track record are unknown, "
                          "so it is ranked on its profile, place and kind alone")  # fmt: skip
         else:
+            # the load's year ends at the history's latest project start, which need not be
+            # today: on CORDIS (no --train-end) it is 2027-10-01, a project announced ahead,
+            # so "the last year" misread as the twelve months to today
+            until = h.end_date
+            window = f"in the 12 months to {until}, the history's latest project start" if until else "in the last year"
             parts.append(f"capacity: up to {capacity} new project(s) a year so far; current load: "
-                         f"{load} project(s) started in the last year")  # fmt: skip
+                         f"{load} project(s) started {window}")  # fmt: skip
         why = self.mode_specs_[mode].reason(h.kinds[q])
         parts.append(why)
         return {
