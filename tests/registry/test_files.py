@@ -85,6 +85,44 @@ def test_skip_invalid_writes_the_rest_and_rejects_can_be_fixed(registry_engine, 
     assert stats(registry_engine)["participations"] == 3
 
 
+def test_reimported_rejects_keep_the_original_file_and_row(registry_engine, tmp_path):
+    """A corrected reject file's records name the file and row they were first read from,
+    also when the reject file is rejected again (a second correction)."""
+    from innoweave.registry.frames import load_frames
+
+    path = write(tmp_path / "firms_orgs.csv", "external_id,name,kind,employees\n"
+                                              "o:1,A,sme,3\no:2,B,spaceship,4\no:3,C,rocket,x\n")  # fmt: skip
+    first = tmp_path / "r1"
+    import_files([path], engine=registry_engine, skip_invalid=True, rejects_dir=first)
+    with open(first / "firms_orgs.rejects.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["_source_file"], r["_source_row"], r["_row"]) for r in rows] == [
+        ("firms_orgs.csv", "3", "3"), ("firms_orgs.csv", "4", "4")]
+    # the first correction fixes o:2 and half of o:3: o:3 is rejected again
+    corrected = (first / "firms_orgs.rejects.csv").read_text(encoding="utf-8")
+    corrected = corrected.replace("spaceship", "sme").replace("rocket", "sme")
+    second = tmp_path / "r2"
+    result = import_files([write(tmp_path / "fix1_orgs.csv", corrected)], engine=registry_engine,
+                          skip_invalid=True, rejects_dir=second)  # fmt: skip
+    assert result.valid == {"orgs": 1} and result.warnings == []
+    text = (second / "fix1_orgs.rejects.csv").read_text(encoding="utf-8")
+    header, row = text.splitlines()
+    assert header == "external_id,name,kind,employees,_source_file,_source_row,_row,_errors"
+    assert row.startswith("o:3,C,sme,x,firms_orgs.csv,4,3,")
+    import_files([write(tmp_path / "fix2_orgs.csv", text.replace(",x,", ",5,"))], engine=registry_engine)
+    orgs = load_frames(registry_engine).organisations.set_index("external_id")
+    assert [tuple(orgs.loc[k, ["source", "source_row"]]) for k in ("o:1", "o:2", "o:3")] == [
+        ("file:firms_orgs.csv", 2), ("file:firms_orgs.csv", 3), ("file:firms_orgs.csv", 4)]
+
+
+def test_reject_file_with_a_spoilt_source_row_names_it(tmp_path):
+    path = write(tmp_path / "orgs.csv", "external_id,name,kind,_source_file,_source_row,_row,_errors\n"
+                                        "o:1,A,sme,firms.csv,four,4,kind: bad\n")  # fmt: skip
+    result = import_files([path], engine=None, dry_run=True)
+    assert messages(result) == ["orgs.csv, row 2, column _source_row: expected the row of firms.csv "
+                                "the record was first read from (a whole number from 1), got 'four'"]
+
+
 def test_dry_run_writes_nothing(registry_engine, folder):
     result = import_files([folder], engine=registry_engine, dry_run=True)
     assert result.errors == [] and result.written is None

@@ -676,6 +676,11 @@ def _check_table(
             errors.append(RowError(table.label, number, None, table.row_problems[index]))
         clean, problems = validate_row(entity, raw, checked.marks)
         errors += [RowError(table.label, number, col, msg) for col, msg in problems]
+        try:
+            origin = reject_origin(raw)
+        except ValueError as exc:
+            origin = None
+            errors.append(RowError(table.label, number, "_source_row", str(exc)))
         key = clean.get(entity.key)
         if key is not None:  # invalid rows count too: a duplicate is reported either way
             if key in first_seen:
@@ -696,7 +701,11 @@ def _check_table(
             checked.rejected.append((index, errors))
             continue
         if clean["source"] is None:  # this file is the source; else keep the given provenance
-            clean["source"], clean["source_row"] = source, clean["source_row"] or number
+            if origin is None:
+                clean["source"], clean["source_row"] = source, clean["source_row"] or number
+            else:  # a reject file's row: the file and row it was first read from
+                clean["source"] = f"file:{origin[0]}"[:64]
+                clean["source_row"] = clean["source_row"] or origin[1]
         checked.records.append(clean)
     if entity.name in known:
         known[entity.name].update(r[entity.key] for r in checked.records)
@@ -763,16 +772,47 @@ def _rejects_path(label: str, folder: Path, used: set[Path]) -> Path:
     return path
 
 
+#: The columns a reject file adds to the original cells: where the row was first read
+#: (file and row, kept when a reject file is rejected again), its row in the file just
+#: read, and the problems. Ignored as data; an import of a reject file takes
+#: ``_source_file`` and ``_source_row`` as the provenance of rows without a ``source``.
+REJECT_COLUMNS = ("_source_file", "_source_row", "_row", "_errors")
+
+
+def reject_origin(raw: dict[str, Any]) -> tuple[str, int] | None:
+    """The file and row a reject file's row was first read from (its ``_source_file`` and
+    ``_source_row``), or None for a row of any other file. A ``_source_row`` that is not a
+    row number raises ``ValueError`` saying so."""
+    name = raw.get("_source_file")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    row = raw.get("_source_row")
+    try:
+        number = parse_number(row, count=True) if row not in (None, "") else None
+    except ValueError:
+        number = None
+    if number is None or not number.is_integer() or number < 1:
+        raise ValueError(f"expected the row of {name.strip()} the record was first read from "
+                         f"(a whole number from 1), got {row!r}")  # fmt: skip
+    return name.strip(), int(number)
+
+
 def _write_rejects(c: _Checked, path: Path) -> Path:
     table = c.table
+    header = [h for h in table.header if h not in REJECT_COLUMNS]
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow([*table.header, "_row", "_errors"])
+        writer.writerow([*header, *REJECT_COLUMNS])
         for index, errors in c.rejected:
             raw = table.rows[index]
+            number = table.row_numbers[index]
+            try:
+                origin = reject_origin(raw) or (_file_name_label(table.label), number)
+            except ValueError:  # a _source_row spoilt by hand: this file is all that is known
+                origin = (_file_name_label(table.label), number)
             reasons = "; ".join(f"{e.column or 'row'}: {e.message}" for e in errors)
-            writer.writerow([*(_reject_cell(_as_read(raw.get(h), c.marks.get(h))) for h in table.header),
-                             table.row_numbers[index], reasons])  # fmt: skip
+            writer.writerow([*(_reject_cell(_as_read(raw.get(h), c.marks.get(h))) for h in header),
+                             *origin, number, reasons])  # fmt: skip
     return path
 
 
@@ -789,8 +829,9 @@ def import_files(
     """Validate the tables in ``paths`` and, unless told otherwise, write them in one transaction.
 
     Nothing is written when a row is invalid, unless ``skip_invalid``: then the invalid rows
-    go to ``<file>[.<sheet>].rejects.csv`` files in ``rejects_dir`` (original cells plus ``_row`` and
-    ``_errors``) and the rest is written. ``dry_run`` validates and writes nothing at all.
+    go to ``<file>[.<sheet>].rejects.csv`` files in ``rejects_dir`` (original cells plus
+    :data:`REJECT_COLUMNS`) and the rest is written; imported again, their rows keep the
+    original file and row as their source. ``dry_run`` validates and writes nothing at all.
     Files are named in messages by their name, or by their path as given where two share a
     name. Unreadable files raise :class:`FileFormatError`.
     """
