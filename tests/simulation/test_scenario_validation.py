@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from innoweave.simulation.engine import Engine
 from innoweave.simulation.params import (
     INSTRUMENT_DEFAULTS,
     INSTRUMENT_RANGES,
     PARAM_RANGES,
+    STAGES,
+    InstrumentConfig,
     ModelParams,
 )
 from innoweave.simulation.runner import Comparison, _html, compare_scenarios, run_scenario
@@ -132,6 +135,25 @@ def test_negative_values_are_allowed_where_they_mean_something():
 def test_out_of_range_instrument_settings_name_the_field(key, table, field):
     with pytest.raises(ScenarioError, match=field):
         scenario(instruments={key: {"budget": 5.0, **table}})
+
+
+@pytest.mark.parametrize("key, name", [
+    ("credit_guarantee", "duration"), ("researcher_secondment", "duration"),
+    ("innovation_voucher", "valid"), ("joint_lab", "duration"),
+    ("collaborative_call", "duration")])
+def test_durations_fit_the_steps_left_that_the_state_holds(key, name, small_population):
+    """A commitment's steps left are int16 in the state: a voucher valid 100 000 steps
+    passed validation and the run stopped with an OverflowError at its first phase 6."""
+    with pytest.raises(ScenarioError, match=rf"instruments\.{key}\.{name}: must be an integer "
+                                            r"in \[1, 32767\], got 32768"):
+        scenario(instruments={key: {"budget": 5.0, name: 32768}})
+    with pytest.raises(ValueError, match=rf"InstrumentConfig\('{key}'\)\.{name}"):
+        InstrumentConfig(key=key, budget=5.0, settings={name: 100_000})
+    # the longest accepted duration runs
+    cfg = InstrumentConfig.from_dict(key, {"budget": 50.0, name: 32767,
+                                           "stages": list(STAGES)})
+    engine = Engine(None, small_population, instruments={key: cfg}, seed=3)
+    assert len(engine.run(5)) == 5
 
 
 @pytest.mark.parametrize("budget, message", [

@@ -339,6 +339,9 @@ NONNEG = Range(0.0)                         # a rate, weight, cost or amount
 POSITIVE = Range(0.0, open=True)            # divides something
 COUNT = Range(1, integer=True)              # a count, period or duration (>= 1)
 COUNT0 = Range(0, integer=True)             # a count that may be 0
+#: How long an instrument's commitment lasts, in steps (a guarantee, secondment, lab, call
+#: consortium or voucher): the state holds the steps left as int16, so at most 32767.
+DURATION = Range(1, 32767, integer=True)
 
 #: The accepted values of every model parameter (``params.<section>.<name>``; a pair or a
 #: per-size-class list: every element). ``docs/model.md`` section 9 lists the same table.
@@ -422,20 +425,20 @@ PARAM_RANGES: dict[str, Range] = {
 #: silently (no introductions bought, no consortium funded) must be > 0.
 INSTRUMENT_RANGES: dict[str, dict[str, Range]] = {
     "rd_grant": {"share": PROB},
-    "credit_guarantee": {"boost": PROB, "duration": COUNT, "cost_per_employee": NONNEG},
+    "credit_guarantee": {"boost": PROB, "duration": DURATION, "cost_per_employee": NONNEG},
     "rd_tax_credit": {"share": PROB},
     "talent_subsidy": {"boost": PROB, "cost": NONNEG},
-    "researcher_secondment": {"duration": COUNT, "cost": NONNEG, "talent_gain": PROB},
-    "innovation_voucher": {"value": NONNEG, "valid": COUNT,
+    "researcher_secondment": {"duration": DURATION, "cost": NONNEG, "talent_gain": PROB},
+    "innovation_voucher": {"value": NONNEG, "valid": DURATION,
                            "learn_use": Range(0, 1, integer=True)},
     "matchmaking_platform": {"cost": NONNEG, "candidates": COUNT,
                              "pool": Range(2, integer=True)},
-    "joint_lab": {"duration": COUNT, "cost": NONNEG},
+    "joint_lab": {"duration": DURATION, "cost": NONNEG},
     "intermediary_funding": {"cost_per_introduction": POSITIVE},
     "cluster_programme": {"boost": NONNEG, "cost_per_member": NONNEG},
     "ip_support": {"boost": PROB, "patent_factor": NONNEG, "cost": NONNEG},
     "awareness_campaign": {"boost": PROB, "cost": NONNEG},
-    "collaborative_call": {"every": COUNT, "duration": COUNT, "grant": POSITIVE,
+    "collaborative_call": {"every": COUNT, "duration": DURATION, "grant": POSITIVE,
                            "n_fields": COUNT, "noise": NONNEG},
 }
 BUDGET_RANGE = Range(0.0, MAX_BUDGET)
