@@ -452,6 +452,30 @@ def test_comparison_page_lists_scenarios_with_descriptions_budgets_and_money_uni
     assert "one quarter&#x27;s revenue per employee" in page and "per quarter" in page
 
 
+def test_comparison_page_tells_apart_scenarios_that_differ_in_an_instruments_terms():
+    """Vouchers of value 1 and 5, learning the rate of use or not, for start-ups or by need:
+    the page listed each as 'innovation_voucher 20' and the reader could not tell which
+    table was which scenario's."""
+    def voucher(name, **terms):
+        return run_scenario(parse_scenario({
+            **SMALL, "name": name,
+            "instruments": {"innovation_voucher": {"budget": 20.0, **terms}}}),
+            replications=2, horizon=1)
+
+    alts = [voucher("learned"), voucher("fixed", learn_use=0), voucher("big", value=5.0),
+            voucher("young", stages=["start-up"], targeting="need", size_classes=["micro"])]
+    page = _html(Comparison(voucher("base"), alts), "")
+    items = re.findall(r"<li><b>(\w+)</b>.*?</li>", page)
+    assert items == ["base", "learned", "fixed", "big", "young"]
+    lines = {name: re.search(rf"<li><b>{name}</b>.*?</li>", page).group(0) for name in items}
+    assert len(set(line.split("</b>", 1)[1] for line in lines.values())) == 4  # base = learned
+    assert ("innovation_voucher 20 (value 1, valid 4, learn_use 1; stages start-up, growth; "
+            "firms sme; targeting random)") in lines["learned"]
+    assert "learn_use 0;" in lines["fixed"] and "value 5," in lines["big"]
+    assert ("stages start-up; firms sme; size classes micro; targeting need"
+            in lines["young"])
+
+
 def test_comparison_figure_has_plain_titles_and_y_labels_with_units(tmp_path, monkeypatch):
     import matplotlib.figure
 

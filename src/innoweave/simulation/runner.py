@@ -452,13 +452,30 @@ def format_interval(low: Any, high: Any) -> str:
     return f"[{low:.4g}, {high:.4g}]"
 
 
+def _instrument_terms(cfg) -> str:
+    """An instrument's terms for the comparison page: every setting in use (defaults
+    included, as the records list them), who is eligible and in what order."""
+    settings = cfg.to_dict()["settings"]
+    terms = [", ".join(f"{name} {format_number(value)}" for name, value in settings.items())]
+    terms.append(f"stages {', '.join(cfg.stages)}")
+    terms.append(f"firms {', '.join(cfg.kinds)}")
+    if cfg.size_classes is not None:
+        terms.append(f"size classes {', '.join(cfg.size_classes)}")
+    if cfg.regions is not None:
+        terms.append(f"regions {', '.join(str(r) for r in cfg.regions)}")
+    terms.append(f"targeting {cfg.targeting}")
+    return "; ".join(t for t in terms if t)
+
+
 def _scenario_item(scenario: Scenario) -> str:
-    """A list item for the comparison page: name, description and instruments with budgets."""
+    """A list item for the comparison page: name, description and instruments with budgets
+    and terms (settings, eligibility, targeting), so two scenarios that differ only in an
+    instrument's settings can be told apart."""
     esc = html.escape
     text = f"<li><b>{esc(scenario.name)}</b>"
     if scenario.description:
         text += f": {esc(scenario.description)}"
-    budgets = [f"{esc(key)} {format_number(cfg.budget)}"
+    budgets = [f"{esc(key)} {format_number(cfg.budget)} ({esc(_instrument_terms(cfg))})"
                for key, cfg in scenario.instruments.items()]
     text += (f" — instruments (budget per quarter): {', '.join(budgets)}" if budgets
              else " — no instruments")
