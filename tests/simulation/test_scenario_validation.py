@@ -156,6 +156,31 @@ def test_durations_fit_the_steps_left_that_the_state_holds(key, name, small_popu
     assert len(engine.run(5)) == 5
 
 
+@pytest.mark.parametrize("budget, value", [(0.5, None), (20.0, 30.0), (0.99, 1.0)])
+def test_a_voucher_budget_that_cannot_pay_one_voucher_is_refused(budget, value):
+    """A budget below one voucher's value never paid a voucher (payments stay within each
+    step's budget) while the programme kept vouchers out: 20 a quarter for vouchers of 30
+    spent 0 in 24 quarters and 'changed' UIR collaborations by +7.4 [2.7, 12.1] (QA)."""
+    table = {"budget": budget, **({} if value is None else {"value": value})}
+    shown = 1 if value is None else value
+    with pytest.raises(ScenarioError, match=(
+            rf"instruments\.innovation_voucher\.budget: {budget:g} a quarter cannot pay one "
+            rf"voucher of value {shown:g} .* so no voucher would ever be paid")):
+        scenario(instruments={"innovation_voucher": table})
+    with pytest.raises(ValueError, match=r"InstrumentConfig\('innovation_voucher'\)\.budget: "
+                                         r".* cannot pay one voucher"):
+        InstrumentConfig(key="innovation_voucher", budget=budget,
+                         settings={} if value is None else {"value": value})
+
+
+@pytest.mark.parametrize("budget, value", [(0.0, 1.0), (0.0, 30.0), (1.0, 1.0), (2.5, 1.0),
+                                           (5.0, 0.0)])
+def test_voucher_budgets_of_one_voucher_or_more_or_none_are_accepted(budget, value):
+    sc = scenario(instruments={"innovation_voucher": {"budget": budget, "value": value}})
+    assert sc.instruments["innovation_voucher"].budget == budget
+    InstrumentConfig(key="innovation_voucher", budget=budget, settings={"value": value})
+
+
 @pytest.mark.parametrize("budget, message", [
     (math.nan, "NaN"), (math.inf, "infinity"), (-math.inf, "infinity"), (-5, ">= 0|in \\[0"),
     (1e13, "in \\[0, 1e\\+12\\]"), ("lots", "expected a number"), (True, "expected a number"),

@@ -48,13 +48,17 @@ runner = CliRunner()
 DOCS = Path(__file__).parents[2] / "docs" / "model.md"
 SMALL = {"horizon": 3, "replications": 3, "seed": 5,
          "population": {"source": "synthetic", "n_firms": 200}}
-# every instrument with a small budget: several spends stay near 0 (intervals reaching < 0)
+# every instrument with a small budget: several spends stay near 0 (intervals reaching < 0);
+# vouchers of value 0.5, as a voucher budget must pay at least one voucher
 MIX = {key: {"budget": 0.5} for key in (
     "rd_grant", "credit_guarantee", "rd_tax_credit", "talent_subsidy", "researcher_secondment",
     "innovation_voucher", "matchmaking_platform", "joint_lab", "intermediary_funding",
     "cluster_programme", "ip_support", "awareness_campaign", "collaborative_call")}
+MIX["innovation_voucher"]["value"] = 0.5
 TOML_HEAD = ('horizon = 3\nreplications = 3\nseed = 5\n[population]\nn_firms = 200\n')
-TOML_MIX = "".join(f"[instruments.{key}]\nbudget = 0.5\n" for key in MIX)
+TOML_MIX = "".join(f"[instruments.{key}]\n" + "".join(f"{name} = {value}\n"
+                                                     for name, value in table.items())
+                   for key, table in MIX.items())
 
 
 def strict(text):

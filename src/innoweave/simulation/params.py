@@ -561,6 +561,19 @@ def check_instrument_table(key: str, data: Any, where: str) -> None:
         raise ValueError(f"{where}.budget: missing (budget per step, >= 0)")
 
 
+def voucher_budget_problem(budget: float, value: float) -> str | None:
+    """Why an innovation voucher programme with ``budget`` a step and vouchers of ``value``
+    cannot work (None when it can): a step's payments stay within its budget and unspent
+    budget is lost, so a positive budget below one voucher's value never pays a voucher,
+    while the vouchers it keeps out still send their holders to research organisations."""
+    if 0 < budget < value:
+        return (f"{_num(budget)} a quarter cannot pay one voucher of value {_num(value)} "
+                "(each quarter's payments stay within its budget; unspent budget is lost), "
+                "so no voucher would ever be paid; give a budget of at least the value, a "
+                "smaller value, or budget = 0")
+    return None
+
+
 @dataclass(frozen=True)
 class InstrumentConfig:
     """One instrument of a scenario: budget per step, eligibility, targeting, settings.
@@ -619,6 +632,10 @@ class InstrumentConfig:
             problem = ranges[name].problem(value)
             if problem:
                 raise ValueError(f"{where}.{name}: {problem}")
+        if self.key == "innovation_voucher":
+            problem = voucher_budget_problem(self.budget, self.setting("value"))
+            if problem:
+                raise ValueError(f"{where}.budget: {problem}")
 
     def setting(self, name: str) -> float:
         """The instrument's setting ``name``: the scenario's value, else the default of
@@ -670,6 +687,11 @@ class InstrumentConfig:
                         or not 0 <= value < float("inf")):
                     raise ValueError(f"{where}.{name}: expected a number >= 0, got {value!r}")
                 settings[name] = type(default)(value) if isinstance(default, int) else float(value)
+        if key == "innovation_voucher":
+            problem = voucher_budget_problem(
+                float(budget), settings.get("value", INSTRUMENT_DEFAULTS[key]["value"]))
+            if problem:
+                raise ValueError(f"{where}.budget: {problem}")
         if not stages or not kinds or (size_classes is not None and not size_classes) or (
             regions is not None and not regions
         ):
