@@ -480,6 +480,26 @@ def test_comparison_page_tells_apart_scenarios_that_differ_in_an_instruments_ter
             in lines["young"])
 
 
+def test_comparison_page_leaves_out_instruments_neither_scenario_has_as_the_console_does():
+    """The page listed 24 rows of zeros (the spending and reach of the twelve instruments
+    neither scenario had) in every table, which the console leaves out."""
+    base = run_scenario(parse_scenario({**SMALL, "name": "base"}), replications=2, horizon=8)
+    alt = run_scenario(parse_scenario({
+        **SMALL, "name": "vouchers", "instruments": {"innovation_voucher": {"budget": 20.0}}}),
+        replications=2, horizon=8)
+    comparison = Comparison(base, [alt])
+    page = _html(comparison, "")
+    shown = set(re.findall(r"<tr><td>(\w+)</td>", page))
+    rows = comparison.differences()["vouchers"]
+    assert rows["spend_innovation_voucher"]["alt"] > 0
+    assert {"spend_total", "spend_innovation_voucher", "reach_innovation_voucher",
+            "innovations", "spending_per_additional_innovation"} <= shown
+    unused = {f"{kind}_{key}" for kind in ("spend", "reach") for key in MIX
+              if key != "innovation_voucher"}
+    assert unused <= set(rows) and not unused & shown  # the JSON keeps them
+    assert shown == set(rows) - unused
+
+
 def test_comparison_figure_has_plain_titles_and_y_labels_with_units(tmp_path, monkeypatch):
     import matplotlib.figure
 

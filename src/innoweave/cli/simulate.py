@@ -265,7 +265,11 @@ def compare(
     names each alternative's own value that is replaced); all need distinct names and the
     base's \[population] table."""
     # "\[": typer renders help as Rich markup, which takes a bare [population] for a style tag
-    from innoweave.simulation.runner import compare_scenarios, plot_comparison
+    from innoweave.simulation.runner import (
+        compare_scenarios,
+        plot_comparison,
+        unused_instrument_row,
+    )
     from innoweave.simulation.scenario import ScenarioError, comparable
 
     base_sc = _load(base)
@@ -328,8 +332,7 @@ def compare(
             if "value" in r:  # below the table: its long name would widen the first column
                 caveat = f" — {r['note']}" if r.get("note") else ""
                 ratios.append(f"{col} ({r['kind']}): {_fmt(r['value'])}{caveat}")
-            elif not (col.startswith(("spend_", "reach_")) and r.get("alt") == 0
-                      and r.get("base") == 0):
+            elif not unused_instrument_row(col, r):
                 table.add_row(col, r["kind"], _fmt(r.get("base")), _fmt(r.get("alt")),
                               _fmt(r["diff"]), _ci(*r["ci95"]))
         _print_table(table)

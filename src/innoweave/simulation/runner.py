@@ -482,6 +482,14 @@ def _scenario_item(scenario: Scenario) -> str:
     return text + "</li>"
 
 
+def unused_instrument_row(column: str, row: dict) -> bool:
+    """Whether a row of :meth:`Comparison.differences` is the spending or reach of an
+    instrument neither scenario has (0 in both): the console tables and the comparison page
+    leave such rows out (the JSON and the workbook keep every output)."""
+    return (column.startswith(("spend_", "reach_")) and column != "spend_total"
+            and row.get("base") == 0 and row.get("alt") == 0)
+
+
 def _html(comparison: Comparison, png_b64: str) -> str:
     diffs = comparison.differences()
     esc = html.escape
@@ -512,6 +520,8 @@ def _html(comparison: Comparison, png_b64: str) -> str:
                 parts.append(f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td><td></td>"
                              f"<td></td><td>{format_number(r['value'])}</td>"
                              f"<td>{esc(r.get('note', ''))}</td></tr>")
+                continue
+            if unused_instrument_row(col, r):
                 continue
             parts.append(
                 f"<tr><td>{esc(col)}</td><td>{esc(r['kind'])}</td>"
