@@ -218,11 +218,18 @@ def test_lq_reads_a_workbook_and_names_semicolons_encodings_and_damaged_books(tm
     pd.read_csv(_csv(tmp_path, "t.csv", text.replace("c2,traded,30", "c2,foo,30"))).to_excel(
         tmp_path / "types.xlsx", index=False)
     refused(run("lq", "--data", tmp_path / "types.xlsx"), "types.xlsx", "'foo' (file line 5)")
-    refused(run("lq", "--data", _csv(tmp_path, "semi.csv", text.replace(",", ";"))),
-            "semi.csv: the file looks separated by ';'", "save it comma-separated (CSV UTF-8) or as .xlsx")  # fmt: skip
+    # semicolons, UTF-16 and (given --encoding) cp1252 read as `import file` reads them
+    semi = run("lq", "--data", _csv(tmp_path, "semi.csv", text.replace(",", ";")), "--json")
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(text.encode("utf-16"))
+    for other in (semi, run("lq", "--data", wide, "--json")):
+        assert other.exit_code == 0, other.output
+        assert {k: json.loads(other.stdout)[k] for k in same} == {k: json.loads(from_csv.stdout)[k] for k in same}
     latin = tmp_path / "latin.csv"
     latin.write_bytes(text.replace("B,c1", "Köln,c1").encode("cp1252"))
-    refused(run("lq", "--data", latin), "latin.csv: not UTF-8 text; save it as CSV UTF-8")
+    refused(run("lq", "--data", latin), "latin.csv: not UTF-8 text (line 3): 'Köln' if read as Western European "
+                                        "(cp1252)", "give --encoding cp1252")  # fmt: skip
+    assert run("lq", "--data", latin, "--encoding", "cp1252").exit_code == 0
     refused(run("lq", "--data", _csv(tmp_path, "bad.xlsx", "not a workbook")),
             "bad.xlsx: not a readable Excel workbook")  # fmt: skip
 
@@ -473,3 +480,25 @@ def test_spatial_texts_of_stop_words_only_group_by_distance(planted):
     assert (model.clusters_["topics"].str.len() == 0).all()
     alone = SpatialClusters(kinds=None, min_similarity=0).fit(frames)
     assert model.points_["cluster"].tolist() == alone.points_["cluster"].tolist()
+
+
+def test_lq_reads_german_numbers_as_the_registry_import_does(tmp_path):
+    """A semicolon file of German Excel: decimal commas, and 1.250 employees read as 1250
+    where the file's decimal commas show it; refused where nothing shows which."""
+    text = ("region;cluster;type;employment;establishments\nA;c1;traded;1.250;12\nB;c1;traded;50,5;3\n"
+            "A;c2;traded;10;2\nB;c2;traded;30;4\n")  # fmt: skip
+    german = run("lq", "--data", _csv(tmp_path, "de.csv", text), "--json")
+    english = run("lq", "--data", _csv(tmp_path, "en.csv", text.replace("1.250", "1250").replace("50,5", "50.5")
+                                       .replace(";", ",")), "--json")  # fmt: skip
+    assert german.exit_code == 0 and english.exit_code == 0, german.output
+    same = ("rows", "regions", "clusters", "top")
+    assert {k: json.loads(german.stdout)[k] for k in same} == {k: json.loads(english.stdout)[k] for k in same}
+    refused(run("lq", "--data", _csv(tmp_path, "amb.csv", text.replace("50,5", "50"))),
+            "amb.csv: column 'employment', file line 2: '1.250' is ambiguous: 1250 if '.' separates thousands",
+            "write 1250, or 1.25 if you mean a decimal", "(1 such value(s): file lines 2)")  # fmt: skip
+
+
+def test_lq_names_expected_and_found_columns(tmp_path):
+    data = _csv(tmp_path, "cols.csv", "Region;Cluster;Beschäftigte\nA;c1;100\n")
+    refused(run("lq", "--data", data), "missing column(s) region, cluster, employment; expected region, "
+                                       "cluster, employment (names match exactly); found Region, Cluster, Beschäftigte")  # fmt: skip

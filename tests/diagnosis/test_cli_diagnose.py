@@ -289,12 +289,15 @@ def test_answer_file_problems_are_one_line(registry_url, tmp_path):
     bad_json.write_text("{oops")
     no_answer = tmp_path / "long.csv"
     no_answer.write_text("org_id,item_id\nsyn:sme:1,AW1\n")
-    for path, message in ((gbk, "is not UTF-8 text"), (bad_json, "is not valid JSON"),
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("org_id,item_id,answer,note\nsyn:sme:1,AW1,5,Müller\n".encode("cp1252"))
+    for path, message in ((latin, "not UTF-8 text (line 2)"), (bad_json, "is not valid JSON"),
                           (no_answer, "has no 'answer' column")):
         result = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", "--answers", str(path),
                                      "--database-url", registry_url])
         assert message in _one_error_line(result)
-    for extra in (["--answers", str(semi)], ["--answers", str(gbk), "--answers-encoding", "gbk"]):
+    for extra in (["--answers", str(semi)], ["--answers", str(gbk), "--answers-encoding", "gbk"], ["--answers", str(gbk)],
+                  ["--answers", str(latin), "--answers-encoding", "cp1252"]):
         result = runner.invoke(app, ["diagnose", "sme", "syn:sme:1", *extra, "--json", "--min-peers", "3",
                                      "--database-url", registry_url])
         assert result.exit_code == 0, result.output

@@ -130,10 +130,9 @@ def test_unreadable_answer_files_are_named(tmp_path):
         path.write_text(text)
         with pytest.raises(ValueError, match=message):
             score_answers(read_answers(path), load_questionnaire())
-    gbk = tmp_path / "gbk.csv"
+    gbk = tmp_path / "gbk.csv"  # plainly Chinese: read as GB18030, as `import file` reads it
     gbk.write_bytes("org_id,item_id,answer,note\nx,AW1,5,非常同意\n".encode("gbk"))
-    with pytest.raises(ValueError, match=r"gbk.csv is not UTF-8 text \(byte \d+, line 2.*--answers-encoding"):
-        read_answers(gbk)
+    assert read_answers(gbk)["answer"].tolist() == ["5"]
     assert read_answers(gbk, encoding="gbk")["answer"].tolist() == ["5"]
     with pytest.raises(ValueError, match="unknown encoding 'klingon'"):
         read_answers(gbk, encoding="klingon")
@@ -272,6 +271,29 @@ def test_an_unclosed_quote_in_answers_names_file_and_line(tmp_path):
     closed = tmp_path / "ok.csv"  # quoted fields that are closed read as before
     closed.write_text('org_id,item_id,answer\nx,"AW1",3\n"x","AW2","4"\n')
     assert score_answers(read_answers(closed), q).loc["x", "awareness"] == pytest.approx(0.625)
+
+
+def test_answers_from_german_excel_read_as_the_registry_import_reads_them(tmp_path):
+    """A cp1252 file is refused suggesting cp1252 (not gbk); with it, semicolons and decimal
+    commas (3,0) read as in `import file`."""
+    path = tmp_path / "antworten.csv"
+    path.write_bytes("org_id;item_id;answer\nFirma Müller;AW1;3,0\nFirma Müller;AW2;4\n".encode("cp1252"))
+    with pytest.raises(ValueError) as caught:
+        read_answers(path)
+    message = str(caught.value)
+    assert message.startswith(f"answers file {path}: not UTF-8 text (line 2): 'Müller' if read as Western European")
+    assert "give --answers-encoding cp1252" in message and "gbk" not in message
+    answers = read_answers(path, encoding="cp1252")
+    assert answers["answer"].tolist() == ["3,0", "4"]
+    scores = score_answers(answers, load_questionnaire())
+    assert scores.loc["Firma Müller", "awareness"] == pytest.approx(0.625)  # (3 - 1) / 4 and (4 - 1) / 4
+
+
+def test_answer_columns_missing_are_listed_with_those_found(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("org_id,item_id,Antwort\nx,AW1,3\n")
+    with pytest.raises(ValueError, match=r"has no 'answer' column \(columns: org_id, item_id, Antwort\): a long"):
+        read_answers(path)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])

@@ -7,6 +7,7 @@ pictures where asked. Bad input exits with code 2 and a message naming what and 
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Annotated
@@ -104,33 +105,64 @@ def _read_workbook(path: Path, text_columns: list[str] | None = None, *, header_
         ) from None
 
 
-def _table_header(path: Path) -> list[str]:
-    """:func:`_csv_header`, or the header of a workbook's first sheet."""
+def _decoded(path: Path, encoding: str | None) -> tuple[str, str]:
+    """The text and delimiter of CSV ``path``, detected as the registry's file import
+    detects them (UTF-8, UTF-16, plainly Chinese GB18030, or ``encoding``; comma,
+    semicolon or tab); a missing, empty or undecodable file stops, naming it."""
+    from innoweave.clusters.inputs import ClusterInputError
+    from innoweave.registry.files import FileFormatError, decode, detect_delimiter
+
+    if not path.is_file():
+        raise ClusterInputError(
+            f"{path}: cannot be read ({'no such file' if not path.exists() else 'not a file'})"
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        raise ClusterInputError(f"{path}: the file is empty (no header, no rows)")
+    try:
+        text, _ = decode(data, str(path), encoding)
+    except FileFormatError as exc:
+        raise ClusterInputError(f"{exc} (or save it as .xlsx)") from None
+    return text, detect_delimiter(text)
+
+
+def _parse_text(path: Path, text: str, delimiter: str, **options) -> pd.DataFrame:
+    from innoweave.clusters.inputs import ClusterInputError
+
+    try:
+        return pd.read_csv(io.StringIO(text), sep=delimiter, **options)
+    except pd.errors.EmptyDataError:
+        raise ClusterInputError(f"{path}: the file is empty (no header, no rows)") from None
+    except pd.errors.ParserError as exc:
+        raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+
+
+def _table_header(path: Path, encoding: str | None = None) -> list[str]:
+    """The header of CSV ``path`` (:func:`_decoded`), or of a workbook's first sheet."""
     if path.suffix.lower() in WORKBOOKS and path.is_file():
         return [str(c) for c in _read_workbook(path, header_only=True).columns]
-    return _csv_header(path, workbook_ok=True)
+    return [str(c) for c in _parse_text(path, *_decoded(path, encoding), nrows=0).columns]
 
 
-def _read_csv(path: Path, text_columns: list[str]) -> pd.DataFrame:
-    """CSV (or workbook: first sheet) ``path`` with ``text_columns`` kept as text; a file
-    without rows stops, naming it. Rows keep their file line numbers in the messages (the
-    header is line 1 in both)."""
-    from innoweave.clusters.inputs import ClusterInputError
+def _read_csv(path: Path, text_columns: list[str], encoding: str | None = None, *,
+              numbers: tuple[str, ...] = (), counts: tuple[str, ...] = ()) -> pd.DataFrame:
+    """CSV (or workbook: first sheet) ``path`` with ``text_columns`` kept as text and the
+    text cells of ``numbers`` read as numbers as the registry's import reads them (a
+    decimal comma; ``1.250`` by the file's decimal mark, refused in ``counts`` where the
+    file shows none); a file without rows stops, naming it. Rows keep their file line
+    numbers in the messages (the header is line 1 in both)."""
+    from innoweave.clusters.inputs import ClusterInputError, text_numbers
 
     if path.suffix.lower() in WORKBOOKS and path.is_file():
         table = _read_workbook(path, text_columns)  # one read: absent text columns are ignored
         table.columns = [str(c) for c in table.columns]
     else:
-        header = _csv_header(path, workbook_ok=True)
-        try:
-            table = pd.read_csv(path, dtype={c: str for c in text_columns if c in header})
-        except UnicodeDecodeError:
-            raise _not_utf8(path, True) from None
-        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ClusterInputError(f"{path}: cannot be read as CSV ({exc})") from exc
+        text, delimiter = _decoded(path, encoding)
+        table = _parse_text(path, text, delimiter, dtype=str)
+        table.columns = [str(c) for c in table.columns]
     if table.empty:
         raise ClusterInputError(f"{path}: no rows (only a header)")
-    return table
+    return text_numbers(table, list(numbers), str(path), counts=counts)
 
 
 def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
@@ -197,7 +229,8 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def _file_quotients(data: Path, region, cluster, code, type_column, employment, establishments, crosswalk,
-                    crosswalk_code, crosswalk_cluster, crosswalk_name, crosswalk_type, duplicates):
+                    crosswalk_code, crosswalk_cluster, crosswalk_name, crosswalk_type, duplicates,
+                    encoding=None):
     """``clusters lq --data``: the file's rows (mapped through a crosswalk with ``--code``)
     fitted by :class:`LocationQuotients`; returns ``(quotients, report)``."""
     from innoweave.clusters import Columns, Crosswalk, LocationQuotients
@@ -205,7 +238,7 @@ def _file_quotients(data: Path, region, cluster, code, type_column, employment, 
     from innoweave.clusters.specialisation import USCMP_COLUMNS
     from innoweave.clusters.uscmp import with_cluster_type
 
-    header = set(_table_header(data))
+    header = set(_table_header(data, encoding))
     preset = USCMP_COLUMNS if USCMP_COLUMNS.cluster in header and code is None else Columns()
     source = None
     report = InputReport()
@@ -221,7 +254,8 @@ def _file_quotients(data: Path, region, cluster, code, type_column, employment, 
             if crosswalk
             else Crosswalk.uscmp_2016()
         )
-        raw = _read_csv(data, [region or "region", code])
+        counted = (employment or "employment", establishments or "establishments")
+        raw = _read_csv(data, [region or "region", code], encoding, numbers=counted, counts=counted)
         rows, report = walk.aggregate(
             raw,
             region=region or "region",
@@ -243,7 +277,9 @@ def _file_quotients(data: Path, region, cluster, code, type_column, employment, 
             cluster_name=preset.cluster_name,
             region_name=preset.region_name,
         )
-        rows = with_cluster_type(_read_csv(data, [columns.region, columns.cluster]))
+        counted = (columns.employment, columns.establishments)
+        rows = with_cluster_type(_read_csv(data, [columns.region, columns.cluster], encoding,
+                                           numbers=(*counted, columns.national_share), counts=counted))
         source = str(data)  # rows are the file's own, so the file lines named are right
     quotients = LocationQuotients(columns=columns, duplicates=duplicates, source=source).fit(
         rows
@@ -311,6 +347,11 @@ def lq(
         Path | None,
         typer.Option(help="Write the full table (LQ, flags, stars) to this .csv or .xlsx file."),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of a --data CSV, e.g. cp1252 (default: detected as "
+                     "`import file` does: UTF-8, UTF-16, plainly Chinese GB18030)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Location quotients, strong-cluster flags and European stars by region × cluster.
@@ -339,7 +380,7 @@ def lq(
         else:
             quotients, report = _file_quotients(data, region, cluster, code, type_column, employment,
                                                 establishments, crosswalk, crosswalk_code, crosswalk_cluster,
-                                                crosswalk_name, crosswalk_type, duplicates)  # fmt: skip
+                                                crosswalk_name, crosswalk_type, duplicates, encoding)  # fmt: skip
         flags = StrongClusters(min_regions=min_regions).fit(quotients)
         stars = ClusterStars().fit(quotients)
     except _input_errors() as exc:

@@ -38,7 +38,7 @@ app = typer.Typer(help="Diagnose: EIS reproduction, SME profiles, growth stages,
 
 AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="Questionnaire answers (CSV/XLSX/JSON; long or wide).")]
 EncodingOpt = Annotated[str | None, typer.Option(
-    "--answers-encoding", help="Text encoding of a CSV/JSON answers file (default UTF-8; e.g. gbk, cp1252).")]
+    "--answers-encoding", help="Text encoding of a CSV/JSON answers file (default: detected as `import file` does: UTF-8, UTF-16, plainly Chinese GB18030; e.g. cp1252).")]
 InvalidOpt = Annotated[str, typer.Option(
     "--invalid-answers", help="An answer that is not a whole number on the scale: 'raise' (stop, exit 2) "
                               "or 'missing' (treat it as unanswered, with a warning).")]

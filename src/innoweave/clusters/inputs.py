@@ -67,13 +67,61 @@ def _plain(value: Any) -> Any:
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    """Raise :class:`ClusterInputError` naming ``what``, the missing columns and the columns found,
-    unless ``df`` has all of ``columns``."""
+    """Raise :class:`ClusterInputError` naming ``what``, the missing columns, the columns
+    expected and the columns found, unless ``df`` has all of ``columns`` (names match
+    exactly: case and spaces count)."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
+        found = [c for c in map(str, df.columns) if c != "line"]
         raise ClusterInputError(
-            f"{what}: missing column(s) {', '.join(missing)}; found {', '.join(map(str, df.columns))}"
+            f"{what}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)} "
+            f"(names match exactly); found {', '.join(found) or 'none'}"
         )
+
+
+def text_numbers(df: pd.DataFrame, columns: list[str], what: str, *, counts=()) -> pd.DataFrame:
+    """``df`` with the text cells of ``columns`` (those present) read as numbers the way
+    the registry's file import reads them (:mod:`innoweave.registry.numbers`): a decimal
+    point or comma, and ``1.250`` by the decimal mark the table's number cells show. An
+    ambiguous ``1.250`` in one of ``counts`` where no mark is shown raises naming the
+    column, the file lines and how to write it; other text that is no number is left as it
+    is, for :func:`numeric_column` to name."""
+    from innoweave.registry.numbers import (
+        NumberError,
+        ambiguous_separator,
+        decimal_marks,
+        parse_number,
+    )
+
+    present = [c for c in columns if c in df.columns]
+    if not present:
+        return df
+    lines = [int(x) for x in df["line"]] if "line" in df.columns else list(range(2, len(df) + 2))
+    rows = df[present].to_dict("records")
+    marks = decimal_marks(rows, present, lines)
+    out = df.copy()
+    for column in present:
+        mark = marks[column].mark if marks[column] is not None else None
+        values, ambiguous = [], []
+        for value, line in zip(df[column].tolist(), lines, strict=True):
+            if isinstance(value, str) and value.strip():
+                if mark is None and column in counts and ambiguous_separator(value):
+                    ambiguous.append((line, value))
+                try:
+                    value = parse_number(value, mark=mark)
+                except NumberError:
+                    pass
+            values.append(value)
+        if ambiguous:
+            (line, value), n = ambiguous[0], len(ambiguous)
+            try:
+                parse_number(value, count=True)
+            except NumberError as exc:
+                shown = ", ".join(str(x) for x, _ in ambiguous[:EXAMPLES]) + (", ..." if n > EXAMPLES else "")
+                raise ClusterInputError(f"{what}: column {column!r}, file line {line}: {exc} "
+                                        f"({n} such value(s): file lines {shown})") from None  # fmt: skip
+        out[column] = pd.Series(values, index=df.index, dtype=object)
+    return out
 
 
 def numeric_column(df: pd.DataFrame, column: str, what: str, *, allow_missing: bool) -> pd.Series:

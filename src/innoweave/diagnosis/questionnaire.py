@@ -146,9 +146,10 @@ class InvalidAnswer(ValueError):
 def read_answers(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     """Answers from a CSV/XLSX/JSON file, long or wide, as a long table.
 
-    CSV (and ``.tsv``/``.txt``) files are read as UTF-8 (a byte-order mark is fine; UTF-16
-    with a byte-order mark is recognised; ``encoding`` names another) and their separator
-    (comma, semicolon or tab) is taken from the header line. Every cell is read as text,
+    CSV (and ``.tsv``/``.txt``) and JSON files are decoded as the registry's file import
+    decodes them (:func:`innoweave.registry.files.decode`: UTF-8 with or without BOM,
+    UTF-16, plainly Chinese GB18030; ``encoding`` names another, e.g. cp1252) and a CSV's
+    separator (comma, semicolon or tab) is taken from the header line. Every cell is read as text,
     so numbers stored as text parse like numbers. The table keeps, in column ``_line``, the
     line (CSV), row (XLSX) or record (JSON) number of each answer, so that errors can say
     where; ``attrs["source"]`` names the file. Any problem raises ``ValueError`` naming the
@@ -188,27 +189,17 @@ def _header(name: object) -> str:
 
 
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
-    """The cells of a CSV answers file as text; UTF-16 is recognised as :mod:`innoweave.registry.files` does,
-    and a quoted field never closed is named by the line where it starts."""
-    from innoweave.registry.files import unclosed_quote_line, utf16_encoding
+    """The cells of a CSV answers file as text, decoded and split as the registry's file
+    import does (:func:`innoweave.registry.files.decode`, :func:`~innoweave.registry.files.detect_delimiter`:
+    UTF-8, UTF-16, plainly Chinese GB18030; comma, semicolon or tab), and a quoted field
+    never closed is named by the line where it starts."""
+    from innoweave.registry.files import decode, detect_delimiter, unclosed_quote_line
 
     raw = path.read_bytes()
     if not raw.strip():
         raise ValueError(f"answers file {path} is empty")
-    if encoding is None:
-        encoding = utf16_encoding(raw) or "utf-8-sig"
-    try:
-        text = raw.decode(encoding)
-    except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r} for answers file {path}") from None
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ValueError(
-            f"answers file {path} is not {encoding.removesuffix('-sig').upper()} text (byte {exc.start}, line {line}: "
-            f"{exc.reason}); save it as CSV UTF-8, or give its encoding (e.g. --answers-encoding gbk)"
-        ) from None
-    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-    sep = "\t" if path.suffix.lower() == ".tsv" else max((",", ";", "\t"), key=header.count)
+    text, _ = decode(raw, f"answers file {path}", encoding, option="--answers-encoding")
+    sep = "\t" if path.suffix.lower() == ".tsv" else detect_delimiter(text)
     try:
         return pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
                            skip_blank_lines=False)
@@ -241,10 +232,11 @@ def _read_excel(path: Path) -> pd.DataFrame:
 
 
 def _read_json(path: Path, encoding: str | None) -> pd.DataFrame:
+    from innoweave.registry.files import decode
+
+    text, _ = decode(path.read_bytes(), f"answers file {path}", encoding, option="--answers-encoding")
     try:
-        data = json.loads(path.read_text(encoding=encoding or "utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"answers file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"answers file {path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     if isinstance(data, dict) and all(isinstance(v, (list, dict)) for v in data.values()):
@@ -310,7 +302,8 @@ def long_answers(df: pd.DataFrame) -> pd.DataFrame:
         long = df[keep].copy()
     elif any(has.values()):
         lacking = next(c for c, here in has.items() if not here)
-        raise ValueError(f"{src} has no {lacking!r} column: a long answers table needs org_id, item_id and answer")
+        raise ValueError(f"{src} has no {lacking!r} column (columns: {', '.join(map(str, columns[:8]))}"
+                         f"{', …' if len(columns) > 8 else ''}): a long answers table needs org_id, item_id and answer")
     else:
         ids = ["org_id"] + ([LINE] if LINE in df.columns else [])
         df = df.drop(columns=[c for c in DESCRIPTIVE_COLUMNS if c in columns])
@@ -334,7 +327,8 @@ def long_answers(df: pd.DataFrame) -> pd.DataFrame:
 def numeric_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Numeric value of each cell (NaN where not a number) and whether a value was given.
 
-    Text is stripped and parsed ("3", " 4 ", "5.0"); an empty cell is not given; true and
+    Text is stripped and parsed ("3", " 4 ", "5.0", "3,0": a decimal comma, read as the
+    registry's file import reads it); an empty cell is not given; true and
     false are given but are not numbers. The rule for answers, and for the firm attributes
     the SME diagnosis checks (:mod:`innoweave.diagnosis.sme`)."""
     if pd.api.types.is_bool_dtype(raw):
@@ -348,10 +342,24 @@ def numeric_values(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = obj.where(~missing, "").astype(str).str.strip()
     given = ~missing & (text.to_numpy(dtype=object) != "")
     value = np.array(pd.to_numeric(text.where(given, ""), errors="coerce"), dtype=float)
+    retry = np.flatnonzero(given & np.isnan(value))
+    if len(retry):  # a decimal comma (3,0) or another form the registry's import reads
+        value[retry] = [_text_number(t) for t in text.to_numpy(dtype=object)[retry]]
     flags = obj.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool) if raw.dtype == object else None
     if flags is not None and flags.any():
         value[flags] = np.nan
     return value, given
+
+
+def _text_number(text: str) -> float:
+    """``text`` read as the registry's file import reads a number (a decimal point or comma;
+    :func:`innoweave.registry.numbers.parse_number`), NaN where it is none."""
+    from innoweave.registry.numbers import NumberError, parse_number
+
+    try:
+        return parse_number(text)
+    except NumberError:
+        return np.nan
 
 
 def score_answers(

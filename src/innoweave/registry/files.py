@@ -142,7 +142,9 @@ def _detected(data: bytes) -> str | None:
         return None
 
 
-def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, str]:
+def decode(
+    data: bytes, label: str, encoding: str | None = None, *, option: str = "--encoding"
+) -> tuple[str, str]:
     """Text of a file and the encoding used.
 
     ``encoding`` if given, else UTF-16 or UTF-32 where :func:`utf16_encoding` recognises it
@@ -152,6 +154,8 @@ def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, s
     Excel (cp1252, latin-1) above all — is refused with a message that shows how the first
     non-UTF-8 word reads in each encoding. A given encoding that cannot decode the file is
     refused naming the byte and line, and the encoding detected without it, if any.
+    ``option`` is how messages name the option that gives the encoding (every reader of
+    text tables shares this detection: the questionnaire answers, ``clusters lq --data``).
     """
     if encoding:
         try:
@@ -161,7 +165,7 @@ def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, s
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
             found = _detected(data)
-            hint = f"; without --encoding it reads as {found}" if found else ""
+            hint = f"; without {option} it reads as {found}" if found else ""
             raise FileFormatError(
                 f"{label}: cannot be decoded as {encoding} (byte {exc.start}, line {line}){hint}"
             ) from None
@@ -186,7 +190,7 @@ def decode(data: bytes, label: str, encoding: str | None = None) -> tuple[str, s
         text = None
     if text is not None and reads_as_chinese(text):
         return text.lstrip("\ufeff"), "gb18030"
-    raise FileFormatError(_not_utf8_message(data, label, first_bad))
+    raise FileFormatError(_not_utf8_message(data, label, first_bad, option))
 
 
 #: Characters of Chinese text: CJK radicals, punctuation, kana, ideographs (with extension A
@@ -238,7 +242,7 @@ def _word(text: str) -> str:
     return text[start:end]
 
 
-def _not_utf8_message(data: bytes, label: str, first_bad: int) -> str:
+def _not_utf8_message(data: bytes, label: str, first_bad: int, option: str = "--encoding") -> str:
     line_no = data.count(b"\n", 0, first_bad) + 1
     begin = data.rfind(b"\n", 0, first_bad) + 1
     stop = data.find(b"\n", first_bad)
@@ -248,12 +252,12 @@ def _not_utf8_message(data: bytes, label: str, first_bad: int) -> str:
     if b"\x00" in data:  # zero bytes: UTF-16 whose layout the detection did not recognise
         return (
             f"{label}: not UTF-8 text (line {line_no}); it holds zero bytes, as UTF-16 text "
-            "does: give --encoding utf-16 (or utf-16-le / utf-16-be), or save the file as UTF-8"
+            f"does: give {option} utf-16 (or utf-16-le / utf-16-be), or save the file as UTF-8"
         )
     return (
         f"{label}: not UTF-8 text (line {line_no}): '{western}' if read as Western European "
-        f"(cp1252), '{chinese}' if read as Chinese (gb18030); give --encoding cp1252 or "
-        "--encoding gb18030 (or the file's encoding, e.g. --encoding utf-16), or save the "
+        f"(cp1252), '{chinese}' if read as Chinese (gb18030); give {option} cp1252 or "
+        f"{option} gb18030 (or the file's encoding, e.g. {option} utf-16), or save the "
         "file as UTF-8"
     )
 
@@ -404,6 +408,16 @@ def _encoding_hint(
     return None
 
 
+DELIMITERS = (",", ";", "\t")
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of CSV ``text``: whichever of comma, semicolon and tab its header line
+    holds most of (comma where none); what every reader of text tables uses."""
+    first_line = text.split("\n", 1)[0]
+    return max(DELIMITERS, key=first_line.count)
+
+
 def read_csv(
     path: Path, *, entity: str | Entity | None = None, encoding: str | None = None,
     label: str | None = None,
@@ -416,8 +430,7 @@ def read_csv(
     chosen = _choose_entity(path, entity, label)
     data = path.read_bytes()
     text, used = decode(data, label, encoding)
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
+    delimiter = detect_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     line = 0
     try:
