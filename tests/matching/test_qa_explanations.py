@@ -5,9 +5,13 @@ An explanation should tell the user something about the pair: the common partner
 say most about it and the topics that set the two apart from everybody else.
 """
 
+import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from innoweave.matching import PartnerRecommender
+from innoweave.matching.features import fit_text
+from innoweave.matching.recommender import GENERIC_TERM_DF, GENERIC_TERM_MIN_ORGS, _specific_terms
 from innoweave.registry.frames import RegistryFrames
 
 
@@ -49,3 +53,57 @@ def test_common_partners_are_listed_most_telling_first_with_the_count_of_all():
     assert row["common_partners_count"] == 5
     assert "common past partners: Alpha Small; Beta Small; Mid Institute and 2 more" in row["explanation"]
     assert "Zeta Giant Institute" not in row["explanation"]
+
+
+# ------------------------------------------------------------------ 2. specific shared topics
+def _topic_registry():
+    """200 organisations; 'european' is in 58 profiles (29 %: widespread), 'photonics' in two.
+    s0 and u0 share photonics, european, training (boilerplate) and pre (a bare prefix); s0
+    and u1 share only european and training."""
+    orgs = [("s0", "Query SME", "sme", ["photonics", "european", "training", "pre"]),
+            ("u0", "Candidate Uni", "university", ["photonics", "european", "training", "pre"]),
+            ("u1", "Other Uni", "university", ["european", "training"])]  # fmt: skip
+    # fillers: pairs of rare words (min_df 2 keeps them), 'european' in 55 of them
+    orgs += [(f"f{i}", f"Filler {i}", "university" if i % 2 else "sme",
+              [f"word{chr(97 + i // 2 % 26)}{chr(97 + i // 52)}"] + (["european"] if i < 55 else []))
+             for i in range(197)]  # fmt: skip
+    projects = {f"p{i}": [f"f{i}", f"f{i + 1}"] for i in range(0, 196, 2)}
+    return _frames(orgs, projects)
+
+
+def test_shared_topics_are_specific_terms_and_the_text_signal_is_unchanged():
+    """'european', 'research', 'training', 'high', 'based', 'pre' were named as shared topics
+    of most CORDIS pairs."""
+    rec = PartnerRecommender(modes=("research",), ranker="none").fit(_topic_registry())
+    table = rec.recommend("s0", mode="research", k=200).set_index("partner_id")
+    assert table.loc["u0", "shared_keywords"] == ["photonics"]
+    assert "shared topics: photonics;" in table.loc["u0", "explanation"]
+    # only widespread and boilerplate words in common: said so, none named
+    assert table.loc["u1", "shared_keywords"] == []
+    assert "no specific shared topic" in table.loc["u1", "explanation"]
+    assert "european" not in table.loc["u1", "explanation"]
+    # the vectors, and so the text cosine and the ranking, are those of the fitted corpus
+    vectors, vocabulary = fit_text(rec.history_)
+    assert {"european", "training", "pre"} <= set(vocabulary)
+    assert (rec.text_vectors_ != vectors).nnz == 0
+    q, c = rec.row_of("s0"), rec.row_of("u1")
+    assert rec.features([q], [c])["text_cosine"][0, 0] > 0
+
+
+def test_widespread_means_more_than_5_percent_of_the_profiles_and_more_than_50():
+    assert GENERIC_TERM_DF == 0.05 and GENERIC_TERM_MIN_ORGS == 50
+
+    def mask(n_orgs, n_profiles, used_by):
+        x = sp.lil_matrix((n_orgs, len(used_by) + 1))
+        x[:n_profiles, len(used_by)] = 1.0  # a word of every profile (rows beyond have no text)
+        for j, n in enumerate(used_by.values()):
+            x[:n, j] = 1.0
+        return _specific_terms(x.tocsr(), np.array([*used_by, "everywhere"]))[:-1].tolist()
+
+    # 1,000 organisations, 900 with a profile: 'laser' in 51 (widespread by the floor: 5 % of
+    # 900 is 45), 'optics' in 50; 'pre' (a bare prefix) and 'ab' (the fallback tokenizer's)
+    # in 2
+    assert mask(1000, 900, {"laser": 51, "optics": 50, "pre": 2, "ab": 2}) == [False, True, False, False]
+    # 'laser' in 60 of 1,000 profiles (6 %) is widespread, in 60 of 1,500 (4 %) it is not
+    assert mask(1000, 1000, {"laser": 60}) == [False]
+    assert mask(1500, 1500, {"laser": 60}) == [True]
