@@ -5,10 +5,15 @@ An explanation should tell the user something about the pair: the common partner
 say most about it and the topics that set the two apart from everybody else.
 """
 
+import json
+
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
+from typer.testing import CliRunner
 
+from innoweave.cli import app
 from innoweave.matching import PartnerRecommender
 from innoweave.matching.features import fit_text
 from innoweave.matching.recommender import GENERIC_TERM_DF, GENERIC_TERM_MIN_ORGS, _specific_terms
@@ -107,3 +112,61 @@ def test_widespread_means_more_than_5_percent_of_the_profiles_and_more_than_50()
     # 'laser' in 60 of 1,000 profiles (6 %) is widespread, in 60 of 1,500 (4 %) it is not
     assert mask(1000, 1000, {"laser": 60}) == [False]
     assert mask(1500, 1500, {"laser": 60}) == [True]
+
+
+# ------------------------------------------------------------------ 3. ids in forced/conflicts
+runner = CliRunner()
+
+
+def one_line(output: str) -> str:
+    return " ".join(output.split())
+
+
+def invoke(*args):
+    out = runner.invoke(app, ["match", *map(str, args)])
+    assert "Traceback" not in out.output and not isinstance(out.exception, (ValueError, KeyError, IndexError)), out.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def pic_url(tmp_path_factory):
+    """CORDIS-like ids: three SMEs, a university, two research institutes of the same name."""
+    from innoweave.registry.db import make_engine, upgrade
+    from innoweave.registry.writer import write_frames
+
+    orgs = [("cordis:111", "Alpha GmbH", "sme", []), ("cordis:222", "Beta GmbH", "sme", []),
+            ("cordis:666", "Gamma GmbH", "sme", []), ("cordis:333", "Uni One", "university", []),
+            ("cordis:444", "Twin Institute", "research_institute", []),
+            ("cordis:555", "Twin Institute", "research_institute", [])]  # fmt: skip
+    projects = {"p1": ["cordis:666", "cordis:333"], "p2": ["cordis:666", "cordis:444"],
+                "p3": ["cordis:666", "cordis:555"], "p4": ["cordis:111", "cordis:222"]}  # fmt: skip
+    url = f"sqlite:///{tmp_path_factory.mktemp('pic') / 'r.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    write_frames(engine, _frames(orgs, projects))
+    engine.dispose()
+    return url
+
+
+def test_forced_and_conflict_files_take_what_recommend_takes(pic_url, tmp_path):
+    """`match recommend 111` and `match recommend 'alpha gmbh'` worked, but a forced or
+    conflict file needed 'cordis:111' exactly: '111' was 'not an SME of the registry'."""
+    assert invoke("recommend", "111", "--k", "1", "--database-url", pic_url).exit_code == 0
+    (tmp_path / "f.csv").write_text("query,partner\n111,uni one\n")
+    (tmp_path / "x.csv").write_text("query,partner\nBETA GMBH,333\n")
+    out = invoke("assign", "--mode", "research", "--k", "1", "--capacity", "5", "--forced", tmp_path / "f.csv",
+                 "--conflicts", tmp_path / "x.csv", "--json", "--database-url", pic_url)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    pairs = {(p["query"], p["partner"]): p for p in json.loads(out.stdout)["pairs"]}
+    assert pairs[("cordis:111", "cordis:333")]["forced"]
+    assert ("cordis:222", "cordis:333") not in pairs  # the conflict applied
+    assert "never applies" not in one_line(out.stderr)
+
+
+@pytest.mark.parametrize("option", ["--forced", "--conflicts"])
+def test_a_name_several_organisations_bear_is_refused_with_their_ids(pic_url, tmp_path, option):
+    (tmp_path / "f.csv").write_text("query,partner\n111,Uni One\n222,twin institute\n")
+    out = invoke("assign", "--mode", "research", "--k", "1", option, tmp_path / "f.csv", "--database-url", pic_url)
+    assert out.exit_code == 2
+    assert ("f.csv, line 3: partner 'twin institute' names 2 organisations (cordis:444, cordis:555); give the "
+            "external id") in one_line(out.stderr)  # fmt: skip

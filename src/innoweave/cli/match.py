@@ -79,26 +79,42 @@ def _warn(message: str) -> None:
     err.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
+class OrgRefs:
+    """How ``match`` reads a reference to an organisation — on the command line (``match
+    recommend ORG``) and in the ``--forced`` and ``--conflicts`` files of ``match assign``
+    alike: an external id, a bare CORDIS PIC (``984450188`` for ``cordis:984450188``), a
+    database id or an exact name (case aside; several organisations bearing it is
+    ambiguous)."""
+
+    def __init__(self, orgs: pd.DataFrame):
+        self.ids = set(orgs["external_id"].astype(str))
+        self.by_row_id = (dict(zip(orgs["id"].tolist(), orgs["external_id"].astype(str), strict=True))
+                          if "id" in orgs.columns else {})  # fmt: skip
+        self.by_name: dict[str, list[str]] = {}
+        if "name" in orgs.columns:
+            names = orgs["name"].astype(str).str.strip().str.casefold()
+            for name, external_id in zip(names, orgs["external_id"].astype(str), strict=True):
+                self.by_name.setdefault(name, []).append(external_id)
+
+    def lookup(self, ref: str) -> tuple[str | None, list[str]]:
+        """``(external id, [])`` for the organisation ``ref`` names; ``(None, ids)`` where it
+        names several (their external ids) or ``(None, [])`` where it names none."""
+        ref = str(ref).strip()
+        for candidate in (ref, f"cordis:{ref}"):
+            if candidate in self.ids:
+                return candidate, []
+        if ref.isdigit() and int(ref) in self.by_row_id:
+            return self.by_row_id[int(ref)], []
+        named = self.by_name.get(ref.casefold(), [])
+        return (named[0], []) if len(named) == 1 else (None, named)
+
+
 def _resolve(frames, ref: str) -> str:
-    """The external id ``ref`` names: an external id, a bare CORDIS PIC, a database id or an
-    exact name (case aside; refused when several organisations bear it)."""
-    orgs = frames.organisations
-    ref = ref.strip()
-    ids = set(orgs["external_id"].astype(str))
-    for candidate in (ref, f"cordis:{ref}"):
-        if candidate in ids:
-            return candidate
-    if "id" in orgs.columns and ref.isdigit():
-        match = orgs.loc[orgs["id"] == int(ref), "external_id"]
-        if len(match):
-            return str(match.iloc[0])
-    named = []
-    if "name" in orgs.columns:
-        named = orgs.loc[orgs["name"].astype(str).str.strip().str.casefold() == ref.casefold(), "external_id"]
-        named = [str(x) for x in named]
-        if len(named) == 1:
-            return named[0]
-    raise unknown_organisation(ref, named)
+    """The external id ``ref`` names (:class:`OrgRefs`); exit 2 where it names none or several."""
+    found, named = OrgRefs(frames.organisations).lookup(ref)
+    if found is None:
+        raise unknown_organisation(ref.strip(), named)
+    return found
 
 
 @app.command("recommend")
@@ -205,12 +221,34 @@ def _candidates_file(path: Path) -> pd.DataFrame:
     return df
 
 
-def _pairs_file(path: Path | None, option: str) -> pd.DataFrame:
-    """``--forced`` / ``--conflicts``: (query, partner) pairs indexed by file line; a pair
-    listed twice counts once (forced: with a warning, as it would have used two units)."""
+def _read_pairs(path: Path | None, option: str) -> pd.DataFrame:
+    """``--forced`` / ``--conflicts`` as written: (query, partner) pairs indexed by file line."""
     if path is None:
         return pd.DataFrame(columns=["query", "partner"])
-    df = _read_lines(path, option.lstrip("-"), ["query", "partner"], option)[["query", "partner"]]
+    return _read_lines(path, option.lstrip("-"), ["query", "partner"], option)[["query", "partner"]]
+
+
+def _pairs_file(df: pd.DataFrame, path: Path | None, option: str, refs: OrgRefs | None = None) -> pd.DataFrame:
+    """The pairs ``df`` of ``--forced`` / ``--conflicts`` (:func:`_read_pairs`) ready to plan:
+    a pair listed twice counts once (forced: with a warning, as it would have used two units).
+
+    With ``refs`` (the registry's organisations) each id is read as ``match recommend``
+    reads its ORG — an external id, a bare PIC, a database id or an exact name — and
+    replaced by the external id; a name several organisations bear stops, naming the line
+    and their ids. An id naming none is kept as written (the checks that follow say what
+    it is not)."""
+    df = df.copy()
+    if refs is not None:
+        for column in ("query", "partner"):
+            resolved = []
+            for line, ref in df[column].items():
+                found, named = refs.lookup(ref)
+                if found is None and len(named) > 1:
+                    listed = ", ".join(named[:5]) + (", …" if len(named) > 5 else "")
+                    raise fail(f"{path}, line {line}: {column} {ref!r} names {len(named)} organisations "
+                               f"({listed}); give the external id")  # fmt: skip
+                resolved.append(ref if found is None else found)
+            df[column] = resolved
     repeats = df.duplicated()
     if repeats.any() and option == "--forced":
         again = df.index[np.flatnonzero(repeats.to_numpy())[0]]
@@ -327,8 +365,11 @@ def assign_cmd(
         "Candidates per SME given to the assignment (default 50). Not with --candidates."))] = None,
     candidates: Annotated[Path | None, typer.Option("--candidates", help=(
         "CSV (UTF-8) or .xlsx with query,partner,score instead of the registry."))] = None,
-    conflicts: Annotated[Path | None, typer.Option("--conflicts", help="CSV or .xlsx query,partner of excluded pairs.")] = None,
-    forced: Annotated[Path | None, typer.Option("--forced", help="CSV or .xlsx query,partner of pairs to keep.")] = None,
+    conflicts: Annotated[Path | None, typer.Option("--conflicts", help=(
+        "CSV or .xlsx query,partner of excluded pairs; ids as ORG of `match recommend` (external id, "
+        "CORDIS PIC, id or exact name), or those of --candidates."))] = None,
+    forced: Annotated[Path | None, typer.Option("--forced", help=(
+        "CSV or .xlsx query,partner of pairs to keep; ids as for --conflicts."))] = None,
     min_quality: Annotated[float | None, typer.Option("--min-quality", help="Drop pairs scoring below this.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the chosen pairs to this file: .csv or .xlsx.")] = None,
     objective: Annotated[str, typer.Option("--objective", help=(
@@ -363,7 +404,12 @@ def assign_cmd(
     if min_quality is not None and not np.isfinite(min_quality):
         raise fail(f"--min-quality must be a finite number, got {min_quality}")
     check_table_path(out)
-    forced_pairs, conflict_pairs = _pairs_file(forced, "--forced"), _pairs_file(conflicts, "--conflicts")
+    forced_lines, conflict_lines = _read_pairs(forced, "--forced"), _read_pairs(conflicts, "--conflicts")
+    frames = _frames(database_url) if candidates is None else None
+    # ids of the registry are read as `match recommend` reads ORG (a PIC, an exact name, ...)
+    refs = OrgRefs(frames.organisations) if frames is not None else None
+    forced_pairs = _pairs_file(forced_lines, forced, "--forced", refs)
+    conflict_pairs = _pairs_file(conflict_lines, conflicts, "--conflicts", refs)
     paths = {"forced": forced, "conflicts": conflicts}
     _check_forced_room(forced_pairs, forced, k=k, cap=cap_option, capacity=capacity)  # flat: before any fit
     rec = None  # the recommender, where the scores come from the registry
@@ -381,7 +427,6 @@ def assign_cmd(
         activity = table.groupby("partner").size()
     else:
         mode = mode or "research"
-        frames = _frames(database_url)
         orgs = frames.organisations
         sme_ids = set(orgs.loc[orgs["kind"].astype(str) == "sme", "external_id"].astype(str))
         if not sme_ids:
