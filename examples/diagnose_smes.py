@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nSMEs naming each factor among their weakest:")
     print(by_stage.sort_values("all SMEs", ascending=False).to_string())
 
-    demand = table["recommended"].str.split(";").explode().value_counts()
+    demand = table["recommended"].str.split("; ").explode().value_counts()
     print("\nInstruments recommended most often: "
           + ", ".join(f"{key} ({n})" for key, n in demand.head(5).items()))  # fmt: skip
 

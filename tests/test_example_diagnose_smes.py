@@ -26,7 +26,7 @@ INSTRUMENTS = {
 
 
 def _split(cell) -> list[str]:
-    return [] if pd.isna(cell) or cell == "" else str(cell).split(";")
+    return [] if pd.isna(cell) or cell == "" else str(cell).split("; ")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_profile_matches_its_row_and_recommends_for_its_weakest_factors(run):
     assert list(profile["factors"]) == FACTORS
     for f in FACTORS:
         assert profile["factors"][f]["score"] == pytest.approx(row[f"{f}_score"])
-    assert ";".join(profile["weakest"]) == row["weakest"]
+    assert "; ".join(profile["weakest"]) == row["weakest"]
     assert profile["recommendations"] or profile["weakest_without_support"]
     assert {r["factor"] for r in profile["recommendations"]} <= set(profile["weakest"])
     assert [r["instrument"] for r in profile["recommendations"]] == _split(row["recommended"])

@@ -502,3 +502,27 @@ def test_lq_names_expected_and_found_columns(tmp_path):
     data = _csv(tmp_path, "cols.csv", "Region;Cluster;Beschäftigte\nA;c1;100\n")
     refused(run("lq", "--data", data), "missing column(s) region, cluster, employment; expected region, "
                                        "cluster, employment (names match exactly); found Region, Cluster, Beschäftigte")  # fmt: skip
+
+
+def test_lq_writes_whole_counts_as_integers(tmp_path):
+    """Counts are 1200 in the workbook and the CSV, not 1200.00 / 1200.0; LQs keep decimals,
+    a missing count stays empty and counts with fractions (FTE) stay numbers."""
+    from openpyxl import load_workbook
+
+    text = ("region,cluster,type,employment,establishments\nA,c1,traded,1200,3\nB,c1,traded,50,\n"
+            "A,c2,traded,10,2\nB,c2,traded,30,4\n")  # fmt: skip
+    data = _csv(tmp_path, "lq.csv", text)
+    for name in ("out.xlsx", "out.csv"):
+        assert run("lq", "--data", data, "--out", tmp_path / name).exit_code == 0
+    sheet = load_workbook(tmp_path / "out.xlsx").active
+    header = [c.value for c in sheet[1]]
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert row["employment"].value == 1200 and isinstance(row["employment"].value, int)
+    assert row["employment"].number_format != "0.00" and row["national_employment"].value == 1250
+    assert row["lq"].number_format == "0.00"
+    assert [r[header.index("establishments")].value for r in sheet.iter_rows(min_row=2)] == [3, None, 2, 4]
+    assert "A,c1,traded,1200,3," in (tmp_path / "out.csv").read_text()
+    fte = _csv(tmp_path, "fte.csv", text.replace("1200,3", "1200.5,3"))
+    assert run("lq", "--data", fte, "--out", tmp_path / "fte.xlsx").exit_code == 0
+    sheet = load_workbook(tmp_path / "fte.xlsx").active
+    assert sheet["D2"].value == 1200.5

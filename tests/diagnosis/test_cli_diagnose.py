@@ -80,6 +80,9 @@ def test_batch_csv_xlsx_and_bad_answers(registry_url, tmp_path):
 
     sheet = load_workbook(tmp_path / "all.xlsx").active
     assert sheet.title == "all" and sheet.freeze_panes == "A2"
+    # list cells joined with "; " as the other list columns and the docs have them
+    several = [c for c in (*table["weakest"].dropna(), *table["recommended"].dropna()) if ";" in c]
+    assert several and all(len(c.split(";")) == len(c.split("; ")) for c in several), several
     answers = tmp_path / "answers.csv"
     pd.DataFrame({"org_id": ["syn:sme:1"], "item_id": ["AW1"], "answer": [6]}).to_csv(answers, index=False)
     bad = runner.invoke(app, ["diagnose", "batch", "--out", str(tmp_path / "x.csv"), "--answers", str(answers),

@@ -211,7 +211,7 @@ def test_transform_and_stage_distribution(fitted, frames):
     stages = SMEDiagnoser(complete_attributes=False, min_peers=5).fit(frames).stages_
     assert (stages["syn:sme:1"], stages["syn:sme:3"]) == ("start-up", "maturity")
     for row in table.itertuples():
-        for key in filter(None, row.recommended.split(";")):
+        for key in filter(None, row.recommended.split("; ")):
             assert INSTRUMENTS[key].eligible(row.stage)
 
 

@@ -224,6 +224,24 @@ def _load_frames(cordis: Path | None, database_url: str | None):
     return frames
 
 
+#: Columns of the ``lq`` table that count (people, establishments): written as whole numbers.
+COUNT_COLUMNS = ("employment", "establishments", "region_type_employment", "national_employment",
+                 "national_type_employment")  # fmt: skip
+
+
+def _whole_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each count column whose values are all whole numbers as integers
+    (gaps stay empty), so that a file shows 1200, not 1200.00 or 1200.0; counts with
+    fractions (full-time equivalents) stay as they are."""
+    table = table.copy()
+    for column in COUNT_COLUMNS:
+        if column in table.columns and pd.api.types.is_float_dtype(table[column]):
+            given = table[column].dropna()
+            if given.map(float.is_integer).all():
+                table[column] = table[column].astype("Int64")
+    return table
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
@@ -388,7 +406,7 @@ def lq(
     report.merge(quotients.report_)
     table = specialisation_table(quotients, flags, stars).drop(columns=["line"])
     if out:
-        write_table(table, out)
+        write_table(_whole_counts(table), out)
     best = table.sort_values("lq", ascending=False).head(top)
     result = {
         "rows": len(table),

@@ -50,6 +50,9 @@ FACTORS = [f.value for f in RestrictingFactor]
 RESEARCH = {OrgKind.UNIVERSITY.value, OrgKind.RESEARCH_INSTITUTE.value}
 SUPPORT_BODIES = {OrgKind.INTERMEDIARY.value, OrgKind.GOVERNMENT.value}
 RECENT_YEARS = 5
+#: How the batch table joins the weakest factors and recommended instruments: as the
+#: tables of every command join list cells (``innoweave.cli.common.table_cell``).
+LIST_SEPARATOR = "; "
 #: Reference years accepted (ages count to it): after 1900, up to 2100.
 REFERENCE_YEARS = (1900, 2100)
 #: The inputs of the growth-stage rule and the registry fields they come from.
@@ -986,9 +989,10 @@ class SMEDiagnoser(Estimator):
             keys: list[str] = []
             for f in filter(None, factors):
                 keys += [i.key for i in instruments_for(f, st) if i.key not in keys][: self.max_per_factor]
-            recs_by_combo.append(";".join(keys))
+            recs_by_combo.append(LIST_SEPARATOR.join(keys))
         recs = np.asarray(recs_by_combo, dtype=object)[codes]
-        weakest = weak.apply(lambda c: c + ";").sum(axis=1).str.strip(";").str.replace(";;", ";")
+        weakest = pd.Series([LIST_SEPARATOR.join(filter(None, row)) for row in weak.itertuples(index=False)],
+                            dtype=object)
         keys = self.peer_keys_.loc[self.scores_.index]
         out = pd.DataFrame({"org_id": self.scores_.index, "name": self.names_.to_numpy(),
                             "region": keys["region"].to_numpy(), "sector": keys["sector"].to_numpy(),

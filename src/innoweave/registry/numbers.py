@@ -40,6 +40,8 @@ _AMBIGUOUS_RE = re.compile(r"^[+-]?([1-9]\d{0,2})([.,])(\d{3})$")
 #: dot groups then a decimal comma (1.234,5), or two dot groups (6.500.000): comma is decimal
 _COMMA_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+|(\.\d{3})+)$")
 _DOT_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+|(,\d{3})+)$")
+#: what float() would take for infinity or NaN: a number, but not a finite one
+_NOT_FINITE = {"inf", "infinity", "nan"}
 
 
 class NumberError(ValueError):
@@ -129,7 +131,7 @@ def parse_number(value: Any, *, mark: str | None = None, count: bool = False) ->
     :func:`decimal_marks`): a decimal when its separator is ``mark``, thousands when it is
     the other. With no ``mark`` it is read as a decimal, unless ``count``: a count refuses
     it, naming both readings. Numbers grouped by thousands with two or more separators
-    are refused, as are booleans and infinities."""
+    are refused, as are booleans, infinities and NaN (``inf`` says "expected a finite number")."""
     if isinstance(value, bool):
         raise NumberError(f"expected a number, got {value!r}")
     try:
@@ -148,6 +150,8 @@ def parse_number(value: Any, *, mark: str | None = None, count: bool = False) ->
 
 def _parse_text(value: str, mark: str | None, count: bool) -> float:
     text = value.strip()
+    if text.lower().lstrip("+-") in _NOT_FINITE:
+        raise NumberError(f"expected a finite number, got {_show(value)}")
     if not _PLAIN_RE.match(text):
         grouped = _GROUPED_RE.match(text) is not None
         raise NumberError(f"expected a number, got {_show(value)}"
