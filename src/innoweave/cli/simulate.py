@@ -200,7 +200,7 @@ def run(
     quiet: QuietOpt = False,
 ) -> None:
     """Run a scenario: per-step outputs to Parquet, a JSON summary (seed, settings, version)."""
-    from innoweave.simulation.runner import run_scenario
+    from innoweave.simulation.runner import REACH_NOTE, run_scenario
     from innoweave.simulation.scenario import ScenarioError
 
     sc = _load(scenario)
@@ -238,11 +238,15 @@ def run(
         return
     table = _results_table(f"{sc.name}: {reps} replications × {steps} steps (seed "
                            f"{result.seed})", ("output", "kind", "mean", "95 % CI"))
+    reach = False
     for name, o in summary["outputs"].items():
         if name.startswith(("spend_", "reach_")) and name != "spend_total" and o["mean"] == 0:
             continue
+        reach |= name.startswith("reach_")
         table.add_row(name, o["kind"], _fmt(o["mean"]), _ci(*o["ci95"]))
     _print_table(table)
+    if reach:
+        err.print(REACH_NOTE, markup=False, highlight=False)
     err.print(f"wrote {folder / 'steps.parquet'}, {folder / 'summary.json'} and "
               f"{folder / 'summary.xlsx'}")
 
@@ -266,6 +270,7 @@ def compare(
     base's \[population] table."""
     # "\[": typer renders help as Rich markup, which takes a bare [population] for a style tag
     from innoweave.simulation.runner import (
+        REACH_NOTE,
         compare_scenarios,
         plot_comparison,
         unused_instrument_row,
@@ -323,6 +328,7 @@ def compare(
     if json_out:
         print_json(data)
         return
+    reach = False
     for name, rows in data["differences"].items():
         table = _results_table(f"{name} − {base_sc.name} ({reps} replications, CRN)",
                                ("output", "kind", "base", "alternative", "difference",
@@ -333,12 +339,15 @@ def compare(
                 caveat = f" — {r['note']}" if r.get("note") else ""
                 ratios.append(f"{col} ({r['kind']}): {_fmt(r['value'])}{caveat}")
             elif not unused_instrument_row(col, r):
+                reach |= col.startswith("reach_")
                 table.add_row(col, r["kind"], _fmt(r.get("base")), _fmt(r.get("alt")),
                               _fmt(r["diff"]), _ci(*r["ci95"]))
         _print_table(table)
         for text in ratios:
             err.print(text, markup=False, highlight=False)
     err.print(data["note"], markup=False, highlight=False)
+    if reach:
+        err.print(REACH_NOTE, markup=False, highlight=False)
     err.print(f"wrote {folder}/compare.json, compare.xlsx, compare.png, compare.html, "
               "steps.parquet")
 

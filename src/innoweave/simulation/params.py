@@ -301,9 +301,13 @@ class Range:
     high: float | None = None
     open: bool = False
     integer: bool = False
+    #: a switch: 0 or 1, and ``false`` / ``true`` accepted for them
+    flag: bool = False
 
     def text(self) -> str:
         """The range in words for error messages, e.g. "a number in [0, 1]"."""
+        if self.flag:
+            return "0 or 1 (or false / true)"
         kind = "an integer" if self.integer else "a number"
         if self.low is not None and self.high is not None:
             return f"{kind} in {'(' if self.open else '['}{_num(self.low)}, {_num(self.high)}]"
@@ -315,6 +319,8 @@ class Range:
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is out of range (None when it is fine)."""
+        if self.flag and isinstance(value, bool):
+            return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected {self.text()}, got {value!r}"
         if not math.isfinite(value):
@@ -342,6 +348,7 @@ COUNT0 = Range(0, integer=True)             # a count that may be 0
 #: How long an instrument's commitment lasts, in steps (a guarantee, secondment, lab, call
 #: consortium or voucher): the state holds the steps left as int16, so at most 32767.
 DURATION = Range(1, 32767, integer=True)
+FLAG = Range(0, 1, integer=True, flag=True)  # a switch: 0/1 or false/true
 
 #: The accepted values of every model parameter (``params.<section>.<name>``; a pair or a
 #: per-size-class list: every element). ``docs/model.md`` section 9 lists the same table.
@@ -429,8 +436,7 @@ INSTRUMENT_RANGES: dict[str, dict[str, Range]] = {
     "rd_tax_credit": {"share": PROB},
     "talent_subsidy": {"boost": PROB, "cost": NONNEG},
     "researcher_secondment": {"duration": DURATION, "cost": NONNEG, "talent_gain": PROB},
-    "innovation_voucher": {"value": NONNEG, "valid": DURATION,
-                           "learn_use": Range(0, 1, integer=True)},
+    "innovation_voucher": {"value": POSITIVE, "valid": DURATION, "learn_use": FLAG},
     "matchmaking_platform": {"cost": NONNEG, "candidates": COUNT,
                              "pool": Range(2, integer=True)},
     "joint_lab": {"duration": DURATION, "cost": NONNEG},
@@ -561,16 +567,25 @@ def check_instrument_table(key: str, data: Any, where: str) -> None:
         raise ValueError(f"{where}.budget: missing (budget per step, >= 0)")
 
 
-def voucher_budget_problem(budget: float, value: float) -> str | None:
-    """Why an innovation voucher programme with ``budget`` a step and vouchers of ``value``
-    cannot work (None when it can): a step's payments stay within its budget and unspent
-    budget is lost, so a positive budget below one voucher's value never pays a voucher,
-    while the vouchers it keeps out still send their holders to research organisations."""
-    if 0 < budget < value:
-        return (f"{_num(budget)} a quarter cannot pay one voucher of value {_num(value)} "
-                "(each quarter's payments stay within its budget; unspent budget is lost), "
-                "so no voucher would ever be paid; give a budget of at least the value, a "
-                "smaller value, or budget = 0")
+def instrument_problem(key: str, budget: float, setting) -> tuple[str, str] | None:
+    """``(field, why)`` where an instrument's budget and settings, each within its range,
+    cannot work together (None when they can); ``setting(name)`` gives a setting's value.
+
+    An innovation voucher programme whose positive budget is below one voucher's value never
+    pays a voucher (a step's payments stay within its budget and unspent budget is lost),
+    while the vouchers it keeps out still send holders to research organisations. A
+    matchmaking platform user gets the best of the pool, itself excluded: at most
+    ``pool - 1`` candidates."""
+    if key == "innovation_voucher" and 0 < budget < setting("value"):
+        return "budget", (
+            f"{_num(budget)} a quarter cannot pay one voucher of value "
+            f"{_num(setting('value'))} (each quarter's payments stay within its budget; "
+            "unspent budget is lost), so no voucher would ever be paid; give a budget of at "
+            "least the value, a smaller value, or budget = 0")
+    if key == "matchmaking_platform" and setting("candidates") >= setting("pool"):
+        return "candidates", (
+            f"must be below pool ({_num(setting('pool'))}): a user gets the best of the pool, "
+            f"itself excluded, got {_num(setting('candidates'))}")
     return None
 
 
@@ -632,10 +647,9 @@ class InstrumentConfig:
             problem = ranges[name].problem(value)
             if problem:
                 raise ValueError(f"{where}.{name}: {problem}")
-        if self.key == "innovation_voucher":
-            problem = voucher_budget_problem(self.budget, self.setting("value"))
-            if problem:
-                raise ValueError(f"{where}.budget: {problem}")
+        problem = instrument_problem(self.key, self.budget, self.setting)
+        if problem:
+            raise ValueError(f"{where}.{problem[0]}: {problem[1]}")
 
     def setting(self, name: str) -> float:
         """The instrument's setting ``name``: the scenario's value, else the default of
@@ -683,15 +697,17 @@ class InstrumentConfig:
         for name, default in INSTRUMENT_DEFAULTS[key].items():
             if name in data:
                 value = data[name]
+                rng = INSTRUMENT_RANGES[key][name]
+                if rng.flag and isinstance(value, bool):
+                    value = int(value)
                 if (isinstance(value, bool) or not isinstance(value, (int, float))
                         or not 0 <= value < float("inf")):
                     raise ValueError(f"{where}.{name}: expected a number >= 0, got {value!r}")
                 settings[name] = type(default)(value) if isinstance(default, int) else float(value)
-        if key == "innovation_voucher":
-            problem = voucher_budget_problem(
-                float(budget), settings.get("value", INSTRUMENT_DEFAULTS[key]["value"]))
-            if problem:
-                raise ValueError(f"{where}.budget: {problem}")
+        problem = instrument_problem(
+            key, float(budget), lambda name: settings.get(name, INSTRUMENT_DEFAULTS[key][name]))
+        if problem:
+            raise ValueError(f"{where}.{problem[0]}: {problem[1]}")
         if not stages or not kinds or (size_classes is not None and not size_classes) or (
             regions is not None and not regions
         ):
@@ -771,7 +787,7 @@ class InstrumentEffects:
 
     def vouchers_payable(self) -> int:
         """How many vouchers this step's voucher budget can pay (phase 3 pays presented vouchers
-        in order of acceptance while the money lasts; a voucher of value 0 costs nothing)."""
+        in order of acceptance while the money lasts; no voucher programme: 0)."""
         if self.voucher_value <= 0:
-            return 2**62
+            return 0
         return int(math.floor(self.voucher_budget / self.voucher_value + 1e-9))

@@ -482,6 +482,12 @@ def _scenario_item(scenario: Scenario) -> str:
     return text + "</li>"
 
 
+#: Said below tables that show a ``reach_<key>`` total: what its number counts.
+REACH_NOTE = ("reach_<instrument> (total): firms the instrument paid for or served in a "
+              "quarter, summed over the quarters — a firm reached in four quarters counts "
+              "four; spend / reach is the spending per firm and quarter.")
+
+
 def unused_instrument_row(column: str, row: dict) -> bool:
     """Whether a row of :meth:`Comparison.differences` is the spending or reach of an
     instrument neither scenario has (0 in both): the console tables and the comparison page
@@ -511,6 +517,9 @@ def _html(comparison: Comparison, png_b64: str) -> str:
         f"<img alt='time series' src='data:image/png;base64,{png_b64}'>",
         f"<p>{esc(many_outputs_note(diffs))}</p>",
     ]
+    if any(col.startswith("reach_") and not unused_instrument_row(col, r)
+           for rows in diffs.values() for col, r in rows.items()):
+        parts.append(f"<p>{esc(REACH_NOTE)}</p>")
     for name, rows in diffs.items():
         parts.append(f"<h2>{esc(name)} − {base}</h2><table>"
                      "<tr><th>output</th><th>kind</th><th>base</th><th>alternative</th>"
