@@ -170,3 +170,37 @@ def test_a_name_several_organisations_bear_is_refused_with_their_ids(pic_url, tm
     assert out.exit_code == 2
     assert ("f.csv, line 3: partner 'twin institute' names 2 organisations (cordis:444, cordis:555); give the "
             "external id") in one_line(out.stderr)  # fmt: skip
+
+
+# ------------------------------------------------------------------ 4. small ones
+def test_capitalised_headers_and_capacity_are_read_in_any_case(tmp_path):
+    """`Query,Partner,Score` (as a spreadsheet writes it) was refused as missing every column,
+    and `--capacity Activity` as not a number."""
+    (tmp_path / "c.csv").write_text("Query,Partner,SCORE\nq0,p1,0.5\nq1,p1,0.4\nq1,p2,0.3\n")
+    (tmp_path / "f.csv").write_text("QUERY,partner\nq0,p1\n")
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--forced", tmp_path / "f.csv", "--k", "1",
+                 "--capacity", "Activity", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["settings"]["capacity"] == "activity" and data["stats"]["assigned_pairs"] == 2
+
+
+def test_a_tab_separated_file_is_said_to_be_so(tmp_path):
+    (tmp_path / "c.csv").write_text("query\tpartner\tscore\nq0\tp1\t0.5\n")
+    out = invoke("assign", "--candidates", tmp_path / "c.csv", "--k", "1")
+    assert out.exit_code == 2
+    assert "the file looks separated by tabs: save it comma-separated" in one_line(out.stderr)
+
+
+def test_train_end_lists_the_accepted_date_forms(pic_url):
+    """'use YYYY-MM-DD' was the advice, although YYYY/MM/DD and DD.MM.YYYY are accepted."""
+    out = invoke("recommend", "111", "--train-end", "01/02/2021", "--database-url", pic_url)
+    assert out.exit_code == 2
+    assert ("--train-end: cannot parse '01/02/2021' as a date (ambiguous: day or month first?); use YYYY-MM-DD, "
+            "YYYY/MM/DD or DD.MM.YYYY") in one_line(out.stderr)  # fmt: skip
+    assert invoke("recommend", "111", "--train-end", "01.02.2017", "--database-url", pic_url).exit_code == 0
+
+
+def test_capacity_activity_help_says_what_it_counts_with_candidates():
+    out = runner.invoke(app, ["match", "assign", "--help"], env={"COLUMNS": "200"})
+    assert "the number of candidate pairs naming it in the file" in one_line(out.output)

@@ -33,7 +33,8 @@ from innoweave.cli.common import (
 
 app = typer.Typer(help="Recommend, assign and evaluate collaboration partners.", no_args_is_help=True)
 
-TrainEndOpt = Annotated[str | None, typer.Option("--train-end", help="Learn only from projects starting before DATE.")]
+TrainEndOpt = Annotated[str | None, typer.Option("--train-end", help=(
+    "Learn only from projects starting before DATE (YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY)."))]
 ModeOpt = Annotated[str, typer.Option("--mode", help="research, alliance, intermediary or cluster.")]
 SeedOpt = Annotated[int, seed_option()]
 
@@ -49,7 +50,8 @@ def _frames(database_url: str | None):
 
 
 def _train_end(train_end: str | None) -> pd.Timestamp | None:
-    """``--train-end`` as a date: YYYY-MM-DD or DD.MM.YYYY, never guessed (exit 2 otherwise)."""
+    """``--train-end`` as a date: YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY, never guessed (exit 2
+    otherwise, listing them)."""
     from innoweave.matching.inputs import InputFileError, parse_date_option
 
     try:
@@ -343,8 +345,8 @@ def _score_forced(result, rec, mode: str) -> None:
 
 
 def _capacity(capacity: str) -> int | str:
-    if capacity == "activity":
-        return capacity
+    if capacity.strip().casefold() == "activity":  # any case, as the kinds and modes of files
+        return "activity"
     try:
         cap = int(capacity)
     except ValueError:
@@ -360,7 +362,10 @@ def assign_cmd(
         "research, alliance or intermediary (default research). Not with --candidates. Cluster mode "
         "recommends clusters to join (`match recommend --mode cluster`) and has no plan."))] = None,
     k: Annotated[int, typer.Option("--k", help="Partners per SME.")] = 3,
-    capacity: Annotated[str, typer.Option("--capacity", help="Flat capacity per partner, or 'activity' (proportional).")] = "5",
+    capacity: Annotated[str, typer.Option("--capacity", help=(
+        "Flat capacity per partner, or 'activity': proportional to the partner's activity, twice the "
+        "demand in all — its projects in the registry's history, or, with --candidates, the number "
+        "of candidate pairs naming it in the file."))] = "5",
     top: Annotated[int | None, typer.Option("--top", help=(
         "Candidates per SME given to the assignment (default 50). Not with --candidates."))] = None,
     candidates: Annotated[Path | None, typer.Option("--candidates", help=(
@@ -379,7 +384,8 @@ def assign_cmd(
         "gets up to K partners where scores are negative), or 'auto': log-probability where the "
         "scores are a learned ranker's probabilities, else score."))] = "auto",
     train_end: Annotated[str | None, typer.Option("--train-end", help=(
-        "Learn only from projects starting before DATE (YYYY-MM-DD). Not with --candidates."))] = None,
+        "Learn only from projects starting before DATE (YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY). Not with "
+        "--candidates."))] = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     database_url: UrlOpt = None,
@@ -615,7 +621,8 @@ def evaluate(
     participations: Annotated[Path | None, typer.Option("--participations", help="P.csv (or .xlsx): project_id,org_id[,role]")] = None,
     organisations: Annotated[Path | None, typer.Option("--organisations", help="O.csv (or .xlsx): org_id,kind[,name,region,lat,lon]")] = None,
     projects: Annotated[Path | None, typer.Option("--projects", help="PR.csv (or .xlsx): project_id,start_date[,title]")] = None,
-    train_end: Annotated[str | None, typer.Option("--train-end", help="Projects starting before DATE train; the rest test.")] = None,
+    train_end: Annotated[str | None, typer.Option("--train-end", help=(
+        "Projects starting before DATE train; the rest test (YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY)."))] = None,
     query_kinds: Annotated[str, typer.Option("--query-kinds", help="Comma-separated kinds of the queries.")] = "sme",
     target_kinds: Annotated[str, typer.Option("--target-kinds", help="Comma-separated kinds of the partners.")] = "university,research_institute",
     new_only: Annotated[bool, typer.Option("--new-only", help="Only partners new in the test period count.")] = False,

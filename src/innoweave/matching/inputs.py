@@ -34,6 +34,8 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + "$")
 _YEAR_SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})" + _TIME + "$")
 _GERMAN = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 DATE_FORMATS = {"YYYY-MM-DD": _ISO, "YYYY/MM/DD": _YEAR_SLASH, "DD.MM.YYYY": _GERMAN}
+#: The accepted forms, as messages list them.
+ACCEPTED_DATES = "YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY"
 _DATE_HINT = "write dates as YYYY-MM-DD (or YYYY/MM/DD or DD.MM.YYYY, one format per column)"
 
 
@@ -57,12 +59,15 @@ def parse_date_option(value: str | None, option: str) -> pd.Timestamp | None:
         return None
     text = str(value).strip()
     found = _date_format(text)
+    why = ""
     if found is not None:
         try:
             return pd.Timestamp(*_ymd(*found))
         except ValueError:
-            pass
-    raise InputFileError(f"{option}: cannot parse {value!r} as a date (use YYYY-MM-DD, e.g. 2021-01-01)")
+            why = " (no such day)"
+    elif re.match(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$", text):
+        why = " (ambiguous: day or month first?)"
+    raise InputFileError(f"{option}: cannot parse {value!r} as a date{why}; use {ACCEPTED_DATES}, e.g. 2021-01-01")
 
 
 def parse_dates(values: pd.Series, path: Path | str, column: str, *, allow_empty: bool = False) -> pd.Series:
@@ -156,11 +161,12 @@ def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, opti
     """The CSV file (or ``.xlsx`` workbook, its first sheet) ``path`` as text cells, indexed
     by file line or sheet row (the header is line 1).
 
-    Column names and cells are trimmed, empty cells are missing (NaN), blank lines are
-    skipped. Stops (:class:`InputFileError`) where the file is missing, empty, not UTF-8
-    (a byte-order mark is fine), not CSV (or not a workbook), or lacks a ``required``
-    column. ``what`` names the file in messages ("candidates"); ``option`` is the option
-    that gave it."""
+    Column names and cells are trimmed, column names are read in any case (``Query`` is
+    ``query``), empty cells are missing (NaN), blank lines are skipped. Stops
+    (:class:`InputFileError`) where the file is missing, empty, not UTF-8 (a byte-order
+    mark is fine), not CSV (or not a workbook), or lacks a ``required`` column (a header
+    that looks separated by semicolons or tabs is said to be so). ``what`` names the file in
+    messages ("candidates"); ``option`` is the option that gave it."""
     path = Path(path)
     label = f"{option} " if option else ""
     if not path.exists():
@@ -174,11 +180,12 @@ def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, opti
             raise InputFileError(f"{path} is empty: its first sheet needs a header row with the columns {need}")
     else:
         df, header = _csv_frame(path, what, need)
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _header(df.columns)
     missing = [c for c in required if c not in df.columns]
     if missing:
-        hint = ("; the file looks separated by ';': save it comma-separated"
-                if ";" in header and "," not in header else "")
+        separator = next((name for sep, name in ((";", "';'"), ("\t", "tabs")) if sep in header), None)
+        hint = (f"; the file looks separated by {separator}: save it comma-separated"
+                if separator and "," not in header else "")
         raise InputFileError(f"{path}: missing column(s) {', '.join(missing)} (need {need}; has: "
                              f"{', '.join(df.columns)}){hint}")  # fmt: skip
     df.index = np.arange(2, len(df) + 2)
@@ -186,6 +193,16 @@ def read_csv_lines(path: Path | str, what: str, required: Sequence[str], *, opti
         cells = df[column]
         df[column] = cells.str.strip().replace("", np.nan) if cells.notna().any() else cells
     return df[df.notna().any(axis=1)] if len(df.columns) else df
+
+
+def _header(columns) -> list[str]:
+    """Column names trimmed and, where no other column has the same name in another case,
+    in lower case: the columns of these files are lower-case names (``query``,
+    ``org_id``…), and a header written ``Query,Partner,Score`` (as a spreadsheet would) was
+    refused as missing every column."""
+    names = [str(c).strip() for c in columns]
+    folded = [n.casefold() for n in names]
+    return [f if folded.count(f) == 1 else n for n, f in zip(names, folded, strict=True)]
 
 
 def _csv_frame(path: Path, what: str, need: str) -> tuple[pd.DataFrame, str]:
