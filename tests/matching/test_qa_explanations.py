@@ -201,6 +201,17 @@ def test_train_end_lists_the_accepted_date_forms(pic_url):
     assert invoke("recommend", "111", "--train-end", "01.02.2017", "--database-url", pic_url).exit_code == 0
 
 
+def test_evaluate_names_the_kinds_option(tmp_path):
+    """`--query-kinds ''` was told 'query_kinds: no kind given'; an unknown kind was blamed on
+    '--query-kinds/--target-kinds'."""
+    files = ["--participations", tmp_path / "P.csv", "--organisations", tmp_path / "O.csv", "--train-end",
+             "2021-01-01"]  # fmt: skip
+    out = invoke("evaluate", *files, "--query-kinds", "")
+    assert out.exit_code == 2 and "--query-kinds: no kind given" in one_line(out.stderr)
+    out = invoke("evaluate", *files, "--target-kinds", "university,robot")
+    assert out.exit_code == 2 and "--target-kinds: unknown kind 'robot'" in one_line(out.stderr)
+
+
 def test_capacity_activity_help_says_what_it_counts_with_candidates():
     out = runner.invoke(app, ["match", "assign", "--help"], env={"COLUMNS": "200"})
     assert "the number of candidate pairs naming it in the file" in one_line(out.output)

@@ -356,11 +356,15 @@ def evaluate_files(
     ranker: str = "auto",
 ) -> dict:
     """The generic evaluation of ``innoweave match evaluate`` on three CSV files."""
-    for kind in (*query_kinds, *target_kinds):
-        try:
-            parse_kind(kind)
-        except ValueError as exc:
-            raise EvaluationInputError(f"--query-kinds/--target-kinds: {exc}") from None
+    for option, kinds in (("--query-kinds", query_kinds), ("--target-kinds", target_kinds)):
+        if not len(kinds):  # '' split on commas gives no kind
+            raise EvaluationInputError(f"{option}: no kind given (comma-separated kinds, e.g. {option} "
+                                       f"{'sme' if option == '--query-kinds' else 'university,research_institute'})")
+        for kind in kinds:
+            try:
+                parse_kind(kind)
+            except ValueError as exc:
+                raise EvaluationInputError(f"{option}: {exc}") from None
     try:
         cut = parse_date_option(train_end, "--train-end")
     except InputFileError as exc:
