@@ -212,6 +212,11 @@ def test_evaluate_names_the_kinds_option(tmp_path):
     assert out.exit_code == 2 and "--target-kinds: unknown kind 'robot'" in one_line(out.stderr)
 
 
+def test_score_refuses_a_self_pair(fitted):
+    with pytest.raises(ValueError, match=r"pairs\[1\] pairs 't:sme:3' with itself"):
+        fitted.score([("t:sme:3", "t:university:0"), ("t:sme:3", "t:sme:3")], mode="alliance")
+
+
 def test_capacity_activity_help_says_what_it_counts_with_candidates():
     out = runner.invoke(app, ["match", "assign", "--help"], env={"COLUMNS": "200"})
     assert "the number of candidate pairs naming it in the file" in one_line(out.output)

@@ -451,6 +451,10 @@ class PartnerRecommender(Estimator):
                 raise ValueError(f"pairs[{i}] must be an (organisation, partner) pair of ids, got {pair!r}")
         h = self.history_
         rows = [(self.row_of(a), self.row_of(b)) for a, b in pairs]
+        for i, (q, c) in enumerate(rows):
+            if q == c:  # it was scored as if it could be its own partner
+                raise ValueError(f"pairs[{i}] pairs {pairs[i][0]!r} with itself; an organisation is never its "
+                                 "own partner (recommend leaves it out)")  # fmt: skip
         out = np.zeros(len(pairs))
         by_row: dict[tuple[int, str], list[int]] = {}
         for i, (q, c) in enumerate(rows):
