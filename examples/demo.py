@@ -105,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     innoweave("simulate", "compare", paths["baseline"], paths["capital"], paths["technology"],
               paths["policy_mix"], "--out", str(out / "simulation"), *reps, "--json", "-q",
               out=out / "simulation_comparison.json")  # fmt: skip
+    # the menu: each instrument alone at 10 a quarter against no policy
+    menu = ["-r", "2", "--horizon", "4", "--instruments", "awareness_campaign,innovation_voucher"
+            ] if args.quick else []
+    innoweave("simulate", "menu", paths["baseline"], "--budget", "10", "--out",
+              str(out / "instrument_menu"), *menu, "--json", "-q",
+              out=out / "instrument_menu.json")  # fmt: skip
 
     print(f"\nRegistry: {stats['organisations']:,} organisations, {stats['projects']:,} projects, "
           f"{stats['participations']:,} participations in innoweave.db "

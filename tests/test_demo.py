@@ -22,8 +22,11 @@ def test_demo_runs_on_a_synthetic_ecosystem(tmp_path):
     assert stats["by_kind"]["sme"] == 300
     assert stats["by_source"] == {"synthetic": stats["organisations"]}
     for name in ("sme_diagnosis.xlsx", "sme_radar.png", "network.png", "recommendations.json",
-                 "simulation_comparison.json", "registry_template.xlsx", "questionnaire_form.xlsx"):  # fmt: skip
+                 "simulation_comparison.json", "registry_template.xlsx", "questionnaire_form.xlsx",
+                 "instrument_menu.json", "instrument_menu/menu.png"):  # fmt: skip
         assert (results / name).stat().st_size > 0, name
+    menu = json.loads((results / "instrument_menu.json").read_text())["menu"]
+    assert sorted(r["instrument"] for r in menu) == ["awareness_campaign", "innovation_voucher"]
     assert json.loads((results / "recommendations.json").read_text())
     plan = json.loads((results / "assignment.json").read_text())["stats"]
     assert plan["max_load"] <= 5 and plan["assigned_pairs"] > 0

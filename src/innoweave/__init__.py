@@ -40,7 +40,8 @@ _LAZY = {
         "LocationQuotients", "SpatialClusters", "StrongClusters", "reproduce_uscmp",
     ],  # fmt: skip
     "innoweave.simulation": [
-        "Engine", "ModelParams", "Scenario", "compare_scenarios", "example_scenarios", "load_scenario",
+        "Engine", "InstrumentMenu", "ModelParams", "Scenario", "compare_scenarios",
+        "example_scenarios", "load_scenario",
         "plot_comparison", "run_scenario", "synthetic_population",
     ],  # fmt: skip
 }

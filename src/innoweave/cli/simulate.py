@@ -382,6 +382,116 @@ def _workbook(path: Path, name: str, rows: list[dict], steps, keys: list[str], a
 
 
 
+#: The files ``menu`` writes into its folder.
+MENU_FILES = ("steps.parquet", "menu.json", "menu.png", "menu.xlsx")
+
+
+def _names(text: str | None, option: str) -> list[str] | None:
+    """A comma-separated option as a list of names (None where not given)."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise fail(f"{option}: give one or more names separated by commas, got {text!r}")
+    return names
+
+
+@app.command("menu")
+def menu(
+    base: Annotated[str, typer.Argument(help="Base scenario (file or example name), "
+                                             "usually without instruments.")],
+    budget: Annotated[float, typer.Option("--budget", help="Budget a quarter for each "
+                                          "instrument, in the model's money unit.")] = 10.0,
+    instruments: Annotated[str | None, typer.Option(
+        "--instruments", help="Instrument keys, comma-separated (default: all 13).")] = None,
+    stages: Annotated[str | None, typer.Option(
+        "--stages", help="Growth stages eligible for every instrument, comma-separated "
+                         "(default: each instrument's own).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
+                                             "simulation_runs/menu_BASE).")] = None,
+    replications: RepsOpt = None,
+    horizon: HorizonOpt = None,
+    xp: XpOpt = "numpy",
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Each instrument alone at one budget against the base (common random numbers): what it
+    spends, whom it reaches, what it adds, and the spending per additional innovation."""
+    import pandas as pd
+
+    from innoweave.simulation.menu import MENU_MEANINGS, InstrumentMenu
+    from innoweave.simulation.runner import REACH_NOTE
+    from innoweave.simulation.scenario import ScenarioError
+
+    base_sc = _load(base)
+    reps, steps = _run_settings(replications, horizon, base_sc)
+    model = InstrumentMenu(budget, instruments=_names(instruments, "--instruments"),
+                           stages=_names(stages, "--stages"))
+    if not (0 < budget < math.inf):
+        raise fail(f"--budget: a number > 0 a quarter, got {budget:g}")
+    try:
+        alternatives = model.scenarios(base_sc)
+    except ScenarioError as exc:
+        raise fail(f"--{exc}" if str(exc).startswith(("instruments:", "stages:")) else str(exc)
+                   ) from None
+    _check_xp(xp)
+    folder, made = _out_folder(out, f"menu_{base_sc.name}")
+    try:
+        with progress_bar(quiet or json_out) as bar:
+            task = bar.add_task("instruments", total=reps * steps * (1 + len(alternatives)))
+            model.fit(base_sc, replications=reps, horizon=steps, xp=xp,
+                      progress=lambda: bar.advance(task))
+    except (ScenarioError, ValueError) as exc:
+        _forget(folder, made)
+        raise fail(str(exc)) from None
+    except BaseException:
+        _forget(folder, made)
+        raise
+    _after_run(folder, MENU_FILES, reps)
+    comparison = model.comparison_
+    steps_df = pd.concat([r.steps.assign(scenario=r.scenario.name)
+                          for r in [comparison.base, *comparison.alternatives]])
+    data = model.to_dict()
+    data["files"] = {name: str(folder / name) for name in MENU_FILES}
+    about = {key: data[key] for key in ("base", "budget_per_quarter", "stages", "seed",
+                                        "replications", "horizon", "common_random_numbers",
+                                        "kernels", "version", "money_unit", "note")}
+
+    def workbook(path: Path) -> None:
+        with pd.ExcelWriter(path, engine="openpyxl") as book:
+            model.table_.to_excel(book, sheet_name="menu", index=False)
+            pd.DataFrame({"column": list(MENU_MEANINGS), "meaning": list(MENU_MEANINGS.values())}
+                         ).to_excel(book, sheet_name="columns", index=False)
+            pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}
+                         ).to_excel(book, sheet_name="run", index=False)
+
+    _write_all(folder, {
+        "steps.parquet": lambda path: steps_df.to_parquet(path, index=False),
+        "menu.png": lambda path: model.plot(path, format="png"),
+        "menu.json": _text_writer(json_text(data) + "\n"),
+        "menu.xlsx": workbook,
+    })
+    if json_out:
+        print_json(data)
+        return
+    table = _results_table(f"Each instrument alone at {budget:g} a quarter − {base_sc.name} "
+                           f"({reps} replications × {steps} quarters, CRN)",
+                           ("instrument", "spent", "reach (firm-quarters)",
+                            "additional innovations",
+                            "95 % CI", "per additional innovation"), compact=True)
+    for row in model.table_.itertuples():
+        ratio = row.spending_per_additional_innovation
+        table.add_row(row.instrument, _fmt(row.spent), _fmt(row.reach),
+                      _fmt(row.additional_innovations),
+                      _ci(row.additional_innovations_low, row.additional_innovations_high),
+                      ("n/a" if math.isnan(ratio) else _fmt(ratio))
+                      + ("" if row.established else " (not established)"))
+    _print_table(table)
+    err.print(data["note"], markup=False, highlight=False)
+    err.print(REACH_NOTE, markup=False, highlight=False)
+    err.print(f"wrote {folder}/menu.json, menu.xlsx, menu.png, steps.parquet")
+
+
 @app.command("calibrate")
 def calibrate(
     check: Annotated[bool, typer.Option("--check", help="Only compare the shipped calibration "

@@ -3,11 +3,13 @@
 The last analytical layer of the flow registry -> analyses -> simulation -> interfaces: a
 population built from the registry (or a synthetic generator) is stepped through the
 eight phases of ``docs/model.md`` by a vectorised engine, under the government instruments
-of a scenario file, and compared with other scenarios with common random numbers.
+of a scenario file, and compared with other scenarios with common random numbers — or each
+instrument alone at one budget, as a menu (``InstrumentMenu``).
 """
 
 from innoweave.simulation.calibration import Calibration
 from innoweave.simulation.engine import Engine
+from innoweave.simulation.menu import InstrumentMenu
 from innoweave.simulation.params import InstrumentConfig, Mechanisms, ModelParams
 from innoweave.simulation.population import (
     Population,
@@ -21,6 +23,7 @@ __all__ = [
     "Calibration",
     "Engine",
     "InstrumentConfig",
+    "InstrumentMenu",
     "Mechanisms",
     "ModelParams",
     "Population",

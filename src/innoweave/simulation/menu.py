@@ -1,0 +1,252 @@
+"""The instrument menu: every support instrument alone, at one budget, against a base.
+
+Government asks which instrument buys most collaborative innovation for its money, and for
+which growth stage. :class:`InstrumentMenu` answers the question the way an analyst would
+with ``simulate compare``, in one call: it adds each instrument in turn to the base scenario
+(same budget a quarter, the instrument's own defaults or the stages given), runs them all
+with common random numbers (:func:`~innoweave.simulation.runner.compare_scenarios`) and
+tabulates what each spent, whom it reached and what it achieved — additional innovations
+and research collaborations with their 95 % intervals, and the spending per additional
+innovation, marked established only where the additional innovations' interval lies above
+0. The figures rest on the model's default costs and effect sizes (docs/model.md section
+4), which are assumptions to be replaced by a programme's own where known.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from innoweave.estimator import Estimator
+from innoweave.registry.instruments import INSTRUMENTS
+from innoweave.simulation.params import STAGES, InstrumentConfig
+from innoweave.simulation.runner import MONEY_UNIT, Comparison, compare_scenarios
+from innoweave.simulation.scenario import Scenario, ScenarioError
+
+#: The columns of :meth:`InstrumentMenu.table`, in order.
+MENU_COLUMNS = (
+    "instrument", "resource", "stages", "budget_per_quarter", "spent", "spent_share",
+    "reach", "spent_per_reach", "additional_innovations", "additional_innovations_low",
+    "additional_innovations_high", "spending_per_additional_innovation", "established",
+    "additional_uir", "additional_uir_low", "additional_uir_high", "additional_patents",
+    "additional_patents_low", "additional_patents_high",
+)  # fmt: skip
+
+#: What each column of the menu means (the workbook's "columns" sheet and the docs).
+MENU_MEANINGS = {
+    "instrument": "the instrument alone, added to the base",
+    "resource": "what it gives: capital, talent, technology or policy",
+    "stages": "growth stages eligible",
+    "budget_per_quarter": f"its budget a quarter, in {MONEY_UNIT}",
+    "spent": "spent over the horizon (mean over replications)",
+    "spent_share": "spent / (budget x quarters)",
+    "reach": "firms paid for or served, summed over the quarters (firm-quarters)",
+    "spent_per_reach": "spent / reach: money per firm and quarter",
+    "additional_innovations": "innovations over the horizon, minus the base's (mean of the "
+                              "paired differences)",
+    "additional_innovations_low": "its 95 % interval, lower end",
+    "additional_innovations_high": "its 95 % interval, upper end",
+    "spending_per_additional_innovation": "spent / additional innovations (ratio of mean "
+                                          "totals; empty where there are none)",
+    "established": "whether the additional innovations' 95 % interval lies above 0 (else "
+                   "the ratio may divide by chance)",
+    "additional_uir": "industry-university-research collaborations minus the base's",
+    "additional_uir_low": "its 95 % interval, lower end",
+    "additional_uir_high": "its 95 % interval, upper end",
+    "additional_patents": "patents granted over the horizon minus the base's (what IP "
+                          "support aims at)",
+    "additional_patents_low": "its 95 % interval, lower end",
+    "additional_patents_high": "its 95 % interval, upper end",
+}
+
+
+class InstrumentMenu(Estimator):
+    """Each instrument alone at one budget, compared with the base under common random
+    numbers.
+
+    Parameters
+    ----------
+    budget:
+        Budget per quarter (step) given to every instrument, in the model's money unit.
+    instruments:
+        Instrument keys to put on the menu (default: all 13, in catalogue order).
+    stages:
+        Growth stages eligible for every instrument (default: each instrument's own, as
+        the catalogue sets them).
+    """
+
+    def __init__(self, budget: float = 10.0, *, instruments=None, stages=None):
+        self.budget = budget
+        self.instruments = instruments
+        self.stages = stages
+
+    def scenarios(self, base: Scenario) -> list[Scenario]:
+        """The menu's alternatives: ``base`` plus one instrument each, named by its key.
+
+        Raises ScenarioError naming the instrument where the base already has it or its
+        settings refuse the budget (a voucher budget below one voucher's value)."""
+        keys = list(INSTRUMENTS) if self.instruments is None else list(self.instruments)
+        unknown = [k for k in keys if k not in INSTRUMENTS]
+        if unknown or not keys:
+            raise ScenarioError(f"instruments: unknown {unknown}; known: {list(INSTRUMENTS)}"
+                                if unknown else "instruments: the menu needs at least one")
+        if len(set(keys)) != len(keys):
+            raise ScenarioError(f"instruments: each instrument once, got {keys}")
+        if self.stages is not None:
+            bad = [s for s in self.stages if s not in STAGES]
+            if bad or not self.stages:
+                raise ScenarioError(f"stages: unknown {bad}; allowed: {list(STAGES)}" if bad
+                                    else "stages: at least one growth stage")
+        out = []
+        for key in keys:
+            if key in base.instruments:
+                raise ScenarioError(f"{key}: the base scenario {base.name!r} has it already; "
+                                    "leave it off the menu or out of the base")
+            table: dict[str, Any] = {"budget": self.budget}
+            if self.stages is not None:
+                table["stages"] = list(self.stages)
+            try:
+                cfg = InstrumentConfig.from_dict(key, table)
+            except ValueError as exc:
+                raise ScenarioError(f"{exc} (leave {key} off the menu or give another "
+                                    "budget)") from None
+            out.append(replace(base, name=key, description=f"{key} alone, {self.budget:g} a "
+                               "quarter", instruments={**base.instruments, key: cfg},
+                               path=None))
+        return out
+
+    def fit(self, base: Scenario, *, replications: int | None = None,
+            horizon: int | None = None, xp: Any = None, progress=None) -> InstrumentMenu:
+        """Run the base and every instrument alone (common random numbers); the comparison
+        is kept in ``comparison_``, the menu in ``table_``."""
+        if not isinstance(self.budget, (int, float)) or isinstance(self.budget, bool) or not (
+                0 < self.budget < math.inf):
+            raise ScenarioError(f"budget: a number > 0 a quarter, got {self.budget!r}")
+        self.comparison_ = compare_scenarios(base, self.scenarios(base),
+                                             replications=replications, horizon=horizon,
+                                             xp=xp, progress=progress)
+        self.table_ = menu_table(self.comparison_, self.budget)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The menu as plain data: settings, the comparison's seed, replications, horizon and
+        version, and one record per instrument (JSON-ready: no NaN)."""
+        comp = self.comparison_.to_dict()
+        rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                 for k, v in row.items()} for row in self.table_.to_dict(orient="records")]
+        return {"base": comp["base"], "budget_per_quarter": self.budget,
+                "stages": None if self.stages is None else list(self.stages),
+                **{k: comp[k] for k in ("seed", "replications", "horizon",
+                                        "common_random_numbers", "kernels", "version")},
+                "money_unit": MONEY_UNIT, "menu": rows, "note": MENU_NOTE}
+
+    def plot(self, path: str | Path, *, format: str | None = None) -> Path:
+        """A bar per instrument: its additional innovations with the 95 % interval, coloured
+        by resource, hatched where not established, the spending written beside
+        (``format``: png, svg, ...; default ``path``'s suffix)."""
+        return plot_menu(self.table_, path, budget=self.budget,
+                         replications=self.comparison_.base.replications,
+                         horizon=self.comparison_.base.horizon, format=format)
+
+
+#: Said with every menu: where its figures come from.
+MENU_NOTE = ("Each instrument runs alone, added to the base, at the same budget a quarter and "
+             "with common random numbers. Cost-effectiveness rests on the model's default "
+             "costs and effect sizes (docs/model.md section 4), assumptions to be replaced "
+             "by a programme's own where known; a ratio marked not established may divide by "
+             "chance.")
+
+
+def menu_table(comparison: Comparison, budget: float) -> pd.DataFrame:
+    """One row per alternative of ``comparison`` (each a single instrument added to the base):
+    :data:`MENU_COLUMNS`, established instruments first by spending per additional innovation,
+    then the rest by additional innovations."""
+    diffs = comparison.differences()
+    horizon = comparison.base.horizon
+    rows = []
+    for run in comparison.alternatives:
+        added = [k for k in run.scenario.instruments
+                 if k not in comparison.base.scenario.instruments]
+        key = added[0]
+        d = diffs[run.scenario.name]
+        spent = d[f"spend_{key}"]["alt"] - d[f"spend_{key}"]["base"]
+        reach = d[f"reach_{key}"]["alt"] - d[f"reach_{key}"]["base"]
+        extra, uir, patents = d["additional_innovations"], d["collab_uir"], d["patents"]
+        ratio = d["spending_per_additional_innovation"]
+        rows.append({
+            "instrument": key, "resource": str(INSTRUMENTS[key].resource),
+            "stages": ", ".join(run.scenario.instruments[key].stages),
+            "budget_per_quarter": budget, "spent": spent,
+            "spent_share": spent / (budget * horizon),
+            "reach": reach, "spent_per_reach": spent / reach if reach > 0 else math.nan,
+            "additional_innovations": extra["diff"],
+            "additional_innovations_low": extra["ci95"][0],
+            "additional_innovations_high": extra["ci95"][1],
+            "spending_per_additional_innovation": (math.nan if ratio["value"] is None
+                                                   else ratio["value"]),
+            "established": ratio["established"],
+            "additional_uir": uir["diff"], "additional_uir_low": uir["ci95"][0],
+            "additional_uir_high": uir["ci95"][1], "additional_patents": patents["diff"],
+            "additional_patents_low": patents["ci95"][0],
+            "additional_patents_high": patents["ci95"][1],
+        })
+    table = pd.DataFrame(rows, columns=list(MENU_COLUMNS))
+    order = table.assign(
+        _first=~table["established"],
+        _cost=table["spending_per_additional_innovation"].where(table["established"]),
+        _more=-table["additional_innovations"],
+    ).sort_values(["_first", "_cost", "_more", "instrument"], na_position="last")
+    return table.loc[order.index].reset_index(drop=True)
+
+
+#: Bar colours by the resource an instrument gives.
+RESOURCE_COLOURS = {"capital": "#1f77b4", "talent": "#ff7f0e", "technology": "#2ca02c",
+                    "policy": "#9467bd"}
+
+
+def plot_menu(table: pd.DataFrame, path: str | Path, *, budget: float, replications: int,
+              horizon: int, format: str | None = None) -> Path:
+    """Draw the menu (see :meth:`InstrumentMenu.plot`) to ``path`` (``format`` png, svg, ...;
+    default the suffix of ``path``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    rows = table.iloc[::-1]  # the first row on top
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
+    y = range(len(rows))
+    mean = rows["additional_innovations"].to_numpy()
+    low = mean - rows["additional_innovations_low"].to_numpy()
+    high = rows["additional_innovations_high"].to_numpy() - mean
+    bars = ax.barh(list(y), mean, xerr=[low, high], capsize=3, ecolor="#333333",
+                   color=[RESOURCE_COLOURS.get(r, "#7f7f7f") for r in rows["resource"]])
+    for bar, established in zip(bars, rows["established"], strict=True):
+        if not established:
+            bar.set_hatch("///")
+            bar.set_alpha(0.55)
+    ax.set_yticks(list(y), [f"{k} ({s:g} spent)" for k, s in zip(rows["instrument"],
+                                                                   rows["spent"].round(1),
+                                                                   strict=True)])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"additional innovations over {horizon} quarters (95 % interval, "
+                  f"{replications} replications)")
+    ax.set_title(f"Each instrument alone at {budget:g} a quarter, against the base")
+    handles = [Patch(color=c, label=r) for r, c in RESOURCE_COLOURS.items()
+               if r in set(rows["resource"])]
+    handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
+                         label="not established"))
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight",
+                    format=format or path.suffix.lstrip(".").lower())
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,135 @@
+"""The instrument menu: each instrument alone at one budget, against the base (CRN)."""
+
+import json
+import math
+
+import numpy as np
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+from innoweave.simulation.menu import MENU_COLUMNS, MENU_MEANINGS, InstrumentMenu
+from innoweave.simulation.runner import REACH_NOTE
+from innoweave.simulation.scenario import ScenarioError, parse_scenario
+
+BASE = {"name": "base", "horizon": 16, "replications": 5, "seed": 7,
+        "population": {"source": "synthetic", "n_firms": 1500}}
+BUDGET, HORIZON = 10.0, 16
+KEYS = ["awareness_campaign", "innovation_voucher", "ip_support", "talent_subsidy"]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return InstrumentMenu(BUDGET, instruments=KEYS).fit(parse_scenario(dict(BASE)))
+
+
+def test_the_menu_tabulates_each_instrument_from_the_comparison(fitted):
+    table = fitted.table_
+    assert list(table.columns) == list(MENU_COLUMNS) and set(MENU_MEANINGS) == set(MENU_COLUMNS)
+    assert sorted(table["instrument"]) == sorted(KEYS)
+    diffs = fitted.comparison_.differences()
+    for row in table.itertuples():
+        d = diffs[row.instrument]
+        # each alternative is the base plus that one instrument, at the menu's budget
+        scenario = next(r.scenario for r in fitted.comparison_.alternatives
+                        if r.scenario.name == row.instrument)
+        assert list(scenario.instruments) == [row.instrument]
+        assert scenario.instruments[row.instrument].budget == BUDGET
+        assert row.spent == d[f"spend_{row.instrument}"]["alt"] <= BUDGET * HORIZON + 1e-9
+        assert row.spent_share == pytest.approx(row.spent / (BUDGET * HORIZON))
+        assert row.reach == d[f"reach_{row.instrument}"]["alt"]
+        assert row.additional_innovations == d["additional_innovations"]["diff"]
+        assert [row.additional_innovations_low, row.additional_innovations_high] == \
+            d["additional_innovations"]["ci95"]
+        assert row.established == (row.additional_innovations_low > 0)
+        assert row.additional_patents == d["patents"]["diff"]
+        assert row.additional_uir == d["collab_uir"]["diff"]
+    by_key = table.set_index("instrument")
+    # unit costs: a campaign contact 0.1, a talent award 1, a voucher 1, IP support 0.5
+    for key, unit in (("awareness_campaign", 0.1), ("talent_subsidy", 1.0),
+                      ("ip_support", 0.5)):
+        assert by_key.loc[key, "spent_per_reach"] == pytest.approx(unit)
+        assert by_key.loc[key, "spent"] == pytest.approx(BUDGET * HORIZON)  # all of it
+    assert by_key.loc["ip_support", "resource"] == "policy"
+    assert by_key.loc["innovation_voucher", "resource"] == "technology"
+
+
+def test_established_instruments_come_first_cheapest_first(fitted):
+    table = fitted.table_
+    assert 1 <= table["established"].sum() < len(table)  # both kinds to order
+    established = table["established"].to_numpy()
+    assert not (np.diff(established.astype(int)) > 0).any()  # no established after the rest
+    cost = table.loc[table["established"], "spending_per_additional_innovation"].to_numpy()
+    assert (np.diff(cost) >= 0).all()
+    rest = table.loc[~table["established"], "additional_innovations"].to_numpy()
+    assert (np.diff(rest) <= 0).all()
+
+
+def test_the_record_and_the_picture(fitted, tmp_path):
+    data = fitted.to_dict()
+    text = json.dumps(data, allow_nan=False)  # no NaN: a ratio without a value is null
+    assert json.loads(text)["budget_per_quarter"] == BUDGET
+    assert {k: data[k] for k in ("seed", "replications", "horizon")} == \
+        {"seed": 7, "replications": 5, "horizon": HORIZON}
+    assert data["version"] and "assumptions" in data["note"]
+    assert [r["instrument"] for r in data["menu"]] == list(fitted.table_["instrument"])
+    png = fitted.plot(tmp_path / "menu.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("menu, base, message", [
+    (InstrumentMenu(2.0, instruments=["grant"]), {}, r"instruments: unknown \['grant'\]"),
+    (InstrumentMenu(2.0, instruments=["ip_support", "ip_support"]), {}, "each instrument once"),
+    (InstrumentMenu(2.0, instruments=[]), {}, "at least one"),
+    (InstrumentMenu(2.0, stages=["teen"]), {}, r"stages: unknown \['teen'\]"),
+    (InstrumentMenu(0.5), {}, r"innovation_voucher\.budget: 0\.5 a quarter cannot pay one "
+                              r"voucher.*leave innovation_voucher off the menu"),
+    (InstrumentMenu(2.0, instruments=["ip_support"]),
+     {"instruments": {"ip_support": {"budget": 1.0}}}, "the base scenario 'base' has it"),
+])
+def test_bad_menus_are_refused_before_any_run(menu, base, message):
+    with pytest.raises(ScenarioError, match=message):
+        menu.scenarios(parse_scenario({**BASE, **base}))
+
+
+@pytest.mark.parametrize("budget", [0.0, -1.0, math.inf, math.nan])
+def test_a_budget_must_be_positive_and_finite(budget):
+    with pytest.raises(ScenarioError, match="budget: a number > 0"):
+        InstrumentMenu(budget, instruments=["ip_support"]).fit(parse_scenario(dict(BASE)))
+
+
+def test_stages_given_apply_to_every_instrument():
+    scenarios = InstrumentMenu(2.0, instruments=KEYS, stages=["start-up"]).scenarios(
+        parse_scenario(dict(BASE)))
+    assert all(s.instruments[s.name].stages == ("start-up",) for s in scenarios)
+
+
+def test_the_cli_writes_the_menu_and_refuses_bad_options(tmp_path):
+    base = tmp_path / "base.toml"
+    base.write_text('name = "base"\nhorizon = 3\nreplications = 2\nseed = 3\n[population]\n'
+                    'n_firms = 300\n')
+    out = tmp_path / "m"
+    res = runner.invoke(app, ["simulate", "menu", str(base), "--budget", "2", "--instruments",
+                              "awareness_campaign,ip_support", "--out", str(out), "-q"],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["menu.json", "menu.png", "menu.xlsx",
+                                                     "steps.parquet"]
+    data = json.loads((out / "menu.json").read_text())
+    assert [r["instrument"] for r in data["menu"]][0] in ("awareness_campaign", "ip_support")
+    book = openpyxl.load_workbook(out / "menu.xlsx")
+    assert book.sheetnames == ["menu", "columns", "run"]
+    assert [c.value for c in book["menu"][1]] == list(MENU_COLUMNS)
+    stderr = " ".join(res.stderr.split())
+    assert "awareness_campaign" in stderr and REACH_NOTE in stderr
+    for args, message in ((["--instruments", "grant"], "--instruments: unknown"),
+                          (["--stages", "teen"], "--stages: unknown"),
+                          (["--budget", "0"], "--budget: a number > 0"),
+                          (["--instruments", " , "], "--instruments: give one or more")):
+        bad = tmp_path / "bad"
+        res = runner.invoke(app, ["simulate", "menu", str(base), "--out", str(bad), "-q",
+                                  *args])
+        assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
+        assert not bad.exists()
