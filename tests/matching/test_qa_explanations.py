@@ -217,6 +217,34 @@ def test_score_refuses_a_self_pair(fitted):
         fitted.score([("t:sme:3", "t:university:0"), ("t:sme:3", "t:sme:3")], mode="alliance")
 
 
+def test_recommend_says_when_fewer_than_k_candidates_exist(pic_url):
+    """Three research candidates: --k 10 gave three rows without a word."""
+    out = invoke("recommend", "111", "--k", "10", "--json", "--database-url", pic_url)
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert len(data["recommendations"]) == 3
+    said = ("only 3 candidate(s) exist, fewer than k = 10: research mode has 3 organisation(s) of kinds "
+            "university, research_institute")  # fmt: skip
+    assert data["note"].startswith(said) and said in one_line(out.stderr)
+    out = invoke("recommend", "111", "--k", "3", "--json", "--database-url", pic_url)
+    assert "note" not in json.loads(out.stdout) and "only" not in out.stderr
+
+
+def test_recommend_counts_known_partners_among_the_missing(fitted):
+    h = fitted.history_
+    sme = next(o for o, k, d in zip(h.org_ids, h.kinds, h.degree, strict=True) if k == "sme" and d > 0)
+    known = len(set(h.adjacency[fitted.row_of(sme)].indices) & set(fitted.candidates("intermediary")))
+    total = len(fitted.candidates("intermediary"))
+    note = fitted.why_fewer(sme, mode="intermediary", k=total + 5)
+    assert note.startswith(f"only {total - known} candidate(s) exist, fewer than k = {total + 5}")
+    assert (f", less {known} already its partner(s)" in note) == bool(known)
+    assert fitted.why_fewer(sme, mode="intermediary", k=1) is None
+    # cluster mode: the clusters it may join (not its own)
+    member = next(o for o, c in zip(h.org_ids, h.clusters, strict=True) if c is not None)
+    n = len(fitted.recommend(member, mode="cluster", k=10))
+    assert 0 < n < 10 and fitted.why_fewer(member, mode="cluster", k=10).startswith(f"only {n} cluster(s) to join")
+
+
 def test_capacity_activity_help_says_what_it_counts_with_candidates():
     out = runner.invoke(app, ["match", "assign", "--help"], env={"COLUMNS": "200"})
     assert "the number of candidate pairs naming it in the file" in one_line(out.output)

@@ -146,12 +146,17 @@ def recommend(
     none_because = rec.why_no_partners(org_id, mode=mode) if table.empty and mode != "cluster" else None
     if none_because:
         _warn(f"no partner to recommend for {org_id}: {none_because}")
+    # fewer rows than --k came without a word: say that only so many candidates exist
+    fewer = rec.why_fewer(org_id, mode=mode, k=k) if 0 < len(table) < k else None
+    if fewer:
+        note(f"{len(table)} row(s) for {org_id}: {fewer}")
     if out is not None:
         write_table(table, out)
     if json_out:
         print_json({"organisation": org_id, "mode": mode, "k": k, "model": rec.fit_notes_.get(mode),
                     "recommendations": table.to_dict(orient="records"),
-                    **({"note": none_because} if none_because else {}), **rec.metadata_})  # fmt: skip
+                    **({"note": none_because or fewer} if none_because or fewer else {}),
+                    **rec.metadata_})  # fmt: skip
         return
     name = rec.history_.names[rec.row_of(org_id)]
     view = Table(title=f"{mode} partners for {name} ({org_id})", show_lines=True)

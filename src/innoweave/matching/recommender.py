@@ -556,19 +556,47 @@ class PartnerRecommender(Estimator):
         """Why :meth:`recommend` has no partner for ``org_id`` in ``mode`` (None if it has):
         no candidate of the mode's kinds, or every candidate already a partner (or itself)."""
         self._check_partner_mode(mode)
-        q = self.row_of(org_id)
         cands = self.candidates(mode)
         kinds = ", ".join(self.mode_specs_[mode].target_kinds)
         if len(cands) == 0:
             return f"the registry has no organisation of the kinds of {mode} mode ({kinds})"
-        excluded = {q} | (set(self.history_.adjacency[q].indices.tolist()) if self.new_only else set())
-        candidates = set(cands.tolist())
-        if candidates - excluded:
+        eligible, known, itself = self._eligible(org_id, mode)
+        if eligible:
             return None
-        known = len(candidates & excluded - {q})
-        itself = " and the organisation itself" if q in candidates else ""
+        itself = " and the organisation itself" if itself else ""
         return (f"every candidate of {mode} mode ({len(cands)} of kinds {kinds}) is already a partner "
                 f"({known}){itself}: only new partners are recommended")
+
+    def why_fewer(self, org_id: str, *, mode: str, k: int) -> str | None:
+        """Why :meth:`recommend` gives ``org_id`` fewer than ``k`` rows in ``mode`` although it
+        has some (None where it gives ``k``, or none: :meth:`why_no_partners`): only so many
+        candidates exist."""
+        check_k(k)
+        if mode == "cluster":
+            self._check_mode(mode)
+            h, q = self.history_, self.row_of(org_id)
+            n = sum(1 for _, cl in self.clusters_.iterrows() if len(cl["members"]) and q not in cl["members"]
+                    and cl["external_id"] != h.clusters[q]) if self.clusters_ is not None else 0  # fmt: skip
+            return (f"only {n} cluster(s) to join exist, fewer than k = {k} (every cluster with members "
+                    "but its own)") if 0 < n < k else None  # fmt: skip
+        self._check_partner_mode(mode)
+        eligible, known, itself = self._eligible(org_id, mode)
+        if not 0 < eligible < k:
+            return None
+        kinds = ", ".join(self.mode_specs_[mode].target_kinds)
+        left = [f"{known} already its partner(s)"] if self.new_only and known else []
+        left += ["the organisation itself"] if itself else []
+        return (f"only {eligible} candidate(s) exist, fewer than k = {k}: {mode} mode has "
+                f"{len(self.candidates(mode))} organisation(s) of kinds {kinds}"
+                + (f", less {' and '.join(left)}" if left else ""))  # fmt: skip
+
+    def _eligible(self, org_id: str, mode: str) -> tuple[int, int, bool]:
+        """The candidates :meth:`recommend` may give ``org_id`` in ``mode``, the candidates left
+        out as known partners (with ``new_only``) and whether it is a candidate itself."""
+        q = self.row_of(org_id)
+        candidates = set(self.candidates(mode).tolist())
+        known = (set(self.history_.adjacency[q].indices.tolist()) if self.new_only else set()) - {q}
+        return len(candidates - known - {q}), len(candidates & known), q in candidates
 
     def _partner_rows(self, queries: np.ndarray, *, mode: str, k: int) -> pd.DataFrame:
         """The explained top-``k`` rows of each query row (``query_id``, ``query_name`` first)."""
