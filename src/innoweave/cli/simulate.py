@@ -415,8 +415,11 @@ def menu(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Each instrument alone at one budget against the base (common random numbers): what it
-    spends, whom it reaches, what it adds, and the spending per additional innovation."""
+    """Each instrument alone at one budget against the base: spending, reach, additional innovations.
+
+    Every instrument is added alone to the base at the same budget a quarter and run with it
+    under common random numbers; the table gives what it spent, whom it reached, what it
+    added (with 95 % intervals) and the spending per additional innovation."""
     import pandas as pd
 
     from innoweave.simulation.menu import MENU_MEANINGS, InstrumentMenu

@@ -683,7 +683,7 @@ class Engine:
         firm = s.alive & s.is_firm()
         call = gov.grant_budget > 0 and bool(s.grant_offer.any())
         if self._fused:
-            def logit(offer):
+            def base_logit(offer):
                 return kernels.intent_logit(
                     s.employees, s.capital, s.awareness, s.credit_access, offer,
                     s.tax_eligible, s.guarantee_left, dv.size_class, firm,
@@ -693,7 +693,7 @@ class Engine:
                     ip.credit_line_per_employee, np.float32(ip.awareness_weight),
                     ip.funding_weight)
         else:
-            def logit(offer):
+            def base_logit(offer):
                 cost = (ip.project_cost_per_employee * s.employees).astype(xp.float32)
                 # the grant, and the tax credit on the part of the cost the firm pays itself
                 grant = xp.where(offer, gov.grant_share * cost, 0.0)
@@ -707,6 +707,16 @@ class Engine:
                 bias = xp.asarray(ip.intent_bias, dtype=xp.float32)[dv.size_class]
                 return (bias + ip.awareness_weight * (s.awareness - 0.5)
                         + ip.funding_weight * (phi - 1.0)), cost
+        # the price effect: support lowers the share of the cost the firm pays itself
+        price_grant, price_tax = gov.price_terms(ip.price_elasticity)
+
+        def logit(offer):
+            z, cost = base_logit(offer)
+            if price_grant or price_tax:
+                z = (z + xp.where(offer & firm, price_grant, 0.0)
+                     + xp.where(s.tax_eligible & firm, price_tax, 0.0))
+            return z, cost
+
         funded = xp.zeros_like(s.grant_offer)  # nobody yet: also the "no grant" mask of the logit
         z, cost = logit(funded)
         prob = 1.0 / (1.0 + xp.exp(-z))

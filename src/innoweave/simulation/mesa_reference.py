@@ -219,11 +219,15 @@ class Firm(Organisation):
         funds = max(self.capital, 0.0) + credit * ip.credit_line_per_employee * self.employees
         tax = gov.tax_share * gov.tax_scale if self.tax_eligible else 0.0
 
+        def price(share: float) -> float:  # the user cost: support pays a share of the cost
+            return -ip.price_elasticity * math.log(1.0 - min(share, 0.95)) if share > 0 else 0.0
+
         def probability(grant: float) -> float:  # the tax credit covers what the grant does not
             phi = min(1.0, (funds + grant + tax * (cost - grant)) / cost)
             return _sigmoid(ip.intent_bias[self.size_class]
                             + ip.awareness_weight * (self.awareness - 0.5)
-                            + ip.funding_weight * (phi - 1.0))
+                            + ip.funding_weight * (phi - 1.0)
+                            + price(grant / cost) + price(tax))
 
         self.cost = cost
         self.draw = self.model.random.random()

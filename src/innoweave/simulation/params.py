@@ -117,6 +117,10 @@ class IntentParams:
     funding_weight: float = 3.0
     project_cost_per_employee: float = 0.25
     credit_line_per_employee: float = 0.5
+    #: how the project probability answers the share of its cost that support pays (the user
+    #: cost of R&D): -price_elasticity x log(1 - share) on the logit; about 1 in the
+    #: literature (Hall and Van Reenen 2000; Bloom, Griffith and Van Reenen 2002)
+    price_elasticity: float = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -376,6 +380,7 @@ PARAM_RANGES: dict[str, Range] = {
     "intent.funding_weight": NONNEG,
     "intent.project_cost_per_employee": POSITIVE,
     "intent.credit_line_per_employee": NONNEG,
+    "intent.price_elasticity": NONNEG,
     "search.n_candidates": COUNT,
     "search.p_previous": PROB,
     "search.p_cluster": PROB,
@@ -727,6 +732,11 @@ class InstrumentConfig:
                                             for name in INSTRUMENT_DEFAULTS[self.key]}}
 
 
+#: The largest share of a project's cost that support counts for in its price effect (a
+#: grant of share 1 would otherwise make the log-odds infinite).
+MAX_SUPPORT_SHARE = 0.95
+
+
 class InstrumentEffects:
     """The effect sizes of a scenario's instruments, read once per run (and the R&D tax
     credit's last pro-rata scale, which each government updates as it refunds).
@@ -763,6 +773,17 @@ class InstrumentEffects:
         self.cost_per_introduction = setting("intermediary_funding", "cost_per_introduction")
         self.cluster_boost_factor = setting("cluster_programme", "boost")
         self.patent_factor = setting("ip_support", "patent_factor", off=1.0)
+
+    def price_terms(self, elasticity: float) -> tuple[float, float]:
+        """What the R&D grant and the R&D tax credit add to a firm's project logit in phase 2
+        through the share of the project's cost they pay (its user cost):
+        ``-elasticity x log(1 - share)``, the grant's share where the call funds the firm, the
+        tax credit's ``share x scale`` where it is open to it (each share capped at
+        :data:`MAX_SUPPORT_SHARE`); 0 without the instrument."""
+        def term(share: float) -> float:
+            return -elasticity * math.log(1.0 - min(share, MAX_SUPPORT_SHARE)) if share > 0 else 0.0
+
+        return term(self.grant_share), term(self.tax_share * self.tax_scale)
 
     def voucher_rate(self) -> float:
         """The share of outstanding vouchers presented a step, as the voucher programme has
