@@ -133,3 +133,53 @@ def test_the_cli_writes_the_menu_and_refuses_bad_options(tmp_path):
                                   *args])
         assert res.exit_code == 2 and message in " ".join(res.output.split()), res.output
         assert not bad.exists()
+
+
+def test_by_stage_puts_each_instrument_once_per_stage_and_leaves_out_unreached_ones(tmp_path):
+    """20 firms, seed 1: no SME in transformation at the start, so that stage's pairs are
+    left out (named in skipped_), not an error for the whole menu."""
+    base = parse_scenario({"name": "base", "horizon": 3, "replications": 2, "seed": 1,
+                           "population": {"source": "synthetic", "n_firms": 20}})
+    menu = InstrumentMenu(1.0, instruments=["talent_subsidy", "ip_support"], by_stage=True)
+    names = [s.name for s in menu.scenarios(base)]
+    assert names == [f"{k}.{s}" for k in ("talent_subsidy", "ip_support")
+                     for s in ("start-up", "growth", "maturity", "transformation")]
+    assert all(s.instruments[s.name.split(".")[0]].stages == (s.name.split(".")[1],)
+               for s in menu.scenarios(base))
+    menu.fit(base)
+    assert set(menu.skipped_) == {"talent_subsidy.transformation", "ip_support.transformation"}
+    assert all("reaches no firm" in why or "eligib" in why for why in menu.skipped_.values())
+    assert len(menu.table_) == 6 and set(menu.table_["stages"]) == {"start-up", "growth",
+                                                                     "maturity"}
+    grid = menu.matrix("spent")
+    assert list(grid.index) == ["talent_subsidy", "ip_support"]
+    assert list(grid.columns) == ["start-up", "growth", "maturity"]
+    row = menu.table_.set_index(["instrument", "stages"]).loc[("ip_support", "growth"), "spent"]
+    assert grid.loc["ip_support", "growth"] == row
+    assert menu.to_dict()["skipped"] == menu.skipped_ and menu.to_dict()["by_stage"] is True
+    assert menu.plot(tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_by_stage_with_no_stage_reached_is_refused():
+    base = parse_scenario({"name": "base", "horizon": 3, "replications": 2, "seed": 1,
+                           "population": {"source": "synthetic", "n_firms": 20}})
+    with pytest.raises(ScenarioError, match="no instrument and stage of the menu reaches"):
+        InstrumentMenu(1.0, instruments=["talent_subsidy"], stages=["transformation"],
+                       by_stage=True).fit(base)
+
+
+def test_the_cli_by_stage_writes_the_grid_sheets(tmp_path):
+    base = tmp_path / "base.toml"
+    base.write_text('name = "base"\nhorizon = 3\nreplications = 2\nseed = 1\n[population]\n'
+                    'n_firms = 20\n')
+    out = tmp_path / "g"
+    res = runner.invoke(app, ["simulate", "menu", str(base), "--budget", "1", "--by-stage",
+                              "--instruments", "talent_subsidy", "--out", str(out), "-q"],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "talent_subsidy.transformation: left out" in " ".join(res.stderr.split())
+    book = openpyxl.load_workbook(out / "menu.xlsx")
+    assert book.sheetnames == ["menu", "by_stage_innovations", "by_stage_cost",
+                               "by_stage_established", "columns", "run"]
+    assert [c.value for c in book["by_stage_innovations"][1]] == ["instrument", "start-up",
+                                                                   "growth", "maturity"]

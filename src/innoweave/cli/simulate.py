@@ -407,6 +407,10 @@ def menu(
     stages: Annotated[str | None, typer.Option(
         "--stages", help="Growth stages eligible for every instrument, comma-separated "
                          "(default: each instrument's own).")] = None,
+    by_stage: Annotated[bool, typer.Option(
+        "--by-stage", help="Each instrument once per growth stage (of --stages, default "
+                           "all four), eligible for that stage alone: instrument x stage.")
+    ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (default "
                                              "simulation_runs/menu_BASE).")] = None,
     replications: RepsOpt = None,
@@ -429,7 +433,7 @@ def menu(
     base_sc = _load(base)
     reps, steps = _run_settings(replications, horizon, base_sc)
     model = InstrumentMenu(budget, instruments=_names(instruments, "--instruments"),
-                           stages=_names(stages, "--stages"))
+                           stages=_names(stages, "--stages"), by_stage=by_stage)
     if not (0 < budget < math.inf):
         raise fail(f"--budget: a number > 0 a quarter, got {budget:g}")
     try:
@@ -456,13 +460,19 @@ def menu(
                           for r in [comparison.base, *comparison.alternatives]])
     data = model.to_dict()
     data["files"] = {name: str(folder / name) for name in MENU_FILES}
-    about = {key: data[key] for key in ("base", "budget_per_quarter", "stages", "seed",
+    about = {key: data[key] for key in ("base", "budget_per_quarter", "stages", "by_stage", "seed",
                                         "replications", "horizon", "common_random_numbers",
                                         "kernels", "version", "money_unit", "note")}
 
     def workbook(path: Path) -> None:
         with pd.ExcelWriter(path, engine="openpyxl") as book:
             model.table_.to_excel(book, sheet_name="menu", index=False)
+            if by_stage:  # instrument x stage, as the picture shows it
+                for value, sheet in (("additional_innovations", "by_stage_innovations"),
+                                     ("spending_per_additional_innovation",
+                                      "by_stage_cost"),
+                                     ("established", "by_stage_established")):
+                    model.matrix(value).to_excel(book, sheet_name=sheet)
             pd.DataFrame({"column": list(MENU_MEANINGS), "meaning": list(MENU_MEANINGS.values())}
                          ).to_excel(book, sheet_name="columns", index=False)
             pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}
@@ -477,14 +487,16 @@ def menu(
     if json_out:
         print_json(data)
         return
+    for name, why in model.skipped_.items():
+        note(f"{name}: left out, {why}")
     table = _results_table(f"Each instrument alone at {budget:g} a quarter − {base_sc.name} "
                            f"({reps} replications × {steps} quarters, CRN)",
-                           ("instrument", "spent", "reach (firm-quarters)",
+                           ("instrument", "stages", "spent", "reach (firm-quarters)",
                             "additional innovations",
                             "95 % CI", "per additional innovation"), compact=True)
     for row in model.table_.itertuples():
         ratio = row.spending_per_additional_innovation
-        table.add_row(row.instrument, _fmt(row.spent), _fmt(row.reach),
+        table.add_row(row.instrument, row.stages, _fmt(row.spent), _fmt(row.reach),
                       _fmt(row.additional_innovations),
                       _ci(row.additional_innovations_low, row.additional_innovations_high),
                       ("n/a" if math.isnan(ratio) else _fmt(ratio))

@@ -24,7 +24,12 @@ import pandas as pd
 from innoweave.estimator import Estimator
 from innoweave.registry.instruments import INSTRUMENTS
 from innoweave.simulation.params import STAGES, InstrumentConfig
-from innoweave.simulation.runner import MONEY_UNIT, Comparison, compare_scenarios
+from innoweave.simulation.runner import (
+    MONEY_UNIT,
+    Comparison,
+    compare_scenarios,
+    first_population,
+)
 from innoweave.simulation.scenario import Scenario, ScenarioError
 
 #: The columns of :meth:`InstrumentMenu.table`, in order.
@@ -77,15 +82,23 @@ class InstrumentMenu(Estimator):
     stages:
         Growth stages eligible for every instrument (default: each instrument's own, as
         the catalogue sets them).
+    by_stage:
+        Put each instrument on the menu once per growth stage (of ``stages``, default all
+        four), eligible for that stage alone: the seed paper's "principle of the stage" as
+        a table of instrument x stage. A pair whose stage has no eligible firm at the start
+        is left out and listed in ``skipped_``.
     """
 
-    def __init__(self, budget: float = 10.0, *, instruments=None, stages=None):
+    def __init__(self, budget: float = 10.0, *, instruments=None, stages=None,
+                 by_stage: bool = False):
         self.budget = budget
         self.instruments = instruments
         self.stages = stages
+        self.by_stage = by_stage
 
     def scenarios(self, base: Scenario) -> list[Scenario]:
-        """The menu's alternatives: ``base`` plus one instrument each, named by its key.
+        """The menu's alternatives: ``base`` plus one instrument each, named by its key (by
+        stage: ``key.stage``, eligible for that stage alone).
 
         Raises ScenarioError naming the instrument where the base already has it or its
         settings refuse the budget (a voucher budget below one voucher's value)."""
@@ -101,22 +114,28 @@ class InstrumentMenu(Estimator):
             if bad or not self.stages:
                 raise ScenarioError(f"stages: unknown {bad}; allowed: {list(STAGES)}" if bad
                                     else "stages: at least one growth stage")
+        if self.by_stage:
+            groups = [(f"{key}.{stage}", key, [stage]) for key in keys
+                      for stage in (self.stages or STAGES)]
+        else:
+            groups = [(key, key, None if self.stages is None else list(self.stages))
+                      for key in keys]
         out = []
-        for key in keys:
+        for name, key, stages in groups:
             if key in base.instruments:
                 raise ScenarioError(f"{key}: the base scenario {base.name!r} has it already; "
                                     "leave it off the menu or out of the base")
             table: dict[str, Any] = {"budget": self.budget}
-            if self.stages is not None:
-                table["stages"] = list(self.stages)
+            if stages is not None:
+                table["stages"] = stages
             try:
                 cfg = InstrumentConfig.from_dict(key, table)
             except ValueError as exc:
                 raise ScenarioError(f"{exc} (leave {key} off the menu or give another "
                                     "budget)") from None
-            out.append(replace(base, name=key, description=f"{key} alone, {self.budget:g} a "
-                               "quarter", instruments={**base.instruments, key: cfg},
-                               path=None))
+            out.append(replace(base, name=name, description=f"{key} alone, {self.budget:g} a "
+                               f"quarter, for {', '.join(cfg.stages)}",
+                               instruments={**base.instruments, key: cfg}, path=None))
         return out
 
     def fit(self, base: Scenario, *, replications: int | None = None,
@@ -126,11 +145,34 @@ class InstrumentMenu(Estimator):
         if not isinstance(self.budget, (int, float)) or isinstance(self.budget, bool) or not (
                 0 < self.budget < math.inf):
             raise ScenarioError(f"budget: a number > 0 a quarter, got {self.budget!r}")
-        self.comparison_ = compare_scenarios(base, self.scenarios(base),
-                                             replications=replications, horizon=horizon,
-                                             xp=xp, progress=progress)
+        alternatives = self.scenarios(base)
+        self.skipped_: dict[str, str] = {}
+        if self.by_stage:  # a stage without an eligible firm is left out, not an error
+            pop = first_population(base)
+            kept = []
+            for sc in alternatives:
+                try:
+                    sc.check_population(pop)
+                    kept.append(sc)
+                except ScenarioError as exc:
+                    self.skipped_[sc.name] = str(exc)
+            if not kept:
+                raise ScenarioError("no instrument and stage of the menu reaches a firm at "
+                                    f"the start: {self.skipped_}")
+            alternatives = kept
+        self.comparison_ = compare_scenarios(base, alternatives, replications=replications,
+                                             horizon=horizon, xp=xp, progress=progress)
         self.table_ = menu_table(self.comparison_, self.budget)
         return self
+
+    def matrix(self, value: str = "additional_innovations") -> pd.DataFrame:
+        """The by-stage menu as instrument x stage: ``value`` (a column of the table; cells
+        left out or not reached are NaN), instruments in catalogue order, stages in order."""
+        table = self.table_
+        keys = [k for k in INSTRUMENTS if k in set(table["instrument"])]
+        stages = [s for s in STAGES if s in set(table["stages"])]
+        return (table.pivot(index="instrument", columns="stages", values=value)
+                .reindex(index=keys, columns=stages))
 
     def to_dict(self) -> dict[str, Any]:
         """The menu as plain data: settings, the comparison's seed, replications, horizon and
@@ -140,17 +182,22 @@ class InstrumentMenu(Estimator):
                  for k, v in row.items()} for row in self.table_.to_dict(orient="records")]
         return {"base": comp["base"], "budget_per_quarter": self.budget,
                 "stages": None if self.stages is None else list(self.stages),
+                "by_stage": self.by_stage, "skipped": dict(self.skipped_),
                 **{k: comp[k] for k in ("seed", "replications", "horizon",
                                         "common_random_numbers", "kernels", "version")},
                 "money_unit": MONEY_UNIT, "menu": rows, "note": MENU_NOTE}
 
     def plot(self, path: str | Path, *, format: str | None = None) -> Path:
         """A bar per instrument: its additional innovations with the 95 % interval, coloured
-        by resource, hatched where not established, the spending written beside
-        (``format``: png, svg, ...; default ``path``'s suffix)."""
-        return plot_menu(self.table_, path, budget=self.budget,
-                         replications=self.comparison_.base.replications,
-                         horizon=self.comparison_.base.horizon, format=format)
+        by resource, hatched where not established, the spending written beside; by stage,
+        a grid of instrument x stage coloured by additional innovations per 100 spent,
+        established cells in full colour (``format``: png, svg, ...; default ``path``'s
+        suffix)."""
+        settings = {"budget": self.budget, "replications": self.comparison_.base.replications,
+                    "horizon": self.comparison_.base.horizon, "format": format}
+        if self.by_stage:
+            return plot_stage_grid(self, path, **settings)
+        return plot_menu(self.table_, path, **settings)
 
 
 #: Said with every menu: where its figures come from.
@@ -206,6 +253,48 @@ def menu_table(comparison: Comparison, budget: float) -> pd.DataFrame:
 #: Bar colours by the resource an instrument gives.
 RESOURCE_COLOURS = {"capital": "#1f77b4", "talent": "#ff7f0e", "technology": "#2ca02c",
                     "policy": "#9467bd"}
+
+
+def plot_stage_grid(menu: InstrumentMenu, path: str | Path, *, budget: float,
+                    replications: int, horizon: int, format: str | None = None) -> Path:
+    """Draw a by-stage menu (see :meth:`InstrumentMenu.plot`) to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    extra = menu.matrix("additional_innovations")
+    spent = menu.matrix("spent")
+    established = menu.matrix("established")
+    per_100 = 100 * extra / spent.where(spent > 0)
+    fig, ax = plt.subplots(figsize=(1.6 * len(extra.columns) + 4, 0.5 * len(extra) + 1.8))
+    shown = per_100.where(established.fillna(False).astype(bool))
+    limit = float(np.nanmax(np.abs(per_100.to_numpy()))) if per_100.notna().any().any() else 1
+    image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdYlGn", vmin=-limit, vmax=limit,
+                      aspect="auto")
+    for i, key in enumerate(extra.index):
+        for j, stage in enumerate(extra.columns):
+            value = per_100.loc[key, stage]
+            if np.isnan(value):
+                text = "–" if (f"{key}.{stage}" in menu.skipped_) else "n/a"
+            else:
+                text = f"{value:+.1f}" if established.loc[key, stage] else f"({value:+.1f})"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(extra.columns)), list(extra.columns))
+    ax.set_yticks(range(len(extra.index)), list(extra.index))
+    ax.set_title(f"Additional innovations per 100 spent, each instrument alone at {budget:g} a "
+                 f"quarter for one stage\n({horizon} quarters, {replications} replications; "
+                 "(…) not established, – no eligible firm)", fontsize=10)
+    fig.colorbar(image, ax=ax, label="additional innovations per 100 spent (established)")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight",
+                    format=format or path.suffix.lstrip(".").lower())
+    finally:
+        plt.close(fig)
+    return path
 
 
 def plot_menu(table: pd.DataFrame, path: str | Path, *, budget: float, replications: int,

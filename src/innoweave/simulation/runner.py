@@ -333,6 +333,13 @@ def many_outputs_note(differences: dict) -> str:
             "replications before acting on it.")
 
 
+def first_population(scenario: Scenario):
+    """The population of ``scenario``'s first replication (built from its seed as
+    :func:`run_scenario` builds it): what a comparison checks each scenario against before
+    any run."""
+    return scenario.build_population(seed=spawn_seeds(scenario.seed, 1)[0].spawn(2)[0])
+
+
 def compare_scenarios(
     base: Scenario,
     alternatives: list[Scenario],
@@ -353,10 +360,10 @@ def compare_scenarios(
     reps = run_setting(replications, base.replications, "replications")
     steps = run_setting(horizon, base.horizon, "horizon")
     comparable(base, alternatives, replications=replications, horizon=horizon)
-    first = spawn_seeds(base.seed, 1)[0].spawn(2)[0]  # replication 0's population seed
-    for sc in alternatives:  # validate every population before the first run
+    pop = first_population(base)  # one population for all (comparable checked it)
+    for sc in alternatives:  # validate every alternative on it before the first run
         try:
-            sc.check_population(sc.build_population(seed=first))
+            sc.check_population(pop)
         except ScenarioError as exc:
             where = sc.path or f"scenario {sc.name!r}"
             raise ScenarioError(f"{where}: {exc}") from None
