@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from typer.testing import CliRunner
+from match_cli import invoke, one_line, runner
 
 from innoweave.cli import app
 from innoweave.matching import PartnerRecommender
@@ -115,17 +115,7 @@ def test_widespread_means_more_than_5_percent_of_the_profiles_and_more_than_50()
 
 
 # ------------------------------------------------------------------ 3. ids in forced/conflicts
-runner = CliRunner()
 
-
-def one_line(output: str) -> str:
-    return " ".join(output.split())
-
-
-def invoke(*args):
-    out = runner.invoke(app, ["match", *map(str, args)])
-    assert "Traceback" not in out.output and not isinstance(out.exception, (ValueError, KeyError, IndexError)), out.output
-    return out
 
 
 @pytest.fixture(scope="module")

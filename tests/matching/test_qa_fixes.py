@@ -9,24 +9,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from match_cli import invoke, one_line, runner
 
 from innoweave.cli import app
 from innoweave.matching.assignment import assign
 from innoweave.matching.inputs import InputFileError, parse_date_option, parse_dates, read_csv_lines
 from innoweave.matching.protocols import EvaluationInputError, read_eval_files
-
-runner = CliRunner()
-
-
-def one_line(output: str) -> str:
-    return " ".join(output.split())
-
-
-def invoke(*args):
-    out = runner.invoke(app, ["match", *map(str, args)])
-    assert "Traceback" not in out.output and not isinstance(out.exception, (ValueError, KeyError, IndexError)), out.output
-    return out
 
 
 # ------------------------------------------------------------------ generic evaluation files

@@ -9,21 +9,7 @@ import json
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from innoweave.cli import app
-
-runner = CliRunner()
-
-
-def one_line(output: str) -> str:
-    return " ".join(output.split())
-
-
-def invoke(*args):
-    out = runner.invoke(app, ["match", *map(str, args)])
-    assert "Traceback" not in out.output and not isinstance(out.exception, (ValueError, KeyError, IndexError)), out.output
-    return out
+from match_cli import invoke, one_line
 
 
 @pytest.fixture(scope="module")

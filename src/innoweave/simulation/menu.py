@@ -255,20 +255,40 @@ RESOURCE_COLOURS = {"capital": "#1f77b4", "talent": "#ff7f0e", "technology": "#2
                     "policy": "#9467bd"}
 
 
-def plot_stage_grid(menu: InstrumentMenu, path: str | Path, *, budget: float,
-                    replications: int, horizon: int, format: str | None = None) -> Path:
-    """Draw a by-stage menu (see :meth:`InstrumentMenu.plot`) to ``path``."""
+def _axes(width: float, height: float):
+    """A figure and its axes on the non-interactive backend (pictures are files)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def _save(fig, path: str | Path, format: str | None) -> Path:
+    """Write ``fig`` to ``path`` (``format`` png, svg, ...; default the suffix) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight",
+                    format=format or path.suffix.lstrip(".").lower())
+    finally:
+        plt.close(fig)
+    return path
+
+
+def plot_stage_grid(menu: InstrumentMenu, path: str | Path, *, budget: float,
+                    replications: int, horizon: int, format: str | None = None) -> Path:
+    """Draw a by-stage menu (see :meth:`InstrumentMenu.plot`) to ``path``."""
     import numpy as np
 
     extra = menu.matrix("additional_innovations")
     spent = menu.matrix("spent")
     established = menu.matrix("established")
     per_100 = 100 * extra / spent.where(spent > 0)
-    fig, ax = plt.subplots(figsize=(1.6 * len(extra.columns) + 4, 0.5 * len(extra) + 1.8))
+    fig, ax = _axes(1.6 * len(extra.columns) + 4, 0.5 * len(extra) + 1.8)
     shown = per_100.where(established.fillna(False).astype(bool))
     limit = float(np.nanmax(np.abs(per_100.to_numpy()))) if per_100.notna().any().any() else 1
     image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdYlGn", vmin=-limit, vmax=limit,
@@ -287,28 +307,17 @@ def plot_stage_grid(menu: InstrumentMenu, path: str | Path, *, budget: float,
                  f"quarter for one stage\n({horizon} quarters, {replications} replications; "
                  "(…) not established, – no eligible firm)", fontsize=10)
     fig.colorbar(image, ax=ax, label="additional innovations per 100 spent (established)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, dpi=110, bbox_inches="tight",
-                    format=format or path.suffix.lstrip(".").lower())
-    finally:
-        plt.close(fig)
-    return path
+    return _save(fig, path, format)
 
 
 def plot_menu(table: pd.DataFrame, path: str | Path, *, budget: float, replications: int,
               horizon: int, format: str | None = None) -> Path:
     """Draw the menu (see :meth:`InstrumentMenu.plot`) to ``path`` (``format`` png, svg, ...;
     default the suffix of ``path``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     rows = table.iloc[::-1]  # the first row on top
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.8))
+    fig, ax = _axes(9, 0.45 * len(rows) + 1.8)
     y = range(len(rows))
     mean = rows["additional_innovations"].to_numpy()
     low = mean - rows["additional_innovations_low"].to_numpy()
@@ -331,11 +340,4 @@ def plot_menu(table: pd.DataFrame, path: str | Path, *, budget: float, replicati
     handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
                          label="not established"))
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fig.savefig(path, dpi=110, bbox_inches="tight",
-                    format=format or path.suffix.lstrip(".").lower())
-    finally:
-        plt.close(fig)
-    return path
+    return _save(fig, path, format)

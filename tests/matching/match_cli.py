@@ -1,0 +1,21 @@
+"""What the matchmaking QA tests share: ``innoweave match ...`` run in-process, refusing a
+traceback or an unhandled error, and its output read as one line (Rich wraps it)."""
+
+from typer.testing import CliRunner
+
+from innoweave.cli import app
+
+runner = CliRunner()
+
+
+def one_line(output: str) -> str:
+    """``output`` with every run of whitespace, line breaks included, as one space."""
+    return " ".join(output.split())
+
+
+def invoke(*args):
+    """``innoweave match ARGS...``; fails the test on a traceback or an unhandled error."""
+    out = runner.invoke(app, ["match", *map(str, args)])
+    assert "Traceback" not in out.output and not isinstance(
+        out.exception, (ValueError, KeyError, IndexError)), out.output
+    return out
