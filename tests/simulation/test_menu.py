@@ -183,3 +183,24 @@ def test_the_cli_by_stage_writes_the_grid_sheets(tmp_path):
                                "by_stage_established", "columns", "run"]
     assert [c.value for c in book["by_stage_innovations"][1]] == ["instrument", "start-up",
                                                                    "growth", "maturity"]
+
+
+def test_the_ratio_counts_what_the_base_instruments_spend_more_and_says_so():
+    """A base with a grant call: an awareness campaign brings more applicants, so the base's
+    grants pay more beside the campaign. The ratio (all extra spending, as compare gives it)
+    is reconciled by base_spending_change; without it spent / additional was not the ratio."""
+    base = parse_scenario({**BASE, "instruments": {"rd_grant": {"budget": 200.0}}})
+    menu = InstrumentMenu(BUDGET, instruments=["awareness_campaign", "ip_support"]).fit(base)
+    row = menu.table_.set_index("instrument").loc["awareness_campaign"]
+    d = menu.comparison_.differences()["awareness_campaign"]
+    assert row["base_spending_change"] == pytest.approx(d["spend_rd_grant"]["diff"])
+    assert row["base_spending_change"] > 0  # more grants paid beside the campaign
+    assert row["spending_per_additional_innovation"] == pytest.approx(
+        (row["spent"] + row["base_spending_change"]) / row["additional_innovations"])
+    assert row["spending_per_additional_innovation"] != pytest.approx(
+        row["spent"] / row["additional_innovations"])
+    assert "base_spending_change" in MENU_MEANINGS["spending_per_additional_innovation"]
+    notes = menu.to_dict()["notes"]
+    assert len(notes) == 1 and "base_spending_change" in notes[0]
+    plain = InstrumentMenu(BUDGET, instruments=["ip_support"]).fit(parse_scenario(dict(BASE)))
+    assert (plain.table_["base_spending_change"] == 0).all() and plain.to_dict()["notes"] == []

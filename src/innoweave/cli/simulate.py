@@ -502,6 +502,8 @@ def menu(
                       ("n/a" if math.isnan(ratio) else _fmt(ratio))
                       + ("" if row.established else " (not established)"))
     _print_table(table)
+    for text in data["notes"]:
+        note(text)
     err.print(data["note"], markup=False, highlight=False)
     err.print(REACH_NOTE, markup=False, highlight=False)
     err.print(f"wrote {folder}/menu.json, menu.xlsx, menu.png, steps.parquet")

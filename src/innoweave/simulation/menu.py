@@ -35,8 +35,9 @@ from innoweave.simulation.scenario import Scenario, ScenarioError
 #: The columns of :meth:`InstrumentMenu.table`, in order.
 MENU_COLUMNS = (
     "instrument", "resource", "stages", "budget_per_quarter", "spent", "spent_share",
-    "reach", "spent_per_reach", "additional_innovations", "additional_innovations_low",
-    "additional_innovations_high", "spending_per_additional_innovation", "established",
+    "reach", "spent_per_reach", "base_spending_change", "additional_innovations",
+    "additional_innovations_low", "additional_innovations_high",
+    "spending_per_additional_innovation", "established",
     "additional_uir", "additional_uir_low", "additional_uir_high", "additional_patents",
     "additional_patents_low", "additional_patents_high",
 )  # fmt: skip
@@ -55,8 +56,12 @@ MENU_MEANINGS = {
                               "paired differences)",
     "additional_innovations_low": "its 95 % interval, lower end",
     "additional_innovations_high": "its 95 % interval, upper end",
-    "spending_per_additional_innovation": "spent / additional innovations (ratio of mean "
-                                          "totals; empty where there are none)",
+    "base_spending_change": "what the base's own instruments spent more (or less) beside "
+                            "it, over the horizon (0 where the base has none)",
+    "spending_per_additional_innovation": "(spent + base_spending_change) / additional "
+                                          "innovations: all extra spending, as simulate "
+                                          "compare gives it (ratio of mean totals; empty "
+                                          "where there are none)",
     "established": "whether the additional innovations' 95 % interval lies above 0 (else "
                    "the ratio may divide by chance)",
     "additional_uir": "industry-university-research collaborations minus the base's",
@@ -185,7 +190,8 @@ class InstrumentMenu(Estimator):
                 "by_stage": self.by_stage, "skipped": dict(self.skipped_),
                 **{k: comp[k] for k in ("seed", "replications", "horizon",
                                         "common_random_numbers", "kernels", "version")},
-                "money_unit": MONEY_UNIT, "menu": rows, "note": MENU_NOTE}
+                "money_unit": MONEY_UNIT, "menu": rows,
+                "notes": menu_notes(self.table_), "note": MENU_NOTE}
 
     def plot(self, path: str | Path, *, format: str | None = None) -> Path:
         """A bar per instrument: its additional innovations with the 95 % interval, coloured
@@ -208,6 +214,21 @@ MENU_NOTE = ("Each instrument runs alone, added to the base, at the same budget 
              "chance.")
 
 
+def menu_notes(table: pd.DataFrame) -> list[str]:
+    """What a reader of the menu ``table`` needs beside its figures: where the base has
+    instruments, how much their spending changed beside the menu's, which the spending per
+    additional innovation counts."""
+    notes = []
+    change = table["base_spending_change"]
+    if (change.abs() > 1e-9).any():
+        notes.append("The base's own instruments spent more or less beside the menu's "
+                     f"(base_spending_change, {change.min():+.4g} to {change.max():+.4g} over "
+                     "the horizon): the spending per additional innovation counts all extra "
+                     "spending, (spent + base_spending_change) / additional innovations, as "
+                     "simulate compare does.")
+    return notes
+
+
 def menu_table(comparison: Comparison, budget: float) -> pd.DataFrame:
     """One row per alternative of ``comparison`` (each a single instrument added to the base):
     :data:`MENU_COLUMNS`, established instruments first by spending per additional innovation,
@@ -221,6 +242,10 @@ def menu_table(comparison: Comparison, budget: float) -> pd.DataFrame:
         key = added[0]
         d = diffs[run.scenario.name]
         spent = d[f"spend_{key}"]["alt"] - d[f"spend_{key}"]["base"]
+        # what the base's own instruments spent more (or less) beside it: the ratio counts
+        # all extra spending, as simulate compare does
+        base_change = sum((d[f"spend_{k}"]["diff"] for k in comparison.base.scenario.instruments),
+                          0.0)
         reach = d[f"reach_{key}"]["alt"] - d[f"reach_{key}"]["base"]
         extra, uir, patents = d["additional_innovations"], d["collab_uir"], d["patents"]
         ratio = d["spending_per_additional_innovation"]
@@ -230,6 +255,7 @@ def menu_table(comparison: Comparison, budget: float) -> pd.DataFrame:
             "budget_per_quarter": budget, "spent": spent,
             "spent_share": spent / (budget * horizon),
             "reach": reach, "spent_per_reach": spent / reach if reach > 0 else math.nan,
+            "base_spending_change": base_change,
             "additional_innovations": extra["diff"],
             "additional_innovations_low": extra["ci95"][0],
             "additional_innovations_high": extra["ci95"][1],
