@@ -204,3 +204,26 @@ def test_the_ratio_counts_what_the_base_instruments_spend_more_and_says_so():
     assert len(notes) == 1 and "base_spending_change" in notes[0]
     plain = InstrumentMenu(BUDGET, instruments=["ip_support"]).fit(parse_scenario(dict(BASE)))
     assert (plain.table_["base_spending_change"] == 0).all() and plain.to_dict()["notes"] == []
+
+
+def test_the_record_keeps_the_base_settings_and_each_instruments_terms(tmp_path):
+    """Two menus on bases that differ only in a parameter (the price elasticity) give other
+    figures: menu.json must say which base it ran, with -r / --horizon recorded as overrides
+    (it had the budget, stages and seed only)."""
+    base = tmp_path / "base.toml"
+    base.write_text('name = "base"\nhorizon = 3\nreplications = 2\nseed = 3\n[population]\n'
+                    'n_firms = 300\n[params.intent]\nprice_elasticity = 0.5\n')
+    out = tmp_path / "m"
+    res = runner.invoke(app, ["simulate", "menu", str(base), "--budget", "2", "--instruments",
+                              "rd_grant,ip_support", "--stages", "growth", "--out", str(out),
+                              "-q", "--horizon", "4"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "menu.json").read_text())
+    settings = data["settings"]
+    assert settings["params"]["intent"]["price_elasticity"] == 0.5
+    assert settings["sha256"] and settings["population"]["n_firms"] == 300
+    assert settings["overrides"] == {"horizon": {"scenario_file": 3, "used": 4}}
+    assert set(data["instruments"]) == {"rd_grant", "ip_support"}
+    assert data["instruments"]["rd_grant"]["settings"] == {"share": 0.5}
+    assert data["instruments"]["rd_grant"]["budget"] == 2.0
+    assert data["instruments"]["ip_support"]["stages"] == ["growth"]

@@ -181,7 +181,9 @@ class InstrumentMenu(Estimator):
 
     def to_dict(self) -> dict[str, Any]:
         """The menu as plain data: settings, the comparison's seed, replications, horizon and
-        version, and one record per instrument (JSON-ready: no NaN)."""
+        version, the base's settings as run (``settings``: file and digest, population,
+        parameters, overrides), each menu instrument's terms (``instruments``) and one record
+        per instrument (JSON-ready: no NaN)."""
         comp = self.comparison_.to_dict()
         rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v)
                  for k, v in row.items()} for row in self.table_.to_dict(orient="records")]
@@ -190,8 +192,15 @@ class InstrumentMenu(Estimator):
                 "by_stage": self.by_stage, "skipped": dict(self.skipped_),
                 **{k: comp[k] for k in ("seed", "replications", "horizon",
                                         "common_random_numbers", "kernels", "version")},
-                "money_unit": MONEY_UNIT, "menu": rows,
-                "notes": menu_notes(self.table_), "note": MENU_NOTE}
+                "money_unit": MONEY_UNIT,
+                # the base as run (file and digest, population, parameters such as the price
+                # elasticity, its own instruments, overridden values) and each menu
+                # instrument's terms (settings, eligibility, targeting)
+                "settings": comp["settings"][comp["base"]],
+                "instruments": {run.scenario.name: run.scenario.instruments[
+                                    added_instrument(self.comparison_, run)].to_dict()
+                                for run in self.comparison_.alternatives},
+                "menu": rows, "notes": menu_notes(self.table_), "note": MENU_NOTE}
 
     def plot(self, path: str | Path, *, format: str | None = None) -> Path:
         """A bar per instrument: its additional innovations with the 95 % interval, coloured
@@ -212,6 +221,13 @@ MENU_NOTE = ("Each instrument runs alone, added to the base, at the same budget 
              "costs and effect sizes (docs/model.md section 4), assumptions to be replaced "
              "by a programme's own where known; a ratio marked not established may divide by "
              "chance.")
+
+
+def added_instrument(comparison: Comparison, run) -> str:
+    """The key of the instrument that ``run``, an alternative of ``comparison``, adds to the
+    base."""
+    return next(k for k in run.scenario.instruments
+                if k not in comparison.base.scenario.instruments)
 
 
 def menu_notes(table: pd.DataFrame) -> list[str]:
@@ -237,9 +253,7 @@ def menu_table(comparison: Comparison, budget: float) -> pd.DataFrame:
     horizon = comparison.base.horizon
     rows = []
     for run in comparison.alternatives:
-        added = [k for k in run.scenario.instruments
-                 if k not in comparison.base.scenario.instruments]
-        key = added[0]
+        key = added_instrument(comparison, run)
         d = diffs[run.scenario.name]
         spent = d[f"spend_{key}"]["alt"] - d[f"spend_{key}"]["base"]
         # what the base's own instruments spent more (or less) beside it: the ratio counts
