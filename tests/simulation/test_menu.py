@@ -227,3 +227,26 @@ def test_the_record_keeps_the_base_settings_and_each_instruments_terms(tmp_path)
     assert data["instruments"]["rd_grant"]["settings"] == {"share": 0.5}
     assert data["instruments"]["rd_grant"]["budget"] == 2.0
     assert data["instruments"]["ip_support"]["stages"] == ["growth"]
+
+
+def test_an_instrument_that_spent_nothing_is_named_in_a_note(tmp_path):
+    """At 1 a quarter a joint lab (2 a step) is never paid: its row of zeros read as 'no
+    effect' without a word; the note says it spent nothing and why that says nothing."""
+    base = parse_scenario({"name": "base", "horizon": 3, "replications": 2, "seed": 3,
+                           "population": {"source": "synthetic", "n_firms": 300}})
+    menu = InstrumentMenu(1.0, instruments=["joint_lab", "ip_support"]).fit(base)
+    spent = menu.table_.set_index("instrument")["spent"]
+    assert spent["joint_lab"] == 0 and spent["ip_support"] > 0
+    notes = menu.to_dict()["notes"]
+    assert len(notes) == 1 and notes[0].startswith("joint_lab: spent nothing at 1 a quarter")
+    staged = InstrumentMenu(1.0, instruments=["joint_lab"], stages=["growth"],
+                            by_stage=True).fit(base)
+    assert staged.to_dict()["notes"][0].startswith("joint_lab.growth: spent nothing")
+    base_file = tmp_path / "base.toml"
+    base_file.write_text('name = "base"\nhorizon = 3\nreplications = 2\nseed = 3\n'
+                         '[population]\nn_firms = 300\n')
+    res = runner.invoke(app, ["simulate", "menu", str(base_file), "--budget", "1",
+                              "--instruments", "joint_lab,ip_support", "--out",
+                              str(tmp_path / "m"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "note: joint_lab: spent nothing at 1 a quarter" in " ".join(res.stderr.split())

@@ -200,7 +200,8 @@ class InstrumentMenu(Estimator):
                 "instruments": {run.scenario.name: run.scenario.instruments[
                                     added_instrument(self.comparison_, run)].to_dict()
                                 for run in self.comparison_.alternatives},
-                "menu": rows, "notes": menu_notes(self.table_), "note": MENU_NOTE}
+                "menu": rows, "notes": menu_notes(self.table_, self.budget, self.by_stage),
+                "note": MENU_NOTE}
 
     def plot(self, path: str | Path, *, format: str | None = None) -> Path:
         """A bar per instrument: its additional innovations with the 95 % interval, coloured
@@ -230,11 +231,23 @@ def added_instrument(comparison: Comparison, run) -> str:
                 if k not in comparison.base.scenario.instruments)
 
 
-def menu_notes(table: pd.DataFrame) -> list[str]:
-    """What a reader of the menu ``table`` needs beside its figures: where the base has
-    instruments, how much their spending changed beside the menu's, which the spending per
-    additional innovation counts."""
+def menu_notes(table: pd.DataFrame, budget: float, by_stage: bool = False) -> list[str]:
+    """What a reader of the menu ``table`` needs beside its figures: the instruments that
+    spent nothing at ``budget`` a quarter (their 0 says nothing about what they achieve: the
+    budget may not pay one award of theirs) and, where the base has instruments, how much
+    their spending changed beside the menu's, which the spending per additional innovation
+    counts. Rows are named as the scenarios are (``key.stage`` where ``by_stage``)."""
     notes = []
+    idle = [f"{key}.{stages}" if by_stage else key
+            for key, stages, spent in zip(table["instrument"], table["stages"], table["spent"],
+                                          strict=True) if spent == 0]
+    if idle:
+        notes.append(f"{', '.join(idle)}: spent nothing at {budget:g} a quarter, so the "
+                     "additional figures of 0 say nothing about what the instrument achieves: "
+                     "the budget may not pay one award (a joint lab costs 2 a step, a "
+                     "collaborative call's consortium 8 from 4 quarters' budget, a cluster "
+                     "programme 0.05 for each member of a cluster) or no eligible firm took it "
+                     "up; try a larger budget.")
     change = table["base_spending_change"]
     if (change.abs() > 1e-9).any():
         notes.append("The base's own instruments spent more or less beside the menu's "
