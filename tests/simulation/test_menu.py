@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from innoweave.cli import app
+from innoweave.registry.instruments import INSTRUMENTS
 from innoweave.simulation.menu import MENU_COLUMNS, MENU_MEANINGS, InstrumentMenu
 from innoweave.simulation.runner import REACH_NOTE
 from innoweave.simulation.scenario import ScenarioError, parse_scenario
@@ -250,3 +251,17 @@ def test_an_instrument_that_spent_nothing_is_named_in_a_note(tmp_path):
                               str(tmp_path / "m"), "-q"])
     assert res.exit_code == 0, res.output
     assert "note: joint_lab: spent nothing at 1 a quarter" in " ".join(res.stderr.split())
+
+
+def test_a_base_with_several_menu_instruments_is_refused_naming_them_all():
+    """The capital example has three instruments: the menu named the first alone, so an
+    analyst was refused three times before finding the 10 instruments left to compare."""
+    base = parse_scenario({**BASE, "instruments": {"rd_grant": {"budget": 1.0},
+                                                   "rd_tax_credit": {"budget": 1.0}}})
+    with pytest.raises(ScenarioError) as caught:
+        InstrumentMenu(2.0).scenarios(base)
+    message = str(caught.value)
+    assert message.startswith("rd_grant, rd_tax_credit: the base scenario 'base' has them")
+    rest = [k for k in INSTRUMENTS if k not in ("rd_grant", "rd_tax_credit")]
+    assert f"--instruments {','.join(rest)}" in message
+    assert [s.name for s in InstrumentMenu(2.0, instruments=rest).scenarios(base)] == rest

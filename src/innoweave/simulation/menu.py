@@ -119,6 +119,14 @@ class InstrumentMenu(Estimator):
             if bad or not self.stages:
                 raise ScenarioError(f"stages: unknown {bad}; allowed: {list(STAGES)}" if bad
                                     else "stages: at least one growth stage")
+        held = [k for k in keys if k in base.instruments]
+        if held:
+            rest = [k for k in keys if k not in base.instruments]
+            raise ScenarioError(
+                f"{', '.join(held)}: the base scenario {base.name!r} has "
+                f"{'it' if len(held) == 1 else 'them'} already; leave "
+                f"{'it' if len(held) == 1 else 'them'} off the menu or out of the base"
+                + (f" (--instruments {','.join(rest)})" if rest else ""))
         if self.by_stage:
             groups = [(f"{key}.{stage}", key, [stage]) for key in keys
                       for stage in (self.stages or STAGES)]
@@ -127,9 +135,6 @@ class InstrumentMenu(Estimator):
                       for key in keys]
         out = []
         for name, key, stages in groups:
-            if key in base.instruments:
-                raise ScenarioError(f"{key}: the base scenario {base.name!r} has it already; "
-                                    "leave it off the menu or out of the base")
             table: dict[str, Any] = {"budget": self.budget}
             if stages is not None:
                 table["stages"] = stages
