@@ -95,9 +95,11 @@ def test_bad_menus_are_refused_before_any_run(menu, base, message):
         menu.scenarios(parse_scenario({**BASE, **base}))
 
 
-@pytest.mark.parametrize("budget", [0.0, -1.0, math.inf, math.nan])
+@pytest.mark.parametrize("budget", [0.0, -1.0, math.inf, math.nan, 1e13])
 def test_a_budget_must_be_positive_and_finite(budget):
-    with pytest.raises(ScenarioError, match="budget: a number > 0"):
+    """Above a scenario's largest budget (1e12) the menu named the first instrument's
+    InstrumentConfig and asked to leave it off the menu, as if that one refused it."""
+    with pytest.raises(ScenarioError, match=r"^budget: a number > 0 a quarter, at most 1e\+12"):
         InstrumentMenu(budget, instruments=["ip_support"]).fit(parse_scenario(dict(BASE)))
 
 
@@ -128,6 +130,8 @@ def test_the_cli_writes_the_menu_and_refuses_bad_options(tmp_path):
     for args, message in ((["--instruments", "grant"], "--instruments: unknown"),
                           (["--stages", "teen"], "--stages: unknown"),
                           (["--budget", "0"], "--budget: a number > 0"),
+                          (["--budget", "1e13"], "--budget: a number > 0 a quarter, at most "
+                                                 "1e+12, got 10000000000000.0"),
                           (["--instruments", " , "], "--instruments: give one or more")):
         bad = tmp_path / "bad"
         res = runner.invoke(app, ["simulate", "menu", str(base), "--out", str(bad), "-q",

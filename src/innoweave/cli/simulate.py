@@ -434,13 +434,11 @@ def menu(
     reps, steps = _run_settings(replications, horizon, base_sc)
     model = InstrumentMenu(budget, instruments=_names(instruments, "--instruments"),
                            stages=_names(stages, "--stages"), by_stage=by_stage)
-    if not (0 < budget < math.inf):
-        raise fail(f"--budget: a number > 0 a quarter, got {budget:g}")
     try:
         alternatives = model.scenarios(base_sc)
     except ScenarioError as exc:
-        raise fail(f"--{exc}" if str(exc).startswith(("instruments:", "stages:")) else str(exc)
-                   ) from None
+        raise fail(f"--{exc}" if str(exc).startswith(("instruments:", "stages:", "budget:"))
+                   else str(exc)) from None
     _check_xp(xp)
     folder, made = _out_folder(out, f"menu_{base_sc.name}")
     try:

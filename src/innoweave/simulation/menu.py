@@ -23,7 +23,7 @@ import pandas as pd
 
 from innoweave.estimator import Estimator
 from innoweave.registry.instruments import INSTRUMENTS
-from innoweave.simulation.params import STAGES, InstrumentConfig
+from innoweave.simulation.params import MAX_BUDGET, STAGES, InstrumentConfig
 from innoweave.simulation.runner import (
     MONEY_UNIT,
     Comparison,
@@ -105,8 +105,13 @@ class InstrumentMenu(Estimator):
         """The menu's alternatives: ``base`` plus one instrument each, named by its key (by
         stage: ``key.stage``, eligible for that stage alone).
 
-        Raises ScenarioError naming the instrument where the base already has it or its
-        settings refuse the budget (a voucher budget below one voucher's value)."""
+        Raises ScenarioError naming the budget where it is not a number in (0, 1e12], or the
+        instrument where the base already has it or its settings refuse the budget (a voucher
+        budget below one voucher's value)."""
+        if not isinstance(self.budget, (int, float)) or isinstance(self.budget, bool) or not (
+                0 < self.budget <= MAX_BUDGET):
+            raise ScenarioError(f"budget: a number > 0 a quarter, at most {MAX_BUDGET:g}, got "
+                                f"{self.budget!r}")
         keys = list(INSTRUMENTS) if self.instruments is None else list(self.instruments)
         unknown = [k for k in keys if k not in INSTRUMENTS]
         if unknown or not keys:
@@ -152,9 +157,6 @@ class InstrumentMenu(Estimator):
             horizon: int | None = None, xp: Any = None, progress=None) -> InstrumentMenu:
         """Run the base and every instrument alone (common random numbers); the comparison
         is kept in ``comparison_``, the menu in ``table_``."""
-        if not isinstance(self.budget, (int, float)) or isinstance(self.budget, bool) or not (
-                0 < self.budget < math.inf):
-            raise ScenarioError(f"budget: a number > 0 a quarter, got {self.budget!r}")
         alternatives = self.scenarios(base)
         self.skipped_: dict[str, str] = {}
         if self.by_stage:  # a stage without an eligible firm is left out, not an error
