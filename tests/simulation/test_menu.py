@@ -269,3 +269,23 @@ def test_a_base_with_several_menu_instruments_is_refused_naming_them_all():
     rest = [k for k in INSTRUMENTS if k not in ("rd_grant", "rd_tax_credit")]
     assert f"--instruments {','.join(rest)}" in message
     assert [s.name for s in InstrumentMenu(2.0, instruments=rest).scenarios(base)] == rest
+
+
+def test_stages_that_no_firm_is_at_are_refused_in_one_readable_line():
+    """20 firms, seed 1: no SME in transformation at the start. The menu named a scenario
+    'talent_subsidy' the analyst never wrote and only the first instrument; by stage it
+    printed a dict of one long error per instrument (13 with every instrument)."""
+    base = parse_scenario({"name": "base", "horizon": 3, "replications": 2, "seed": 1,
+                           "population": {"source": "synthetic", "n_firms": 20}})
+    keys = ["talent_subsidy", "ip_support"]
+    with pytest.raises(ScenarioError) as caught:
+        InstrumentMenu(1.0, instruments=keys, stages=["transformation"]).fit(base)
+    assert str(caught.value) == (
+        "talent_subsidy, ip_support: eligibility excludes every firm of the population "
+        "(stages=['transformation'], kinds=['sme'], size_classes=None, regions=None); give "
+        "other --stages or leave them off the menu")
+    with pytest.raises(ScenarioError) as caught:
+        InstrumentMenu(1.0, instruments=keys, stages=["transformation"], by_stage=True).fit(base)
+    assert str(caught.value) == (
+        "no instrument and stage of the menu reaches a firm at the start: no firm of the "
+        "population at stage transformation is eligible for talent_subsidy, ip_support")

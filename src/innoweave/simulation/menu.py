@@ -159,19 +159,27 @@ class InstrumentMenu(Estimator):
         is kept in ``comparison_``, the menu in ``table_``."""
         alternatives = self.scenarios(base)
         self.skipped_: dict[str, str] = {}
+        pop = first_population(base)  # every alternative checked on it before any run
+        base.check_population(pop)
+        excluded: dict[str, str] = {}
+        kept = []
+        for sc in alternatives:
+            try:
+                sc.check_population(pop)
+                kept.append(sc)
+            except ScenarioError as exc:
+                excluded[sc.name] = str(exc)
         if self.by_stage:  # a stage without an eligible firm is left out, not an error
-            pop = first_population(base)
-            kept = []
-            for sc in alternatives:
-                try:
-                    sc.check_population(pop)
-                    kept.append(sc)
-                except ScenarioError as exc:
-                    self.skipped_[sc.name] = str(exc)
+            self.skipped_ = excluded
             if not kept:
                 raise ScenarioError("no instrument and stage of the menu reaches a firm at "
-                                    f"the start: {self.skipped_}")
+                                    f"the start: {_unreached(excluded, by_stage=True)}")
             alternatives = kept
+        elif excluded:
+            raise ScenarioError(f"{_unreached(excluded, by_stage=False)}; "
+                                + ("give other --stages or leave them off the menu"
+                                   if self.stages is not None else
+                                   "leave them off the menu (--instruments) or give --stages"))
         self.comparison_ = compare_scenarios(base, alternatives, replications=replications,
                                              horizon=horizon, xp=xp, progress=progress)
         self.table_ = menu_table(self.comparison_, self.budget)
@@ -221,6 +229,26 @@ class InstrumentMenu(Estimator):
         if self.by_stage:
             return plot_stage_grid(self, path, **settings)
         return plot_menu(self.table_, path, **settings)
+
+
+def _unreached(excluded: dict[str, str], *, by_stage: bool) -> str:
+    """One line for the menu's alternatives that no firm is eligible for at the start
+    (``excluded``: name -> the check's error): by stage, the instruments each stage leaves
+    out; else the instruments and why (once where the reason is the same for all)."""
+    if by_stage:
+        stages: dict[str, list[str]] = {}
+        for name in excluded:
+            key, stage = name.rsplit(".", 1)
+            stages.setdefault(stage, []).append(key)
+        return "; ".join(f"no firm of the population at stage {stage} is eligible for "
+                         + (f"any of the {len(keys)} instruments" if len(keys) == len(INSTRUMENTS)
+                            else ", ".join(keys))
+                         for stage, keys in stages.items())
+    why = {name: text.split(": ", 1)[1] if text.startswith("instruments.") else text
+           for name, text in excluded.items()}
+    if len(set(why.values())) == 1:
+        return f"{', '.join(why)}: {next(iter(why.values()))}"
+    return "; ".join(f"{name}: {text}" for name, text in why.items())
 
 
 #: Said with every menu: where its figures come from.
