@@ -497,3 +497,27 @@ def test_the_tax_credit_refunds_the_spending_a_grant_did_not_cover(small_populat
     paid = df["spend_rd_tax_credit"].iloc[1:]
     own_total = [float(own.sum()) for own in engine.own_[1:]]
     assert (paid.to_numpy() <= np.array(own_total) + 1e-6).all()
+
+
+def test_secondments_stay_within_their_hosts_capacity():
+    """A QA run paid 100 secondments a quarter to 13 research organisations of total capacity
+    86 (2,000 firms): hosts were drawn without looking at their capacity, the secondees
+    crowded out every other collaboration with research (UIR -272 [-329, -215]). A host now
+    takes secondees within its free capacity, in admission order; the rest get none."""
+    pop = synthetic_population(1000, seed=4)
+    inst = {"researcher_secondment": InstrumentConfig.from_dict(
+        "researcher_secondment", {"budget": 100.0, "stages": list(STAGES)})}
+    engine = Engine(None, pop, instruments=inst, seed=4)
+    full = 0
+    for step in range(8):
+        engine.run(1) if step == 0 else engine.step()
+        s = engine.state_
+        research = s.is_research()
+        capacity = s.capacity[research].astype(int)
+        hosted = np.bincount(s.second_host[(s.second_left > 0) & (s.second_host >= 0)],
+                             minlength=s.N)
+        links = np.bincount(s.link_partner[(s.link_left > 0) & (s.link_partner >= 0)],
+                            minlength=s.N)
+        assert ((hosted + links)[: s.N][research] <= capacity).all()
+        full += int(((hosted + links)[: s.N][research] == capacity).sum())
+    assert full > 0  # the budget is large enough for the capacity to bind

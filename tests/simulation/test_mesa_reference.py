@@ -167,3 +167,14 @@ def test_the_grant_call_funds_applicants_within_its_budget(population):
     assert (spent <= budget + 1e-9).all()
     assert spent.mean() >= 0.6 * budget
     assert out["spend_rd_grant"].iloc[0] == 0  # the call opens after the first phase 6
+
+
+def test_secondments_stay_within_their_hosts_capacity(population):
+    instruments = {"researcher_secondment": InstrumentConfig.from_dict(
+        "researcher_secondment", {"budget": 100.0, "stages": list(STAGES)})}
+    model = ReferenceModel(ModelParams(), population, instruments=instruments, seed=2)
+    df = model.run(6)
+    hosted = model.hosted_counts()
+    assert hosted and all(n <= model.orgs[row].capacity for row, n in hosted.items())
+    assert any(n == model.orgs[row].capacity for row, n in hosted.items())  # it binds
+    assert (df["reach_researcher_secondment"] <= sum(o.capacity for o in model.research)).all()

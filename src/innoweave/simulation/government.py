@@ -334,9 +334,15 @@ class Government(InstrumentEffects):
         u_host = eng.rng_.random(rows.shape[0], reserve=s.max_rows)
         pools = eng.pools()
         hosts = eng.research_candidate(pools, rows, u_host)
-        ok = hosts >= 0
-        s.second_host[rows[ok]] = hosts[ok].astype(xp.int32)
-        s.second_left[rows[ok]] = int(cfg.setting("duration"))
+        # a host takes secondees, in admission order, within its free capacity (capacity less
+        # the links and secondments it hosts): a secondee is one of its collaborations
+        ok = xp.nonzero(hosts >= 0)[0]
+        by_host = ok[xp.argsort(hosts[ok], kind="stable")]
+        h = hosts[by_host]
+        pos = xp.arange(h.shape[0]) - xp.searchsorted(h, h, side="left")
+        taken = by_host[pos < eng.remaining_capacity()[h]]
+        s.second_host[rows[taken]] = hosts[taken].astype(xp.int32)
+        s.second_left[rows[taken]] = int(cfg.setting("duration"))
 
     def _innovation_voucher(self, cfg, elig, dv, **_):
         xp, s = self.engine.xp_, self.engine.state_

@@ -1172,10 +1172,13 @@ class ReferenceGovernment(InstrumentEffects):
     def _researcher_secondment(self, cfg, eligible, _collab) -> None:
         committed = cfg.setting("cost") * sum(1 for f in self.model.firms if f.second_left > 0)
         free = [f for f in eligible if f.second_left == 0 and f.link_left == 0]
+        hosted = self.model.hosted_counts()
         for f in self.admit("researcher_secondment", cfg, free, cfg.setting("cost"),
                             cfg.budget - committed):
             host = self.model.research_candidate(f.region)
-            if host >= 0:
+            # the host takes the secondee only within its free capacity
+            if host >= 0 and hosted.get(host, 0) < self.model.orgs[host].capacity:
+                hosted[host] = hosted.get(host, 0) + 1
                 f.second_host = host
                 f.second_left = int(cfg.setting("duration"))
 
