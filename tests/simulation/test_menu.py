@@ -158,7 +158,9 @@ def test_by_stage_puts_each_instrument_once_per_stage_and_leaves_out_unreached_o
                                                                      "maturity"}
     grid = menu.matrix("spent")
     assert list(grid.index) == ["talent_subsidy", "ip_support"]
-    assert list(grid.columns) == ["start-up", "growth", "maturity"]
+    # the stage no firm is at stays a column, empty: the grid says so rather than dropping it
+    assert list(grid.columns) == ["start-up", "growth", "maturity", "transformation"]
+    assert grid["transformation"].isna().all() and grid.drop(columns="transformation").notna().all().all()
     row = menu.table_.set_index(["instrument", "stages"]).loc[("ip_support", "growth"), "spent"]
     assert grid.loc["ip_support", "growth"] == row
     assert menu.to_dict()["skipped"] == menu.skipped_ and menu.to_dict()["by_stage"] is True
@@ -186,8 +188,8 @@ def test_the_cli_by_stage_writes_the_grid_sheets(tmp_path):
     book = openpyxl.load_workbook(out / "menu.xlsx")
     assert book.sheetnames == ["menu", "by_stage_innovations", "by_stage_cost",
                                "by_stage_established", "columns", "run"]
-    assert [c.value for c in book["by_stage_innovations"][1]] == ["instrument", "start-up",
-                                                                   "growth", "maturity"]
+    assert [c.value for c in book["by_stage_innovations"][1]] == [
+        "instrument", "start-up", "growth", "maturity", "transformation"]
 
 
 def test_the_ratio_counts_what_the_base_instruments_spend_more_and_says_so():

@@ -315,3 +315,11 @@ def test_a_horizon_or_replications_beyond_the_limits_are_refused_before_running(
     res = runner.invoke(app, ["simulate", command, *args, option, value, "-q"])
     one_line_error(res, message)
     assert list(tmp_path.iterdir()) == [scen]  # nothing written
+
+
+def test_large_figures_are_written_out_not_in_scientific_notation():
+    """A QA run's menu showed reach '2.4e+04' and '1.648e+04' to officials."""
+    assert simulate_cli._fmt(24000.0) == "24 000" and simulate_cli._fmt(-31234.6) == "-31 235"
+    assert simulate_cli._fmt(1648.3) == "1648" and simulate_cli._fmt(0.0001234) == "0.0001234"
+    assert simulate_cli._ci(-3.2, 24000.4) == "[-3.2, 24 000]"
+    assert simulate_cli._fmt(2.5e15) == "2.5e+15"  # beyond any budget: as it is

@@ -186,11 +186,15 @@ class InstrumentMenu(Estimator):
         return self
 
     def matrix(self, value: str = "additional_innovations") -> pd.DataFrame:
-        """The by-stage menu as instrument x stage: ``value`` (a column of the table; cells
-        left out or not reached are NaN), instruments in catalogue order, stages in order."""
+        """The by-stage menu as instrument x stage: ``value`` (a column of the table), the
+        menu's instruments in catalogue order and its stages in order — a pair left out
+        (``skipped_``: no eligible firm at that stage) is NaN, and a stage no pair reached is
+        still a column, so the grid says so rather than dropping it."""
         table = self.table_
-        keys = [k for k in INSTRUMENTS if k in set(table["instrument"])]
-        stages = [s for s in STAGES if s in set(table["stages"])]
+        asked = [k for k in INSTRUMENTS if self.instruments is None or k in self.instruments]
+        keys = [k for k in asked if k in set(table["instrument"])
+                or any(name.startswith(f"{k}.") for name in self.skipped_)]
+        stages = [s for s in STAGES if s in (self.stages or STAGES)]
         return (table.pivot(index="instrument", columns="stages", values=value)
                 .reindex(index=keys, columns=stages))
 
@@ -377,8 +381,9 @@ def plot_stage_grid(menu: InstrumentMenu, path: str | Path, *, budget: float,
     established = menu.matrix("established")
     per_100 = 100 * extra / spent.where(spent > 0)
     fig, ax = _axes(1.6 * len(extra.columns) + 4, 0.5 * len(extra) + 1.8)
-    shown = per_100.where(established.fillna(False).astype(bool))
-    limit = float(np.nanmax(np.abs(per_100.to_numpy()))) if per_100.notna().any().any() else 1
+    shown = per_100.where(established.eq(True))  # a pair left out (NaN) is not established
+    limit = (float(np.nanmax(np.abs(per_100.to_numpy()))) if per_100.notna().any().any()
+             else 0.0) or 1.0
     image = ax.imshow(shown.to_numpy(dtype=float), cmap="RdYlGn", vmin=-limit, vmax=limit,
                       aspect="auto")
     for i, key in enumerate(extra.index):

@@ -445,18 +445,24 @@ def plot_comparison(comparison: Comparison, png_path, html_path=None,
 
 
 def format_number(value: Any) -> str:
-    """A figure for people: 4 significant digits, ``n/a`` for an unknown one (None, NaN) —
-    the console tables and ``compare.html`` alike (the JSON files hold ``null``)."""
+    """A figure for people: 4 significant digits, a whole number of 10 000 or more written out
+    with spaces between thousands (``24 000``, not ``2.4e+04``; a comma would read as the
+    separator of an interval's bounds), ``n/a`` for an unknown one (None, NaN) — the console
+    tables and ``compare.html`` alike (the JSON files hold ``null``)."""
     if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return "n/a"
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+            and 1e4 <= abs(value) < 1e15:
+        return f"{round(float(value)):,}".replace(",", " ")
     return f"{value:.4g}"
 
 
 def format_interval(low: Any, high: Any) -> str:
     """A confidence interval for people, ``[low, high]``; ``n/a`` where a bound is unknown."""
-    if "n/a" in (format_number(low), format_number(high)):
+    shown = format_number(low), format_number(high)
+    if "n/a" in shown:
         return "n/a"
-    return f"[{low:.4g}, {high:.4g}]"
+    return f"[{shown[0]}, {shown[1]}]"
 
 
 def _instrument_terms(cfg) -> str:
