@@ -19,3 +19,17 @@ def invoke(*args):
     assert "Traceback" not in out.output and not isinstance(
         out.exception, (ValueError, KeyError, IndexError)), out.output
     return out
+
+
+def registry_url(folder, frames) -> str:
+    """An SQLite registry in ``folder`` (a fresh ``tmp_path_factory.mktemp``) holding
+    ``frames``: its URL, for ``--db``."""
+    from innoweave.registry.db import make_engine, upgrade
+    from innoweave.registry.writer import write_frames
+
+    url = f"sqlite:///{folder / 'r.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    write_frames(engine, frames)
+    engine.dispose()
+    return url

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from match_cli import invoke, one_line, runner
+from match_cli import invoke, one_line, registry_url, runner
 
 from innoweave.cli import app
 from innoweave.matching import PartnerRecommender
@@ -121,8 +121,6 @@ def test_widespread_means_more_than_5_percent_of_the_profiles_and_more_than_50()
 @pytest.fixture(scope="module")
 def pic_url(tmp_path_factory):
     """CORDIS-like ids: three SMEs, a university, two research institutes of the same name."""
-    from innoweave.registry.db import make_engine, upgrade
-    from innoweave.registry.writer import write_frames
 
     orgs = [("cordis:111", "Alpha GmbH", "sme", []), ("cordis:222", "Beta GmbH", "sme", []),
             ("cordis:666", "Gamma GmbH", "sme", []), ("cordis:333", "Uni One", "university", []),
@@ -130,12 +128,7 @@ def pic_url(tmp_path_factory):
             ("cordis:555", "Twin Institute", "research_institute", [])]  # fmt: skip
     projects = {"p1": ["cordis:666", "cordis:333"], "p2": ["cordis:666", "cordis:444"],
                 "p3": ["cordis:666", "cordis:555"], "p4": ["cordis:111", "cordis:222"]}  # fmt: skip
-    url = f"sqlite:///{tmp_path_factory.mktemp('pic') / 'r.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    write_frames(engine, _frames(orgs, projects))
-    engine.dispose()
-    return url
+    return registry_url(tmp_path_factory.mktemp('pic'), _frames(orgs, projects))
 
 
 def test_forced_and_conflict_files_take_what_recommend_takes(pic_url, tmp_path):

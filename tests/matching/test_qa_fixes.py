@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from match_cli import invoke, one_line, runner
+from match_cli import invoke, one_line, registry_url, runner
 
 from innoweave.cli import app
 from innoweave.matching.assignment import assign
@@ -455,9 +455,7 @@ def test_a_workbook_names_its_rows_and_refuses_a_repeated_column(tmp_path):
 def tiny_url(tmp_path_factory):
     """Three SMEs, one university: s1 has already worked with it (no research candidate is
     left for s1), s2 and s3 have not; f1 is a large firm."""
-    from innoweave.registry.db import make_engine, upgrade
     from innoweave.registry.frames import RegistryFrames
-    from innoweave.registry.writer import write_frames
 
     orgs = pd.DataFrame({"external_id": ["s1", "s2", "s3", "u1", "f1"],
                          "name": ["Alpha GmbH", "Beta GmbH", "Gamma GmbH", "Uni One", "Big AG"],
@@ -468,12 +466,7 @@ def tiny_url(tmp_path_factory):
     parts = pd.DataFrame({"project_external_id": ["p1", "p1", "p2", "p2", "p3", "p3"],
                           "org_external_id": ["s1", "u1", "s2", "f1", "s3", "f1"], "source": "test",
                           "external_id": [f"pa{i}" for i in range(6)]})  # fmt: skip
-    url = f"sqlite:///{tmp_path_factory.mktemp('tiny') / 'r.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    write_frames(engine, RegistryFrames(orgs, projects, parts))
-    engine.dispose()
-    return url
+    return registry_url(tmp_path_factory.mktemp('tiny'), RegistryFrames(orgs, projects, parts))
 
 
 def test_an_empty_recommendation_says_why(tiny_url):

@@ -9,15 +9,13 @@ import json
 
 import pandas as pd
 import pytest
-from match_cli import invoke, one_line
+from match_cli import invoke, one_line, registry_url
 
 
 @pytest.fixture(scope="module")
 def tiny_url(tmp_path_factory):
     """Three SMEs, two universities, a large firm: s1 worked with u1, s2 and s3 with f1."""
-    from innoweave.registry.db import make_engine, upgrade
     from innoweave.registry.frames import RegistryFrames
-    from innoweave.registry.writer import write_frames
 
     orgs = pd.DataFrame({"external_id": ["s1", "s2", "s3", "u1", "u2", "f1"],
                          "name": ["Alpha GmbH", "Beta GmbH", "Gamma GmbH", "Uni One", "Uni Two", "Big AG"],
@@ -30,12 +28,7 @@ def tiny_url(tmp_path_factory):
     parts = pd.DataFrame({"project_external_id": ["p1", "p1", "p2", "p2", "p3", "p3", "p4"],
                           "org_external_id": ["s1", "u1", "s2", "f1", "s3", "f1", "u2"], "source": "test",
                           "external_id": [f"pa{i}" for i in range(7)]})  # fmt: skip
-    url = f"sqlite:///{tmp_path_factory.mktemp('tiny') / 'r.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    write_frames(engine, RegistryFrames(orgs, projects, parts))
-    engine.dispose()
-    return url
+    return registry_url(tmp_path_factory.mktemp('tiny'), RegistryFrames(orgs, projects, parts))
 
 
 # --------------------------------------------------------------------- what made a result
