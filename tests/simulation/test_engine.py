@@ -521,3 +521,40 @@ def test_secondments_stay_within_their_hosts_capacity():
         assert ((hosted + links)[: s.N][research] <= capacity).all()
         full += int(((hosted + links)[: s.N][research] == capacity).sum())
     assert full > 0  # the budget is large enough for the capacity to bind
+
+
+def test_the_price_terms_of_grant_and_tax_credit():
+    """-elasticity x log(1 - share paid): a grant of half the cost adds log 2, the tax credit's
+    0.2 at pro-rata scale 0.5 adds -log(0.9); a share of 1 counts as 0.95; none adds 0."""
+    from innoweave.simulation.params import MAX_SUPPORT_SHARE, InstrumentEffects
+
+    effects = InstrumentEffects()
+    instruments = {"rd_grant": InstrumentConfig.from_dict("rd_grant", {"budget": 5.0}),
+                   "rd_tax_credit": InstrumentConfig.from_dict("rd_tax_credit", {"budget": 5.0})}
+    effects.read_effects(instruments, enabled=True)
+    effects.tax_scale = 0.5
+    grant, tax = effects.price_terms(1.0)
+    assert grant == pytest.approx(np.log(2.0)) and tax == pytest.approx(-np.log(0.9))
+    assert effects.price_terms(2.0) == pytest.approx((2 * np.log(2.0), -2 * np.log(0.9)))
+    assert effects.price_terms(0.0) == (0.0, 0.0)
+    effects.grant_share = 1.0
+    assert effects.price_terms(1.0)[0] == pytest.approx(-np.log(1 - MAX_SUPPORT_SHARE))
+    effects.read_effects({}, enabled=True)
+    assert effects.price_terms(1.0) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("key", ["rd_grant", "rd_tax_credit"])
+def test_the_price_effect_adds_projects_and_is_off_at_elasticity_zero(key):
+    """Support acted only on the few firms short of funds; with the user-cost term it raises
+    the projects of every firm it reaches. At elasticity 0 the run is that of 0.2.0."""
+    pop = synthetic_population(1500, seed=6)
+    inst = {key: InstrumentConfig.from_dict(key, {"budget": 40.0, "stages": list(STAGES)})}
+    runs = {}
+    for elasticity in (0.0, 1.0):
+        params = ModelParams(intent=replace(ModelParams().intent, price_elasticity=elasticity))
+        _, df = run(pop, instruments=inst, params=params, seed=3, steps=12)
+        runs[elasticity] = (df["share_sme_project"] * df["n_smes"]).sum()
+    _, base = run(pop, seed=3, steps=12)
+    base_projects = (base["share_sme_project"] * base["n_smes"]).sum()
+    assert runs[1.0] > runs[0.0] + 0.05 * base_projects  # several per cent more projects
+    assert abs(runs[0.0] - base_projects) < 0.03 * base_projects  # little without the term
