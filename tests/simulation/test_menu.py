@@ -127,6 +127,8 @@ def test_the_cli_writes_the_menu_and_refuses_bad_options(tmp_path):
     assert [c.value for c in book["menu"][1]] == list(MENU_COLUMNS)
     stderr = " ".join(res.stderr.split())
     assert "awareness_campaign" in stderr and REACH_NOTE in stderr
+    # IP support aims at patents: the console shows them beside the innovations
+    assert "UIR / patents" in stderr and "patents are what IP support aims at" in stderr
     for args, message in ((["--instruments", "grant"], "--instruments: unknown"),
                           (["--stages", "teen"], "--stages: unknown"),
                           (["--budget", "0"], "--budget: a number > 0"),

@@ -491,15 +491,20 @@ def menu(
                            f"({reps} replications × {steps} quarters, CRN)",
                            ("instrument", "stages", "spent", "reach (firm-quarters)",
                             "additional innovations",
-                            "95 % CI", "per additional innovation"), compact=True)
+                            "95 % CI", "per additional innovation", "UIR / patents"),
+                           compact=True)
     for row in model.table_.itertuples():
         ratio = row.spending_per_additional_innovation
         table.add_row(row.instrument, row.stages, _fmt(row.spent), _fmt(row.reach),
                       _fmt(row.additional_innovations),
                       _ci(row.additional_innovations_low, row.additional_innovations_high),
                       ("n/a" if math.isnan(ratio) else _fmt(ratio))
-                      + ("" if row.established else " (not established)"))
+                      + ("" if row.established else " (not established)"),
+                      f"{_fmt(row.additional_uir)} / {_fmt(row.additional_patents)}")
     _print_table(table)
+    err.print("UIR / patents: additional industry-university-research collaborations and "
+              "patents over the horizon (their 95 % intervals in menu.json and menu.xlsx; "
+              "patents are what IP support aims at).", markup=False, highlight=False)
     for text in data["notes"]:
         note(text)
     err.print(data["note"], markup=False, highlight=False)
