@@ -1,4 +1,4 @@
-"""What the matchmaking QA tests share: ``innoweave match ...`` run in-process, refusing a
+"""What the matchmaking CLI tests share: ``innoweave match ...`` run in-process, refusing a
 traceback or an unhandled error, and its output read as one line (Rich wraps it)."""
 
 from typer.testing import CliRunner
@@ -21,9 +21,9 @@ def invoke(*args):
     return out
 
 
-def registry_url(folder, frames) -> str:
+def write_registry(folder, frames) -> str:
     """An SQLite registry in ``folder`` (a fresh ``tmp_path_factory.mktemp``) holding
-    ``frames``: its URL, for ``--db``."""
+    ``frames``: its URL, for ``--database-url``."""
     from innoweave.registry.db import make_engine, upgrade
     from innoweave.registry.writer import write_frames
 

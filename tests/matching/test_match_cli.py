@@ -3,24 +3,14 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from match_cli import runner, write_registry
 
 from innoweave.cli import app
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def registry_url(tmp_path_factory, registry):
-    from innoweave.registry.db import make_engine, upgrade
-    from innoweave.registry.writer import write_frames
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('match') / 'registry.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    write_frames(engine, registry)
-    engine.dispose()
-    return url
+    return write_registry(tmp_path_factory.mktemp("match"), registry)
 
 
 def test_recommend_json_and_table(registry_url):

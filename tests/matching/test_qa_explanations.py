@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from match_cli import invoke, one_line, registry_url, runner
+from match_cli import invoke, one_line, runner, write_registry
 
 from innoweave.cli import app
 from innoweave.matching import PartnerRecommender
@@ -128,7 +128,7 @@ def pic_url(tmp_path_factory):
             ("cordis:555", "Twin Institute", "research_institute", [])]  # fmt: skip
     projects = {"p1": ["cordis:666", "cordis:333"], "p2": ["cordis:666", "cordis:444"],
                 "p3": ["cordis:666", "cordis:555"], "p4": ["cordis:111", "cordis:222"]}  # fmt: skip
-    return registry_url(tmp_path_factory.mktemp('pic'), _frames(orgs, projects))
+    return write_registry(tmp_path_factory.mktemp('pic'), _frames(orgs, projects))
 
 
 def test_forced_and_conflict_files_take_what_recommend_takes(pic_url, tmp_path):

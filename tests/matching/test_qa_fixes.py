@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from match_cli import invoke, one_line, registry_url, runner
+from match_cli import invoke, one_line, runner, write_registry
 
 from innoweave.cli import app
 from innoweave.matching.assignment import assign
@@ -466,7 +466,7 @@ def tiny_url(tmp_path_factory):
     parts = pd.DataFrame({"project_external_id": ["p1", "p1", "p2", "p2", "p3", "p3"],
                           "org_external_id": ["s1", "u1", "s2", "f1", "s3", "f1"], "source": "test",
                           "external_id": [f"pa{i}" for i in range(6)]})  # fmt: skip
-    return registry_url(tmp_path_factory.mktemp('tiny'), RegistryFrames(orgs, projects, parts))
+    return write_registry(tmp_path_factory.mktemp('tiny'), RegistryFrames(orgs, projects, parts))
 
 
 def test_an_empty_recommendation_says_why(tiny_url):

@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 import pytest
-from match_cli import invoke, one_line, registry_url
+from match_cli import invoke, one_line, write_registry
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def tiny_url(tmp_path_factory):
     parts = pd.DataFrame({"project_external_id": ["p1", "p1", "p2", "p2", "p3", "p3", "p4"],
                           "org_external_id": ["s1", "u1", "s2", "f1", "s3", "f1", "u2"], "source": "test",
                           "external_id": [f"pa{i}" for i in range(7)]})  # fmt: skip
-    return registry_url(tmp_path_factory.mktemp('tiny'), RegistryFrames(orgs, projects, parts))
+    return write_registry(tmp_path_factory.mktemp('tiny'), RegistryFrames(orgs, projects, parts))
 
 
 # --------------------------------------------------------------------- what made a result

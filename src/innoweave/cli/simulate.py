@@ -300,10 +300,7 @@ def compare(
         _forget(folder, made)
         raise
     _after_run(folder, COMPARE_FILES, reps)
-    import pandas as pd
-
-    steps_df = pd.concat([r.steps.assign(scenario=r.scenario.name)
-                          for r in [comparison.base, *comparison.alternatives]])
+    steps_df = comparison.all_steps()
     data = comparison.to_dict()
     data["files"] = {name: str(folder / name) for name in COMPARE_FILES}
 
@@ -377,8 +374,7 @@ def _workbook(path: Path, name: str, rows: list[dict], steps, keys: list[str], a
     with pd.ExcelWriter(path, engine="openpyxl") as book:
         pd.DataFrame(rows).to_excel(book, sheet_name=name, index=False)
         means.to_excel(book, sheet_name="mean_per_step", index=False)
-        pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}).to_excel(
-            book, sheet_name="run", index=False)
+        _settings_sheet(book, about)
 
 
 
@@ -453,9 +449,7 @@ def menu(
         _forget(folder, made)
         raise
     _after_run(folder, MENU_FILES, reps)
-    comparison = model.comparison_
-    steps_df = pd.concat([r.steps.assign(scenario=r.scenario.name)
-                          for r in [comparison.base, *comparison.alternatives]])
+    steps_df = model.comparison_.all_steps()
     data = model.to_dict()
     data["files"] = {name: str(folder / name) for name in MENU_FILES}
     about = {key: data[key] for key in ("base", "budget_per_quarter", "stages", "by_stage", "seed",
@@ -473,8 +467,7 @@ def menu(
                     model.matrix(value).to_excel(book, sheet_name=sheet)
             pd.DataFrame({"column": list(MENU_MEANINGS), "meaning": list(MENU_MEANINGS.values())}
                          ).to_excel(book, sheet_name="columns", index=False)
-            pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}
-                         ).to_excel(book, sheet_name="run", index=False)
+            _settings_sheet(book, about)
 
     _write_all(folder, {
         "steps.parquet": lambda path: steps_df.to_parquet(path, index=False),
@@ -510,6 +503,14 @@ def menu(
     err.print(data["note"], markup=False, highlight=False)
     err.print(REACH_NOTE, markup=False, highlight=False)
     err.print(f"wrote {folder}/menu.json, menu.xlsx, menu.png, steps.parquet")
+
+
+def _settings_sheet(book, about: dict) -> None:
+    """A workbook's ``run`` sheet: one row per setting of the run, its value as text."""
+    import pandas as pd
+
+    pd.DataFrame({"setting": list(about), "value": [str(v) for v in about.values()]}).to_excel(
+        book, sheet_name="run", index=False)
 
 
 @app.command("calibrate")

@@ -806,7 +806,7 @@ class Engine:
         """Proposals, acceptance, capacity, transaction costs, vouchers and memory in one
         kernel."""
         s, sp, gov = self.state_, self.params_.search, self.government_
-        outstanding = int(np.count_nonzero(s.voucher_left))
+        outstanding = gov.vouchers_out(s.voucher_left)
         acc_s, acc_j, acc_via, n_new, n_used, n_presented = kernels.accept(
             scores, cand, via_m, seekers, u_open, s.openness, s.is_research(), s.alive,
             np.float32(sp.min_score), *self._attraction_args(dv), s.capacity,
@@ -851,7 +851,7 @@ class Engine:
             acc_via, sp.intermediated_cost_factor, 1.0)
         research_partner = s.is_research()[acc_j]
         new = ~(xp.take(s.memory, acc_s, axis=1) == acc_j[None, :]).any(axis=0)
-        outstanding = int(xp.count_nonzero(s.voucher_left))
+        outstanding = gov.vouchers_out(s.voucher_left)
         presented = (s.voucher_left[acc_s] > 0) & research_partner & new
         # the step's voucher money pays presented vouchers in order of acceptance
         voucher_used = presented & (xp.cumsum(presented) <= gov.vouchers_payable())

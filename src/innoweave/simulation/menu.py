@@ -29,6 +29,7 @@ from innoweave.simulation.runner import (
     Comparison,
     compare_scenarios,
     first_population,
+    unreached,
 )
 from innoweave.simulation.scenario import Scenario, ScenarioError
 
@@ -161,14 +162,8 @@ class InstrumentMenu(Estimator):
         self.skipped_: dict[str, str] = {}
         pop = first_population(base)  # every alternative checked on it before any run
         base.check_population(pop)
-        excluded: dict[str, str] = {}
-        kept = []
-        for sc in alternatives:
-            try:
-                sc.check_population(pop)
-                kept.append(sc)
-            except ScenarioError as exc:
-                excluded[sc.name] = str(exc)
+        excluded = {sc.name: error for sc, error in unreached(alternatives, pop)}
+        kept = [sc for sc in alternatives if sc.name not in excluded]
         if self.by_stage:  # a stage without an eligible firm is left out, not an error
             self.skipped_ = excluded
             if not kept:
@@ -181,7 +176,8 @@ class InstrumentMenu(Estimator):
                                    if self.stages is not None else
                                    "leave them off the menu (--instruments) or give --stages"))
         self.comparison_ = compare_scenarios(base, alternatives, replications=replications,
-                                             horizon=horizon, xp=xp, progress=progress)
+                                             horizon=horizon, xp=xp, progress=progress,
+                                             population=pop)
         self.table_ = menu_table(self.comparison_, self.budget)
         return self
 

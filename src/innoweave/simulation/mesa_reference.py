@@ -590,7 +590,8 @@ class ReferenceModel(mesa.Model):
         accepted.sort(key=lambda t: t[1])
         new_count = presented = used = 0
         payable = gov.vouchers_payable()
-        outstanding = sum(1 for f in self.firms if f.voucher_left > 0)
+        outstanding = (sum(1 for f in self.firms if f.voucher_left > 0)
+                       if gov.voucher_value > 0 else 0)  # no voucher programme: none to count
         for s_row, j_row, via in accepted:
             seeker, target = self.orgs[s_row], self.orgs[j_row]
             tau = sp.transaction_cost_share * seeker.cost * (

@@ -799,6 +799,11 @@ class InstrumentEffects:
         full = budget * valid
         return max(full, budget / self.voucher_rate()) if learn else full
 
+    def vouchers_out(self, voucher_left) -> int:
+        """Vouchers outstanding (rows with steps of validity left); 0 without a voucher
+        programme, so a run without one does not count them every step."""
+        return int((voucher_left > 0).sum()) if self.voucher_value > 0 else 0
+
     def vouchers_paid(self, used: int, presented: int, outstanding: int) -> None:
         """Book phase 3's vouchers: ``used`` paid (each at its value) of ``presented`` presented
         with a new research partner, paid or not, when ``outstanding`` were out."""

@@ -17,7 +17,7 @@ import html
 import io
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -266,11 +266,23 @@ class Comparison:
 
     base: RunResult
     alternatives: list[RunResult]
+    _differences: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    def all_steps(self) -> pd.DataFrame:
+        """Every run's per-step results, base first, with a ``scenario`` column."""
+        return pd.concat([r.steps.assign(scenario=r.scenario.name)
+                          for r in [self.base, *self.alternatives]])
 
     def differences(self) -> dict[str, dict[str, dict[str, Any]]]:
         """For each alternative, per output the base and alternative means and the mean paired
         difference with its 95 % interval (clipped to :func:`difference_range`: [-1, 1] for a
-        share), plus the additional innovations and the spending per additional innovation."""
+        share), plus the additional innovations and the spending per additional innovation.
+        Computed once (the table, the record and the page all read it; do not modify it)."""
+        if self._differences is None:
+            self._differences = self._paired_differences()
+        return self._differences
+
+    def _paired_differences(self) -> dict[str, dict[str, dict[str, Any]]]:
         base = self.base.per_replication()
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for alt in self.alternatives:
@@ -340,6 +352,19 @@ def first_population(scenario: Scenario):
     return scenario.build_population(seed=spawn_seeds(scenario.seed, 1)[0].spawn(2)[0])
 
 
+def unreached(alternatives: list[Scenario], pop) -> list[tuple[Scenario, str]]:
+    """The scenarios of ``alternatives`` that population ``pop`` refuses
+    (:meth:`~innoweave.simulation.scenario.Scenario.check_population`: an instrument no firm
+    is eligible for, an empty population), each with the check's error."""
+    out = []
+    for sc in alternatives:
+        try:
+            sc.check_population(pop)
+        except ScenarioError as exc:
+            out.append((sc, str(exc)))
+    return out
+
+
 def compare_scenarios(
     base: Scenario,
     alternatives: list[Scenario],
@@ -348,11 +373,14 @@ def compare_scenarios(
     horizon: int | None = None,
     xp: Any = None,
     progress: Callable[[], None] | None = None,
+    population=None,
 ) -> Comparison:
     """Run base and alternatives with the base's seed, replications and horizon (CRN).
 
     Scenarios must have distinct names and the base's population
-    (:func:`~innoweave.simulation.scenario.comparable`: a ScenarioError otherwise)."""
+    (:func:`~innoweave.simulation.scenario.comparable`: a ScenarioError otherwise), and every
+    alternative must reach a firm of its first replication's population (``population``:
+    that population where the caller has built it, :func:`first_population` of the base)."""
     if not isinstance(base, Scenario) or not isinstance(alternatives, (list, tuple)) or not (
             alternatives and all(isinstance(a, Scenario) for a in alternatives)):
         raise ValueError("compare_scenarios needs a base Scenario and a non-empty list of "
@@ -360,13 +388,12 @@ def compare_scenarios(
     reps = run_setting(replications, base.replications, "replications")
     steps = run_setting(horizon, base.horizon, "horizon")
     comparable(base, alternatives, replications=replications, horizon=horizon)
-    pop = first_population(base)  # one population for all (comparable checked it)
-    for sc in alternatives:  # validate every alternative on it before the first run
-        try:
-            sc.check_population(pop)
-        except ScenarioError as exc:
-            where = sc.path or f"scenario {sc.name!r}"
-            raise ScenarioError(f"{where}: {exc}") from None
+    # one population for all (comparable checked it): every alternative checked on it
+    refused = unreached(alternatives, first_population(base) if population is None
+                        else population)
+    if refused:
+        sc, error = refused[0]
+        raise ScenarioError(f"{sc.path or f'scenario {sc.name!r}'}: {error}")
     runs = [run_scenario(s, seed=base.seed, replications=reps, horizon=steps, xp=xp,
                          progress=progress) for s in [base, *alternatives]]
     return Comparison(runs[0], runs[1:])
