@@ -23,6 +23,7 @@ from innoweave.cli.common import (
     check_out_dir,
     check_out_file,
     check_table_path,
+    comma_list,
     err,
     fail,
     note,
@@ -194,7 +195,7 @@ def _parse_kinds(kinds: str) -> tuple[str, ...] | None:
     """``--kinds`` as registry kinds (None for 'all'); an unknown kind stops (exit 2)."""
     from innoweave.registry.kinds import check_kinds
 
-    names = [k.strip() for k in kinds.split(",") if k.strip()]
+    names = comma_list(kinds)
     if [n.lower() for n in names] == ["all"]:
         return None
     if "all" in (n.lower() for n in names):

@@ -91,6 +91,11 @@ def unknown_organisation(ref: str, named: Sequence[str] = ()) -> typer.Exit:
                 "name (`innoweave orgs search TEXT` finds one)")  # fmt: skip
 
 
+def comma_list(text: str) -> list[str]:
+    """A comma-separated option's items, stripped, empty ones left out."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
 def note(message: str, label: str = "note") -> None:
     """One line on stderr, ``note: message`` (or ``warning: ...``), shown as written."""
     err.print(f"[yellow]{label}:[/] {escape(str(message))}", highlight=False, soft_wrap=True)

@@ -22,6 +22,7 @@ from innoweave.cli.common import (
     JsonOpt,
     UrlOpt,
     check_table_path,
+    comma_list,
     err,
     fail,
     note,
@@ -668,8 +669,7 @@ def evaluate(
         else:
             if participations is None or organisations is None or train_end is None:
                 raise fail("give --preset cordis-de, or --participations, --organisations and --train-end")
-            kinds_q = [x.strip() for x in query_kinds.split(",") if x.strip()]
-            kinds_t = [x.strip() for x in target_kinds.split(",") if x.strip()]
+            kinds_q, kinds_t = comma_list(query_kinds), comma_list(target_kinds)
             with err.status("evaluating"):
                 result = evaluate_files(participations, organisations, projects, train_end=train_end,
                                         query_kinds=kinds_q, target_kinds=kinds_t, new_only=new_only,

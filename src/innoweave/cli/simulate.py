@@ -19,6 +19,7 @@ from innoweave.cli.common import (
     JsonOpt,
     check_out_dir,
     check_out_file,
+    comma_list,
     err,
     json_text,
     note,
@@ -386,7 +387,7 @@ def _names(text: str | None, option: str) -> list[str] | None:
     """A comma-separated option as a list of names (None where not given)."""
     if text is None:
         return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
+    names = comma_list(text)
     if not names:
         raise fail(f"{option}: give one or more names separated by commas, got {text!r}")
     return names
